@@ -1,0 +1,4 @@
+pub mod db;
+pub mod migrate;
+pub mod serve;
+pub mod targets;

@@ -1,0 +1,67 @@
+//! `funkplan`: the one command of Funkplan NRW (DESIGN §5).
+//!
+//! A thin shim: parse flags, set up logging, resolve the database, hand over
+//! to the library crates. Exit code 0 on success; otherwise one line on
+//! stderr saying why.
+
+// The CLI's own output goes to stdout by design.
+#![allow(clippy::print_stdout)]
+
+mod cmd;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "funkplan", version, about = "Funkplan NRW: mobile-network rollout against the state's targets")]
+struct Cli {
+    #[command(flatten)]
+    global: config::Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API and the web map.
+    Serve(cmd::serve::Args),
+    /// Manage the embedded PostgreSQL cluster.
+    Db(cmd::db::Args),
+    /// Apply pending schema migrations.
+    Migrate,
+    /// Load targets, operators and coverage-model parameters from seeds/.
+    Seed,
+    /// Show the targets with their current values as a table.
+    Targets(cmd::targets::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    config::init_tracing(&cli.global);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve(a) => cmd::serve::run(&cli.global, a).await,
+            Command::Db(a) => cmd::db::run(&cli.global, a).await,
+            Command::Migrate => cmd::migrate::run(&cli.global).await,
+            Command::Seed => cmd::migrate::seed(&cli.global).await,
+            Command::Targets(a) => cmd::targets::run(&cli.global, a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes joined with ": ".
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

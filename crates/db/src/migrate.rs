@@ -1,0 +1,75 @@
+//! Schema migrations from `migrations/`, embedded in the binary.
+//!
+//! All pending migrations run in one transaction (refinery's "grouped"
+//! mode), so a failing one leaves the schema exactly as it was. A
+//! session-level advisory lock keeps two processes from migrating at once.
+
+use crate::{pg_detail, Error, Result};
+
+mod embedded {
+    refinery::embed_migrations!("../../migrations");
+}
+
+/// Key of the advisory lock held while migrating ("funkplan" in ASCII).
+const LOCK_KEY: i64 = 0x6675_6e6b_706c_616e;
+
+/// What `run` applied.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Names of the migrations applied by this call (empty: already current).
+    pub applied: Vec<String>,
+}
+
+/// Apply all pending migrations to the database at `url`.
+pub async fn run(url: &str) -> Result<Report> {
+    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| Error::Connect { url: crate::redact(url), detail: pg_detail(&e) })?;
+    let conn = tokio::spawn(conn);
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await
+        .map_err(Error::pg("taking the migration lock"))?;
+    let result = embedded::migrations::runner()
+        .set_grouped(true)
+        .set_abort_divergent(true)
+        .run_async(&mut client)
+        .await;
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
+    drop(client);
+    let _ = conn.await;
+    let report = result.map_err(|e| {
+        let msg = e.to_string();
+        if is_missing_extension(&msg) && msg.contains("postgis") {
+            Error::PostgisMissing(msg)
+        } else {
+            Error::Migration(msg)
+        }
+    })?;
+    let applied: Vec<String> = report.applied_migrations().iter().map(ToString::to_string).collect();
+    for m in &applied {
+        tracing::info!(migration = %m, "applied");
+    }
+    Ok(Report { applied })
+}
+
+/// Whether a server message says an extension is not installed on the
+/// server (PostgreSQL: `could not open extension control file ...`, newer
+/// versions: `extension "x" is not available`).
+#[must_use]
+pub fn is_missing_extension(msg: &str) -> bool {
+    msg.contains("extension control file") || (msg.contains("extension") && msg.contains("is not available"))
+}
+
+/// A fingerprint of all embedded migrations (name + checksum), so a test
+/// template built from an older schema is never reused.
+#[must_use]
+pub fn fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for m in embedded::migrations::runner().get_migrations() {
+        h.update(m.to_string().as_bytes());
+        h.update(m.checksum().to_le_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}

@@ -1,0 +1,102 @@
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::{pg_detail, redact, Error, Result};
+
+/// Pool settings; the defaults suit a 2-core server with 64 HTTP clients.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: usize,
+    /// How long a request waits for a connection before the API answers 503.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self { max_size: 16, wait_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// The project's handle on the database: a pool plus the URL it came from
+/// (redacted in every message).
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    url: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("url", &redact(&self.url)).finish_non_exhaustive()
+    }
+}
+
+/// Minimum server version (PostgreSQL 14: `CREATE DATABASE ... STRATEGY`,
+/// multirange and the JSON subscripting we may rely on).
+const MIN_SERVER_VERSION: i32 = 140_000;
+
+impl Db {
+    /// Connect, check that the server answers and is new enough, and log the
+    /// versions. Fails with a one-line reason when the server is away.
+    pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Self> {
+        let cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| Error::Connect { url: redact(url), detail: pg_detail(&e) })?;
+        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(opts.max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(opts.wait_timeout))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| Error::Connect { url: redact(url), detail: e.to_string() })?;
+        let db = Self { pool, url: url.to_owned() };
+        let client = db.pool.get().await.map_err(|e| Error::Connect {
+            url: redact(url),
+            detail: match &e {
+                deadpool_postgres::PoolError::Backend(pe) => pg_detail(pe),
+                other => other.to_string(),
+            },
+        })?;
+        let row = client
+            .query_one("SELECT current_setting('server_version_num')::int, current_setting('server_version')", &[])
+            .await
+            .map_err(Error::pg("reading the server version"))?;
+        let num: i32 = row.get(0);
+        let version: String = row.get(1);
+        if num < MIN_SERVER_VERSION {
+            return Err(Error::ServerTooOld { found: version });
+        }
+        tracing::debug!(server = %version, url = %redact(url), "connected to PostgreSQL");
+        Ok(db)
+    }
+
+    /// A connection from the pool.
+    pub async fn conn(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// The underlying pool (for its status in metrics).
+    #[must_use]
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The connection string (unredacted: for child processes, never logs).
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The PostGIS version, or an error saying PostGIS is missing.
+    pub async fn postgis_version(&self) -> Result<String> {
+        let c = self.conn().await?;
+        match c.query_one("SELECT postgis_lib_version()", &[]).await {
+            Ok(r) => Ok(r.get(0)),
+            Err(e) => Err(Error::PostgisMissing(pg_detail(&e))),
+        }
+    }
+}

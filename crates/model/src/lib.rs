@@ -1,0 +1,36 @@
+//! Domain words of DESIGN.md §2 as types, parsed once at the edge.
+//!
+//! Everything here is pure: no database, no files. Other crates take these
+//! types instead of strings so that an AGS with seven digits, a cell id with a
+//! typo or a site status `"onair"` cannot travel past the place that read it.
+
+mod ags;
+mod cell;
+mod enums;
+mod operator;
+
+pub use ags::Ags;
+pub use cell::{CellId, CELL_SIZE_M};
+pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
+pub use operator::OperatorId;
+
+/// Why a value could not be parsed into a domain type.
+///
+/// The message names the value and the rule it broke, so that ingest and the
+/// HTTP edge can show it to people unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    #[error("AGS {0:?} is not 8 digits")]
+    Ags(String),
+    #[error("cell id {0:?} is not of the form 100mN<northing/100>E<easting/100>")]
+    CellId(String),
+    #[error("operator id {0:?} must be lower-case letters, digits or '_' (e.g. telekom, 1und1)")]
+    Operator(String),
+    #[error("{value:?} is not a {what}; expected one of: {allowed}")]
+    Enum {
+        what: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+}
