@@ -244,3 +244,52 @@ CREATE TABLE audit_log (
     after       jsonb
 );
 CREATE INDEX audit_log_entity_idx ON audit_log (entity, entity_id);
+
+-- Invariants kept in one place, so bulk ingest and single API writes agree.
+
+-- A site belongs to the municipality containing it (NULL outside all).
+CREATE FUNCTION site_assign_ags() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.ags := (SELECT m.ags FROM municipality m WHERE ST_Intersects(m.geom, NEW.geom) ORDER BY m.ags LIMIT 1);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER site_assign_ags BEFORE INSERT OR UPDATE OF geom ON site
+    FOR EACH ROW EXECUTE FUNCTION site_assign_ags();
+
+-- Every real change bumps `version` (the ETag) and `updated_at`; an update
+-- that changes nothing keeps both, so re-ingesting a file is a no-op.
+CREATE FUNCTION bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (to_jsonb(NEW) - 'version' - 'updated_at') IS DISTINCT FROM (to_jsonb(OLD) - 'version' - 'updated_at') THEN
+        NEW.version := OLD.version + 1;
+        NEW.updated_at := now();
+    ELSE
+        NEW.version := OLD.version;
+        NEW.updated_at := OLD.updated_at;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER site_bump_version BEFORE UPDATE ON site FOR EACH ROW EXECUTE FUNCTION bump_version();
+CREATE TRIGGER measure_bump_version BEFORE UPDATE ON measure FOR EACH ROW EXECUTE FUNCTION bump_version();
+
+-- DESIGN §2: completing a 5g_upgrade puts 5G on air at its site, an lte_*
+-- measure puts LTE on air. A site not yet on air goes on air with it.
+CREATE FUNCTION measure_completed_puts_on_air() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tech text := CASE WHEN NEW.kind = '5g_upgrade' THEN '5g' ELSE 'lte' END;
+BEGIN
+    IF NEW.status = 'completed' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'completed') THEN
+        UPDATE site s SET
+            technologies = CASE WHEN tech = ANY (s.technologies) THEN s.technologies
+                                ELSE (SELECT array_agg(t ORDER BY t) FROM unnest(s.technologies || tech) t) END,
+            status = CASE WHEN s.status IN ('planned', 'permitting', 'construction') THEN 'on_air' ELSE s.status END,
+            on_air_date = CASE WHEN s.status IN ('planned', 'permitting', 'construction')
+                               THEN coalesce(s.on_air_date, NEW.completed_date) ELSE s.on_air_date END
+        WHERE s.site_id = NEW.site_id
+          AND s.status <> 'decommissioned'
+          AND (NOT (tech = ANY (s.technologies)) OR s.status IN ('planned', 'permitting', 'construction'));
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER measure_completed_puts_on_air AFTER INSERT OR UPDATE OF status ON measure
+    FOR EACH ROW EXECUTE FUNCTION measure_completed_puts_on_air();

@@ -93,3 +93,40 @@ async fn test_databases_are_isolated() {
     let n: i64 = b.client().await.query_one("SELECT count(*) FROM target", &[]).await.unwrap().get(0);
     assert_eq!(n, 5);
 }
+
+#[tokio::test]
+async fn schema_invariants_hold() {
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    c.batch_execute(
+        "INSERT INTO municipality (ags, name, geom) VALUES ('05111000', 'Testdorf',
+            ST_Multi(ST_MakeEnvelope(340000, 5670000, 350000, 5680000, 25832)));
+         INSERT INTO site (site_id, operator_id, geom, status, technologies)
+            VALUES ('S-1', 'telekom', ST_SetSRID(ST_MakePoint(345000, 5675000), 25832), 'construction', '{}');
+         INSERT INTO measure (measure_id, site_id, kind, status, planned_date)
+            VALUES ('M-1', 'S-1', '5g_upgrade', 'planned', '2024-01-01');",
+    )
+    .await
+    .unwrap();
+    let r = c.query_one("SELECT ags, version, status FROM site WHERE site_id = 'S-1'", &[]).await.unwrap();
+    assert_eq!(r.get::<_, Option<String>>(0).as_deref(), Some("05111000"));
+    let v0: i64 = r.get(1);
+
+    // An update that changes nothing keeps the version (idempotent re-ingest).
+    c.batch_execute("UPDATE site SET status = 'construction' WHERE site_id = 'S-1'").await.unwrap();
+    let v1: i64 = c.query_one("SELECT version FROM site WHERE site_id = 'S-1'", &[]).await.unwrap().get(0);
+    assert_eq!(v0, v1);
+
+    // Completing the 5G upgrade puts 5G on air at its site.
+    c.batch_execute("UPDATE measure SET status = 'completed', completed_date = '2024-06-01' WHERE measure_id = 'M-1'")
+        .await
+        .unwrap();
+    let r = c
+        .query_one("SELECT technologies, status, on_air_date::text, version FROM site WHERE site_id = 'S-1'", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, Vec<String>>(0), vec!["5g".to_owned()]);
+    assert_eq!(r.get::<_, String>(1), "on_air");
+    assert_eq!(r.get::<_, Option<String>>(2).as_deref(), Some("2024-06-01"));
+    assert!(r.get::<_, i64>(3) > v1);
+}
