@@ -1,0 +1,168 @@
+// Access to the public HTTP API (DESIGN §7). Every call goes through
+// `getJson`, which turns network failures and problem+json answers into one
+// error type with a German message the views show as they are.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, url = '', unreachable = false } = {}) {
+    super(message);
+    this.status = status;
+    this.url = url;
+    this.unreachable = unreachable;
+  }
+}
+
+export async function getJson(url, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' }, signal });
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError('Der Funkplan-Server ist nicht erreichbar. Bitte Verbindung prüfen und erneut versuchen.', { url, unreachable: true });
+  }
+  if (!res.ok) {
+    let detail = '';
+    try {
+      const body = await res.json();
+      detail = body.detail || body.title || '';
+    } catch { /* no JSON body */ }
+    const msg = res.status === 404 ? 'Nicht gefunden.'
+      : res.status >= 500 ? 'Der Server hat einen Fehler gemeldet.'
+        : `Anfrage abgelehnt (${res.status}).`;
+    throw new ApiError(detail ? `${msg} ${detail}` : msg, { status: res.status, url });
+  }
+  try {
+    return await res.json();
+  } catch {
+    throw new ApiError('Die Antwort des Servers ist kein gültiges JSON.', { status: res.status, url });
+  }
+}
+
+let targetsPromise = null;
+export function targets() {
+  targetsPromise ??= getJson('/api/v1/targets').catch((e) => { targetsPromise = null; throw e; });
+  return targetsPromise;
+}
+
+/**
+ * Monthly series of a target, as [{month: 'YYYY-MM-DD', value}] sorted.
+ * Accepts an array of points or an object holding one (`series`, `history`,
+ * `points`), with the date in `month`, `date` or `as_of`.
+ */
+export async function targetHistory(id) {
+  const body = await getJson(`/api/v1/targets/${encodeURIComponent(id)}/history`);
+  return normalizeHistory(body);
+}
+
+export function normalizeHistory(body) {
+  const arr = Array.isArray(body) ? body : body?.series ?? body?.history ?? body?.points ?? [];
+  return arr
+    .map((p) => ({ month: String(p.month ?? p.date ?? p.as_of ?? '').slice(0, 10), value: Number(p.value) }))
+    .filter((p) => /^\d{4}-\d{2}-\d{2}$/.test(p.month) && Number.isFinite(p.value))
+    .sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
+}
+
+export function municipality(ags) {
+  return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}`);
+}
+
+export function deadSpots(ags) {
+  return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/dead-spots`);
+}
+
+export function municipalityFeature(ags) {
+  return getJson(`/ogc/collections/municipalities/items/${encodeURIComponent(ags)}`);
+}
+
+/** Follows `next` links until the collection is complete (or `max` features). */
+export async function ogcAll(url, { max = 100000, signal } = {}) {
+  const features = [];
+  let next = url;
+  let matched = null;
+  while (next && features.length < max) {
+    const page = await getJson(next, { signal });
+    if (matched === null && typeof page.numberMatched === 'number') matched = page.numberMatched;
+    features.push(...(page.features ?? []));
+    const link = (page.links ?? []).find((l) => l.rel === 'next');
+    next = link && (page.features ?? []).length > 0 ? link.href : null;
+  }
+  return { type: 'FeatureCollection', features, numberMatched: matched ?? features.length };
+}
+
+// --- municipalities collection, normalised ---------------------------------
+
+const pick = (o, keys) => {
+  for (const k of keys) {
+    if (o[k] !== undefined && o[k] !== null) return o[k];
+  }
+  return undefined;
+};
+const num = (v) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null);
+
+/** Nested lookup: path like '5g.household_share' in coverage objects. */
+function deep(o, path) {
+  let x = o;
+  for (const k of path.split('.')) {
+    if (x === null || typeof x !== 'object') return undefined;
+    x = x[k];
+  }
+  return x;
+}
+
+/** The shares a choropleth can show; the key is used as a feature property. */
+export const MEASURES = {
+  '5g_hh': { label: '5G – Haushalte', tech: '5g', kind: 'household_share', scenario: false },
+  'lte_hh': { label: 'LTE – Haushalte', tech: 'lte', kind: 'household_share', scenario: false },
+  '5g_area': { label: '5G – Fläche', tech: '5g', kind: 'area_share', scenario: false },
+  'lte_area': { label: 'LTE – Fläche', tech: 'lte', kind: 'area_share', scenario: false },
+  'sc_5g_hh': { label: 'Szenario 5G – Haushalte', tech: '5g', kind: 'household_share', scenario: true },
+  'sc_5g_area': { label: 'Szenario 5G – Fläche', tech: '5g', kind: 'area_share', scenario: true },
+  'sc_lte_hh': { label: 'Szenario LTE – Haushalte', tech: 'lte', kind: 'household_share', scenario: true },
+};
+
+function shareOf(p, m) {
+  const t = m.tech;
+  const alt = t === '5g' ? ['5g', 'nr'] : ['lte'];
+  const short = m.kind === 'household_share' ? ['household_share', 'hh_share', 'households_share'] : ['area_share'];
+  const keys = [];
+  for (const a of alt) {
+    for (const s of short) {
+      if (m.scenario) keys.push(`scenario_${a}_${s}`, `${a}_${s}_scenario`, `scenario.${a}.${s}`);
+      else keys.push(`${a}_${s}`, `coverage_${a}_${s}`, `coverage.${a}.${s}`, `${a}.${s}`);
+    }
+  }
+  for (const k of keys) {
+    const v = k.includes('.') ? deep(p, k) : p[k];
+    const n = num(v);
+    if (n !== null) return n > 1.000001 ? n / 100 : n;
+  }
+  return null;
+}
+
+/**
+ * Adds flat, known property names to each municipality feature: `ags`,
+ * `name`, one property per entry of MEASURES (fraction 0..1 or absent) and
+ * `synthetic`. The server's own properties stay as they are.
+ */
+export function normalizeMunicipalities(fc) {
+  for (const f of fc.features ?? []) {
+    const p = f.properties ?? (f.properties = {});
+    p.ags = String(pick(p, ['ags', 'AGS']) ?? f.id ?? '');
+    p.name = String(pick(p, ['name', 'GEN', 'gen']) ?? p.ags);
+    for (const [key, m] of Object.entries(MEASURES)) {
+      const v = shareOf(p, m);
+      if (v === null) delete p[`m_${key}`];
+      else p[`m_${key}`] = v;
+    }
+    if (f.id === undefined) f.id = p.ags;
+  }
+  return fc;
+}
+
+let municipalitiesPromise = null;
+/** All municipalities with coverage properties (one request, shared). */
+export function municipalities() {
+  municipalitiesPromise ??= ogcAll('/ogc/collections/municipalities/items?limit=1000')
+    .then(normalizeMunicipalities)
+    .catch((e) => { municipalitiesPromise = null; throw e; });
+  return municipalitiesPromise;
+}

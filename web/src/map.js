@@ -1,0 +1,224 @@
+// The state map: municipalities as a choropleth, sites by status, LTE dead spots.
+import * as maplibregl from 'maplibre-gl';
+import { MEASURES, municipalities, getJson } from './api.js';
+import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
+import { el, errorBox, loading, announce } from './dom.js';
+import {
+  bounds, choroplethColor, emptyStyle, legendRows, siteColor, STATUS_COLORS,
+} from './mapstyle.js';
+import { mapAttribution } from './attribution.js';
+
+const SITE_LIMIT = 10000;
+const DEAD_LIMIT = 5000;
+
+export function renderMap(main) {
+  document.title = 'Karte – Funkplan NRW';
+  const measureSel = el('select', { id: 'map-measure' });
+  const legend = el('div', { class: 'legend', 'aria-live': 'polite' });
+  const sitesBox = el('input', { type: 'checkbox', id: 'lyr-sites', checked: true });
+  const deadBox = el('input', { type: 'checkbox', id: 'lyr-dead', checked: true });
+  const opBox = el('fieldset', { class: 'filter', id: 'filter-operator' }, el('legend', {}, 'Netzbetreiber'));
+  const stBox = el('fieldset', { class: 'filter', id: 'filter-status' }, el('legend', {}, 'Status der Standorte'));
+  const note = el('p', { class: 'small muted', id: 'map-note', 'aria-live': 'polite' });
+  const mapEl = el('div', { class: 'map', id: 'map', role: 'region', 'aria-label': 'Karte der Gemeinden in NRW' });
+  const panel = el('aside', { class: 'panel', 'aria-label': 'Kartensteuerung' },
+    el('h1', {}, 'Karte'),
+    el('label', { for: 'map-measure' }, 'Einfärbung der Gemeinden'), measureSel,
+    legend,
+    el('fieldset', { class: 'filter' }, el('legend', {}, 'Ebenen'),
+      el('label', {}, sitesBox, ' Standorte'),
+      el('label', {}, deadBox, ' LTE-Funklöcher')),
+    opBox, stBox, note,
+    el('p', { class: 'small muted' }, 'Klick auf eine Gemeinde öffnet ihre Zahlen; mit der Suche oben geht es auch per Tastatur.'));
+  const status = el('div', { class: 'map-status' }, loading('Karte wird geladen …'));
+  main.append(el('section', { class: 'mapview' }, panel, el('div', { class: 'mapwrap' }, mapEl, status)));
+
+  for (const [k, m] of Object.entries(MEASURES)) measureSel.append(el('option', { value: k }, m.label));
+  const drawLegend = () => {
+    legend.replaceChildren(el('p', { class: 'legend-title' }, MEASURES[measureSel.value].label, ' (Anteil)'),
+      el('ul', {}, legendRows().map(([c, t]) => el('li', {}, el('span', { class: 'swatch', style: `background:${c}` }), t))));
+  };
+  drawLegend();
+
+  for (const [k, label] of Object.entries(SITE_STATUS)) {
+    stBox.append(el('label', {}, el('input', { type: 'checkbox', value: k, checked: true }),
+      el('span', { class: 'dot', style: `background:${STATUS_COLORS[k]}` }), ` ${label}`));
+  }
+  const addOperator = (k) => {
+    if (opBox.querySelector(`input[value="${CSS.escape(k)}"]`)) return;
+    opBox.append(el('label', {}, el('input', { type: 'checkbox', value: k, checked: true }), ` ${operatorName(k)}`));
+  };
+  for (const k of Object.keys(OPERATOR)) addOperator(k);
+
+  const map = new maplibregl.Map({
+    container: mapEl,
+    style: emptyStyle(),
+    center: [7.55, 51.45],
+    zoom: 6.6,
+    minZoom: 5,
+    maxZoom: 16,
+    attributionControl: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    fadeDuration: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  window.__funkplan.maps.main = map;
+  window.__funkplan.ready.map = false;
+  let alive = true;
+  let hoverId = null;
+  const popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'hover-popup' });
+
+  const siteFilter = () => {
+    const ops = [...opBox.querySelectorAll('input:checked')].map((i) => i.value);
+    const sts = [...stBox.querySelectorAll('input:checked')].map((i) => i.value);
+    return ['all', ['in', ['get', 'operator'], ['literal', ops]], ['in', ['get', 'status'], ['literal', sts]]];
+  };
+
+  let seqSites = 0;
+  let seqDead = 0;
+  const bboxParam = () => {
+    const b = map.getBounds();
+    const r = (v) => Math.round(v * 1e5) / 1e5;
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(r).join(',');
+  };
+  const loadSites = async () => {
+    if (!sitesBox.checked) return;
+    const my = ++seqSites;
+    try {
+      const fc = await getJson(`/ogc/collections/sites/items?bbox=${bboxParam()}&limit=${SITE_LIMIT}`);
+      if (!alive || my !== seqSites) return;
+      for (const f of fc.features ?? []) if (f.properties?.operator) addOperator(f.properties.operator);
+      map.getSource('sites')?.setData(fc);
+      const n = (fc.features ?? []).length;
+      const total = typeof fc.numberMatched === 'number' ? fc.numberMatched : n;
+      note.textContent = total > n
+        ? `${formatCount(n)} von ${formatCount(total)} Standorten im Ausschnitt gezeigt – für alle hineinzoomen.`
+        : `${formatCount(n)} Standorte im Ausschnitt.`;
+    } catch (e) {
+      if (alive && my === seqSites) note.textContent = `Standorte nicht geladen: ${e.message}`;
+    }
+  };
+  const loadDead = async () => {
+    if (!deadBox.checked) return;
+    const my = ++seqDead;
+    try {
+      const fc = await getJson(`/ogc/collections/dead-spots/items?bbox=${bboxParam()}&limit=${DEAD_LIMIT}`);
+      if (!alive || my !== seqDead) return;
+      map.getSource('dead-spots')?.setData(fc);
+    } catch (e) {
+      if (alive && my === seqDead) note.textContent = `Funklöcher nicht geladen: ${e.message}`;
+    }
+  };
+  let t = null;
+  const onMove = () => {
+    clearTimeout(t);
+    t = setTimeout(() => { loadSites(); loadDead(); }, 250);
+  };
+
+  map.on('load', async () => {
+    let fc;
+    try {
+      fc = await municipalities();
+    } catch (e) {
+      if (!alive) return;
+      status.replaceChildren(errorBox(e, () => { main.replaceChildren(); renderMap(main); }));
+      return;
+    }
+    if (!alive) return;
+    // Offer only what the data holds.
+    for (const o of measureSel.options) {
+      const has = fc.features.some((f) => typeof f.properties[`m_${o.value}`] === 'number');
+      o.disabled = !has;
+      if (!has) o.textContent = `${MEASURES[o.value].label} (nicht berechnet)`;
+    }
+    map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: mapAttribution(fc) }), 'bottom-right');
+    map.addSource('municipalities', { type: 'geojson', data: fc, promoteId: 'ags' });
+    map.addSource('dead-spots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addSource('sites', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({
+      id: 'muni-fill', type: 'fill', source: 'municipalities',
+      paint: { 'fill-color': choroplethColor(`m_${measureSel.value}`), 'fill-opacity': 1 },
+    });
+    map.addLayer({
+      id: 'muni-line', type: 'line', source: 'municipalities',
+      paint: {
+        'line-color': ['case', ['boolean', ['feature-state', 'hover'], false], '#000000', '#ffffff'],
+        'line-width': ['case', ['boolean', ['feature-state', 'hover'], false], 2.5, 0.6],
+      },
+    });
+    map.addLayer({
+      id: 'dead-fill', type: 'fill', source: 'dead-spots',
+      paint: { 'fill-color': '#d7263d', 'fill-opacity': 0.85, 'fill-outline-color': '#7a0010' },
+    });
+    map.addLayer({
+      id: 'sites', type: 'circle', source: 'sites', filter: siteFilter(),
+      paint: {
+        'circle-color': siteColor(),
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 2, 10, 4, 14, 7],
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0.3, 12, 1],
+      },
+    });
+    const bb = bounds(fc);
+    if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
+    status.replaceChildren();
+    map.on('moveend', onMove);
+    onMove();
+    map.once('idle', () => { if (alive) { window.__funkplan.ready.map = true; announce('Karte geladen'); } });
+
+    map.on('mousemove', 'muni-fill', (e) => {
+      const f = e.features?.[0];
+      if (!f) return;
+      if (hoverId !== null && hoverId !== f.id) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
+      hoverId = f.id;
+      map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: true });
+      map.getCanvas().style.cursor = 'pointer';
+      const m = MEASURES[measureSel.value];
+      const v = f.properties[`m_${measureSel.value}`];
+      popup.setLngLat(e.lngLat).setDOMContent(el('div', {},
+        el('strong', {}, f.properties.name), el('br'),
+        `${m.label}: ${typeof v === 'number' ? formatShare(v) : 'keine Angabe'}`)).addTo(map);
+    });
+    map.on('mouseleave', 'muni-fill', () => {
+      if (hoverId !== null) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
+      hoverId = null;
+      map.getCanvas().style.cursor = '';
+      popup.remove();
+    });
+    map.on('click', 'muni-fill', (e) => {
+      const f = e.features?.[0];
+      if (f) location.hash = `#/gemeinde/${f.properties.ags}`;
+    });
+  });
+  map.on('error', (e) => {
+    // MapLibre reports its own problems here; show them, do not swallow them.
+    if (alive) note.textContent = `Kartenfehler: ${e.error?.message ?? e}`;
+  });
+
+  measureSel.addEventListener('change', () => {
+    if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${measureSel.value}`));
+    drawLegend();
+  });
+  sitesBox.addEventListener('change', () => {
+    if (map.getLayer('sites')) map.setLayoutProperty('sites', 'visibility', sitesBox.checked ? 'visible' : 'none');
+    if (sitesBox.checked) loadSites();
+  });
+  deadBox.addEventListener('change', () => {
+    if (map.getLayer('dead-fill')) map.setLayoutProperty('dead-fill', 'visibility', deadBox.checked ? 'visible' : 'none');
+    if (deadBox.checked) loadDead();
+  });
+  const refilter = () => { if (map.getLayer('sites')) map.setFilter('sites', siteFilter()); };
+  opBox.addEventListener('change', refilter);
+  stBox.addEventListener('change', refilter);
+
+  return () => {
+    alive = false;
+    clearTimeout(t);
+    popup.remove();
+    delete window.__funkplan.maps.main;
+    window.__funkplan.ready.map = false;
+    map.remove();
+  };
+}

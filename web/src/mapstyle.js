@@ -1,0 +1,68 @@
+// Shared map pieces: a style with no outside tiles, sprites or glyphs (the
+// municipalities are the base layer), the choropleth classes and colours.
+import { formatShare } from './format.js';
+
+export const BACKGROUND = '#dfe6ec';
+export const NO_DATA = '#9e9e9e';
+
+/** Class breaks (fractions) and colours (ColorBrewer YlGnBu, 6 classes). */
+export const BREAKS = [0.5, 0.7, 0.8, 0.9, 0.95];
+export const COLORS = ['#ffffcc', '#c7e9b4', '#7fcdbb', '#41b6c4', '#2c7fb8', '#253494'];
+
+export const STATUS_COLORS = {
+  planned: '#f2a900',
+  permitting: '#e36414',
+  construction: '#9d4edd',
+  on_air: '#1a7f37',
+  decommissioned: '#6c757d',
+};
+
+export function emptyStyle() {
+  return {
+    version: 8,
+    name: 'funkplan',
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': BACKGROUND } }],
+  };
+}
+
+/** fill-color expression for a share property: stepped classes, grey if absent. */
+export function choroplethColor(prop) {
+  const step = ['step', ['get', prop], COLORS[0]];
+  BREAKS.forEach((b, i) => step.push(b, COLORS[i + 1]));
+  return ['case', ['==', ['typeof', ['get', prop]], 'number'], step, NO_DATA];
+}
+
+/** Legend rows: [colour, label]. */
+export function legendRows() {
+  const rows = [];
+  const fmt = (v) => formatShare(v);
+  rows.push([COLORS[0], `unter ${fmt(BREAKS[0])}`]);
+  for (let i = 0; i < BREAKS.length - 1; i++) rows.push([COLORS[i + 1], `${fmt(BREAKS[i])} bis unter ${fmt(BREAKS[i + 1])}`]);
+  rows.push([COLORS.at(-1), `ab ${fmt(BREAKS.at(-1))}`]);
+  rows.push([NO_DATA, 'keine Angabe']);
+  return rows;
+}
+
+/** Bounding box [[w,s],[e,n]] of a FeatureCollection or Feature. */
+export function bounds(geo) {
+  let w = Infinity; let s = Infinity; let e = -Infinity; let n = -Infinity;
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      if (c[0] < w) w = c[0];
+      if (c[0] > e) e = c[0];
+      if (c[1] < s) s = c[1];
+      if (c[1] > n) n = c[1];
+    } else for (const x of c) walk(x);
+  };
+  const fs = geo.type === 'FeatureCollection' ? geo.features : [geo];
+  for (const f of fs) if (f.geometry) walk(f.geometry.coordinates);
+  return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+}
+
+export function siteColor() {
+  const m = ['match', ['get', 'status']];
+  for (const [k, v] of Object.entries(STATUS_COLORS)) m.push(k, v);
+  m.push('#333333');
+  return m;
+}

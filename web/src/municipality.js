@@ -1,0 +1,174 @@
+// The municipality view (#/gemeinde/AGS): figures from
+// /api/v1/municipalities/{ags}, a small map with outline, dead spots and sites.
+import * as maplibregl from 'maplibre-gl';
+import {
+  municipality, municipalityFeature, deadSpots, getJson,
+} from './api.js';
+import {
+  formatCount, formatDateTime, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
+  operatorName, SITE_STATUS, SOURCE, TECHNOLOGY,
+} from './format.js';
+import { el, errorBox, loading, announce } from './dom.js';
+import { bounds, emptyStyle, siteColor, STATUS_COLORS } from './mapstyle.js';
+
+export function renderMunicipality(main, ags) {
+  document.title = `Gemeinde ${ags} – Funkplan NRW`;
+  const section = el('section', { class: 'gemeinde', 'data-ags': ags, 'aria-busy': 'true' }, loading('Zahlen der Gemeinde werden geladen …'));
+  main.append(section);
+  let alive = true;
+  let map = null;
+  window.__funkplan.ready.gemeinde = false;
+
+  (async () => {
+    let m;
+    try {
+      m = await municipality(ags);
+    } catch (e) {
+      if (!alive) return;
+      section.setAttribute('aria-busy', 'false');
+      section.replaceChildren(
+        el('h1', {}, `Gemeinde ${ags}`),
+        e.status === 404 ? el('p', { class: 'error', role: 'alert' }, `Es gibt keine Gemeinde mit dem Schlüssel ${ags}.`)
+          : errorBox(e, () => { main.replaceChildren(); renderMunicipality(main, ags); }),
+      );
+      return;
+    }
+    if (!alive) return;
+    document.title = `${m.name} – Funkplan NRW`;
+    const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'img', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
+    section.replaceChildren(
+      el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ', m.name),
+      el('h1', {}, m.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' }, `AGS ${m.ags}`)),
+      el('div', { class: 'gemeinde-grid' },
+        el('div', {},
+          el('dl', { class: 'figures' },
+            fig('Haushalte', formatCount(m.households), 'households'),
+            fig('Fläche', formatKm2(m.area_km2), 'area'),
+            fig('LTE-Funklöcher', formatKm2(m.coverage?.lte?.dead_spot_area_km2), 'dead-spots'),
+            fig('LTE, nur ein Netzbetreiber', formatKm2(m.coverage?.lte?.grey_spot_area_km2), 'grey-spots')),
+          coverageTable(m),
+          operatorTables(m)),
+        el('div', {}, mapEl, el('p', { class: 'small muted' },
+          el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'))),
+      el('div', { class: 'gemeinde-grid' }, sitesTable(m), measuresTable(m)),
+      el('p', { class: 'source small' },
+        'Berechnung: ', el('span', { 'data-field': 'source' }, SOURCE[m.source] ?? m.source ?? '–'),
+        ' · Stand: ', el('span', { 'data-field': 'computed_at' }, formatDateTime(m.computed_at))),
+    );
+    section.setAttribute('aria-busy', 'false');
+    announce(`${m.name} geladen`);
+    map = smallMap(mapEl, ags, () => alive);
+    window.__funkplan.ready.gemeinde = true;
+  })();
+
+  return () => {
+    alive = false;
+    window.__funkplan.ready.gemeinde = false;
+    delete window.__funkplan.maps.gemeinde;
+    if (map) map.remove();
+  };
+}
+
+function fig(label, value, field) {
+  return el('div', {}, el('dt', {}, label), el('dd', { 'data-field': field }, value));
+}
+
+function coverageTable(m) {
+  const rows = ['5g', 'lte'].map((tech) => {
+    const c = m.coverage?.[tech] ?? {};
+    const s = m.scenario?.[tech] ?? {};
+    return el('tr', { 'data-tech': tech },
+      el('th', { scope: 'row' }, TECHNOLOGY[tech]),
+      el('td', { 'data-field': 'households_covered' }, formatCount(c.households_covered)),
+      el('td', { 'data-field': 'household_share' }, formatShare(c.household_share)),
+      el('td', { 'data-field': 'area_share' }, formatShare(c.area_share)),
+      el('td', { 'data-field': 'scenario_household_share' }, formatShare(s.household_share)),
+      el('td', { 'data-field': 'scenario_area_share' }, formatShare(s.area_share)));
+  });
+  return el('div', { class: 'table-scroll' }, el('table', { class: 'coverage' },
+    el('caption', {}, 'Versorgung durch mindestens einen Netzbetreiber'),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, 'Technik'), el('th', { scope: 'col' }, 'Haushalte versorgt'),
+      el('th', { scope: 'col' }, 'Anteil Haushalte'), el('th', { scope: 'col' }, 'Anteil Fläche'),
+      el('th', { scope: 'col' }, 'Szenario Haushalte'), el('th', { scope: 'col' }, 'Szenario Fläche'))),
+    el('tbody', {}, rows)));
+}
+
+function operatorTables(m) {
+  const out = [];
+  for (const tech of ['5g', 'lte']) {
+    const ops = m.coverage?.[tech]?.operators;
+    if (!ops || Object.keys(ops).length === 0) continue;
+    out.push(el('div', { class: 'table-scroll' }, el('table', { class: 'operators', 'data-tech': tech },
+      el('caption', {}, `${TECHNOLOGY[tech]} je Netzbetreiber`),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Netzbetreiber'),
+        el('th', { scope: 'col' }, 'Anteil Haushalte'), el('th', { scope: 'col' }, 'Anteil Fläche'))),
+      el('tbody', {}, Object.entries(ops).sort(([a], [b]) => a.localeCompare(b)).map(([op, v]) => el('tr', { 'data-operator': op },
+        el('th', { scope: 'row' }, operatorName(op)),
+        el('td', { 'data-field': 'household_share' }, formatShare(v.household_share)),
+        el('td', { 'data-field': 'area_share' }, formatShare(v.area_share))))))));
+  }
+  if (out.length === 0) out.push(el('p', { class: 'small muted' }, 'Versorgung je Netzbetreiber: nicht bekannt (die Daten nennen nur die Zahl der Netzbetreiber).'));
+  return out;
+}
+
+function sitesTable(m) {
+  const s = m.sites ?? {};
+  const keys = [...Object.keys(SITE_STATUS), ...Object.keys(s).filter((k) => !(k in SITE_STATUS))];
+  return el('table', { class: 'sites' },
+    el('caption', {}, 'Standorte nach Status'),
+    el('tbody', {}, keys.map((k) => el('tr', { 'data-status': k },
+      el('th', { scope: 'row' }, el('span', { class: 'dot', style: `background:${STATUS_COLORS[k] ?? '#333'}` }), ' ', SITE_STATUS[k] ?? k),
+      el('td', { 'data-field': 'count' }, formatCount(s[k] ?? 0))))));
+}
+
+function measuresTable(m) {
+  const ms = m.measures ?? {};
+  const kinds = [...Object.keys(MEASURE_KIND), ...Object.keys(ms).filter((k) => !(k in MEASURE_KIND))];
+  const sts = Object.keys(MEASURE_STATUS);
+  return el('div', { class: 'table-scroll' }, el('table', { class: 'measures' },
+    el('caption', {}, 'Maßnahmen nach Art und Status'),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Art'), sts.map((k) => el('th', { scope: 'col' }, MEASURE_STATUS[k])))),
+    el('tbody', {}, kinds.map((k) => el('tr', { 'data-kind': k },
+      el('th', { scope: 'row' }, MEASURE_KIND[k] ?? k),
+      sts.map((st) => el('td', { 'data-status': st }, formatCount(ms[k]?.[st] ?? 0))))))));
+}
+
+function smallMap(container, ags, isAlive) {
+  const map = new maplibregl.Map({
+    container, style: emptyStyle(), center: [7.55, 51.45], zoom: 8, attributionControl: false,
+    dragRotate: false, pitchWithRotate: false, fadeDuration: 0, cooperativeGestures: false,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  window.__funkplan.maps.gemeinde = map;
+  map.on('load', async () => {
+    try {
+      const [f, dead] = await Promise.all([municipalityFeature(ags), deadSpots(ags)]);
+      if (!isAlive()) return;
+      const synthetic = f.properties?.synthetic !== false;
+      map.addControl(new maplibregl.AttributionControl({
+        compact: true,
+        customAttribution: synthetic ? 'Daten: synthetisch (Demo)' : '© GeoBasis-DE / BKG 2021 (Daten verändert); Standorte synthetisch',
+      }), 'bottom-right');
+      map.addSource('muni', { type: 'geojson', data: f });
+      map.addSource('dead', { type: 'geojson', data: dead });
+      map.addLayer({ id: 'muni-fill', type: 'fill', source: 'muni', paint: { 'fill-color': '#f8f9fa' } });
+      map.addLayer({ id: 'dead-fill', type: 'fill', source: 'dead', paint: { 'fill-color': '#d7263d', 'fill-opacity': 0.85 } });
+      map.addLayer({ id: 'muni-line', type: 'line', source: 'muni', paint: { 'line-color': '#0b3d91', 'line-width': 2 } });
+      const bb = bounds(f);
+      if (bb) {
+        map.fitBounds(bb, { padding: 16, duration: 0 });
+        const sites = await getJson(`/ogc/collections/sites/items?bbox=${bb.flat().map((v) => Math.round(v * 1e5) / 1e5).join(',')}&limit=10000`);
+        if (!isAlive()) return;
+        map.addSource('sites', { type: 'geojson', data: sites });
+        map.addLayer({
+          id: 'sites', type: 'circle', source: 'sites',
+          paint: { 'circle-color': siteColor(), 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+        });
+      }
+    } catch (e) {
+      if (isAlive()) container.replaceChildren(errorBox(e));
+    }
+  });
+  return map;
+}

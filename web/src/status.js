@@ -1,0 +1,64 @@
+// Verdict of a target in words: "im Plan", "N Monate Verzug", "erreicht im …".
+// Pure, so the tests can use it to check the cards.
+import { formatMonth, monthsBetween } from './format.js';
+
+export function meets(comparator, value, goal) {
+  switch (comparator) {
+    case 'gt': return value > goal;
+    case 'ge': return value >= goal;
+    case 'lt': return value < goal;
+    case 'le': return value <= goal;
+    default: return value >= goal;
+  }
+}
+
+export function higherIsBetter(comparator) {
+  return comparator !== 'lt' && comparator !== 'le';
+}
+
+const months = (n) => (n === 1 ? '1 Monat' : `${n} Monate`);
+
+/**
+ * @param t target object of /api/v1/targets
+ * @param history [{month: 'YYYY-MM-DD', value}] sorted by month
+ * @param now Date
+ * @returns {{kind: 'met'|'on_track'|'late'|'off', text: string}}
+ */
+export function verdict(t, history, now = new Date()) {
+  const cmp = t.comparator ?? (t.unit === 'km2' ? 'le' : 'ge');
+  if (t.met) {
+    // The first month of the latest unbroken run of months meeting the goal.
+    let since = null;
+    for (let i = history.length - 1; i >= 0; i--) {
+      if (meets(cmp, history[i].value, t.target_value)) since = history[i].month;
+      else break;
+    }
+    return { kind: 'met', text: since ? `erreicht im ${formatMonth(since)}` : 'erreicht' };
+  }
+  const deadline = new Date(`${t.deadline}T23:59:59Z`);
+  if (now > deadline) {
+    const late = Math.max(1, monthsBetween(t.deadline, now.toISOString()));
+    const eta = t.forecast?.expected_met_on;
+    return {
+      kind: 'late',
+      text: `Frist verstrichen, ${months(late)} Verzug${eta ? ` – Ziel voraussichtlich erreicht im ${formatMonth(eta)}` : ''}`,
+    };
+  }
+  const f = t.forecast ?? {};
+  if (f.on_track === true) return { kind: 'on_track', text: 'im Plan' };
+  if (typeof f.expected_met_on === 'string') {
+    const late = Math.max(1, monthsBetween(t.deadline, f.expected_met_on));
+    return { kind: 'late', text: `voraussichtlich ${months(late)} Verzug (Ziel erreicht im ${formatMonth(f.expected_met_on)})` };
+  }
+  // Months until the goal at the rate achieved, compared with the months left.
+  const rate = f.rate_actual_per_month;
+  const remaining = higherIsBetter(cmp) ? t.target_value - t.current_value : t.current_value - t.target_value;
+  const progressPerMonth = typeof rate === 'number' ? (higherIsBetter(cmp) ? rate : -rate) : NaN;
+  if (!(progressPerMonth > 0)) {
+    return { kind: 'off', text: 'nicht im Plan – beim bisherigen Tempo nicht erreichbar' };
+  }
+  const need = Math.ceil(remaining / progressPerMonth);
+  const left = Math.max(0, monthsBetween(now.toISOString(), t.deadline));
+  const late = Math.max(1, need - left);
+  return { kind: 'late', text: `voraussichtlich ${months(late)} Verzug` };
+}

@@ -1,0 +1,61 @@
+// Unit tests of the German formatting and the target verdicts (no browser).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  formatCount, formatShare, formatPercentValue, formatKm2, formatDate, formatGoal, formatMonth, normSpace, monthsBetween,
+} from '../src/format.js';
+import { verdict } from '../src/status.js';
+import { fold, match } from '../src/search.js';
+
+test('numbers in German format', () => {
+  assert.equal(formatCount(10300), '10.300');
+  assert.equal(formatCount(7499.6), '7.500');
+  assert.equal(normSpace(formatPercentValue(90)), '90 %');
+  assert.equal(normSpace(formatShare(0.9684)), '96,8 %');
+  assert.equal(normSpace(formatKm2(0.4)), '0,4 km²');
+  assert.equal(normSpace(formatKm2(217.44)), '217,4 km²');
+  assert.equal(formatDate('2024-12-31'), '31.12.2024');
+  assert.equal(formatMonth('2023-05-01'), 'Mai 2023');
+  assert.equal(formatCount(undefined), '–');
+});
+
+test('goals in words', () => {
+  assert.equal(formatGoal({ unit: 'count', comparator: 'gt', target_value: 10300 }), 'mehr als 10.300');
+  assert.equal(formatGoal({ unit: 'count', comparator: 'ge', target_value: 7500 }), 'mindestens 7.500');
+  assert.equal(normSpace(formatGoal({ unit: 'km2', comparator: 'le', target_value: 0 })), '0 km² (keine mehr)');
+});
+
+test('months between dates', () => {
+  assert.equal(monthsBetween('2024-12-31', '2026-11-23'), 22);
+  assert.equal(monthsBetween('2026-01-15', '2026-03-15'), 2);
+});
+
+test('verdicts', () => {
+  const base = { unit: 'count', comparator: 'gt', target_value: 100, deadline: '2030-12-31', current_value: 50 };
+  const now = new Date('2030-01-15T00:00:00Z');
+  assert.deepEqual(verdict({ ...base, met: false, forecast: { on_track: true } }, [], now), { kind: 'on_track', text: 'im Plan' });
+  // 50 left at 5 a month = 10 months; 11 left → on time, but on_track false says the server disagrees:
+  // the words then follow the numbers (at least one month).
+  assert.equal(verdict({ ...base, met: false, forecast: { on_track: false, rate_actual_per_month: 2 } }, [], now).text, 'voraussichtlich 14 Monate Verzug');
+  assert.equal(verdict({ ...base, met: false, forecast: { on_track: false, rate_actual_per_month: 0 } }, [], now).kind, 'off');
+  assert.equal(verdict({ ...base, met: false, forecast: { on_track: false, rate_actual_per_month: 2, expected_met_on: '2031-03-01' } }, [], now).text,
+    'voraussichtlich 2 Monate Verzug (Ziel erreicht im März 2031)');
+  const hist = [{ month: '2029-10-01', value: 90 }, { month: '2029-11-01', value: 101 }, { month: '2029-12-01', value: 120 }];
+  assert.equal(verdict({ ...base, met: true, current_value: 120 }, hist, now).text, 'erreicht im November 2029');
+  assert.equal(verdict({ ...base, deadline: '2029-06-30', met: false }, hist, now).text, 'Frist verstrichen, 6 Monate Verzug');
+  // "Bring down to zero" targets: falling values are progress.
+  const dead = { unit: 'km2', comparator: 'le', target_value: 0, deadline: '2030-12-31', current_value: 10, met: false };
+  assert.equal(verdict({ ...dead, forecast: { on_track: false, rate_actual_per_month: -0.5 } }, [], now).text, 'voraussichtlich 9 Monate Verzug');
+});
+
+test('search matches names without accents and AGS prefixes', () => {
+  const items = [
+    { ags: '05111000', name: 'Düsseldorf' }, { ags: '05113000', name: 'Essen' }, { ags: '05315000', name: 'Köln' },
+    { ags: '05158004', name: 'Erkrath' }, { ags: '05370004', name: 'Bad Münstereifel' },
+  ].map((m) => ({ ...m, key: fold(m.name) }));
+  assert.deepEqual(match(items, 'dusseld').map((m) => m.ags), ['05111000']);
+  assert.deepEqual(match(items, 'koln').map((m) => m.ags), ['05315000']);
+  assert.deepEqual(match(items, 'e').map((m) => m.name), ['Erkrath', 'Essen', 'Bad Münstereifel', 'Düsseldorf']);
+  assert.deepEqual(match(items, '0511').map((m) => m.ags), ['05111000', '05113000']);
+  assert.deepEqual(match(items, 'münster').map((m) => m.ags), ['05370004']);
+});

@@ -1,0 +1,281 @@
+// End-to-end tests of the web app in headless Chromium against a running
+// `funkplan serve` with demo data (FUNKPLAN_WEB_TEST_URL). Every page is
+// checked for console errors and failed requests; screenshots go to
+// artifacts/web/ on every run.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  ARTIFACTS, baseUrl, countPixels, getJson, hexToRgb, launch, watchedPage,
+} from './browser.mjs';
+import {
+  formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, formatValue, normSpace, SOURCE,
+} from '../src/format.js';
+import { COLORS, BACKGROUND } from '../src/mapstyle.js';
+
+const BASE = baseUrl();
+let browser;
+
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const shot = (name) => path.join(ARTIFACTS, `${name}.png`);
+const text = async (loc) => normSpace(await loc.innerText());
+
+function assertClean(problems, what) {
+  assert.deepEqual(problems, [], `${what}: console errors or failed requests:\n${problems.join('\n')}`);
+}
+
+async function waitReady(page, key, timeout = 30000) {
+  await page.waitForFunction((k) => window.__funkplan?.ready?.[k] === true, key, { timeout });
+}
+
+/** The figures of a municipality as the page must show them. */
+function expectedFigures(m) {
+  const e = {
+    households: formatCount(m.households),
+    area: formatKm2(m.area_km2),
+    'dead-spots': formatKm2(m.coverage?.lte?.dead_spot_area_km2),
+    source: SOURCE[m.source] ?? m.source,
+    computed_at: formatDateTime(m.computed_at),
+  };
+  for (const tech of ['5g', 'lte']) {
+    const c = m.coverage?.[tech] ?? {};
+    e[`${tech}.households_covered`] = formatCount(c.households_covered);
+    e[`${tech}.household_share`] = formatShare(c.household_share);
+    e[`${tech}.area_share`] = formatShare(c.area_share);
+    e[`${tech}.scenario_household_share`] = formatShare(m.scenario?.[tech]?.household_share);
+  }
+  for (const [st, n] of Object.entries(m.sites ?? {})) e[`site.${st}`] = formatCount(n);
+  for (const [k, by] of Object.entries(m.measures ?? {})) {
+    for (const [st, n] of Object.entries(by)) e[`measure.${k}.${st}`] = formatCount(n);
+  }
+  for (const tech of ['5g', 'lte']) {
+    for (const [op, v] of Object.entries(m.coverage?.[tech]?.operators ?? {})) {
+      e[`op.${tech}.${op}.household_share`] = formatShare(v.household_share);
+      e[`op.${tech}.${op}.area_share`] = formatShare(v.area_share);
+    }
+  }
+  for (const k of Object.keys(e)) e[k] = normSpace(e[k]);
+  return e;
+}
+
+/** The same figures as read from the page. */
+async function shownFigures(page) {
+  return page.evaluate(() => {
+    const t = (n) => (n ? n.textContent.replace(/[\s\u00a0\u202f]+/g, ' ').trim() : null);
+    const s = document.querySelector('.gemeinde');
+    const out = {};
+    for (const f of ['households', 'area', 'dead-spots', 'source', 'computed_at']) out[f] = t(s.querySelector(`[data-field="${f}"]`));
+    for (const tr of s.querySelectorAll('table.coverage tr[data-tech]')) {
+      for (const td of tr.querySelectorAll('td[data-field]')) out[`${tr.dataset.tech}.${td.dataset.field}`] = t(td);
+    }
+    for (const tr of s.querySelectorAll('table.sites tr[data-status]')) out[`site.${tr.dataset.status}`] = t(tr.querySelector('td'));
+    for (const tr of s.querySelectorAll('table.measures tr[data-kind]')) {
+      for (const td of tr.querySelectorAll('td[data-status]')) out[`measure.${tr.dataset.kind}.${td.dataset.status}`] = t(td);
+    }
+    for (const tb of s.querySelectorAll('table.operators')) {
+      for (const tr of tb.querySelectorAll('tr[data-operator]')) {
+        for (const td of tr.querySelectorAll('td[data-field]')) out[`op.${tb.dataset.tech}.${tr.dataset.operator}.${td.dataset.field}`] = t(td);
+      }
+    }
+    out.name = t(s.querySelector('h1'));
+    return out;
+  });
+}
+
+function assertFigures(shown, m, where) {
+  const want = expectedFigures(m);
+  assert.ok(shown.name.startsWith(m.name), `${where}: heading ${shown.name} names ${m.name}`);
+  for (const [k, v] of Object.entries(want)) {
+    assert.equal(shown[k], v, `${where}: ${k} shows ${shown[k]}, the API says ${v}`);
+  }
+}
+
+/** A municipality with figures: the one with most sites among a sample. */
+async function pickMunicipality() {
+  const list = await getJson(`${BASE}/api/v1/municipalities?limit=1000`);
+  assert.ok(list.length > 0, 'the server has municipalities');
+  const sample = list.slice(0, 40);
+  let best = null;
+  for (const it of sample) {
+    const m = await getJson(`${BASE}/api/v1/municipalities/${it.ags}`);
+    const sites = Object.values(m.sites ?? {}).reduce((a, b) => a + b, 0);
+    if (!best || sites > best.sites) best = { m, sites, list };
+  }
+  return best;
+}
+
+describe('Funkplan web app', () => {
+  test('dashboard: one card per target with the API numbers', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    await page.goto(`${BASE}/`);
+    await waitReady(page, 'dashboard');
+    const targets = await getJson(`${BASE}/api/v1/targets`);
+    assert.ok(targets.length >= 5, `five targets or more, got ${targets.length}`);
+    assert.equal(await page.locator('article.card').count(), targets.length);
+    for (const t of targets) {
+      const card = page.locator(`article.card[data-target="${t.id}"]`);
+      const field = (f) => text(card.locator(`[data-field="${f}"]`));
+      assert.equal(await text(card.locator('h2')), normSpace(t.title));
+      assert.equal(await field('current'), normSpace(formatValue(t.current_value, t.unit)), `${t.id}: current value`);
+      assert.equal(await field('goal'), normSpace(formatGoal(t)), `${t.id}: goal`);
+      assert.equal(await field('deadline'), formatDate(t.deadline), `${t.id}: deadline`);
+      assert.equal(await field('progress'), normSpace(formatShare(t.progress)), `${t.id}: progress`);
+      const bar = card.locator('[role=progressbar]');
+      assert.equal(Number(await bar.getAttribute('aria-valuenow')), Math.round(t.progress * 1000) / 10, `${t.id}: progress bar`);
+      if (t.forecast && typeof t.forecast.value_at_deadline === 'number') {
+        assert.equal(await field('forecast'), normSpace(formatValue(t.forecast.value_at_deadline, t.unit)), `${t.id}: forecast`);
+      }
+      const v = await field('verdict');
+      assert.match(v, /^(im Plan|erreicht|Frist verstrichen, \d+ Monate? Verzug|voraussichtlich \d+ Monate? Verzug|nicht im Plan)/, `${t.id}: verdict "${v}"`);
+      if (t.met) assert.match(v, /^erreicht/, `${t.id} is met`);
+      else assert.doesNotMatch(v, /^erreicht/, `${t.id} is not met`);
+      // The burn-up chart is drawn when there is history.
+      const hist = await getJson(`${BASE}/api/v1/targets/${t.id}/history`);
+      const points = Array.isArray(hist) ? hist : hist.series ?? hist.history ?? [];
+      if (points.length > 0) assert.equal(await card.locator('.chart canvas').count(), 1, `${t.id}: chart`);
+    }
+    await page.screenshot({ path: shot('dashboard'), fullPage: true });
+    assertClean(problems, 'dashboard');
+    await page.close();
+  });
+
+  test('map: municipalities drawn as a choropleth, hover and click open a municipality', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    await page.goto(`${BASE}/#/karte`);
+    await waitReady(page, 'map', 60000);
+    const mapBox = page.locator('#map');
+    await page.screenshot({ path: shot('map') });
+    const png = await mapBox.screenshot();
+    const px = await countPixels(page, png, COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
+    // The state fills a good part of the frame in choropleth colours.
+    assert.ok(px.matching / px.total > 0.15, `choropleth pixels: ${px.matching} of ${px.total}`);
+    const rendered = await page.evaluate(() => {
+      const m = window.__funkplan.maps.main;
+      return new Set(m.queryRenderedFeatures({ layers: ['muni-fill'] }).map((f) => f.properties.ags)).size;
+    });
+    const muni = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
+    assert.ok(rendered >= Math.min(muni.features.length, 10), `rendered ${rendered} of ${muni.features.length} municipalities`);
+    // Legend and a switch of the measure.
+    assert.match(await text(page.locator('.legend')), /5G – Haushalte/);
+    await page.selectOption('#map-measure', 'lte_hh');
+    assert.match(await text(page.locator('.legend')), /LTE – Haushalte/);
+    await page.selectOption('#map-measure', '5g_hh');
+    // Hover over the middle of a municipality shows its name and share.
+    const target = await page.evaluate(() => {
+      const m = window.__funkplan.maps.main;
+      const c = m.getCanvas();
+      const f = m.queryRenderedFeatures([c.clientWidth / 2, c.clientHeight / 2], { layers: ['muni-fill'] })[0];
+      return f ? { ags: f.properties.ags, name: f.properties.name } : null;
+    });
+    assert.ok(target, 'a municipality in the middle of the map');
+    const box = await mapBox.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator('.hover-popup').waitFor();
+    assert.match(await text(page.locator('.hover-popup')), new RegExp(`${target.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*5G – Haushalte: (\\d[\\d.,]* %|keine Angabe)`));
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForURL(`**/#/gemeinde/${target.ags}`);
+    await waitReady(page, 'gemeinde');
+    assertClean(problems, 'map');
+    await page.close();
+  });
+
+  let chosen;
+  let shownViaSearch;
+  test('search by name with the keyboard opens the municipality with its API figures', async () => {
+    const best = await pickMunicipality();
+    chosen = best.m;
+    const { page, problems } = await watchedPage(browser.context);
+    await page.goto(`${BASE}/`);
+    await waitReady(page, 'dashboard');
+    const input = page.locator('#search-input');
+    await input.focus();
+    await input.pressSequentially(chosen.name.slice(0, Math.max(3, chosen.name.length - 2)), { delay: 20 });
+    const options = page.locator('#search-list [role=option][data-ags]');
+    await options.first().waitFor();
+    const agsList = await options.evaluateAll((els) => els.map((e) => e.dataset.ags));
+    const idx = agsList.indexOf(chosen.ags);
+    assert.ok(idx >= 0, `${chosen.name} (${chosen.ags}) among the suggestions ${agsList.join(', ')}`);
+    for (let i = 0; i <= idx; i++) await input.press('ArrowDown');
+    assert.equal(await input.getAttribute('aria-activedescendant'), `search-opt-${idx}`);
+    await input.press('Enter');
+    await page.waitForURL(`**/#/gemeinde/${chosen.ags}`);
+    await waitReady(page, 'gemeinde');
+    shownViaSearch = await shownFigures(page);
+    assertFigures(shownViaSearch, chosen, 'after search');
+    // The small map has drawn the municipality.
+    await page.waitForFunction(() => {
+      const m = window.__funkplan.maps.gemeinde;
+      return m && m.getLayer('muni-fill') && m.loaded() && m.queryRenderedFeatures({ layers: ['muni-fill'] }).length > 0;
+    }, null, { timeout: 30000 });
+    await page.screenshot({ path: shot('municipality'), fullPage: true });
+    // Search by AGS prefix too.
+    await input.fill(chosen.ags);
+    await page.locator(`#search-list [data-ags="${chosen.ags}"]`).waitFor();
+    assertClean(problems, 'search');
+    await page.close();
+  });
+
+  test('a deep link opens the same municipality view', async () => {
+    assert.ok(chosen, 'the search test chose a municipality');
+    const { page, problems } = await watchedPage(browser.context);
+    await page.goto(`${BASE}/#/gemeinde/${chosen.ags}`);
+    await waitReady(page, 'gemeinde');
+    const shown = await shownFigures(page);
+    assertFigures(shown, chosen, 'deep link');
+    assert.deepEqual(shown, shownViaSearch);
+    assert.match(await page.title(), new RegExp(chosen.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assertClean(problems, 'deep link');
+    await page.close();
+  });
+
+  test('an unknown AGS says so', async () => {
+    const { page } = await watchedPage(browser.context);
+    await page.goto(`${BASE}/#/gemeinde/05999999`);
+    await page.locator('.gemeinde [role=alert]').waitFor();
+    assert.match(await text(page.locator('.gemeinde [role=alert]')), /keine Gemeinde mit dem Schlüssel 05999999/);
+    await page.close();
+  });
+
+  test('phone viewport 360×740: no sideways scrolling, cards, map and municipality usable', async () => {
+    const { page, problems } = await watchedPage(browser.context, { width: 360, height: 740 });
+    const noOverflow = async (what) => {
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 360, `${what}: page is ${w}px wide at 360px`);
+    };
+    await page.goto(`${BASE}/`);
+    await waitReady(page, 'dashboard');
+    await noOverflow('dashboard');
+    const first = await page.locator('article.card').first().boundingBox();
+    assert.ok(first.width <= 360 && first.width > 300, `card width ${first.width}`);
+    await page.screenshot({ path: shot('phone-dashboard'), fullPage: true });
+    await page.goto(`${BASE}/#/karte`);
+    await waitReady(page, 'map', 60000);
+    await noOverflow('map');
+    const png = await page.locator('#map').screenshot({ path: shot('phone-map') });
+    const px = await countPixels(page, png, COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
+    assert.ok(px.matching / px.total > 0.1, `phone map choropleth pixels: ${px.matching} of ${px.total}`);
+    const ags = chosen?.ags ?? (await getJson(`${BASE}/api/v1/municipalities?limit=1`))[0].ags;
+    await page.goto(`${BASE}/#/gemeinde/${ags}`);
+    await waitReady(page, 'gemeinde');
+    await noOverflow('municipality');
+    await page.screenshot({ path: shot('phone-municipality'), fullPage: true });
+    assertClean(problems, 'phone');
+    await page.close();
+  });
+
+  test('API unreachable: a clear German message, no endless spinner', async () => {
+    const { page } = await watchedPage(browser.context);
+    await page.route('**/api/**', (r) => r.abort('connectionrefused'));
+    await page.route('**/ogc/**', (r) => r.abort('connectionrefused'));
+    await page.goto(`${BASE}/`);
+    const alert = page.locator('.cards [role=alert]');
+    await alert.waitFor();
+    assert.match(await text(alert), /Keine Verbindung zum Server\. Der Funkplan-Server ist nicht erreichbar/);
+    assert.equal(await page.locator('.cards button', { hasText: 'Erneut versuchen' }).count(), 1);
+    await page.screenshot({ path: shot('error-unreachable') });
+    await page.close();
+  });
+});
+
