@@ -126,8 +126,10 @@ function shareOf(p, m) {
   const keys = [];
   for (const a of alt) {
     for (const s of short) {
-      if (m.scenario) keys.push(`scenario_${a}_${s}`, `${a}_${s}_scenario`, `scenario.${a}.${s}`);
-      else keys.push(`${a}_${s}`, `coverage_${a}_${s}`, `coverage.${a}.${s}`, `${a}.${s}`);
+      // The server's OGC collection says `household_share_5g`; the other
+      // spellings keep the map working with other feature servers.
+      if (m.scenario) keys.push(`${s}_${a}_scenario`, `scenario_${s}_${a}`, `scenario_${a}_${s}`, `${a}_${s}_scenario`, `scenario.${a}.${s}`);
+      else keys.push(`${s}_${a}`, `${a}_${s}`, `coverage_${a}_${s}`, `coverage.${a}.${s}`, `${a}.${s}`);
     }
   }
   for (const k of keys) {

@@ -31,7 +31,10 @@ export function renderMap(main) {
     opBox, stBox, note,
     el('p', { class: 'small muted' }, 'Klick auf eine Gemeinde öffnet ihre Zahlen; mit der Suche oben geht es auch per Tastatur.'));
   const status = el('div', { class: 'map-status' }, loading('Karte wird geladen …'));
-  main.append(el('section', { class: 'mapview' }, panel, el('div', { class: 'mapwrap' }, mapEl, status)));
+  // The same figures as a table: for keyboards, screen readers and copying.
+  const table = el('div', { class: 'table-scroll' });
+  main.append(el('section', { class: 'mapview' }, panel, el('div', { class: 'mapwrap' }, mapEl, status)),
+    el('details', { class: 'muni-table' }, el('summary', {}, 'Alle Gemeinden als Tabelle'), table));
 
   for (const [k, m] of Object.entries(MEASURES)) measureSel.append(el('option', { value: k }, m.label));
   const drawLegend = () => {
@@ -164,9 +167,12 @@ export function renderMap(main) {
     const bb = bounds(fc);
     if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
     status.replaceChildren();
+    table.replaceChildren(muniTable(fc, measureSel.value));
+    await Promise.all([loadSites(), loadDead()]);
+    if (!alive) return;
     map.on('moveend', onMove);
-    onMove();
     map.once('idle', () => { if (alive) { window.__funkplan.ready.map = true; announce('Karte geladen'); } });
+    map.triggerRepaint();
 
     map.on('mousemove', 'muni-fill', (e) => {
       const f = e.features?.[0];
@@ -200,6 +206,7 @@ export function renderMap(main) {
   measureSel.addEventListener('change', () => {
     if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${measureSel.value}`));
     drawLegend();
+    municipalities().then((fc) => { if (alive) table.replaceChildren(muniTable(fc, measureSel.value)); }).catch(() => {});
   });
   sitesBox.addEventListener('change', () => {
     if (map.getLayer('sites')) map.setLayoutProperty('sites', 'visibility', sitesBox.checked ? 'visible' : 'none');
@@ -221,4 +228,18 @@ export function renderMap(main) {
     window.__funkplan.ready.map = false;
     map.remove();
   };
+}
+
+/** All municipalities with the shown measure and the four shares, by name. */
+function muniTable(fc, key) {
+  const rows = [...fc.features].sort((a, b) => a.properties.name.localeCompare(b.properties.name, 'de'));
+  const cols = ['5g_hh', 'lte_hh', '5g_area', 'lte_area'];
+  return el('table', { class: 'all-munis' },
+    el('caption', {}, `${formatCount(rows.length)} Gemeinden – eingefärbt nach ${MEASURES[key].label}`),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Gemeinde'), el('th', { scope: 'col' }, 'AGS'),
+      cols.map((c) => el('th', { scope: 'col' }, MEASURES[c].label)))),
+    el('tbody', {}, rows.map((f) => el('tr', {},
+      el('th', { scope: 'row' }, el('a', { href: `#/gemeinde/${f.properties.ags}` }, f.properties.name)),
+      el('td', {}, f.properties.ags),
+      cols.map((c) => el('td', {}, formatShare(f.properties[`m_${c}`])))))));
 }
