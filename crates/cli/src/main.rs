@@ -35,6 +35,10 @@ enum Command {
     Seed,
     /// Show the targets with their current values as a table.
     Targets(cmd::targets::Args),
+    /// Load an input file: municipalities, households, sites, measures or coverage.
+    Ingest(cmd::ingest::Args),
+    /// Write the synthetic demo dataset (deterministic) into a directory.
+    DemoData(cmd::demo_data::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
             Command::Migrate => cmd::migrate::run(&cli.global).await,
             Command::Seed => cmd::migrate::seed(&cli.global).await,
             Command::Targets(a) => cmd::targets::run(&cli.global, a).await,
+            Command::Ingest(a) => cmd::ingest::run(&cli.global, a).await,
+            Command::DemoData(a) => cmd::demo_data::run(a).await,
         }
     });
     match result {

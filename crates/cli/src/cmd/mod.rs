@@ -1,4 +1,6 @@
 pub mod db;
+pub mod demo_data;
+pub mod ingest;
 pub mod migrate;
 pub mod serve;
 pub mod targets;

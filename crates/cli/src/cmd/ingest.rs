@@ -1,0 +1,75 @@
+//! `funkplan ingest KIND FILE`: load one input file (DESIGN §5–§6), all or
+//! nothing, with every bad row listed on stderr.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use funkplan_ingest::{Crs, Kind, Options};
+
+use crate::config::Global;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    Municipalities,
+    Households,
+    Sites,
+    Measures,
+    Coverage,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What the file holds.
+    #[arg(value_enum)]
+    kind: KindArg,
+    /// The input file (GeoJSON for municipalities, CSV or GeoJSON for sites, CSV otherwise).
+    file: PathBuf,
+    /// CRS of the coordinates when the file does not say (e.g. EPSG:25832); default EPSG:4326.
+    #[arg(long)]
+    crs: Option<String>,
+    /// Validate and count only; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Require every AGS to start with these digits (e.g. 05 for NRW).
+    #[arg(long)]
+    state: Option<String>,
+    /// Repair invalid municipality polygons with PostGIS ST_MakeValid instead of refusing them.
+    #[arg(long)]
+    make_valid: bool,
+}
+
+pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
+    let kind = match a.kind {
+        KindArg::Municipalities => Kind::Municipalities,
+        KindArg::Households => Kind::Households,
+        KindArg::Sites => Kind::Sites,
+        KindArg::Measures => Kind::Measures,
+        KindArg::Coverage => Kind::Coverage,
+    };
+    let crs = a.crs.as_deref().map(Crs::parse).transpose().map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    if let Some(s) = &a.state {
+        anyhow::ensure!(!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()), "--state must be leading AGS digits, e.g. 05");
+    }
+    let opts = Options { crs, dry_run: a.dry_run, state: a.state, make_valid: a.make_valid, progress: true, today: None };
+    let url = g.database_url().await?;
+    let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| funkplan_db::Error::Connect { url: funkplan_db::redact(&url), detail: funkplan_db::pg_detail(&e) })?;
+    let conn = tokio::spawn(conn);
+    let result = funkplan_ingest::ingest(&mut client, kind, &a.file, &opts).await;
+    drop(client);
+    let _ = conn.await;
+    match result {
+        Ok(summary) => {
+            println!("{}", summary.paragraph());
+            Ok(())
+        }
+        Err(e) => {
+            // Every bad row on stderr first; the last line is the one-line reason.
+            if let Some(list) = e.problem_list() {
+                eprint!("{list}");
+            }
+            Err(e).with_context(|| format!("ingest {} {}", kind, a.file.display()))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `COPY ... FROM STDIN (FORMAT binary)` written by hand: the rows here are
+//! a few fixed-width columns, and encoding them straight into large buffers
+//! is several times faster than `BinaryCopyInWriter`'s per-row `ToSql`
+//! dispatch, which matters at 3.4 M rows (DESIGN §9: ≤ 10 s).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::SinkExt;
+use tokio_postgres::Transaction;
+
+use crate::{Error, Result};
+
+const CHUNK: usize = 4 << 20;
+
+/// Builds the binary COPY stream in chunks.
+pub struct CopyBuf {
+    buf: BytesMut,
+    chunks: Vec<Bytes>,
+    pub rows: u64,
+}
+
+impl Default for CopyBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CopyBuf {
+    #[must_use]
+    pub fn new() -> Self {
+        let mut buf = BytesMut::with_capacity(CHUNK + 1024);
+        buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.put_i32(0); // flags
+        buf.put_i32(0); // header extension length
+        Self { buf, chunks: Vec::new(), rows: 0 }
+    }
+
+    /// Start a row of `fields` columns.
+    pub fn row(&mut self, fields: i16) {
+        if self.buf.len() >= CHUNK {
+            let full = std::mem::replace(&mut self.buf, BytesMut::with_capacity(CHUNK + 1024));
+            self.chunks.push(full.freeze());
+        }
+        self.buf.put_i16(fields);
+        self.rows += 1;
+    }
+
+    pub fn i32(&mut self, v: i32) {
+        self.buf.put_i32(4);
+        self.buf.put_i32(v);
+    }
+
+    pub fn f32(&mut self, v: f32) {
+        self.buf.put_i32(4);
+        self.buf.put_f32(v);
+    }
+
+    pub fn f64(&mut self, v: f64) {
+        self.buf.put_i32(8);
+        self.buf.put_f64(v);
+    }
+
+    pub fn i16(&mut self, v: i16) {
+        self.buf.put_i32(2);
+        self.buf.put_i16(v);
+    }
+
+    pub fn i64(&mut self, v: i64) {
+        self.buf.put_i32(8);
+        self.buf.put_i64(v);
+    }
+
+    pub fn bool(&mut self, v: bool) {
+        self.buf.put_i32(1);
+        self.buf.put_u8(u8::from(v));
+    }
+
+    /// text, varchar and bpchar all travel as their UTF-8 bytes.
+    pub fn text(&mut self, s: &str) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        self.buf.put_i32(s.len() as i32);
+        self.buf.put_slice(s.as_bytes());
+    }
+
+    /// A date as days since 2000-01-01 (PostgreSQL's epoch).
+    pub fn date(&mut self, d: Option<chrono::NaiveDate>) {
+        match d {
+            None => self.null(),
+            Some(d) => {
+                let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+                #[allow(clippy::cast_possible_truncation)]
+                let days = (d - epoch).num_days() as i32;
+                self.i32(days);
+            }
+        }
+    }
+
+    pub fn null(&mut self) {
+        self.buf.put_i32(-1);
+    }
+
+    pub fn opt_i32(&mut self, v: Option<i32>) {
+        match v {
+            Some(v) => self.i32(v),
+            None => self.null(),
+        }
+    }
+
+    pub fn opt_i16(&mut self, v: Option<i16>) {
+        match v {
+            Some(v) => self.i16(v),
+            None => self.null(),
+        }
+    }
+
+    /// A one-dimensional text[] (element type oid 25).
+    pub fn text_array(&mut self, items: &[&str]) {
+        let body: usize = 20 + items.iter().map(|s| 4 + s.len()).sum::<usize>();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        {
+            self.buf.put_i32(body as i32);
+            self.buf.put_i32(1); // dimensions
+            self.buf.put_i32(0); // has nulls
+            self.buf.put_u32(25); // text
+            self.buf.put_i32(items.len() as i32);
+            self.buf.put_i32(1); // lower bound
+            for s in items {
+                self.buf.put_i32(s.len() as i32);
+                self.buf.put_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// Send everything with `sql` (a `COPY ... FROM STDIN (FORMAT binary)`).
+    pub async fn send(mut self, tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<u64> {
+        self.buf.put_i16(-1);
+        self.chunks.push(self.buf.freeze());
+        let sink = tx.copy_in::<_, Bytes>(sql).await.map_err(Error::pg(what))?;
+        futures_util::pin_mut!(sink);
+        for c in self.chunks {
+            sink.send(c).await.map_err(Error::pg(what))?;
+        }
+        sink.as_mut().finish().await.map_err(Error::pg(what))
+    }
+}

@@ -1,0 +1,144 @@
+//! Reading input files: SHA-256 while streaming, CSV with the delimiter
+//! detected from the header, field lookup by (case-insensitive) name.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::problem::{Loc, Problems};
+use crate::{Error, Result};
+
+/// A reader that hashes what passes through it.
+pub struct Hashing<R> {
+    inner: R,
+    hasher: Arc<Mutex<Sha256>>,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut h) = self.hasher.lock() {
+            h.update(&buf[..n]);
+        }
+        self.bytes.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The SHA-256 of everything read so far, and the byte count.
+#[derive(Clone)]
+pub struct Digester {
+    hasher: Arc<Mutex<Sha256>>,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Digester {
+    #[must_use]
+    pub fn hex(&self) -> String {
+        self.hasher.lock().map(|h| hex::encode(h.clone().finalize())).unwrap_or_default()
+    }
+}
+
+/// Open `path` for streaming; the digester sees every byte read.
+pub fn open(path: &Path) -> Result<(BufReader<Hashing<File>>, Digester)> {
+    let f = File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let d = Digester { hasher: Arc::new(Mutex::new(Sha256::new())), bytes: Arc::default() };
+    let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone() };
+    Ok((BufReader::with_capacity(1 << 20, r), d))
+}
+
+/// Read all of `path` (for GeoJSON, which is parsed as a whole) and its SHA-256.
+pub fn read_all(path: &Path) -> Result<(Vec<u8>, String)> {
+    let bytes = std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    Ok((bytes, sha))
+}
+
+/// A CSV file: its reader, the delimiter found and the header names.
+pub struct Csv<R: Read> {
+    pub reader: csv::Reader<R>,
+    pub delimiter: u8,
+    /// Header names, trimmed, BOM removed.
+    pub header: Vec<String>,
+}
+
+/// Open a CSV, detecting `,` or `;` (or tab) from the header line.
+pub fn csv<R: Read>(mut r: BufReader<R>, problems: &mut Problems) -> Result<Option<Csv<BufReader<R>>>> {
+    let buf = r.fill_buf().map_err(Error::io("reading the CSV header"))?;
+    let first_line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
+    let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
+    let delimiter = [b';', b',', b'\t'].into_iter().max_by_key(|&c| count(c)).unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(r);
+    let header = match reader.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).trim_start_matches('\u{feff}').trim().to_owned())
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            problems.add(Loc::Line(1), "header", "", format!("cannot read the CSV header: {e}"));
+            return Ok(None);
+        }
+    };
+    if header.iter().all(String::is_empty) {
+        problems.add(Loc::File, "header", "", "the file is empty or has no header line");
+        return Ok(None);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for h in &header {
+        if !seen.insert(h.to_ascii_lowercase()) {
+            problems.add(Loc::Line(1), h.clone(), h.clone(), "column appears twice in the header");
+        }
+    }
+    Ok(Some(Csv { reader, delimiter, header }))
+}
+
+/// Position of a column by case-insensitive name, trying several aliases.
+#[must_use]
+pub fn col(header: &[String], names: &[&str]) -> Option<usize> {
+    names.iter().find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)))
+}
+
+/// A field as trimmed UTF-8, or a problem.
+pub fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str, String> {
+    let raw = rec.get(i).unwrap_or_default();
+    std::str::from_utf8(raw).map(str::trim).map_err(|_| "not valid UTF-8".to_owned())
+}
+
+/// Check a record has exactly as many fields as the header.
+pub fn check_width(rec: &csv::ByteRecord, width: usize, line: u64, problems: &mut Problems) -> bool {
+    if rec.len() == width {
+        return true;
+    }
+    let what = if rec.len() < width { "missing" } else { "extra" };
+    problems.add(
+        Loc::Line(line),
+        "(row)",
+        String::from_utf8_lossy(&rec.as_slice().iter().copied().take(80).collect::<Vec<_>>()).into_owned(),
+        format!("{what} columns: expected {width} fields as in the header, found {}", rec.len()),
+    );
+    false
+}
+
+/// Parse an ISO date `YYYY-MM-DD`; empty = None.
+pub fn date(s: &str) -> Result<Option<chrono::NaiveDate>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| "not a date (expected YYYY-MM-DD)".to_owned())
+}
+
+/// Ids of sites and measures, as the schema's CHECK has it.
+#[must_use]
+pub fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// The file name shown in messages and stored in provenance.
+#[must_use]
+pub fn display_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
