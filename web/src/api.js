@@ -83,7 +83,8 @@ export async function ogcAll(url, { max = 100000, signal } = {}) {
     if (matched === null && typeof page.numberMatched === 'number') matched = page.numberMatched;
     features.push(...(page.features ?? []));
     const link = (page.links ?? []).find((l) => l.rel === 'next');
-    next = link && (page.features ?? []).length > 0 ? link.href : null;
+    const done = (page.features ?? []).length === 0 || (matched !== null && features.length >= matched);
+    next = link && !done ? link.href : null;
   }
   return { type: 'FeatureCollection', features, numberMatched: matched ?? features.length };
 }

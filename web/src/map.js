@@ -1,6 +1,6 @@
 // The state map: municipalities as a choropleth, sites by status, LTE dead spots.
 import * as maplibregl from 'maplibre-gl';
-import { MEASURES, municipalities, getJson } from './api.js';
+import { MEASURES, municipalities, ogcAll } from './api.js';
 import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
@@ -8,8 +8,10 @@ import {
 } from './mapstyle.js';
 import { mapAttribution } from './attribution.js';
 
-const SITE_LIMIT = 10000;
-const DEAD_LIMIT = 5000;
+const SITE_PAGE = 10000;
+const SITE_MAX = 60000;
+const DEAD_PAGE = 5000;
+const DEAD_MAX = 20000;
 
 export function renderMap(main) {
   document.title = 'Karte – Funkplan NRW';
@@ -81,21 +83,30 @@ export function renderMap(main) {
 
   let seqSites = 0;
   let seqDead = 0;
-  const bboxParam = () => {
+  const viewBox = () => {
     const b = map.getBounds();
-    const r = (v) => Math.round(v * 1e5) / 1e5;
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(r).join(',');
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => Math.round(v * 1e5) / 1e5);
   };
+  const inside = (a, b) => b && a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3];
+  // A complete answer for a box also answers every box inside it: panning
+  // and zooming in within the state need no new request.
+  const have = { sites: null, dead: null };
+  // Every site in view, page by page: a partial set would suggest gaps
+  // that are not there. Past SITE_MAX the note says so.
   const loadSites = async () => {
     if (!sitesBox.checked) return;
+    const box = viewBox();
+    if (inside(box, have.sites)) return;
     const my = ++seqSites;
+    note.textContent = 'Standorte werden geladen …';
     try {
-      const fc = await getJson(`/ogc/collections/sites/items?bbox=${bboxParam()}&limit=${SITE_LIMIT}`);
+      const fc = await ogcAll(`/ogc/collections/sites/items?bbox=${box.join(',')}&limit=${SITE_PAGE}`, { max: SITE_MAX });
       if (!alive || my !== seqSites) return;
-      for (const f of fc.features ?? []) if (f.properties?.operator) addOperator(f.properties.operator);
+      for (const f of fc.features) if (f.properties?.operator) addOperator(f.properties.operator);
       map.getSource('sites')?.setData(fc);
-      const n = (fc.features ?? []).length;
-      const total = typeof fc.numberMatched === 'number' ? fc.numberMatched : n;
+      const n = fc.features.length;
+      const total = fc.numberMatched;
+      have.sites = total > n ? null : box;
       note.textContent = total > n
         ? `${formatCount(n)} von ${formatCount(total)} Standorten im Ausschnitt gezeigt – für alle hineinzoomen.`
         : `${formatCount(n)} Standorte im Ausschnitt.`;
@@ -105,11 +116,14 @@ export function renderMap(main) {
   };
   const loadDead = async () => {
     if (!deadBox.checked) return;
+    const box = viewBox();
+    if (inside(box, have.dead)) return;
     const my = ++seqDead;
     try {
-      const fc = await getJson(`/ogc/collections/dead-spots/items?bbox=${bboxParam()}&limit=${DEAD_LIMIT}`);
+      const fc = await ogcAll(`/ogc/collections/dead-spots/items?bbox=${box.join(',')}&limit=${DEAD_PAGE}`, { max: DEAD_MAX });
       if (!alive || my !== seqDead) return;
       map.getSource('dead-spots')?.setData(fc);
+      have.dead = fc.numberMatched > fc.features.length ? null : box;
     } catch (e) {
       if (alive && my === seqDead) note.textContent = `Funklöcher nicht geladen: ${e.message}`;
     }
@@ -159,9 +173,9 @@ export function renderMap(main) {
       id: 'sites', type: 'circle', source: 'sites', filter: siteFilter(),
       paint: {
         'circle-color': siteColor(),
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 2, 10, 4, 14, 7],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 1.5, 9, 2.5, 12, 5, 15, 7],
         'circle-stroke-color': '#ffffff',
-        'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0.3, 12, 1],
+        'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0, 10, 0.5, 12, 1],
       },
     });
     const bb = bounds(fc);

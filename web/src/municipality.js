@@ -2,7 +2,7 @@
 // /api/v1/municipalities/{ags}, a small map with outline, dead spots and sites.
 import * as maplibregl from 'maplibre-gl';
 import {
-  municipality, municipalityFeature, deadSpots, getJson,
+  municipality, municipalityFeature, deadSpots, ogcAll,
 } from './api.js';
 import {
   formatCount, formatDateTime, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
@@ -158,7 +158,7 @@ function smallMap(container, ags, isAlive) {
       const bb = bounds(f);
       if (bb) {
         map.fitBounds(bb, { padding: 16, duration: 0 });
-        const sites = await getJson(`/ogc/collections/sites/items?bbox=${bb.flat().map((v) => Math.round(v * 1e5) / 1e5).join(',')}&limit=10000`);
+        const sites = await ogcAll(`/ogc/collections/sites/items?bbox=${bb.flat().map((v) => Math.round(v * 1e5) / 1e5).join(',')}&limit=10000`, { max: 50000 });
         if (!isAlive()) return;
         map.addSource('sites', { type: 'geojson', data: sites });
         map.addLayer({

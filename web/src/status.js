@@ -1,6 +1,6 @@
 // Verdict of a target in words: "im Plan", "N Monate Verzug", "erreicht im …".
 // Pure, so the tests can use it to check the cards.
-import { formatMonth, monthsBetween } from './format.js';
+import { formatDate, formatMonth, monthsBetween } from './format.js';
 
 export function meets(comparator, value, goal) {
   switch (comparator) {
@@ -26,6 +26,10 @@ const months = (n) => (n === 1 ? '1 Monat' : `${n} Monate`);
  */
 export function verdict(t, history, now = new Date()) {
   const cmp = t.comparator ?? (t.unit === 'km2' ? 'le' : 'ge');
+  if (t.met && typeof t.met_on === 'string') {
+    const late = t.met_on > t.deadline ? ' (nach der Frist)' : '';
+    return { kind: 'met', text: `erreicht am ${formatDate(t.met_on)}${late}` };
+  }
   if (t.met) {
     // The first month of the latest unbroken run of months meeting the goal.
     let since = null;

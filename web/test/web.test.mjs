@@ -11,7 +11,7 @@ import {
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, formatValue, normSpace, SOURCE,
 } from '../src/format.js';
-import { COLORS, BACKGROUND } from '../src/mapstyle.js';
+import { COLORS, BACKGROUND, NO_DATA } from '../src/mapstyle.js';
 
 const BASE = baseUrl();
 let browser;
@@ -36,7 +36,7 @@ function expectedFigures(m) {
     households: formatCount(m.households),
     area: formatKm2(m.area_km2),
     'dead-spots': formatKm2(m.coverage?.lte?.dead_spot_area_km2),
-    source: SOURCE[m.source] ?? m.source,
+    source: SOURCE[m.source] ?? m.source ?? '–',
     computed_at: formatDateTime(m.computed_at),
   };
   for (const tech of ['5g', 'lte']) {
@@ -148,20 +148,32 @@ describe('Funkplan web app', () => {
     const mapBox = page.locator('#map');
     await page.screenshot({ path: shot('map') });
     const png = await mapBox.screenshot();
-    const px = await countPixels(page, png, COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
-    // The state fills a good part of the frame in choropleth colours.
-    assert.ok(px.matching / px.total > 0.15, `choropleth pixels: ${px.matching} of ${px.total}`);
+    // The state fills a good part of the frame with polygons in the
+    // choropleth's colours (grey where a municipality has no figure).
+    const px = await countPixels(page, png, [...COLORS, NO_DATA].map(hexToRgb), hexToRgb(BACKGROUND));
+    assert.ok(px.matching / px.total > 0.15, `polygon pixels: ${px.matching} of ${px.total}`);
+    const muni = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
+    const withShare = muni.features.filter((f) => typeof f.properties.household_share_5g === 'number').length;
+    if (withShare > 0) {
+      const coloured = await countPixels(page, png, COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
+      assert.ok(coloured.matching / coloured.total > 0.15 * (withShare / muni.features.length),
+        `${withShare} municipalities have a 5G share; choropleth pixels: ${coloured.matching} of ${coloured.total}`);
+    }
     const rendered = await page.evaluate(() => {
       const m = window.__funkplan.maps.main;
       return new Set(m.queryRenderedFeatures({ layers: ['muni-fill'] }).map((f) => f.properties.ags)).size;
     });
-    const muni = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
     assert.ok(rendered >= Math.min(muni.features.length, 10), `rendered ${rendered} of ${muni.features.length} municipalities`);
     // Legend and a switch of the measure.
     assert.match(await text(page.locator('.legend')), /5G – Haushalte/);
-    await page.selectOption('#map-measure', 'lte_hh');
-    assert.match(await text(page.locator('.legend')), /LTE – Haushalte/);
-    await page.selectOption('#map-measure', '5g_hh');
+    const withLte = muni.features.some((f) => typeof f.properties.household_share_lte === 'number');
+    const lteOption = page.locator('#map-measure option[value="lte_hh"]');
+    assert.equal(await lteOption.isDisabled(), !withLte, 'the LTE switch is offered exactly when there are LTE figures');
+    if (withLte) {
+      await page.selectOption('#map-measure', 'lte_hh');
+      assert.match(await text(page.locator('.legend')), /LTE – Haushalte/);
+      await page.selectOption('#map-measure', '5g_hh');
+    }
     // Hover over the middle of a municipality shows its name and share.
     const target = await page.evaluate(() => {
       const m = window.__funkplan.maps.main;
@@ -254,8 +266,8 @@ describe('Funkplan web app', () => {
     await waitReady(page, 'map', 60000);
     await noOverflow('map');
     const png = await page.locator('#map').screenshot({ path: shot('phone-map') });
-    const px = await countPixels(page, png, COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
-    assert.ok(px.matching / px.total > 0.1, `phone map choropleth pixels: ${px.matching} of ${px.total}`);
+    const px = await countPixels(page, png, [...COLORS, NO_DATA].map(hexToRgb), hexToRgb(BACKGROUND));
+    assert.ok(px.matching / px.total > 0.05, `phone map polygon pixels: ${px.matching} of ${px.total}`);
     const ags = chosen?.ags ?? (await getJson(`${BASE}/api/v1/municipalities?limit=1`))[0].ags;
     await page.goto(`${BASE}/#/gemeinde/${ags}`);
     await waitReady(page, 'gemeinde');
