@@ -2,10 +2,28 @@
 //! a metric the engine knows; this crate evaluates it against the data.
 //!
 //! Targets are data, so a new target is a new seed row with a known metric.
+//!
+//! Metrics: `measures_completed` (params `kinds`, optional
+//! `completed_after`), `household_share` and `area_share` (param
+//! `technology`; percent, state-wide, actual coverage) and
+//! `dead_spot_area_km2` (param `technology`; cells with no operator ×
+//! 0.01 km²).
+//!
+//! History (`target_history`, one value per month) is rebuilt by
+//! [`rebuild_history`] on every `funkplan recompute`: counts by replaying
+//! measure completion dates from the first completed measure to today,
+//! coverage metrics from the engine's month-by-month replay of sites going
+//! on air (passed in by the coverage crate). [`refresh_current_month`]
+//! updates the running month after a single write. The forecast is
+//! described in [`forecast`].
 
-use chrono::{DateTime, NaiveDate, Utc};
+pub mod forecast;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use funkplan_db::{Db, Error as DbError};
 use serde::Serialize;
+
+pub use forecast::{Forecast, HistoryPoint};
 
 /// Errors of target evaluation.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +113,18 @@ pub struct TargetStatus {
     pub source: String,
     pub comparator: Comparator,
     pub metric: String,
+    /// Where the metric is heading (DESIGN §7).
+    pub forecast: Forecast,
+    /// Whether the deadline lies in the past.
+    pub deadline_passed: bool,
+    /// For a passed deadline: whether the goal was met by then.
+    pub met_at_deadline: Option<bool>,
+    /// The first month (its first day) whose value met the goal, from the
+    /// history; `None` if never (or no history yet).
+    pub met_on: Option<NaiveDate>,
+    /// The first value of the history: the starting point of "bring down
+    /// to" targets' progress.
+    pub baseline: Option<f64>,
 }
 
 /// All targets in their seeded order.
@@ -135,16 +165,7 @@ pub async fn metric_value(db: &Db, t: &Target, at: DateTime<Utc>) -> Result<(f64
     let param_str = |k: &str| t.metric_params.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     match t.metric.as_str() {
         "measures_completed" => {
-            let kinds: Vec<String> = t
-                .metric_params
-                .get("kinds")
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default();
-            if kinds.is_empty() {
-                return Err(Error::Definition { id: t.id.clone(), reason: "metric_params.kinds is empty".into() });
-            }
-            let after: Option<NaiveDate> = param_str("completed_after").and_then(|s| s.parse().ok());
+            let (kinds, after) = measure_params(t)?;
             let row = c
                 .query_one(include_str!("../sql/metric_measures_completed.sql"), &[&kinds, &after, &at.date_naive()])
                 .await
@@ -187,15 +208,48 @@ pub fn progress(cmp: Comparator, value: f64, goal: f64, baseline: Option<f64>) -
     p.clamp(0.0, 1.0)
 }
 
-/// Every target with its current value.
+/// The kinds and the optional `completed_after` date of a
+/// `measures_completed` target.
+fn measure_params(t: &Target) -> Result<(Vec<String>, Option<NaiveDate>)> {
+    let kinds: Vec<String> = t
+        .metric_params
+        .get("kinds")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    if kinds.is_empty() {
+        return Err(Error::Definition { id: t.id.clone(), reason: "metric_params.kinds is empty".into() });
+    }
+    let after = match t.metric_params.get("completed_after").and_then(|v| v.as_str()) {
+        None => None,
+        Some(s) => Some(s.parse().map_err(|_| Error::Definition {
+            id: t.id.clone(),
+            reason: format!("metric_params.completed_after {s:?} is not a date"),
+        })?),
+    };
+    Ok((kinds, after))
+}
+
+/// Every target with its current value, history-based progress baseline,
+/// forecast, and (for passed deadlines) whether and when it was met.
 pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
     let now = Utc::now();
+    let today = now.date_naive();
     let mut out = Vec::new();
     for t in load(db).await? {
         let (v, as_of) = metric_value(db, &t, now).await?;
+        let hist = history(db, &t.id).await?.unwrap_or_default();
+        let baseline = hist.first().map(|p| p.value);
+        let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, &hist);
+        let deadline_passed = t.deadline < today;
         out.push(TargetStatus {
-            progress: progress(t.comparator, v, t.target_value, None),
+            progress: progress(t.comparator, v, t.target_value, baseline),
             met: t.comparator.met(v, t.target_value),
+            met_at_deadline: deadline_passed.then_some(fc.on_track),
+            met_on: forecast::met_on(t.comparator, t.target_value, &hist),
+            deadline_passed,
+            baseline,
+            forecast: fc,
             current_value: v,
             as_of,
             source: source_line(&t),
@@ -209,6 +263,160 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
         });
     }
     Ok(out)
+}
+
+/// The monthly history of a target (`None` = no such target), oldest
+/// first.
+pub async fn history(db: &Db, id: &str) -> Result<Option<Vec<HistoryPoint>>> {
+    let c = db.conn().await?;
+    if c.query_opt(include_str!("../sql/target_exists.sql"), &[&id])
+        .await
+        .map_err(DbError::pg("looking up a target"))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let rows = c.query(include_str!("../sql/history.sql"), &[&id]).await.map_err(DbError::pg("reading target history"))?;
+    Ok(Some(rows.iter().map(|r| HistoryPoint { month: r.get(0), value: r.get(1) }).collect()))
+}
+
+/// First day of `d`'s month.
+#[must_use]
+pub fn month_of(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+/// The months of the history (first days), from the month of the first
+/// completed measure to the month of `today`; just this month when no
+/// measure is completed yet.
+pub async fn history_months(db: &Db, today: NaiveDate) -> Result<Vec<NaiveDate>> {
+    let c = db.conn().await?;
+    let start: Option<NaiveDate> = c
+        .query_one(include_str!("../sql/history_start.sql"), &[])
+        .await
+        .map_err(DbError::pg("finding the first completed measure"))?
+        .get(0);
+    let end = month_of(today);
+    let mut m = start.map_or(end, month_of).min(end);
+    let mut out = Vec::new();
+    while m <= end {
+        out.push(m);
+        m = match m.checked_add_months(chrono::Months::new(1)) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    Ok(out)
+}
+
+/// State-wide coverage of one technology in one month, from the coverage
+/// engine's replay (sites on air by the month's end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoveragePoint {
+    /// First day of the month.
+    pub month: NaiveDate,
+    /// `lte` or `5g`.
+    pub technology: String,
+    pub households: f64,
+    pub households_covered: f64,
+    pub cells: u64,
+    pub cells_covered: u64,
+}
+
+impl CoveragePoint {
+    /// The value of a coverage metric at this point, in the target's unit.
+    #[must_use]
+    pub fn metric(&self, metric: &str) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        let (cells, cov) = (self.cells as f64, self.cells_covered as f64);
+        match metric {
+            "household_share" => Some(if self.households > 0.0 { 100.0 * self.households_covered / self.households } else { 0.0 }),
+            "area_share" => Some(if cells > 0.0 { 100.0 * cov / cells } else { 0.0 }),
+            "dead_spot_area_km2" => Some((cells - cov) * 0.01),
+            _ => None,
+        }
+    }
+}
+
+/// Rebuild `target_history` for every target, in one transaction.
+///
+/// Count metrics replay measure completion dates month by month. Coverage
+/// metrics take `coverage` (the engine's replay); without it they keep
+/// their history and record the current value for the running month.
+/// Returns the number of points written.
+pub async fn rebuild_history(db: &Db, coverage: Option<&[CoveragePoint]>) -> Result<usize> {
+    let now = Utc::now();
+    let today = now.date_naive();
+    let targets = load(db).await?;
+    let months = history_months(db, today).await?;
+    let start = months.first().copied().unwrap_or_else(|| month_of(today));
+    // Current values first (they use their own connections).
+    let mut current = Vec::with_capacity(targets.len());
+    for t in &targets {
+        current.push(metric_value(db, t, now).await?.0);
+    }
+    let mut conn = db.conn().await?;
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the history transaction"))?;
+    let mut written = 0;
+    for (t, cur) in targets.iter().zip(current) {
+        let (ms, vs, replace): (Vec<NaiveDate>, Vec<f64>, bool) = match t.metric.as_str() {
+            "measures_completed" => {
+                let (kinds, after) = measure_params(t)?;
+                let rows = tx
+                    .query(include_str!("../sql/history_measures_completed.sql"), &[&kinds, &after, &start, &today])
+                    .await
+                    .map_err(DbError::pg("replaying measure completions"))?;
+                (rows.iter().map(|r| r.get(0)).collect(), rows.iter().map(|r| r.get(1)).collect(), true)
+            }
+            metric => {
+                let tech = t.metric_params.get("technology").and_then(|v| v.as_str()).unwrap_or_default();
+                match coverage {
+                    Some(points) => {
+                        let mut ms = Vec::new();
+                        let mut vs = Vec::new();
+                        for p in points.iter().filter(|p| p.technology == tech) {
+                            if let Some(v) = p.metric(metric) {
+                                ms.push(p.month);
+                                vs.push(v);
+                            }
+                        }
+                        (ms, vs, true)
+                    }
+                    None => (vec![month_of(today)], vec![cur], false),
+                }
+            }
+        };
+        if replace {
+            tx.execute(include_str!("../sql/delete_history.sql"), &[&t.id])
+                .await
+                .map_err(DbError::pg("clearing target history"))?;
+        }
+        tx.execute(include_str!("../sql/upsert_history.sql"), &[&t.id, &ms, &vs])
+            .await
+            .map_err(DbError::pg("writing target history"))?;
+        written += ms.len();
+    }
+    tx.commit().await.map_err(DbError::pg("committing target history"))?;
+    Ok(written)
+}
+
+/// Record every target's current value as the running month's point:
+/// cheap (one query per target), for use after a single write.
+pub async fn refresh_current_month(db: &Db) -> Result<()> {
+    let now = Utc::now();
+    let month = month_of(now.date_naive());
+    let targets = load(db).await?;
+    let mut values = Vec::with_capacity(targets.len());
+    for t in &targets {
+        values.push(metric_value(db, t, now).await?.0);
+    }
+    let c = db.conn().await?;
+    for (t, v) in targets.iter().zip(values) {
+        c.execute(include_str!("../sql/upsert_history.sql"), &[&t.id, &vec![month], &vec![v]])
+            .await
+            .map_err(DbError::pg("updating the running month of target history"))?;
+    }
+    Ok(())
 }
 
 fn source_line(t: &Target) -> String {

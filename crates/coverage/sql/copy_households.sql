@@ -1,0 +1,1 @@
+COPY (SELECT n, e, households FROM household_cell) TO STDOUT (FORMAT binary)

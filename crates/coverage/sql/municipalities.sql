@@ -1,0 +1,1 @@
+SELECT ags::text FROM municipality ORDER BY ags

@@ -1,0 +1,1 @@
+SELECT bit, id FROM operator ORDER BY bit

@@ -1,0 +1,82 @@
+-- PostGIS reference, step 1 (DESIGN §9): the same figures as the engine,
+-- in plain SQL, as a GIS analyst would write them. It is the test oracle
+-- and the benchmark peer of the engine.
+--
+-- Rules, identical to the engine's:
+-- * a site covers a grid cell when ST_DWithin(site, cell centre, radius),
+--   i.e. distance <= radius (inclusive); the centre of cell (n, e) is
+--   (e*100+50, n*100+50) in EPSG:25832;
+-- * a site is urban when the households of grid cells whose centres lie
+--   within urban_density_radius_m, divided by pi r^2 (km^2), exceed
+--   urban_households_per_km2;
+-- * actual: on-air sites with the technology listed; scenario: as if
+--   every planned/in-progress measure were completed (its technology
+--   added, a not-yet-built site put on air; decommissioned sites stay off).
+DROP TABLE IF EXISTS ref_site, ref_cell;
+
+CREATE TEMP TABLE ref_site AS
+WITH p AS (
+    SELECT (SELECT value FROM coverage_param WHERE key = 'urban_households_per_km2') AS thr,
+           (SELECT value FROM coverage_param WHERE key = 'urban_density_radius_m') AS dr
+), m AS (
+    SELECT site_id, array_agg(DISTINCT kind) FILTER (WHERE status IN ('planned', 'in_progress')) AS open_kinds
+    FROM measure GROUP BY site_id
+), s AS (
+    SELECT s.site_id, o.bit, s.geom, s.status, s.technologies, coalesce(m.open_kinds, '{}') AS open_kinds
+    FROM site s JOIN operator o ON o.id = s.operator_id LEFT JOIN m USING (site_id)
+), st AS (
+    SELECT s.site_id, s.bit, s.geom, t.tech,
+           (s.status = 'on_air' AND t.tech = ANY (s.technologies)) AS actual,
+           (s.status <> 'decommissioned' AND (
+               (s.status = 'on_air' AND t.tech = ANY (s.technologies))
+               OR (cardinality(s.open_kinds) > 0 AND (
+                   t.tech = ANY (s.technologies)
+                   OR (t.tech = 'lte' AND s.open_kinds && ARRAY['lte_new_site', 'lte_upgrade'])
+                   OR (t.tech = '5g' AND '5g_upgrade' = ANY (s.open_kinds)))))) AS scenario
+    FROM s CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
+), dens AS (
+    -- Candidate cells by primary-key range (n, e), then the exact distance.
+    SELECT s.site_id,
+           (SELECT coalesce(sum(h.households::float8), 0)
+            FROM grid_cell g JOIN household_cell h USING (n, e)
+            WHERE g.n BETWEEN floor((ST_Y(s.geom) - p.dr - 50) / 100) AND ceil((ST_Y(s.geom) + p.dr - 50) / 100)
+              AND g.e BETWEEN floor((ST_X(s.geom) - p.dr - 50) / 100) AND ceil((ST_X(s.geom) + p.dr - 50) / 100)
+              AND ST_DWithin(s.geom, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832), p.dr))
+           / (pi() * p.dr * p.dr / 1e6) > p.thr AS urban
+    FROM s, p
+    WHERE s.status <> 'decommissioned'
+)
+SELECT st.site_id, st.bit, st.geom, st.tech, CASE WHEN dens.urban THEN 'urban' ELSE 'rural' END AS setting,
+       st.actual
+FROM st JOIN dens USING (site_id)
+WHERE st.actual OR st.scenario;
+
+CREATE INDEX ON ref_site USING gist (geom);
+ANALYZE ref_site;
+
+-- Per cell and technology: households, the reported count and set, and the
+-- modelled operator masks (actual, scenario). One GiST probe per cell,
+-- technology and setting, each with that setting's constant radius so the
+-- index applies.
+CREATE TEMP TABLE ref_cell AS
+SELECT g.ags, t.tech,
+       coalesce(h.households::float8, 0) AS hh,
+       coalesce(CASE t.tech WHEN 'lte' THEN rc.lte_count ELSE rc.nr_count END, 0)::int AS rc,
+       CASE t.tech WHEN 'lte' THEN rc.lte_operators ELSE rc.nr_operators END AS rmask,
+       coalesce(mm.m_act, 0) AS m_act,
+       coalesce(mm.m_scen, 0) AS m_scen
+FROM grid_cell g
+JOIN municipality mu ON mu.ags = g.ags
+LEFT JOIN household_cell h USING (n, e)
+LEFT JOIN reported_coverage rc USING (n, e)
+CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
+CROSS JOIN LATERAL (
+    SELECT bit_or(1 << rs.bit) FILTER (WHERE rs.actual) AS m_act, bit_or(1 << rs.bit) AS m_scen
+    FROM coverage_radius r
+    JOIN LATERAL (
+        SELECT rs.bit, rs.actual FROM ref_site rs
+        WHERE rs.tech = r.technology AND rs.setting = r.setting
+          AND ST_DWithin(rs.geom, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832), r.radius_m)
+    ) rs ON true
+    WHERE r.technology = t.tech
+) mm;

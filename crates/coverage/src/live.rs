@@ -1,0 +1,322 @@
+//! [`Live`]: the engine kept in memory by a long-running process (the HTTP
+//! server), so that one site or measure write is reflected in its
+//! municipalities' figures within milliseconds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use funkplan_db::{Db, Error as DbError};
+use funkplan_model::CoverageSource;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use crate::deadspot::{dead_spots, DeadSpot};
+use crate::engine::{aggregate, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
+use crate::grid::Grid;
+use crate::model::{Model, Site};
+use crate::write::{write, WriteSet};
+use crate::{cpu, load, Result};
+
+/// A loaded grid with its sites and modelled masks. Cheap to clone (an
+/// `Arc` inside); all methods serialise on one lock, so a full recompute
+/// and incremental updates never interleave their writes.
+///
+/// # Use in the server
+/// ```ignore
+/// let live = Live::load(&db, None).await?;          // at start-up
+/// // after a site write (POST/PATCH /sites) or a measure write (pass the
+/// // measure's site id):
+/// live.sites_changed(&db, &[site_id]).await?;
+/// ```
+/// The radii, operators, households and reported grid are read at
+/// [`Live::load`]; after re-ingesting those, load a new `Live`.
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+struct State {
+    grid: Grid,
+    model: Model,
+    source: CoverageSource,
+    operators: Vec<(u8, String)>,
+    bits: Vec<u8>,
+    sites: Vec<Site>,
+    index: HashMap<String, usize>,
+    masks: Masks,
+    load_ms: f64,
+}
+
+/// Which parts a full recompute writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recompute {
+    /// Actual figures and LTE dead spots.
+    pub actual: bool,
+    /// Scenario figures (every planned/in-progress measure completed).
+    pub scenario: bool,
+    /// Rebuild the targets' monthly history.
+    pub history: bool,
+}
+
+impl Default for Recompute {
+    fn default() -> Self {
+        Self { actual: true, scenario: true, history: true }
+    }
+}
+
+/// What a computation did and how long each part took.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub source: CoverageSource,
+    pub incremental: bool,
+    /// Municipalities recomputed and written.
+    pub municipalities: usize,
+    /// Grid cells in the grid.
+    pub cells: usize,
+    /// Sites in memory.
+    pub sites: usize,
+    /// Dead spots written.
+    pub dead_spots: usize,
+    pub load_ms: f64,
+    pub compute_ms: f64,
+    pub write_ms: f64,
+    pub history_ms: f64,
+    pub run_ids: Vec<i64>,
+    pub computed_at: Option<DateTime<Utc>>,
+}
+
+/// The results of a full in-memory computation (no database).
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub actual: Figures,
+    pub scenario: Figures,
+    pub dead_spots: Vec<DeadSpot>,
+    /// Stamping, summing (actual and scenario) and tracing dead spots.
+    pub compute_ms: f64,
+}
+
+/// The source to use when none is given: `union` when a reported grid has
+/// been imported, else `modelled`.
+pub async fn default_source(db: &Db) -> Result<CoverageSource> {
+    let c = db.conn().await?;
+    let has: bool = c
+        .query_one(include_str!("../sql/has_reported.sql"), &[])
+        .await
+        .map_err(DbError::pg("checking for reported coverage"))?
+        .get(0);
+    Ok(if has { CoverageSource::Union } else { CoverageSource::Modelled })
+}
+
+impl Live {
+    /// Load grid, model, operators and sites (the grid's three tables in
+    /// concurrent streaming reads) and stamp the modelled coverage.
+    /// `source: None` = [`default_source`].
+    #[tracing::instrument(skip(db))]
+    pub async fn load(db: &Db, source: Option<CoverageSource>) -> Result<Self> {
+        let t0 = Instant::now();
+        let source = match source {
+            Some(s) => s,
+            None => default_source(db).await?,
+        };
+        let rest = async {
+            let c = db.conn().await?;
+            let model = load::model(&c).await?;
+            let operators = load::operators(&c).await?;
+            let sites = load::sites(&c, None).await?;
+            Ok::<_, crate::Error>((model, operators, sites))
+        };
+        let (grid, (model, operators, mut sites)) = tokio::try_join!(load::grid(db), rest)?;
+        let bits: Vec<u8> = operators.iter().map(|(b, _)| *b).collect();
+        let masks = cpu(|| {
+            classify(&grid, &model, &mut sites);
+            let mut masks = Masks::new(&grid);
+            stamp(&grid, &model, &sites, &mut masks, Rect::all(&grid));
+            masks
+        });
+        let index = sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+        tracing::info!(cells = grid.cells, sites = sites.len(), %source, load_ms, "coverage grid loaded");
+        Ok(Self {
+            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, load_ms })),
+        })
+    }
+
+    /// The source this handle computes.
+    pub async fn source(&self) -> CoverageSource {
+        self.inner.lock().await.source
+    }
+
+    /// Compute everything in memory (stamp all sites, sum actual and
+    /// scenario for every municipality, trace dead spots), writing nothing.
+    /// This is the engine's full recompute with the grid in memory.
+    pub async fn compute(&self) -> Computed {
+        let mut st = self.inner.lock().await;
+        let st = &mut *st;
+        cpu(|| compute_all(st))
+    }
+
+    /// Full recompute: compute and write the chosen parts in one
+    /// transaction, then rebuild the targets' history if asked.
+    #[tracing::instrument(skip(self, db))]
+    pub async fn recompute(&self, db: &Db, what: Recompute) -> Result<Stats> {
+        let started_at = Utc::now();
+        let mut st = self.inner.lock().await;
+        let st = &mut *st;
+        let c = cpu(|| compute_all(st));
+        let mut conn = db.conn().await?;
+        let written = write(
+            &mut conn,
+            &st.grid,
+            &st.operators,
+            WriteSet {
+                source: st.source,
+                incremental: false,
+                munis: None,
+                actual: what.actual.then_some(&c.actual),
+                scenario: what.scenario.then_some(&c.scenario),
+                dead_spots: what.actual.then_some(c.dead_spots.as_slice()),
+                cells: st.grid.cells as u64,
+                load_ms: st.load_ms,
+                compute_ms: c.compute_ms,
+                started_at,
+            },
+        )
+        .await?;
+        drop(conn);
+        let t_hist = Instant::now();
+        if what.history {
+            let today = Utc::now().date_naive();
+            let months = funkplan_targets::history_months(db, today).await?;
+            let points = cpu(|| crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today));
+            funkplan_targets::rebuild_history(db, Some(&points)).await?;
+        }
+        Ok(Stats {
+            source: st.source,
+            incremental: false,
+            municipalities: written.municipalities,
+            cells: st.grid.cells,
+            sites: st.sites.len(),
+            dead_spots: if what.actual { c.dead_spots.len() } else { 0 },
+            load_ms: st.load_ms,
+            compute_ms: c.compute_ms,
+            write_ms: written.write_ms,
+            history_ms: if what.history { t_hist.elapsed().as_secs_f64() * 1e3 } else { 0.0 },
+            run_ids: written.run_ids,
+            computed_at: written.computed_at,
+        })
+    }
+
+    /// Re-read the given sites (new, changed, moved or deleted; after a
+    /// measure write pass the measure's site), recompute the municipalities
+    /// within reach of their old and new positions (the bounding box of the
+    /// largest radius), write those municipalities' actual and scenario
+    /// figures and dead spots in one transaction, and update the running
+    /// month of the targets' history.
+    #[tracing::instrument(skip(self, db))]
+    pub async fn sites_changed(&self, db: &Db, site_ids: &[String]) -> Result<Stats> {
+        let started_at = Utc::now();
+        let t0 = Instant::now();
+        let fresh = {
+            let c = db.conn().await?;
+            load::sites(&c, Some(site_ids)).await?
+        };
+        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let mut st = self.inner.lock().await;
+        let st = &mut *st;
+        let t1 = Instant::now();
+        let reach = st.model.max_radius_m();
+        let mut touched = Rect { r0: 0, r1: 0, c0: 0, c1: 0 };
+        let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
+        for id in site_ids {
+            if let Some(&i) = st.index.get(id) {
+                let old = &st.sites[i];
+                touched = touched.union(Rect::around(&st.grid, old.x, old.y, reach));
+            }
+            match fresh_by_id.remove(id) {
+                Some(mut s) => {
+                    touched = touched.union(Rect::around(&st.grid, s.x, s.y, reach));
+                    s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+                    match st.index.get(id) {
+                        Some(&i) => st.sites[i] = s,
+                        None => {
+                            st.index.insert(id.clone(), st.sites.len());
+                            st.sites.push(s);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(i) = st.index.remove(id) {
+                        st.sites.swap_remove(i);
+                        if let Some(moved) = st.sites.get(i) {
+                            st.index.insert(moved.id.clone(), i);
+                        }
+                    }
+                }
+            }
+        }
+        let mut flags = vec![false; st.grid.ags.len()];
+        munis_in(&st.grid, touched, &mut flags);
+        let region = munis_rect(&st.grid, &flags);
+        stamp(&st.grid, &st.model, &st.sites, &mut st.masks, region);
+        let scope = Scope { source: st.source, scenario: false, munis: Some(&flags), region };
+        let actual = aggregate(&st.grid, &st.masks, &st.bits, scope);
+        let scenario = aggregate(&st.grid, &st.masks, &st.bits, Scope { scenario: true, ..scope });
+        let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
+        let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let mut conn = db.conn().await?;
+        let written = write(
+            &mut conn,
+            &st.grid,
+            &st.operators,
+            WriteSet {
+                source: st.source,
+                incremental: true,
+                munis: Some(&flags),
+                actual: Some(&actual),
+                scenario: Some(&scenario),
+                dead_spots: Some(&spots),
+                cells: st.grid.cells as u64,
+                load_ms,
+                compute_ms,
+                started_at,
+            },
+        )
+        .await?;
+        drop(conn);
+        let t_hist = Instant::now();
+        funkplan_targets::refresh_current_month(db).await?;
+        Ok(Stats {
+            source: st.source,
+            incremental: true,
+            municipalities: written.municipalities,
+            cells: st.grid.cells,
+            sites: st.sites.len(),
+            dead_spots: spots.len(),
+            load_ms,
+            compute_ms,
+            write_ms: written.write_ms,
+            history_ms: t_hist.elapsed().as_secs_f64() * 1e3,
+            run_ids: written.run_ids,
+            computed_at: written.computed_at,
+        })
+    }
+}
+
+fn compute_all(st: &mut State) -> Computed {
+    let t = Instant::now();
+    let all = Rect::all(&st.grid);
+    stamp(&st.grid, &st.model, &st.sites, &mut st.masks, all);
+    let scope = Scope { source: st.source, scenario: false, munis: None, region: all };
+    let actual = aggregate(&st.grid, &st.masks, &st.bits, scope);
+    let scenario = aggregate(&st.grid, &st.masks, &st.bits, Scope { scenario: true, ..scope });
+    let dead_spots = dead_spots(&st.grid, &st.masks, st.source, None, all);
+    Computed { actual, scenario, dead_spots, compute_ms: t.elapsed().as_secs_f64() * 1e3 }
+}

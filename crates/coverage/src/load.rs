@@ -1,0 +1,279 @@
+//! Reading the grid, the model and the sites from PostgreSQL.
+//!
+//! The three big tables come in one streaming read each, concurrently on
+//! separate connections, as binary COPY parsed straight from the wire
+//! buffers: no `Row` objects, no per-row allocation.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use futures_util::StreamExt;
+use funkplan_db::{Db, Error as DbError};
+use tokio_postgres::Client;
+
+use crate::grid::{Grid, GridInput, Mask, MAX_BIT, UNKNOWN};
+use crate::model::{Model, Site};
+use crate::{Error, Result};
+
+/// Stream a binary COPY, calling `on_row` with each tuple's fields (`None`
+/// = NULL).
+async fn copy_binary<F>(client: &Client, sql: &str, what: &'static str, mut on_row: F) -> Result<u64>
+where
+    F: FnMut(&[Option<&[u8]>]) -> Result<()>,
+{
+    let stream = client.copy_out(sql).await.map_err(DbError::pg(what))?;
+    futures_util::pin_mut!(stream);
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut pos = 0usize;
+    let mut header = false;
+    let mut rows = 0u64;
+    let mut fields: Vec<Option<(usize, usize)>> = Vec::with_capacity(8);
+    let bad = |why: &str| Error::Data(format!("while {what}: malformed binary COPY data ({why})"));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(DbError::pg(what))?;
+        if pos > 0 && pos == buf.len() {
+            buf.clear();
+            pos = 0;
+        } else if pos > (1 << 16) {
+            buf.drain(..pos);
+            pos = 0;
+        }
+        buf.extend_from_slice(&chunk);
+        if !header {
+            if buf.len() < 19 {
+                continue;
+            }
+            if &buf[..11] != b"PGCOPY\n\xff\r\n\0" {
+                return Err(bad("signature"));
+            }
+            let ext = u32::from_be_bytes([buf[15], buf[16], buf[17], buf[18]]) as usize;
+            if buf.len() < 19 + ext {
+                continue;
+            }
+            pos = 19 + ext;
+            header = true;
+        }
+        loop {
+            if buf.len() < pos + 2 {
+                break;
+            }
+            let nf = i16::from_be_bytes([buf[pos], buf[pos + 1]]);
+            if nf < 0 {
+                pos = buf.len();
+                break;
+            }
+            let mut p = pos + 2;
+            fields.clear();
+            let mut complete = true;
+            for _ in 0..nf {
+                if buf.len() < p + 4 {
+                    complete = false;
+                    break;
+                }
+                let len = i32::from_be_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]);
+                p += 4;
+                if len < 0 {
+                    fields.push(None);
+                } else {
+                    let len = usize::try_from(len).map_err(|_| bad("length"))?;
+                    if buf.len() < p + len {
+                        complete = false;
+                        break;
+                    }
+                    fields.push(Some((p, len)));
+                    p += len;
+                }
+            }
+            if !complete {
+                break;
+            }
+            let mut slices: [Option<&[u8]>; 8] = [None; 8];
+            if fields.len() > slices.len() {
+                return Err(bad("too many columns"));
+            }
+            for (s, f) in slices.iter_mut().zip(&fields) {
+                *s = f.map(|(a, l)| &buf[a..a + l]);
+            }
+            on_row(&slices[..fields.len()])?;
+            rows += 1;
+            pos = p;
+        }
+    }
+    Ok(rows)
+}
+
+fn int4(f: Option<&[u8]>) -> Option<i32> {
+    f.and_then(|b| b.try_into().ok()).map(i32::from_be_bytes)
+}
+fn int2(f: Option<&[u8]>) -> Option<i16> {
+    f.and_then(|b| b.try_into().ok()).map(i16::from_be_bytes)
+}
+fn float4(f: Option<&[u8]>) -> Option<f32> {
+    f.and_then(|b| b.try_into().ok()).map(f32::from_be_bytes)
+}
+
+fn mask(v: Option<i32>, what: &str) -> Result<Mask> {
+    match v {
+        None => Ok(UNKNOWN),
+        Some(m) if m >= 0 && m < (1 << (MAX_BIT + 1)) => Mask::try_from(m).map_err(|_| Error::Data(format!("{what} {m}"))),
+        Some(m) => Err(Error::Data(format!(
+            "reported_coverage.{what} = {m} uses operator bits above {MAX_BIT}; the engine supports operator bits 0..={MAX_BIT}"
+        ))),
+    }
+}
+
+fn count(v: Option<i16>) -> u8 {
+    u8::try_from(v.unwrap_or(0).max(0)).unwrap_or(u8::MAX)
+}
+
+/// Load the dense grid: municipalities, cells, households and reported
+/// coverage, the three big tables concurrently.
+#[tracing::instrument(skip_all)]
+pub async fn grid(db: &Db) -> Result<Grid> {
+    let (c1, c2, c3) = tokio::try_join!(db.conn(), db.conn(), db.conn())?;
+    let ags: Vec<String> = c1
+        .query(include_str!("../sql/municipalities.sql"), &[])
+        .await
+        .map_err(DbError::pg("reading municipalities"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let by_int: HashMap<i32, u16> = ags
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| Some((a.parse::<i32>().ok()?, u16::try_from(i).ok()?)))
+        .collect();
+    let cells = async {
+        let mut out = Vec::with_capacity(4_000_000);
+        let mut unknown = 0u64;
+        let mut last = (i32::MIN, 0u16);
+        copy_binary(&c1, include_str!("../sql/copy_grid_cells.sql"), "reading grid_cell", |f| {
+            let (Some(n), Some(e), Some(a)) = (int4(f[0]), int4(f[1]), int4(f[2])) else {
+                return Err(Error::Data("grid_cell row with NULL".into()));
+            };
+            let m = if a == last.0 {
+                Some(last.1)
+            } else {
+                by_int.get(&a).copied().inspect(|&m| last = (a, m))
+            };
+            match m {
+                Some(m) => out.push((n, e, m)),
+                None => unknown += 1,
+            }
+            Ok(())
+        })
+        .await?;
+        if unknown > 0 {
+            tracing::warn!(cells = unknown, "grid cells of unknown municipalities ignored");
+        }
+        Ok::<_, Error>(out)
+    };
+    let households = async {
+        let mut out = Vec::with_capacity(4_000_000);
+        copy_binary(&c2, include_str!("../sql/copy_households.sql"), "reading household_cell", |f| {
+            if let (Some(n), Some(e), Some(h)) = (int4(f[0]), int4(f[1]), float4(f[2])) {
+                out.push((n, e, h));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok::<_, Error>(out)
+    };
+    let reported = async {
+        let mut out = Vec::new();
+        copy_binary(&c3, include_str!("../sql/copy_reported.sql"), "reading reported_coverage", |f| {
+            if let (Some(n), Some(e)) = (int4(f[0]), int4(f[1])) {
+                out.push((
+                    n,
+                    e,
+                    count(int2(f[2])),
+                    count(int2(f[3])),
+                    mask(int4(f[4]), "lte_operators")?,
+                    mask(int4(f[5]), "nr_operators")?,
+                ));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok::<_, Error>(out)
+    };
+    let (cells, households, reported) = tokio::try_join!(cells, households, reported)?;
+    crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported }))
+}
+
+/// The model parameters.
+pub async fn model(client: &Client) -> Result<Model> {
+    let r = client.query_one(include_str!("../sql/model.sql"), &[]).await.map_err(DbError::pg("reading the coverage model"))?;
+    let get = |i: usize, what: &str| -> Result<f64> {
+        r.get::<_, Option<f64>>(i)
+            .ok_or_else(|| Error::Data(format!("coverage model parameter {what} is missing; run `funkplan seed`")))
+    };
+    Ok(Model {
+        radius_m: [[get(0, "lte/rural")?, get(1, "lte/urban")?], [get(2, "5g/rural")?, get(3, "5g/urban")?]],
+        urban_households_per_km2: get(4, "urban_households_per_km2")?,
+        urban_density_radius_m: get(5, "urban_density_radius_m")?,
+    })
+}
+
+/// Operators as `(bit, id)`.
+pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
+    let rows = client.query(include_str!("../sql/operators.sql"), &[]).await.map_err(DbError::pg("reading operators"))?;
+    rows.iter()
+        .map(|r| {
+            let bit: i16 = r.get(0);
+            let id: String = r.get(1);
+            u8::try_from(bit)
+                .ok()
+                .filter(|&b| b <= MAX_BIT)
+                .map(|b| (b, id.clone()))
+                .ok_or_else(|| Error::Data(format!("operator {id} has bit {bit}; the engine supports bits 0..={MAX_BIT}")))
+        })
+        .collect()
+}
+
+/// Sites (all, or those in `ids`), urban flag not yet set.
+pub async fn sites(client: &Client, ids: Option<&[String]>) -> Result<Vec<Site>> {
+    let ids: Option<Vec<String>> = ids.map(<[String]>::to_vec);
+    let rows = client.query(include_str!("../sql/sites.sql"), &[&ids]).await.map_err(DbError::pg("reading sites"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let status: String = r.get(4);
+            let techs: Vec<String> = r.get(5);
+            let on_air_date: Option<NaiveDate> = r.get(6);
+            let open: Vec<String> = r.get(7);
+            let lte_done: Option<NaiveDate> = r.get(8);
+            let nr_done: Option<NaiveDate> = r.get(9);
+            let has = |t: &str| techs.iter().any(|x| x == t);
+            let on = status == "on_air";
+            let on_air = [on && has("lte"), on && has("5g")];
+            let open_lte = open.iter().any(|k| k.starts_with("lte_"));
+            let open_nr = open.iter().any(|k| k == "5g_upgrade");
+            // As the measure-completion trigger does: completing an open
+            // measure adds its technology and puts a not-yet-built site on
+            // air with what it lists; decommissioned sites stay off.
+            let scenario = if status == "decommissioned" {
+                [false, false]
+            } else if open_lte || open_nr {
+                [has("lte") || open_lte, has("5g") || open_nr]
+            } else {
+                on_air
+            };
+            let lte_since = match (on_air_date, lte_done) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let bit: i32 = r.get(1);
+            Site {
+                id: r.get(0),
+                bit: u8::try_from(bit).unwrap_or(0),
+                x: r.get(2),
+                y: r.get(3),
+                on_air,
+                scenario,
+                since: [lte_since, nr_done.or(on_air_date)],
+                urban: false,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,186 @@
+//! The PostGIS reference (`sql/reference_*.sql`): the same per-municipality
+//! figures computed in plain SQL, the engine's test oracle and benchmark
+//! peer. [`compare`] reports the largest differences.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use funkplan_db::{Db, Error as DbError};
+use funkplan_model::CoverageSource;
+use serde::Serialize;
+
+use crate::engine::Figures;
+use crate::grid::TECHS;
+use crate::Result;
+
+/// One municipality and technology as the reference computes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefRow {
+    pub households: f64,
+    pub households_covered: f64,
+    pub cells: i32,
+    pub cells_covered: i32,
+    pub dead_cells: i32,
+    pub grey_cells: i32,
+    /// Operator id → (households covered, cells covered), where known.
+    pub operators: Option<HashMap<String, (f64, i32)>>,
+}
+
+/// Reference figures keyed by `(ags, technology)`; municipalities without
+/// grid cells are absent.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    pub rows: HashMap<(String, String), RefRow>,
+    /// Time of the preparation (site settings, per-cell masks).
+    pub prepare_ms: f64,
+    /// Time of the per-municipality sums.
+    pub figures_ms: f64,
+}
+
+/// A prepared reference session: the per-cell temp tables exist on its
+/// connection, so several sources and the scenario can be summed from one
+/// preparation.
+pub struct Session {
+    conn: funkplan_db::Conn,
+    pub prepare_ms: f64,
+}
+
+impl Session {
+    /// Run the preparation (the expensive part: one GiST probe per cell,
+    /// technology and setting).
+    pub async fn prepare(db: &Db) -> Result<Self> {
+        let conn = db.conn().await?;
+        let t = Instant::now();
+        conn.batch_execute(include_str!("../sql/reference_prepare.sql"))
+            .await
+            .map_err(DbError::pg("running the PostGIS reference (preparation)"))?;
+        Ok(Self { conn, prepare_ms: t.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    /// Per-municipality figures for a source, actual or scenario.
+    pub async fn figures(&self, source: CoverageSource, scenario: bool) -> Result<Reference> {
+        let t = Instant::now();
+        let src = source.as_str();
+        let rows = self
+            .conn
+            .query(include_str!("../sql/reference_figures.sql"), &[&src, &scenario])
+            .await
+            .map_err(DbError::pg("running the PostGIS reference (figures)"))?;
+        let ops = self
+            .conn
+            .query(include_str!("../sql/reference_operators.sql"), &[&src, &scenario])
+            .await
+            .map_err(DbError::pg("running the PostGIS reference (operators)"))?;
+        let mut out = Reference { prepare_ms: self.prepare_ms, ..Default::default() };
+        for r in &rows {
+            let known: bool = r.get(8);
+            out.rows.insert(
+                (r.get(0), r.get(1)),
+                RefRow {
+                    households: r.get(2),
+                    households_covered: r.get(3),
+                    cells: r.get(4),
+                    cells_covered: r.get(5),
+                    dead_cells: r.get(6),
+                    grey_cells: r.get(7),
+                    operators: known.then(HashMap::new),
+                },
+            );
+        }
+        for r in &ops {
+            let key: (String, String) = (r.get(0), r.get(1));
+            if let Some(ops) = out.rows.get_mut(&key).and_then(|x| x.operators.as_mut()) {
+                ops.insert(r.get(2), (r.get(3), r.get(4)));
+            }
+        }
+        out.figures_ms = t.elapsed().as_secs_f64() * 1e3;
+        Ok(out)
+    }
+}
+
+/// The largest differences between engine and reference.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diff {
+    /// Rows compared (municipality × technology).
+    pub rows: usize,
+    /// Largest |engine − reference| of household figures (floating sums in
+    /// different order differ in the last bits).
+    pub max_abs_households: f64,
+    /// Largest |engine − reference| of cell counts (must be 0).
+    pub max_abs_cells: i64,
+    /// Largest difference of per-operator figures (households, cells).
+    pub max_abs_operator_households: f64,
+    pub max_abs_operator_cells: i64,
+    /// Rows where one side has per-operator figures and the other not, or
+    /// present on one side only.
+    pub structural: Vec<String>,
+}
+
+impl Diff {
+    /// Equal up to floating-point summation order (households within
+    /// `1e-6` relative to the state total, counts exact).
+    #[must_use]
+    pub fn equal(&self, households_scale: f64) -> bool {
+        let tol = 1e-6 * households_scale.max(1.0);
+        self.structural.is_empty()
+            && self.max_abs_cells == 0
+            && self.max_abs_operator_cells == 0
+            && self.max_abs_households <= tol
+            && self.max_abs_operator_households <= tol
+    }
+}
+
+/// Compare engine figures (indexed like `ags`) with the reference.
+#[must_use]
+pub fn compare(ags: &[String], operators: &[(u8, String)], figs: &Figures, reference: &Reference) -> Diff {
+    let mut d = Diff::default();
+    let mut seen = 0usize;
+    for (m, per_tech) in figs.iter().enumerate() {
+        for (t, f) in per_tech.iter().enumerate() {
+            let key = (ags[m].clone(), TECHS[t].to_owned());
+            let Some(r) = reference.rows.get(&key) else {
+                if f.cells > 0 {
+                    d.structural.push(format!("{} {}: missing in the reference", key.0, key.1));
+                }
+                continue;
+            };
+            seen += 1;
+            d.rows += 1;
+            d.max_abs_households = d
+                .max_abs_households
+                .max((f.households - r.households).abs())
+                .max((f.households_covered - r.households_covered).abs());
+            for (a, b) in [
+                (f.cells, r.cells),
+                (f.cells_covered, r.cells_covered),
+                (f.dead_cells, r.dead_cells),
+                (f.grey_cells, r.grey_cells),
+            ] {
+                d.max_abs_cells = d.max_abs_cells.max((i64::from(a) - i64::from(b)).abs());
+            }
+            match (&f.operators, &r.operators) {
+                (Some(eo), Some(ro)) => {
+                    for o in eo {
+                        let Some((_, id)) = operators.iter().find(|(b, _)| *b == o.bit) else { continue };
+                        let (rh, rc) = ro.get(id).copied().unwrap_or((0.0, 0));
+                        d.max_abs_operator_households = d.max_abs_operator_households.max((o.households_covered - rh).abs());
+                        d.max_abs_operator_cells =
+                            d.max_abs_operator_cells.max((i64::from(o.cells_covered) - i64::from(rc)).abs());
+                    }
+                }
+                (None, None) => {}
+                (e, r) => d.structural.push(format!(
+                    "{} {}: per-operator figures {} in the engine, {} in the reference",
+                    key.0,
+                    key.1,
+                    if e.is_some() { "present" } else { "absent" },
+                    if r.is_some() { "present" } else { "absent" }
+                )),
+            }
+        }
+    }
+    if seen != reference.rows.len() {
+        d.structural.push(format!("reference has {} rows, engine matched {seen}", reference.rows.len()));
+    }
+    d
+}

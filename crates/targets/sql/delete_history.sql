@@ -1,0 +1,1 @@
+DELETE FROM target_history WHERE target_id = $1
