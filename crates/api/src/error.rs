@@ -28,6 +28,12 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("the database is not available right now")]
     Unavailable(String),
     #[error("internal error")]
@@ -45,7 +51,7 @@ pub struct Problem {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -56,6 +62,9 @@ impl ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,8 +94,20 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+            }
+            StatusCode::UNAUTHORIZED => {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"funkplan\""),
+                );
+            }
+            _ => {}
         }
         resp
     }
@@ -107,6 +128,57 @@ impl From<funkplan_targets::Error> for ApiError {
         match e {
             funkplan_targets::Error::Db(d) => d.into(),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// The error for a status an inner layer or extractor produced, with its
+    /// own explanation.
+    #[must_use]
+    pub fn from_status(status: StatusCode, detail: String) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound(detail),
+            StatusCode::UNAUTHORIZED => Self::Unauthorized(detail),
+            StatusCode::FORBIDDEN => Self::Forbidden(detail),
+            StatusCode::CONFLICT => Self::Conflict(detail),
+            StatusCode::PRECONDITION_FAILED => Self::PreconditionFailed(detail),
+            StatusCode::PRECONDITION_REQUIRED => Self::PreconditionRequired(detail),
+            StatusCode::UNPROCESSABLE_ENTITY => Self::Unprocessable(detail),
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests(detail),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(detail),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(detail),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(detail),
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(detail),
+            s if s.is_client_error() => Self::BadRequest(detail),
+            _ => Self::Internal(detail),
+        }
+    }
+
+    /// Map a Postgres error of a write: constraint violations are the
+    /// client's mistake (409 for a duplicate id, 422 for a broken rule or an
+    /// unknown reference), a lost connection is 503, the rest is ours.
+    pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
+        move |e| {
+            use tokio_postgres::error::SqlState;
+            let detail = funkplan_db::pg_detail(&e);
+            match e.code() {
+                Some(c) if *c == SqlState::UNIQUE_VIOLATION => Self::Conflict(format!("{what}: already exists ({detail})")),
+                Some(c)
+                    if *c == SqlState::FOREIGN_KEY_VIOLATION
+                        || *c == SqlState::CHECK_VIOLATION
+                        || *c == SqlState::NOT_NULL_VIOLATION
+                        || *c == SqlState::INVALID_TEXT_REPRESENTATION
+                        || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION =>
+                {
+                    Self::Unprocessable(format!("{what}: {detail}"))
+                }
+                Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+                    Self::Unavailable(format!("{what}: {detail}"))
+                }
+                None if e.is_closed() => Self::Unavailable(format!("{what}: {detail}")),
+                _ => Self::Internal(format!("{what}: {detail}")),
+            }
         }
     }
 }

@@ -2,59 +2,180 @@
 //!
 //! [`router`] builds the whole application; `main` only binds a socket and
 //! calls [`serve`]. Tests drive the router with `tower::ServiceExt::oneshot`.
+//!
+//! Layers, outermost first: request id, tracing span, CORS, problem+json
+//! for every error, timeout, compression, body limit, conditional GET
+//! (ETag / 304); cacheable routes add the response cache
+//! ([`cache`]), every matched route the metrics observer.
 
+pub mod auth;
+mod cache;
 mod error;
+mod hook;
+pub mod http;
+mod metrics;
+pub mod openapi;
 mod routes;
+mod version;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::Router;
 use funkplan_db::Db;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
+pub use hook::CoverageHook;
+pub use routes::route_table;
+
+/// Largest request body accepted (413 beyond).
+pub const BODY_LIMIT: usize = 1 << 20;
 
 /// Shared state of all handlers; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    inner: Arc<Inner>,
+    db: Db,
+    hook: Option<Arc<dyn CoverageHook>>,
+    web_dir: Arc<PathBuf>,
+    shared: Arc<Shared>,
 }
 
-struct Inner {
-    db: Db,
+struct Shared {
+    version: Arc<version::DataVersion>,
+    cache: cache::ResponseCache,
+    metrics: metrics::Metrics,
+    limiter: auth::AuthLimiter,
+    openapi: bytes::Bytes,
 }
 
 impl AppState {
+    /// State on `db`, without coverage hook, serving the web app from
+    /// `$FUNKPLAN_WEB_DIR` or `web/dist`. Starts the change listener that
+    /// keeps the response cache honest (needs a Tokio runtime; without one
+    /// nothing is cached).
     #[must_use]
     pub fn new(db: Db) -> Self {
-        Self { inner: Arc::new(Inner { db }) }
+        let version = Arc::new(version::DataVersion::default());
+        version::spawn_listener(db.url().to_owned(), &version);
+        let web_dir = std::env::var_os("FUNKPLAN_WEB_DIR").map_or_else(|| PathBuf::from("web/dist"), PathBuf::from);
+        Self {
+            db,
+            hook: None,
+            web_dir: Arc::new(web_dir),
+            shared: Arc::new(Shared {
+                version,
+                cache: cache::ResponseCache::default(),
+                metrics: metrics::Metrics::default(),
+                limiter: auth::AuthLimiter::default(),
+                openapi: openapi::document_bytes(),
+            }),
+        }
+    }
+
+    /// Call `hook` after every committed site or measure write.
+    #[must_use]
+    pub fn with_coverage_hook(mut self, hook: Arc<dyn CoverageHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Serve the web app from `dir` (its `index.html` answers client routes).
+    #[must_use]
+    pub fn with_web_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.web_dir = Arc::new(dir.into());
+        self
     }
 
     #[must_use]
     pub fn db(&self) -> &Db {
-        &self.inner.db
+        &self.db
+    }
+
+    #[must_use]
+    pub fn web_dir(&self) -> &Path {
+        &self.web_dir
+    }
+
+    /// Forget every cached response. Called after our own writes; a caller
+    /// that changes data in-process behind the server's back (tests,
+    /// embedded use) may call it too instead of waiting for the database's
+    /// change notification.
+    pub fn invalidate(&self) {
+        self.shared.version.bump();
+    }
+
+    pub(crate) fn data_version(&self) -> Option<u64> {
+        self.shared.version.current()
+    }
+
+    pub(crate) fn cache(&self) -> &cache::ResponseCache {
+        &self.shared.cache
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.shared.metrics
+    }
+
+    pub(crate) fn auth_limiter(&self) -> &auth::AuthLimiter {
+        &self.shared.limiter
+    }
+
+    pub(crate) fn openapi_bytes(&self) -> bytes::Bytes {
+        self.shared.openapi.clone()
+    }
+
+    /// Tell the coverage hook, if any, that sites changed; log its failure.
+    pub(crate) async fn notify_sites_changed(&self, site_ids: Vec<String>) {
+        if let Some(h) = &self.hook {
+            let ids = site_ids.clone();
+            if let Err(e) = h.sites_changed(site_ids).await {
+                tracing::error!(error = %e, sites = ?ids, "coverage update after a write failed; figures may lag until the next recompute");
+            }
+        }
+        // The hook rewrote figures: whatever was cached is older.
+        self.invalidate();
     }
 }
 
 /// The complete application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(routes::health::router())
-        .merge(routes::targets::router())
-        .with_state(state)
+    let x_request_id = HeaderName::from_static("x-request-id");
+    routes::build(state)
+        .layer(axum::middleware::from_fn(http::conditional))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+            StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(http::problems))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+                .allow_headers([header::IF_NONE_MATCH, header::ACCEPT, header::CONTENT_TYPE])
+                .expose_headers([header::ETAG, HeaderName::from_static("content-crs"), x_request_id.clone()]),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
-            tracing::info_span!("request", method = %req.method(), route = %route)
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), route = tracing::field::Empty, request_id = %id)
         }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
 /// Errors that stop the server from starting.
@@ -79,7 +200,7 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, "listening on http://{local}");
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("server stopped");

@@ -1,0 +1,3 @@
+SELECT s.version, api_site_json(s)::text
+FROM site s
+WHERE s.site_id = $1

@@ -1,0 +1,221 @@
+//! API tokens and the caller of a write.
+//!
+//! A token is `fp_` + 64 hex digits of 256 random bits. Only its SHA-256 is
+//! stored (`api_token.token_hash`, unique index); a presented token is
+//! hashed and looked up by that hash. The secret is therefore never compared
+//! in variable time, and timing of the index lookup can at most reveal
+//! prefixes of a hash, which does not help to forge a token (a preimage of
+//! SHA-256 would be needed). A fast hash is enough because the secrets have
+//! full entropy; there is nothing to brute-force that stretching would slow.
+//!
+//! Failed attempts are rate-limited per client address (a token bucket in
+//! memory), so guessing is throttled even though it is hopeless anyway.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use funkplan_db::{Db, Error as DbError};
+use funkplan_model::Role;
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState};
+
+const PREFIX: &str = "fp_";
+
+/// SHA-256 of a token's text.
+#[must_use]
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
+}
+
+/// A freshly created token: the secret is only ever in this value.
+#[derive(Debug)]
+pub struct NewToken {
+    pub id: i64,
+    pub role: Role,
+    pub token: String,
+}
+
+/// A stored token as listed (never the secret).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub role: String,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Create a token for `role` and store its hash.
+pub async fn create_token(db: &Db, role: &Role, label: Option<&str>) -> Result<NewToken, DbError> {
+    let bytes: [u8; 32] = rand::random();
+    let token = format!("{PREFIX}{}", hex::encode(bytes));
+    let hash = hash_token(&token);
+    let c = db.conn().await?;
+    let row = c
+        .query_one(include_str!("../sql/token_insert.sql"), &[&&hash[..], &role.to_string(), &label])
+        .await
+        .map_err(DbError::pg("storing the new token"))?;
+    Ok(NewToken { id: row.get(0), role: *role, token })
+}
+
+/// Revoke a token given by its id or its secret; `None` if no such token.
+pub async fn revoke_token(db: &Db, id_or_token: &str) -> Result<Option<i64>, DbError> {
+    let id: i64 = id_or_token.trim().parse().unwrap_or(-1);
+    let hash = hash_token(id_or_token);
+    let c = db.conn().await?;
+    let row = c
+        .query_opt(include_str!("../sql/token_revoke.sql"), &[&id, &&hash[..]])
+        .await
+        .map_err(DbError::pg("revoking the token"))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// All tokens, revoked ones included.
+pub async fn list_tokens(db: &Db) -> Result<Vec<TokenInfo>, DbError> {
+    let c = db.conn().await?;
+    let rows = c
+        .query(include_str!("../sql/token_list.sql"), &[])
+        .await
+        .map_err(DbError::pg("listing tokens"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TokenInfo { id: r.get(0), role: r.get(1), label: r.get(2), created_at: r.get(3), revoked_at: r.get(4) })
+        .collect())
+}
+
+/// The caller behind a token, if it is valid and not revoked.
+pub async fn verify_token(db: &Db, token: &str) -> Result<Option<Caller>, DbError> {
+    let hash = hash_token(token);
+    let c = db.conn().await?;
+    let stmt = c
+        .prepare_cached(include_str!("../sql/token_verify.sql"))
+        .await
+        .map_err(DbError::pg("preparing the token lookup"))?;
+    let row = c.query_opt(&stmt, &[&&hash[..]]).await.map_err(DbError::pg("looking up the token"))?;
+    Ok(match row {
+        Some(r) => {
+            let role: String = r.get(1);
+            // The table's CHECK admits only parseable roles.
+            role.parse().ok().map(|role| Caller { token_id: r.get(0), role })
+        }
+        None => None,
+    })
+}
+
+/// Who is writing: an authenticated token and its role.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token_id: i64,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The audit log's `actor`.
+    #[must_use]
+    pub fn actor(&self) -> String {
+        format!("token:{} ({})", self.token_id, self.role)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized("this request needs 'Authorization: Bearer <token>'".into()));
+        };
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let limiter = state.auth_limiter();
+        if !limiter.allowed(ip) {
+            return Err(ApiError::TooManyRequests(
+                "too many failed authentication attempts from this address; wait a minute".into(),
+            ));
+        }
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            limiter.failed(ip);
+            return Err(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()));
+        };
+        match verify_token(state.db(), token).await? {
+            Some(c) => Ok(c),
+            None => {
+                limiter.failed(ip);
+                tracing::info!(client = ?ip, "rejected an unknown or revoked token");
+                Err(ApiError::Unauthorized("the token is unknown or revoked".into()))
+            }
+        }
+    }
+}
+
+/// Per-address token bucket for failed authentications: `BURST` failures at
+/// once, then one more every `REFILL_SECS`.
+#[derive(Default)]
+pub(crate) struct AuthLimiter {
+    buckets: Mutex<HashMap<Option<IpAddr>, (f64, Instant)>>,
+}
+
+const BURST: f64 = 20.0;
+const REFILL_SECS: f64 = 3.0;
+
+impl AuthLimiter {
+    fn level(entry: (f64, Instant), now: Instant) -> f64 {
+        (entry.0 + now.duration_since(entry.1).as_secs_f64() / REFILL_SECS).min(BURST)
+    }
+
+    /// Whether this address may try (again).
+    fn allowed(&self, ip: Option<IpAddr>) -> bool {
+        let Ok(m) = self.buckets.lock() else { return true };
+        m.get(&ip).is_none_or(|e| Self::level(*e, Instant::now()) >= 1.0)
+    }
+
+    /// Record a failed attempt.
+    fn failed(&self, ip: Option<IpAddr>) {
+        let Ok(mut m) = self.buckets.lock() else { return };
+        let now = Instant::now();
+        if m.len() > 100_000 {
+            m.retain(|_, e| Self::level(*e, now) < BURST);
+        }
+        let level = m.get(&ip).map_or(BURST, |e| Self::level(*e, now));
+        m.insert(ip, ((level - 1.0).max(0.0), now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_empties_after_burst_and_is_per_address() {
+        let l = AuthLimiter::default();
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        for _ in 0..20 {
+            assert!(l.allowed(a));
+            l.failed(a);
+        }
+        assert!(!l.allowed(a));
+        assert!(l.allowed(Some(IpAddr::from([10, 0, 0, 2]))));
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_text() {
+        assert_eq!(
+            hex::encode(hash_token("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

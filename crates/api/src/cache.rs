@@ -1,0 +1,229 @@
+//! Serialised responses kept in memory, keyed by URL and the data version.
+//!
+//! Map clients ask for the same things over and over (all 396
+//! municipalities, ~2 MB; the sites in a map tile): once built in the
+//! database, the bytes and their gzip and brotli forms are served from here
+//! until the data changes ([`crate::version`]). Compressed forms are made
+//! once per version on first demand, not per request.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+
+use crate::AppState;
+
+/// Largest body kept; bigger answers are served but not remembered.
+const MAX_ENTRY: usize = 64 << 20;
+/// Total bytes (uncompressed) kept before the cache starts afresh.
+const MAX_TOTAL: usize = 512 << 20;
+const MAX_ENTRIES: usize = 4096;
+/// Bodies smaller than this are not worth compressing.
+const MIN_COMPRESS: usize = 1024;
+
+pub(crate) struct Entry {
+    version: u64,
+    etag: HeaderValue,
+    headers: HeaderMap,
+    identity: Bytes,
+    gzip: OnceLock<Option<Bytes>>,
+    br: OnceLock<Option<Bytes>>,
+}
+
+#[derive(Default)]
+pub(crate) struct ResponseCache {
+    map: Mutex<HashMap<String, Arc<Entry>>>,
+    total: AtomicUsize,
+}
+
+impl ResponseCache {
+    fn get(&self, key: &str, version: u64) -> Option<Arc<Entry>> {
+        let map = self.map.lock().ok()?;
+        map.get(key).filter(|e| e.version == version).cloned()
+    }
+
+    fn put(&self, key: String, entry: Arc<Entry>) {
+        let Ok(mut map) = self.map.lock() else { return };
+        let size = entry.identity.len();
+        if map.len() >= MAX_ENTRIES || self.total.load(Ordering::Relaxed) + size > MAX_TOTAL {
+            map.clear();
+            self.total.store(0, Ordering::Relaxed);
+        }
+        if let Some(old) = map.insert(key, entry) {
+            self.total.fetch_sub(old.identity.len(), Ordering::Relaxed);
+        }
+        self.total.fetch_add(size, Ordering::Relaxed);
+    }
+}
+
+/// A weak validator from the bytes of a representation.
+pub(crate) fn etag_of(body: &[u8]) -> HeaderValue {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    let v = format!("W/\"{:016x}{:x}\"", h.finish(), body.len());
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Identity,
+    Gzip,
+    Br,
+}
+
+/// The best encoding the client accepts (`q=0` means "not this one").
+fn negotiate(headers: &HeaderMap) -> Encoding {
+    let mut gzip = false;
+    let mut br = false;
+    for v in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(s) = v.to_str() else { continue };
+        for part in s.split(',') {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = it.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            if refused {
+                continue;
+            }
+            match name.as_str() {
+                "br" => br = true,
+                "gzip" => gzip = true,
+                "*" => {
+                    br = true;
+                    gzip = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    if br {
+        Encoding::Br
+    } else if gzip {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+fn gzip(data: &[u8]) -> Option<Bytes> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::new(6));
+    enc.write_all(data).ok()?;
+    enc.finish().ok().map(Bytes::from)
+}
+
+fn brotli(data: &[u8]) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(data.len() / 5);
+    let params = brotli::enc::BrotliEncoderParams { quality: 6, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut std::io::Cursor::new(data), &mut out, &params).ok()?;
+    Some(Bytes::from(out))
+}
+
+impl Entry {
+    fn respond(&self, req_headers: &HeaderMap, head: bool) -> Response {
+        let enc = if self.identity.len() < MIN_COMPRESS { Encoding::Identity } else { negotiate(req_headers) };
+        let (body, coding) = match enc {
+            Encoding::Br => match self.br.get_or_init(|| brotli(&self.identity)) {
+                Some(b) => (b.clone(), Some("br")),
+                None => (self.identity.clone(), None),
+            },
+            Encoding::Gzip => match self.gzip.get_or_init(|| gzip(&self.identity)) {
+                Some(b) => (b.clone(), Some("gzip")),
+                None => (self.identity.clone(), None),
+            },
+            Encoding::Identity => (self.identity.clone(), None),
+        };
+        let len = body.len();
+        let mut resp = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
+        *resp.status_mut() = StatusCode::OK;
+        let h = resp.headers_mut();
+        h.clone_from(&self.headers);
+        h.insert(header::ETAG, self.etag.clone());
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        if let Some(c) = coding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(c));
+        }
+        resp
+    }
+}
+
+/// Middleware for cacheable GET routes (public data only).
+pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let head = req.method() == Method::HEAD;
+    if !(req.method() == Method::GET || head) {
+        return next.run(req).await;
+    }
+    let Some(version) = state.data_version() else {
+        return next.run(req).await;
+    };
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let proto = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{proto}://{host}{}", req.uri());
+    let req_headers = req.headers().clone();
+    if let Some(e) = state.cache().get(&key, version) {
+        return e.respond(&req_headers, head);
+    }
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK || resp.headers().contains_key(header::CONTENT_ENCODING) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = match body.collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => return crate::ApiError::Internal(format!("reading a response body: {e}")).into_response(),
+    };
+    let mut headers = parts.headers;
+    headers.remove(header::CONTENT_LENGTH);
+    let etag = headers.remove(header::ETAG).unwrap_or_else(|| etag_of(&bytes));
+    let entry = Arc::new(Entry { version, etag, headers, identity: bytes, gzip: OnceLock::new(), br: OnceLock::new() });
+    if entry.identity.len() <= MAX_ENTRY {
+        state.cache().put(key, entry.clone());
+    }
+    entry.respond(&req_headers, head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_prefers_brotli_and_honours_q0() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+        assert!(negotiate(&h) == Encoding::Br);
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br;q=0"));
+        assert!(negotiate(&h) == Encoding::Gzip);
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        assert!(negotiate(&h) == Encoding::Identity);
+    }
+
+    #[test]
+    fn compressed_forms_round_trip() {
+        use std::io::Read;
+        let data = "{\"type\":\"FeatureCollection\"}".repeat(200);
+        let gz = gzip(data.as_bytes()).unwrap();
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut out).unwrap();
+        assert_eq!(out, data);
+        let br = brotli(data.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut out).unwrap();
+        assert_eq!(out, data.as_bytes());
+        assert!(br.len() < data.len() / 10);
+    }
+}

@@ -1,0 +1,67 @@
+//! The audit log: who changed what, when, with the object before and after.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use funkplan_db::Error as DbError;
+
+use super::municipalities::json_bytes;
+use crate::http::{base_url, QueryPairs};
+use crate::openapi::schema;
+use crate::{ApiError, ApiResult, AppState};
+
+/// Audit entries, newest first, paged.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(
+        ("limit" = Option<i64>, Query, description = "Entries per page (1..1000, default 100)"),
+        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)"),
+        ("entity" = Option<String>, Query, description = "Only this kind of object: site or measure"),
+        ("entity_id" = Option<String>, Query, description = "Only this object id"),
+    ),
+    responses(
+        (status = 200, description = "A page of the audit log", body = schema::AuditPage),
+        (status = 400, description = "Unknown or malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> ApiResult<Response> {
+    q.check(&["limit", "offset", "entity", "entity_id"], |_| false)?;
+    let limit = q.int("limit", 100, 1, 1000, true)?;
+    let offset = q.int("offset", 0, 0, i64::MAX, false)?;
+    let entity = q.get("entity");
+    if let Some(e) = entity {
+        if e != "site" && e != "measure" {
+            return Err(ApiError::BadRequest(format!("entity must be site or measure, got {e:?}")));
+        }
+    }
+    let entity_id = q.get("entity_id");
+    let c = state.db().conn().await?;
+    let stmt = c
+        .prepare_cached(include_str!("../../sql/audit_page.sql"))
+        .await
+        .map_err(DbError::pg("preparing the audit query"))?;
+    let row = c
+        .query_one(&stmt, &[&entity, &entity_id, &limit, &offset])
+        .await
+        .map_err(DbError::pg("reading the audit log"))?;
+    let total: i64 = row.get(0);
+    let items: String = row.get(1);
+    let page_url = |off: i64| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &q.0 {
+            if k != "offset" && k != "limit" {
+                s.append_pair(k, v);
+            }
+        }
+        s.append_pair("limit", &limit.to_string());
+        s.append_pair("offset", &off.to_string());
+        format!("{}/api/v1/audit?{}", base_url(&headers), s.finish())
+    };
+    let next = if offset + limit < total { serde_json::Value::String(page_url(offset + limit)) } else { serde_json::Value::Null };
+    let prev = if offset > 0 { serde_json::Value::String(page_url((offset - limit).max(0))) } else { serde_json::Value::Null };
+    let body = format!(
+        "{{\"total\":{total},\"limit\":{limit},\"offset\":{offset},\"next\":{next},\"prev\":{prev},\"items\":{items}}}"
+    );
+    let mut r = json_bytes(body, "application/json");
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-cache"));
+    Ok(r)
+}

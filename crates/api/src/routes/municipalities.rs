@@ -1,0 +1,105 @@
+//! Municipality figures, search and dead spots (DESIGN §7).
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use funkplan_db::Error as DbError;
+use funkplan_model::Ags;
+
+use crate::http::{ApiPath, QueryPairs};
+use crate::openapi::schema;
+use crate::{ApiError, ApiResult, AppState};
+
+/// A JSON body that PostgreSQL already serialised.
+pub(crate) fn json_bytes(text: String, content_type: &'static str) -> Response {
+    let mut r = text.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn parse_ags(s: &str) -> ApiResult<Ags> {
+    s.parse::<Ags>()
+        .map_err(|e| ApiError::BadRequest(format!("{e}; an AGS is the 8-digit official municipality key, e.g. 05111000")))
+}
+
+/// The figures of one municipality: households and area with 5G and LTE,
+/// per operator where known, the what-if scenario, sites by status and
+/// measures by kind and status.
+#[utoipa::path(get, path = "/api/v1/municipalities/{ags}", tag = "coverage",
+    params(("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000")),
+    responses(
+        (status = 200, description = "Figures of the municipality", body = schema::MunicipalityFigures),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>) -> ApiResult<Response> {
+    let ags = parse_ags(&ags)?;
+    let c = state.db().conn().await?;
+    let stmt = c
+        .prepare_cached(include_str!("../../sql/municipality_figures.sql"))
+        .await
+        .map_err(DbError::pg("preparing the municipality figures"))?;
+    let row = c
+        .query_opt(&stmt, &[&ags.as_str()])
+        .await
+        .map_err(DbError::pg("reading the municipality figures"))?;
+    match row {
+        Some(r) => Ok(json_bytes(r.get(0), "application/json")),
+        None => Err(ApiError::NotFound(format!("no municipality with AGS {ags}"))),
+    }
+}
+
+/// The LTE dead spots of a municipality: merged dead cells as a GeoJSON
+/// FeatureCollection in WGS84.
+#[utoipa::path(get, path = "/api/v1/municipalities/{ags}/dead-spots", tag = "coverage",
+    params(("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000")),
+    responses(
+        (status = 200, description = "Dead spots", body = schema::FeatureCollection, content_type = "application/geo+json"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn dead_spots(State(state): State<AppState>, ApiPath(ags): ApiPath<String>) -> ApiResult<Response> {
+    let ags = parse_ags(&ags)?;
+    let c = state.db().conn().await?;
+    let stmt = c
+        .prepare_cached(include_str!("../../sql/dead_spots.sql"))
+        .await
+        .map_err(DbError::pg("preparing the dead-spot query"))?;
+    let row = c.query_one(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg("reading dead spots"))?;
+    match row.get::<_, Option<String>>(0) {
+        Some(t) => Ok(json_bytes(t, "application/geo+json")),
+        None => Err(ApiError::NotFound(format!("no municipality with AGS {ags}"))),
+    }
+}
+
+/// Find municipalities by name (prefix or substring, case-insensitive) or
+/// by AGS prefix; without `q`, all of them.
+#[utoipa::path(get, path = "/api/v1/municipalities", tag = "coverage",
+    params(
+        ("q" = Option<String>, Query, description = "Part of the name, or the first digits of the AGS", example = "düss"),
+        ("limit" = Option<i64>, Query, description = "At most this many results (1..1000, default 20; 1000 without q)"),
+    ),
+    responses(
+        (status = 200, description = "Matching municipalities, best first", body = [schema::MunicipalityRef]),
+        (status = 400, description = "Unknown or malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn search(State(state): State<AppState>, q: QueryPairs) -> ApiResult<Response> {
+    q.check(&["q", "limit"], |_| false)?;
+    let text = q.get("q").unwrap_or("").trim().to_lowercase();
+    let default = if text.is_empty() { 1000 } else { 20 };
+    let limit = q.int("limit", default, 1, 1000, true)?;
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let c = state.db().conn().await?;
+    let stmt = c
+        .prepare_cached(include_str!("../../sql/municipality_search.sql"))
+        .await
+        .map_err(DbError::pg("preparing the municipality search"))?;
+    let row = c
+        .query_one(&stmt, &[&escaped, &limit])
+        .await
+        .map_err(DbError::pg("searching municipalities"))?;
+    Ok(json_bytes(row.get(0), "application/json"))
+}
