@@ -39,6 +39,8 @@ enum Command {
     Ingest(cmd::ingest::Args),
     /// Write the synthetic demo dataset (deterministic) into a directory.
     DemoData(cmd::demo_data::Args),
+    /// Compute coverage per municipality, dead spots, the scenario and the targets' history.
+    Recompute(cmd::recompute::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             Command::Targets(a) => cmd::targets::run(&cli.global, a).await,
             Command::Ingest(a) => cmd::ingest::run(&cli.global, a).await,
             Command::DemoData(a) => cmd::demo_data::run(a).await,
+            Command::Recompute(a) => cmd::recompute::run(&cli.global, a).await,
         }
     });
     match result {

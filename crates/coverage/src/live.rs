@@ -163,6 +163,14 @@ impl Live {
         cpu(|| compute_all(st))
     }
 
+    /// Compare computed figures with the PostGIS reference (actual or
+    /// scenario figures of `computed`); see [`crate::reference::compare`].
+    pub async fn compare(&self, computed: &Computed, reference: &crate::reference::Reference, scenario: bool) -> crate::reference::Diff {
+        let st = self.inner.lock().await;
+        let figs = if scenario { &computed.scenario } else { &computed.actual };
+        crate::reference::compare(&st.grid.ags, &st.operators, figs, reference)
+    }
+
     /// Full recompute: compute and write the chosen parts in one
     /// transaction, then rebuild the targets' history if asked.
     #[tracing::instrument(skip(self, db))]

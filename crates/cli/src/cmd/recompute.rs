@@ -1,0 +1,136 @@
+//! `funkplan recompute`: coverage per municipality, dead spots, scenario and
+//! the targets' history (DESIGN §5, §9).
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use funkplan_coverage::reference::Session;
+use funkplan_coverage::{default_source, CoverageSource, Live, Recompute};
+
+use crate::config::Global;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Coverage source: reported | modelled | union.
+    /// [default: union when reported coverage has been imported, else modelled]
+    #[arg(long)]
+    source: Option<CoverageSource>,
+    /// Recompute only the scenario (as if every planned or in-progress
+    /// measure were completed) and write it beside the actual figures.
+    /// Without this flag, recompute writes the actual figures, the LTE dead
+    /// spots, the scenario and the targets' monthly history.
+    #[arg(long)]
+    scenario: bool,
+    /// Which engine: `rust` (the product path, writes results) or `postgis`
+    /// (the reference SQL, the test oracle and benchmark peer; writes
+    /// nothing, prints its time).
+    #[arg(long, default_value = "rust", value_parser = ["rust", "postgis"])]
+    engine: String,
+    /// With `--engine postgis`: also compute with the Rust engine and
+    /// compare every municipality and technology, actual and scenario;
+    /// print the largest differences and fail when they are not equal.
+    #[arg(long)]
+    check: bool,
+    /// Benchmark: load once, repeat the full in-memory computation N times,
+    /// print the times; writes nothing.
+    #[arg(long, value_name = "N")]
+    repeat: Option<usize>,
+    /// Print the run's statistics as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
+    let db = g.db().await?;
+    let t0 = Instant::now();
+    if a.engine == "postgis" {
+        return reference(&db, &a).await;
+    }
+    let live = Live::load(&db, a.source).await.context("loading the coverage grid")?;
+    if let Some(n) = a.repeat {
+        let mut ms = Vec::with_capacity(n);
+        for _ in 0..n.max(1) {
+            ms.push(live.compute().await.compute_ms);
+        }
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        if a.json {
+            println!("{}", serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1]}));
+        } else {
+            println!(
+                "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms",
+                ms.len(),
+                ms[0],
+                ms[ms.len() - 1]
+            );
+        }
+        return Ok(());
+    }
+    let what = if a.scenario { Recompute { actual: false, scenario: true, history: false } } else { Recompute::default() };
+    let stats = live.recompute(&db, what).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        println!(
+            "recomputed {} ({}) for {} municipalities, {} cells, {} sites: {} dead spots; load {:.0} ms, compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
+            if a.scenario { "the scenario" } else { "actual and scenario" },
+            stats.source,
+            stats.municipalities,
+            stats.cells,
+            stats.sites,
+            stats.dead_spots,
+            stats.load_ms,
+            stats.compute_ms,
+            stats.write_ms,
+            stats.history_ms,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The PostGIS reference: time it, and with `--check` compare with the
+/// engine.
+async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
+    let source = match a.source {
+        Some(s) => s,
+        None => default_source(db).await?,
+    };
+    let t = Instant::now();
+    let session = Session::prepare(db).await?;
+    let actual = session.figures(source, false).await?;
+    let scenario = session.figures(source, true).await?;
+    let ref_s = t.elapsed().as_secs_f64();
+    let mut out = serde_json::json!({
+        "engine": "postgis", "source": source.as_str(), "rows": actual.rows.len(),
+        "prepare_ms": session.prepare_ms, "figures_actual_ms": actual.figures_ms,
+        "figures_scenario_ms": scenario.figures_ms, "total_s": ref_s,
+    });
+    let mut equal = true;
+    if a.check {
+        let live = Live::load(db, Some(source)).await?;
+        let c = live.compute().await;
+        let scale: f64 = c.actual.iter().map(|f| f[0].households).sum();
+        let da = live.compare(&c, &actual, false).await;
+        let ds = live.compare(&c, &scenario, true).await;
+        equal = da.equal(scale) && ds.equal(scale);
+        out["engine_compute_ms"] = c.compute_ms.into();
+        out["diff_actual"] = serde_json::to_value(&da)?;
+        out["diff_scenario"] = serde_json::to_value(&ds)?;
+        out["equal"] = equal.into();
+    }
+    if a.json || a.check {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "PostGIS reference ({source}): {} municipality × technology rows, {:.2} s (prepare {:.0} ms)",
+            actual.rows.len(),
+            ref_s,
+            session.prepare_ms
+        );
+    }
+    if !equal {
+        bail!("the engine's figures differ from the PostGIS reference (see the differences above)");
+    }
+    Ok(())
+}
