@@ -248,9 +248,10 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     stats.municipalities = munis.len();
 
     // The 25832 grid: cell → municipality, dense over the bounding box.
-    let (be0, bn0) = ((lay.e0 / 100.0).floor() as i32 - 1, (lay.n0 / 100.0).floor() as i32 - 1);
-    let bw = (lay.cols as f64 * SIDE_M / 100.0) as i32 + 3;
-    let bh = (lay.rows as f64 * SIDE_M / 100.0) as i32 + 3;
+    // Outer edges bulge out by up to 0.06 × SIDE_M (557 m): a 1.5 km margin.
+    let (be0, bn0) = ((lay.e0 / 100.0).floor() as i32 - 15, (lay.n0 / 100.0).floor() as i32 - 15);
+    let bw = (lay.cols as f64 * SIDE_M / 100.0) as i32 + 31;
+    let bh = (lay.rows as f64 * SIDE_M / 100.0) as i32 + 31;
     let mut owner: Vec<u16> = vec![0; (bw * bh) as usize];
     let at = |n: i32, e: i32| -> Option<usize> {
         let (r, c) = (n - bn0, e - be0);
@@ -274,8 +275,7 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     let mut by_size: Vec<usize> = (0..munis.len()).collect();
     by_size.sort_by(|&a, &b| munis[a].households.total_cmp(&munis[b].households));
     for &k in by_size.iter().take(n_remote) {
-        let (c0, c1) = lay.polygon_centre(&munis[k]);
-        let _ = c1;
+        let c0 = polygon_centre(&munis[k]);
         let m = &munis[k];
         // Opposite the town within the municipality.
         let (dx, dy) = (c0.0 - m.town.0, c0.1 - m.town.1);
@@ -289,10 +289,10 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     let to_utm = Transformer::new(Crs::LAEA, Crs::UTM32).map_err(Error::Usage)?;
     let to_laea = Transformer::new(Crs::UTM32, Crs::LAEA).map_err(Error::Usage)?;
     let corners = [
-        (lay.e0 - 500.0, lay.n0 - 500.0),
-        (lay.e0 + lay.cols as f64 * SIDE_M + 500.0, lay.n0 - 500.0),
-        (lay.e0 - 500.0, lay.n0 + lay.rows as f64 * SIDE_M + 500.0),
-        (lay.e0 + lay.cols as f64 * SIDE_M + 500.0, lay.n0 + lay.rows as f64 * SIDE_M + 500.0),
+        (lay.e0 - 1_500.0, lay.n0 - 1_500.0),
+        (lay.e0 + lay.cols as f64 * SIDE_M + 1_500.0, lay.n0 - 1_500.0),
+        (lay.e0 - 1_500.0, lay.n0 + lay.rows as f64 * SIDE_M + 1_500.0),
+        (lay.e0 + lay.cols as f64 * SIDE_M + 1_500.0, lay.n0 + lay.rows as f64 * SIDE_M + 1_500.0),
     ];
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for (e, n) in corners {
@@ -417,7 +417,8 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
         let k = cdf.partition_point(|&(a, _)| a < t).min(cdf.len() - 1);
         let i = cdf[k].1 as i32;
         let (n, e) = (i / bw + bn0, i % bw + be0);
-        (f64::from(e) * 100.0 + 10.0 + rng.f() * 80.0, f64::from(n) * 100.0 + 10.0 + rng.f() * 80.0)
+        // Near the cell centre, which lies in the municipality.
+        (f64::from(e) * 100.0 + 40.0 + rng.f() * 20.0, f64::from(n) * 100.0 + 40.0 + rng.f() * 20.0)
     };
     let to_wgs = Transformer::new(Crs::UTM32, Crs::WGS84).map_err(Error::Usage)?;
 
@@ -681,18 +682,16 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     Ok(stats)
 }
 
-impl Layout {
-    /// The centre of a municipality's bounding box (its tile).
-    fn polygon_centre(&self, m: &Muni) -> ((f64, f64), ()) {
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for r in &m.geom[0] {
-            for &(x, y) in r {
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x);
-                y1 = y1.max(y);
-            }
+/// The centre of a municipality's bounding box (its tile).
+fn polygon_centre(m: &Muni) -> (f64, f64) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for r in &m.geom[0] {
+        for &(x, y) in r {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
         }
-        (((x0 + x1) / 2.0, (y0 + y1) / 2.0), ())
     }
+    ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
 }

@@ -88,6 +88,8 @@ struct Parsed {
     pop_without_size: u64,
     households_total: f64,
     population_known: bool,
+    /// Households derived as population / household size.
+    from_population: bool,
 }
 
 fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
@@ -116,7 +118,11 @@ fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progre
     let proj = ToUtm32::new(Crs::LAEA).map_err(Error::Usage)?;
     let decimal_comma = csv.delimiter == b';';
     let width = h.len();
-    let mut out = Parsed { population_known: !matches!(count, Count::Households(_, None)), ..Parsed::default() };
+    let mut out = Parsed {
+        population_known: !matches!(count, Count::Households(_, None)),
+        from_population: matches!(count, Count::PopulationAndSize(..)),
+        ..Parsed::default()
+    };
     let mut seen: HashSet<u64> = HashSet::new();
     let mut rec = csv::ByteRecord::new();
     let problems = file_problems;
@@ -355,7 +361,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
          household_cell was replaced as a whole.",
         parsed.households_total, parsed.census_cells, parsed.suppressed, written
     ));
-    if parsed.pop_without_size > 0 || matches!(parsed.population_known, true) {
+    if parsed.from_population {
         summary.notes.push("Where a file gives population and average household size, households = population / size (an approximation).".into());
     }
     if parsed.pop_without_size > 0 {

@@ -40,12 +40,6 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         Some(mut csv) => read(&mut csv, opts, &mut problems, &progress)?,
     };
     summary.sha256 = digest.hex();
-    let mut seen: HashMap<&str, u64> = HashMap::new();
-    for m in &measures {
-        if let Some(first) = seen.insert(&m.measure_id, m.line) {
-            problems.add(Loc::Line(m.line), "measure_id", m.measure_id.clone(), format!("duplicate measure_id: also on line {first}"));
-        }
-    }
     summary.rows = measures.len() as u64;
     problems.into_result()?;
     let mut problems = Problems::new(summary.file.clone());
@@ -108,6 +102,7 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &m
     let c_syn = col(&h, &["synthetic"]);
     let today = opts.today();
     let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
@@ -137,6 +132,9 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &m
             }
         }
         let [id, site, kind, status, pd, cd, syn] = v;
+        if let Some(first) = seen.insert(id.to_owned(), line) {
+            problems.add(loc.clone(), "measure_id", id, format!("duplicate measure_id: also on line {first}"));
+        }
         if !source::valid_id(id) {
             problems.add(loc.clone(), "measure_id", id, "measure_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
         }

@@ -67,8 +67,12 @@ fn check(
     today: chrono::NaiveDate,
     problems: &mut Problems,
     line: u64,
+    seen: &mut HashMap<String, Loc>,
 ) -> Option<Site> {
     let before = problems.total();
+    if let Some(first) = seen.insert(raw.site_id.to_owned(), loc.clone()) {
+        problems.add(loc.clone(), "site_id", raw.site_id, format!("duplicate site_id: also at {first}"));
+    }
     if !source::valid_id(raw.site_id) {
         problems.add(loc.clone(), "site_id", raw.site_id, "site_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     }
@@ -200,6 +204,7 @@ fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &
     let proj = ToUtm32::new(crs).map_err(Error::Usage)?;
     let today = opts.today();
     let mut out = Vec::new();
+    let mut seen = HashMap::new();
     let mut rec = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
@@ -242,11 +247,17 @@ fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &
             continue;
         }
         let xy = match (xs.parse::<f64>(), ys.parse::<f64>()) {
-            (Ok(x), Ok(y)) => proj.project(x, y).map_err(|e| (h[c_x].clone(), format!("{xs}, {ys}"), e)),
+            (Ok(x), Ok(y)) => {
+                // Name the coordinate that is off, when one clearly is.
+                let (x0, y0, x1, y1) = crs.valid_area();
+                let name = if !x.is_finite() || x < x0 || x > x1 { &h[c_x] } else if !y.is_finite() || y < y0 || y > y1 { &h[c_y] } else { &h[c_x] };
+                let value = if name == &h[c_y] { ys.to_owned() } else { xs.to_owned() };
+                proj.project(x, y).map_err(|e| (name.clone(), value, e))
+            }
             (Err(_), _) => Err((h[c_x].clone(), xs.to_owned(), "not a number".to_owned())),
             (_, Err(_)) => Err((h[c_y].clone(), ys.to_owned(), "not a number".to_owned())),
         };
-        if let Some(s) = check(&raw, &loc, xy, ops, today, problems, line) {
+        if let Some(s) = check(&raw, &loc, xy, ops, today, problems, line, &mut seen) {
             out.push(s);
         }
     }
@@ -269,6 +280,7 @@ fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problem
     let today = opts.today();
     let empty = serde_json::Map::new();
     let mut out = Vec::new();
+    let mut seen = HashMap::new();
     for (i, f) in features.iter().enumerate() {
         progress.inc(1);
         let n = i as u64 + 1;
@@ -300,7 +312,7 @@ fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problem
             }
             _ => Err(("geometry.type".to_owned(), short(g.and_then(|g| g.get("type"))), "site geometry must be a Point".to_owned())),
         };
-        if let Some(s) = check(&raw, &loc, xy, ops, today, problems, n) {
+        if let Some(s) = check(&raw, &loc, xy, ops, today, problems, n, &mut seen) {
             out.push(s);
         }
     }
@@ -319,17 +331,10 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     };
     summary.sha256 = sha;
     let loc_of = |line: u64| if is_json { Loc::Feature(line) } else { Loc::Line(line) };
-    let mut seen: HashMap<&str, u64> = HashMap::new();
-    for s in &sites {
-        if let Some(first) = seen.insert(&s.site_id, s.line) {
-            problems.add(loc_of(s.line), "site_id", s.site_id.clone(), format!("duplicate site_id: also at {}", loc_of(first)));
-        }
-    }
-    summary.rows = sites.len() as u64 + problems.total();
+    summary.rows = sites.len() as u64;
     if !problems.is_empty() {
         return problems.into_result();
     }
-    summary.rows = sites.len() as u64;
     tx.batch_execute(include_str!("../sql/site_stage.sql")).await.map_err(Error::pg("creating the site staging table"))?;
     let mut buf = CopyBuf::new();
     for s in &sites {
