@@ -1,6 +1,6 @@
 // The state map: municipalities as a choropleth, sites by status, LTE dead spots.
 import * as maplibregl from 'maplibre-gl';
-import { MEASURES, municipalities, ogcAll } from './api.js';
+import { MEASURES, municipalities, municipality, ogcAll } from './api.js';
 import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
@@ -146,6 +146,8 @@ export function renderMap(main) {
     if (!alive) return;
     // Offer only what the data holds.
     for (const o of measureSel.options) {
+      // Scenario shares come from the municipality figures when chosen.
+      if (MEASURES[o.value].scenario) continue;
       const has = fc.features.some((f) => typeof f.properties[`m_${o.value}`] === 'number');
       o.disabled = !has;
       if (!has) o.textContent = `${MEASURES[o.value].label} (nicht berechnet)`;
@@ -217,8 +219,23 @@ export function renderMap(main) {
     if (alive) note.textContent = `Kartenfehler: ${e.error?.message ?? e}`;
   });
 
-  measureSel.addEventListener('change', () => {
-    if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${measureSel.value}`));
+  measureSel.addEventListener('change', async () => {
+    const key = measureSel.value;
+    if (MEASURES[key].scenario) {
+      note.textContent = 'Szenario wird geladen …';
+      try {
+        const fc = await municipalities();
+        const n = await ensureScenario(fc);
+        if (!alive) return;
+        map.getSource('municipalities')?.setData(fc);
+        note.textContent = n > 0 ? `Szenario: alle geplanten Maßnahmen abgeschlossen (${formatCount(n)} Gemeinden).`
+          : 'Für das Szenario liegen noch keine Zahlen vor (funkplan recompute --scenario).';
+      } catch (e) {
+        if (alive) note.textContent = `Szenario nicht geladen: ${e.message}`;
+      }
+    }
+    if (!alive || key !== measureSel.value) return;
+    if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${key}`));
     drawLegend();
     municipalities().then((fc) => { if (alive) table.replaceChildren(muniTable(fc, measureSel.value)); }).catch(() => {});
   });
@@ -256,4 +273,30 @@ function muniTable(fc, key) {
       el('th', { scope: 'row' }, el('a', { href: `#/gemeinde/${f.properties.ags}` }, f.properties.name)),
       el('td', {}, f.properties.ags),
       cols.map((c) => el('td', {}, formatShare(f.properties[`m_${c}`])))))));
+}
+
+/**
+ * Scenario shares per municipality, from /api/v1/municipalities/{ags} (the
+ * feature collection carries only current figures), six requests at a time,
+ * once. Returns how many municipalities have scenario figures.
+ */
+async function ensureScenario(fc) {
+  const has = (f) => Object.keys(MEASURES).some((k) => MEASURES[k].scenario && typeof f.properties[`m_${k}`] === 'number');
+  if (!fc.scenarioLoaded) {
+    const need = fc.features.filter((f) => !has(f));
+    let i = 0;
+    const worker = async () => {
+      while (i < need.length) {
+        const f = need[i++];
+        const m = await municipality(f.properties.ags);
+        for (const [key, meas] of Object.entries(MEASURES)) {
+          const v = meas.scenario ? m.scenario?.[meas.tech]?.[meas.kind] : undefined;
+          if (typeof v === 'number') f.properties[`m_${key}`] = v;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    fc.scenarioLoaded = true;
+  }
+  return fc.features.filter(has).length;
 }

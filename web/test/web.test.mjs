@@ -111,6 +111,7 @@ describe('Funkplan web app', () => {
     const { page, problems } = await watchedPage(browser.context);
     await page.goto(`${BASE}/`);
     await waitReady(page, 'dashboard');
+    await page.screenshot({ path: shot('dashboard'), fullPage: true });
     const targets = await getJson(`${BASE}/api/v1/targets`);
     assert.ok(targets.length >= 5, `five targets or more, got ${targets.length}`);
     assert.equal(await page.locator('article.card').count(), targets.length);
@@ -136,7 +137,6 @@ describe('Funkplan web app', () => {
       const points = Array.isArray(hist) ? hist : hist.series ?? hist.history ?? [];
       if (points.length > 0) assert.equal(await card.locator('.chart canvas').count(), 1, `${t.id}: chart`);
     }
-    await page.screenshot({ path: shot('dashboard'), fullPage: true });
     assertClean(problems, 'dashboard');
     await page.close();
   });
@@ -174,6 +174,24 @@ describe('Funkplan web app', () => {
       assert.match(await text(page.locator('.legend')), /LTE – Haushalte/);
       await page.selectOption('#map-measure', '5g_hh');
     }
+    // The scenario (every planned measure completed) from the municipality figures.
+    await page.selectOption('#map-measure', 'sc_5g_hh');
+    await page.locator('.legend', { hasText: 'Szenario 5G – Haushalte' }).waitFor();
+    await page.locator('#map-note', { hasText: /Szenario:|keine Zahlen/ }).waitFor();
+    const one = await getJson(`${BASE}/api/v1/municipalities/${muni.features[0].id}`);
+    if (typeof one.scenario?.['5g']?.household_share === 'number') {
+      await page.waitForFunction(() => window.__funkplan.maps.main.loaded());
+      const sc = await countPixels(page, await mapBox.screenshot({ path: shot('map-scenario') }), COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
+      assert.ok(sc.matching / sc.total > 0.1, `scenario choropleth pixels: ${sc.matching} of ${sc.total}`);
+    }
+    // Back to 5G households (without figures yet the option is disabled:
+    // set it as the page would).
+    await page.evaluate(() => {
+      const sel = document.getElementById('map-measure');
+      sel.value = '5g_hh';
+      sel.dispatchEvent(new Event('change'));
+    });
+    await page.locator('.legend', { hasText: /^5G – Haushalte/ }).waitFor();
     // Hover over the middle of a municipality shows its name and share.
     const target = await page.evaluate(() => {
       const m = window.__funkplan.maps.main;
@@ -214,14 +232,14 @@ describe('Funkplan web app', () => {
     await input.press('Enter');
     await page.waitForURL(`**/#/gemeinde/${chosen.ags}`);
     await waitReady(page, 'gemeinde');
-    shownViaSearch = await shownFigures(page);
-    assertFigures(shownViaSearch, chosen, 'after search');
-    // The small map has drawn the municipality.
+    // The small map has drawn the municipality and its sites.
     await page.waitForFunction(() => {
       const m = window.__funkplan.maps.gemeinde;
-      return m && m.getLayer('muni-fill') && m.loaded() && m.queryRenderedFeatures({ layers: ['muni-fill'] }).length > 0;
+      return m && m.getLayer('sites') && m.loaded() && m.queryRenderedFeatures({ layers: ['muni-fill'] }).length > 0;
     }, null, { timeout: 30000 });
     await page.screenshot({ path: shot('municipality'), fullPage: true });
+    shownViaSearch = await shownFigures(page);
+    assertFigures(shownViaSearch, chosen, 'after search');
     // Search by AGS prefix too.
     await input.fill(chosen.ags);
     await page.locator(`#search-list [data-ags="${chosen.ags}"]`).waitFor();
