@@ -1,0 +1,226 @@
+//! The engine against the PostGIS reference and the database, on random
+//! SQL fixtures (see `common`).
+
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+
+mod common;
+
+use funkplan_coverage::reference::Session;
+use funkplan_coverage::{CoverageSource, Live, Recompute};
+use funkplan_db::testing::TestDb;
+
+const SOURCES: [CoverageSource; 3] = [CoverageSource::Reported, CoverageSource::Modelled, CoverageSource::Union];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_equals_postgis_reference_for_every_source_and_scenario() {
+    for (seed, reported) in [(1u64, true), (2, false), (3, true), (4, true)] {
+        let t = TestDb::new().await;
+        let db = t.db().await;
+        common::fixture(&t.client().await, seed, reported).await;
+        let session = Session::prepare(&db).await.unwrap();
+        for source in SOURCES {
+            let live = Live::load(&db, Some(source)).await.unwrap();
+            let c = live.compute().await;
+            let scale: f64 = c.actual.iter().map(|f| f[0].households).sum();
+            assert!(scale > 1000.0);
+            for scenario in [false, true] {
+                let r = session.figures(source, scenario).await.unwrap();
+                let d = live.compare(&c, &r, scenario).await;
+                assert_eq!(d.rows, 6, "3 municipalities with cells × 2 technologies");
+                assert!(d.equal(scale), "seed {seed} {source} scenario={scenario}: {d:#?}");
+            }
+            // The fixture is not trivial: some cells covered, some dead.
+            let lte: u32 = c.actual.iter().map(|f| f[0].cells_covered).sum();
+            let dead: u32 = c.actual.iter().map(|f| f[0].dead_cells).sum();
+            if reported || source != CoverageSource::Reported {
+                assert!(lte > 0 && dead > 0, "seed {seed} {source}: covered {lte}, dead {dead}");
+            } else {
+                assert_eq!(lte, 0, "no reported grid: nothing reported covered");
+            }
+            let scen: u32 = c.scenario.iter().map(|f| f[1].cells_covered).sum();
+            let act: u32 = c.actual.iter().map(|f| f[1].cells_covered).sum();
+            assert!(scen >= act);
+            if source == CoverageSource::Reported && reported {
+                assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_none()), "count-only rows: per-operator absent");
+            }
+            if source == CoverageSource::Modelled {
+                assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_some()));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recompute_writes_results_dead_spots_and_history() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 7, false).await;
+    let live = Live::load(&db, None).await.unwrap();
+    assert_eq!(live.source().await, CoverageSource::Modelled, "no reported grid: default is modelled");
+    let stats = live.recompute(&db, Recompute::default()).await.unwrap();
+    assert_eq!(stats.run_ids.len(), 2);
+    assert_eq!(stats.municipalities, 4);
+    let computed = live.compute().await;
+    let rows = c
+        .query(
+            "SELECT ags::text, technology, scenario, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source
+             FROM coverage_result ORDER BY scenario, ags, technology",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 16, "4 municipalities × 2 technologies × actual/scenario");
+    for r in &rows {
+        let ags: String = r.get(0);
+        let tech: String = r.get(1);
+        let scenario: bool = r.get(2);
+        let m = ["05000001", "05000002", "05000003", "05000009"].iter().position(|a| *a == ags).unwrap();
+        let ti = usize::from(tech == "5g");
+        let f = &if scenario { &computed.scenario } else { &computed.actual }[m][ti];
+        assert_eq!(r.get::<_, i32>(5), i32::try_from(f.cells).unwrap());
+        assert_eq!(r.get::<_, i32>(6), i32::try_from(f.cells_covered).unwrap());
+        assert_eq!(r.get::<_, i32>(7), i32::try_from(f.dead_cells).unwrap());
+        assert_eq!(r.get::<_, String>(9), "modelled");
+    }
+    // Per-operator rows for the modelled source.
+    let n: i64 = c.query_one("SELECT count(*) FROM coverage_operator_result", &[]).await.unwrap().get(0);
+    assert_eq!(n, 4 * 2 * 2 * 4);
+    // Dead spots: valid polygons, area = cells × 0.01 km², ids <AGS>-<k>,
+    // together exactly the LTE dead cells.
+    let r = c
+        .query_one(
+            "SELECT count(*), coalesce(sum(cells), 0)::int, bool_and(ST_IsValid(geom)),
+                    max(abs(ST_Area(geom) / 1e6 - cells * 0.01)), max(abs(area_km2 - cells * 0.01)),
+                    bool_and(id ~ ('^' || ags || '-[0-9]+$'))
+             FROM dead_spot",
+            &[],
+        )
+        .await
+        .unwrap();
+    let spots: i64 = r.get(0);
+    let spot_cells: i32 = r.get(1);
+    assert!(spots > 0);
+    assert!(r.get::<_, bool>(2), "every dead spot polygon is valid");
+    assert!(r.get::<_, f64>(3) < 1e-9, "polygon area equals cells × 0.01 km²");
+    assert!(r.get::<_, f64>(4) < 1e-12);
+    assert!(r.get::<_, bool>(5));
+    let dead: i64 =
+        c.query_one("SELECT sum(dead_cells) FROM coverage_result WHERE NOT scenario AND technology = 'lte'", &[]).await.unwrap().get(0);
+    assert_eq!(i64::from(spot_cells), dead);
+    assert_eq!(usize::try_from(spots).unwrap(), stats.dead_spots);
+    // Each dead cell's centre lies in exactly one dead spot of its municipality.
+    let outside: i64 = c
+        .query_one(
+            "WITH cov AS (SELECT 1) SELECT count(*) FROM dead_spot d JOIN grid_cell g
+               ON ST_Intersects(d.geom, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832)) WHERE g.ags <> d.ags",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(outside, 0, "dead spots stay within their municipality");
+    // History: every target has points up to the running month; the last
+    // coverage point equals the current value.
+    let h: i64 = c.query_one("SELECT count(DISTINCT target_id) FROM target_history", &[]).await.unwrap().get(0);
+    assert_eq!(h, 5);
+    let st = funkplan_targets::status_all(&db).await.unwrap();
+    let first: chrono::NaiveDate = c
+        .query_one("SELECT date_trunc('month', min(completed_date))::date FROM measure WHERE status = 'completed'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    for s in &st {
+        let hist = funkplan_targets::history(&db, &s.id).await.unwrap().unwrap();
+        assert_eq!(hist.first().unwrap().month, first, "{}", s.id);
+        let last = hist.last().unwrap().value;
+        assert!((last - s.current_value).abs() < 1e-9, "{}: history ends at {last}, current {}", s.id, s.current_value);
+    }
+    assert!(funkplan_targets::history(&db, "no-such-target").await.unwrap().is_none());
+}
+
+/// After site changes, the incremental update leaves exactly the figures a
+/// full recompute would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_update_equals_full_recompute() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 11, true).await;
+    let live = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
+    live.recompute(&db, Recompute::default()).await.unwrap();
+
+    // Move one site, add one, complete one open measure, delete one site.
+    c.batch_execute(
+        "UPDATE site SET geom = ST_Point(350200, 5700300, 25832), status = 'on_air', technologies = '{lte,5g}' WHERE site_id = 'S-3';
+         INSERT INTO site (site_id, operator_id, geom, status, technologies) VALUES ('NEW-1', 'vodafone', ST_Point(353100, 5702100, 25832), 'on_air', '{lte}');
+         DELETE FROM measure WHERE site_id = 'S-5';
+         DELETE FROM site WHERE site_id = 'S-5';",
+    )
+    .await
+    .unwrap();
+    let open: Option<(String, String)> = c
+        .query_opt("SELECT measure_id, site_id FROM measure WHERE status <> 'completed' ORDER BY measure_id LIMIT 1", &[])
+        .await
+        .unwrap()
+        .map(|r| (r.get(0), r.get(1)));
+    let mut changed = vec!["S-3".to_owned(), "NEW-1".to_owned(), "S-5".to_owned()];
+    if let Some((m, s)) = open {
+        c.execute("UPDATE measure SET status = 'completed', completed_date = DATE '2024-05-02' WHERE measure_id = $1", &[&m])
+            .await
+            .unwrap();
+        changed.push(s);
+    }
+    let stats = live.sites_changed(&db, &changed).await.unwrap();
+    assert!(stats.incremental && stats.municipalities >= 1);
+    let after_incremental = snapshot(&c).await;
+    let fresh = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
+    fresh.recompute(&db, Recompute::default()).await.unwrap();
+    let after_full = snapshot(&c).await;
+    assert_eq!(after_incremental.0, after_full.0);
+    assert_eq!(after_incremental.1, after_full.1);
+    assert_eq!(after_incremental.2, after_full.2);
+    let incr: i64 = c.query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[]).await.unwrap().get(0);
+    assert_eq!(incr, 2, "one incremental run row each for actual and scenario");
+}
+
+async fn snapshot(c: &tokio_postgres::Client) -> (Vec<String>, Vec<String>, Vec<String>) {
+    {
+        {
+            let rows = c
+                .query(
+                    "SELECT scenario, ags::text, technology, cells, cells_covered, dead_cells, grey_cells, households_covered
+                     FROM coverage_result ORDER BY 1, 2, 3",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let ops = c
+                .query(
+                    "SELECT scenario, ags::text, technology, operator_id, cells_covered FROM coverage_operator_result ORDER BY 1, 2, 3, 4",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let spots = c.query("SELECT id, cells, ST_AsText(geom) FROM dead_spot ORDER BY id", &[]).await.unwrap();
+            (
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.get::<_, bool>(0),
+                            r.get::<_, String>(1),
+                            r.get::<_, String>(2),
+                            [r.get::<_, i32>(3), r.get(4), r.get(5), r.get(6)],
+                            (r.get::<_, f64>(7) * 1e3).round(),
+                        )
+                    })
+                    .map(|x| format!("{x:?}"))
+                    .collect::<Vec<_>>(),
+                ops.iter()
+                    .map(|r| format!("{} {} {} {} {}", r.get::<_, bool>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i32>(4)))
+                    .collect::<Vec<_>>(),
+                spots.iter().map(|r| format!("{} {} {}", r.get::<_, String>(0), r.get::<_, i32>(1), r.get::<_, String>(2))).collect::<Vec<_>>(),
+            )
+        }
+    }
+}
