@@ -287,6 +287,10 @@ pub fn document() -> Value {
     if let Some(o) = v.as_object_mut() {
         o.insert("openapi".into(), Value::String("3.0.3".into()));
     }
+    // `license.identifier` (SPDX) is 3.1 only.
+    if let Some(l) = v.pointer_mut("/info/license").and_then(Value::as_object_mut) {
+        l.remove("identifier");
+    }
     v
 }
 
@@ -331,6 +335,8 @@ fn downgrade(v: &mut Value) {
                     }
                 }
             }
+            // JSON Schema 2019 keyword utoipa adds to maps; 3.0 lacks it.
+            o.remove("propertyNames");
             // 3.1 allows `examples` arrays in schemas; 3.0 has `example`.
             if let Some(Value::Array(ex)) = o.get("examples").cloned() {
                 if o.contains_key("type") || o.contains_key("$ref") || o.contains_key("properties") {

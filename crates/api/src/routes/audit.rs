@@ -11,7 +11,7 @@ use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
 /// Audit entries, newest first, paged.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit",
     params(
         ("limit" = Option<i64>, Query, description = "Entries per page (1..1000, default 100)"),
         ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)"),

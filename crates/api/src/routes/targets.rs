@@ -8,7 +8,7 @@ use crate::ApiResult;
 use crate::AppState;
 
 /// Every target with its current value, progress and forecast.
-#[utoipa::path(get, path = "/api/v1/targets", tag = "targets",
+#[utoipa::path(get, path = "/api/v1/targets", tag = "targets", operation_id = "list_targets",
     responses(
         (status = 200, description = "All targets in their seeded order", body = [TargetStatus]),
         (status = 304, description = "Not modified (If-None-Match)"),
