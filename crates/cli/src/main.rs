@@ -41,6 +41,8 @@ enum Command {
     DemoData(cmd::demo_data::Args),
     /// Compute coverage per municipality, dead spots, the scenario and the targets' history.
     Recompute(cmd::recompute::Args),
+    /// Create, revoke or list API tokens for writes.
+    Token(cmd::token::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             Command::Ingest(a) => cmd::ingest::run(&cli.global, a).await,
             Command::DemoData(a) => cmd::demo_data::run(a).await,
             Command::Recompute(a) => cmd::recompute::run(&cli.global, a).await,
+            Command::Token(a) => cmd::token::run(&cli.global, a).await,
         }
     });
     match result {

@@ -5,3 +5,4 @@ pub mod migrate;
 pub mod recompute;
 pub mod serve;
 pub mod targets;
+pub mod token;

@@ -1,6 +1,7 @@
 //! `funkplan serve`: migrate, then serve the API and the web app.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::config::Global;
 
@@ -9,6 +10,14 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "FUNKPLAN_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Directory of the built web app, served at `/` (index.html answers
+    /// client routes). Missing: `/` says the app is not built.
+    #[arg(long, env = "FUNKPLAN_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
+    /// Database connections kept for requests. Most reads are answered
+    /// from the response cache, so a few per core serve 64 clients.
+    #[arg(long, env = "FUNKPLAN_POOL_SIZE", default_value_t = 16)]
+    pool_size: usize,
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
@@ -16,9 +25,14 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let listener = funkplan_api::bind(a.addr).await?;
     let url = g.database_url().await?;
     funkplan_db::migrate::run(&url).await?;
-    let db = funkplan_db::Db::connect(&url, &funkplan_db::PoolOptions::default()).await?;
+    let opts = funkplan_db::PoolOptions { max_size: a.pool_size.max(2), ..funkplan_db::PoolOptions::default() };
+    let db = funkplan_db::Db::connect(&url, &opts).await?;
     let postgis = db.postgis_version().await?;
     tracing::info!(%postgis, "PostGIS available");
-    funkplan_api::serve(listener, funkplan_api::AppState::new(db)).await?;
+    if !a.web_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %a.web_dir.display(), "web app not built; `/` shows a notice");
+    }
+    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir);
+    funkplan_api::serve(listener, state).await?;
     Ok(())
 }
