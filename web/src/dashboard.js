@@ -73,9 +73,15 @@ function card_(t, hist) {
     el('p', { class: 'progress-label' }, el('span', { 'data-field': 'progress' }, formatShare(t.progress)), ' des Ziels erreicht'),
     el('p', { class: 'verdict', 'data-field': 'verdict' }, v.text));
   if (f && (typeof f.rate_needed_per_month === 'number' || typeof f.rate_actual_per_month === 'number')) {
-    node.append(el('p', { class: 'rates' },
-      'Tempo bisher: ', el('span', { 'data-field': 'rate-actual' }, formatRate(f.rate_actual_per_month, t.unit)),
-      ' · nötig: ', el('span', { 'data-field': 'rate-needed' }, formatRate(f.rate_needed_per_month, t.unit))));
+    const rates = el('p', { class: 'rates' });
+    if (typeof f.rate_actual_per_month === 'number') {
+      rates.append('Tempo zuletzt: ', el('span', { 'data-field': 'rate-actual' }, formatRate(f.rate_actual_per_month, t.unit)));
+    }
+    if (typeof f.rate_needed_per_month === 'number') {
+      if (rates.childNodes.length) rates.append(' · ');
+      rates.append('nötig bis zur Frist: ', el('span', { 'data-field': 'rate-needed' }, formatRate(f.rate_needed_per_month, t.unit)));
+    }
+    node.append(rates);
   }
   let chart = null;
   const box = el('figure', { class: 'chart' });
@@ -131,7 +137,17 @@ function burnUp(box, t, history) {
     cursor: { show: true, drag: { x: false, y: false } },
     scales: { x: { time: true } },
     axes: [
-      { stroke: '#333', grid: { stroke: '#e4e4e4' }, values: (u, vals) => vals.map((v) => new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(v * 1000))) },
+      {
+        stroke: '#333',
+        grid: { stroke: '#e4e4e4' },
+        space: 50,
+        // Years when the chart spans years, else months.
+        values: (u, vals) => {
+          const span = (u.scales.x.max - u.scales.x.min) / DAY;
+          const f = new Intl.DateTimeFormat('de-DE', span > 730 ? { year: 'numeric', timeZone: 'UTC' } : { month: 'short', year: '2-digit', timeZone: 'UTC' });
+          return vals.map((v) => f.format(new Date(v * 1000)));
+        },
+      },
       { stroke: '#333', grid: { stroke: '#e4e4e4' }, size: 78, values: (u, vals) => vals.map(fmt) },
     ],
     series: [

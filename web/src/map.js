@@ -173,9 +173,10 @@ export function renderMap(main) {
     });
     map.addLayer({
       id: 'sites', type: 'circle', source: 'sites', filter: siteFilter(),
+      layout: { 'circle-sort-key': ['match', ['get', 'status'], 'on_air', 0, 'decommissioned', 0, 1] },
       paint: {
         'circle-color': siteColor(),
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 1.5, 9, 2.5, 12, 5, 15, 7],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 1, 9, 2, 12, 4.5, 15, 7],
         'circle-stroke-color': '#ffffff',
         'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0, 10, 0.5, 12, 1],
       },

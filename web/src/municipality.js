@@ -46,6 +46,8 @@ export function renderMunicipality(main, ags) {
             fig('Fläche', formatKm2(m.area_km2), 'area'),
             fig('LTE-Funklöcher', formatKm2(m.coverage?.lte?.dead_spot_area_km2), 'dead-spots'),
             fig('LTE, nur ein Netzbetreiber', formatKm2(m.coverage?.lte?.grey_spot_area_km2), 'grey-spots')),
+          m.computed_at ? null : el('p', { class: 'notice', role: 'note' },
+            'Für diese Gemeinde ist noch keine Versorgung berechnet (funkplan recompute).'),
           coverageTable(m),
           operatorTables(m)),
         el('div', {}, mapEl, el('p', { class: 'small muted' },
@@ -69,6 +71,14 @@ export function renderMunicipality(main, ags) {
   };
 }
 
+let titleSeq = 0;
+/** A table under a heading that names it; the table scrolls on its own when narrow. */
+function titled(title, table) {
+  const id = `tbl-${++titleSeq}`;
+  table.setAttribute('aria-labelledby', id);
+  return el('div', { class: 'titled' }, el('h2', { id, class: 'table-title' }, title), el('div', { class: 'table-scroll' }, table));
+}
+
 function fig(label, value, field) {
   return el('div', {}, el('dt', {}, label), el('dd', { 'data-field': field }, value));
 }
@@ -85,8 +95,7 @@ function coverageTable(m) {
       el('td', { 'data-field': 'scenario_household_share' }, formatShare(s.household_share)),
       el('td', { 'data-field': 'scenario_area_share' }, formatShare(s.area_share)));
   });
-  return el('div', { class: 'table-scroll' }, el('table', { class: 'coverage' },
-    el('caption', {}, 'Versorgung durch mindestens einen Netzbetreiber'),
+  return titled('Versorgung durch mindestens einen Netzbetreiber', el('table', { class: 'coverage' },
     el('thead', {}, el('tr', {},
       el('th', { scope: 'col' }, 'Technik'), el('th', { scope: 'col' }, 'Haushalte versorgt'),
       el('th', { scope: 'col' }, 'Anteil Haushalte'), el('th', { scope: 'col' }, 'Anteil Fläche'),
@@ -99,8 +108,7 @@ function operatorTables(m) {
   for (const tech of ['5g', 'lte']) {
     const ops = m.coverage?.[tech]?.operators;
     if (!ops || Object.keys(ops).length === 0) continue;
-    out.push(el('div', { class: 'table-scroll' }, el('table', { class: 'operators', 'data-tech': tech },
-      el('caption', {}, `${TECHNOLOGY[tech]} je Netzbetreiber`),
+    out.push(titled(`${TECHNOLOGY[tech]} je Netzbetreiber`, el('table', { class: 'operators', 'data-tech': tech },
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Netzbetreiber'),
         el('th', { scope: 'col' }, 'Anteil Haushalte'), el('th', { scope: 'col' }, 'Anteil Fläche'))),
       el('tbody', {}, Object.entries(ops).sort(([a], [b]) => a.localeCompare(b)).map(([op, v]) => el('tr', { 'data-operator': op },
@@ -115,19 +123,17 @@ function operatorTables(m) {
 function sitesTable(m) {
   const s = m.sites ?? {};
   const keys = [...Object.keys(SITE_STATUS), ...Object.keys(s).filter((k) => !(k in SITE_STATUS))];
-  return el('table', { class: 'sites' },
-    el('caption', {}, 'Standorte nach Status'),
+  return titled('Standorte nach Status', el('table', { class: 'sites' },
     el('tbody', {}, keys.map((k) => el('tr', { 'data-status': k },
       el('th', { scope: 'row' }, el('span', { class: 'dot', style: `background:${STATUS_COLORS[k] ?? '#333'}` }), ' ', SITE_STATUS[k] ?? k),
-      el('td', { 'data-field': 'count' }, formatCount(s[k] ?? 0))))));
+      el('td', { 'data-field': 'count' }, formatCount(s[k] ?? 0)))))));
 }
 
 function measuresTable(m) {
   const ms = m.measures ?? {};
   const kinds = [...Object.keys(MEASURE_KIND), ...Object.keys(ms).filter((k) => !(k in MEASURE_KIND))];
   const sts = Object.keys(MEASURE_STATUS);
-  return el('div', { class: 'table-scroll' }, el('table', { class: 'measures' },
-    el('caption', {}, 'Maßnahmen nach Art und Status'),
+  return titled('Maßnahmen nach Art und Status', el('table', { class: 'measures' },
     el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Art'), sts.map((k) => el('th', { scope: 'col' }, MEASURE_STATUS[k])))),
     el('tbody', {}, kinds.map((k) => el('tr', { 'data-kind': k },
       el('th', { scope: 'row' }, MEASURE_KIND[k] ?? k),
@@ -161,9 +167,17 @@ function smallMap(container, ags, isAlive) {
         const sites = await ogcAll(`/ogc/collections/sites/items?bbox=${bb.flat().map((v) => Math.round(v * 1e5) / 1e5).join(',')}&limit=10000`, { max: 50000 });
         if (!isAlive()) return;
         map.addSource('sites', { type: 'geojson', data: sites });
+        // Sites of neighbours inside the box stay faint; sites still to be
+        // built are drawn above those on air.
+        const own = ['==', ['get', 'ags'], ags];
         map.addLayer({
           id: 'sites', type: 'circle', source: 'sites',
-          paint: { 'circle-color': siteColor(), 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+          layout: { 'circle-sort-key': ['match', ['get', 'status'], 'on_air', 0, 'decommissioned', 0, 1] },
+          paint: {
+            'circle-color': siteColor(), 'circle-radius': ['case', own, 4, 2.5],
+            'circle-opacity': ['case', own, 1, 0.3], 'circle-stroke-color': '#fff',
+            'circle-stroke-width': ['case', own, 1, 0], 'circle-stroke-opacity': ['case', own, 1, 0.3],
+          },
         });
       }
     } catch (e) {

@@ -16,6 +16,7 @@ export function higherIsBetter(comparator) {
   return comparator !== 'lt' && comparator !== 'le';
 }
 
+const monthIndex = (d) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7)) - 1;
 const months = (n) => (n === 1 ? '1 Monat' : `${n} Monate`);
 
 /**
@@ -27,8 +28,15 @@ const months = (n) => (n === 1 ? '1 Monat' : `${n} Monate`);
 export function verdict(t, history, now = new Date()) {
   const cmp = t.comparator ?? (t.unit === 'km2' ? 'le' : 'ge');
   if (t.met && typeof t.met_on === 'string') {
-    const late = t.met_on > t.deadline ? ' (nach der Frist)' : '';
-    return { kind: 'met', text: `erreicht am ${formatDate(t.met_on)}${late}` };
+    // The server derives met_on from the monthly history: a first of the
+    // month stands for that month.
+    const monthly = t.met_on.endsWith('-01');
+    if (monthly && history.length > 0 && history[0].month === t.met_on) {
+      return { kind: 'met', text: `erreicht (seit Beginn der Aufzeichnung, ${formatMonth(t.met_on)})` };
+    }
+    const when = monthly ? `im ${formatMonth(t.met_on)}` : `am ${formatDate(t.met_on)}`;
+    const late = monthIndex(t.met_on) - monthIndex(t.deadline);
+    return { kind: 'met', text: `erreicht ${when}${late > 0 ? `, ${months(late)} nach der Frist` : ''}` };
   }
   if (t.met) {
     // The first month of the latest unbroken run of months meeting the goal.

@@ -43,7 +43,9 @@ test('verdicts', () => {
   const hist = [{ month: '2029-10-01', value: 90 }, { month: '2029-11-01', value: 101 }, { month: '2029-12-01', value: 120 }];
   assert.equal(verdict({ ...base, met: true, current_value: 120 }, hist, now).text, 'erreicht im November 2029');
   assert.equal(verdict({ ...base, met: true, met_on: '2029-11-14' }, hist, now).text, 'erreicht am 14.11.2029');
-  assert.equal(verdict({ ...base, deadline: '2029-06-30', met: true, met_on: '2029-11-14' }, hist, now).text, 'erreicht am 14.11.2029 (nach der Frist)');
+  assert.equal(verdict({ ...base, met: true, met_on: '2029-11-01' }, hist, now).text, 'erreicht im November 2029');
+  assert.equal(verdict({ ...base, met: true, met_on: '2029-10-01' }, hist, now).text, 'erreicht (seit Beginn der Aufzeichnung, Oktober 2029)');
+  assert.equal(verdict({ ...base, deadline: '2029-06-30', met: true, met_on: '2029-11-01' }, hist, now).text, 'erreicht im November 2029, 5 Monate nach der Frist');
   assert.equal(verdict({ ...base, deadline: '2029-06-30', met: false }, hist, now).text, 'Frist verstrichen, 6 Monate Verzug');
   // "Bring down to zero" targets: falling values are progress.
   const dead = { unit: 'km2', comparator: 'le', target_value: 0, deadline: '2030-12-31', current_value: 10, met: false };

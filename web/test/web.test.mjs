@@ -174,6 +174,38 @@ describe('Funkplan web app', () => {
       assert.match(await text(page.locator('.legend')), /LTE – Haushalte/);
       await page.selectOption('#map-measure', '5g_hh');
     }
+    // Sites by status, filtered by status and operator.
+    const siteStats = () => page.evaluate(() => {
+      const fs = window.__funkplan.maps.main.queryRenderedFeatures({ layers: ['sites'] });
+      const by = (k) => fs.reduce((a, f) => { a[f.properties[k]] = (a[f.properties[k]] ?? 0) + 1; return a; }, {});
+      return { n: fs.length, status: by('status'), operator: by('operator') };
+    });
+    const sites = await getJson(`${BASE}/ogc/collections/sites/items?limit=1`);
+    const all = await siteStats();
+    if (sites.numberMatched > 0) {
+      assert.ok(all.n > 0, 'sites are drawn');
+      assert.ok((all.status.on_air ?? 0) > 0, `sites on air are drawn: ${JSON.stringify(all.status)}`);
+      // Wait until the map has applied the filter (fails by timeout if never).
+      const settled = (pred) => page.waitForFunction(pred, null, { timeout: 15000 });
+      await page.locator('#filter-status label', { hasText: 'in Betrieb' }).locator('input').uncheck();
+      await settled(() => window.__funkplan.maps.main.queryRenderedFeatures({ layers: ['sites'] }).every((f) => f.properties.status !== 'on_air'));
+      const noOnAir = await siteStats();
+      assert.equal(noOnAir.status.on_air ?? 0, 0, 'status filter hides sites on air');
+      assert.ok(noOnAir.n > 0 && noOnAir.n < all.n, `other statuses stay: ${JSON.stringify(noOnAir.status)}`);
+      await page.locator('#filter-operator label', { hasText: 'Telekom' }).locator('input').uncheck();
+      await settled(() => window.__funkplan.maps.main.queryRenderedFeatures({ layers: ['sites'] }).every((f) => f.properties.operator !== 'telekom'));
+      const noTelekom = await siteStats();
+      assert.equal(noTelekom.operator.telekom ?? 0, 0, 'operator filter hides Telekom');
+      await page.screenshot({ path: shot('map-filtered') });
+      await page.locator('#filter-status label', { hasText: 'in Betrieb' }).locator('input').check();
+      await page.locator('#filter-operator label', { hasText: 'Telekom' }).locator('input').check();
+    }
+    // LTE dead spots as a layer.
+    const dead = await getJson(`${BASE}/ogc/collections/dead-spots/items?limit=1`);
+    if (dead.numberMatched > 0) {
+      const n = await page.evaluate(() => window.__funkplan.maps.main.queryRenderedFeatures({ layers: ['dead-fill'] }).length);
+      assert.ok(n > 0, 'dead spots are drawn');
+    }
     // The scenario (every planned measure completed) from the municipality figures.
     await page.selectOption('#map-measure', 'sc_5g_hh');
     await page.locator('.legend', { hasText: 'Szenario 5G – Haushalte' }).waitFor();
