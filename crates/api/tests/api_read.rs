@@ -276,3 +276,20 @@ async fn pool_exhaustion_is_503_with_retry_after() {
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     drop(held);
 }
+
+#[tokio::test]
+async fn target_history_is_the_stored_monthly_series() {
+    let app = App::new().await;
+    app.sql(
+        "INSERT INTO target_history (target_id, month, value) VALUES
+           ('5g-upgrades', '2024-01-01', 10), ('5g-upgrades', '2024-02-01', 25), ('lte-measures', '2024-01-01', 3)",
+    )
+    .await;
+    let r = app.get("/api/v1/targets/5g-upgrades/history").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!([{"month": "2024-01-01", "value": 10.0}, {"month": "2024-02-01", "value": 25.0}]));
+    let j = app.get("/api/v1/targets/5g-area/history").await.json();
+    assert_eq!(j, json!([]));
+    let d = app.get("/api/v1/targets/no-such/history").await.problem(StatusCode::NOT_FOUND);
+    assert!(d.contains("no-such"), "{d}");
+}
