@@ -1,4 +1,5 @@
 //! The foundation endpoints over the router (no sockets), on a real database.
+#![allow(clippy::unwrap_used)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
