@@ -53,8 +53,8 @@ fn grid() -> Grid {
 }
 
 fn model() -> Model {
-    // The seeded radii's order of magnitude (LTE urban/rural, 5G urban/rural).
-    Model { radius_m: [[1_500.0, 5_000.0], [800.0, 2_500.0]], urban_households_per_km2: 500.0, urban_density_radius_m: 1_000.0 }
+    // The seeded model (seeds/coverage_model.json): LTE urban/rural, 5G urban/rural.
+    Model { radius_m: [[1_200.0, 4_000.0], [600.0, 3_000.0]], urban_households_per_km2: 400.0, urban_density_radius_m: 1_000.0 }
 }
 
 fn sites(g: &Grid) -> Vec<Site> {

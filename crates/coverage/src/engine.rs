@@ -88,6 +88,7 @@ pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: 
         return;
     }
     let cols = i64::try_from(grid.cols).unwrap_or(i64::MAX);
+    let (r2_lo, r2_hi) = (r * r * (1.0 - 1e-9), r * r * (1.0 + 1e-9));
     for row in r0..r1 {
         let dy = centre(grid.n0, i64::try_from(row).unwrap_or(0)) - y;
         if dy.abs() > r {
@@ -99,8 +100,21 @@ pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: 
         #[allow(clippy::cast_possible_truncation)]
         let mut hi = ((x + w - 50.0) / 100.0).floor() as i64 - i64::from(grid.e0);
         // Settle both ends with the exact predicate so that the engine and
-        // ST_DWithin agree on cells at the rim.
-        let within = |c: i64| (centre(grid.e0, c) - x).hypot(dy) <= r;
+        // ST_DWithin agree on cells at the rim (`hypot(dx, dy) <= r`, as
+        // PostGIS measures); the squared distance decides all but a hair's
+        // breadth around the rim, where hypot itself is asked.
+        let dy2 = dy * dy;
+        let within = |c: i64| {
+            let dx = centre(grid.e0, c) - x;
+            let d2 = dx * dx + dy2;
+            if d2 < r2_lo {
+                true
+            } else if d2 > r2_hi {
+                false
+            } else {
+                dx.hypot(dy) <= r
+            }
+        };
         while within(lo - 1) {
             lo -= 1;
         }
@@ -203,7 +217,7 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
                 }
                 for s in sites {
                     let bit: Mask = 1 << s.bit;
-                    for tech in 0..2 {
+                    for (tech, radii) in model.radius_m.iter().enumerate() {
                         let layer = if s.on_air[tech] {
                             0
                         } else if s.scenario[tech] {
@@ -211,7 +225,7 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
                         } else {
                             continue;
                         };
-                        let r = model.radius_m[tech][usize::from(s.urban)];
+                        let r = radii[usize::from(s.urban)];
                         let m = &mut *layers[layer][tech];
                         disk_runs(grid, clip, s.x, s.y, r, |row, lo, hi| {
                             let o = (row - b0) * cols;

@@ -23,6 +23,7 @@ use crate::model::{combine, Model, Site};
 /// each month counts the sites on air by its last day (by `today` for the
 /// running month).
 #[must_use]
+#[allow(clippy::needless_range_loop)] // parallel per-slot arrays
 pub fn replay(grid: &Grid, model: &Model, sites: &[Site], source: CoverageSource, months: &[NaiveDate], today: NaiveDate) -> Vec<CoveragePoint> {
     let mut out = Vec::with_capacity(months.len() * 2);
     for tech in 0..2 {

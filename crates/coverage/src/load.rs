@@ -115,7 +115,7 @@ fn float4(f: Option<&[u8]>) -> Option<f32> {
 fn mask(v: Option<i32>, what: &str) -> Result<Mask> {
     match v {
         None => Ok(UNKNOWN),
-        Some(m) if m >= 0 && m < (1 << (MAX_BIT + 1)) => Mask::try_from(m).map_err(|_| Error::Data(format!("{what} {m}"))),
+        Some(m) if (0..(1 << (MAX_BIT + 1))).contains(&m) => Mask::try_from(m).map_err(|_| Error::Data(format!("{what} {m}"))),
         Some(m) => Err(Error::Data(format!(
             "reported_coverage.{what} = {m} uses operator bits above {MAX_BIT}; the engine supports operator bits 0..={MAX_BIT}"
         ))),

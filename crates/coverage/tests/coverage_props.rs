@@ -4,7 +4,7 @@
 //! on-air site never lowers coverage, the scenario is never below actual,
 //! and a regional re-stamp equals a full one.
 
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
+#![allow(clippy::needless_range_loop, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
 
 use funkplan_coverage::engine::{aggregate, classify, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use funkplan_coverage::grid::{Grid, GridInput, UNKNOWN};

@@ -21,8 +21,8 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<16} {:>12} {:>12} {:<10}  {:<26} {:<26} {}",
-        "target", "value", "goal", "deadline", "progress", "forecast at deadline", "verdict"
+        "{:<16} {:>12} {:>12} {:<10}  {:<26} {:<26} verdict",
+        "target", "value", "goal", "deadline", "progress", "forecast at deadline"
     );
     for t in &targets {
         println!(
