@@ -176,7 +176,7 @@ export function renderMap(main) {
       layout: { 'circle-sort-key': ['match', ['get', 'status'], 'on_air', 0, 'decommissioned', 0, 1] },
       paint: {
         'circle-color': siteColor(),
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 1, 9, 2, 12, 4.5, 15, 7],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 6, 0.8, 8, 1.2, 10, 2.5, 12, 4.5, 15, 7],
         'circle-stroke-color': '#ffffff',
         'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0, 10, 0.5, 12, 1],
       },
