@@ -42,3 +42,9 @@ ensure_postgis() {
 ensure_rust() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
 }
+
+# Node.js and npm for the web app (Debian's packages when missing).
+ensure_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    ensure_apt nodejs npm
+}

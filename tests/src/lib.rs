@@ -63,3 +63,43 @@ pub fn wait_http_ok(addr: &str, path: &str, secs: u64) -> bool {
     }
     false
 }
+
+/// An HTTP/1.0 request on loopback with extra headers and an optional JSON
+/// body; returns (status, headers as lower-case "name: value" lines, body).
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, Vec<String>, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    s.write_all(req.as_bytes())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let hdrs = lines.map(str::to_ascii_lowercase).collect();
+    Ok((status, hdrs, body.to_owned()))
+}
+
+/// The value of header `name` (lower-case) in `headers` from [`http`].
+#[must_use]
+pub fn header<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
+    headers.iter().find_map(|h| h.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(str::trim))
+}

@@ -9,6 +9,7 @@
 
 mod cmd;
 mod config;
+mod live_hook;
 
 use std::process::ExitCode;
 

@@ -32,7 +32,12 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if !a.web_dir.join("index.html").is_file() {
         tracing::warn!(dir = %a.web_dir.display(), "web app not built; `/` shows a notice");
     }
-    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir);
+    // The engine stays in memory so one write is reflected in its
+    // municipalities' figures in milliseconds (the grid is read once here;
+    // after re-ingesting municipalities or households, restart `serve`).
+    let live = funkplan_coverage::Live::load(&db, None).await?;
+    let hook = std::sync::Arc::new(crate::live_hook::LiveHook { live, db: db.clone() });
+    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir).with_coverage_hook(hook);
     funkplan_api::serve(listener, state).await?;
     Ok(())
 }

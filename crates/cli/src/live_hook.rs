@@ -1,0 +1,33 @@
+//! Wires the coverage engine into the HTTP server: after a committed write,
+//! the API calls this hook, which recomputes the affected municipalities in
+//! the in-memory engine and writes their figures before the client is
+//! answered (DESIGN §7: a write is reflected within a second).
+
+use funkplan_api::CoverageHook;
+use funkplan_coverage::Live;
+use funkplan_db::Db;
+use futures_util::future::BoxFuture;
+
+/// The engine kept by `funkplan serve`.
+pub struct LiveHook {
+    pub live: Live,
+    pub db: Db,
+}
+
+impl CoverageHook for LiveHook {
+    fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
+        let live = self.live.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let stats = live.sites_changed(&db, &site_ids).await.map_err(|e| e.to_string())?;
+            tracing::debug!(
+                sites = site_ids.len(),
+                municipalities = stats.municipalities,
+                compute_ms = stats.compute_ms,
+                write_ms = stats.write_ms,
+                "incremental recompute"
+            );
+            Ok(())
+        })
+    }
+}
