@@ -9,7 +9,7 @@ import {
   ARTIFACTS, baseUrl, countPixels, getJson, hexToRgb, launch, watchedPage,
 } from './browser.mjs';
 import {
-  formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, formatValue, normSpace, SOURCE,
+  formatCount, formatDate, formatDateTime, formatGoal, formatMonth, formatKm2, formatRate, formatShare, formatValue, normSpace, SOURCE,
 } from '../src/format.js';
 import { COLORS, BACKGROUND, NO_DATA } from '../src/mapstyle.js';
 
@@ -132,8 +132,17 @@ describe('Funkplan web app', () => {
       if (t.forecast && typeof t.forecast.value_at_deadline === 'number') {
         assert.equal(await field('forecast'), normSpace(formatValue(t.forecast.value_at_deadline, t.unit)), `${t.id}: forecast`);
       }
+      const f = t.forecast ?? {};
+      if (typeof f.rate_actual_per_month === 'number') {
+        assert.equal(await field('rate-actual'), normSpace(formatRate(f.rate_actual_per_month, t.unit)), `${t.id}: rate achieved`);
+      }
+      if (typeof f.rate_needed_per_month === 'number') {
+        assert.equal(await field('rate-needed'), normSpace(formatRate(f.rate_needed_per_month, t.unit)), `${t.id}: rate needed`);
+      }
       const v = await field('verdict');
       assert.match(v, /^(im Plan|erreicht|Frist verstrichen, \d+ Monate? Verzug|voraussichtlich \d+ Monate? Verzug|nicht im Plan)/, `${t.id}: verdict "${v}"`);
+      if (t.met && t.met_on) assert.match(v, new RegExp(`${formatMonth(t.met_on)}|${formatDate(t.met_on)}`), `${t.id}: verdict names when it was met`);
+      if (!t.met && t.deadline < new Date().toISOString().slice(0, 10)) assert.match(v, /^Frist verstrichen, \d+ Monate? Verzug/, `${t.id}: late`);
       if (t.met) assert.match(v, /^erreicht/, `${t.id} is met`);
       else assert.doesNotMatch(v, /^erreicht/, `${t.id} is not met`);
       // The burn-up chart is drawn when there is history.
