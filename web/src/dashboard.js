@@ -64,7 +64,8 @@ function card_(t, hist) {
       el('div', {}, el('dt', {}, 'Aktuell'), el('dd', { class: 'current', 'data-field': 'current' }, formatValue(t.current_value, t.unit))),
       el('div', {}, el('dt', {}, 'Ziel'), el('dd', { 'data-field': 'goal' }, formatGoal(t))),
       el('div', {}, el('dt', {}, 'Frist'), el('dd', { 'data-field': 'deadline' }, formatDate(t.deadline))),
-      el('div', {}, el('dt', {}, 'Prognose zur Frist'),
+      // For a passed deadline the server gives the value it had then.
+      el('div', {}, el('dt', {}, new Date(`${t.deadline}T23:59:59Z`) < new Date() ? 'Stand zur Frist' : 'Prognose zur Frist'),
         el('dd', { 'data-field': 'forecast' }, f && typeof f.value_at_deadline === 'number' ? formatValue(f.value_at_deadline, t.unit) : 'keine Prognose'))),
     el('div', {
       class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
