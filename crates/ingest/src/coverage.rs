@@ -156,7 +156,7 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, 
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                problems.add(Loc::Line(e.position().map_or(0, csv::Position::line)), "(row)", "", format!("malformed CSV: {e}"));
+                problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
                 continue;
             }
         }
@@ -164,7 +164,7 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, 
         if rows % 10_000 == 0 {
             progress.inc(10_000);
         }
-        let line = rec.position().map_or(rows + 1, csv::Position::line);
+        let line = csv.line(rec.position(), rows + 1);
         if !source::check_width(&rec, h.len(), line, problems) {
             continue;
         }

@@ -41,7 +41,9 @@ enum Num {
 
 fn num(s: &str, decimal_comma: bool) -> Result<Num, String> {
     match s {
-        "" | "-1" | "–" | "-" | "." | "x" | "X" => return Ok(Num::Suppressed),
+        // -1: suppressed or missing; -9: the census's "not applicable"
+        // (e.g. no household size where households are too few).
+        "" | "-1" | "-1.0" | "-1,0" | "-9" | "-9.0" | "-9,0" | "–" | "-" | "." | "x" | "X" => return Ok(Num::Suppressed),
         _ => {}
     }
     let owned;
@@ -131,7 +133,7 @@ fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progre
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                let line = csv.line(e.position(), 0);
                 problems.add(Loc::Line(line), "(row)", "", format!("malformed CSV: {e}"));
                 if problems.total() > 10_000 {
                     break;
@@ -143,7 +145,7 @@ fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progre
         if out.rows % 50_000 == 0 {
             progress.inc(50_000);
         }
-        let line = rec.position().map_or(out.rows + 1, csv::Position::line);
+        let line = csv.line(rec.position(), out.rows + 1);
         if !source::check_width(&rec, width, line, problems) {
             continue;
         }
@@ -343,8 +345,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         }
     }
     let written = buf.rows;
-    tx.batch_execute("TRUNCATE household_cell").await.map_err(Error::pg("clearing household_cell"))?;
-    buf.send(tx, "COPY household_cell (n, e, households, population) FROM STDIN (FORMAT binary)", "writing household_cell").await?;
+    crate::pgcopy::replace_table(tx, "household_cell", "n, e, households, population", buf, "writing household_cell").await?;
     summary.inserted = written;
 
     let d = &mut summary.detail;

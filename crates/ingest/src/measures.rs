@@ -110,13 +110,13 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &m
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                problems.add(Loc::Line(e.position().map_or(0, csv::Position::line)), "(row)", "", format!("malformed CSV: {e}"));
+                problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
                 continue;
             }
         }
         rows += 1;
         progress.inc(1);
-        let line = rec.position().map_or(rows + 1, csv::Position::line);
+        let line = csv.line(rec.position(), rows + 1);
         if !source::check_width(&rec, h.len(), line, problems) {
             continue;
         }

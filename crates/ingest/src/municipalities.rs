@@ -264,7 +264,7 @@ async fn rebuild_grid(tx: &Transaction<'_>) -> Result<GridStats> {
     }
     let cells = keys.len() as u64;
     drop(keys);
-    tx.batch_execute("TRUNCATE grid_cell").await.map_err(Error::pg("clearing grid_cell"))?;
-    buf.send(tx, "COPY grid_cell (n, e, ags) FROM STDIN (FORMAT binary)", "writing grid_cell").await?;
+    tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, cells, "grid rasterised");
+    crate::pgcopy::replace_table(tx, "grid_cell", "n, e, ags", buf, "writing grid_cell").await?;
     Ok(GridStats { municipalities: agss.len(), cells, overlaps, ms: t.elapsed().as_secs_f64() * 1000.0 })
 }

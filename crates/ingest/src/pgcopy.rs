@@ -142,3 +142,47 @@ impl CopyBuf {
         sink.as_mut().finish().await.map_err(Error::pg(what))
     }
 }
+
+/// Replace all rows of `table` with the rows of `buf`, fast: `TRUNCATE`,
+/// drop its indexes, `COPY ... FREEZE`, rebuild the indexes (one sorted
+/// build is far cheaper than 3.4 M index insertions). All inside the
+/// caller's transaction, so readers see the old table until commit. When a
+/// foreign key references the table, its indexes are kept.
+pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf: CopyBuf, what: &'static str) -> Result<u64> {
+    let t0 = std::time::Instant::now();
+    let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
+    let referenced = idx.iter().any(|r| r.get::<_, bool>(3));
+    tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
+    let mut rebuild: Vec<String> = Vec::new();
+    if !referenced {
+        for r in &idx {
+            let (name, def, constraint): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
+            if let Some(c) = constraint {
+                let cdef: String = tx
+                    .query_one("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1 AND conrelid = $2::text::regclass", &[&c, &table])
+                    .await
+                    .map_err(Error::pg("reading a constraint"))?
+                    .get(0);
+                tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}")).await.map_err(Error::pg("dropping a constraint for the bulk load"))?;
+                rebuild.push(format!("ALTER TABLE {table} ADD CONSTRAINT {c} {cdef}"));
+            } else {
+                tx.batch_execute(&format!("DROP INDEX {name}")).await.map_err(Error::pg("dropping an index for the bulk load"))?;
+                rebuild.push(def);
+            }
+        }
+    }
+    let t1 = std::time::Instant::now();
+    let rows = buf.send(tx, &format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary, FREEZE)"), what).await?;
+    let t2 = std::time::Instant::now();
+    for sql in &rebuild {
+        tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
+    }
+    tracing::debug!(
+        table,
+        prepare_ms = (t1 - t0).as_secs_f64() * 1e3,
+        copy_ms = (t2 - t1).as_secs_f64() * 1e3,
+        index_ms = t2.elapsed().as_secs_f64() * 1e3,
+        "table replaced"
+    );
+    Ok(rows)
+}

@@ -64,6 +64,17 @@ pub struct Csv<R: Read> {
     pub delimiter: u8,
     /// Header names, trimmed, BOM removed.
     pub header: Vec<String>,
+    /// Lines end in CRLF: the csv crate then reports a record's line one
+    /// too low (it starts the record between `\r` and `\n`).
+    pub crlf: bool,
+}
+
+impl<R: Read> Csv<R> {
+    /// The 1-based line of a record or error position in the file.
+    #[must_use]
+    pub fn line(&self, pos: Option<&csv::Position>, fallback: u64) -> u64 {
+        pos.map_or(fallback, |p| p.line() + u64::from(self.crlf))
+    }
 }
 
 /// Open a CSV, detecting `,` or `;` (or tab) from the header line.
@@ -72,6 +83,7 @@ pub fn csv<R: Read>(mut r: BufReader<R>, problems: &mut Problems) -> Result<Opti
     let first_line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
     let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
     let delimiter = [b';', b',', b'\t'].into_iter().max_by_key(|&c| count(c)).unwrap_or(b',');
+    let crlf = first_line.ends_with(b"\r");
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(r);
     let header = match reader.byte_headers() {
         Ok(h) => h
@@ -93,7 +105,7 @@ pub fn csv<R: Read>(mut r: BufReader<R>, problems: &mut Problems) -> Result<Opti
             problems.add(Loc::Line(1), h.clone(), h.clone(), "column appears twice in the header");
         }
     }
-    Ok(Some(Csv { reader, delimiter, header }))
+    Ok(Some(Csv { reader, delimiter, header, crlf }))
 }
 
 /// Position of a column by case-insensitive name, trying several aliases.

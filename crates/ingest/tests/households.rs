@@ -53,7 +53,7 @@ async fn maps_100m_and_1km_cells_and_counts_outside_households() {
     assert_eq!(s.detail["population_without_household_size"], 1);
     assert!(s.paragraph().contains("households = population / size"));
     let (cells, sum): (i64, f64) = {
-        let r = c.query_one("SELECT count(*), sum(households)::float8 FROM household_cell", &[]).await.unwrap();
+        let r = c.query_one("SELECT count(*), sum(households::float8) FROM household_cell", &[]).await.unwrap();
         (r.get(0), r.get(1))
     };
     // Replaced as a whole: only the 1 km cell's sub-cells remain (100 centres in ~100-102 cells).

@@ -1,0 +1,10 @@
+-- The indexes of a table (with the constraint owning each, if any), and
+-- whether any foreign key points at the table (then indexes must stay).
+SELECT i.relname::text, pg_get_indexdef(i.oid), c.conname::text,
+       EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid AND f.contype = 'f')
+FROM pg_class t
+JOIN pg_index x ON x.indrelid = t.oid
+JOIN pg_class i ON i.oid = x.indexrelid
+LEFT JOIN pg_constraint c ON c.conindid = i.oid AND c.conrelid = t.oid
+WHERE t.oid = $1::text::regclass
+ORDER BY i.relname
