@@ -37,10 +37,8 @@ export async function getJson(url, { signal } = {}) {
   }
 }
 
-let targetsPromise = null;
 export function targets() {
-  targetsPromise ??= getJson('/api/v1/targets').catch((e) => { targetsPromise = null; throw e; });
-  return targetsPromise;
+  return getJson('/api/v1/targets');
 }
 
 /**
@@ -162,10 +160,17 @@ export function normalizeMunicipalities(fc) {
 }
 
 let municipalitiesPromise = null;
-/** All municipalities with coverage properties (one request, shared). */
+let municipalitiesAt = 0;
+/**
+ * All municipalities with coverage properties, shared by the views; fetched
+ * again after a minute so that a recompute shows without a reload.
+ */
 export function municipalities() {
-  municipalitiesPromise ??= ogcAll('/ogc/collections/municipalities/items?limit=1000')
-    .then(normalizeMunicipalities)
-    .catch((e) => { municipalitiesPromise = null; throw e; });
+  if (!municipalitiesPromise || Date.now() - municipalitiesAt > 60000) {
+    municipalitiesAt = Date.now();
+    municipalitiesPromise = ogcAll('/ogc/collections/municipalities/items?limit=1000')
+      .then(normalizeMunicipalities)
+      .catch((e) => { municipalitiesPromise = null; throw e; });
+  }
   return municipalitiesPromise;
 }
