@@ -29,9 +29,10 @@ export async function launch() {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
-      // WebGL in software: without a GPU Chromium only offers SwiftShader
-      // when asked to; MapLibre needs WebGL.
-      '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+      // MapLibre needs WebGL; headless Chromium gives it in software
+      // (SwiftShader) with these flags. Should a Chromium stop doing so,
+      // FUNKPLAN_CHROMIUM_ARGS adds flags (e.g. --enable-unsafe-swiftshader).
+      ...(process.env.FUNKPLAN_CHROMIUM_ARGS ?? '').split(/\s+/).filter(Boolean),
     ],
     viewport: { width: 1280, height: 900 },
     locale: 'de-DE',
