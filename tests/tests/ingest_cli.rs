@@ -1,0 +1,187 @@
+//! `funkplan ingest` and `funkplan demo-data` through the built binary:
+//! the one-line error with every bad row listed, the summary paragraph, and
+//! a process killed mid-ingest leaving the database as it was (issue 3).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use funkplan_db::testing::TestDb;
+use funkplan_e2e::{bin, run, text};
+
+fn tmp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("funkplan-e2e-ingest-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn checksum(c: &tokio_postgres::Client) -> String {
+    let mut out = String::new();
+    for t in ["municipality", "grid_cell", "household_cell", "reported_coverage", "site", "measure", "ingest_run"] {
+        let sql = format!("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM {t} t");
+        let s: String = c.query_one(&sql, &[]).await.unwrap().get(0);
+        out.push_str(&format!("{t}:{s},"));
+    }
+    out
+}
+
+const SQUARES: &str = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::25832"}},"features":[
+{"type":"Feature","properties":{"AGS":"05111000","GEN":"Beispielstadt","synthetic":true},
+ "geometry":{"type":"Polygon","coordinates":[[[350000,5640000],[360000,5640000],[360000,5650000],[350000,5650000],[350000,5640000]]]}}]}"#;
+
+#[tokio::test]
+async fn bad_rows_are_listed_and_the_last_line_says_why() {
+    let db = TestDb::new().await;
+    let c = db.client().await;
+    let dir = tmp_dir("bad");
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let m = dir.join("m.geojson");
+    std::fs::write(&m, SQUARES).unwrap();
+    let o = run(&["ingest", "municipalities", m.to_str().unwrap(), "--state", "05"], &env);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.starts_with("Ingested municipalities from m.geojson"), "{out}");
+    assert!(out.contains("10000 cells"), "{out}");
+
+    let before = checksum(&c).await;
+    let s = dir.join("sites.csv");
+    std::fs::write(&s, "site_id,operator,lon,lat,status\nA,o2,6.9,50.9,on_air\nB,telekom,6.9,50.9,onair\n").unwrap();
+    let o = run(&["ingest", "sites", s.to_str().unwrap()], &env);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("sites.csv: line 2: field `operator` = \"o2\": unknown operator"), "{err}");
+    assert!(err.contains("sites.csv: line 3: field `status` = \"onair\""), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(last.starts_with("error: ingest sites "), "{last}");
+    assert!(last.contains("2 bad rows, nothing was changed"), "{last}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{err}");
+    assert_eq!(checksum(&c).await, before);
+
+    // --dry-run validates and counts, and changes nothing.
+    std::fs::write(&s, "site_id,operator,lon,lat,status\nA,telekom,6.9,50.9,on_air\n").unwrap();
+    let o = run(&["ingest", "sites", s.to_str().unwrap(), "--dry-run"], &env);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.starts_with("Dry run (nothing written): would ingest sites"), "{out}");
+    assert!(out.contains("1 inserted"), "{out}");
+    assert_eq!(checksum(&c).await, before);
+}
+
+#[tokio::test]
+async fn a_killed_ingest_leaves_the_database_unchanged() {
+    let db = TestDb::new().await;
+    let c = db.client().await;
+    let dir = tmp_dir("kill");
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let m = dir.join("m.geojson");
+    std::fs::write(&m, SQUARES).unwrap();
+    assert!(run(&["ingest", "municipalities", m.to_str().unwrap()], &env).status.success());
+    let small = dir.join("small.csv");
+    std::fs::write(&small, "GITTER_ID_1km,Einwohner,HHGroesse_D\nCRS3035RES1000mN3090000E4100000,10,2\n").unwrap();
+    assert!(run(&["ingest", "households", small.to_str().unwrap()], &env).status.success());
+    let before = checksum(&c).await;
+
+    // A large census file: 1.5 M 100 m cells.
+    let big = dir.join("big.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        writeln!(w, "GITTER_ID_100m;Einwohner;Haushalte").unwrap();
+        for i in 0..1_500_000u64 {
+            let (n, e) = (3_050_000 + (i / 1500) * 100, 4_050_000 + (i % 1500) * 100);
+            writeln!(w, "CRS3035RES100mN{n}E{e};{};{}", i % 7 * 2, i % 7).unwrap();
+        }
+    }
+    let mut child = Command::new(bin())
+        .args(["ingest", "households", big.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the ingest is writing (its COPY into household_cell runs),
+    // then SIGKILL it.
+    let started = Instant::now();
+    let mut seen_copy = false;
+    while started.elapsed() < Duration::from_secs(120) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND state = 'active' AND query LIKE 'COPY household_cell%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            seen_copy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(seen_copy, "the ingest finished or failed before it was seen copying ({status:?})");
+    assert!(!status.success());
+    // The server notices the dead client and rolls its transaction back.
+    let t = Instant::now();
+    loop {
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 || t.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(checksum(&c).await, before, "a killed ingest changed the database");
+    let runs: i64 = c.query_one("SELECT count(*) FROM ingest_run WHERE kind = 'households'", &[]).await.unwrap().get(0);
+    assert_eq!(runs, 1);
+}
+
+#[test]
+fn demo_data_is_deterministic_and_marked_synthetic() {
+    let (a, b) = (tmp_dir("demo-a"), tmp_dir("demo-b"));
+    for d in [&a, &b] {
+        let o = run(&["demo-data", "--scale", "small", d.to_str().unwrap()], &[]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        assert!(text(&o).0.contains("SYNTHETIC"));
+    }
+    for f in ["municipalities.geojson", "households.csv", "sites.csv", "measures.csv", "coverage.csv"] {
+        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
+        assert!(x == y, "{f} differs between two runs");
+    }
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("municipalities.geojson")).unwrap()).unwrap();
+    let features = m["features"].as_array().unwrap();
+    assert_eq!(features.len(), 36);
+    assert!(features.iter().all(|f| f["properties"]["synthetic"] == true));
+    assert_eq!(m["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::25832");
+    let sites = std::fs::read_to_string(a.join("sites.csv")).unwrap();
+    assert!(sites.lines().skip(1).all(|l| l.ends_with(",true")));
+    assert!(sites.lines().count() > 25_000);
+    let measures = std::fs::read_to_string(a.join("measures.csv")).unwrap();
+    // The story: 5G upgrades pass 10,300 before 2025; LTE measures after the strategy miss 7,500 by then.
+    let count = |kind: &dyn Fn(&str) -> bool, from: &str, to: &str| {
+        measures
+            .lines()
+            .skip(1)
+            .filter(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                kind(f[2]) && f[3] == "completed" && f[5] > from && f[5] <= to
+            })
+            .count()
+    };
+    let five_g = count(&|k| k == "5g_upgrade", "0", "2024-12-31");
+    let lte = count(&|k| k.starts_with("lte_"), "2021-11-16", "2024-12-31");
+    let lte_later = count(&|k| k.starts_with("lte_"), "2021-11-16", "2025-12-31");
+    assert!(five_g > 10_300, "{five_g}");
+    assert!(lte < 7_500 && lte_later >= 7_500, "{lte} {lte_later}");
+    assert!(measures.contains(",planned,"));
+}
