@@ -82,6 +82,7 @@ export function renderMap(main) {
   };
 
   let seqSites = 0;
+  let siteNote = '';
   let seqDead = 0;
   const viewBox = () => {
     const b = map.getBounds();
@@ -107,9 +108,10 @@ export function renderMap(main) {
       const n = fc.features.length;
       const total = fc.numberMatched;
       have.sites = total > n ? null : box;
-      note.textContent = total > n
+      siteNote = total > n
         ? `${formatCount(n)} von ${formatCount(total)} Standorten im Ausschnitt gezeigt – für alle hineinzoomen.`
         : `${formatCount(n)} Standorte im Ausschnitt.`;
+      note.textContent = siteNote;
     } catch (e) {
       if (alive && my === seqSites) note.textContent = `Standorte nicht geladen: ${e.message}`;
     }
@@ -163,8 +165,9 @@ export function renderMap(main) {
     map.addLayer({
       id: 'muni-line', type: 'line', source: 'municipalities',
       paint: {
-        'line-color': ['case', ['boolean', ['feature-state', 'hover'], false], '#000000', '#ffffff'],
-        'line-width': ['case', ['boolean', ['feature-state', 'hover'], false], 2.5, 0.6],
+        // Dark thin borders stay visible on the light classes too.
+        'line-color': 'rgba(30,30,30,0.55)',
+        'line-width': 0.7,
       },
     });
     map.addLayer({
@@ -180,6 +183,11 @@ export function renderMap(main) {
         'circle-stroke-color': '#ffffff',
         'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 6, 0, 10, 0.5, 12, 1],
       },
+    });
+    // The hovered municipality's outline, above the sites.
+    map.addLayer({
+      id: 'muni-hover', type: 'line', source: 'municipalities',
+      paint: { 'line-color': '#000000', 'line-width': 3, 'line-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 1, 0] },
     });
     const bb = bounds(fc);
     if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
@@ -234,7 +242,7 @@ export function renderMap(main) {
       } catch (e) {
         if (alive) note.textContent = `Szenario nicht geladen: ${e.message}`;
       }
-    }
+    } else note.textContent = siteNote;
     if (!alive || key !== measureSel.value) return;
     if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${key}`));
     drawLegend();

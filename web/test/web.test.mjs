@@ -248,6 +248,7 @@ describe('Funkplan web app', () => {
     const box = await mapBox.boundingBox();
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.locator('.hover-popup').waitFor();
+    await page.screenshot({ path: shot('map-hover') });
     assert.match(await text(page.locator('.hover-popup')), new RegExp(`${target.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*5G – Haushalte: (\\d[\\d.,]* %|keine Angabe)`));
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await page.waitForURL(`**/#/gemeinde/${target.ags}`);
