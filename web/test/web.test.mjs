@@ -290,9 +290,16 @@ describe('Funkplan web app', () => {
     await page.screenshot({ path: shot('municipality'), fullPage: true });
     shownViaSearch = await shownFigures(page);
     assertFigures(shownViaSearch, chosen, 'after search');
-    // Search by AGS prefix too.
+    // Search by AGS prefix too; Escape closes the suggestions.
     await input.fill(chosen.ags);
     await page.locator(`#search-list [data-ags="${chosen.ags}"]`).waitFor();
+    assert.equal(await input.getAttribute('aria-expanded'), 'true');
+    await input.press('Escape');
+    assert.equal(await input.getAttribute('aria-expanded'), 'false');
+    assert.ok(await page.locator('#search-list').isHidden(), 'suggestions closed');
+    // A query matching nothing says so.
+    await input.fill('zzzz-keine-gemeinde');
+    await page.locator('#search-list li.none', { hasText: 'Keine Gemeinde gefunden' }).waitFor();
     assertClean(problems, 'search');
     await page.close();
   });
