@@ -6,6 +6,7 @@ import { municipalities } from './api.js';
 export const ATTR_SYNTHETIC = 'Gemeinden, Haushalte und Versorgung: synthetische Demodaten';
 export const ATTR_BKG = 'Gemeindegrenzen: © GeoBasis-DE / BKG 2021 (Daten verändert), Datenlizenz Deutschland – Namensnennung 2.0';
 export const ATTR_ZENSUS = 'Haushalte: © Statistisches Bundesamt (Destatis), Zensus 2022, Datenlizenz Deutschland – Namensnennung 2.0 (Haushalte je Zelle = Einwohner / durchschnittliche Haushaltsgröße)';
+export const ATTR_BNETZA = 'Versorgung (gemeldet): © Bundesnetzagentur, Mobilfunk-Monitoring 2024, Datenlizenz Deutschland – Namensnennung 2.0';
 export const ATTR_SITES = 'Standorte und Maßnahmen: synthetisch';
 
 /** Whether the loaded municipalities are synthetic (demo) data. */
@@ -15,8 +16,15 @@ export function isSynthetic(fc) {
   return fs.every((f) => f.properties?.synthetic !== false);
 }
 
+/**
+ * Attribution lines for the loaded data. Real data: BKG for the outlines,
+ * Destatis for households, the regulator where reported coverage is used
+ * (`source` reported or union); sites stay synthetic (no real list exists).
+ */
 export function attributionParts(fc) {
-  return isSynthetic(fc) ? [ATTR_SYNTHETIC, ATTR_SITES] : [ATTR_BKG, ATTR_ZENSUS, ATTR_SITES];
+  if (isSynthetic(fc)) return [ATTR_SYNTHETIC, ATTR_SITES];
+  const reported = (fc.features ?? []).some((f) => ['reported', 'union'].includes(f.properties?.source));
+  return [ATTR_BKG, ATTR_ZENSUS, ...(reported ? [ATTR_BNETZA] : []), ATTR_SITES];
 }
 
 /** Short HTML for the map's attribution control. */

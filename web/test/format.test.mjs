@@ -6,6 +6,7 @@ import {
 } from '../src/format.js';
 import { verdict } from '../src/status.js';
 import { fold, match } from '../src/search.js';
+import { attributionParts, ATTR_BKG, ATTR_BNETZA, ATTR_SYNTHETIC } from '../src/attribution.js';
 
 test('numbers in German format', () => {
   assert.equal(formatCount(10300), '10.300');
@@ -62,4 +63,13 @@ test('search matches names without accents and AGS prefixes', () => {
   assert.deepEqual(match(items, 'e').map((m) => m.name), ['Erkrath', 'Essen', 'Bad Münstereifel', 'Düsseldorf']);
   assert.deepEqual(match(items, '0511').map((m) => m.ags), ['05111000', '05113000']);
   assert.deepEqual(match(items, 'münster').map((m) => m.ags), ['05370004']);
+});
+
+test('attribution: synthetic data labelled, real data credited', () => {
+  const fc = (props) => ({ features: [{ properties: props }] });
+  assert.ok(attributionParts(fc({ synthetic: true })).includes(ATTR_SYNTHETIC));
+  assert.ok(attributionParts(fc({})).includes(ATTR_SYNTHETIC), 'unknown origin counts as demo data');
+  const real = attributionParts(fc({ synthetic: false, source: 'union' }));
+  assert.ok(real.includes(ATTR_BKG) && real.includes(ATTR_BNETZA) && !real.includes(ATTR_SYNTHETIC));
+  assert.ok(!attributionParts(fc({ synthetic: false, source: 'modelled' })).includes(ATTR_BNETZA));
 });
