@@ -48,3 +48,46 @@ ensure_node() {
     command -v node >/dev/null && command -v npm >/dev/null && return 0
     ensure_apt nodejs npm
 }
+
+# Generate the synthetic small demo dataset into $2 once (cached), then
+# ingest it and compute coverage with the funkplan binary $1 against the
+# database in use (DATABASE_URL or the embedded cluster). Re-ingesting the
+# same files is a no-op.
+load_demo_data() {
+    local F=$1 DEMO=$2 kind file
+    if [ ! -f "$DEMO/.complete" ]; then
+        log "generating the synthetic demo dataset in $DEMO"
+        rm -rf "$DEMO"
+        "$F" demo-data --scale small "$DEMO"
+        touch "$DEMO/.complete"
+    fi
+    log "loading the demo dataset"
+    for kind in municipalities households sites measures coverage; do
+        case $kind in municipalities) file=municipalities.geojson ;; *) file=$kind.csv ;; esac
+        "$F" ingest "$kind" "$DEMO/$file"
+    done
+    log "computing coverage"
+    "$F" recompute
+}
+
+# A free TCP port on loopback.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Wait until GET $1 answers 200 (at most $2 seconds, default 120).
+wait_http() {
+    python3 - "$1" "${2:-120}" <<'PY'
+import sys, time, urllib.request
+url, limit = sys.argv[1], float(sys.argv[2])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        if urllib.request.urlopen(url, timeout=5).status == 200:
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.25)
+sys.exit(f"{url} did not answer within {limit:.0f} s")
+PY
+}
