@@ -4,13 +4,16 @@
 //! municipalities, ~2 MB; the sites in a map tile): once built in the
 //! database, the bytes and their gzip and brotli forms are served from here
 //! until the data changes ([`crate::version`]). Compressed forms are made
-//! once per version on first demand, not per request.
+//! once per version when the entry is built, off the async threads, not per
+//! request. A miss is computed by one request per URL while the others
+//! wait for its result, so 64 clients arriving after a change cost one
+//! database query, not 64.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -35,20 +38,33 @@ pub(crate) struct Entry {
     etag: HeaderValue,
     headers: HeaderMap,
     identity: Bytes,
-    gzip: OnceLock<Option<Bytes>>,
-    br: OnceLock<Option<Bytes>>,
+    gzip: Option<Bytes>,
+    br: Option<Bytes>,
 }
 
 #[derive(Default)]
 pub(crate) struct ResponseCache {
     map: Mutex<HashMap<String, Arc<Entry>>>,
     total: AtomicUsize,
+    /// One lock per URL being computed (single flight).
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ResponseCache {
     fn get(&self, key: &str, version: u64) -> Option<Arc<Entry>> {
         let map = self.map.lock().ok()?;
         map.get(key).filter(|e| e.version == version).cloned()
+    }
+
+    fn gate(&self, key: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut m = self.inflight.lock().ok()?;
+        Some(m.entry(key.to_owned()).or_default().clone())
+    }
+
+    fn ungate(&self, key: &str) {
+        if let Ok(mut m) = self.inflight.lock() {
+            m.remove(key);
+        }
     }
 
     fn put(&self, key: String, entry: Arc<Entry>) {
@@ -132,16 +148,10 @@ fn brotli(data: &[u8]) -> Option<Bytes> {
 impl Entry {
     fn respond(&self, req_headers: &HeaderMap, head: bool) -> Response {
         let enc = if self.identity.len() < MIN_COMPRESS { Encoding::Identity } else { negotiate(req_headers) };
-        let (body, coding) = match enc {
-            Encoding::Br => match self.br.get_or_init(|| brotli(&self.identity)) {
-                Some(b) => (b.clone(), Some("br")),
-                None => (self.identity.clone(), None),
-            },
-            Encoding::Gzip => match self.gzip.get_or_init(|| gzip(&self.identity)) {
-                Some(b) => (b.clone(), Some("gzip")),
-                None => (self.identity.clone(), None),
-            },
-            Encoding::Identity => (self.identity.clone(), None),
+        let (body, coding) = match (enc, &self.br, &self.gzip) {
+            (Encoding::Br, Some(b), _) => (b.clone(), Some("br")),
+            (Encoding::Br | Encoding::Gzip, _, Some(g)) => (g.clone(), Some("gzip")),
+            _ => (self.identity.clone(), None),
         };
         let len = body.len();
         let mut resp = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
@@ -175,26 +185,55 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         .unwrap_or("");
     let key = format!("{proto}://{host}{}", req.uri());
     let req_headers = req.headers().clone();
-    if let Some(e) = state.cache().get(&key, version) {
+    let cache = state.cache();
+    if let Some(e) = cache.get(&key, version) {
+        return e.respond(&req_headers, head);
+    }
+    let gate = cache.gate(&key);
+    let _computing = match &gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
+    if let Some(e) = cache.get(&key, version) {
         return e.respond(&req_headers, head);
     }
     let resp = next.run(req).await;
+    let out = match build_entry(resp, version).await {
+        Ok(entry) => {
+            if entry.identity.len() <= MAX_ENTRY {
+                cache.put(key.clone(), entry.clone());
+            }
+            entry.respond(&req_headers, head)
+        }
+        Err(resp) => resp,
+    };
+    cache.ungate(&key);
+    out
+}
+
+/// Buffer a fresh 200 response into an entry with its compressed forms;
+/// anything else is handed back untouched.
+async fn build_entry(resp: Response, version: u64) -> Result<Arc<Entry>, Response> {
     if resp.status() != StatusCode::OK || resp.headers().contains_key(header::CONTENT_ENCODING) {
-        return resp;
+        return Err(resp);
     }
     let (parts, body) = resp.into_parts();
     let bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),
-        Err(e) => return crate::ApiError::Internal(format!("reading a response body: {e}")).into_response(),
+        Err(e) => return Err(crate::ApiError::Internal(format!("reading a response body: {e}")).into_response()),
     };
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
     let etag = headers.remove(header::ETAG).unwrap_or_else(|| etag_of(&bytes));
-    let entry = Arc::new(Entry { version, etag, headers, identity: bytes, gzip: OnceLock::new(), br: OnceLock::new() });
-    if entry.identity.len() <= MAX_ENTRY {
-        state.cache().put(key, entry.clone());
-    }
-    entry.respond(&req_headers, head)
+    let (gzip, br) = if bytes.len() < MIN_COMPRESS {
+        (None, None)
+    } else {
+        let b = bytes.clone();
+        // Compression of a large body takes milliseconds of CPU: keep it
+        // off the threads that serve requests.
+        tokio::task::spawn_blocking(move || (gzip(&b), brotli(&b))).await.unwrap_or((None, None))
+    };
+    Ok(Arc::new(Entry { version, etag, headers, identity: bytes, gzip, br }))
 }
 
 #[cfg(test)]
