@@ -112,7 +112,24 @@ impl AppState {
         self.shared.version.bump();
     }
 
-    pub(crate) fn data_version(&self) -> Option<u64> {
+    /// Wait until changes in the database are being observed (the
+    /// response cache is on), at most `timeout`; whether they are.
+    pub async fn wait_until_caching(&self, timeout: Duration) -> bool {
+        let end = tokio::time::Instant::now() + timeout;
+        while self.data_version().is_none() {
+            if tokio::time::Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// The version the response cache is keyed by; it changes whenever
+    /// data behind the API changes. `None` while changes cannot be observed
+    /// (nothing is cached then).
+    #[must_use]
+    pub fn data_version(&self) -> Option<u64> {
         self.shared.version.current()
     }
 

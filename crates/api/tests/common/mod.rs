@@ -55,13 +55,23 @@ impl App {
             state = state.with_coverage_hook(h);
         }
         let router = router(state.clone());
+        assert!(state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
         Self { db, state, router }
     }
 
+    /// Run SQL on another connection and wait for the server to hear of
+    /// the change (the database's notification, not a shortcut).
     pub async fn sql(&self, sql: &str) {
+        let before = self.state.data_version();
         let c = self.db.client().await;
         c.batch_execute(sql).await.unwrap_or_else(|e| panic!("{}: {sql}", funkplan_db::pg_detail(&e)));
-        self.state.invalidate();
+        for _ in 0..200 {
+            if self.state.data_version() != before {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no change notification within 2 s after: {sql}");
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
