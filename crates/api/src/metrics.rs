@@ -31,10 +31,20 @@ pub(crate) struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+            // Keys are allocated once per series, not per request.
+            let found = m.iter_mut().find(|((me, r, s), _)| *s == status && me == method && r == route);
+            match found {
+                Some((_, n)) => *n += 1,
+                None => {
+                    m.insert((method.to_owned(), route.to_owned(), status), 1);
+                }
+            }
         }
         if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_owned()).or_default();
+            if !m.contains_key(route) {
+                m.insert(route.to_owned(), Histogram::default());
+            }
+            let Some(h) = m.get_mut(route) else { return };
             for (i, b) in BUCKETS.iter().enumerate() {
                 if secs <= *b {
                     h.counts[i] += 1;
@@ -96,11 +106,11 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     tracing::Span::current().record("route", route.as_str());
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let start = Instant::now();
     let resp = next.run(req).await;
     state
         .metrics()
-        .observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+        .observe(method.as_str(), &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
     resp
 }
