@@ -3,9 +3,10 @@
 //! Map clients ask for the same things over and over (all 396
 //! municipalities, ~2 MB; the sites in a map tile): once built in the
 //! database, the bytes and their gzip and brotli forms are served from here
-//! until the data changes ([`crate::version`]). Compressed forms are made
-//! once per version when the entry is built, off the async threads, not per
-//! request. A miss is computed by one request per URL while the others
+//! until the data changes ([`crate::version`]). A compressed form is made
+//! once per entry, when a client first asks for it, off the async threads;
+//! entries nobody asks compressed (one-off bbox queries of a benchmark or a
+//! script) cost no compression at all. A miss is computed by one request per URL while the others
 //! wait for its result, so 64 clients arriving after a change cost one
 //! database query, not 64.
 
@@ -38,8 +39,8 @@ pub(crate) struct Entry {
     etag: HeaderValue,
     headers: HeaderMap,
     identity: Bytes,
-    gzip: Option<Bytes>,
-    br: Option<Bytes>,
+    gzip: tokio::sync::OnceCell<Option<Bytes>>,
+    br: tokio::sync::OnceCell<Option<Bytes>>,
 }
 
 #[derive(Default)]
@@ -146,13 +147,29 @@ fn brotli(data: &[u8]) -> Option<Bytes> {
 }
 
 impl Entry {
-    fn respond(&self, accept: &[HeaderValue], head: bool) -> Response {
-        let enc = if self.identity.len() < MIN_COMPRESS { Encoding::Identity } else { negotiate(accept) };
-        let (body, coding) = match (enc, &self.br, &self.gzip) {
-            (Encoding::Br, Some(b), _) => (b.clone(), Some("br")),
-            (Encoding::Br | Encoding::Gzip, _, Some(g)) => (g.clone(), Some("gzip")),
-            _ => (self.identity.clone(), None),
+    /// The body in the best encoding the client accepts, compressing it on
+    /// the blocking pool the first time that encoding is asked for.
+    async fn encoded(&self, accept: &[HeaderValue]) -> (Bytes, Option<&'static str>) {
+        if self.identity.len() < MIN_COMPRESS {
+            return (self.identity.clone(), None);
+        }
+        let (cell, f, name): (_, fn(&[u8]) -> Option<Bytes>, _) = match negotiate(accept) {
+            Encoding::Identity => return (self.identity.clone(), None),
+            Encoding::Br => (&self.br, brotli as fn(&[u8]) -> Option<Bytes>, "br"),
+            Encoding::Gzip => (&self.gzip, gzip as fn(&[u8]) -> Option<Bytes>, "gzip"),
         };
+        let data = self.identity.clone();
+        let done = cell
+            .get_or_init(|| async move { tokio::task::spawn_blocking(move || f(&data)).await.ok().flatten() })
+            .await;
+        match done {
+            Some(b) => (b.clone(), Some(name)),
+            None => (self.identity.clone(), None),
+        }
+    }
+
+    async fn respond(&self, accept: &[HeaderValue], head: bool) -> Response {
+        let (body, coding) = self.encoded(accept).await;
         let len = body.len();
         let mut resp = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
         *resp.status_mut() = StatusCode::OK;
@@ -187,7 +204,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let accept: Vec<HeaderValue> = req.headers().get_all(header::ACCEPT_ENCODING).iter().cloned().collect();
     let cache = state.cache();
     if let Some(e) = cache.get(&key, version) {
-        return e.respond(&accept, head);
+        return e.respond(&accept, head).await;
     }
     let gate = cache.gate(&key);
     let _computing = match &gate {
@@ -195,7 +212,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         None => None,
     };
     if let Some(e) = cache.get(&key, version) {
-        return e.respond(&accept, head);
+        return e.respond(&accept, head).await;
     }
     let resp = next.run(req).await;
     let out = match build_entry(resp, version).await {
@@ -203,7 +220,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
             if entry.identity.len() <= MAX_ENTRY {
                 cache.put(key.clone(), entry.clone());
             }
-            entry.respond(&accept, head)
+            entry.respond(&accept, head).await
         }
         Err(resp) => resp,
     };
@@ -211,8 +228,8 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     out
 }
 
-/// Buffer a fresh 200 response into an entry with its compressed forms;
-/// anything else is handed back untouched.
+/// Buffer a fresh 200 response into an entry; anything else is handed
+/// back untouched.
 async fn build_entry(resp: Response, version: u64) -> Result<Arc<Entry>, Response> {
     if resp.status() != StatusCode::OK || resp.headers().contains_key(header::CONTENT_ENCODING) {
         return Err(resp);
@@ -225,15 +242,14 @@ async fn build_entry(resp: Response, version: u64) -> Result<Arc<Entry>, Respons
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
     let etag = headers.remove(header::ETAG).unwrap_or_else(|| etag_of(&bytes));
-    let (gzip, br) = if bytes.len() < MIN_COMPRESS {
-        (None, None)
-    } else {
-        let b = bytes.clone();
-        // Compression of a large body takes milliseconds of CPU: keep it
-        // off the threads that serve requests.
-        tokio::task::spawn_blocking(move || (gzip(&b), brotli(&b))).await.unwrap_or((None, None))
-    };
-    Ok(Arc::new(Entry { version, etag, headers, identity: bytes, gzip, br }))
+    Ok(Arc::new(Entry {
+        version,
+        etag,
+        headers,
+        identity: bytes,
+        gzip: tokio::sync::OnceCell::new(),
+        br: tokio::sync::OnceCell::new(),
+    }))
 }
 
 #[cfg(test)]
