@@ -90,17 +90,25 @@ def verdict(ok: bool | None, what: str) -> str:
 
 def pretty_cmd(cmd: list[str]) -> str:
     s = " ".join(shlex.quote(c) for c in cmd)
-    return s.replace(str(ROOT) + "/", "")
+    return s.replace(str(ROOT) + "/.funkplan/bench/bin/funkplan", "funkplan").replace(str(ROOT) + "/", "")
 
 
-def timed(cmd: list[str], env=None, cwd=None) -> dict:
+class TimedOut(Exception):
+    """A command stopped at its time cap."""
+
+
+def timed(cmd: list[str], env=None, cwd=None, timeout=None) -> dict:
     """Run under GNU time: wall seconds (ours), peak RSS (MiB), output."""
-    full = ["/usr/bin/time", "-v"] + cmd
+    tf = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-time-{os.getpid()}.txt"
+    full = ["/usr/bin/time", "-v", "-o", str(tf)] + cmd
     t0 = time.perf_counter()
-    p = subprocess.run(full, text=True, capture_output=True, env=env, cwd=cwd)
+    try:
+        p = subprocess.run(full, text=True, capture_output=True, env=env, cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise TimedOut(f"{pretty_cmd(cmd)} stopped after {timeout:.0f} s") from e
     wall = time.perf_counter() - t0
     rss_kb = None
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read_text() if tf.exists() else "")
     if m:
         rss_kb = int(m.group(1))
     if p.returncode != 0:
@@ -224,7 +232,14 @@ class Bench:
         user = urllib.parse.urlsplit(self.url).username or "postgres"
         db = urllib.parse.urlsplit(self.url).path.lstrip("/")
         self.tcp_url = f"postgresql://{user}@127.0.0.1:{port}/{db}"
-        log(f"migrate + seed ({self.url})")
+        # A fresh database each run: the incremental benchmark moves sites on
+        # air, and a site on air cannot go back under construction, so a
+        # re-ingest of the same files would (rightly) refuse them.
+        u = urllib.parse.urlsplit(self.url)
+        admin_url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/postgres", u.query, u.fragment))
+        sh(["psql", admin_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)',
+            "-c", f'CREATE DATABASE "{db}"'])
+        log(f"fresh database; migrate + seed ({self.url})")
         self.funkplan("migrate")
         self.funkplan("seed")
         self.data = self.demo_data()
@@ -325,11 +340,11 @@ class Bench:
         ycol = next((c for c in cols if re.match(r"(?i)^y_mp", c)), None)
         ogr_cmd = ["ogr2ogr", "--config", "PG_USE_COPY", "YES", "-f", "PostgreSQL", f"PG:{self.pg_conninfo()}",
                    str(f), "-nln", "bench_ogr_households", "-overwrite", "-gt", "100000",
-                   "-oo", f"SEPARATOR={'SEMICOLON' if sep == ';' else 'COMMA'}", "-oo", "AUTODETECT_TYPE=YES",
+                   "-oo", "AUTODETECT_TYPE=YES",
                    "-lco", "SPATIAL_INDEX=NONE", "-lco", "GEOMETRY_NAME=geom"]
         if xcol and ycol:
             ogr_cmd += ["-oo", f"X_POSSIBLE_NAMES={xcol}", "-oo", f"Y_POSSIBLE_NAMES={ycol}",
-                        "-a_srs", "EPSG:3035", "-t_srs", "EPSG:25832"]
+                        "-s_srs", "EPSG:3035", "-t_srs", "EPSG:25832"]
             ogr_what = f"points from `{xcol}`/`{ycol}`, EPSG:3035 → 25832"
         else:
             ogr_what = "attributes only (the file has no centre columns)"
@@ -337,6 +352,9 @@ class Bench:
         for i in range(self.reps):
             log(f"ingest households: ogr2ogr {i + 1}/{self.reps}")
             peer.append(timed(ogr_cmd, env=self.env))
+            if i == 1 and peer[0]["wall_s"] > 60:
+                self.notes.append("ogr2ogr took over 60 s a run: run twice only, to keep the whole run under 30 min.")
+                break
         ogr_rows = int(self.psql("SELECT count(*) FROM bench_ogr_households"))
         self.psql("DROP TABLE IF EXISTS bench_ogr_households")
         self.commands.append(pretty_cmd(ours_cmd))
@@ -383,121 +401,187 @@ class Bench:
 
     # ---- 2. full recompute
 
-    def last_run(self) -> dict:
+    def last_full_run(self) -> dict:
         r = self.psql(
             "SELECT row_to_json(r) FROM (SELECT run_id, source, scenario, incremental, municipalities, cells, "
-            "load_ms, compute_ms, write_ms FROM coverage_run ORDER BY run_id DESC LIMIT 1) r"
+            "load_ms, compute_ms, write_ms FROM coverage_run WHERE NOT incremental ORDER BY run_id DESC LIMIT 1) r"
         )
         return json.loads(r) if r else {}
 
-    def snapshot(self, table: str):
-        self.psql(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} AS "
-                  "SELECT scenario, ags, technology, households, households_covered, cells, cells_covered, "
-                  "dead_cells, grey_cells, source FROM coverage_result")
+    def reference_script(self, source: str) -> Path:
+        """The PostGIS reference of the coverage crate (crates/coverage/sql/
+        reference_*.sql: the engine's test oracle) as one psql session:
+        prepare the per-cell tables, then the per-municipality and
+        per-operator figures, actual and scenario, kept in bench_ref_*."""
+        sql = ROOT / "crates" / "coverage" / "sql"
+        fig = (sql / "reference_figures.sql").read_text().strip().rstrip(";")
+        ops = (sql / "reference_operators.sql").read_text().strip().rstrip(";")
+        src = source.replace("'", "")
+        prepare = (sql / "reference_prepare.sql").read_text()
+        # The density sub-query bounds the integer grid keys by floor()/ceil()
+        # of doubles; PostgreSQL then compares n::float8, cannot use the
+        # (n, e) primary key for the range and scans household_cell once per
+        # site (EXPLAIN: Seq Scan on household_cell inside SubPlan). Casting
+        # the bounds to int keeps the reference what it means to be, the
+        # best plain PostGIS query; the report says whether it was needed.
+        fixed, k = re.subn(r"\b(floor|ceil)\((\(ST_[XY]\(s\.geom\) [-+] p\.dr - 50\) / 100)\)(?!::int)", r"\1(\2)::int", prepare)
+        self.ref_cast_fix = k
+        script = "\n".join([
+            "\\set ON_ERROR_STOP 1",
+            "DROP TABLE IF EXISTS bench_ref_a, bench_ref_s, bench_ref_oa, bench_ref_os;",
+            fixed,
+            f"PREPARE fig(text, bool) AS {fig};",
+            f"PREPARE ops(text, bool) AS {ops};",
+            f"CREATE TABLE bench_ref_a AS EXECUTE fig('{src}', false);",
+            f"CREATE TABLE bench_ref_s AS EXECUTE fig('{src}', true);",
+            f"CREATE TABLE bench_ref_oa AS EXECUTE ops('{src}', false);",
+            f"CREATE TABLE bench_ref_os AS EXECUTE ops('{src}', true);",
+            "",
+        ])
+        path = self.home / "reference.sql"
+        path.write_text(script)
+        return path
 
-    def compare(self, a: str, b: str) -> dict:
-        """Row-by-row comparison of two snapshots of coverage_result."""
-        q = f"""
-        WITH j AS (
-          SELECT x.*, y.households_covered AS hc2, y.cells_covered AS cc2, y.dead_cells AS dc2,
-                 y.grey_cells AS gc2, y.cells AS c2, y.households AS h2, (y.ags IS NULL) AS missing_b,
-                 (x.ags IS NULL) AS missing_a
-          FROM {a} x FULL JOIN {b} y USING (scenario, ags, technology))
+    def compare_reference(self) -> dict:
+        """Engine (coverage_result, coverage_operator_result) vs reference
+        (bench_ref_*), row by row."""
+        q = """
+        WITH r AS (
+            SELECT false AS scenario, * FROM bench_ref_a UNION ALL SELECT true, * FROM bench_ref_s),
+        j AS (
+            SELECT e.*, r.households AS rh, r.households_covered AS rhc, r.cells AS rc, r.cells_covered AS rcc,
+                   r.dead_cells AS rdc, r.grey_cells AS rgc, (e.ags IS NULL) AS miss_e, (r.ags IS NULL) AS miss_r
+            FROM (SELECT scenario, ags::text AS ags, technology, households, households_covered, cells, cells_covered,
+                         dead_cells, grey_cells FROM coverage_result) e
+            FULL JOIN r ON r.scenario = e.scenario AND r.ags = e.ags AND r.tech = e.technology
+            WHERE coalesce(e.cells, 0) > 0 OR r.ags IS NOT NULL),
+        ro AS (
+            SELECT false AS scenario, * FROM bench_ref_oa UNION ALL SELECT true, * FROM bench_ref_os),
+        jo AS (
+            SELECT e.households_covered AS eh, e.cells_covered AS ec, ro.households_covered AS rh, ro.cells_covered AS rc,
+                   (e.ags IS NULL) AS miss_e, (ro.ags IS NULL) AS miss_r
+            FROM (SELECT scenario, ags::text AS ags, technology, operator_id, households_covered, cells_covered
+                  FROM coverage_operator_result) e
+            FULL JOIN ro ON ro.scenario = e.scenario AND ro.ags = e.ags AND ro.tech = e.technology AND ro.id = e.operator_id)
         SELECT json_build_object(
-          'rows', count(*),
-          'missing', count(*) FILTER (WHERE missing_a OR missing_b),
-          'cells_diff', count(*) FILTER (WHERE cells_covered IS DISTINCT FROM cc2 OR dead_cells IS DISTINCT FROM dc2
-                                         OR grey_cells IS DISTINCT FROM gc2 OR cells IS DISTINCT FROM c2),
-          'max_hh_diff', coalesce(max(abs(households_covered - hc2)), 0),
-          'max_hh_total_diff', coalesce(max(abs(households - h2)), 0))
-        FROM j"""
+            'rows', (SELECT count(*) FROM j),
+            'missing', (SELECT count(*) FROM j WHERE miss_e OR miss_r),
+            'cells_diff', (SELECT count(*) FROM j WHERE cells IS DISTINCT FROM rc OR cells_covered IS DISTINCT FROM rcc
+                                                    OR dead_cells IS DISTINCT FROM rdc OR grey_cells IS DISTINCT FROM rgc),
+            'max_hh_diff', (SELECT coalesce(max(greatest(abs(households - rh), abs(households_covered - rhc))), 0) FROM j),
+            'total_hh', (SELECT coalesce(sum(rh), 0) FROM j WHERE NOT scenario),
+            'op_rows', (SELECT count(*) FROM jo),
+            'op_missing', (SELECT count(*) FROM jo WHERE miss_e OR miss_r),
+            'op_cells_diff', (SELECT count(*) FROM jo WHERE ec IS DISTINCT FROM rc),
+            'op_max_hh_diff', (SELECT coalesce(max(abs(eh - rh)), 0) FROM jo))"""
         return json.loads(self.psql(q))
 
     def bench_recompute(self):
-        help_rc = self.help_text("recompute")
-        if not help_rc:
+        if not self.has_cmd("recompute"):
             raise Skip("`funkplan recompute` is not in this build")
-        ref_flag = None
-        for cand in (["--engine", "postgis"], ["--reference"], ["--postgis"]):
-            if cand[0] in help_rc:
-                ref_flag = cand
-                break
         ours_cmd = [self.F, "recompute"]
         ours, runs = [], []
         for i in range(self.reps):
             log(f"recompute (engine, cold process) {i + 1}/{self.reps}")
             ours.append(timed(ours_cmd, env=self.env))
-            runs.append(self.last_run())
-        self.snapshot("bench_engine_result")
+            runs.append(self.last_full_run())
         self.commands.append(pretty_cmd(ours_cmd))
         cold = [t["wall_s"] for t in ours]
         compute = [r.get("compute_ms") for r in runs]
         load = [r.get("load_ms") for r in runs]
         write = [r.get("write_ms") for r in runs]
+        src = runs[-1].get("source") or "modelled"
+        rep = None
+        if "--repeat" in self.help_text("recompute"):
+            n_rep = 5 if self.quick else 20
+            rep_cmd = [self.F, "recompute", "--repeat", str(n_rep), "--json"]
+            log(f"recompute --repeat {n_rep} (in memory)")
+            rep = json.loads(self.funkplan("recompute", "--repeat", str(n_rep), "--json").stdout.strip().splitlines()[-1])
+            self.commands.append(pretty_cmd(rep_cmd))
+
+        ref_path = self.reference_script(src)
+        ref_cmd = ["psql", "<db>", "-X", "-q", "-f", str(ref_path)]
+        ref = []
+        n_ref = 1 if self.quick else self.reps
+        # A cap keeps the whole run under 30 min; past it the reference is
+        # reported as "more than the cap" (a lower bound of the ratio).
+        cap = float(os.environ.get("BENCH_REFERENCE_CAP_S", "300" if self.quick else "600"))
+        ref_capped = False
+        for i in range(n_ref):
+            log(f"recompute (PostGIS reference SQL) {i + 1}/{n_ref} (cap {cap:.0f} s)")
+            try:
+                t = self.timed_with_backend(["psql", self.url, "-X", "-q", "-f", str(ref_path)], timeout=cap)
+            except TimedOut:
+                ref_capped = True
+                self.notes.append(f"The PostGIS reference did not finish within the cap of {cap:.0f} s "
+                                  "(BENCH_REFERENCE_CAP_S) and was cancelled: its time is reported as more than the cap, the ratios "
+                                  "as lower bounds, and the results could not be compared in this run.")
+                break
+            ref.append(t)
+            if t["wall_s"] > 120 and i + 1 < n_ref:
+                self.notes.append(f"The PostGIS reference took {t['wall_s']:.0f} s a run: run {'once' if t['wall_s'] > 300 else 'twice'} "
+                                  "only, to keep the whole run under 30 min.")
+                if t["wall_s"] > 300 or i == 1:
+                    break
+        self.commands.append(pretty_cmd(ref_cmd) + f"   # {ref_path.relative_to(ROOT)}: crates/coverage/sql/reference_*.sql, source '{src}'")
+        cmp = None if ref_capped else self.compare_reference()
+        if self.ref_cast_fix:
+            self.notes.append(
+                f"PostGIS reference: `crates/coverage/sql/reference_prepare.sql` bounds the integer keys `grid_cell.n/e` by "
+                f"`floor()/ceil()` of doubles, so PostgreSQL compares `n::float8`, cannot use the `(n, e)` primary key for the range "
+                f"and scans `household_cell` once per site (EXPLAIN: `Seq Scan on household_cell` inside the density SubPlan; at small "
+                f"scale > 5 min before it was cancelled). The bench casts those {self.ref_cast_fix} bounds to `int` in its copy of the "
+                f"script — the same figures, the query a GIS analyst would write — so the peer is measured at its best. "
+                f"To fix in the coverage crate (owner).")
+
+        r_s = cap if ref_capped else med([t["wall_s"] for t in ref])
+        gt = "> " if ref_capped else ""
+        c_ms = rep["median_ms"] if rep else med(compute)
         lines = ["## 2. Full coverage recompute", ""]
-        src = runs[-1].get("source", "?") if runs else "?"
         lines.append(
             f"Source `{src}` (the default of `funkplan recompute`), actual and scenario, "
-            f"{runs[-1].get('municipalities', '?')} municipalities, {runs[-1].get('cells', '?')} cells. "
-            "The cold figure is a whole `funkplan recompute` process (start, load the grid from PostgreSQL, compute, "
-            "write the results, exit). The in-memory figure is `coverage_run.compute_ms` of the same runs: the engine's own "
-            "timing of the computation with the grid in memory (no loading, no writing)."
+            f"{runs[-1].get('municipalities', '?')} municipalities, {runs[-1].get('cells', '?'):,} grid cells. "
+            "**Engine, cold**: a whole `funkplan recompute` process (start, load the grid from PostgreSQL, compute, write the "
+            "results and the targets' history, exit). **Engine, in memory**: `funkplan recompute --repeat N` loads the grid once and "
+            "times N full computations (its median is the figure held against the goal), and `coverage_run.compute_ms` is the same "
+            "timing inside each cold run: the full computation with the grid in memory — stamp every site's disks, sum actual and scenario per "
+            "municipality and operator, trace the LTE dead spots; no loading, no writing. **PostGIS reference**: the coverage crate's "
+            "reference SQL (`crates/coverage/sql/reference_*.sql`, GiST + `ST_DWithin`, the engine's test oracle) in one psql session "
+            "on the same tables: prepare (site settings, per-cell operator masks), then the per-municipality and per-operator "
+            "figures, actual and scenario (it traces no dead spots, so it does less than the engine's figure)."
         )
         lines.append("")
-        ref = []
-        cmp = None
-        if ref_flag:
-            ref_cmd = [self.F, "recompute", *ref_flag]
-            n_ref = 1 if self.quick else self.reps
-            for i in range(n_ref):
-                log(f"recompute (PostGIS reference) {i + 1}/{n_ref}")
-                t = self.timed_with_backend(ref_cmd)
-                ref.append(t)
-                if t["wall_s"] > 200 and i == 0:
-                    self.notes.append("The PostGIS reference took over 200 s; it was run once only to keep the run under 30 min.")
-                    break
-            self.snapshot("bench_reference_result")
-            cmp = self.compare("bench_engine_result", "bench_reference_result")
-            self.commands.append(pretty_cmd(ref_cmd))
-            # Leave the engine's figures in place for the benchmarks that follow.
-            self.funkplan("recompute")
-        else:
-            self.notes.append("`funkplan recompute` has no PostGIS reference flag in this build; the comparison is missing.")
-
-        r_s = med([t["wall_s"] for t in ref]) if ref else None
-        c_ms = med(compute)
         lines += [
             "| what | median | spread | peak memory MiB |",
             "|---|---:|---|---:|",
-            f"| engine, in memory (`compute_ms`) | {f1(c_ms)} ms | {spread(compute, '{:.1f}')} ms | |",
-            f"| engine, load grid (`load_ms`) | {f1(med(load))} ms | {spread(load, '{:.0f}')} ms | |",
+            *([f"| **engine, in memory** (`recompute --repeat {rep['runs']}`: load once, compute {rep['runs']}×) | **{rep['median_ms']:.1f} ms** "
+               f"| {rep['min_ms']:.1f}–{rep['max_ms']:.1f} ms (n={rep['runs']}) | |"] if rep else []),
+            f"| engine, in memory within the cold runs (`coverage_run.compute_ms`) | {f1(med(compute))} ms | {spread(compute, '{:.1f}')} ms | |",
+            f"| engine, load grid + classify sites (`load_ms`) | {f1(med(load))} ms | {spread(load, '{:.0f}')} ms | |",
             f"| engine, write results (`write_ms`) | {f1(med(write))} ms | {spread(write, '{:.0f}')} ms | |",
             f"| engine, cold `funkplan recompute` | {med(cold):.2f} s | {spread(cold, '{:.2f}')} s | {f1(med([t['rss_mib'] for t in ours]))} (process RSS) |",
+            f"| PostGIS reference SQL | {gt}{r_s:.2f} s | {spread([t['wall_s'] for t in ref], '{:.2f}')} s | "
+            f"{f1(med([t.get('backend_mib') for t in ref]))} (backend peak RSS, incl. touched shared buffers) |",
         ]
-        if ref:
-            lines.append(
-                f"| PostGIS reference SQL | {r_s:.2f} s | {spread([t['wall_s'] for t in ref], '{:.2f}')} s | "
-                f"{f1(med([t.get('backend_mib') for t in ref]))} (backend peak RSS incl. touched shared buffers) |")
-            if c_ms:
-                lines.append(f"| **ratio** reference / engine in memory | **{r_s * 1000 / c_ms:,.0f}×** | | |")
-            lines.append(f"| **ratio** reference / engine cold | **{r_s / med(cold):,.1f}×** | | |")
+        if c_ms:
+            lines.append(f"| **ratio** reference / engine in memory | **{gt}{r_s * 1000 / c_ms:,.0f}×** | | |")
+        lines.append(f"| **ratio** reference / engine cold | **{gt}{r_s / med(cold):,.1f}×** | | |")
         lines.append("")
-        if cmp is not None:
-            equal = cmp["missing"] == 0 and cmp["cells_diff"] == 0 and cmp["max_hh_diff"] <= 1e-3
-            lines.append(
-                f"Results compared row by row (`coverage_result`, {cmp['rows']} rows = municipality × technology × actual/scenario): "
-                f"{cmp['missing']} rows missing on either side, {cmp['cells_diff']} rows with differing cell counts, "
-                f"largest difference in covered households {cmp['max_hh_diff']:.6f} — "
-                + ("**equal**." if equal else "**NOT equal**."))
-            self.goals.append(("recompute results equal to the PostGIS reference", verdict(equal, f"{cmp['cells_diff']} differing rows, {cmp['missing']} missing")))
+        if cmp is None:
+            equal = None
+            lines.append("Results not compared: the reference did not finish within its cap.")
+            self.goals.append(("recompute results equal to the PostGIS reference", verdict(None, "the reference hit its time cap")))
         else:
-            self.goals.append(("recompute results equal to the PostGIS reference", verdict(None, "no reference in this build")))
+            tol = 1e-6 * max(1.0, cmp["total_hh"])
+            equal = (cmp["missing"] == 0 and cmp["cells_diff"] == 0 and cmp["max_hh_diff"] <= tol
+                     and cmp["op_missing"] == 0 and cmp["op_cells_diff"] == 0 and cmp["op_max_hh_diff"] <= tol)
+            self.cmp_lines(lines, cmp, equal)
         ok_c = None if c_ms is None else c_ms <= GOAL_COMPUTE_MS
-        ok_r = None if not (ref and c_ms) else (r_s * 1000 / c_ms) >= GOAL_COMPUTE_RATIO
+        ok_r = None if not c_ms else (r_s * 1000 / c_ms) >= GOAL_COMPUTE_RATIO
         ok_cold = med(cold) <= GOAL_COLD_S
         self.goals.append(("in-memory recompute ≤ 200 ms", verdict(ok_c, f"{f1(c_ms)} ms")))
         self.goals.append(("in-memory recompute ≥ 400× PostGIS reference",
-                           verdict(ok_r, f"{r_s * 1000 / c_ms:,.0f}×" if ok_r is not None else "no reference")))
+                           verdict(ok_r, f"{gt}{r_s * 1000 / c_ms:,.0f}× ({gt}{r_s:.1f} s vs {c_ms:.1f} ms)" if c_ms else "no compute_ms")))
         self.goals.append(("cold `funkplan recompute` ≤ 5 s", verdict(ok_cold, f"{med(cold):.2f} s")))
         if ok_c is False or ok_cold is False:
             self.profile("cold recompute", lambda: timed(ours_cmd, env=self.env),
@@ -505,8 +589,23 @@ class Bench:
         lines.append(f"Goals: in memory ≤ 200 ms — {self.goals[-3][1]}; ≥ 400× — {self.goals[-2][1]}; cold ≤ 5 s — {self.goals[-1][1]}. "
                      "DESIGN §9 quotes the best plain PostGIS query at ~84 s.")
         self.sections.append("\n".join(lines))
+        self.psql("DROP TABLE IF EXISTS bench_ref_a, bench_ref_s, bench_ref_oa, bench_ref_os")
 
-    def timed_with_backend(self, cmd: list[str]) -> dict:
+    def cmp_lines(self, lines, cmp, equal):
+        lines.append(
+            f"Results compared row by row, engine (`coverage_result`, `coverage_operator_result` of the last cold run) against "
+            f"the reference: {cmp['rows']} municipality × technology × actual/scenario rows, {cmp['missing']} present on one side only, "
+            f"{cmp['cells_diff']} with a differing cell count (covered, dead, grey), largest household difference "
+            f"{cmp['max_hh_diff']:.3g} (tolerance 1e-6 × {cmp['total_hh']:,.0f} households for summation order); "
+            f"{cmp['op_rows']} per-operator rows, {cmp['op_missing']} on one side only, {cmp['op_cells_diff']} with differing cells, "
+            f"largest household difference {cmp['op_max_hh_diff']:.3g} — " + ("**equal**." if equal else "**NOT equal**."))
+        lines.append("")
+        self.goals.append(("recompute results equal to the PostGIS reference",
+                           verdict(equal, f"{cmp['rows']} + {cmp['op_rows']} rows compared, {cmp['cells_diff'] + cmp['op_cells_diff']} differ, "
+                                          f"{cmp['missing'] + cmp['op_missing']} one-sided")))
+
+
+    def timed_with_backend(self, cmd: list[str], timeout=None) -> dict:
         """Run `cmd` under GNU time and sample the peak RSS of the PostgreSQL
         backends it opens (VmHWM from /proc while they live)."""
         stop = threading.Event()
@@ -531,8 +630,15 @@ class Bench:
 
         th = threading.Thread(target=sample, daemon=True)
         th.start()
+        env = dict(self.env)
+        env["PGAPPNAME"] = "bench-reference"
+        env["PGOPTIONS"] = "-c client_min_messages=warning"
         try:
-            t = timed(cmd, env=self.env)
+            t = timed(cmd, env=env, timeout=timeout)
+        except TimedOut:
+            # The server goes on with a query whose client is gone: stop it.
+            self.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'bench-reference'")
+            raise
         finally:
             stop.set()
             th.join()
@@ -636,25 +742,31 @@ class Bench:
         port = self.serve_port
         token = self.admin_token()
         # Sites that can take a status step that changes coverage: under
-        # construction with technologies → on air. Each gets exactly one PATCH.
+        # construction → on air (with LTE when it lists no technology yet).
+        # Each site gets exactly one PATCH; the set-up's site ingest puts
+        # them back under construction for the next run.
         n = 20 if self.quick else 100
         ids = self.psql(
-            "SELECT string_agg(site_id || ' ' || ags, ',') FROM (SELECT site_id, ags FROM site "
-            "WHERE status = 'construction' AND ags IS NOT NULL AND cardinality(technologies) > 0 "
-            f"ORDER BY site_id LIMIT {n}) s")
-        pairs = [p.split(" ") for p in ids.split(",") if p] if ids else []
-        if len(pairs) < n:
-            raise Skip(f"only {len(pairs)} sites under construction with technologies (need {n})")
+            "SELECT string_agg(site_id || ' ' || ags || ' ' || array_to_string(technologies, '|'), ',') FROM "
+            "(SELECT site_id, ags, technologies FROM site WHERE status = 'construction' AND ags IS NOT NULL "
+            f"ORDER BY site_id LIMIT {n + 20}) s")
+        triples = [(p.split(" ") + [""])[:3] for p in ids.split(",") if p] if ids else []
+        if len(triples) < n:
+            raise Skip(f"only {len(triples)} sites under construction (need {n})")
+        triples, spare = triples[:n], triples[n:]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         write_ms, seen_ms, polls = [], [], []
-        for site_id, ags in pairs:
+        run0 = int(self.psql("SELECT coalesce(max(run_id), 0) FROM coverage_run"))
+
+        def change(site_id, ags, techs):
             st, h, body = http_get(port, f"/api/v1/municipalities/{ags}", conn=conn)
             if st != 200:
                 raise RuntimeError(f"GET municipality {ags}: {st} {body[:200]!r}")
-            before = json.loads(body).get("computed_at")
+            etag0 = h.get("etag")
             st, h, body = http_get(port, f"/api/v1/sites/{urllib.parse.quote(site_id)}", conn=conn)
             etag = h.get("etag")
-            payload = json.dumps({"status": "on_air", "on_air_date": dt.date.today().isoformat()})
+            payload = json.dumps({"status": "on_air", "technologies": [t for t in techs.split("|") if t] or ["lte"],
+                                  "on_air_date": dt.date.today().isoformat()})
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             if etag:
                 headers["If-Match"] = etag
@@ -669,18 +781,27 @@ class Bench:
             while True:
                 k += 1
                 st, h, body = http_get(port, f"/api/v1/municipalities/{ags}", conn=conn)
-                now = json.loads(body).get("computed_at")
-                if now != before:
+                if st == 200 and h.get("etag") != etag0:
                     break
                 if time.perf_counter() - t0 > 5:
-                    raise RuntimeError(f"municipality {ags} figures not updated 5 s after PATCH of {site_id}")
+                    raise RuntimeError(f"municipality {ags} unchanged 5 s after PATCH of {site_id}")
             t_s = time.perf_counter()
-            write_ms.append((t_w - t0) * 1000)
-            seen_ms.append((t_s - t0) * 1000)
+            return (t_w - t0) * 1000, (t_s - t0) * 1000, k
+
+        for site_id, ags, techs in triples:
+            w, sn, k = change(site_id, ags, techs)
+            write_ms.append(w)
+            seen_ms.append(sn)
             polls.append(k)
+        # Every changed site's municipality must have figures from a run
+        # after the first PATCH (else the write was not reflected at all).
+        ags_list = ",".join(f"'{a}'" for _, a, _ in triples)
+        stale = self.psql(f"SELECT count(DISTINCT ags) FROM coverage_result WHERE ags IN ({ags_list}) AND NOT scenario "
+                          f"AND run_id <= {run0}")
+        n_inc = int(self.psql(f"SELECT count(*) FROM coverage_run WHERE incremental AND run_id > {run0}"))
         inc = self.psql(
             "SELECT json_agg(json_build_object('c', compute_ms, 'l', load_ms, 'w', write_ms)) FROM "
-            f"(SELECT * FROM coverage_run WHERE incremental ORDER BY run_id DESC LIMIT {n}) r")
+            f"(SELECT DISTINCT ON (started_at) * FROM coverage_run WHERE incremental AND run_id > {run0} ORDER BY started_at, run_id) r")
         inc_runs = json.loads(inc) if inc else []
 
         def pct(xs, q):
@@ -690,25 +811,32 @@ class Bench:
         lines = [
             "## 3. One write reflected in the figures",
             "",
-            f"{n} different sites, each `PATCH /api/v1/sites/{{id}}` `{{\"status\":\"on_air\"}}` (from `construction`, with `If-Match`, "
+            f"{n} different sites, each `PATCH /api/v1/sites/{{id}}` `{{\"status\":\"on_air\",\"technologies\":[\"lte\"],…}}` (from `construction`, with `If-Match`, "
             "admin token from `funkplan token create --role admin`) on the running `funkplan serve`, one after the other over one "
-            "keep-alive connection. Timed on the client from sending the PATCH until `GET /api/v1/municipalities/{ags}` of the site's "
-            "municipality shows a new `computed_at` (polled back to back); this includes the HTTP round trips.",
+            "keep-alive connection. The API answers a write only after the engine has written the new figures (its coverage hook "
+            "waits for `Live::sites_changed`), so *PATCH answered* is the write reflected in the database; *reflected in the API* "
+            "runs on until `GET /api/v1/municipalities/{ags}` of the site's municipality answers with a new `ETag` (polled back to "
+            "back). Both timed on the client, HTTP round trips included. "
+            f"Check: {n_inc} incremental `coverage_run` rows were written during the loop, and {stale} of the changed sites' "
+            "municipalities still carry figures from before it (must be 0).",
             "",
             "| what | median ms | p99 ms | max ms |",
             "|---|---:|---:|---:|",
             f"| PATCH answered | {med(write_ms):.1f} | {pct(write_ms, 99):.1f} | {max(write_ms):.1f} |",
-            f"| PATCH sent → municipality figures updated | {med(seen_ms):.1f} | {pct(seen_ms, 99):.1f} | {max(seen_ms):.1f} |",
+            f"| PATCH sent → reflected in the API (new `ETag`) | {med(seen_ms):.1f} | {pct(seen_ms, 99):.1f} | {max(seen_ms):.1f} |",
         ]
         if inc_runs:
             tot = [(r.get("c") or 0) + (r.get("l") or 0) + (r.get("w") or 0) for r in inc_runs]
             comp = [r.get("c") or 0 for r in inc_runs]
-            lines.append(f"| engine's incremental runs (`coverage_run` load+compute+write) | {med(tot):.1f} | {pct(tot, 99):.1f} | {max(tot):.1f} |")
+            lines.append(f"| engine's incremental runs (`coverage_run` load+compute+write, {len(inc_runs)} runs) | {med(tot):.1f} | {pct(tot, 99):.1f} | {max(tot):.1f} |")
             lines.append(f"| of which compute (`compute_ms`) | {med(comp):.2f} | {pct(comp, 99):.2f} | {max(comp):.2f} |")
         lines.append("")
         lines.append(f"Polls per change: median {med(polls):.0f}, max {max(polls)}.")
         p99 = pct(seen_ms, 99)
-        ok = p99 <= GOAL_WRITE_MS
+        ok = p99 <= GOAL_WRITE_MS and stale == "0"
+        if not ok and spare:
+            self.profile("one write reflected", lambda: [change(*t) for t in spare],
+                         f"Goal missed (p99 {p99:.1f} ms): {len(spare)} more site changes through the API under perf.")
         self.goals.append(("one write reflected ≤ 50 ms", verdict(ok, f"median {med(seen_ms):.1f} ms, p99 {p99:.1f} ms")))
         lines.append(f"\nGoal ≤ 50 ms (taken at p99): {self.goals[-1][1]}.")
         self.sections.append("\n".join(lines))
@@ -846,7 +974,7 @@ class Bench:
 
     def wrk_version(self) -> str:
         p = subprocess.run(["wrk", "-v"], text=True, capture_output=True)
-        m = re.search(r"wrk ([0-9.]+)", p.stdout + p.stderr)
+        m = re.search(r"wrk (?:debian/)?([0-9][^ ]*)", p.stdout + p.stderr)
         return m.group(1) if m else "?"
 
     # ---- report
