@@ -287,6 +287,18 @@ pub fn document() -> Value {
     if let Some(o) = v.as_object_mut() {
         o.insert("openapi".into(), Value::String("3.0.3".into()));
     }
+    // OGC clients (GDAL, QGIS) size their pages from the limit parameter's
+    // schema; utoipa has no attribute for a parameter's default.
+    if let Some(ps) = v
+        .pointer_mut("/paths/~1ogc~1collections~1{collectionId}~1items/get/parameters")
+        .and_then(Value::as_array_mut)
+    {
+        for p in ps.iter_mut().filter(|p| p["name"] == "limit") {
+            if let Some(s) = p.get_mut("schema").and_then(Value::as_object_mut) {
+                s.insert("default".into(), Value::from(100));
+            }
+        }
+    }
     // `license.identifier` (SPDX) is 3.1 only.
     if let Some(l) = v.pointer_mut("/info/license").and_then(Value::as_object_mut) {
         l.remove("identifier");

@@ -544,8 +544,8 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> Str
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(
         ("collectionId" = String, Path, description = "municipalities, sites, measures or dead-spots"),
-        ("limit" = Option<i64>, Query, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
-        ("offset" = Option<i64>, Query, description = "Features to skip (the next link sets it)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (the next link sets it)"),
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
         ("bbox-crs" = Option<String>, Query, description = "CRS of bbox: http://www.opengis.net/def/crs/OGC/1.3/CRS84 or http://www.opengis.net/def/crs/EPSG/0/25832"),
         ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
