@@ -12,7 +12,17 @@
 -- * actual: on-air sites with the technology listed; scenario: as if
 --   every planned/in-progress measure were completed (its technology
 --   added, a not-yet-built site put on air; decommissioned sites stay off).
-DROP TABLE IF EXISTS ref_site, ref_cell;
+DROP TABLE IF EXISTS ref_site, ref_cell, ref_hh, ref_grid;
+
+-- Household cell centres as points with a GiST index, for the density
+-- around each site (grid cells only: households outside every
+-- municipality do not count, as in the engine).
+CREATE TEMP TABLE ref_hh AS
+SELECT ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt, h.households::float8 AS hh
+FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags JOIN household_cell h USING (n, e)
+WHERE h.households > 0;
+CREATE INDEX ON ref_hh USING gist (pt);
+ANALYZE ref_hh;
 
 CREATE TEMP TABLE ref_site AS
 WITH p AS (
@@ -35,48 +45,54 @@ WITH p AS (
                    OR (t.tech = '5g' AND '5g_upgrade' = ANY (s.open_kinds)))))) AS scenario
     FROM s CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
 ), dens AS (
-    -- Candidate cells by primary-key range (n, e), then the exact distance.
     SELECT s.site_id,
-           (SELECT coalesce(sum(h.households::float8), 0)
-            FROM grid_cell g JOIN household_cell h USING (n, e)
-            WHERE g.n BETWEEN floor((ST_Y(s.geom) - p.dr - 50) / 100) AND ceil((ST_Y(s.geom) + p.dr - 50) / 100)
-              AND g.e BETWEEN floor((ST_X(s.geom) - p.dr - 50) / 100) AND ceil((ST_X(s.geom) + p.dr - 50) / 100)
-              AND ST_DWithin(s.geom, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832), p.dr))
+           (SELECT coalesce(sum(h.hh), 0) FROM ref_hh h WHERE ST_DWithin(h.pt, s.geom, p.dr))
            / (pi() * p.dr * p.dr / 1e6) > p.thr AS urban
     FROM s, p
     WHERE s.status <> 'decommissioned'
 )
 SELECT st.site_id, st.bit, st.geom, st.tech, CASE WHEN dens.urban THEN 'urban' ELSE 'rural' END AS setting,
-       st.actual
+       r.radius_m, st.actual
 FROM st JOIN dens USING (site_id)
+JOIN coverage_radius r ON r.technology = st.tech AND r.setting = CASE WHEN dens.urban THEN 'urban' ELSE 'rural' END
 WHERE st.actual OR st.scenario;
 
 CREATE INDEX ON ref_site USING gist (geom);
 ANALYZE ref_site;
 
+-- The grid cells of the municipalities with their centres as points,
+-- built once (not once per candidate site).
+CREATE TEMP TABLE ref_grid AS
+SELECT g.n, g.e, g.ags, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt
+FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags;
+
 -- Per cell and technology: households, the reported count and set, and the
 -- modelled operator masks (actual, scenario). One GiST probe per cell,
--- technology and setting, each with that setting's constant radius so the
--- index applies.
+-- technology and setting, with that setting's radius (constant per probe,
+-- so the index applies).
 CREATE TEMP TABLE ref_cell AS
 SELECT g.ags, t.tech,
        coalesce(h.households::float8, 0) AS hh,
        coalesce(CASE t.tech WHEN 'lte' THEN rc.lte_count ELSE rc.nr_count END, 0)::int AS rc,
        CASE t.tech WHEN 'lte' THEN rc.lte_operators ELSE rc.nr_operators END AS rmask,
-       coalesce(mm.m_act, 0) AS m_act,
-       coalesce(mm.m_scen, 0) AS m_scen
-FROM grid_cell g
-JOIN municipality mu ON mu.ags = g.ags
+       coalesce(u.m_act, 0) | coalesce(r.m_act, 0) AS m_act,
+       coalesce(u.m_scen, 0) | coalesce(r.m_scen, 0) AS m_scen
+FROM ref_grid g
 LEFT JOIN household_cell h USING (n, e)
 LEFT JOIN reported_coverage rc USING (n, e)
-CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
+CROSS JOIN (
+    SELECT technology AS tech,
+           max(radius_m) FILTER (WHERE setting = 'urban') AS r_urban,
+           max(radius_m) FILTER (WHERE setting = 'rural') AS r_rural
+    FROM coverage_radius GROUP BY technology
+) AS t
 CROSS JOIN LATERAL (
     SELECT bit_or(1 << rs.bit) FILTER (WHERE rs.actual) AS m_act, bit_or(1 << rs.bit) AS m_scen
-    FROM coverage_radius r
-    JOIN LATERAL (
-        SELECT rs.bit, rs.actual FROM ref_site rs
-        WHERE rs.tech = r.technology AND rs.setting = r.setting
-          AND ST_DWithin(rs.geom, ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832), r.radius_m)
-    ) rs ON true
-    WHERE r.technology = t.tech
-) mm;
+    FROM ref_site rs
+    WHERE rs.tech = t.tech AND rs.setting = 'urban' AND ST_DWithin(rs.geom, g.pt, t.r_urban)
+) u
+CROSS JOIN LATERAL (
+    SELECT bit_or(1 << rs.bit) FILTER (WHERE rs.actual) AS m_act, bit_or(1 << rs.bit) AS m_scen
+    FROM ref_site rs
+    WHERE rs.tech = t.tech AND rs.setting = 'rural' AND ST_DWithin(rs.geom, g.pt, t.r_rural)
+) r;
