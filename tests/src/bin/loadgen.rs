@@ -1,0 +1,563 @@
+//! `loadgen`: the load test of issue 8 against a running `funkplan serve`.
+//!
+//! N concurrent clients, each on its own keep-alive HTTP/1.1 connection,
+//! for a fixed time: reads (targets, municipality figures, OGC items with a
+//! bbox, the municipalities collection) and writes (site and measure
+//! PATCHes with `If-Match`, re-reading and retrying on 412). Every write
+//! sets `planned_date` to a date no other write uses, so afterwards the
+//! final rows and the audit log can be checked against what the clients
+//! were told: each acknowledged version exactly once, nothing unacknowledged,
+//! the last acknowledged value is the one stored.
+//!
+//! Prints a JSON report on stdout and exits non-zero on any 5xx, transport
+//! error, unexpected status or verification failure.
+//!
+//! ```text
+//! loadgen --addr 127.0.0.1:8080 --token fp_… [--clients 64] [--seconds 60]
+//!         [--write-share 0.2] [--write-keys 32] [--seed 1]
+//! ```
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+struct Args {
+    addr: String,
+    token: String,
+    clients: usize,
+    seconds: f64,
+    write_share: f64,
+    write_keys: usize,
+    seed: u64,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args { addr: "127.0.0.1:8080".into(), token: String::new(), clients: 64, seconds: 60.0, write_share: 0.2, write_keys: 32, seed: 1 };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
+        match k.as_str() {
+            "--addr" => a.addr = v()?,
+            "--token" => a.token = v()?,
+            "--clients" => a.clients = v()?.parse().map_err(|e| format!("--clients: {e}"))?,
+            "--seconds" => a.seconds = v()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--write-share" => a.write_share = v()?.parse().map_err(|e| format!("--write-share: {e}"))?,
+            "--write-keys" => a.write_keys = v()?.parse().map_err(|e| format!("--write-keys: {e}"))?,
+            "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "-h" | "--help" => return Err("usage: loadgen --addr HOST:PORT --token TOKEN [--clients 64] [--seconds 60] [--write-share 0.2] [--write-keys 32] [--seed 1]".into()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.token.is_empty() {
+        a.token = std::env::var("FUNKPLAN_TOKEN").unwrap_or_default();
+    }
+    if a.token.is_empty() {
+        return Err("--token (or FUNKPLAN_TOKEN) is needed for the writes".into());
+    }
+    if !(1..=4096).contains(&a.clients) || !(a.seconds > 0.0 && a.seconds <= 3600.0) || !(0.0..=1.0).contains(&a.write_share) {
+        return Err("--clients 1..4096, --seconds 0..3600, --write-share 0..1".into());
+    }
+    Ok(a)
+}
+
+/// One HTTP response.
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Result<Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| format!("status {}: body is not JSON ({e})", self.status))
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection (reopened when the server closes it).
+struct Conn {
+    addr: String,
+    io: Option<BufReader<TcpStream>>,
+}
+
+impl Conn {
+    fn new(addr: &str) -> Self {
+        Self { addr: addr.to_owned(), io: None }
+    }
+
+    async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> io::Result<Resp> {
+        // A reused connection the server has closed fails before any byte of
+        // the answer: then (and only then) send once more on a fresh one.
+        let reused = self.io.is_some();
+        match self.once(method, path, headers, body).await {
+            Err(e) if reused && matches!(e.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) => {
+                self.io = None;
+                self.once(method, path, headers, body).await
+            }
+            r => r,
+        }
+    }
+
+    async fn once(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> io::Result<Resp> {
+        if self.io.is_none() {
+            let s = TcpStream::connect(&self.addr).await?;
+            s.set_nodelay(true)?;
+            self.io = Some(BufReader::new(s));
+        }
+        let io = self.io.as_mut().ok_or_else(|| io::Error::other("no connection"))?;
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: identity\r\n", self.addr);
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = body {
+            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        }
+        req.push_str("\r\n");
+        if let Some(b) = body {
+            req.push_str(b);
+        }
+        let r = async {
+            io.get_mut().write_all(req.as_bytes()).await?;
+            read_response(io).await
+        }
+        .await;
+        match &r {
+            Ok(resp) if resp.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) => self.io = None,
+            Err(_) => self.io = None,
+            _ => {}
+        }
+        r
+    }
+}
+
+async fn read_response(io: &mut BufReader<TcpStream>) -> io::Result<Resp> {
+    let mut line = String::new();
+    if io.read_line(&mut line).await? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before the status line"));
+    }
+    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if io.read_line(&mut line).await? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed in the headers"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+        loop {
+            line.clear();
+            io.read_line(&mut line).await?;
+            let n = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).map_err(|e| io::Error::other(format!("chunk size: {e}")))?;
+            if n == 0 {
+                // Trailers end with an empty line.
+                loop {
+                    line.clear();
+                    if io.read_line(&mut line).await? == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = body.len();
+            body.resize(start + n, 0);
+            io.read_exact(&mut body[start..]).await?;
+            line.clear();
+            io.read_line(&mut line).await?;
+        }
+    } else if let Some(n) = get("content-length").and_then(|n| n.parse::<usize>().ok()) {
+        body.resize(n, 0);
+        io.read_exact(&mut body).await?;
+    } else if !(status == 204 || status == 304 || (100..200).contains(&status)) {
+        io.read_to_end(&mut body).await?;
+    }
+    Ok(Resp { status, headers, body })
+}
+
+/// xorshift64*: deterministic per client.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// `YYYY-MM-DD` of day `n` after 2030-01-01 (Hinnant's civil-from-days).
+fn date(n: u64) -> String {
+    let z = 21_915 + n as i64 + 719_468; // 2030-01-01 is day 21915 of the Unix epoch
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// What the clients were told about one resource.
+#[derive(Default)]
+struct Told {
+    /// (version from the ETag of a 200, the planned_date sent).
+    acked: Vec<(i64, String)>,
+    /// Writes whose outcome is unknown (transport error after sending).
+    unknown: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    /// Latency in microseconds per operation kind.
+    latency: BTreeMap<&'static str, Vec<u32>>,
+    status: BTreeMap<String, u64>,
+    errors: Vec<String>,
+    retries_412: u64,
+}
+
+struct Shared {
+    args: Args,
+    sites: Vec<String>,
+    measures: Vec<String>,
+    ags: Vec<String>,
+    points: Vec<(f64, f64)>,
+    counter: AtomicU64,
+    told: Mutex<HashMap<String, Told>>,
+}
+
+fn ok_json(r: io::Result<Resp>, what: &str) -> Result<Value, String> {
+    let r = r.map_err(|e| format!("{what}: {e}"))?;
+    if r.status != 200 {
+        return Err(format!("{what}: status {} {}", r.status, String::from_utf8_lossy(&r.body)));
+    }
+    r.json().map_err(|e| format!("{what}: {e}"))
+}
+
+/// The ids, municipalities and positions the workload uses.
+async fn discover(args: Args) -> Result<Shared, String> {
+    let mut c = Conn::new(&args.addr);
+    let sites = ok_json(c.request("GET", "/ogc/collections/sites/items?limit=10000&status=planned,permitting,construction", &[], None).await, "listing sites")?;
+    let mut site_ids = Vec::new();
+    let mut points = Vec::new();
+    for f in sites["features"].as_array().into_iter().flatten() {
+        if let Some(id) = f["id"].as_str() {
+            site_ids.push(id.to_owned());
+        }
+        if let (Some(x), Some(y)) = (f["geometry"]["coordinates"][0].as_f64(), f["geometry"]["coordinates"][1].as_f64()) {
+            points.push((x, y));
+        }
+    }
+    let measures = ok_json(c.request("GET", "/ogc/collections/measures/items?limit=10000&status=planned", &[], None).await, "listing measures")?;
+    let measure_ids: Vec<String> = measures["features"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str().map(str::to_owned)).collect();
+    let munis = ok_json(c.request("GET", "/api/v1/municipalities?limit=1000", &[], None).await, "listing municipalities")?;
+    let ags: Vec<String> = munis.as_array().into_iter().flatten().filter_map(|m| m["ags"].as_str().map(str::to_owned)).collect();
+    if site_ids.is_empty() || measure_ids.is_empty() || ags.is_empty() || points.is_empty() {
+        return Err(format!("nothing to work on: {} sites, {} measures, {} municipalities", site_ids.len(), measure_ids.len(), ags.len()));
+    }
+    let k = args.write_keys.max(1);
+    let sites: Vec<String> = site_ids.into_iter().take(k).collect();
+    let measures: Vec<String> = measure_ids.into_iter().take(k).collect();
+    Ok(Shared { args, sites, measures, ags, points, counter: AtomicU64::new(0), told: Mutex::new(HashMap::new()) })
+}
+
+fn record(stats: &mut Stats, kind: &'static str, t0: Instant, r: &io::Result<Resp>) {
+    let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+    stats.latency.entry(kind).or_default().push(us);
+    let key = match r {
+        Ok(resp) => resp.status.to_string(),
+        Err(_) => "transport".to_owned(),
+    };
+    *stats.status.entry(key).or_default() += 1;
+}
+
+async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
+    let mut rng = Rng(sh.args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    let mut c = Conn::new(&sh.args.addr);
+    let mut stats = Stats::default();
+    let auth = format!("Bearer {}", sh.args.token);
+    while Instant::now() < end {
+        if rng.unit() < sh.args.write_share {
+            let (coll, ids) = if rng.below(2) == 0 { ("sites", &sh.sites) } else { ("measures", &sh.measures) };
+            let key = &ids[rng.below(ids.len())];
+            let path = format!("/api/v1/{coll}/{key}");
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let t0 = Instant::now();
+                let g = c.request("GET", &path, &[], None).await;
+                record(&mut stats, "get_one", t0, &g);
+                let tag = match &g {
+                    Ok(r) if r.status == 200 => r.header("etag").unwrap_or_default().to_owned(),
+                    Ok(r) => {
+                        stats.errors.push(format!("GET {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
+                        break;
+                    }
+                    Err(e) => {
+                        stats.errors.push(format!("GET {path}: {e}"));
+                        break;
+                    }
+                };
+                let d = date(sh.counter.fetch_add(1, Ordering::Relaxed));
+                let body = format!(r#"{{"planned_date":"{d}"}}"#);
+                let t0 = Instant::now();
+                let r = c.request("PATCH", &path, &[("Authorization", &auth), ("If-Match", &tag)], Some(&body)).await;
+                record(&mut stats, if coll == "sites" { "patch_site" } else { "patch_measure" }, t0, &r);
+                match r {
+                    Ok(r) if r.status == 200 => {
+                        let v: i64 = r.header("etag").map(|t| t.trim_matches('"')).and_then(|t| t.parse().ok()).unwrap_or(-1);
+                        if let Ok(mut told) = sh.told.lock() {
+                            told.entry(path.clone()).or_default().acked.push((v, d));
+                        }
+                        break;
+                    }
+                    Ok(r) if r.status == 412 => {
+                        stats.retries_412 += 1;
+                        if attempts >= 50 {
+                            stats.errors.push(format!("PATCH {path}: still 412 after {attempts} attempts"));
+                            break;
+                        }
+                    }
+                    Ok(r) => {
+                        stats.errors.push(format!("PATCH {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
+                        break;
+                    }
+                    Err(e) => {
+                        if let Ok(mut told) = sh.told.lock() {
+                            told.entry(path.clone()).or_default().unknown += 1;
+                        }
+                        stats.errors.push(format!("PATCH {path}: {e}"));
+                        break;
+                    }
+                }
+            }
+        } else {
+            let (kind, path): (&'static str, String) = match rng.below(10) {
+                0..=2 => ("targets", "/api/v1/targets".into()),
+                3..=5 => ("municipality", format!("/api/v1/municipalities/{}", sh.ags[rng.below(sh.ags.len())])),
+                6..=8 => {
+                    let (x, y) = sh.points[rng.below(sh.points.len())];
+                    let d = 0.005 + rng.unit() * 0.03;
+                    ("ogc_bbox", format!("/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100", x - d, y - d, x + d, y + d))
+                }
+                _ => ("ogc_municipalities", "/ogc/collections/municipalities/items?limit=1000".into()),
+            };
+            let t0 = Instant::now();
+            let r = c.request("GET", &path, &[], None).await;
+            record(&mut stats, kind, t0, &r);
+            match &r {
+                Ok(resp) if resp.status == 200 => {}
+                Ok(resp) => stats.errors.push(format!("GET {path}: {} {}", resp.status, String::from_utf8_lossy(&resp.body).chars().take(200).collect::<String>())),
+                Err(e) => stats.errors.push(format!("GET {path}: {e}")),
+            }
+        }
+    }
+    stats
+}
+
+/// Check the final rows and the audit log against what the clients were told.
+async fn verify(sh: &Shared, initial: &HashMap<String, (i64, Option<String>)>) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut c = Conn::new(&sh.args.addr);
+    let Ok(told) = sh.told.lock().map(|t| t.iter().map(|(k, v)| (k.clone(), (v.acked.clone(), v.unknown))).collect::<Vec<_>>()) else {
+        return vec!["lock poisoned".into()];
+    };
+    for (path, (mut acked, unknown)) in told {
+        acked.sort();
+        let (v0, _) = initial.get(&path).cloned().unwrap_or((0, None));
+        let mut seen = std::collections::HashSet::new();
+        for (v, _) in &acked {
+            if !seen.insert(*v) {
+                bad.push(format!("{path}: version {v} acknowledged twice (a lost update)"));
+            }
+        }
+        let final_row = match ok_json(c.request("GET", &path, &[], None).await, "final GET") {
+            Ok(v) => v,
+            Err(e) => {
+                bad.push(e);
+                continue;
+            }
+        };
+        let vf = final_row["version"].as_i64().unwrap_or(-1);
+        if unknown == 0 && vf != v0 + acked.len() as i64 {
+            bad.push(format!("{path}: version went {v0} → {vf} but {} writes were acknowledged", acked.len()));
+        }
+        if let Some((vl, dl)) = acked.last() {
+            if *vl != vf || final_row["planned_date"].as_str() != Some(dl.as_str()) {
+                bad.push(format!("{path}: last acknowledged ({vl}, {dl}) but stored ({vf}, {})", final_row["planned_date"]));
+            }
+        }
+        // The audit log: one update per acknowledged write, with that value.
+        let (entity, id) = path.trim_start_matches("/api/v1/").split_once('/').unwrap_or(("", ""));
+        let entity = entity.trim_end_matches('s');
+        let mut items = Vec::new();
+        let mut offset = 0;
+        loop {
+            match ok_json(c.request("GET", &format!("/api/v1/audit?entity={entity}&entity_id={id}&limit=1000&offset={offset}"), &[], None).await, "audit") {
+                Ok(v) => {
+                    let page = v["items"].as_array().cloned().unwrap_or_default();
+                    offset += page.len();
+                    let more = !v["next"].is_null() && !page.is_empty();
+                    items.extend(page);
+                    if !more {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    bad.push(e);
+                    break;
+                }
+            }
+        }
+        let audit = serde_json::json!({ "items": items });
+        let mut logged: Vec<(i64, String)> = audit["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["action"] == "update" && e["after"]["version"].as_i64().is_some_and(|v| v > v0))
+            .map(|e| (e["after"]["version"].as_i64().unwrap_or(-1), e["after"]["planned_date"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        logged.sort();
+        if unknown == 0 && logged != acked {
+            bad.push(format!("{path}: audit has {} updates, clients were told {}; first difference: {:?}", logged.len(), acked.len(), logged.iter().zip(&acked).find(|(a, b)| a != b)));
+        }
+    }
+    bad
+}
+
+fn pct(v: &[u32], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(v[i.min(v.len() - 1)]) / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let sh = match discover(args).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // Versions before the run, to count the writes since.
+    let mut initial = HashMap::new();
+    let mut c = Conn::new(&sh.args.addr);
+    for (coll, ids) in [("sites", &sh.sites), ("measures", &sh.measures)] {
+        for id in ids.iter() {
+            let path = format!("/api/v1/{coll}/{id}");
+            if let Ok(v) = ok_json(c.request("GET", &path, &[], None).await, "initial GET") {
+                initial.insert(path, (v["version"].as_i64().unwrap_or(0), v["planned_date"].as_str().map(str::to_owned)));
+            }
+        }
+    }
+    let started = Instant::now();
+    let end = started + Duration::from_secs_f64(sh.args.seconds);
+    let tasks: Vec<_> = (0..sh.args.clients).map(|i| tokio::spawn(client(i, sh.clone(), end))).collect();
+    let mut all = Stats::default();
+    for t in tasks {
+        match t.await {
+            Ok(s) => {
+                for (k, mut v) in s.latency {
+                    all.latency.entry(k).or_default().append(&mut v);
+                }
+                for (k, n) in s.status {
+                    *all.status.entry(k).or_default() += n;
+                }
+                all.errors.extend(s.errors);
+                all.retries_412 += s.retries_412;
+            }
+            Err(e) => all.errors.push(format!("client task failed: {e}")),
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let problems = verify(&sh, &initial).await;
+    let mut every: Vec<u32> = all.latency.values().flatten().copied().collect();
+    every.sort_unstable();
+    let mut per_kind = serde_json::Map::new();
+    for (k, v) in &mut all.latency {
+        v.sort_unstable();
+        per_kind.insert((*k).to_owned(), serde_json::json!({"count": v.len(), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "max_ms": pct(v, 1.0)}));
+    }
+    let fivexx: u64 = all.status.iter().filter(|(k, _)| k.starts_with('5')).map(|(_, n)| n).sum();
+    let acked: usize = sh.told.lock().map(|t| t.values().map(|v| v.acked.len()).sum()).unwrap_or(0);
+    let report = serde_json::json!({
+        "clients": sh.args.clients,
+        "seconds": wall,
+        "requests": every.len(),
+        "requests_per_s": every.len() as f64 / wall,
+        "p50_ms": pct(&every, 0.5),
+        "p99_ms": pct(&every, 0.99),
+        "max_ms": pct(&every, 1.0),
+        "status": all.status,
+        "5xx": fivexx,
+        "writes_acknowledged": acked,
+        "retries_412": all.retries_412,
+        "write_keys": {"sites": sh.sites.len(), "measures": sh.measures.len()},
+        "per_kind": per_kind,
+        "errors": all.errors.len(),
+        "first_errors": all.errors.iter().take(10).collect::<Vec<_>>(),
+        "verification_failures": problems,
+    });
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    if fivexx > 0 || !all.errors.is_empty() || !problems.is_empty() || acked == 0 {
+        eprintln!("loadgen: FAILED ({fivexx} 5xx, {} errors, {} verification failures, {acked} writes)", all.errors.len(), problems.len());
+        return std::process::ExitCode::FAILURE;
+    }
+    eprintln!(
+        "loadgen: ok — {} requests in {wall:.1} s ({:.0}/s) from {} clients, p99 {:.1} ms, {acked} writes verified, {} retries on 412",
+        every.len(),
+        every.len() as f64 / wall,
+        sh.args.clients,
+        pct(&every, 0.99),
+        all.retries_412
+    );
+    std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(0), "2030-01-01");
+        assert_eq!(date(31 + 28), "2030-03-01");
+        assert_eq!(date(365), "2031-01-01");
+        assert_eq!(date(365 + 365 + 59), "2032-02-29");
+    }
+}
