@@ -193,6 +193,13 @@ async fn bbox_and_crs_both_ways() {
         let d = app.get(&format!("/ogc/collections/sites/items?{bad}")).await.problem(StatusCode::BAD_REQUEST);
         assert!(!d.is_empty(), "{bad}");
     }
+    // A whole-world box finds everything; a box far away finds nothing.
+    let j = app.get("/ogc/collections/sites/items?bbox=-180,-90,180,90").await.json();
+    assert_eq!(j["numberMatched"], 5);
+    let j = app.get("/ogc/collections/sites/items?bbox=-120,-50,-100,-40").await.json();
+    assert_eq!(j["numberMatched"], 0);
+    let j = app.get("/ogc/collections/sites/items?bbox=-1e300,-1e300,1e300,1e300&bbox-crs=EPSG:25832").await.json();
+    assert_eq!(j["numberMatched"], 5);
     // limit above the maximum is cut, not refused.
     let j = app.get("/ogc/collections/sites/items?limit=20000").await.json();
     assert!(path_of(link(&j, "self").unwrap()["href"].as_str().unwrap()).contains("limit=10000"));

@@ -140,6 +140,7 @@ async fn create_read_update_site_with_etags_and_transitions() {
         json!({"site_id": "N-2", "operator": "nobody", "lon": 7.0, "lat": 51.0, "status": "planned", "technologies": []}),
         json!({"site_id": "N 2", "operator": "telekom", "lon": 7.0, "lat": 51.0, "status": "planned", "technologies": []}),
         json!({"site_id": "N-2", "operator": "telekom", "lon": 700.0, "lat": 51.0, "status": "planned", "technologies": []}),
+        json!({"site_id": "N-2", "operator": "telekom", "lon": -171.0, "lat": 0.0, "status": "planned", "technologies": []}),
         json!({"site_id": "N-2", "operator": "telekom", "lon": 7.0, "lat": 51.0, "status": "planned", "colour": "red"}),
         json!({"site_id": "N-2", "operator": "Telekom!", "lon": 7.0, "lat": 51.0, "status": "planned"}),
     ] {

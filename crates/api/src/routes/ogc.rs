@@ -485,6 +485,10 @@ fn items_query(c: &Collection, q: &QueryPairs) -> ApiResult<ItemsQuery> {
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
+/// lon/lat window (min lon, min lat, max lon, max lat) a CRS84 bbox is cut
+/// to before projecting to EPSG:25832.
+const WINDOW: [f64; 4] = [-6.0, 40.0, 24.0, 65.0];
+
 /// WHERE clause and its parameters (numbered from `first`).
 fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> String {
     let mut conds: Vec<String> = Vec::new();
@@ -493,6 +497,16 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> Str
         format!("${}", params.len())
     };
     if let Some((b, crs)) = iq.bbox {
+        // A lon/lat box is cut to a window around Germany before it is
+        // projected: EPSG:25832 cannot represent the whole globe (a world
+        // box would fold over), and every feature here lies in NRW.
+        let b = match crs {
+            Crs::Crs84 => [b[0].max(WINDOW[0]), b[1].max(WINDOW[1]), b[2].min(WINDOW[2]), b[3].min(WINDOW[3])],
+            Crs::Utm32 => b,
+        };
+        if b[0] > b[2] || b[1] > b[3] {
+            conds.push("FALSE".to_owned());
+        }
         let (x0, y0, x1, y1) = (
             next(Box::new(b[0]), params),
             next(Box::new(b[1]), params),

@@ -161,6 +161,13 @@ fn check_point(lon: f64, lat: f64) -> ApiResult<()> {
             "lon/lat ({lon}, {lat}) is not a WGS84 position (lon -180..180, lat -90..90)"
         )));
     }
+    // Sites are stored in EPSG:25832 (UTM 32N); far from its zone the
+    // projection distorts beyond use, and no German site lies there.
+    if !((-6.0..=24.0).contains(&lon) && (40.0..=65.0).contains(&lat)) {
+        return Err(ApiError::Unprocessable(format!(
+            "lon/lat ({lon}, {lat}) lies outside the area this system covers (lon -6..24, lat 40..65)"
+        )));
+    }
     Ok(())
 }
 
