@@ -146,6 +146,8 @@ fn brotli(data: &[u8]) -> Option<Bytes> {
     Some(Bytes::from(out))
 }
 
+type Compressor = fn(&[u8]) -> Option<Bytes>;
+
 impl Entry {
     /// The body in the best encoding the client accepts, compressing it on
     /// the blocking pool the first time that encoding is asked for.
@@ -153,10 +155,10 @@ impl Entry {
         if self.identity.len() < MIN_COMPRESS {
             return (self.identity.clone(), None);
         }
-        let (cell, f, name): (_, fn(&[u8]) -> Option<Bytes>, _) = match negotiate(accept) {
+        let (cell, f, name): (_, Compressor, _) = match negotiate(accept) {
             Encoding::Identity => return (self.identity.clone(), None),
-            Encoding::Br => (&self.br, brotli as fn(&[u8]) -> Option<Bytes>, "br"),
-            Encoding::Gzip => (&self.gzip, gzip as fn(&[u8]) -> Option<Bytes>, "gzip"),
+            Encoding::Br => (&self.br, brotli, "br"),
+            Encoding::Gzip => (&self.gzip, gzip, "gzip"),
         };
         let data = self.identity.clone();
         let done = cell
