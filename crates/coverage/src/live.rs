@@ -101,6 +101,10 @@ pub struct Computed {
     pub dead_spots: Vec<DeadSpot>,
     /// Stamping, summing (actual and scenario) and tracing dead spots.
     pub compute_ms: f64,
+    /// The parts of `compute_ms`.
+    pub stamp_ms: f64,
+    pub aggregate_ms: f64,
+    pub dead_spots_ms: f64,
 }
 
 /// The source to use when none is given: `union` when a reported grid has
@@ -322,9 +326,21 @@ fn compute_all(st: &mut State) -> Computed {
     let t = Instant::now();
     let all = Rect::all(&st.grid);
     stamp(&st.grid, &st.model, &st.sites, &mut st.masks, all);
+    let t_stamp = t.elapsed().as_secs_f64() * 1e3;
     let scope = Scope { source: st.source, scenario: false, munis: None, region: all };
     let actual = aggregate(&st.grid, &st.masks, &st.bits, scope);
     let scenario = aggregate(&st.grid, &st.masks, &st.bits, Scope { scenario: true, ..scope });
+    let t_agg = t.elapsed().as_secs_f64() * 1e3;
     let dead_spots = dead_spots(&st.grid, &st.masks, st.source, None, all);
-    Computed { actual, scenario, dead_spots, compute_ms: t.elapsed().as_secs_f64() * 1e3 }
+    let compute_ms = t.elapsed().as_secs_f64() * 1e3;
+    tracing::debug!(stamp_ms = t_stamp, aggregate_ms = t_agg - t_stamp, dead_spots_ms = compute_ms - t_agg, "full computation");
+    Computed {
+        actual,
+        scenario,
+        dead_spots,
+        compute_ms,
+        stamp_ms: t_stamp,
+        aggregate_ms: t_agg - t_stamp,
+        dead_spots_ms: compute_ms - t_agg,
+    }
 }
