@@ -277,7 +277,10 @@ impl Live {
         let mut flags = vec![false; st.grid.ags.len()];
         munis_in(&st.grid, touched, &mut flags);
         let region = munis_rect(&st.grid, &flags);
-        stamp(&st.grid, &st.model, &st.sites, &mut st.masks, region);
+        // Only cells within reach of a changed site can change their
+        // operator sets: re-stamp that box (every site reaching it), then
+        // re-sum the whole municipalities around it.
+        stamp(&st.grid, &st.model, &st.sites, &mut st.masks, touched);
         let scope = Scope { source: st.source, scenario: false, munis: Some(&flags), region };
         let actual = aggregate(&st.grid, &st.masks, &st.bits, scope);
         let scenario = aggregate(&st.grid, &st.masks, &st.bits, Scope { scenario: true, ..scope });

@@ -209,11 +209,13 @@ proptest! {
         w.sites[i].x += dx;
         w.sites[i].y += dy;
         let new = Rect::around(&w.grid, w.sites[i].x, w.sites[i].y, reach);
+        // As Live::sites_changed: re-stamp only the box within reach of the
+        // old and new position.
         let mut flags = vec![false; w.grid.ags.len()];
         munis_in(&w.grid, old.union(new), &mut flags);
-        let region = munis_rect(&w.grid, &flags);
+        let _munis = munis_rect(&w.grid, &flags);
         classify(&w.grid, &w.model, &mut w.sites);
-        stamp(&w.grid, &w.model, &w.sites, &mut masks, region);
+        stamp(&w.grid, &w.model, &w.sites, &mut masks, old.union(new));
         let mut full = Masks::new(&w.grid);
         stamp(&w.grid, &w.model, &w.sites, &mut full, Rect::all(&w.grid));
         for slot in 0..w.grid.slots() {
