@@ -214,3 +214,109 @@ impl Transformer {
         Ok((p.0, p.1))
     }
 }
+
+/// EPSG:3035 → EPSG:25832 for many points on the census grid: exact
+/// projections (proj4rs) at the corners of a 1 km lattice, bilinear
+/// interpolation inside. The transformation is so smooth at this scale that
+/// the interpolation error stays below a millimetre (tested), while a 3.4 M
+/// row census file needs only ~40 k exact projections instead of 3.4 M.
+pub struct LaeaLattice {
+    exact: ToUtm32,
+    cache: std::collections::HashMap<(i64, i64), (f64, f64), FastHash>,
+    last: Option<((i64, i64), [(f64, f64); 4])>,
+}
+
+/// Lattice spacing in metres (the census 1 km grid).
+const LATTICE_M: i64 = 1_000;
+
+impl LaeaLattice {
+    pub fn new() -> Result<Self, String> {
+        Ok(Self { exact: ToUtm32::new(Crs::LAEA)?, cache: std::collections::HashMap::default(), last: None })
+    }
+
+    fn corner(&mut self, i: i64, j: i64) -> Result<(f64, f64), String> {
+        if let Some(p) = self.cache.get(&(i, j)) {
+            return Ok(*p);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let p = self.exact.project((i * LATTICE_M) as f64, (j * LATTICE_M) as f64)?;
+        self.cache.insert((i, j), p);
+        Ok(p)
+    }
+
+    /// (x, y) in EPSG:3035 metres → (easting, northing) in EPSG:25832.
+    pub fn project(&mut self, x: f64, y: f64) -> Result<(f64, f64), String> {
+        Crs::LAEA.check(x, y)?;
+        #[allow(clippy::cast_possible_truncation)]
+        let (i, j) = ((x / LATTICE_M as f64).floor() as i64, (y / LATTICE_M as f64).floor() as i64);
+        let c = match self.last {
+            Some((k, c)) if k == (i, j) => c,
+            _ => {
+                let c = [self.corner(i, j)?, self.corner(i + 1, j)?, self.corner(i, j + 1)?, self.corner(i + 1, j + 1)?];
+                self.last = Some(((i, j), c));
+                c
+            }
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let (u, v) = ((x - (i * LATTICE_M) as f64) / LATTICE_M as f64, (y - (j * LATTICE_M) as f64) / LATTICE_M as f64);
+        let lerp = |k: usize| -> f64 {
+            let (a, b, cc, d) = (c[0], c[1], c[2], c[3]);
+            let (pa, pb, pc, pd) = match k {
+                0 => (a.0, b.0, cc.0, d.0),
+                _ => (a.1, b.1, cc.1, d.1),
+            };
+            (pa * (1.0 - u) + pb * u) * (1.0 - v) + (pc * (1.0 - u) + pd * u) * v
+        };
+        Ok((lerp(0), lerp(1)))
+    }
+}
+
+/// A fast multiplicative hasher for integer keys (cell ids): the default
+/// SipHash costs more than the rest of a census row's work.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64: spreads every input bit over the whole word, so
+        // the table's low (bucket) and high (tag) bits both depend on n and e.
+        let mut z = self.0;
+        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        z ^ (z >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, i: i64) {
+        #[allow(clippy::cast_sign_loss)]
+        self.write_u64(i as u64);
+    }
+}
+
+pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+#[cfg(test)]
+mod lattice_tests {
+    use super::*;
+
+    #[test]
+    fn lattice_matches_exact_projection_below_a_millimetre() {
+        let exact = ToUtm32::new(Crs::LAEA).unwrap();
+        let mut lat = LaeaLattice::new().unwrap();
+        let mut worst = 0f64;
+        // A sweep over NRW's census extent (x 4.03–4.25 M, y 3.03–3.22 M) at odd offsets.
+        for k in 0..20_000u32 {
+            let x = 4_030_000.0 + f64::from(k % 211) * 1_043.7 + 50.0;
+            let y = 3_030_000.0 + f64::from(k / 211) * 1_997.3 + 50.0;
+            let (a, b) = (exact.project(x, y).unwrap(), lat.project(x, y).unwrap());
+            worst = worst.max((a.0 - b.0).abs().max((a.1 - b.1).abs()));
+        }
+        assert!(worst < 0.001, "worst error {worst} m");
+    }
+}

@@ -13,7 +13,7 @@ use bytes::Buf;
 use futures_util::TryStreamExt;
 use tokio_postgres::Transaction;
 
-use crate::crs::{Crs, ToUtm32};
+use crate::crs::{Crs, FastHash, LaeaLattice};
 use crate::grid::{self, CellSet};
 use crate::pgcopy::CopyBuf;
 use crate::problem::{Loc, Problems};
@@ -83,7 +83,7 @@ pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
 #[derive(Default)]
 struct Parsed {
     /// (households, population) per 25832 cell key.
-    cells: HashMap<u64, (f64, f64)>,
+    cells: HashMap<u64, (f64, f64), FastHash>,
     rows: u64,
     census_cells: u64,
     suppressed: u64,
@@ -117,7 +117,7 @@ fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progre
             return Ok(Parsed::default());
         }
     };
-    let proj = ToUtm32::new(Crs::LAEA).map_err(Error::Usage)?;
+    let mut proj = LaeaLattice::new().map_err(Error::Usage)?;
     let decimal_comma = csv.delimiter == b';';
     let width = h.len();
     let mut out = Parsed {
@@ -125,7 +125,7 @@ fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progre
         from_population: matches!(count, Count::PopulationAndSize(..)),
         ..Parsed::default()
     };
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: HashSet<u64, FastHash> = HashSet::default();
     let mut rec = csv::ByteRecord::new();
     let problems = file_problems;
     loop {
@@ -308,13 +308,17 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         let Some(mut csv) = source::csv(reader, &mut problems)? else {
             return Ok((Parsed::default(), problems));
         };
+        let t = std::time::Instant::now();
         let parsed = parse(&mut csv, &mut problems, &progress)?;
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = parsed.rows, cells = parsed.cells.len(), "households parsed");
         // Read to the end so the SHA-256 covers the whole file.
         let mut rest = csv.reader.into_inner();
         std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the households file"))?;
         Ok((parsed, problems))
     });
+    let t0 = std::time::Instant::now();
     let (parsed, grid) = tokio::join!(parse_task, load_grid(tx));
+    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "households parsed and grid loaded");
     let (parsed, problems) = parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
     let grid = grid?;
     summary.sha256 = digest.hex();
