@@ -136,27 +136,32 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
         let limiter = state.auth_limiter();
-        if !limiter.allowed(ip) {
-            return Err(ApiError::TooManyRequests(
-                "too many failed authentication attempts from this address; wait a minute".into(),
-            ));
-        }
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty());
+        // Verify first and throttle failures only: a valid token is never
+        // locked out by someone else's bad attempts from the same address
+        // (e.g. behind a shared proxy); a bad one gets 429 once the address
+        // has used up its failures.
+        let refuse = |reason: &str| {
+            if limiter.allowed(ip) {
+                limiter.failed(ip);
+                ApiError::Unauthorized(reason.to_owned())
+            } else {
+                ApiError::TooManyRequests("too many failed authentication attempts from this address; wait a minute".into())
+            }
+        };
         let Some(token) = token else {
-            limiter.failed(ip);
-            return Err(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()));
+            return Err(refuse("the Authorization header must be 'Bearer <token>'"));
         };
         match verify_token(state.db(), token).await? {
             Some(c) => Ok(c),
             None => {
-                limiter.failed(ip);
                 tracing::info!(client = ?ip, "rejected an unknown or revoked token");
-                Err(ApiError::Unauthorized("the token is unknown or revoked".into()))
+                Err(refuse("the token is unknown or revoked"))
             }
         }
     }

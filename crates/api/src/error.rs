@@ -81,7 +81,12 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable(msg) => {
                 tracing::warn!(error = %msg, "database unavailable");
-                "The database is not available right now; try again shortly.".to_owned()
+                if msg.contains("the database is read-only") {
+                    // Reads keep working; say why writes do not.
+                    "The database is read-only right now (a standby or maintenance); writes are refused until it is writable again.".to_owned()
+                } else {
+                    "The database is not available right now; try again shortly.".to_owned()
+                }
             }
             other => other.to_string(),
         };
@@ -172,6 +177,12 @@ impl ApiError {
                         || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION =>
                 {
                     Self::Unprocessable(format!("{what}: {detail}"))
+                }
+                Some(c) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER => {
+                    Self::Unprocessable(format!("{what}: text must be valid UTF-8 without NUL characters ({detail})"))
+                }
+                Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+                    Self::Unavailable(format!("{what}: the database is read-only ({detail})"))
                 }
                 Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
                     Self::Unavailable(format!("{what}: {detail}"))

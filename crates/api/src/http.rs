@@ -71,7 +71,17 @@ pub(crate) async fn conditional(req: Request, next: Next) -> Response {
 
 /// Turn any error response that is not already problem+json (axum's 405,
 /// tower-http's 413 and 408, a panic's 500) into one.
+///
+/// It also refuses a URL carrying an encoded NUL (`%00`) up front: no id,
+/// name or filter can hold one (PostgreSQL text cannot), and catching it
+/// here is one rule for every route instead of a check in each.
 pub(crate) async fn problems(req: Request, next: Next) -> Response {
+    if req.uri().path_and_query().is_some_and(|pq| pq.as_str().contains("%00")) {
+        return crate::ApiError::BadRequest(
+            "the URL contains a NUL character (%00), which no identifier or parameter may hold".into(),
+        )
+        .into_response();
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = next.run(req).await;

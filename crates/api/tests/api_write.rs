@@ -76,11 +76,15 @@ async fn failed_authentication_is_rate_limited_per_address() {
         last = app.write(Method::POST, "/api/v1/sites", Some("fp_wrong"), None, &body).await.status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    // Even a good token waits now (the address is throttled).
+    // Bad attempts stay throttled ...
+    let r = app.write(Method::POST, "/api/v1/sites", Some("fp_wrong_again"), None, &body).await;
+    r.problem(StatusCode::TOO_MANY_REQUESTS);
+    // ... but a valid token from the same address is never locked out by
+    // them (several writers may share one proxy address).
     let good = app.token("staff").await;
     let r = app.write(Method::POST, "/api/v1/sites", Some(&good), None, &body).await;
-    r.problem(StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.header("retry-after").is_some());
+    assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

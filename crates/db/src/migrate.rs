@@ -26,6 +26,15 @@ pub async fn run(url: &str) -> Result<Report> {
         .await
         .map_err(|e| Error::Connect { url: crate::redact(url), detail: pg_detail(&e) })?;
     let conn = tokio::spawn(conn);
+    // A read-only database (a hot-standby replica, or
+    // default_transaction_read_only) cannot record migrations. When nothing
+    // is pending that is fine — serving reads from a replica is how DESIGN §3
+    // scales — otherwise say plainly why it cannot be migrated.
+    if let Some(report) = read_only_check(&client).await? {
+        drop(client);
+        let _ = conn.await;
+        return report;
+    }
     client
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
         .await
@@ -51,6 +60,42 @@ pub async fn run(url: &str) -> Result<Report> {
         tracing::info!(migration = %m, "applied");
     }
     Ok(Report { applied })
+}
+
+/// `None` when the database is writable; for a read-only one the result of
+/// the whole call: nothing to do when it is current, else an error.
+async fn read_only_check(client: &tokio_postgres::Client) -> Result<Option<Result<Report>>> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery(),
+                    to_regclass('refinery_schema_history') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(Error::pg("checking whether the database is writable"))?;
+    let (read_only, has_history): (bool, bool) = (row.get(0), row.get(1));
+    if !read_only {
+        return Ok(None);
+    }
+    let latest = embedded::migrations::runner().get_migrations().iter().map(refinery::Migration::version).max();
+    let applied: Option<i32> = if has_history {
+        client
+            .query_one("SELECT max(version) FROM refinery_schema_history", &[])
+            .await
+            .map_err(Error::pg("reading the migration history"))?
+            .get(0)
+    } else {
+        None
+    };
+    let latest = latest.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
+    Ok(Some(if applied.is_some() && applied >= latest {
+        Ok(Report::default())
+    } else {
+        Err(Error::Migration(format!(
+            "the database is read-only (a standby, or default_transaction_read_only is on) and {} migrations are pending; migrate the primary",
+            if applied.is_none() { "all" } else { "some" }
+        )))
+    }))
 }
 
 /// Whether a server message says an extension is not installed on the

@@ -14,7 +14,7 @@ use crate::{ApiError, ApiResult, AppState};
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit",
     params(
         ("limit" = Option<i64>, Query, description = "Entries per page (1..1000, default 100)"),
-        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)"),
+        ("offset" = Option<i64>, Query, description = "Entries to skip (0..1000000000, default 0)"),
         ("entity" = Option<String>, Query, description = "Only this kind of object: site or measure"),
         ("entity_id" = Option<String>, Query, description = "Only this object id"),
     ),
@@ -25,7 +25,9 @@ use crate::{ApiError, ApiResult, AppState};
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["limit", "offset", "entity", "entity_id"], |_| false)?;
     let limit = q.int("limit", 100, 1, 1000, true)?;
-    let offset = q.int("offset", 0, 0, i64::MAX, false)?;
+    // Bounded so that offset + limit cannot overflow (and no audit log is
+    // anywhere near a billion rows).
+    let offset = q.int("offset", 0, 0, 1_000_000_000, false)?;
     let entity = q.get("entity");
     if let Some(e) = entity {
         if e != "site" && e != "measure" {
