@@ -66,14 +66,17 @@ struct Collection {
 
 const MUNICIPALITY_FROM: &str = "municipality t \
     LEFT JOIN coverage_result c5 ON c5.ags = t.ags AND NOT c5.scenario AND c5.technology = '5g' \
-    LEFT JOIN coverage_result cl ON cl.ags = t.ags AND NOT cl.scenario AND cl.technology = 'lte'";
+    LEFT JOIN coverage_result cl ON cl.ags = t.ags AND NOT cl.scenario AND cl.technology = 'lte' \
+    LEFT JOIN coverage_result s5 ON s5.ags = t.ags AND s5.scenario AND s5.technology = '5g' \
+    LEFT JOIN coverage_result sl ON sl.ags = t.ags AND sl.scenario AND sl.technology = 'lte'";
 
 const COLLECTIONS: [Collection; 4] = [
     Collection {
         id: "municipalities",
         title: "Gemeinden (municipalities) with coverage",
         description: "NRW municipalities with their current 5G and LTE coverage (shares 0..1 of households and \
-            area, LTE dead and grey spot area in km²). Geometry simplified to 20 m; ?geometry=full for the original. \
+            area, LTE dead and grey spot area in km²), the scenario shares (`*_scenario`: as if every planned measure \
+            were completed) and whether the data is synthetic. Geometry simplified to 20 m; ?geometry=full for the original. \
             datetime filters on computed_at.",
         from: MUNICIPALITY_FROM,
         id_expr: "t.ags",
@@ -90,9 +93,13 @@ const COLLECTIONS: [Collection; 4] = [
             'households_lte', round(cl.households_covered::numeric, 1)::float8, \
             'household_share_lte', round((cl.households_covered / nullif(cl.households, 0))::numeric, 6)::float8, \
             'area_share_lte', round((cl.cells_covered::float8 / nullif(cl.cells, 0))::numeric, 6)::float8, \
+            'household_share_5g_scenario', round((s5.households_covered / nullif(s5.households, 0))::numeric, 6)::float8, \
+            'area_share_5g_scenario', round((s5.cells_covered::float8 / nullif(s5.cells, 0))::numeric, 6)::float8, \
+            'household_share_lte_scenario', round((sl.households_covered / nullif(sl.households, 0))::numeric, 6)::float8, \
+            'area_share_lte_scenario', round((sl.cells_covered::float8 / nullif(sl.cells, 0))::numeric, 6)::float8, \
             'dead_spot_area_km2', round((cl.dead_cells * 0.01)::numeric, 2)::float8, \
             'grey_spot_area_km2', round((cl.grey_cells * 0.01)::numeric, 2)::float8, \
-            'source', coalesce(cl.source, c5.source), \
+            'source', coalesce(cl.source, c5.source), 'synthetic', t.synthetic, \
             'computed_at', coalesce(cl.computed_at, c5.computed_at))",
         datetime: "coalesce(cl.computed_at, c5.computed_at)",
         filters: &[("ags", "t.ags", Match::Eq), ("name", "t.name", Match::Eq), ("district", "t.district", Match::Eq), ("kind", "t.kind", Match::Eq)],
