@@ -187,7 +187,13 @@ fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, 
             }
         }
         let mut count = |c: usize, max: i16| -> Option<i16> {
-            let v = field(&rec, c).unwrap_or_default();
+            let v = match field(&rec, c) {
+                Ok(v) => v,
+                Err(reason) => {
+                    problems.add(loc(), &h[c], "", reason);
+                    return None;
+                }
+            };
             match v.parse::<i16>() {
                 Ok(n) if (0..=max).contains(&n) => Some(n),
                 _ => {

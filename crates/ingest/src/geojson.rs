@@ -143,7 +143,38 @@ pub fn multipolygon(geom: Option<&Value>, proj: &ToUtm32, loc: &Loc, problems: &
         }
         out.push(poly);
     }
+    if problems.total() == before {
+        check_extent(&out, loc, problems);
+    }
     (problems.total() == before).then_some(out)
+}
+
+/// Largest extent (bounding box) a municipality may have, in km². Germany's
+/// largest municipality, Berlin, is 891 km² in a ~1,700 km² box; anything
+/// far beyond is a wrong CRS or a stray vertex, and rasterising it into
+/// 100 m cells would take minutes, so it is refused up front.
+pub const MAX_EXTENT_KM2: f64 = 5_000.0;
+
+fn check_extent(mp: &MultiPolygon, loc: &Loc, problems: &mut Problems) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(x, y) in mp.iter().flatten().flatten() {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    let (w, h) = ((x1 - x0) / 1000.0, (y1 - y0) / 1000.0);
+    if w * h > MAX_EXTENT_KM2 {
+        problems.add(
+            loc.clone(),
+            "geometry",
+            format!("{w:.0} km × {h:.0} km"),
+            format!(
+                "extent of {:.0} km² is far larger than any municipality (limit {MAX_EXTENT_KM2:.0} km²): wrong CRS or a stray vertex?",
+                w * h
+            ),
+        );
+    }
 }
 
 /// GeoJSON text of a MultiPolygon (for `ST_GeomFromGeoJSON`).

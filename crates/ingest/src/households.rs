@@ -323,6 +323,12 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     let grid = grid?;
     summary.sha256 = digest.hex();
     summary.rows = parsed.rows;
+    let mut problems = problems;
+    if parsed.rows == 0 && problems.is_empty() {
+        // Replacing the household grid with nothing would silently zero
+        // every household share at the next recompute.
+        problems.add(Loc::File, "(rows)", "", "no data rows: the household grid would be emptied; nothing was changed");
+    }
     problems.into_result()?;
 
     let (mut outside_cells, mut outside_households) = (0u64, 0f64);

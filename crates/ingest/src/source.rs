@@ -11,18 +11,56 @@ use sha2::{Digest, Sha256};
 use crate::problem::{Loc, Problems};
 use crate::{Error, Result};
 
-/// A reader that hashes what passes through it.
+/// Longest line a CSV input may have. Real rows are well under 1 KiB; a
+/// file without line breaks (or a binary file) would otherwise make the CSV
+/// reader buffer it whole.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// Largest GeoJSON file read (GeoJSON is parsed as a whole). All of
+/// Germany's municipalities at full VG250 resolution are well below this.
+pub const MAX_GEOJSON_BYTES: u64 = 512 << 20;
+
+/// A reader that hashes what passes through it and refuses a line longer
+/// than [`MAX_LINE_BYTES`], so memory stays bounded whatever the input.
 pub struct Hashing<R> {
     inner: R,
     hasher: Arc<Mutex<Sha256>>,
     bytes: Arc<std::sync::atomic::AtomicU64>,
+    /// Bytes since the last line break, and the 1-based current line.
+    since_break: u64,
+    line: u64,
+    /// After a refused line the reader reports end of file, so callers
+    /// that continue after an error do not loop on it.
+    tripped: bool,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.tripped {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        match chunk.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+                self.since_break = (n - last - 1) as u64;
+            }
+            None => self.since_break += n as u64,
+        }
+        if self.since_break > MAX_LINE_BYTES {
+            self.tripped = true;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {} MiB without a line break: not a row of this format",
+                    self.line + 1,
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
         if let Ok(mut h) = self.hasher.lock() {
-            h.update(&buf[..n]);
+            h.update(chunk);
         }
         self.bytes.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
@@ -47,14 +85,32 @@ impl Digester {
 pub fn open(path: &Path) -> Result<(BufReader<Hashing<File>>, Digester)> {
     let f = File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
     let d = Digester { hasher: Arc::new(Mutex::new(Sha256::new())), bytes: Arc::default() };
-    let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone() };
+    let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone(), since_break: 0, line: 0, tripped: false };
     Ok((BufReader::with_capacity(1 << 20, r), d))
 }
 
-/// Read all of `path` (for GeoJSON, which is parsed as a whole) and its SHA-256.
+/// Read all of `path` (for GeoJSON, which is parsed as a whole) and its
+/// SHA-256, refusing files over [`MAX_GEOJSON_BYTES`] before reading them.
+/// A leading UTF-8 byte-order mark (written by some Windows tools) is
+/// dropped from the returned bytes, as RFC 8259 §8.1 allows; the hash is of
+/// the file as it is.
 pub fn read_all(path: &Path) -> Result<(Vec<u8>, String)> {
-    let bytes = std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?;
+    let what = || format!("reading {}", path.display());
+    let size = std::fs::metadata(path).map_err(Error::io(what()))?.len();
+    if size > MAX_GEOJSON_BYTES {
+        return Err(Error::Io {
+            what: what(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the file is {} MiB, over the {} MiB limit for GeoJSON input", size >> 20, MAX_GEOJSON_BYTES >> 20),
+            ),
+        });
+    }
+    let mut bytes = std::fs::read(path).map_err(Error::io(what()))?;
     let sha = hex::encode(Sha256::digest(&bytes));
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     Ok((bytes, sha))
 }
 
