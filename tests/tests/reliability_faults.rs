@@ -371,6 +371,15 @@ fn read_only_database_gives_clear_errors_not_hangs() {
     if st != 503 || header(&h, "retry-after").is_none() || !body.contains("read-only") || t0.elapsed() > Duration::from_secs(15) {
         failures.push(format!("PATCH on a read-only database: {st} after {:?}: {body}", t0.elapsed()));
     }
+    // A server can start on a read-only database (a hot standby) and serve reads.
+    let ro = Server::start(&l.url, &[], l.dir.path("serve-ro.log"));
+    for p in ["/api/v1/targets", "/api/v1/municipalities/05111000", "/ogc/collections/sites/items?limit=5"] {
+        let (st, _, body) = http(&ro.addr, "GET", p, &[], None).unwrap();
+        if st != 200 {
+            failures.push(format!("GET {p} from a server started on a read-only database: {st} {body}"));
+        }
+    }
+    drop(ro);
     l.rt.block_on(c.batch_execute(&format!("ALTER DATABASE {db} RESET default_transaction_read_only"))).unwrap();
     let diff = changed(&before, &l.checksums());
     assert!(diff.is_empty(), "changed {diff:?}");
