@@ -20,13 +20,13 @@ use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
 
-enum Layout {
+pub(crate) enum Layout {
     Regulator { id: usize, gsm: Option<usize>, lte: usize, dss: Option<usize>, nsa: Option<usize>, nr: usize },
     /// (column, operator bit, is 5G)
     Flags { id: usize, cols: Vec<(usize, i16, bool)> },
 }
 
-fn layout(h: &[String], ops: &HashMap<String, i16>, problems: &mut Problems) -> Option<Layout> {
+pub(crate) fn layout(h: &[String], ops: &HashMap<String, i16>, problems: &mut Problems) -> Option<Layout> {
     let Some(id) = col(h, &["id", "cell_id"]) else {
         problems.add(Loc::Line(1), "id", h.join(","), "missing column `id` (cell id 100mN…E…)");
         return None;
@@ -73,7 +73,7 @@ fn layout(h: &[String], ops: &HashMap<String, i16>, problems: &mut Problems) -> 
     Some(Layout::Flags { id, cols })
 }
 
-struct Row {
+pub(crate) struct Row {
     n: i32,
     e: i32,
     gsm: Option<i16>,
@@ -146,7 +146,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     Ok(())
 }
 
-fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, problems: &mut Problems, progress: &Progress) -> Vec<Row> {
+pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, problems: &mut Problems, progress: &Progress) -> Vec<Row> {
     let mut out = Vec::new();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut rec = csv::ByteRecord::new();

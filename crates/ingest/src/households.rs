@@ -81,7 +81,7 @@ pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
 }
 
 #[derive(Default)]
-struct Parsed {
+pub(crate) struct Parsed {
     /// (households, population) per 25832 cell key.
     cells: HashMap<u64, (f64, f64), FastHash>,
     rows: u64,
@@ -94,7 +94,7 @@ struct Parsed {
     from_population: bool,
 }
 
-fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
+pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
     let h = &csv.header;
     let pos = if let Some(i) = col(h, &["GITTER_ID_100m", "GITTER_ID_1km", "Gitter_ID", "cell_id", "id"]) {
         Position::Id(i)

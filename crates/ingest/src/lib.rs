@@ -20,6 +20,9 @@ pub mod problem;
 pub mod progress;
 mod source;
 mod geojson;
+/// Database-free entry points to the parsers, for fuzzing (issue 8).
+#[doc(hidden)]
+pub mod fuzzing;
 
 mod coverage;
 mod households;

@@ -20,7 +20,7 @@ use crate::{Error, Options, Progress, Result, Summary};
 
 const COLUMNS: &[&str] = &["measure_id", "site_id", "kind", "status", "planned_date", "completed_date", "synthetic"];
 
-struct Measure {
+pub(crate) struct Measure {
     line: u64,
     measure_id: String,
     site_id: String,
@@ -82,7 +82,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     Ok(())
 }
 
-fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &mut Problems, progress: &Progress) -> Result<Vec<Measure>> {
+pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &mut Problems, progress: &Progress) -> Result<Vec<Measure>> {
     let h = csv.header.clone();
     for name in &h {
         if !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) {

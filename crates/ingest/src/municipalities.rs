@@ -15,7 +15,7 @@ use crate::pgcopy::CopyBuf;
 use crate::problem::{Loc, Problems};
 use crate::{source, Error, Options, Progress, Result, Summary};
 
-struct Muni {
+pub(crate) struct Muni {
     idx: i32,
     ags: String,
     name: String,
@@ -30,7 +30,7 @@ fn prop<'a>(props: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option
     names.iter().find_map(|n| props.get(*n)).filter(|v| !v.is_null())
 }
 
-fn parse_feature(f: &Value, i: usize, proj: &ToUtm32, opts: &Options, problems: &mut Problems) -> Option<Muni> {
+pub(crate) fn parse_feature(f: &Value, i: usize, proj: &ToUtm32, opts: &Options, problems: &mut Problems) -> Option<Muni> {
     let loc = Loc::Feature(i as u64 + 1);
     if f.get("type").and_then(Value::as_str) != Some("Feature") {
         problems.add(loc, "type", short(f.get("type")), "not a GeoJSON Feature");

@@ -21,7 +21,7 @@ use crate::{Error, Options, Progress, Result, Summary};
 
 const COLUMNS: &[&str] = &["site_id", "operator", "lon", "lat", "x", "y", "status", "technologies", "planned_date", "on_air_date", "synthetic"];
 
-struct Site {
+pub(crate) struct Site {
     line: u64,
     site_id: String,
     operator: String,
@@ -159,7 +159,7 @@ fn split_list(s: &str) -> Vec<String> {
     s.split([';', '|', ','].as_ref()).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
+pub(crate) fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
     let (reader, digest) = source::open(path)?;
     let Some(mut csv) = source::csv(reader, problems)? else {
         return Ok((Vec::new(), digest.hex()));
@@ -264,7 +264,7 @@ fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &
     Ok((out, digest.hex()))
 }
 
-fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
+pub(crate) fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
     let (bytes, sha) = source::read_all(path)?;
     let doc: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,

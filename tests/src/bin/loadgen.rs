@@ -62,7 +62,8 @@ fn args() -> Result<Args, String> {
     if a.token.is_empty() {
         return Err("--token (or FUNKPLAN_TOKEN) is needed for the writes".into());
     }
-    if !(1..=4096).contains(&a.clients) || !(a.seconds > 0.0 && a.seconds <= 3600.0) || !(0.0..=1.0).contains(&a.write_share) {
+    let valid = (1..=4096).contains(&a.clients) && a.seconds > 0.0 && a.seconds <= 3600.0 && (0.0..=1.0).contains(&a.write_share);
+    if !valid {
         return Err("--clients 1..4096, --seconds 0..3600, --write-share 0..1".into());
     }
     Ok(a)
