@@ -12,7 +12,7 @@
 
 use funkplan_model::CoverageSource;
 
-use crate::grid::{Grid, Mask, NO_MUNI};
+use crate::grid::{Grid, Mask, NO_MUNI, UNKNOWN};
 use crate::model::{combine, Model, Site};
 
 /// A rectangle of slots: rows `r0..r1`, columns `c0..c1` (half-open).
@@ -376,50 +376,18 @@ pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>
                 let r1 = (r0 + band).min(region.r1);
                 scope.spawn(move || {
                     let mut acc: Vec<[Acc; 2]> = vec![[Acc::default(), Acc::default()]; nm];
-                    for row in r0..r1 {
-                        let base = row * grid.cols;
-                        for slot in base + region.c0..base + region.c1 {
-                            let m = grid.muni[slot];
-                            if m == NO_MUNI {
-                                continue;
-                            }
-                            if let Some(f) = sc.munis {
-                                if !f[usize::from(m)] {
-                                    continue;
-                                }
-                            }
-                            let h = f64::from(grid.households[slot]);
-                            for (tech, a) in acc[usize::from(m)].iter_mut().enumerate() {
-                                let (rc, rm) = grid.reported[tech].at(slot);
-                                let mut mm = masks.actual[tech][slot];
-                                if sc.scenario {
-                                    mm |= masks.extra[tech][slot];
-                                }
-                                let (count, set) = combine(sc.source, rc, rm, mm);
-                                a.hh += h;
-                                a.cells += 1;
-                                match count {
-                                    0 => a.dead += 1,
-                                    1 => a.grey += 1,
-                                    _ => {}
-                                }
-                                if count > 0 {
-                                    a.hh_cov += h;
-                                    a.cov += 1;
-                                }
-                                match set {
-                                    Some(mut s) => {
-                                        while s != 0 {
-                                            let b = s.trailing_zeros() as usize;
-                                            a.op_hh[b] += h;
-                                            a.op_cells[b] += 1;
-                                            s &= s - 1;
-                                        }
-                                    }
-                                    None => a.known = false,
-                                }
-                            }
-                        }
+                    // The source is fixed for the whole loop: one copy of
+                    // the loop per source, with `combine` specialised.
+                    match sc.source {
+                        CoverageSource::Modelled => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Modelled, rc, rm, m)
+                        }),
+                        CoverageSource::Reported => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Reported, rc, rm, m)
+                        }),
+                        CoverageSource::Union => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Union, rc, rm, m)
+                        }),
                     }
                     acc
                 })
@@ -438,6 +406,72 @@ pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>
         .into_iter()
         .map(|[l, n]| [finish(&l, operator_bits), finish(&n, operator_bits)])
         .collect()
+}
+
+/// Sum rows `r0..r1` of the scope's region into `acc`. Branch-light per
+/// cell: counters take 0/1 from comparisons, covered households add `h` or
+/// `0.0` (adding 0.0 leaves a sum unchanged, so the figures equal a
+/// branching sum bit for bit), per-operator sums walk the operator bits.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn sum_rows(
+    grid: &Grid,
+    masks: &Masks,
+    operator_bits: &[u8],
+    sc: Scope<'_>,
+    r0: usize,
+    r1: usize,
+    acc: &mut [[Acc; 2]],
+    comb: impl Fn(u8, Mask, Mask) -> (u8, Option<Mask>),
+) {
+    let region = sc.region;
+    let has_reported = grid.has_reported();
+    for row in r0..r1 {
+        let base = row * grid.cols;
+        for slot in base + region.c0..base + region.c1 {
+            let m = grid.muni[slot];
+            if m == NO_MUNI {
+                continue;
+            }
+            if let Some(f) = sc.munis {
+                if !f[usize::from(m)] {
+                    continue;
+                }
+            }
+            let h = f64::from(grid.households[slot]);
+            for (tech, a) in acc[usize::from(m)].iter_mut().enumerate() {
+                let (rc, rm) = if has_reported {
+                    let l = &grid.reported[tech];
+                    (l.count[slot], l.mask[slot])
+                } else {
+                    (0, UNKNOWN)
+                };
+                let mut mm = masks.actual[tech][slot];
+                if sc.scenario {
+                    mm |= masks.extra[tech][slot];
+                }
+                let (count, set) = comb(rc, rm, mm);
+                let covered = count > 0;
+                a.hh += h;
+                a.cells += 1;
+                a.dead += u32::from(count == 0);
+                a.grey += u32::from(count == 1);
+                a.cov += u32::from(covered);
+                a.hh_cov += if covered { h } else { 0.0 };
+                match set {
+                    Some(s) => {
+                        for &b in operator_bits {
+                            let b = usize::from(b) & 15;
+                            let on = (s >> b) & 1 != 0;
+                            a.op_hh[b] += if on { h } else { 0.0 };
+                            a.op_cells[b] += u32::from(on);
+                        }
+                    }
+                    None => a.known = false,
+                }
+            }
+        }
+    }
 }
 
 fn finish(a: &Acc, bits: &[u8]) -> TechFigures {
