@@ -31,6 +31,8 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -63,6 +65,7 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -152,6 +155,7 @@ impl ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => Self::Unprocessable(detail),
             StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests(detail),
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(detail),
+            StatusCode::REQUEST_TIMEOUT => Self::RequestTimeout(detail),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(detail),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(detail),
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(detail),

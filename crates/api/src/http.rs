@@ -69,6 +69,25 @@ pub(crate) async fn conditional(req: Request, next: Next) -> Response {
     resp
 }
 
+/// How long a read may take before it is answered 408.
+pub(crate) const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads are stopped after [`READ_TIMEOUT`] (408). Writes are not: a write
+/// stopped after its COMMIT (while the coverage hook runs) would be
+/// answered as failed although it happened, and a client retrying it would
+/// write twice (the load test of issue 8 caught this, B11). A write's waits
+/// are bounded inside instead: the pool's wait for a connection, short row
+/// locks, the hook's own errors are logged, not returned.
+pub(crate) async fn read_timeout(req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(READ_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::RequestTimeout("the request took too long and was stopped".into()).into_response(),
+    }
+}
+
 /// Turn any error response that is not already problem+json (axum's 405,
 /// tower-http's 413 and 408, a panic's 500) into one.
 ///
@@ -108,11 +127,6 @@ pub(crate) async fn problems(req: Request, next: Next) -> Response {
         s => s.canonical_reason().unwrap_or("error").to_owned(),
     };
     let mut out = match status {
-        StatusCode::REQUEST_TIMEOUT => {
-            let mut r = ApiError::BadRequest(detail).into_response();
-            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            r
-        }
         s if s.is_server_error() && s != StatusCode::SERVICE_UNAVAILABLE => {
             ApiError::Internal(format!("{s} from an inner layer")).into_response()
         }
