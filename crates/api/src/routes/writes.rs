@@ -271,6 +271,10 @@ pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, A
     check_role(&caller, ags.as_deref(), "site")?;
     audit(&tx, &caller, "create", "site", &s.site_id, None, &after).await?;
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
+    // Give the connection back before the coverage hook: writers queued on
+    // the engine would otherwise hold the whole pool while the hook waits
+    // for a connection of its own (B10, found by scripts/load).
+    drop(c);
     state.invalidate();
     state.notify_sites_changed(vec![s.site_id.clone()]).await;
     let location = format!("/api/v1/sites/{}", s.site_id);
@@ -358,6 +362,10 @@ pub(crate) async fn patch_site(
         audit(&tx, &caller, "update", "site", &id, Some(&before), &after).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
+    // Give the connection back before the coverage hook: writers queued on
+    // the engine would otherwise hold the whole pool while the hook waits
+    // for a connection of its own (B10, found by scripts/load).
+    drop(c);
     if changed {
         state.invalidate();
         state.notify_sites_changed(vec![id.clone()]).await;
@@ -424,6 +432,10 @@ pub(crate) async fn create_measure(
     let (version, after): (i64, Value) = (row.get(0), row.get(1));
     audit(&tx, &caller, "create", "measure", &m.measure_id, None, &after).await?;
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
+    // Give the connection back before the coverage hook: writers queued on
+    // the engine would otherwise hold the whole pool while the hook waits
+    // for a connection of its own (B10, found by scripts/load).
+    drop(c);
     state.invalidate();
     state.notify_sites_changed(vec![m.site_id.clone()]).await;
     let location = format!("/api/v1/measures/{}", m.measure_id);
@@ -512,6 +524,10 @@ pub(crate) async fn patch_measure(
         audit(&tx, &caller, "update", "measure", &id, Some(&before), &after).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
+    // Give the connection back before the coverage hook: writers queued on
+    // the engine would otherwise hold the whole pool while the hook waits
+    // for a connection of its own (B10, found by scripts/load).
+    drop(c);
     if changed {
         state.invalidate();
         let mut sites = vec![site_id.clone()];
