@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -843,9 +844,10 @@ class Bench:
 
     # ---- 4. HTTP
 
-    def wrk(self, port: int, path: str, conns: int, headers: dict | None = None) -> dict:
+    def wrk(self, port: int, path: str, conns: int, headers: dict | None = None, duration: int | None = None) -> dict:
         threads = min(2, conns)
-        cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{self.duration}s", "--timeout", "30s",
+        duration = duration or self.duration
+        cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "60s",
                "-s", str(HERE / "report.lua")]
         for k, v in (headers or {}).items():
             cmd += ["-H", f"{k}: {v}"]
@@ -900,6 +902,7 @@ class Bench:
         )
         lines.append("")
         worst_ratio, worst_p99, all_err = None, None, 0
+        bound = False
         for name, fpath, tpath in cases:
             same = self.check_same(fp, fpath, tp, tpath)
             lines.append(f"### {name}")
@@ -908,22 +911,39 @@ class Bench:
             lines.append("")
             lines.append("| conns | funkplan req/s | p50 ms | p99 ms | errors | tipg req/s | p50 ms | p99 ms | errors | ratio |")
             lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            t_prev = None
             for c in self.conns:
                 fr, tr = [], []
                 for i in range(self.reps):
                     log(f"wrk {name} c={c} funkplan {i + 1}/{self.reps}")
                     fr.append(self.wrk(fp, fpath, c))
+                # A slow peer with many connections may finish no request at
+                # all within a short run (every one of them in flight at the
+                # end), which would read as 0 req/s. Its runs last long
+                # enough for each connection to finish a few requests at the
+                # rate it reached with fewer connections (at most 60 s).
+                t_dur = self.duration
+                if t_prev:
+                    t_dur = int(min(60, max(self.duration, math.ceil(3 * c / t_prev))))
                 for i in range(self.reps):
-                    log(f"wrk {name} c={c} tipg {i + 1}/{self.reps}")
-                    tr.append(self.wrk(tp, tpath, c))
+                    log(f"wrk {name} c={c} tipg {i + 1}/{self.reps} ({t_dur} s)")
+                    tr.append(self.wrk(tp, tpath, c, duration=t_dur))
                 f_rps, t_rps = med([r["rps"] for r in fr]), med([r["rps"] for r in tr])
+                t_prev = t_rps or t_prev
                 f_p99 = med([r["p99_us"] for r in fr]) / 1000
                 f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
-                ratio = f_rps / t_rps if t_rps else None
+                if t_rps:
+                    ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
+                else:
+                    # No request finished: tipg's rate was below one per run,
+                    # so the ratio is at least funkplan's rate × run length.
+                    ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
+                    bound = True
+                dur_note = "" if t_dur == self.duration else f" ({t_dur} s runs)"
                 lines.append(
                     f"| {c} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} | {f_p99:.1f} | {f_err} "
-                    f"| {t_rps:,.1f} ({spread([r['rps'] for r in tr], '{:.1f}')}) | {med([r['p50_us'] for r in tr]) / 1000:.1f} | {med([r['p99_us'] for r in tr]) / 1000:.1f} | {t_err} "
-                    f"| **{f1(ratio)}×** |")
+                    f"| {t_rps:,.1f} ({spread([r['rps'] for r in tr], '{:.1f}')}){dur_note} | {med([r['p50_us'] for r in tr]) / 1000:.1f} | {med([r['p99_us'] for r in tr]) / 1000:.1f} | {t_err} "
+                    f"| **{ratio_s}** |")
                 all_err += f_err
                 if c == 64:
                     worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
@@ -958,7 +978,8 @@ class Bench:
             for name, fpath, _ in cases:
                 self.profile(f"funkplan serve, {name}, 64 connections", lambda fpath=fpath: self.wrk(fp, fpath, 64),
                              "A goal of this section was missed: one more 64-connection wrk run under perf.")
-        self.goals.append(("OGC items ≥ 20× tipg req/s at 64 conns", verdict(ok_r, f"lowest ratio {f1(worst_ratio)}×")))
+        self.goals.append(("OGC items ≥ 20× tipg req/s at 64 conns", verdict(ok_r, f"lowest ratio {f1(worst_ratio)}×"
+                                                                        + (" (some ratios are lower bounds)" if bound else ""))))
         self.goals.append(("OGC items p99 ≤ 50 ms at 64 conns", verdict(ok_p, f"highest p99 {f1(worst_p99)} ms")))
         self.goals.append(("OGC items: no errors", verdict(all_err == 0, f"{all_err} errors")))
         lines.append(f"Goals at 64 connections: ≥ 20× tipg — {self.goals[-3][1]}; p99 ≤ 50 ms — {self.goals[-2][1]}; "
