@@ -41,20 +41,16 @@ export function targets() {
   return getJson('/api/v1/targets');
 }
 
-/**
- * Monthly series of a target, as [{month: 'YYYY-MM-DD', value}] sorted.
- * Accepts an array of points or an object holding one (`series`, `history`,
- * `points`), with the date in `month`, `date` or `as_of`.
- */
+/** Monthly series of a target, as [{month: 'YYYY-MM-DD', value}] sorted. */
 export async function targetHistory(id) {
   const body = await getJson(`/api/v1/targets/${encodeURIComponent(id)}/history`);
   return normalizeHistory(body);
 }
 
+/** Keeps the well-formed points of `/api/v1/targets/{id}/history`, oldest first. */
 export function normalizeHistory(body) {
-  const arr = Array.isArray(body) ? body : body?.series ?? body?.history ?? body?.points ?? [];
-  return arr
-    .map((p) => ({ month: String(p.month ?? p.date ?? p.as_of ?? '').slice(0, 10), value: Number(p.value) }))
+  return (Array.isArray(body) ? body : [])
+    .map((p) => ({ month: String(p.month ?? '').slice(0, 10), value: Number(p.value) }))
     .filter((p) => /^\d{4}-\d{2}-\d{2}$/.test(p.month) && Number.isFinite(p.value))
     .sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
 }
@@ -89,23 +85,7 @@ export async function ogcAll(url, { max = 100000, signal } = {}) {
 
 // --- municipalities collection, normalised ---------------------------------
 
-const pick = (o, keys) => {
-  for (const k of keys) {
-    if (o[k] !== undefined && o[k] !== null) return o[k];
-  }
-  return undefined;
-};
-const num = (v) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null);
-
-/** Nested lookup: path like '5g.household_share' in coverage objects. */
-function deep(o, path) {
-  let x = o;
-  for (const k of path.split('.')) {
-    if (x === null || typeof x !== 'object') return undefined;
-    x = x[k];
-  }
-  return x;
-}
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The shares a choropleth can show; the key is used as a feature property. */
 export const MEASURES = {
@@ -118,37 +98,22 @@ export const MEASURES = {
   'sc_lte_hh': { label: 'Szenario LTE – Haushalte', tech: 'lte', kind: 'household_share', scenario: true },
 };
 
+/** The share of measure `m` as the server's OGC collection names it, e.g. `household_share_5g_scenario`. */
 function shareOf(p, m) {
-  const t = m.tech;
-  const alt = t === '5g' ? ['5g', 'nr'] : ['lte'];
-  const short = m.kind === 'household_share' ? ['household_share', 'hh_share', 'households_share'] : ['area_share'];
-  const keys = [];
-  for (const a of alt) {
-    for (const s of short) {
-      // The server's OGC collection says `household_share_5g`; the other
-      // spellings keep the map working with other feature servers.
-      if (m.scenario) keys.push(`${s}_${a}_scenario`, `scenario_${s}_${a}`, `scenario_${a}_${s}`, `${a}_${s}_scenario`, `scenario.${a}.${s}`);
-      else keys.push(`${s}_${a}`, `${a}_${s}`, `coverage_${a}_${s}`, `coverage.${a}.${s}`, `${a}.${s}`);
-    }
-  }
-  for (const k of keys) {
-    const v = k.includes('.') ? deep(p, k) : p[k];
-    const n = num(v);
-    if (n !== null) return n > 1.000001 ? n / 100 : n;
-  }
-  return null;
+  return num(p[`${m.kind}_${m.tech}${m.scenario ? '_scenario' : ''}`]);
 }
 
 /**
- * Adds flat, known property names to each municipality feature: `ags`,
- * `name`, one property per entry of MEASURES (fraction 0..1 or absent) and
- * `synthetic`. The server's own properties stay as they are.
+ * Adds one property per entry of MEASURES to each municipality feature
+ * (`m_<key>`, a fraction 0..1, absent where the server has no figure) so
+ * the map styles can name them; the server's own properties stay as they
+ * are.
  */
 export function normalizeMunicipalities(fc) {
   for (const f of fc.features ?? []) {
     const p = f.properties ?? (f.properties = {});
-    p.ags = String(pick(p, ['ags', 'AGS']) ?? f.id ?? '');
-    p.name = String(pick(p, ['name', 'GEN', 'gen']) ?? p.ags);
+    p.ags = String(p.ags ?? f.id ?? '');
+    p.name = String(p.name ?? p.ags);
     for (const [key, m] of Object.entries(MEASURES)) {
       const v = shareOf(p, m);
       if (v === null) delete p[`m_${key}`];

@@ -6,6 +6,7 @@ import {
 } from '../src/format.js';
 import { verdict } from '../src/status.js';
 import { fold, match } from '../src/search.js';
+import { normalizeHistory, normalizeMunicipalities } from '../src/api.js';
 import { attributionParts, ATTR_BKG, ATTR_BNETZA, ATTR_SYNTHETIC } from '../src/attribution.js';
 
 test('numbers in German format', () => {
@@ -72,4 +73,25 @@ test('attribution: synthetic data labelled, real data credited', () => {
   const real = attributionParts(fc({ synthetic: false, source: 'union' }));
   assert.ok(real.includes(ATTR_BKG) && real.includes(ATTR_BNETZA) && !real.includes(ATTR_SYNTHETIC));
   assert.ok(!attributionParts(fc({ synthetic: false, source: 'modelled' })).includes(ATTR_BNETZA));
+});
+
+test('municipality shares are read by the server\'s property names', () => {
+  const fc = normalizeMunicipalities({ features: [
+    { id: '05315000', properties: { ags: '05315000', name: 'Köln', household_share_5g: 0.93, area_share_lte: 1, household_share_5g_scenario: 0.97 } },
+    { id: '05111000', properties: { ags: '05111000', name: 'Düsseldorf', household_share_5g: null } },
+  ] });
+  const [k, d] = fc.features.map((f) => f.properties);
+  assert.equal(k.m_5g_hh, 0.93);
+  assert.equal(k.m_lte_area, 1);
+  assert.equal(k.m_sc_5g_hh, 0.97);
+  assert.equal('m_lte_hh' in k, false);
+  assert.equal('m_5g_hh' in d, false, 'no figure → no property, not 0');
+});
+
+test('target history keeps well-formed points, oldest first', () => {
+  const h = normalizeHistory([
+    { month: '2024-02-29', value: 5 }, { month: '2023-12-31', value: 3 }, { month: 'x', value: 1 }, { month: '2024-01-31', value: 'NaN' },
+  ]);
+  assert.deepEqual(h, [{ month: '2023-12-31', value: 3 }, { month: '2024-02-29', value: 5 }]);
+  assert.deepEqual(normalizeHistory({ series: [] }), []);
 });
