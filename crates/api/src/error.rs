@@ -38,6 +38,15 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("the database is not available right now")]
     Unavailable(String),
+    /// The database's disk is full (SQLSTATE 53100). 507 Insufficient
+    /// Storage (RFC 4918 §11.5: the server cannot store what the request
+    /// needs), not 503 + Retry-After: a full disk does not pass by itself in
+    /// a few seconds — an operator must free space — so inviting clients to
+    /// retry on a timer would only add load, and the service is not down:
+    /// reads keep working. The write was rolled back whole, so the same
+    /// request (same If-Match) can be sent again once space is back.
+    #[error("the database's disk is full")]
+    InsufficientStorage(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -69,6 +78,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +100,10 @@ impl IntoResponse for ApiError {
                 } else {
                     "The database is not available right now; try again shortly.".to_owned()
                 }
+            }
+            Self::InsufficientStorage(msg) => {
+                tracing::error!(error = %msg, "database disk full: free or add disk space");
+                "The database has no disk space left, so this change was not stored (nothing of it was kept); reads still work. Send it again once an operator has freed disk space.".to_owned()
             }
             other => other.to_string(),
         };
@@ -125,6 +139,8 @@ impl From<funkplan_db::Error> for ApiError {
     fn from(e: funkplan_db::Error) -> Self {
         if e.is_unavailable() {
             Self::Unavailable(e.to_string())
+        } else if e.is_disk_full() {
+            Self::InsufficientStorage(e.to_string())
         } else {
             Self::Internal(e.to_string())
         }
@@ -159,6 +175,7 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(detail),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(detail),
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(detail),
+            StatusCode::INSUFFICIENT_STORAGE => Self::InsufficientStorage(detail),
             s if s.is_client_error() => Self::BadRequest(detail),
             _ => Self::Internal(detail),
         }
@@ -166,7 +183,8 @@ impl ApiError {
 
     /// Map a Postgres error of a write: constraint violations are the
     /// client's mistake (409 for a duplicate id, 422 for a broken rule or an
-    /// unknown reference), a lost connection is 503, the rest is ours.
+    /// unknown reference), a lost connection is 503, a full disk 507, the
+    /// rest is ours.
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |e| {
             use tokio_postgres::error::SqlState;
@@ -188,6 +206,7 @@ impl ApiError {
                 Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
                     Self::Unavailable(format!("{what}: the database is read-only ({detail})"))
                 }
+                Some(c) if *c == SqlState::DISK_FULL => Self::InsufficientStorage(format!("{what}: the database's disk is full ({detail})")),
                 Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
                     Self::Unavailable(format!("{what}: {detail}"))
                 }
@@ -199,3 +218,32 @@ impl ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_disk_is_507_problem_json_without_server_paths() {
+        let db = funkplan_db::Error::DiskFull {
+            what: "updating a site",
+            detail: "could not extend file \"pg_tblspc/1/2/3\": No space left on device; hint: Check free disk space.".into(),
+        };
+        let e = ApiError::from(db);
+        assert!(matches!(e, ApiError::InsufficientStorage(_)), "{e:?}");
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert!(resp.headers().get(header::RETRY_AFTER).is_none(), "not a timed outage");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p["status"], 507);
+        assert_eq!(p["title"], "Insufficient Storage");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains("no disk space left") && detail.contains("not stored"), "{detail}");
+        assert!(!detail.contains("pg_tblspc"), "server paths stay in the log: {detail}");
+        // Other database errors keep their statuses.
+        assert_eq!(ApiError::from(funkplan_db::Error::Pool("x".into())).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from_status(StatusCode::INSUFFICIENT_STORAGE, "x".into()).status(), StatusCode::INSUFFICIENT_STORAGE);
+    }
+}

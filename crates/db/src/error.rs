@@ -27,6 +27,12 @@ pub enum Error {
     #[error("Postgres error while {what}: {detail}")]
     Postgres { what: &'static str, detail: String },
 
+    /// SQLSTATE 53100 (`disk_full`): the server could not extend a file. The
+    /// failed transaction was rolled back, so nothing of it is stored; the
+    /// cure is outside Funkplan, hence the message says what to do.
+    #[error("the database server's disk is full (while {what}: {detail}); the transaction was rolled back and nothing of it was stored; free or add disk space where the database keeps its data, then run it again")]
+    DiskFull { what: &'static str, detail: String },
+
     #[error("no database connection available: {0}")]
     Pool(String),
 
@@ -74,7 +80,14 @@ impl Error {
     /// Wrap a Postgres error with what we were doing.
     #[must_use]
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
-        move |e| Self::Postgres { what, detail: pg_detail(&e) }
+        move |e| {
+            let detail = pg_detail(&e);
+            if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+                Self::DiskFull { what, detail }
+            } else {
+                Self::Postgres { what, detail }
+            }
+        }
     }
 
     /// Wrap an I/O error with what we were doing.
@@ -88,6 +101,12 @@ impl Error {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Pool(_) | Self::Connect { .. })
     }
+
+    /// Whether the server's disk is full (so HTTP should say 507).
+    #[must_use]
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::DiskFull { .. })
+    }
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
@@ -96,5 +115,34 @@ impl From<deadpool_postgres::PoolError> for Error {
             deadpool_postgres::PoolError::Backend(pe) => pg_detail(pe),
             other => other.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real server error with SQLSTATE 53100, as PostgreSQL raises it when
+    /// it cannot extend a file (raised on purpose: no disk needs to fill).
+    #[tokio::test]
+    async fn disk_full_is_classified_and_said_plainly() {
+        let url = std::env::var("FUNKPLAN_TEST_DATABASE_URL").expect("FUNKPLAN_TEST_DATABASE_URL (set by scripts/test)");
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        let raise = |code: &'static str| {
+            format!("DO $$ BEGIN RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device' USING ERRCODE = '{code}', HINT = 'Check free disk space.'; END $$")
+        };
+        let e = c.batch_execute(&raise("disk_full")).await.map_err(Error::pg("copying households")).unwrap_err();
+        assert!(e.is_disk_full(), "{e:?}");
+        assert!(!e.is_unavailable());
+        let msg = e.to_string();
+        assert!(msg.starts_with("the database server's disk is full (while copying households: could not extend file"), "{msg}");
+        assert!(msg.contains("No space left on device"), "{msg}");
+        assert!(msg.contains("free or add disk space"), "{msg}");
+        assert!(!msg.contains('\n'), "one line: {msg}");
+
+        // Other errors keep their class.
+        let e = c.batch_execute(&raise("check_violation")).await.map_err(Error::pg("copying households")).unwrap_err();
+        assert!(matches!(e, Error::Postgres { .. }) && !e.is_disk_full(), "{e:?}");
     }
 }
