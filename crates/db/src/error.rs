@@ -77,8 +77,8 @@ pub fn pg_detail(e: &tokio_postgres::Error) -> String {
 }
 
 impl Error {
-    /// Wrap a Postgres error with what we were doing.
-    #[must_use]
+    /// Wrap a Postgres error with what we were doing; SQLSTATE 53100
+    /// becomes [`Error::DiskFull`].
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |e| {
             let detail = pg_detail(&e);
