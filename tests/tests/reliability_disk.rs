@@ -1,5 +1,6 @@
 //! Faults (issue 8): a full disk gives a clear error, not a hang, and loses
-//! nothing.
+//! nothing — for `funkplan ingest`, `funkplan recompute` and writes through
+//! `funkplan serve`.
 //!
 //! The disk really fills: a small tmpfs is mounted, the test server gets a
 //! tablespace on it, and a copy of a loaded fixture database is created in
@@ -199,6 +200,10 @@ fn run_bounded(args: &[&str], url: &str, secs: u64) -> (Option<ExitStatus>, Stri
     (status, reader.join().unwrap())
 }
 
+/// coverage_result without the run's id and time: the figures themselves
+/// (as in reliability_faults).
+const FIGURES: &str = "SELECT count(*)::text || md5(string_agg(concat_ws(',', scenario, ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source), ';' ORDER BY scenario, ags, technology)) FROM coverage_result";
+
 /// A census household file of `rows` 100 m cells over the fixture's area
 /// and beyond (cells outside the municipalities are kept too).
 fn households_file(path: &Path, rows: usize) {
@@ -245,6 +250,39 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     if !diff.is_empty() {
         failures.push(format!("a failed ingest on a full disk changed {diff:?}"));
     }
+
+    // 1b. recompute on a disk with no byte left. It commits its results
+    //    and then the targets' history in two transactions; whichever does
+    //    not fit is refused whole and said plainly, the figures stay.
+    disk.fill(0);
+    let figures = |url: &str| -> String {
+        disk.rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            c.query_one(FIGURES, &[]).await.unwrap().get(0)
+        })
+    };
+    let (sums_before, figures_before) = (checksums(&disk.rt, &url), figures(&url));
+    let t0 = Instant::now();
+    let (status, err) = run_bounded(&["recompute"], &url, 60);
+    let took = t0.elapsed();
+    println!("recompute on a full disk: {status:?} after {took:?}: {}", err.trim());
+    match status {
+        None => failures.push(format!("funkplan recompute hangs on a full disk (killed after {took:?})")),
+        Some(st) if st.success() => failures.push("funkplan recompute succeeded on a disk with no byte left".to_owned()),
+        Some(_) => {
+            let last = err.lines().last().unwrap_or_default();
+            if !(last.starts_with("error: ") && last.matches("disk is full").count() == 1 && last.contains("free or add disk space")) {
+                failures.push(format!("funkplan recompute on a full disk: unclear error (said once?): {err}"));
+            }
+        }
+    }
+    let diff = changed(&sums_before, &checksums(&disk.rt, &url));
+    // A committed results transaction adds a run with the same figures.
+    if diff.iter().any(|t| t != "coverage_run" && t != "coverage_result") || figures(&url) != figures_before {
+        failures.push(format!("recompute on a full disk changed {diff:?} (figures the same: {})", figures(&url) == figures_before));
+    }
+    disk.free();
 
     // 2. serve: writes on a full disk get a clear 507, reads keep working,
     //    and writes work again once space is freed, without a restart.

@@ -72,9 +72,53 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the chain of causes joined with ": ".
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line: the chain of causes joined with ": ", leaving out a cause whose
+/// text an outer message already contains (an error that prints its
+/// `#[from]` source, e.g. "while updating target history: {0}", would
+/// otherwise say everything twice).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut s = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if s.contains(&c) {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        s.push_str(&c);
+    }
+    s.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    /// Like a thiserror `#[error("…: {0}")]` variant with `#[from]`.
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "while updating target history: {}", self.0)
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let inner = std::io::Error::other("disk is full\nfree space");
+        let e = anyhow::Error::from(Outer(inner)).context("recompute");
+        assert_eq!(super::one_line(&e), "recompute: while updating target history: disk is full free space");
+        let e = anyhow::anyhow!("plain").context("outer");
+        assert_eq!(super::one_line(&e), "outer: plain");
     }
 }
