@@ -7,6 +7,11 @@
 //! prefixes of a hash, which does not help to forge a token (a preimage of
 //! SHA-256 would be needed). A fast hash is enough because the secrets have
 //! full entropy; there is nothing to brute-force that stretching would slow.
+//! No secret material is compared in Rust at all (checked for issue 8's
+//! "compared in constant time"): the only string tests on the header are
+//! for the public `Bearer ` scheme, and the equality of hashes is decided by
+//! PostgreSQL's index lookup, so a constant-time compare (`subtle`) would
+//! have nothing to guard.
 //!
 //! Failed attempts are rate-limited per client address (a token bucket in
 //! memory), so guessing is throttled even though it is hopeless anyway.
