@@ -149,31 +149,14 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
 pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, problems: &mut Problems, progress: &Progress) -> Vec<Row> {
     let mut out = Vec::new();
     let mut seen: HashSet<u64> = HashSet::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    loop {
-        match csv.reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
-                continue;
-            }
-        }
-        rows += 1;
-        if rows % 10_000 == 0 {
-            progress.inc(10_000);
-        }
-        let line = csv.line(rec.position(), rows + 1);
-        if !source::check_width(&rec, h.len(), line, problems) {
-            continue;
-        }
+    let mut rows = source::Rows::new(h.len(), progress);
+    while let Some((rec, line)) = rows.next(csv, problems) {
         let loc = || Loc::Line(line);
         let before = problems.total();
         let id_col = match lay {
             Layout::Regulator { id, .. } | Layout::Flags { id, .. } => *id,
         };
-        let id = field(&rec, id_col).unwrap_or_default();
+        let id = field(rec, id_col).unwrap_or_default();
         let cell = match id.parse::<CellId>() {
             Ok(c) => Some(c),
             Err(_) => {
@@ -187,7 +170,7 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay
             }
         }
         let mut count = |c: usize, max: i16| -> Option<i16> {
-            let v = match field(&rec, c) {
+            let v = match field(rec, c) {
                 Ok(v) => v,
                 Err(reason) => {
                     problems.add(loc(), &h[c], "", reason);
@@ -253,6 +236,5 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay
             out.push(r);
         }
     }
-    progress.inc(rows % 10_000);
     out
 }

@@ -103,29 +103,14 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, p
     let today = opts.today();
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    loop {
-        match csv.reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
-                continue;
-            }
-        }
-        rows += 1;
-        progress.inc(1);
-        let line = csv.line(rec.position(), rows + 1);
-        if !source::check_width(&rec, h.len(), line, problems) {
-            continue;
-        }
+    let mut rows = source::Rows::new(h.len(), progress);
+    while let Some((rec, line)) = rows.next(csv, problems) {
         let loc = Loc::Line(line);
         let before = problems.total();
         let mut v = [""; 7];
         for (k, c) in cols.iter().copied().chain([c_syn]).enumerate() {
             if let Some(c) = c {
-                match field(&rec, c) {
+                match field(rec, c) {
                     Ok(s) => v[k] = s,
                     Err(e) => problems.add(loc.clone(), h[c].clone(), "", e),
                 }

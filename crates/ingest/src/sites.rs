@@ -205,25 +205,10 @@ pub(crate) fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, 
     let today = opts.today();
     let mut out = Vec::new();
     let mut seen = HashMap::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    loop {
-        match csv.reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
-                continue;
-            }
-        }
-        rows += 1;
-        progress.inc(1);
-        let line = csv.line(rec.position(), rows + 1);
-        if !source::check_width(&rec, h.len(), line, problems) {
-            continue;
-        }
+    let mut rows = source::Rows::new(h.len(), progress);
+    while let Some((rec, line)) = rows.next(&mut csv, problems) {
         let loc = Loc::Line(line);
-        let get = |c: Option<usize>| c.map_or(Ok(""), |c| field(&rec, c));
+        let get = |c: Option<usize>| c.map_or(Ok(""), |c| field(rec, c));
         let mut utf8_bad = false;
         let mut val = |c: Option<usize>, problems: &mut Problems| match get(c) {
             Ok(v) => v,

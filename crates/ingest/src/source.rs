@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::problem::{Loc, Problems};
-use crate::{Error, Result};
+use crate::{Error, Progress, Result};
 
 /// Longest line a CSV input may have. Real rows are well under 1 KiB; a
 /// file without line breaks (or a binary file) would otherwise make the CSV
@@ -162,6 +162,72 @@ pub fn csv<R: Read>(mut r: BufReader<R>, problems: &mut Problems) -> Result<Opti
         }
     }
     Ok(Some(Csv { reader, delimiter, header, crlf }))
+}
+
+/// Records read between two progress updates (an atomic add and, on a
+/// terminal, a redraw per row would cost more than parsing some rows).
+const PROGRESS_STEP: u64 = 4096;
+
+/// A read error after this many problems ends the file: the input is not a
+/// CSV file of this kind, and more messages would say nothing new.
+const MAX_PROBLEMS_WHILE_READING: u64 = 10_000;
+
+/// The data rows of a CSV file, with the checks every CSV ingest makes
+/// before it looks at a field: a malformed record is reported (file, line)
+/// and skipped, every record read is counted and shown as progress, and a
+/// record with more or fewer fields than the header is reported and skipped.
+pub struct Rows<'p> {
+    rec: csv::ByteRecord,
+    width: usize,
+    count: u64,
+    done: bool,
+    progress: &'p Progress,
+}
+
+impl<'p> Rows<'p> {
+    /// Rows of `width` fields (the header's), progress shown on `progress`.
+    #[must_use]
+    pub fn new(width: usize, progress: &'p Progress) -> Self {
+        Self { rec: csv::ByteRecord::new(), width, count: 0, done: false, progress }
+    }
+
+    /// The next well-formed row and its 1-based line in the file, or `None`
+    /// at the end of the file.
+    pub fn next<R: Read>(&mut self, csv: &mut Csv<R>, problems: &mut Problems) -> Option<(&csv::ByteRecord, u64)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            match csv.reader.read_byte_record(&mut self.rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
+                    if problems.total() > MAX_PROBLEMS_WHILE_READING {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            self.count += 1;
+            if self.count % PROGRESS_STEP == 0 {
+                self.progress.inc(PROGRESS_STEP);
+            }
+            let line = csv.line(self.rec.position(), self.count + 1);
+            if check_width(&self.rec, self.width, line, problems) {
+                return Some((&self.rec, line));
+            }
+        }
+        self.done = true;
+        self.progress.inc(self.count % PROGRESS_STEP);
+        None
+    }
+
+    /// Records read so far (well-formed ones, of any width).
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.count
+    }
 }
 
 /// Position of a column by case-insensitive name, trying several aliases.
