@@ -5,7 +5,7 @@
 //! The file is streamed; what is held is the aggregate per 25832 cell
 //! (bounded by the number of cells) and the census ids seen (for duplicates).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ use tokio_postgres::Transaction;
 
 use crate::crs::{Crs, FastHash, LaeaLattice};
 use crate::grid::{self, CellSet};
-use crate::pgcopy::CopyBuf;
+use crate::pgcopy::{CopyBuf, CopyIn, Replace};
 use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
@@ -82,8 +82,11 @@ pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
 
 #[derive(Default)]
 pub(crate) struct Parsed {
-    /// (households, population) per 25832 cell key.
-    cells: HashMap<u64, (f64, f64), FastHash>,
+    /// (25832 cell key, households, population): while parsing one entry
+    /// per (sub-)cell centre in file order, then sorted by key with one
+    /// entry per cell. A vector and one sort cost far less than a hash map
+    /// of 3.4 M cells (random memory access per row, then again per key).
+    cells: Vec<(u64, f64, f64)>,
     rows: u64,
     census_cells: u64,
     suppressed: u64,
@@ -95,7 +98,8 @@ pub(crate) struct Parsed {
 }
 
 pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
-    let h = &csv.header;
+    let header = csv.header.clone();
+    let h = &header;
     let pos = if let Some(i) = col(h, &["GITTER_ID_100m", "GITTER_ID_1km", "Gitter_ID", "cell_id", "id"]) {
         Position::Id(i)
     } else if let (Some(x), Some(y)) = (col(h, &["x_mp_100m"]), col(h, &["y_mp_100m"])) {
@@ -125,35 +129,15 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
         from_population: matches!(count, Count::PopulationAndSize(..)),
         ..Parsed::default()
     };
-    let mut seen: HashSet<u64, FastHash> = HashSet::default();
-    let mut rec = csv::ByteRecord::new();
+    let mut seen = SeenIds::default();
     let problems = file_problems;
-    loop {
-        match csv.reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = csv.line(e.position(), 0);
-                problems.add(Loc::Line(line), "(row)", "", format!("malformed CSV: {e}"));
-                if problems.total() > 10_000 {
-                    break;
-                }
-                continue;
-            }
-        }
-        out.rows += 1;
-        if out.rows % 50_000 == 0 {
-            progress.inc(50_000);
-        }
-        let line = csv.line(rec.position(), out.rows + 1);
-        if !source::check_width(&rec, width, line, problems) {
-            continue;
-        }
+    let mut rows = source::Rows::new(width, progress);
+    while let Some((rec, line)) = rows.next(csv, problems) {
         let loc = || Loc::Line(line);
         // Position.
         let (res, n_m, e_m) = match &pos {
             Position::Id(i) => {
-                let v = match field(&rec, *i) {
+                let v = match field(rec, *i) {
                     Ok(v) => v,
                     Err(e) => {
                         problems.add(loc(), &h[*i], "", e);
@@ -172,7 +156,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
                 let mut xy = [0i64; 2];
                 let mut ok = true;
                 for (k, &c) in [*x, *y].iter().enumerate() {
-                    let v = field(&rec, c).unwrap_or_default();
+                    let v = field(rec, c).unwrap_or_default();
                     match v.parse::<f64>() {
                         Ok(f) if f.is_finite() && f.fract() == 0.0 && (f as i64 - res / 2) % res == 0 => xy[k] = f as i64,
                         Ok(_) => {
@@ -204,7 +188,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
         }
         // Count.
         let get = |c: usize| -> Result<Num, (usize, String, String)> {
-            let v = field(&rec, c).map_err(|e| (c, String::new(), e))?;
+            let v = field(rec, c).map_err(|e| (c, String::new(), e))?;
             num(v, decimal_comma).map_err(|e| (c, v.to_owned(), e))
         };
         let parsed = match count {
@@ -250,9 +234,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
                 match proj.project(x, y) {
                     Ok((ue, un)) => {
                         let c = funkplan_model::CellId::containing(ue, un);
-                        let slot = out.cells.entry(grid::key(c.n, c.e)).or_insert((0.0, 0.0));
-                        slot.0 += households * share;
-                        slot.1 += population * share;
+                        out.cells.push((grid::key(c.n, c.e), households * share, population * share));
                     }
                     Err(e) => {
                         problems.add(loc(), "cell", format!("N{n_m} E{e_m}"), e);
@@ -261,8 +243,44 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
             }
         }
     }
-    progress.inc(out.rows % 50_000);
+    out.rows = rows.count();
+    // One entry per cell, in key order: (n, e) ascending, the order of the
+    // primary key, so the index build after COPY finds its input sorted.
+    // Contributions to one cell are summed in file order (the sort is stable).
+    out.cells.sort_by_key(|c| c.0);
+    out.cells.dedup_by(|later, kept| {
+        if later.0 == kept.0 {
+            kept.1 += later.1;
+            kept.2 += later.2;
+            true
+        } else {
+            false
+        }
+    });
+    out.cells.shrink_to_fit();
     Ok(out)
+}
+
+/// Census cell ids seen so far, for the duplicate check. Census files come
+/// sorted by cell (the Zensus publishes them so): an id above every earlier
+/// one is new without a lookup, and such ids are kept in a sorted `Vec`
+/// (8 bytes each, no hashing); only ids out of that order go through a hash
+/// set, after a binary search of the sorted ones.
+#[derive(Default)]
+struct SeenIds {
+    sorted: Vec<u64>,
+    others: HashSet<u64, FastHash>,
+}
+
+impl SeenIds {
+    /// `false` when `id` was seen before.
+    fn insert(&mut self, id: u64) -> bool {
+        if self.sorted.last().map_or(true, |&last| id > last) {
+            self.sorted.push(id);
+            return true;
+        }
+        self.sorted.binary_search(&id).is_err() && self.others.insert(id)
+    }
 }
 
 /// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
@@ -319,7 +337,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     let t0 = std::time::Instant::now();
     let (parsed, grid) = tokio::join!(parse_task, load_grid(tx));
     tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "households parsed and grid loaded");
-    let (parsed, problems) = parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
+    let (mut parsed, problems) = parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
     let grid = grid?;
     summary.sha256 = digest.hex();
     summary.rows = parsed.rows;
@@ -332,12 +350,12 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     problems.into_result()?;
 
     let (mut outside_cells, mut outside_households) = (0u64, 0f64);
+    let t = std::time::Instant::now();
+    let replace = Replace::begin(tx, "household_cell").await?;
+    let mut copy = CopyIn::start(tx, &replace.copy_sql("n, e, households, population"), "writing household_cell").await?;
     let mut buf = CopyBuf::new();
-    let mut keys: Vec<u64> = parsed.cells.keys().copied().collect();
-    keys.sort_unstable();
-    for k in keys {
+    for &(k, h, p) in &parsed.cells {
         let (n, e) = grid::unkey(k);
-        let (h, p) = parsed.cells[&k];
         if !grid.contains(n, e) {
             outside_cells += 1;
             outside_households += h;
@@ -353,9 +371,16 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         } else {
             buf.null();
         }
+        // Encode the next chunk while the server takes in this one.
+        if buf.has_full_chunks() {
+            copy.flush(&mut buf).await?;
+        }
     }
     let written = buf.rows;
-    crate::pgcopy::replace_table(tx, "household_cell", "n, e, households, population", buf, "writing household_cell").await?;
+    parsed.cells = Vec::new();
+    copy.finish(buf).await?;
+    tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = written, "household_cell copied");
+    replace.finish(tx).await?;
     summary.inserted = written;
 
     let d = &mut summary.detail;

@@ -130,16 +130,48 @@ impl CopyBuf {
         }
     }
 
+    /// Whether full chunks wait to be sent ([`CopyIn::flush`]).
+    #[must_use]
+    pub fn has_full_chunks(&self) -> bool {
+        !self.chunks.is_empty()
+    }
+
     /// Send everything with `sql` (a `COPY ... FROM STDIN (FORMAT binary)`).
-    pub async fn send(mut self, tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<u64> {
-        self.buf.put_i16(-1);
-        self.chunks.push(self.buf.freeze());
+    pub async fn send(self, tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<u64> {
+        let copy = CopyIn::start(tx, sql, what).await?;
+        copy.finish(self).await
+    }
+}
+
+/// A `COPY ... FROM STDIN (FORMAT binary)` in progress, fed chunk by chunk
+/// so that the whole stream never sits in memory at once. Dropped without
+/// [`CopyIn::finish`], the COPY is aborted (and with it the transaction).
+pub struct CopyIn {
+    sink: std::pin::Pin<Box<tokio_postgres::CopyInSink<Bytes>>>,
+    what: &'static str,
+}
+
+impl CopyIn {
+    pub async fn start(tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<Self> {
         let sink = tx.copy_in::<_, Bytes>(sql).await.map_err(Error::pg(what))?;
-        futures_util::pin_mut!(sink);
-        for c in self.chunks {
-            sink.send(c).await.map_err(Error::pg(what))?;
+        Ok(Self { sink: Box::pin(sink), what })
+    }
+
+    /// Send the full chunks of `buf`, keeping the one being filled.
+    pub async fn flush(&mut self, buf: &mut CopyBuf) -> Result<()> {
+        for c in std::mem::take(&mut buf.chunks) {
+            self.sink.send(c).await.map_err(Error::pg(self.what))?;
         }
-        sink.as_mut().finish().await.map_err(Error::pg(what))
+        Ok(())
+    }
+
+    /// Send the rest of `buf` and end the COPY; the rows copied.
+    pub async fn finish(mut self, mut buf: CopyBuf) -> Result<u64> {
+        buf.buf.put_i16(-1);
+        let last = std::mem::take(&mut buf.buf).freeze();
+        buf.chunks.push(last);
+        self.flush(&mut buf).await?;
+        self.sink.as_mut().finish().await.map_err(Error::pg(self.what))
     }
 }
 
@@ -149,7 +181,30 @@ impl CopyBuf {
 /// caller's transaction, so readers see the old table until commit. When a
 /// foreign key references the table, its indexes are kept.
 pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf: CopyBuf, what: &'static str) -> Result<u64> {
-    let t0 = std::time::Instant::now();
+    let replace = Replace::begin(tx, table).await?;
+    let t1 = std::time::Instant::now();
+    let rows = buf.send(tx, &replace.copy_sql(columns), what).await?;
+    tracing::debug!(table, copy_ms = t1.elapsed().as_secs_f64() * 1e3, "table copied");
+    replace.finish(tx).await?;
+    Ok(rows)
+}
+
+/// A whole-table replacement in progress ([`replace_table`] in steps, for
+/// callers that stream their rows): the table is emptied and its indexes
+/// dropped by [`Replace::begin`], rebuilt by [`Replace::finish`].
+pub struct Replace {
+    table: String,
+    rebuild: Vec<String>,
+}
+
+impl Replace {
+    /// The `COPY` statement that fills the emptied table.
+    #[must_use]
+    pub fn copy_sql(&self, columns: &str) -> String {
+        format!("COPY {} ({columns}) FROM STDIN (FORMAT binary, FREEZE)", self.table)
+    }
+
+    pub async fn begin(tx: &Transaction<'_>, table: &str) -> Result<Self> {
     let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
     let referenced = idx.iter().any(|r| r.get::<_, bool>(3));
     tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
@@ -171,18 +226,16 @@ pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf
             }
         }
     }
-    let t1 = std::time::Instant::now();
-    let rows = buf.send(tx, &format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary, FREEZE)"), what).await?;
-    let t2 = std::time::Instant::now();
-    for sql in &rebuild {
-        tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
+    Ok(Self { table: table.to_owned(), rebuild })
     }
-    tracing::debug!(
-        table,
-        prepare_ms = (t1 - t0).as_secs_f64() * 1e3,
-        copy_ms = (t2 - t1).as_secs_f64() * 1e3,
-        index_ms = t2.elapsed().as_secs_f64() * 1e3,
-        "table replaced"
-    );
-    Ok(rows)
+
+    /// Rebuild the indexes and constraints dropped by [`Replace::begin`].
+    pub async fn finish(self, tx: &Transaction<'_>) -> Result<()> {
+        let t = std::time::Instant::now();
+        for sql in &self.rebuild {
+            tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
+        }
+        tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes rebuilt");
+        Ok(())
+    }
 }
