@@ -1,35 +1,16 @@
 -- PostGIS reference, step 2: per municipality and technology for source $1
--- (reported | modelled | union), actual ($2 = false) or scenario ($2 = true).
--- Count and operator set per cell as the engine combines them:
---   reported: the published count; set = the mask, the empty set where the
---             count is 0, else unknown;
---   modelled: the modelled mask;
---   union:    the larger count; set = reported set | modelled where known.
--- `known` = every cell's operator set is known (per-operator figures exist).
-WITH c AS (
-    SELECT c.ags, c.tech, c.hh, c.rc, y.rset, y.m
-    FROM ref_cell c
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN c.rmask IS NOT NULL THEN c.rmask WHEN c.rc = 0 THEN 0 END AS rset,
-               CASE WHEN $2::bool THEN c.m_scen ELSE c.m_act END AS m
-    ) y
-), x AS (
-    SELECT ags, tech, hh,
-           CASE $1::text
-               WHEN 'modelled' THEN bit_count(m::bit(32))::int
-               WHEN 'reported' THEN greatest(rc, coalesce(bit_count(rset::bit(32))::int, 0))
-               ELSE greatest(rc, bit_count(m::bit(32))::int, coalesce(bit_count((rset | m)::bit(32))::int, 0))
-           END AS cnt,
-           CASE $1::text WHEN 'modelled' THEN m WHEN 'reported' THEN rset ELSE rset | m END AS set
-    FROM c
-)
-SELECT x.ags::text, x.tech,
-       sum(x.hh)::float8 AS households,
-       coalesce(sum(x.hh) FILTER (WHERE x.cnt > 0), 0)::float8 AS households_covered,
-       count(*)::int AS cells,
-       (count(*) FILTER (WHERE x.cnt > 0))::int AS cells_covered,
-       (count(*) FILTER (WHERE x.cnt = 0))::int AS dead_cells,
-       (count(*) FILTER (WHERE x.cnt = 1))::int AS grey_cells,
-       bool_and(x.set IS NOT NULL) AS known
-FROM x
-GROUP BY x.ags, x.tech
+-- (reported | modelled | union), actual ($2 = false) or scenario ($2 = true),
+-- summed over the cell states of reference_prepare.sql (view ref_source:
+-- count and operator set per state). `known` = every cell's operator set is
+-- known (per-operator figures exist).
+SELECT ags::text, tech,
+       sum(hh)::float8 AS households,
+       coalesce(sum(hh) FILTER (WHERE cnt > 0), 0)::float8 AS households_covered,
+       sum(cells)::int AS cells,
+       coalesce(sum(cells) FILTER (WHERE cnt > 0), 0)::int AS cells_covered,
+       coalesce(sum(cells) FILTER (WHERE cnt = 0), 0)::int AS dead_cells,
+       coalesce(sum(cells) FILTER (WHERE cnt = 1), 0)::int AS grey_cells,
+       bool_and(set IS NOT NULL) AS known
+FROM ref_source
+WHERE source = $1::text AND scenario = $2::bool
+GROUP BY ags, tech

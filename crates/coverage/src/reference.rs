@@ -37,17 +37,18 @@ pub struct Reference {
     pub figures_ms: f64,
 }
 
-/// A prepared reference session: the per-cell temp tables exist on its
-/// connection, so several sources and the scenario can be summed from one
-/// preparation.
+/// A prepared reference session: the temp tables (per municipality and cell
+/// state: households and cells; view `ref_source`) exist on its connection,
+/// so several sources and the scenario are summed from one preparation.
 pub struct Session {
     conn: funkplan_db::Conn,
     pub prepare_ms: f64,
 }
 
 impl Session {
-    /// Run the preparation (the expensive part: one GiST probe per cell,
-    /// technology and setting).
+    /// Run the preparation (the expensive part: site settings, the
+    /// operators reaching each cell — whole 1 km tiles at once where a site
+    /// covers them, cell by cell at the rims — and the sums per cell state).
     pub async fn prepare(db: &Db) -> Result<Self> {
         let conn = db.conn().await?;
         let t = Instant::now();
@@ -55,6 +56,18 @@ impl Session {
             .await
             .map_err(DbError::pg("running the PostGIS reference (preparation)"))?;
         Ok(Self { conn, prepare_ms: t.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    /// How the preparation reached the cells: site-tile pairs where the
+    /// site covers the whole 1 km tile (given to its cells at once), and
+    /// those left to test cell by cell.
+    pub async fn tile_pairs(&self) -> Result<(i64, i64)> {
+        let r = self
+            .conn
+            .query_one(include_str!("../sql/reference_tile_pairs.sql"), &[])
+            .await
+            .map_err(DbError::pg("counting the PostGIS reference's tile pairs"))?;
+        Ok((r.get(0), r.get(1)))
     }
 
     /// Per-municipality figures for a source, actual or scenario.

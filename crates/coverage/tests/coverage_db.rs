@@ -18,34 +18,64 @@ async fn engine_equals_postgis_reference_for_every_source_and_scenario() {
         let db = t.db().await;
         common::fixture(&t.client().await, seed, reported).await;
         let session = Session::prepare(&db).await.unwrap();
-        for source in SOURCES {
-            let live = Live::load(&db, Some(source)).await.unwrap();
-            let c = live.compute().await;
-            let scale: f64 = c.actual.iter().map(|f| f[0].households).sum();
-            assert!(scale > 1000.0);
-            for scenario in [false, true] {
-                let r = session.figures(source, scenario).await.unwrap();
-                let d = live.compare(&c, &r, scenario).await;
-                assert_eq!(d.rows, 6, "3 municipalities with cells × 2 technologies");
-                assert!(d.equal(scale), "seed {seed} {source} scenario={scenario}: {d:#?}");
-            }
-            // The fixture is not trivial: some cells covered, some dead.
-            let lte: u32 = c.actual.iter().map(|f| f[0].cells_covered).sum();
-            let dead: u32 = c.actual.iter().map(|f| f[0].dead_cells).sum();
-            if reported || source != CoverageSource::Reported {
-                assert!(lte > 0 && dead > 0, "seed {seed} {source}: covered {lte}, dead {dead}");
-            } else {
-                assert_eq!(lte, 0, "no reported grid: nothing reported covered");
-            }
-            let scen: u32 = c.scenario.iter().map(|f| f[1].cells_covered).sum();
-            let act: u32 = c.actual.iter().map(|f| f[1].cells_covered).sum();
-            assert!(scen >= act);
-            if source == CoverageSource::Reported && reported {
-                assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_none()), "count-only rows: per-operator absent");
-            }
-            if source == CoverageSource::Modelled {
-                assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_some()));
-            }
+        let (_, partial) = session.tile_pairs().await.unwrap();
+        assert!(partial > 0, "seed {seed}: disks a few cells wide are tested cell by cell");
+        assert_engine_equals_reference(&db, &session, seed, reported).await;
+    }
+}
+
+/// Radii of kilometres: sites cover whole 1 km tiles, which the reference
+/// hands to the tile's cells at once, beside rims it tests cell by cell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_equals_postgis_reference_where_sites_cover_whole_tiles() {
+    for (seed, reported) in [(5u64, true), (6, false)] {
+        let t = TestDb::new().await;
+        let db = t.db().await;
+        let c = t.client().await;
+        common::fixture(&c, seed, reported).await;
+        c.batch_execute(
+            "UPDATE coverage_radius SET radius_m = CASE technology || '/' || setting
+                 WHEN 'lte/urban' THEN 900 WHEN 'lte/rural' THEN 1400 WHEN '5g/urban' THEN 650 ELSE 1200 END",
+        )
+        .await
+        .unwrap();
+        let session = Session::prepare(&db).await.unwrap();
+        let (whole, partial) = session.tile_pairs().await.unwrap();
+        assert!(whole > 0 && partial > 0, "seed {seed}: {whole} whole-tile pairs, {partial} partial");
+        assert_engine_equals_reference(&db, &session, seed, reported).await;
+    }
+}
+
+/// Every source, actual and scenario: the engine's figures equal the
+/// prepared reference's; and the fixture is not trivial.
+async fn assert_engine_equals_reference(db: &funkplan_db::Db, session: &Session, seed: u64, reported: bool) {
+    for source in SOURCES {
+        let live = Live::load(db, Some(source)).await.unwrap();
+        let c = live.compute().await;
+        let scale: f64 = c.actual.iter().map(|f| f[0].households).sum();
+        assert!(scale > 1000.0);
+        for scenario in [false, true] {
+            let r = session.figures(source, scenario).await.unwrap();
+            let d = live.compare(&c, &r, scenario).await;
+            assert_eq!(d.rows, 6, "3 municipalities with cells × 2 technologies");
+            assert!(d.equal(scale), "seed {seed} {source} scenario={scenario}: {d:#?}");
+        }
+        // The fixture is not trivial: some cells covered, some dead.
+        let lte: u32 = c.actual.iter().map(|f| f[0].cells_covered).sum();
+        let dead: u32 = c.actual.iter().map(|f| f[0].dead_cells).sum();
+        if reported || source != CoverageSource::Reported {
+            assert!(lte > 0 && dead > 0, "seed {seed} {source}: covered {lte}, dead {dead}");
+        } else {
+            assert_eq!(lte, 0, "no reported grid: nothing reported covered");
+        }
+        let scen: u32 = c.scenario.iter().map(|f| f[1].cells_covered).sum();
+        let act: u32 = c.actual.iter().map(|f| f[1].cells_covered).sum();
+        assert!(scen >= act);
+        if source == CoverageSource::Reported && reported {
+            assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_none()), "count-only rows: per-operator absent");
+        }
+        if source == CoverageSource::Modelled {
+            assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_some()));
         }
     }
 }
