@@ -1,3 +1,5 @@
--- Every grid cell with its municipality's AGS as an integer (8 digits fit
--- int4), streamed in PostgreSQL's binary COPY format.
-COPY (SELECT n, e, ags::int FROM grid_cell) TO STDOUT (FORMAT binary)
+-- Every grid cell with its municipality's AGS (char(8), mapped to an index
+-- by the client), streamed in PostgreSQL's binary COPY format. A plain
+-- table COPY, no query and no cast: the server's per-row work is the
+-- floor of the cold load (a `SELECT … ags::int` cost ~25 % more CPU).
+COPY grid_cell (n, e, ags) TO STDOUT (FORMAT binary)

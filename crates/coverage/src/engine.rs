@@ -408,6 +408,133 @@ pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>
         .collect()
 }
 
+/// Actual and scenario figures in one pass over the slots: equal, bit for
+/// bit, to [`aggregate`] with `scenario: false` and with `scenario: true`
+/// (same bands per thread, same order of additions per municipality),
+/// but each slot's municipality, households and reported layers are read
+/// once for both. `sc.scenario` is ignored.
+#[must_use]
+pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
+    let t = threads();
+    let region = sc.region;
+    let nm = grid.ags.len();
+    let band = (region.r1.saturating_sub(region.r0)).div_ceil(t).max(1);
+    let parts: Vec<Vec<[[Acc; 2]; 2]>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..t)
+            .map(|i| {
+                let r0 = region.r0 + i * band;
+                let r1 = (r0 + band).min(region.r1);
+                scope.spawn(move || {
+                    let mut acc: Vec<[[Acc; 2]; 2]> = vec![Default::default(); nm];
+                    match sc.source {
+                        CoverageSource::Modelled => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Modelled, rc, rm, m)
+                        }),
+                        CoverageSource::Reported => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Reported, rc, rm, m)
+                        }),
+                        CoverageSource::Union => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Union, rc, rm, m)
+                        }),
+                    }
+                    acc
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    let mut total: Vec<[[Acc; 2]; 2]> = vec![Default::default(); nm];
+    for p in &parts {
+        for (m, a) in p.iter().enumerate() {
+            for (tot, part) in total[m].iter_mut().zip(a) {
+                tot[0].merge(&part[0]);
+                tot[1].merge(&part[1]);
+            }
+        }
+    }
+    let mut actual = Vec::with_capacity(nm);
+    let mut scenario = Vec::with_capacity(nm);
+    for [[l, n], [sl, sn]] in total {
+        actual.push([finish(&l, operator_bits), finish(&n, operator_bits)]);
+        scenario.push([finish(&sl, operator_bits), finish(&sn, operator_bits)]);
+    }
+    (actual, scenario)
+}
+
+/// Add one cell's coverage to an accumulator (see [`sum_rows`]).
+#[inline(always)]
+fn add_cell(a: &mut Acc, h: f64, count: u8, set: Option<Mask>, operator_bits: &[u8]) {
+    let covered = count > 0;
+    a.hh += h;
+    a.cells += 1;
+    a.dead += u32::from(count == 0);
+    a.grey += u32::from(count == 1);
+    a.cov += u32::from(covered);
+    a.hh_cov += if covered { h } else { 0.0 };
+    match set {
+        Some(s) => {
+            for &b in operator_bits {
+                let b = usize::from(b) & 15;
+                let on = (s >> b) & 1 != 0;
+                a.op_hh[b] += if on { h } else { 0.0 };
+                a.op_cells[b] += u32::from(on);
+            }
+        }
+        None => a.known = false,
+    }
+}
+
+/// [`sum_rows`] for actual (`acc[m][0]`) and scenario (`acc[m][1]`) at
+/// once. Within each row only the columns between the row's first and last
+/// grid cell are visited ([`Grid::row_span`]).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn sum_rows_pair(
+    grid: &Grid,
+    masks: &Masks,
+    operator_bits: &[u8],
+    sc: Scope<'_>,
+    r0: usize,
+    r1: usize,
+    acc: &mut [[[Acc; 2]; 2]],
+    comb: impl Fn(u8, Mask, Mask) -> (u8, Option<Mask>),
+) {
+    let region = sc.region;
+    let has_reported = grid.has_reported();
+    for row in r0..r1 {
+        let base = row * grid.cols;
+        let (c0, c1) = grid.row_span(row);
+        let (c0, c1) = (c0.max(region.c0), c1.min(region.c1));
+        for slot in base + c0..base + c1 {
+            let m = grid.muni[slot];
+            if m == NO_MUNI {
+                continue;
+            }
+            if let Some(f) = sc.munis {
+                if !f[usize::from(m)] {
+                    continue;
+                }
+            }
+            let h = f64::from(grid.households[slot]);
+            let [actual, scenario] = &mut acc[usize::from(m)];
+            for tech in 0..2 {
+                let (rc, rm) = if has_reported {
+                    let l = &grid.reported[tech];
+                    (l.count[slot], l.mask[slot])
+                } else {
+                    (0, UNKNOWN)
+                };
+                let ma = masks.actual[tech][slot];
+                let ms = ma | masks.extra[tech][slot];
+                let (count, set) = comb(rc, rm, ma);
+                add_cell(&mut actual[tech], h, count, set, operator_bits);
+                let (count, set) = if ms == ma { (count, set) } else { comb(rc, rm, ms) };
+                add_cell(&mut scenario[tech], h, count, set, operator_bits);
+            }
+        }
+    }
+}
+
 /// Sum rows `r0..r1` of the scope's region into `acc`. Branch-light per
 /// cell: counters take 0/1 from comparisons, covered households add `h` or
 /// `0.0` (adding 0.0 leaves a sum unchanged, so the figures equal a

@@ -69,6 +69,10 @@ pub struct Grid {
     pub muni_box: Vec<Option<[usize; 4]>>,
     /// Number of grid cells (slots with a municipality).
     pub cells: usize,
+    /// Per row, the half-open column range from its first to its last grid
+    /// cell (`(0, 0)` for a row without cells): loops over the grid skip
+    /// the empty ends of the rows (the box of NRW is half empty).
+    pub row_spans: Vec<(u32, u32)>,
 }
 
 /// Rows as read from the database, before they become a dense grid.
@@ -130,6 +134,7 @@ impl Grid {
             muni_box: vec![None; ags.len()],
             ags,
             cells: 0,
+            row_spans: Vec::new(),
         };
         for &(n, e, m) in &input.cells {
             let Some(slot) = grid.slot(n, e) else { continue };
@@ -145,6 +150,20 @@ impl Grid {
             b[2] = b[2].min(c);
             b[3] = b[3].max(c);
         }
+        grid.row_spans = grid
+            .muni
+            .chunks(cols.max(1))
+            .take(rows)
+            .map(|row| {
+                let first = row.iter().position(|&m| m != NO_MUNI);
+                let last = row.iter().rposition(|&m| m != NO_MUNI);
+                match (first, last) {
+                    #[allow(clippy::cast_possible_truncation)] // cols < 2^31
+                    (Some(a), Some(b)) => (a as u32, b as u32 + 1),
+                    _ => (0, 0),
+                }
+            })
+            .collect();
         for &(n, e, h) in &input.households {
             if let Some(slot) = grid.slot(n, e) {
                 if grid.muni[slot] != NO_MUNI && h.is_finite() && h > 0.0 {
@@ -176,6 +195,14 @@ impl Grid {
         let r = usize::try_from(n.checked_sub(self.n0)?).ok()?;
         let c = usize::try_from(e.checked_sub(self.e0)?).ok()?;
         (r < self.rows && c < self.cols).then(|| r * self.cols + c)
+    }
+
+    /// The half-open column range of row `row` holding all its grid cells.
+    #[inline]
+    #[must_use]
+    pub fn row_span(&self, row: usize) -> (usize, usize) {
+        let (a, b) = self.row_spans[row];
+        (a as usize, b as usize)
     }
 
     /// Number of slots of the box.

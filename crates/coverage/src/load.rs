@@ -126,10 +126,30 @@ fn count(v: Option<i16>) -> u8 {
     u8::try_from(v.unwrap_or(0).max(0)).unwrap_or(u8::MAX)
 }
 
+/// An AGS as sent by PostgreSQL for `char(8)`: its 8 bytes.
+fn ags_key(b: &[u8]) -> Option<[u8; 8]> {
+    b.try_into().ok()
+}
+
+/// Join a spawned load task, passing on its error or panic.
+async fn joined<T>(h: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
+    match h.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::Data(format!("grid load task cancelled: {e}"))),
+    }
+}
+
 /// Load the dense grid: municipalities, cells, households and reported
-/// coverage, the three big tables concurrently.
+/// coverage.
+///
+/// Why one spawned task per table: the three COPY streams are bound by
+/// PostgreSQL's per-row output and by the client's per-message parsing;
+/// on separate tasks the parsing runs on every core of the runtime (on one
+/// task, `try_join!` polled all three from one thread).
 #[tracing::instrument(skip_all)]
 pub async fn grid(db: &Db) -> Result<Grid> {
+    let t0 = std::time::Instant::now();
     let (c1, c2, c3) = tokio::try_join!(db.conn(), db.conn(), db.conn())?;
     let ags: Vec<String> = c1
         .query(include_str!("../sql/municipalities.sql"), &[])
@@ -138,23 +158,24 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let by_int: HashMap<i32, u16> = ags
+    let by_key: HashMap<[u8; 8], u16> = ags
         .iter()
         .enumerate()
-        .filter_map(|(i, a)| Some((a.parse::<i32>().ok()?, u16::try_from(i).ok()?)))
+        .filter_map(|(i, a)| Some((ags_key(a.as_bytes())?, u16::try_from(i).ok()?)))
         .collect();
-    let cells = async {
-        let mut out = Vec::with_capacity(4_000_000);
+    let cells = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        let mut out = Vec::with_capacity(3_600_000);
         let mut unknown = 0u64;
-        let mut last = (i32::MIN, 0u16);
+        let mut last = ([0u8; 8], u16::MAX);
         copy_binary(&c1, include_str!("../sql/copy_grid_cells.sql"), "reading grid_cell", |f| {
-            let (Some(n), Some(e), Some(a)) = (int4(f[0]), int4(f[1]), int4(f[2])) else {
+            let (Some(n), Some(e), Some(a)) = (int4(f[0]), int4(f[1]), f[2].and_then(ags_key)) else {
                 return Err(Error::Data("grid_cell row with NULL".into()));
             };
-            let m = if a == last.0 {
+            let m = if a == last.0 && last.1 != u16::MAX {
                 Some(last.1)
             } else {
-                by_int.get(&a).copied().inspect(|&m| last = (a, m))
+                by_key.get(&a).copied().inspect(|&m| last = (a, m))
             };
             match m {
                 Some(m) => out.push((n, e, m)),
@@ -166,10 +187,12 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         if unknown > 0 {
             tracing::warn!(cells = unknown, "grid cells of unknown municipalities ignored");
         }
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "grid_cell read");
         Ok::<_, Error>(out)
-    };
-    let households = async {
-        let mut out = Vec::with_capacity(4_000_000);
+    });
+    let households = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        let mut out = Vec::with_capacity(3_600_000);
         copy_binary(&c2, include_str!("../sql/copy_households.sql"), "reading household_cell", |f| {
             if let (Some(n), Some(e), Some(h)) = (int4(f[0]), int4(f[1]), float4(f[2])) {
                 out.push((n, e, h));
@@ -177,9 +200,11 @@ pub async fn grid(db: &Db) -> Result<Grid> {
             Ok(())
         })
         .await?;
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "household_cell read");
         Ok::<_, Error>(out)
-    };
-    let reported = async {
+    });
+    let reported = tokio::spawn(async move {
+        let t = std::time::Instant::now();
         let mut out = Vec::new();
         copy_binary(&c3, include_str!("../sql/copy_reported.sql"), "reading reported_coverage", |f| {
             if let (Some(n), Some(e)) = (int4(f[0]), int4(f[1])) {
@@ -195,10 +220,14 @@ pub async fn grid(db: &Db) -> Result<Grid> {
             Ok(())
         })
         .await?;
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "reported_coverage read");
         Ok::<_, Error>(out)
-    };
-    let (cells, households, reported) = tokio::try_join!(cells, households, reported)?;
-    crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported }))
+    });
+    let (cells, households, reported) = tokio::try_join!(joined(cells), joined(households), joined(reported))?;
+    let t_read = t0.elapsed().as_secs_f64() * 1e3;
+    let grid = crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported }))?;
+    tracing::debug!(read_ms = t_read, build_ms = t0.elapsed().as_secs_f64() * 1e3 - t_read, "grid built");
+    Ok(grid)
 }
 
 /// The model parameters.

@@ -2,7 +2,8 @@
 //! the engine equals a brute-force oracle (every cell against every site),
 //! shares stay within 0..=1, municipalities sum to the state total, a new
 //! on-air site never lowers coverage, the scenario is never below actual,
-//! and a regional re-stamp equals a full one.
+//! a regional re-stamp equals a full one, and the targets' history replay
+//! equals counting month by month with every site tested.
 
 #![allow(clippy::needless_range_loop, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
 
@@ -223,6 +224,56 @@ proptest! {
             for t in 0..2 {
                 prop_assert_eq!(masks.actual[t][slot], full.actual[t][slot]);
                 prop_assert_eq!(masks.extra[t][slot], full.extra[t][slot]);
+            }
+        }
+    }
+
+    #[test]
+    fn history_replay_equals_month_by_month_brute_force(mut w in world(), dates in proptest::collection::vec(proptest::option::of(0i64..200), 28), today in 60i64..200) {
+        use chrono::{Datelike, NaiveDate};
+        let day0 = NaiveDate::from_ymd_opt(2024, 1, 10).unwrap();
+        let today = day0 + chrono::Days::new(today as u64);
+        for (i, s) in w.sites.iter_mut().enumerate() {
+            s.since = [dates[2 * i].map(|d| day0 + chrono::Days::new(d as u64)), dates[2 * i + 1].map(|d| day0 + chrono::Days::new(d as u64))];
+        }
+        classify(&w.grid, &w.model, &mut w.sites);
+        let mut months = Vec::new();
+        let mut m = NaiveDate::from_ymd_opt(2024, 2, 1).unwrap();
+        while m <= today {
+            months.push(m);
+            m = m.checked_add_months(chrono::Months::new(1)).unwrap();
+        }
+        for source in [CoverageSource::Reported, CoverageSource::Modelled, CoverageSource::Union] {
+            let points = funkplan_coverage::history::replay(&w.grid, &w.model, &w.sites, source, &months, today);
+            prop_assert_eq!(points.len(), months.len() * 2);
+            for tech in 0..2 {
+                for (k, &month) in months.iter().enumerate() {
+                    let end = month.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap().min(today);
+                    let (mut cells, mut cov, mut hh, mut hhc) = (0u64, 0u64, 0.0f64, 0.0f64);
+                    for slot in 0..w.grid.slots() {
+                        if w.grid.muni[slot] == u16::MAX { continue; }
+                        let (cx, cy) = centre(&w.grid, slot);
+                        let reported = source != CoverageSource::Modelled && {
+                            let (rc, rm) = w.grid.reported[tech].at(slot);
+                            funkplan_coverage::model::combine(CoverageSource::Reported, rc, rm, 0).0 > 0
+                        };
+                        let modelled = source != CoverageSource::Reported && w.sites.iter().any(|s| {
+                            s.on_air[tech] && s.since[tech].is_none_or(|d| d <= end)
+                                && (cx - s.x).hypot(cy - s.y) <= w.model.radius_m[tech][usize::from(s.urban)]
+                        });
+                        let h = f64::from(w.grid.households[slot]);
+                        cells += 1;
+                        hh += h;
+                        if reported || modelled { cov += 1; hhc += h; }
+                    }
+                    let p = &points[tech * months.len() + k];
+                    prop_assert_eq!(p.month, month);
+                    prop_assert_eq!(p.month.day(), 1);
+                    prop_assert_eq!(&p.technology, ["lte", "5g"][tech]);
+                    prop_assert_eq!((p.cells, p.cells_covered), (cells, cov), "{:?} tech {} month {}", source, tech, month);
+                    prop_assert!((p.households - hh).abs() < 1e-9 * hh.max(1.0));
+                    prop_assert!((p.households_covered - hhc).abs() < 1e-9 * hh.max(1.0));
+                }
             }
         }
     }
