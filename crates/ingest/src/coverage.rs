@@ -15,7 +15,7 @@ use funkplan_model::CellId;
 use tokio_postgres::Transaction;
 
 use crate::grid;
-use crate::pgcopy::CopyBuf;
+use crate::pgcopy::{CopyBuf, Replace};
 use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
@@ -85,63 +85,111 @@ pub(crate) struct Row {
     nr_ops: Option<i32>,
 }
 
+/// Above this share of the table's rows changed, reported_coverage is
+/// rewritten as a whole (emptied, loaded, indexes rebuilt) rather than
+/// upserted row by row: an upsert probes and updates the primary key once
+/// per row, which for a state-wide file is ten times slower.
+const REWRITE_SHARE: f64 = 0.25;
+
 pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
-    let progress = Progress::new("coverage", opts.progress);
     let ops = crate::sites::operators(tx).await?;
-    let mut problems = Problems::new(summary.file.clone());
     let (reader, digest) = source::open(path)?;
-    let mut rows_out: Vec<Row> = Vec::new();
-    let mut lay_name = "";
-    if let Some(mut csv) = source::csv(reader, &mut problems)? {
-        let h = csv.header.clone();
-        if let Some(lay) = layout(&h, &ops, &mut problems) {
-            lay_name = match lay {
-                Layout::Regulator { .. } => "regulator",
-                Layout::Flags { .. } => "operator flags",
-            };
-            if problems.is_empty() {
-                rows_out = read(&mut csv, &h, &lay, &mut problems, &progress);
+    let file = summary.file.clone();
+    let show = opts.progress;
+    // Parse on a blocking thread while the grid loads from the database.
+    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, &'static str, Problems)> {
+        let progress = Progress::new("coverage", show);
+        let mut problems = Problems::new(file);
+        let mut rows_out: Vec<Row> = Vec::new();
+        let mut lay_name = "";
+        if let Some(mut csv) = source::csv(reader, &mut problems)? {
+            let h = csv.header.clone();
+            if let Some(lay) = layout(&h, &ops, &mut problems) {
+                lay_name = match lay {
+                    Layout::Regulator { .. } => "regulator",
+                    Layout::Flags { .. } => "operator flags",
+                };
+                if problems.is_empty() {
+                    rows_out = read(&mut csv, &h, &lay, &mut problems, &progress);
+                }
             }
+            let mut rest = csv.reader.into_inner();
+            std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
         }
-        let mut rest = csv.reader.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
-    }
+        // Key order: the primary key's, so an index build finds it sorted.
+        rows_out.sort_unstable_by_key(|r| (r.n, r.e));
+        Ok((rows_out, lay_name, problems))
+    });
+    let (parsed, grid) = tokio::join!(parse_task, crate::pgcopy::read_grid(tx));
+    let (rows_out, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
+    let grid = grid?;
     summary.sha256 = digest.hex();
     summary.rows = rows_out.len() as u64;
     problems.into_result()?;
+    let progress = Progress::new("coverage", opts.progress);
+    let outside = rows_out.iter().filter(|r| !grid.contains(r.n, r.e)).count();
+    drop(grid);
 
-    tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
-    let mut buf = CopyBuf::new();
-    for r in &rows_out {
-        buf.row(9);
-        buf.i32(r.n);
-        buf.i32(r.e);
-        buf.opt_i16(r.gsm);
-        buf.i16(r.lte);
-        buf.opt_i16(r.dss);
-        buf.opt_i16(r.nsa);
-        buf.i16(r.nr);
-        buf.opt_i32(r.lte_ops);
-        buf.opt_i32(r.nr_ops);
+    const COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa_count, nr_count, lte_operators, nr_operators";
+    let encode = |rows: &[Row]| {
+        let mut buf = CopyBuf::new();
+        for r in rows {
+            buf.row(9);
+            buf.i32(r.n);
+            buf.i32(r.e);
+            buf.opt_i16(r.gsm);
+            buf.i16(r.lte);
+            buf.opt_i16(r.dss);
+            buf.opt_i16(r.nsa);
+            buf.i16(r.nr);
+            buf.opt_i32(r.lte_ops);
+            buf.opt_i32(r.nr_ops);
+        }
+        buf
+    };
+    progress.stage("writing coverage");
+    let empty: bool = tx
+        .query_one("SELECT NOT EXISTS (SELECT 1 FROM reported_coverage)", &[])
+        .await
+        .map_err(Error::pg("looking for reported coverage"))?
+        .get(0);
+    let path_taken;
+    if empty {
+        // Nothing to merge with: load the table in bulk.
+        crate::pgcopy::replace_table(tx, "reported_coverage", COLUMNS, encode(&rows_out), "writing reported_coverage").await?;
+        summary.inserted = summary.rows;
+        path_taken = "bulk load";
+    } else {
+        tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
+        encode(&rows_out).send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
+        tx.batch_execute("ANALYZE ingest_coverage_stage").await.map_err(Error::pg("analysing the coverage staging table"))?;
+        let diff = tx.query_one(include_str!("../sql/coverage_diff.sql"), &[]).await.map_err(Error::pg("comparing coverage"))?;
+        let count = |i: usize| u64::try_from(diff.get::<_, i64>(i)).unwrap_or(0);
+        let (mut new, mut changed, existing) = (count(0), count(1), count(2));
+        #[allow(clippy::cast_precision_loss)]
+        let rewrite = (new + changed) as f64 > REWRITE_SHARE * existing as f64;
+        if new + changed == 0 {
+            path_taken = "no change";
+        } else if rewrite {
+            tx.batch_execute(include_str!("../sql/coverage_keep.sql")).await.map_err(Error::pg("keeping the cells the file leaves alone"))?;
+            let replace = Replace::begin(tx, "reported_coverage").await?;
+            tx.batch_execute(include_str!("../sql/coverage_rewrite.sql")).await.map_err(Error::pg("rewriting reported_coverage"))?;
+            replace.finish(tx).await?;
+            path_taken = "rewrite";
+        } else {
+            let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
+            (new, changed) = crate::split_counts(&rows);
+            path_taken = "upsert";
+        }
+        summary.inserted = new;
+        summary.updated = changed;
     }
     drop(rows_out);
-    buf.send(tx, "COPY ingest_coverage_stage FROM STDIN (FORMAT binary)", "staging coverage").await?;
-    progress.stage("writing coverage");
-    let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
-    let (inserted, updated) = crate::split_counts(&rows);
-    summary.inserted = inserted;
-    summary.updated = updated;
-    summary.unchanged = summary.rows.saturating_sub(inserted + updated);
-    let outside: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM ingest_coverage_stage s WHERE NOT EXISTS (SELECT 1 FROM grid_cell g WHERE g.n = s.n AND g.e = s.e)",
-            &[],
-        )
-        .await
-        .map_err(Error::pg("counting coverage cells outside the grid"))?
-        .get(0);
+    summary.unchanged = summary.rows.saturating_sub(summary.inserted + summary.updated);
+    tracing::debug!(path = path_taken, "reported_coverage written");
     summary.detail.insert("layout".into(), lay_name.into());
     summary.detail.insert("cells_outside_grid".into(), outside.into());
+    summary.detail.insert("write".into(), path_taken.into());
     summary.notes.push(format!("Layout: {lay_name}. {outside} of the cells lie outside the municipalities' grid (kept as published)."));
     Ok(())
 }

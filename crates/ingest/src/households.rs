@@ -9,12 +9,10 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
-use bytes::Buf;
-use futures_util::TryStreamExt;
 use tokio_postgres::Transaction;
 
 use crate::crs::{Crs, FastHash, LaeaLattice};
-use crate::grid::{self, CellSet};
+use crate::grid;
 use crate::pgcopy::{CopyBuf, CopyIn, Replace};
 use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
@@ -283,38 +281,6 @@ impl SeenIds {
     }
 }
 
-/// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
-async fn load_grid(tx: &Transaction<'_>) -> Result<CellSet> {
-    let stream = tx
-        .copy_out("COPY (SELECT n, e FROM grid_cell) TO STDOUT (FORMAT binary)")
-        .await
-        .map_err(Error::pg("reading grid_cell"))?;
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(Error::pg("reading grid_cell"))?;
-    let mut all = bytes::BytesMut::with_capacity(chunks.iter().map(bytes::Bytes::len).sum());
-    for c in chunks {
-        all.extend_from_slice(&c);
-    }
-    let mut b = all.freeze();
-    let mut cells = Vec::with_capacity(b.len() / 18);
-    if b.len() >= 19 {
-        b.advance(15);
-        let ext = b.get_u32() as usize;
-        b.advance(ext);
-        while b.remaining() >= 2 {
-            let fields = b.get_i16();
-            if fields != 2 || b.remaining() < 16 {
-                break;
-            }
-            b.advance(4);
-            let n = b.get_i32();
-            b.advance(4);
-            let e = b.get_i32();
-            cells.push((n, e));
-        }
-    }
-    Ok(CellSet::from_cells(&cells))
-}
-
 pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let (reader, digest) = source::open(path)?;
     let file = summary.file.clone();
@@ -335,7 +301,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         Ok((parsed, problems))
     });
     let t0 = std::time::Instant::now();
-    let (parsed, grid) = tokio::join!(parse_task, load_grid(tx));
+    let (parsed, grid) = tokio::join!(parse_task, crate::pgcopy::read_grid(tx));
     tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "households parsed and grid loaded");
     let (mut parsed, problems) = parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
     let grid = grid?;

@@ -3,10 +3,11 @@
 //! is several times faster than `BinaryCopyInWriter`'s per-row `ToSql`
 //! dispatch, which matters at 3.4 M rows (DESIGN §9: ≤ 10 s).
 
-use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::SinkExt;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{SinkExt, TryStreamExt};
 use tokio_postgres::Transaction;
 
+use crate::grid::CellSet;
 use crate::{Error, Result};
 
 const CHUNK: usize = 4 << 20;
@@ -238,4 +239,36 @@ impl Replace {
         tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes rebuilt");
         Ok(())
     }
+}
+
+/// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
+pub(crate) async fn read_grid(tx: &Transaction<'_>) -> Result<CellSet> {
+    let stream = tx
+        .copy_out("COPY (SELECT n, e FROM grid_cell) TO STDOUT (FORMAT binary)")
+        .await
+        .map_err(Error::pg("reading grid_cell"))?;
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(Error::pg("reading grid_cell"))?;
+    let mut all = bytes::BytesMut::with_capacity(chunks.iter().map(bytes::Bytes::len).sum());
+    for c in chunks {
+        all.extend_from_slice(&c);
+    }
+    let mut b = all.freeze();
+    let mut cells = Vec::with_capacity(b.len() / 18);
+    if b.len() >= 19 {
+        b.advance(15);
+        let ext = b.get_u32() as usize;
+        b.advance(ext);
+        while b.remaining() >= 2 {
+            let fields = b.get_i16();
+            if fields != 2 || b.remaining() < 16 {
+                break;
+            }
+            b.advance(4);
+            let n = b.get_i32();
+            b.advance(4);
+            let e = b.get_i32();
+            cells.push((n, e));
+        }
+    }
+    Ok(CellSet::from_cells(&cells))
 }

@@ -50,3 +50,69 @@ async fn bad_coverage_rows_are_all_reported() {
     let lines = must_fail(&mut c, Kind::Coverage, &tmp_file("flag2.csv", "id,telekom_lte\n100mN1E1,2\n"), &opts()).await;
     has(&lines, &["flag2.csv", "line 2", "telekom_lte", "0..1"]);
 }
+
+/// A file may cover part of the grid (one state, one operator's area):
+/// each write path — bulk load into an empty table, upsert of a few cells,
+/// rewrite when many change, nothing when nothing changes — keeps the cells
+/// the file does not mention and writes the same values.
+#[tokio::test]
+async fn partial_files_keep_the_other_cells_on_every_write_path() {
+    let db = TestDb::new().await;
+    let mut c = db.client().await;
+    let file = |rows: &[(i32, i16)]| {
+        let mut s = String::from("id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n");
+        for (e, lte) in rows {
+            s.push_str(&format!("100mN56400E{e},3,{lte},1,1,2\n"));
+        }
+        s
+    };
+    let ten: Vec<(i32, i16)> = (3500..3510).map(|e| (e, 2)).collect();
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("ten.csv", &file(&ten)), &opts()).await.unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (10, 0, 0));
+    assert_eq!(s.detail["write"], "bulk load");
+    assert_eq!(table(&c).await, ten);
+
+    // One changed, one new: 2 of 10 rows, an upsert.
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("two.csv", &file(&[(3503, 3), (3600, 1)])), &opts()).await.unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged, s.rows), (1, 1, 0, 2));
+    assert_eq!(s.detail["write"], "upsert");
+    let mut want = ten.clone();
+    want[3].1 = 3;
+    want.push((3600, 1));
+    assert_eq!(table(&c).await, want);
+
+    // Five changed, one unchanged: a rewrite of the table.
+    let many = [(3500, 0), (3501, 0), (3502, 0), (3503, 3), (3504, 0), (3505, 0), (3506, 0)];
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &opts()).await.unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (0, 6, 1));
+    assert_eq!(s.detail["write"], "rewrite");
+    for (i, &(e, lte)) in many.iter().enumerate() {
+        want[i] = (e, lte);
+    }
+    assert_eq!(table(&c).await, want);
+    let pk: i64 = c
+        .query_one("SELECT count(*) FROM pg_constraint WHERE conrelid = 'reported_coverage'::regclass AND contype = 'p'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pk, 1, "the primary key is back after the rewrite");
+
+    // The same file again: nothing written.
+    let xmins = "SELECT string_agg(xmin::text, ',' ORDER BY n, e) FROM reported_coverage";
+    let before: String = c.query_one(xmins, &[]).await.unwrap().get(0);
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &opts()).await.unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 7));
+    assert_eq!(s.detail["write"], "no change");
+    assert_eq!(table(&c).await, want);
+    let after: String = c.query_one(xmins, &[]).await.unwrap().get(0);
+    assert_eq!(before, after, "no row was rewritten");
+}
+
+async fn table(c: &tokio_postgres::Client) -> Vec<(i32, i16)> {
+    c.query("SELECT e, lte_count FROM reported_coverage ORDER BY n, e", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, i32>(0), r.get::<_, i16>(1)))
+        .collect()
+}
