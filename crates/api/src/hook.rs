@@ -14,4 +14,13 @@ pub trait CoverageHook: Send + Sync + 'static {
     /// site, old and new when it moved). Resolves when the figures and
     /// target values in the database reflect the change.
     fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>>;
+
+    /// After a measure write: the measures' sites (old and new when the
+    /// measure moved). Besides their coverage the counts of completed
+    /// measures may have changed, which a site write never changes (so
+    /// `sites_changed` may leave those targets alone). By default the same
+    /// as `sites_changed`.
+    fn measures_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
+        self.sites_changed(site_ids)
+    }
 }

@@ -6,6 +6,7 @@
 use funkplan_api::CoverageHook;
 use funkplan_coverage::Live;
 use funkplan_db::Db;
+use funkplan_targets::Refresh;
 use futures_util::future::BoxFuture;
 
 /// The engine kept by `funkplan serve`.
@@ -14,12 +15,12 @@ pub struct LiveHook {
     pub db: Db,
 }
 
-impl CoverageHook for LiveHook {
-    fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
+impl LiveHook {
+    fn update(&self, site_ids: Vec<String>, which: Refresh) -> BoxFuture<'static, Result<(), String>> {
         let live = self.live.clone();
         let db = self.db.clone();
         Box::pin(async move {
-            let stats = live.sites_changed(&db, &site_ids).await.map_err(|e| e.to_string())?;
+            let stats = live.sites_updated(&db, &site_ids, which).await.map_err(|e| e.to_string())?;
             tracing::debug!(
                 sites = site_ids.len(),
                 municipalities = stats.municipalities,
@@ -29,5 +30,18 @@ impl CoverageHook for LiveHook {
             );
             Ok(())
         })
+    }
+}
+
+impl CoverageHook for LiveHook {
+    /// A site write: coverage and the coverage targets (no count of
+    /// completed measures can have changed).
+    fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
+        self.update(site_ids, Refresh::Coverage)
+    }
+
+    /// A measure write: coverage and every target.
+    fn measures_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
+        self.update(site_ids, Refresh::All)
     }
 }

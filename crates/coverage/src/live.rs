@@ -13,10 +13,10 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::deadspot::{dead_spots, DeadSpot};
-use crate::engine::{aggregate, aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
+use crate::engine::{aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use crate::grid::Grid;
 use crate::model::{Model, Site};
-use crate::write::{write, WriteSet};
+use crate::write::{write, write_with_targets, WriteSet};
 use crate::{cpu, load, Result};
 
 /// A loaded grid with its sites and modelled masks. Cheap to clone (an
@@ -240,65 +240,94 @@ impl Live {
     /// Re-read the given sites (new, changed, moved or deleted; after a
     /// measure write pass the measure's site), recompute the municipalities
     /// within reach of their old and new positions (the bounding box of the
-    /// largest radius), write those municipalities' actual and scenario
-    /// figures and dead spots in one transaction, and update the running
-    /// month of the targets' history.
-    #[tracing::instrument(skip(self, db))]
+    /// largest radius), and write those municipalities' actual and scenario
+    /// figures and dead spots and the running month of the targets' history
+    /// in one transaction.
+    ///
+    /// The sites are read under the engine's lock, so of two concurrent
+    /// calls the later one reads the later state of a site both changed
+    /// (its figures are then written last, too): no write is lost.
+    ///
+    /// Every target's running month is refreshed; after a write that
+    /// changed sites only, [`Live::sites_updated`] spares the counts of
+    /// completed measures.
     pub async fn sites_changed(&self, db: &Db, site_ids: &[String]) -> Result<Stats> {
+        self.sites_updated(db, site_ids, funkplan_targets::Refresh::All).await
+    }
+
+    /// [`Live::sites_changed`], refreshing the running month of the
+    /// targets `which` names.
+    #[tracing::instrument(skip(self, db))]
+    pub async fn sites_updated(&self, db: &Db, site_ids: &[String], which: funkplan_targets::Refresh) -> Result<Stats> {
         let started_at = Utc::now();
-        let t0 = Instant::now();
-        let fresh = {
-            let c = db.conn().await?;
-            load::sites(&c, Some(site_ids)).await?
-        };
-        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let mut st = self.inner.lock().await;
         let st = &mut *st;
-        let t1 = Instant::now();
-        let reach = st.model.max_radius_m();
-        let mut touched = Rect { r0: 0, r1: 0, c0: 0, c1: 0 };
-        let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
-        for id in site_ids {
-            if let Some(&i) = st.index.get(id) {
-                let old = &st.sites[i];
-                touched = touched.union(Rect::around(&st.grid, old.x, old.y, reach));
-            }
-            match fresh_by_id.remove(id) {
-                Some(mut s) => {
-                    touched = touched.union(Rect::around(&st.grid, s.x, s.y, reach));
-                    s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
-                    match st.index.get(id) {
-                        Some(&i) => st.sites[i] = s,
-                        None => {
-                            st.index.insert(id.clone(), st.sites.len());
-                            st.sites.push(s);
-                        }
-                    }
-                }
-                None => {
-                    if let Some(i) = st.index.remove(id) {
-                        st.sites.swap_remove(i);
-                        if let Some(moved) = st.sites.get(i) {
-                            st.index.insert(moved.id.clone(), i);
-                        }
-                    }
-                }
-            }
-        }
-        let mut flags = vec![false; st.grid.ags.len()];
-        munis_in(&st.grid, touched, &mut flags);
-        let region = munis_rect(&st.grid, &flags);
-        // Only cells within reach of a changed site can change their
-        // operator sets: re-stamp that box (every site reaching it), then
-        // re-sum the whole municipalities around it.
-        stamp(&st.grid, &st.model, &st.sites, &mut st.masks, touched);
-        let scope = Scope { source: st.source, scenario: false, munis: Some(&flags), region };
-        let actual = aggregate(&st.grid, &st.masks, &st.bits, scope);
-        let scenario = aggregate(&st.grid, &st.masks, &st.bits, Scope { scenario: true, ..scope });
-        let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
-        let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let t0 = Instant::now();
         let mut conn = db.conn().await?;
-        let written = write(
+        let fresh = load::sites(&conn, Some(site_ids)).await?;
+        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let t1 = Instant::now();
+        let (flags, actual, scenario, spots, parts) = cpu(|| {
+            let reach = st.model.max_radius_m();
+            let mut touched = Rect { r0: 0, r1: 0, c0: 0, c1: 0 };
+            let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
+            for id in site_ids {
+                if let Some(&i) = st.index.get(id) {
+                    let old = &st.sites[i];
+                    touched = touched.union(Rect::around(&st.grid, old.x, old.y, reach));
+                }
+                match fresh_by_id.remove(id) {
+                    Some(mut s) => {
+                        touched = touched.union(Rect::around(&st.grid, s.x, s.y, reach));
+                        s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+                        match st.index.get(id) {
+                            Some(&i) => st.sites[i] = s,
+                            None => {
+                                st.index.insert(id.clone(), st.sites.len());
+                                st.sites.push(s);
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(i) = st.index.remove(id) {
+                            st.sites.swap_remove(i);
+                            if let Some(moved) = st.sites.get(i) {
+                                st.index.insert(moved.id.clone(), i);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut flags = vec![false; st.grid.ags.len()];
+            munis_in(&st.grid, touched, &mut flags);
+            let region = munis_rect(&st.grid, &flags);
+            // Only cells within reach of a changed site can change their
+            // operator sets: re-stamp that box, then re-sum the whole
+            // municipalities around it. Only the sites whose largest disk
+            // can reach the box take part (stamp clears the box and ORs in
+            // the runs of the sites it is given; a site farther away has
+            // none there): a few hundred instead of every site of the state.
+            let near: Vec<Site> = st
+                .sites
+                .iter()
+                .filter(|s| {
+                    let r = Rect::around(&st.grid, s.x, s.y, reach);
+                    r.r0 < touched.r1 && touched.r0 < r.r1 && r.c0 < touched.c1 && touched.c0 < r.c1
+                })
+                .cloned()
+                .collect();
+            stamp(&st.grid, &st.model, &near, &mut st.masks, touched);
+            let stamp_ms = t1.elapsed().as_secs_f64() * 1e3;
+            let scope = Scope { source: st.source, scenario: false, munis: Some(&flags), region };
+            let (actual, scenario) = aggregate_pair(&st.grid, &st.masks, &st.bits, scope);
+            let aggregate_ms = t1.elapsed().as_secs_f64() * 1e3 - stamp_ms;
+            let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
+            let area = |r: Rect| (r.r1 - r.r0) * (r.c1 - r.c0);
+            (flags, actual, scenario, spots, (stamp_ms, aggregate_ms, near.len(), area(touched), area(region)))
+        });
+        let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let (stamp_ms, aggregate_ms, near_sites, touched_cells, region_cells) = parts;
+        let written = write_with_targets(
             &mut conn,
             &st.grid,
             &st.operators,
@@ -314,11 +343,23 @@ impl Live {
                 compute_ms,
                 started_at,
             },
+            started_at.date_naive(),
+            which,
         )
         .await?;
         drop(conn);
-        let t_hist = Instant::now();
-        funkplan_targets::refresh_current_month(db).await?;
+        tracing::debug!(
+            load_ms,
+            stamp_ms,
+            aggregate_ms,
+            dead_spots_ms = compute_ms - stamp_ms - aggregate_ms,
+            write_ms = written.write_ms,
+            near_sites,
+            touched_cells,
+            region_cells,
+            municipalities = written.municipalities,
+            "incremental update"
+        );
         Ok(Stats {
             source: st.source,
             incremental: true,
@@ -329,7 +370,8 @@ impl Live {
             load_ms,
             compute_ms,
             write_ms: written.write_ms,
-            history_ms: t_hist.elapsed().as_secs_f64() * 1e3,
+            // The running month is written with the figures (in write_ms).
+            history_ms: 0.0,
             run_ids: written.run_ids,
             computed_at: written.computed_at,
         })

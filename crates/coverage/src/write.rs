@@ -3,14 +3,18 @@
 //! `coverage_run` row per result set, so readers see the old figures or the
 //! new ones, never a mix.
 
-use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use funkplan_db::{Conn, Error as DbError};
+use futures_util::future::{maybe_done, BoxFuture, MaybeDone};
 use funkplan_model::CoverageSource;
 
 use crate::deadspot::DeadSpot;
 use crate::engine::Figures;
 use crate::grid::{Grid, TECHS};
-use crate::Result;
+use crate::{Error, Result};
 
 /// What one write replaces.
 #[derive(Debug, Clone, Copy)]
@@ -41,111 +45,197 @@ pub struct Written {
 
 /// Write in one transaction.
 pub async fn write(conn: &mut Conn, grid: &Grid, operators: &[(u8, String)], ws: WriteSet<'_>) -> Result<Written> {
+    write_with(conn, grid, operators, ws, None).await
+}
+
+/// [`write`], and in the same transaction record every target's value for
+/// the running month ([`funkplan_targets::RunningMonth::record`]): after a
+/// single write the figures and the targets change together, with one
+/// commit.
+pub async fn write_with_targets(
+    conn: &mut Conn,
+    grid: &Grid,
+    operators: &[(u8, String)],
+    ws: WriteSet<'_>,
+    today: NaiveDate,
+    which: funkplan_targets::Refresh,
+) -> Result<Written> {
+    write_with(conn, grid, operators, ws, Some((today, which))).await
+}
+
+type Pending<'a> = BoxFuture<'a, Result<u64>>;
+
+/// Run statements as one pipelined batch, in the given order. A
+/// tokio-postgres query with a prepared statement sends its messages when
+/// first polled, so polling each future once, in order, fixes the order in
+/// which the server runs them; then all answers are awaited together. One
+/// round trip for the batch instead of one per statement: on a loaded
+/// machine every round trip is a pair of wake-ups.
+async fn pipeline(futs: Vec<Pending<'_>>) -> Result<Vec<u64>> {
+    let mut futs: Vec<MaybeDone<Pending<'_>>> = futs.into_iter().map(maybe_done).collect();
+    std::future::poll_fn(|cx| {
+        for f in &mut futs {
+            let _ = Pin::new(f).poll(cx);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+    futures_util::future::join_all(futs.iter_mut().map(Pin::new)).await;
+    futs.iter_mut()
+        .map(|f| Pin::new(f).take_output().unwrap_or_else(|| Err(Error::Data("a pipelined statement was not run".into()))))
+        .collect()
+}
+
+async fn write_with(
+    conn: &mut Conn,
+    grid: &Grid,
+    operators: &[(u8, String)],
+    ws: WriteSet<'_>,
+    targets: Option<(NaiveDate, funkplan_targets::Refresh)>,
+) -> Result<Written> {
     let t0 = std::time::Instant::now();
     let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
     let scope_ags: Option<Vec<String>> =
         ws.munis.map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect());
     let nmunis = scope_ags.as_ref().map_or(grid.ags.len(), Vec::len);
     let op_id = |bit: u8| operators.iter().find(|(b, _)| *b == bit).map(|(_, id)| id.clone());
-    let tx = conn.transaction().await.map_err(DbError::pg("starting the results transaction"))?;
-    let mut run_ids = Vec::new();
-    let mut computed_at = None;
-    for (scenario, figs) in [(false, ws.actual), (true, ws.scenario)] {
-        let Some(figs) = figs else { continue };
-        let row = tx
-            .query_one(
-                include_str!("../sql/insert_run.sql"),
-                &[
-                    &ws.source.as_str(),
-                    &scenario,
-                    &ws.incremental,
-                    &i32::try_from(nmunis).unwrap_or(i32::MAX),
-                    &i64::try_from(ws.cells).unwrap_or(i64::MAX),
-                    &ws.load_ms,
-                    &ws.compute_ms,
-                    &ws.started_at,
-                ],
-            )
-            .await
-            .map_err(DbError::pg("recording the coverage run"))?;
-        let run_id: i64 = row.get(0);
-        let at: DateTime<Utc> = row.get(1);
-        run_ids.push(run_id);
-        computed_at = Some(at);
-        tx.execute(include_str!("../sql/delete_results.sql"), &[&scenario, &scope_ags])
-            .await
-            .map_err(DbError::pg("removing the previous figures"))?;
-        let mut cols = ResultCols::default();
-        let mut ops = OpCols::default();
-        for (m, per_tech) in figs.iter().enumerate() {
-            if !in_scope(m) {
-                continue;
-            }
-            for (t, f) in per_tech.iter().enumerate() {
-                cols.ags.push(grid.ags[m].clone());
-                cols.tech.push(TECHS[t].to_owned());
-                cols.hh.push(f.households);
-                cols.hhc.push(f.households_covered);
-                cols.cells.push(i32::try_from(f.cells).unwrap_or(i32::MAX));
-                cols.cov.push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
-                cols.dead.push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
-                cols.grey.push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
-                for o in f.operators.iter().flatten() {
-                    let Some(id) = op_id(o.bit) else { continue };
-                    ops.ags.push(grid.ags[m].clone());
-                    ops.tech.push(TECHS[t].to_owned());
-                    ops.op.push(id);
-                    ops.hhc.push(o.households_covered);
-                    ops.cov.push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
+    // Columns first (no database work), so the transaction is short.
+    let sets: Vec<(bool, ResultCols, OpCols)> = [(false, ws.actual), (true, ws.scenario)]
+        .into_iter()
+        .filter_map(|(scenario, figs)| figs.map(|f| (scenario, f)))
+        .map(|(scenario, figs)| {
+            let mut cols = ResultCols::default();
+            let mut ops = OpCols::default();
+            for (m, per_tech) in figs.iter().enumerate() {
+                if !in_scope(m) {
+                    continue;
+                }
+                for (t, f) in per_tech.iter().enumerate() {
+                    cols.ags.push(grid.ags[m].clone());
+                    cols.tech.push(TECHS[t].to_owned());
+                    cols.hh.push(f.households);
+                    cols.hhc.push(f.households_covered);
+                    cols.cells.push(i32::try_from(f.cells).unwrap_or(i32::MAX));
+                    cols.cov.push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
+                    cols.dead.push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
+                    cols.grey.push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
+                    for o in f.operators.iter().flatten() {
+                        let Some(id) = op_id(o.bit) else { continue };
+                        ops.ags.push(grid.ags[m].clone());
+                        ops.tech.push(TECHS[t].to_owned());
+                        ops.op.push(id);
+                        ops.hhc.push(o.households_covered);
+                        ops.cov.push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
+                    }
                 }
             }
+            (scenario, cols, ops)
+        })
+        .collect();
+    let spots = ws.dead_spots.map(|spots| SpotCols {
+        ids: spots.iter().map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k)).collect(),
+        ags: spots.iter().map(|s| grid.ags[usize::from(s.muni)].clone()).collect(),
+        cells: spots.iter().map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX)).collect(),
+        area: spots.iter().map(DeadSpot::area_km2).collect(),
+        wkb: spots.iter().map(DeadSpot::wkb).collect(),
+    });
+    let nmunis_i32 = i32::try_from(nmunis).unwrap_or(i32::MAX);
+    let cells_i64 = i64::try_from(ws.cells).unwrap_or(i64::MAX);
+    let source = ws.source.as_str();
+
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the results transaction"))?;
+    // Statements prepared once per pooled connection (all before any batch:
+    // a batch must not wait for a Parse in the middle).
+    let txr = &tx;
+    let prep = |sql: &'static str| async move { txr.prepare_cached(sql).await.map_err(|e| Error::from(DbError::pg("preparing a results statement")(e))) };
+    let (s_run, s_del, s_res, s_ops, s_del_spots, s_spots, s_finish, s_targets) = tokio::try_join!(
+        prep(include_str!("../sql/insert_run.sql")),
+        prep(include_str!("../sql/delete_results.sql")),
+        prep(include_str!("../sql/insert_results.sql")),
+        prep(include_str!("../sql/insert_operator_results.sql")),
+        prep(include_str!("../sql/delete_dead_spots.sql")),
+        prep(include_str!("../sql/insert_dead_spots.sql")),
+        prep(include_str!("../sql/finish_run.sql")),
+        prep(funkplan_targets::RunningMonth::SQL),
+    )?;
+
+    // Batch 1: the run rows (their ids go into the figures) and the
+    // targets' definitions.
+    let runs = sets.iter().map(|(scenario, _, _)| {
+        let (s_run, scenario) = (&s_run, *scenario);
+        let tx = &tx;
+        async move {
+            tx.query_one(
+                s_run,
+                &[&source, &scenario, &ws.incremental, &nmunis_i32, &cells_i64, &ws.load_ms, &ws.compute_ms, &ws.started_at],
+            )
+            .await
+            .map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
         }
-        tx.execute(
-            include_str!("../sql/insert_results.sql"),
-            &[
-                &scenario,
-                &ws.source.as_str(),
-                &run_id,
-                &at,
-                &cols.ags,
-                &cols.tech,
-                &cols.hh,
-                &cols.hhc,
-                &cols.cells,
-                &cols.cov,
-                &cols.dead,
-                &cols.grey,
-            ],
-        )
-        .await
-        .map_err(DbError::pg("writing coverage figures"))?;
-        tx.execute(
-            include_str!("../sql/insert_operator_results.sql"),
-            &[&scenario, &ops.ags, &ops.tech, &ops.op, &ops.hhc, &ops.cov],
-        )
-        .await
-        .map_err(DbError::pg("writing per-operator figures"))?;
-    }
-    if let Some(spots) = ws.dead_spots {
-        tx.execute(include_str!("../sql/delete_dead_spots.sql"), &[&scope_ags])
-            .await
-            .map_err(DbError::pg("removing previous dead spots"))?;
-        let ids: Vec<String> = spots.iter().map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k)).collect();
-        let ags: Vec<String> = spots.iter().map(|s| grid.ags[usize::from(s.muni)].clone()).collect();
-        let cells: Vec<i32> = spots.iter().map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX)).collect();
-        let area: Vec<f64> = spots.iter().map(DeadSpot::area_km2).collect();
-        let wkb: Vec<Vec<u8>> = spots.iter().map(DeadSpot::wkb).collect();
+    });
+    let definitions = async {
+        match targets {
+            Some((_, which)) => funkplan_targets::running_month(&*tx, which).await.map(Some).map_err(Error::from),
+            None => Ok(None),
+        }
+    };
+    let (run_rows, running_month) = tokio::try_join!(futures_util::future::try_join_all(runs), definitions)?;
+    let run_ids: Vec<i64> = run_rows.iter().map(|r| r.get(0)).collect();
+    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| r.get(1));
+
+    // Batch 2, in this order: per result set remove the old figures (their
+    // operator rows go with them) and insert the new; dead spots; the
+    // targets' running month (it sums the new figures).
+    let mut batch: Vec<Pending<'_>> = Vec::new();
+    for ((scenario, cols, ops), run_id) in sets.iter().zip(&run_ids) {
         let at = computed_at.unwrap_or(ws.started_at);
-        tx.execute(include_str!("../sql/insert_dead_spots.sql"), &[&ids, &ags, &cells, &area, &wkb, &at])
+        let (tx, s_del, s_res, s_ops, scope_ags) = (&tx, &s_del, &s_res, &s_ops, &scope_ags);
+        batch.push(Box::pin(async move {
+            tx.execute(s_del, &[scenario, scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing the previous figures")(e)))
+        }));
+        batch.push(Box::pin(async move {
+            tx.execute(
+                s_res,
+                &[scenario, &source, run_id, &at, &cols.ags, &cols.tech, &cols.hh, &cols.hhc, &cols.cells, &cols.cov, &cols.dead, &cols.grey],
+            )
             .await
-            .map_err(DbError::pg("writing dead spots"))?;
+            .map_err(|e| Error::from(DbError::pg("writing coverage figures")(e)))
+        }));
+        batch.push(Box::pin(async move {
+            tx.execute(s_ops, &[scenario, &ops.ags, &ops.tech, &ops.op, &ops.hhc, &ops.cov])
+                .await
+                .map_err(|e| Error::from(DbError::pg("writing per-operator figures")(e)))
+        }));
     }
+    if let Some(sp) = &spots {
+        let at = computed_at.unwrap_or(ws.started_at);
+        let (tx, s_del_spots, s_spots, scope_ags) = (&tx, &s_del_spots, &s_spots, &scope_ags);
+        batch.push(Box::pin(async move {
+            tx.execute(s_del_spots, &[scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing previous dead spots")(e)))
+        }));
+        batch.push(Box::pin(async move {
+            tx.execute(s_spots, &[&sp.ids, &sp.ags, &sp.cells, &sp.area, &sp.wkb, &at])
+                .await
+                .map_err(|e| Error::from(DbError::pg("writing dead spots")(e)))
+        }));
+    }
+    if let (Some((today, _)), Some(rm)) = (targets, &running_month) {
+        let (tx, s_targets) = (&tx, &s_targets);
+        batch.push(Box::pin(async move { rm.record(&**tx, s_targets, today).await.map_err(Error::from) }));
+    }
+    pipeline(batch).await?;
     let write_ms = t0.elapsed().as_secs_f64() * 1e3;
-    tx.execute(include_str!("../sql/finish_run.sql"), &[&run_ids, &write_ms])
-        .await
-        .map_err(DbError::pg("recording the write time"))?;
+    tx.execute(&s_finish, &[&run_ids, &write_ms]).await.map_err(DbError::pg("recording the write time"))?;
     tx.commit().await.map_err(DbError::pg("committing coverage results"))?;
     Ok(Written { run_ids, computed_at, write_ms: t0.elapsed().as_secs_f64() * 1e3, municipalities: nmunis })
+}
+
+struct SpotCols {
+    ids: Vec<String>,
+    ags: Vec<String>,
+    cells: Vec<i32>,
+    area: Vec<f64>,
+    wkb: Vec<Vec<u8>>,
 }
 
 #[derive(Default)]

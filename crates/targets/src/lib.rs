@@ -400,22 +400,131 @@ pub async fn rebuild_history(db: &Db, coverage: Option<&[CoveragePoint]>) -> Res
     Ok(written)
 }
 
-/// Record every target's current value as the running month's point:
-/// cheap (one query per target), for use after a single write.
-pub async fn refresh_current_month(db: &Db) -> Result<()> {
-    let now = Utc::now();
-    let month = month_of(now.date_naive());
-    let targets = load(db).await?;
-    let mut values = Vec::with_capacity(targets.len());
-    for t in &targets {
-        values.push(metric_value(db, t, now).await?.0);
+/// Which targets a write refreshes the running month of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Every target: after a measure write (or a change of unknown kind).
+    All,
+    /// Only the coverage metrics: a site write changes no count of
+    /// completed measures, and counting them (some 20,000 index entries at
+    /// NRW scale) is the dearest part of a refresh.
+    Coverage,
+}
+
+/// The targets a write refreshes the running month of: their metric
+/// definitions, checked and laid out as the columns of
+/// `upsert_running_month.sql`. Load with [`running_month`], record with
+/// [`RunningMonth::record`].
+#[derive(Debug, Clone, Default)]
+pub struct RunningMonth {
+    ids: Vec<String>,
+    metrics: Vec<String>,
+    kinds: Vec<serde_json::Value>,
+    after: Vec<Option<NaiveDate>>,
+    techs: Vec<Option<String>>,
+}
+
+impl RunningMonth {
+    /// The statement [`RunningMonth::record`] runs (prepare it once per
+    /// connection).
+    pub const SQL: &'static str = include_str!("../sql/upsert_running_month.sql");
+
+    /// How many targets a refresh records.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ids.len()
     }
-    let c = db.conn().await?;
-    for (t, v) in targets.iter().zip(values) {
-        c.execute(include_str!("../sql/upsert_history.sql"), &[&t.id, &vec![month], &vec![v]])
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Compute every target's value as of `today` from the data `c` sees
+    /// and record it as the point of `today`'s month, in one statement
+    /// (`stmt` = [`RunningMonth::SQL`] prepared on `c`). Returns the number
+    /// of points written.
+    ///
+    /// Why one statement: after a single write the targets are part of what
+    /// the client waits for; one round trip inside the figures' transaction
+    /// (one commit for both) instead of a query and an upsert per target.
+    pub async fn record(&self, c: &impl tokio_postgres::GenericClient, stmt: &tokio_postgres::Statement, today: NaiveDate) -> Result<u64> {
+        c.execute(stmt, &[&today, &self.ids, &self.metrics, &self.kinds, &self.after, &self.techs])
             .await
-            .map_err(DbError::pg("updating the running month of target history"))?;
+            .map_err(|e| Error::Db(DbError::pg("updating the running month of target history")(e)))
     }
+}
+
+/// The targets' definitions for [`RunningMonth::record`]. A target with a
+/// broken definition (unknown metric, no kinds, a `completed_after` that is
+/// no date, no technology) is left out with a warning: the write that
+/// triggered the refresh must not fail over it; `funkplan targets` and the
+/// API report such a target as an error.
+pub async fn running_month(c: &impl tokio_postgres::GenericClient, which: Refresh) -> Result<RunningMonth> {
+    let rows = c
+        .query(include_str!("../sql/running_month_targets.sql"), &[])
+        .await
+        .map_err(DbError::pg("reading targets"))?;
+    Ok(running_month_of(
+        rows.iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .filter(|(_, metric, _): &(String, String, serde_json::Value)| which == Refresh::All || metric != "measures_completed"),
+    ))
+}
+
+fn running_month_of(defs: impl Iterator<Item = (String, String, serde_json::Value)>) -> RunningMonth {
+    let mut rm = RunningMonth::default();
+    for (id, metric, metric_params) in defs {
+        let t = Target {
+            id,
+            title: String::new(),
+            unit: String::new(),
+            comparator: Comparator::Ge,
+            target_value: 0.0,
+            deadline: NaiveDate::MIN,
+            metric,
+            metric_params,
+            source_document: String::new(),
+            source_date: None,
+            source_quote: None,
+            note: None,
+        };
+        let checked = match t.metric.as_str() {
+            "measures_completed" => measure_params(&t).map(|(kinds, after)| (serde_json::Value::from(kinds), after, None)),
+            "household_share" | "area_share" | "dead_spot_area_km2" => {
+                match t.metric_params.get("technology").and_then(|v| v.as_str()) {
+                    Some(tech) => Ok((serde_json::Value::Null, None, Some(tech.to_owned()))),
+                    None => Err(Error::Definition { id: t.id.clone(), reason: "metric_params.technology missing".into() }),
+                }
+            }
+            other => Err(Error::Definition { id: t.id.clone(), reason: format!("unknown metric {other}") }),
+        };
+        match checked {
+            Ok((kinds, after, tech)) => {
+                rm.ids.push(t.id);
+                rm.metrics.push(t.metric);
+                rm.kinds.push(kinds);
+                rm.after.push(after);
+                rm.techs.push(tech);
+            }
+            Err(e) => tracing::warn!(error = %e, "target left out of the running month's refresh"),
+        }
+    }
+    rm
+}
+
+/// Record every target's current value as the running month's point, in
+/// one transaction of two statements. After a single write the coverage
+/// engine does this inside its own results transaction instead
+/// ([`RunningMonth::record`]).
+pub async fn refresh_current_month(db: &Db) -> Result<()> {
+    let today = Utc::now().date_naive();
+    let mut conn = db.conn().await?;
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the target refresh"))?;
+    let rm = running_month(&*tx, Refresh::All).await?;
+    let stmt = tx.prepare(RunningMonth::SQL).await.map_err(DbError::pg("preparing the target refresh"))?;
+    rm.record(&*tx, &stmt, today).await?;
+    tx.commit().await.map_err(DbError::pg("committing the running month of target history"))?;
     Ok(())
 }
 

@@ -131,3 +131,94 @@ async fn coverage_history_from_engine_points() {
     let ds = st.iter().find(|s| s.id == "lte-dead-spots").unwrap();
     assert_eq!(ds.baseline, Some(1.0));
 }
+
+/// The running month written by one statement equals each target's
+/// `metric_value` (counts and coverage metrics, with and without figures);
+/// a target with a broken definition is left out, not fatal.
+#[tokio::test]
+async fn running_month_equals_metric_values() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    fixture(&c).await;
+    let month = funkplan_targets::month_of(Utc::now().date_naive());
+    let point = |id: &'static str| {
+        let c = &c;
+        async move {
+            c.query_opt("SELECT value FROM target_history WHERE target_id = $1 AND month = $2", &[&id, &month])
+                .await
+                .unwrap()
+                .map(|r| r.get::<_, f64>(0))
+        }
+    };
+    // No figures yet: coverage metrics are 0, counts are counted.
+    funkplan_targets::refresh_current_month(&db).await.unwrap();
+    assert_eq!(point("5g-upgrades").await, Some(4.0));
+    assert_eq!(point("lte-measures").await, Some(1.0));
+    assert_eq!(point("5g-households").await, Some(0.0));
+    // Figures for two municipalities, then a broken target beside.
+    c.batch_execute(
+        "INSERT INTO municipality (ags, name, geom) VALUES
+             ('05000001', 'A', ST_Multi(ST_MakeEnvelope(0, 0, 10, 10, 25832))),
+             ('05000002', 'B', ST_Multi(ST_MakeEnvelope(20, 0, 30, 10, 25832)));
+         INSERT INTO coverage_run (run_id, source, scenario, incremental, municipalities, cells, started_at)
+             VALUES (1, 'modelled', false, false, 2, 800, now());
+         INSERT INTO coverage_result (scenario, ags, technology, households, households_covered, cells, cells_covered,
+                                      dead_cells, grey_cells, source, run_id, computed_at)
+         SELECT false, ags, tech, hh, hhc, cells, cov, dead, 0, 'modelled', 1, now()
+         FROM (VALUES ('05000001', 'lte', 300.0, 240.0, 500, 430, 70), ('05000001', '5g', 300.0, 100.5, 500, 120, 380),
+                      ('05000002', 'lte', 100.0, 99.0, 300, 299, 1), ('05000002', '5g', 100.0, 3.0, 300, 7, 293))
+              AS v(ags, tech, hh, hhc, cells, cov, dead);
+         INSERT INTO target (id, title, unit, comparator, target_value, deadline, metric, metric_params, source_document, sort_order)
+         VALUES ('t-broken', 'broken', 'count', 'ge', 1, '2030-12-31', 'measures_completed', '{\"kinds\": []}', 'test', 12);",
+    )
+    .await
+    .unwrap();
+    funkplan_targets::refresh_current_month(&db).await.unwrap();
+    let now = Utc::now();
+    for tg in load(&db).await.unwrap().iter().filter(|t| t.id != "t-broken") {
+        let (v, _) = metric_value(&db, tg, now).await.unwrap();
+        let id: &'static str = Box::leak(tg.id.clone().into_boxed_str());
+        let p = point(id).await.unwrap();
+        assert!((p - v).abs() < 1e-12, "{}: running month {p}, metric {v}", tg.id);
+    }
+    assert_eq!(point("t-broken").await, None, "a broken definition is left out");
+    assert!((point("5g-households").await.unwrap() - 100.0 * 103.5 / 400.0).abs() < 1e-12);
+    assert!((point("5g-area").await.unwrap() - 100.0 * 127.0 / 800.0).abs() < 1e-12);
+    assert!((point("lte-dead-spots").await.unwrap() - 0.71).abs() < 1e-12);
+}
+
+/// After a site write only the coverage metrics are refreshed: the counts
+/// keep their point even when the measures changed meanwhile.
+#[tokio::test]
+async fn coverage_refresh_leaves_counts() {
+    use funkplan_targets::{running_month, Refresh, RunningMonth};
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    fixture(&c).await;
+    funkplan_targets::refresh_current_month(&db).await.unwrap();
+    let month = funkplan_targets::month_of(Utc::now().date_naive());
+    let point = |id: &'static str| {
+        let c = &c;
+        async move {
+            c.query_one("SELECT value FROM target_history WHERE target_id = $1 AND month = $2", &[&id, &month])
+                .await
+                .unwrap()
+                .get::<_, f64>(0)
+        }
+    };
+    assert_eq!(point("5g-upgrades").await, 4.0);
+    c.batch_execute("UPDATE measure SET status = 'completed', completed_date = '2024-01-02' WHERE measure_id = 'G5'")
+        .await
+        .unwrap();
+    let only_coverage = running_month(&c, Refresh::Coverage).await.unwrap();
+    let all = running_month(&c, Refresh::All).await.unwrap();
+    assert_eq!(all.len(), 7, "5 seeded + 2 fixture targets");
+    assert_eq!(only_coverage.len(), 3, "household share, area share, dead spots");
+    let stmt = c.prepare(RunningMonth::SQL).await.unwrap();
+    assert_eq!(only_coverage.record(&c, &stmt, Utc::now().date_naive()).await.unwrap(), 3);
+    assert_eq!(point("5g-upgrades").await, 4.0, "counts untouched by a coverage refresh");
+    assert_eq!(all.record(&c, &stmt, Utc::now().date_naive()).await.unwrap(), 7);
+    assert_eq!(point("5g-upgrades").await, 5.0);
+}

@@ -9,6 +9,7 @@ use funkplan_db::Error as DbError;
 use funkplan_model::{Ags, MeasureKind, MeasureStatus, OperatorId, Role, SiteStatus, Technology};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use tokio_postgres::Statement;
 
 use crate::auth::Caller;
 use crate::http::{etag_matches, ApiJson, ApiPath};
@@ -191,8 +192,25 @@ fn techs(t: &[Technology]) -> Vec<String> {
     v
 }
 
+/// The statements of a write, prepared all at once and once per pooled
+/// connection (deadpool's statement cache): each then costs one round trip
+/// in the transaction, not a Parse and an Execute. The write is waited for
+/// by its client (its figures are computed before the answer), so round
+/// trips count.
+async fn prepared<const N: usize>(c: &funkplan_db::Conn, sqls: [&'static str; N]) -> ApiResult<[Statement; N]> {
+    let stmts = futures_util::future::try_join_all(sqls.iter().map(|s| c.prepare_cached(s)))
+        .await
+        .map_err(DbError::pg("preparing a write"))?;
+    stmts.try_into().map_err(|_| ApiError::Internal("prepared statements went missing".into()))
+}
+
+const AUDIT: &str = include_str!("../../sql/audit_insert.sql");
+const SITE_AGS: &str = include_str!("../../sql/site_ags.sql");
+
+#[allow(clippy::too_many_arguments)]
 async fn audit(
     tx: &tokio_postgres::Transaction<'_>,
+    stmt: &Statement,
     caller: &Caller,
     action: &str,
     entity: &str,
@@ -200,7 +218,7 @@ async fn audit(
     before: Option<&Value>,
     after: &Value,
 ) -> ApiResult<()> {
-    tx.execute(include_str!("../../sql/audit_insert.sql"), &[&caller.actor(), &action, &entity, &id, &before, &after])
+    tx.execute(stmt, &[&caller.actor(), &action, &entity, &id, &before, &after])
         .await
         .map_err(ApiError::pg("writing the audit log"))?;
     Ok(())
@@ -259,17 +277,18 @@ pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, A
     check_id(&s.site_id, "site_id")?;
     check_point(s.lon, s.lat)?;
     let mut c = state.db().conn().await?;
+    let [insert, audit_stmt] = prepared(&c, [include_str!("../../sql/site_insert.sql"), AUDIT]).await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     let row = tx
         .query_one(
-            include_str!("../../sql/site_insert.sql"),
+            &insert,
             &[&s.site_id, &s.operator.as_str(), &s.lon, &s.lat, &s.status.as_str(), &techs(&s.technologies), &s.planned_date, &s.on_air_date],
         )
         .await
         .map_err(ApiError::pg("creating the site"))?;
     let (version, ags, after): (i64, Option<String>, Value) = (row.get(0), row.get(1), row.get(2));
     check_role(&caller, ags.as_deref(), "site")?;
-    audit(&tx, &caller, "create", "site", &s.site_id, None, &after).await?;
+    audit(&tx, &audit_stmt, &caller, "create", "site", &s.site_id, None, &after).await?;
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
@@ -317,9 +336,11 @@ pub(crate) async fn patch_site(
         _ => return Err(ApiError::Unprocessable("lon and lat must be given together".into())),
     };
     let mut c = state.db().conn().await?;
+    let [lock, update, audit_stmt] =
+        prepared(&c, [include_str!("../../sql/site_lock.sql"), include_str!("../../sql/site_update.sql"), AUDIT]).await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     let Some(old) = tx
-        .query_opt(include_str!("../../sql/site_lock.sql"), &[&id])
+        .query_opt(&lock, &[&id])
         .await
         .map_err(ApiError::pg("reading the site"))?
     else {
@@ -348,7 +369,7 @@ pub(crate) async fn patch_site(
     let before: Value = old.get(7);
     let row = tx
         .query_one(
-            include_str!("../../sql/site_update.sql"),
+            &update,
             &[&id, &operator, &point.map(|p| p.0), &point.map(|p| p.1), &status.as_str(), &technologies, &planned, &on_air],
         )
         .await
@@ -359,7 +380,7 @@ pub(crate) async fn patch_site(
     }
     let changed = new_version != version;
     if changed {
-        audit(&tx, &caller, "update", "site", &id, Some(&before), &after).await?;
+        audit(&tx, &audit_stmt, &caller, "update", "site", &id, Some(&before), &after).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
     // Give the connection back before the coverage hook: writers queued on
@@ -373,11 +394,25 @@ pub(crate) async fn patch_site(
     Ok(resource(StatusCode::OK, new_version, after.to_string(), None))
 }
 
+/// After a committed measure write, tell the coverage hook (its
+/// `measures_changed`: the counts of completed measures may have moved too)
+/// and log its failure; then forget cached answers, as
+/// `AppState::notify_sites_changed` does for site writes.
+async fn notify_measures_changed(state: &AppState, site_ids: Vec<String>) {
+    if let Some(h) = &state.hook {
+        let ids = site_ids.clone();
+        if let Err(e) = h.measures_changed(site_ids).await {
+            tracing::error!(error = %e, sites = ?ids, "coverage update after a measure write failed; figures may lag until the next recompute");
+        }
+    }
+    state.invalidate();
+}
+
 /// The municipality of a site, locking it against a concurrent move; 422
 /// when the site does not exist.
-async fn site_ags(tx: &tokio_postgres::Transaction<'_>, site_id: &str) -> ApiResult<Option<String>> {
+async fn site_ags(tx: &tokio_postgres::Transaction<'_>, stmt: &Statement, site_id: &str) -> ApiResult<Option<String>> {
     let row = tx
-        .query_opt(include_str!("../../sql/site_ags.sql"), &[&site_id])
+        .query_opt(stmt, &[&site_id])
         .await
         .map_err(ApiError::pg("reading the measure's site"))?;
     match row {
@@ -419,25 +454,26 @@ pub(crate) async fn create_measure(
     check_id(&m.measure_id, "measure_id")?;
     let completed = completion(m.status, m.completed_date)?;
     let mut c = state.db().conn().await?;
+    let [ags_stmt, insert, audit_stmt] = prepared(&c, [SITE_AGS, include_str!("../../sql/measure_insert.sql"), AUDIT]).await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
-    let ags = site_ags(&tx, &m.site_id).await?;
+    let ags = site_ags(&tx, &ags_stmt, &m.site_id).await?;
     check_role(&caller, ags.as_deref(), "measure")?;
     let row = tx
         .query_one(
-            include_str!("../../sql/measure_insert.sql"),
+            &insert,
             &[&m.measure_id, &m.site_id, &m.kind.as_str(), &m.status.as_str(), &m.planned_date, &completed],
         )
         .await
         .map_err(ApiError::pg("creating the measure"))?;
     let (version, after): (i64, Value) = (row.get(0), row.get(1));
-    audit(&tx, &caller, "create", "measure", &m.measure_id, None, &after).await?;
+    audit(&tx, &audit_stmt, &caller, "create", "measure", &m.measure_id, None, &after).await?;
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
     // for a connection of its own (B10, found by scripts/load).
     drop(c);
     state.invalidate();
-    state.notify_sites_changed(vec![m.site_id.clone()]).await;
+    notify_measures_changed(&state, vec![m.site_id.clone()]).await;
     let location = format!("/api/v1/measures/{}", m.measure_id);
     Ok(resource(StatusCode::CREATED, version, after.to_string(), Some(location)))
 }
@@ -470,9 +506,14 @@ pub(crate) async fn patch_measure(
         )));
     }
     let mut c = state.db().conn().await?;
+    let [lock, ags_stmt, update, audit_stmt] = prepared(
+        &c,
+        [include_str!("../../sql/measure_lock.sql"), SITE_AGS, include_str!("../../sql/measure_update.sql"), AUDIT],
+    )
+    .await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     let Some(old) = tx
-        .query_opt(include_str!("../../sql/measure_lock.sql"), &[&id])
+        .query_opt(&lock, &[&id])
         .await
         .map_err(ApiError::pg("reading the measure"))?
     else {
@@ -497,7 +538,7 @@ pub(crate) async fn patch_measure(
     }
     let site_id = p.site_id.clone().unwrap_or_else(|| old_site.clone());
     if site_id != old_site {
-        let new_ags = site_ags(&tx, &site_id).await?;
+        let new_ags = site_ags(&tx, &ags_stmt, &site_id).await?;
         check_role(&caller, new_ags.as_deref(), "measure")?;
     }
     let kind = p.kind.map_or_else(|| old.get::<_, String>(2), |k| k.as_str().to_owned());
@@ -513,7 +554,7 @@ pub(crate) async fn patch_measure(
     let before: Value = old.get(7);
     let row = tx
         .query_one(
-            include_str!("../../sql/measure_update.sql"),
+            &update,
             &[&id, &site_id, &kind, &status.as_str(), &planned, &completed],
         )
         .await
@@ -521,7 +562,7 @@ pub(crate) async fn patch_measure(
     let (new_version, after): (i64, Value) = (row.get(0), row.get(1));
     let changed = new_version != version;
     if changed {
-        audit(&tx, &caller, "update", "measure", &id, Some(&before), &after).await?;
+        audit(&tx, &audit_stmt, &caller, "update", "measure", &id, Some(&before), &after).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
     // Give the connection back before the coverage hook: writers queued on
@@ -534,7 +575,7 @@ pub(crate) async fn patch_measure(
         if old_site != site_id {
             sites.push(old_site);
         }
-        state.notify_sites_changed(sites).await;
+        notify_measures_changed(&state, sites).await;
     }
     Ok(resource(StatusCode::OK, new_version, after.to_string(), None))
 }
