@@ -18,11 +18,13 @@
 -- probe per cell, or one ST_DWithin per site-cell pair, is minutes of
 -- work, yet a cell only needs to know WHICH operators reach it. So the
 -- cells are grouped into 1 km tiles, and a site that covers a whole tile
--- (ST_DFullyWithin: every corner of the tile's cell centres within reach,
--- hence every centre in between, a disk being convex) gives its operator
--- to all the tile's cells at once; only sites reaching part of a tile, for
--- an operator not already covering the whole tile, are tested cell by cell.
--- At NRW that leaves ~95 k site-tile pairs of ~1.3 M to test per cell.
+-- (ST_DFullyWithin on the rectangle spanned by the tile's cell centres:
+-- its farthest point is a corner, itself a cell centre, measured as
+-- ST_DWithin measures; every centre inside is nearer by tens of metres, a
+-- disk being convex) gives its operator to all the tile's cells at once;
+-- only sites reaching part of a tile, for an operator not already covering
+-- the whole tile, are tested cell by cell. At NRW that leaves ~95 k
+-- site-tile pairs of ~1.27 M (0.61 M whole) to test per cell.
 --
 -- The per-cell results are then summed per municipality and cell state
 -- (reported count and set, modelled masks) into ref_state: the figures of
@@ -84,7 +86,9 @@ WHERE st.actual OR st.scenario;
 -- reported count and operator set per technology, and the 1 km tile of
 -- 10 x 10 cells it lies in. Cell and tile each get one integer key:
 -- PostgreSQL misjudges hash joins on two-column keys like (n, e) and
--- falls back to sorting millions of rows.
+-- falls back to sorting millions of rows. (Grid keys in EPSG:25832 are
+-- positive and e < 10 000 — NRW: n 55 995..57 675, e 2 895..4 946 —
+-- so integer division is the floor and the keys are unique.)
 CREATE TEMP TABLE ref_grid AS
 SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile, g.ags,
        ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt,
