@@ -15,7 +15,7 @@ use funkplan_model::CellId;
 use tokio_postgres::Transaction;
 
 use crate::grid;
-use crate::pgcopy::{CopyBuf, Replace};
+use crate::pgcopy::{CopyBuf, CopyIn, Replace};
 use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
@@ -73,6 +73,7 @@ pub(crate) fn layout(h: &[String], ops: &HashMap<String, i16>, problems: &mut Pr
     Some(Layout::Flags { id, cols })
 }
 
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Row {
     n: i32,
     e: i32,
@@ -85,18 +86,90 @@ pub(crate) struct Row {
     nr_ops: Option<i32>,
 }
 
-/// Above this share of the table's rows changed, reported_coverage is
-/// rewritten as a whole (emptied, loaded, indexes rebuilt) rather than
-/// upserted row by row: an upsert probes and updates the primary key once
-/// per row, which for a state-wide file is ten times slower.
+/// Above this share of the table's rows new or changed, reported_coverage
+/// is rewritten as a whole (emptied, COPY, primary key rebuilt) rather than
+/// upserted: an upsert probes and updates the primary key once per row,
+/// several times slower for a state-wide file.
 const REWRITE_SHARE: f64 = 0.25;
+
+const COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa_count, nr_count, lte_operators, nr_operators";
+
+fn encode(buf: &mut CopyBuf, r: &Row) {
+    buf.row(9);
+    buf.i32(r.n);
+    buf.i32(r.e);
+    buf.opt_i16(r.gsm);
+    buf.i16(r.lte);
+    buf.opt_i16(r.dss);
+    buf.opt_i16(r.nsa);
+    buf.i16(r.nr);
+    buf.opt_i32(r.lte_ops);
+    buf.opt_i32(r.nr_ops);
+}
+
+/// reported_coverage as it is, in key order.
+async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    let bad = || Error::Usage("reported_coverage: unexpected binary COPY row".into());
+    crate::pgcopy::copy_out_rows(tx, &format!("COPY reported_coverage ({COLUMNS}) TO STDOUT (FORMAT binary)"), "reading reported_coverage", |f| {
+        let i32_ = |k: usize| -> Result<Option<i32>> {
+            f.get(k).ok_or_else(bad)?.map(|b| <[u8; 4]>::try_from(b).map(i32::from_be_bytes).map_err(|_| bad())).transpose()
+        };
+        let i16_ = |k: usize| -> Result<Option<i16>> {
+            f.get(k).ok_or_else(bad)?.map(|b| <[u8; 2]>::try_from(b).map(i16::from_be_bytes).map_err(|_| bad())).transpose()
+        };
+        out.push(Row {
+            n: i32_(0)?.ok_or_else(bad)?,
+            e: i32_(1)?.ok_or_else(bad)?,
+            gsm: i16_(2)?,
+            lte: i16_(3)?.ok_or_else(bad)?,
+            dss: i16_(4)?,
+            nsa: i16_(5)?,
+            nr: i16_(6)?.ok_or_else(bad)?,
+            lte_ops: i32_(7)?,
+            nr_ops: i32_(8)?,
+        });
+        Ok(())
+    })
+    .await?;
+    out.sort_unstable_by_key(|r| (r.n, r.e));
+    Ok(out)
+}
+
+/// Walk the table's rows and the file's (both in key order, keys unique)
+/// together: `f(old, new)` per key, either side missing where the key is
+/// only on the other.
+fn merge<'a>(old: &'a [Row], new: &'a [Row], mut f: impl FnMut(Option<&'a Row>, Option<&'a Row>)) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if (a.n, a.e) == (b.n, b.e) => {
+                f(Some(a), Some(b));
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if (a.n, a.e) < (b.n, b.e) => {
+                f(Some(a), None);
+                i += 1;
+            }
+            (Some(a), None) => {
+                f(Some(a), None);
+                i += 1;
+            }
+            (_, b) => {
+                f(None, b);
+                j += 1;
+            }
+        }
+    }
+}
 
 pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let ops = crate::sites::operators(tx).await?;
     let (reader, digest) = source::open(path)?;
     let file = summary.file.clone();
     let show = opts.progress;
-    // Parse on a blocking thread while the grid loads from the database.
+    // Parse on a blocking thread while the grid and the table load.
     let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, &'static str, Problems)> {
         let progress = Progress::new("coverage", show);
         let mut problems = Problems::new(file);
@@ -116,13 +189,20 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             let mut rest = csv.reader.into_inner();
             std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
         }
-        // Key order: the primary key's, so an index build finds it sorted.
         rows_out.sort_unstable_by_key(|r| (r.n, r.e));
         Ok((rows_out, lay_name, problems))
     });
-    let (parsed, grid) = tokio::join!(parse_task, crate::pgcopy::read_grid(tx));
+    let load = async {
+        // Other writers of reported_coverage wait (readers do not), so the
+        // table read here is the one the write below replaces.
+        tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
+        let grid = crate::pgcopy::read_grid(tx).await?;
+        let table = read_table(tx).await?;
+        Ok::<_, Error>((grid, table))
+    };
+    let (parsed, loaded) = tokio::join!(parse_task, load);
     let (rows_out, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-    let grid = grid?;
+    let (grid, old) = loaded?;
     summary.sha256 = digest.hex();
     summary.rows = rows_out.len() as u64;
     problems.into_result()?;
@@ -130,63 +210,56 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     let outside = rows_out.iter().filter(|r| !grid.contains(r.n, r.e)).count();
     drop(grid);
 
-    const COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa_count, nr_count, lte_operators, nr_operators";
-    let encode = |rows: &[Row]| {
-        let mut buf = CopyBuf::new();
-        for r in rows {
-            buf.row(9);
-            buf.i32(r.n);
-            buf.i32(r.e);
-            buf.opt_i16(r.gsm);
-            buf.i16(r.lte);
-            buf.opt_i16(r.dss);
-            buf.opt_i16(r.nsa);
-            buf.i16(r.nr);
-            buf.opt_i32(r.lte_ops);
-            buf.opt_i32(r.nr_ops);
-        }
-        buf
-    };
+    // What the file changes, compared in memory (a join in the database
+    // took ~10 s at NRW scale).
+    let (mut new, mut changed) = (0u64, 0u64);
+    merge(&old, &rows_out, |a, b| match (a, b) {
+        (None, Some(_)) => new += 1,
+        (Some(a), Some(b)) if a != b => changed += 1,
+        _ => {}
+    });
     progress.stage("writing coverage");
-    let empty: bool = tx
-        .query_one("SELECT NOT EXISTS (SELECT 1 FROM reported_coverage)", &[])
-        .await
-        .map_err(Error::pg("looking for reported coverage"))?
-        .get(0);
-    let path_taken;
-    if empty {
-        // Nothing to merge with: load the table in bulk.
-        crate::pgcopy::replace_table(tx, "reported_coverage", COLUMNS, encode(&rows_out), "writing reported_coverage").await?;
-        summary.inserted = summary.rows;
-        path_taken = "bulk load";
-    } else {
-        tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
-        encode(&rows_out).send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
-        tx.batch_execute("ANALYZE ingest_coverage_stage").await.map_err(Error::pg("analysing the coverage staging table"))?;
-        let diff = tx.query_one(include_str!("../sql/coverage_diff.sql"), &[]).await.map_err(Error::pg("comparing coverage"))?;
-        let count = |i: usize| u64::try_from(diff.get::<_, i64>(i)).unwrap_or(0);
-        let (mut new, mut changed, existing) = (count(0), count(1), count(2));
-        #[allow(clippy::cast_precision_loss)]
-        let rewrite = (new + changed) as f64 > REWRITE_SHARE * existing as f64;
-        if new + changed == 0 {
-            path_taken = "no change";
-        } else if rewrite {
-            tx.batch_execute(include_str!("../sql/coverage_keep.sql")).await.map_err(Error::pg("keeping the cells the file leaves alone"))?;
-            let replace = Replace::begin(tx, "reported_coverage").await?;
-            tx.batch_execute(include_str!("../sql/coverage_rewrite.sql")).await.map_err(Error::pg("rewriting reported_coverage"))?;
-            replace.finish(tx).await?;
-            path_taken = "rewrite";
-        } else {
-            let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
-            (new, changed) = crate::split_counts(&rows);
-            path_taken = "upsert";
+    #[allow(clippy::cast_precision_loss)]
+    let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
+    let path_taken = if new + changed == 0 {
+        "no change"
+    } else if rewrite {
+        // The table's cells the file leaves alone and the file's, in key
+        // order, into the emptied table.
+        let replace = Replace::begin(tx, "reported_coverage").await?;
+        let mut copy = CopyIn::start(tx, &replace.copy_sql(COLUMNS), "writing reported_coverage").await?;
+        let mut buf = CopyBuf::new();
+        let mut rows = Vec::with_capacity(1024);
+        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
+        for r in rows.into_iter().flatten() {
+            encode(&mut buf, r);
+            if buf.has_full_chunks() {
+                copy.flush(&mut buf).await?;
+            }
         }
-        summary.inserted = new;
-        summary.updated = changed;
-    }
-    drop(rows_out);
-    summary.unchanged = summary.rows.saturating_sub(summary.inserted + summary.updated);
-    tracing::debug!(path = path_taken, "reported_coverage written");
+        copy.finish(buf).await?;
+        replace.finish(tx).await?;
+        if old.is_empty() { "bulk load" } else { "rewrite" }
+    } else {
+        // Few cells: stage only the new and changed ones, one upsert.
+        tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
+        let mut buf = CopyBuf::new();
+        merge(&old, &rows_out, |a, b| {
+            if let Some(b) = b {
+                if a != Some(b) {
+                    encode(&mut buf, b);
+                }
+            }
+        });
+        buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
+        let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
+        (new, changed) = crate::split_counts(&rows);
+        "upsert"
+    };
+    summary.inserted = new;
+    summary.updated = changed;
+    summary.unchanged = summary.rows.saturating_sub(new + changed);
+    tracing::debug!(write = path_taken, "reported_coverage written");
     summary.detail.insert("layout".into(), lay_name.into());
     summary.detail.insert("cells_outside_grid".into(), outside.into());
     summary.detail.insert("write".into(), path_taken.into());

@@ -3,7 +3,7 @@
 //! is several times faster than `BinaryCopyInWriter`'s per-row `ToSql`
 //! dispatch, which matters at 3.4 M rows (DESIGN §9: ≤ 10 s).
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, TryStreamExt};
 use tokio_postgres::Transaction;
 
@@ -243,32 +243,80 @@ impl Replace {
 
 /// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
 pub(crate) async fn read_grid(tx: &Transaction<'_>) -> Result<CellSet> {
-    let stream = tx
-        .copy_out("COPY (SELECT n, e FROM grid_cell) TO STDOUT (FORMAT binary)")
-        .await
-        .map_err(Error::pg("reading grid_cell"))?;
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(Error::pg("reading grid_cell"))?;
-    let mut all = bytes::BytesMut::with_capacity(chunks.iter().map(bytes::Bytes::len).sum());
-    for c in chunks {
-        all.extend_from_slice(&c);
-    }
-    let mut b = all.freeze();
-    let mut cells = Vec::with_capacity(b.len() / 18);
-    if b.len() >= 19 {
-        b.advance(15);
-        let ext = b.get_u32() as usize;
-        b.advance(ext);
-        while b.remaining() >= 2 {
-            let fields = b.get_i16();
-            if fields != 2 || b.remaining() < 16 {
+    let mut cells = Vec::new();
+    let bad = || Error::Usage("grid_cell: unexpected binary COPY row".into());
+    copy_out_rows(tx, "COPY grid_cell (n, e) TO STDOUT (FORMAT binary)", "reading grid_cell", |f| {
+        let get = |k: usize| -> Result<i32> {
+            let b = f.get(k).copied().flatten().ok_or_else(bad)?;
+            <[u8; 4]>::try_from(b).map(i32::from_be_bytes).map_err(|_| bad())
+        };
+        cells.push((get(0)?, get(1)?));
+        Ok(())
+    })
+    .await?;
+    Ok(CellSet::from_cells(&cells))
+}
+
+/// The rows of a `COPY ... TO STDOUT (FORMAT binary)`, decoded as they
+/// arrive (never the whole stream in memory): `row` gets each row's fields,
+/// `None` for NULL.
+pub(crate) async fn copy_out_rows(tx: &Transaction<'_>, sql: &str, what: &'static str, mut row: impl FnMut(&[Option<&[u8]>]) -> Result<()>) -> Result<()> {
+    let stream = tx.copy_out(sql).await.map_err(Error::pg(what))?;
+    futures_util::pin_mut!(stream);
+    let mut buf = BytesMut::new();
+    let mut header_done = false;
+    let be_i32 = |b: &[u8], at: usize| i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    while let Some(chunk) = stream.try_next().await.map_err(Error::pg(what))? {
+        buf.extend_from_slice(&chunk);
+        let mut pos = 0;
+        if !header_done {
+            if buf.len() < 19 {
+                continue;
+            }
+            let ext = usize::try_from(be_i32(&buf, 15)).unwrap_or(0);
+            if buf.len() < 19 + ext {
+                continue;
+            }
+            pos = 19 + ext;
+            header_done = true;
+        }
+        let mut ranges: Vec<Option<(usize, usize)>> = Vec::new();
+        while buf.len() >= pos + 2 {
+            let nf = i16::from_be_bytes([buf[pos], buf[pos + 1]]);
+            if nf < 0 {
+                pos += 2; // trailer
                 break;
             }
-            b.advance(4);
-            let n = b.get_i32();
-            b.advance(4);
-            let e = b.get_i32();
-            cells.push((n, e));
+            ranges.clear();
+            let mut p = pos + 2;
+            let mut complete = true;
+            for _ in 0..nf {
+                if buf.len() < p + 4 {
+                    complete = false;
+                    break;
+                }
+                let len = be_i32(&buf, p);
+                p += 4;
+                match usize::try_from(len) {
+                    Err(_) => ranges.push(None),
+                    Ok(len) if buf.len() >= p + len => {
+                        ranges.push(Some((p, p + len)));
+                        p += len;
+                    }
+                    Ok(_) => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if !complete {
+                break;
+            }
+            let fields: Vec<Option<&[u8]>> = ranges.iter().map(|r| r.map(|(a, b)| &buf[a..b])).collect();
+            row(&fields)?;
+            pos = p;
         }
+        let _ = buf.split_to(pos);
     }
-    Ok(CellSet::from_cells(&cells))
+    Ok(())
 }
