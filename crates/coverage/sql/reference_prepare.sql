@@ -37,13 +37,29 @@ SET work_mem = '256MB';
 DROP VIEW IF EXISTS ref_source;
 DROP TABLE IF EXISTS ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_ops, ref_part, ref_hit, ref_state;
 
+-- The grid cells of the municipalities, built once: centre, households,
+-- reported count and operator set per technology, and the 1 km tile of
+-- 10 x 10 cells it lies in. Cell and tile each get one integer key:
+-- PostgreSQL misjudges hash joins on two-column keys like (n, e) and
+-- falls back to sorting millions of rows. (Grid keys in EPSG:25832 are
+-- positive and e < 10 000 — NRW: n 55 995..57 675, e 2 895..4 946 —
+-- so integer division is the floor and the keys are unique.)
+CREATE TEMP TABLE ref_grid AS
+SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile, g.ags,
+       ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt,
+       coalesce(h.households::float8, 0) AS hh,
+       coalesce(rc.lte_count, 0)::int AS lte_rc, rc.lte_operators AS lte_rmask,
+       coalesce(rc.nr_count, 0)::int AS nr_rc, rc.nr_operators AS nr_rmask
+FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags
+LEFT JOIN household_cell h USING (n, e)
+LEFT JOIN reported_coverage rc USING (n, e);
+ANALYZE ref_grid;
+
 -- Household cell centres as points with a GiST index, for the density
 -- around each site (grid cells only: households outside every
 -- municipality do not count, as in the engine).
 CREATE TEMP TABLE ref_hh AS
-SELECT ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt, h.households::float8 AS hh
-FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags JOIN household_cell h USING (n, e)
-WHERE h.households > 0;
+SELECT pt, hh FROM ref_grid WHERE hh > 0;
 CREATE INDEX ON ref_hh USING gist (pt);
 ANALYZE ref_hh;
 
@@ -81,24 +97,6 @@ SELECT st.site_id, st.bit, st.geom, st.tech, r.radius_m, st.actual
 FROM st JOIN dens USING (site_id)
 JOIN coverage_radius r ON r.technology = st.tech AND r.setting = CASE WHEN dens.urban THEN 'urban' ELSE 'rural' END
 WHERE st.actual OR st.scenario;
-
--- The grid cells of the municipalities, built once: centre, households,
--- reported count and operator set per technology, and the 1 km tile of
--- 10 x 10 cells it lies in. Cell and tile each get one integer key:
--- PostgreSQL misjudges hash joins on two-column keys like (n, e) and
--- falls back to sorting millions of rows. (Grid keys in EPSG:25832 are
--- positive and e < 10 000 — NRW: n 55 995..57 675, e 2 895..4 946 —
--- so integer division is the floor and the keys are unique.)
-CREATE TEMP TABLE ref_grid AS
-SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile, g.ags,
-       ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt,
-       coalesce(h.households::float8, 0) AS hh,
-       coalesce(rc.lte_count, 0)::int AS lte_rc, rc.lte_operators AS lte_rmask,
-       coalesce(rc.nr_count, 0)::int AS nr_rc, rc.nr_operators AS nr_rmask
-FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags
-LEFT JOIN household_cell h USING (n, e)
-LEFT JOIN reported_coverage rc USING (n, e);
-ANALYZE ref_grid;
 
 -- The tiles holding cells, each as the rectangle spanned by its cell
 -- centres (tile t covers n / 10 = t / 10000, e / 10 = t % 10000), with a
