@@ -57,9 +57,11 @@ ANALYZE ref_grid;
 
 -- Household cell centres as points with a GiST index, for the density
 -- around each site (grid cells only: households outside every
--- municipality do not count, as in the engine).
+-- municipality do not count, as in the engine). Stored tile by tile, so
+-- that one site's probe reads a few neighbouring pages, not rows of cells
+-- scattered over the table (NRW: 10.1 → 7.7 s CPU for the densities).
 CREATE TEMP TABLE ref_hh AS
-SELECT pt, hh FROM ref_grid WHERE hh > 0;
+SELECT pt, hh FROM ref_grid WHERE hh > 0 ORDER BY tile;
 CREATE INDEX ON ref_hh USING gist (pt);
 ANALYZE ref_hh;
 
