@@ -419,18 +419,10 @@ class Bench:
         ops = (sql / "reference_operators.sql").read_text().strip().rstrip(";")
         src = source.replace("'", "")
         prepare = (sql / "reference_prepare.sql").read_text()
-        # The density sub-query bounds the integer grid keys by floor()/ceil()
-        # of doubles; PostgreSQL then compares n::float8, cannot use the
-        # (n, e) primary key for the range and scans household_cell once per
-        # site (EXPLAIN: Seq Scan on household_cell inside SubPlan). Casting
-        # the bounds to int keeps the reference what it means to be, the
-        # best plain PostGIS query; the report says whether it was needed.
-        fixed, k = re.subn(r"\b(floor|ceil)\((\(ST_[XY]\(s\.geom\) [-+] p\.dr - 50\) / 100)\)(?!::int)", r"\1(\2)::int", prepare)
-        self.ref_cast_fix = k
         script = "\n".join([
             "\\set ON_ERROR_STOP 1",
             "DROP TABLE IF EXISTS bench_ref_a, bench_ref_s, bench_ref_oa, bench_ref_os;",
-            fixed,
+            prepare,
             f"PREPARE fig(text, bool) AS {fig};",
             f"PREPARE ops(text, bool) AS {ops};",
             f"CREATE TABLE bench_ref_a AS EXECUTE fig('{src}', false);",
@@ -526,14 +518,6 @@ class Bench:
                     break
         self.commands.append(pretty_cmd(ref_cmd) + f"   # {ref_path.relative_to(ROOT)}: crates/coverage/sql/reference_*.sql, source '{src}'")
         cmp = None if ref_capped else self.compare_reference()
-        if self.ref_cast_fix:
-            self.notes.append(
-                f"PostGIS reference: `crates/coverage/sql/reference_prepare.sql` bounds the integer keys `grid_cell.n/e` by "
-                f"`floor()/ceil()` of doubles, so PostgreSQL compares `n::float8`, cannot use the `(n, e)` primary key for the range "
-                f"and scans `household_cell` once per site (EXPLAIN: `Seq Scan on household_cell` inside the density SubPlan; at small "
-                f"scale > 5 min before it was cancelled). The bench casts those {self.ref_cast_fix} bounds to `int` in its copy of the "
-                f"script — the same figures, the query a GIS analyst would write — so the peer is measured at its best. "
-                f"To fix in the coverage crate (owner).")
 
         r_s = cap if ref_capped else med([t["wall_s"] for t in ref])
         gt = "> " if ref_capped else ""
@@ -547,8 +531,9 @@ class Bench:
             "times N full computations (its median is the figure held against the goal), and `coverage_run.compute_ms` is the same "
             "timing inside each cold run: the full computation with the grid in memory — stamp every site's disks, sum actual and scenario per "
             "municipality and operator, trace the LTE dead spots; no loading, no writing. **PostGIS reference**: the coverage crate's "
-            "reference SQL (`crates/coverage/sql/reference_*.sql`, GiST + `ST_DWithin`, the engine's test oracle) in one psql session "
-            "on the same tables: prepare (site settings, per-cell operator masks), then the per-municipality and per-operator "
+            "reference SQL (`crates/coverage/sql/reference_*.sql`, GiST + `ST_DWithin`/`ST_DFullyWithin`, the engine's test oracle) in one "
+            "psql session on the same tables: prepare (site settings by household density; operators per 1 km tile a site covers whole, "
+            "cell by cell at the rims; sums per cell state), then the per-municipality and per-operator "
             "figures, actual and scenario (it traces no dead spots, so it does less than the engine's figure)."
         )
         lines.append("")
