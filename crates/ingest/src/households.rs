@@ -242,6 +242,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
         }
     }
     out.rows = rows.count();
+    drop(seen);
     // One entry per cell, in key order: (n, e) ascending, the order of the
     // primary key, so the index build after COPY finds its input sorted.
     // Contributions to one cell are summed in file order (the sort is stable).
@@ -382,6 +383,20 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_ids_in_and_out_of_order() {
+        let mut s = SeenIds::default();
+        for id in [1, 5, 9] {
+            assert!(s.insert(id));
+        }
+        assert!(!s.insert(5), "an earlier in-order id");
+        assert!(s.insert(3), "new, out of order");
+        assert!(!s.insert(3), "an earlier out-of-order id");
+        assert!(!s.insert(9), "the last id again");
+        assert!(s.insert(10));
+        assert!(!s.insert(1));
+    }
 
     #[test]
     fn census_ids() {
