@@ -55,21 +55,30 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(n) = a.repeat {
         let mut ms = Vec::with_capacity(n);
         let mut parts = (0.0, 0.0, 0.0);
+        let cpu0 = process_cpu_ms();
         for _ in 0..n.max(1) {
             let c = live.compute().await;
             ms.push(c.compute_ms);
             parts = (c.stamp_ms, c.aggregate_ms, c.dead_spots_ms);
         }
+        // CPU time per run (all threads): on a shared machine a steadier
+        // figure than wall time; `None` where /proc is not available.
+        #[allow(clippy::cast_precision_loss)]
+        let cpu_ms = process_cpu_ms().zip(cpu0).map(|(b, a)| (b - a) / ms.len() as f64);
         ms.sort_by(f64::total_cmp);
         let median = ms[ms.len() / 2];
         if a.json {
-            println!("{}", serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1]}));
+            println!(
+                "{}",
+                serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1], "cpu_ms_per_run": cpu_ms})
+            );
         } else {
             println!(
-                "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms (last run: stamp {:.1} ms, sums {:.1} ms, dead spots {:.1} ms)",
+                "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms, CPU {} ms per run (last run: stamp {:.1} ms, sums {:.1} ms, dead spots {:.1} ms)",
                 ms.len(),
                 ms[0],
                 ms[ms.len() - 1],
+                cpu_ms.map_or_else(|| "?".to_owned(), |c| format!("{c:.1}")),
                 parts.0,
                 parts.1,
                 parts.2
@@ -161,4 +170,17 @@ async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
         bail!("the engine's figures differ from the PostGIS reference (see the differences above)");
     }
     Ok(())
+}
+
+/// User + system CPU time of this process (all its threads, finished ones
+/// included) in milliseconds, from `/proc/self/stat` (Linux; clock ticks
+/// of 10 ms, the kernel's USER_HZ).
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10.0)
 }
