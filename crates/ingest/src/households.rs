@@ -274,7 +274,7 @@ struct SeenIds {
 impl SeenIds {
     /// `false` when `id` was seen before.
     fn insert(&mut self, id: u64) -> bool {
-        if self.sorted.last().map_or(true, |&last| id > last) {
+        if self.sorted.last().is_none_or(|&last| id > last) {
             self.sorted.push(id);
             return true;
         }

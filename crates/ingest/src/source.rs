@@ -210,7 +210,7 @@ impl<'p> Rows<'p> {
                 }
             }
             self.count += 1;
-            if self.count % PROGRESS_STEP == 0 {
+            if self.count.is_multiple_of(PROGRESS_STEP) {
                 self.progress.inc(PROGRESS_STEP);
             }
             let line = csv.line(self.rec.position(), self.count + 1);
