@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use funkplan_db::{Db, Error as DbError};
+use funkplan_db::{Db, Error as DbError, PoolOptions};
 use funkplan_model::CoverageSource;
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -35,6 +35,8 @@ use crate::{cpu, load, Result};
 #[derive(Clone)]
 pub struct Live {
     inner: Arc<Mutex<State>>,
+    /// The incremental updates' own connection (see [`Live::sites_updated`]).
+    writer: Arc<tokio::sync::OnceCell<Db>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -160,6 +162,7 @@ impl Live {
         tracing::info!(cells = grid.cells, sites = sites.len(), %source, load_ms, "coverage grid loaded");
         Ok(Self {
             inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms })),
+            writer: Arc::default(),
         })
     }
 
@@ -263,7 +266,16 @@ impl Live {
         let mut st = self.inner.lock().await;
         let st = &mut *st;
         let t0 = Instant::now();
-        let mut conn = db.conn().await?;
+        // One connection of its own (to `db`'s database, opened on first
+        // use): the updates run one at a time under the lock anyway, and one
+        // warm backend with the statements prepared once beats taking turns
+        // through the shared pool, where every pooled connection would
+        // prepare them and warm its catalog caches on its first update.
+        let writer = self
+            .writer
+            .get_or_try_init(|| async { Db::connect(db.url(), &PoolOptions { max_size: 1, ..PoolOptions::default() }).await })
+            .await?;
+        let mut conn = writer.conn().await?;
         let fresh = load::sites(&conn, Some(site_ids)).await?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
