@@ -221,7 +221,9 @@ impl Live {
         if what.history {
             let today = Utc::now().date_naive();
             let months = funkplan_targets::history_months(db, today).await?;
+            let t_replay = Instant::now();
             let points = cpu(|| crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today));
+            tracing::debug!(months = months.len(), replay_ms = t_replay.elapsed().as_secs_f64() * 1e3, "history replayed");
             funkplan_targets::rebuild_history(db, Some(&points)).await?;
         }
         Ok(Stats {
