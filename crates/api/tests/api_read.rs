@@ -262,7 +262,7 @@ async fn pool_exhaustion_is_503_with_retry_after() {
     let t = funkplan_db::testing::TestDb::new().await;
     let db = funkplan_db::Db::connect(
         &t.url,
-        &funkplan_db::PoolOptions { max_size: 1, wait_timeout: std::time::Duration::from_millis(100) },
+        &funkplan_db::PoolOptions { max_size: 1, wait_timeout: std::time::Duration::from_millis(100), ..Default::default() },
     )
     .await
     .unwrap();

@@ -272,6 +272,7 @@ pub(crate) async fn get_measure(State(state): State<AppState>, ApiPath(id): ApiP
         (status = 415, description = "Not JSON", body = crate::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed authentications", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, ApiJson(s): ApiJson<NewSite>) -> ApiResult<Response> {
     check_id(&s.site_id, "site_id")?;
@@ -289,14 +290,12 @@ pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, A
     let (version, ags, after): (i64, Option<String>, Value) = (row.get(0), row.get(1), row.get(2));
     check_role(&caller, ags.as_deref(), "site")?;
     audit(&tx, &audit_stmt, &caller, "create", "site", &s.site_id, None, &after).await?;
-    let deferred = defer_flush(&state, &tx).await?;
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
-    let position = commit_position(&c, deferred).await?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
     // for a connection of its own (B10, found by scripts/load).
     drop(c);
-    reflect(&state, Some(Touched::Sites(vec![s.site_id.clone()])), position).await?;
+    reflect(&state, Some(Touched::Sites(vec![s.site_id.clone()]))).await;
     let location = format!("/api/v1/sites/{}", s.site_id);
     Ok(resource(StatusCode::CREATED, version, after.to_string(), Some(location)))
 }
@@ -317,6 +316,7 @@ pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, A
         (status = 412, description = "If-Match is stale", body = crate::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn patch_site(
     State(state): State<AppState>,
@@ -380,70 +380,16 @@ pub(crate) async fn patch_site(
         check_role(&caller, new_ags.as_deref(), "site")?;
     }
     let changed = new_version != version;
-    let mut deferred = false;
     if changed {
         audit(&tx, &audit_stmt, &caller, "update", "site", &id, Some(&before), &after).await?;
-        deferred = defer_flush(&state, &tx).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the site"))?;
-    let position = commit_position(&c, deferred).await?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
     // for a connection of its own (B10, found by scripts/load).
     drop(c);
-    reflect(&state, changed.then(|| Touched::Sites(vec![id.clone()])), position).await?;
+    reflect(&state, changed.then(|| Touched::Sites(vec![id.clone()]))).await;
     Ok(resource(StatusCode::OK, new_version, after.to_string(), None))
-}
-
-/// Before COMMIT of a write that the coverage hook will follow: do not wait
-/// for the WAL flush. The client is answered only after the hook, whose
-/// results transaction commits synchronously and so flushes the WAL past
-/// this commit as well; [`durable`] checks that before answering (and
-/// flushes itself when the hook did not). One WAL flush per write instead
-/// of two, and an answered write is as durable as before. Returns whether
-/// the commit is deferred (no hook: an ordinary synchronous commit).
-async fn defer_flush(state: &AppState, tx: &tokio_postgres::Transaction<'_>) -> ApiResult<bool> {
-    if state.hook.is_none() {
-        return Ok(false);
-    }
-    tx.batch_execute(include_str!("../../sql/write_commit_async.sql"))
-        .await
-        .map_err(ApiError::pg("deferring the commit's WAL flush"))?;
-    Ok(true)
-}
-
-/// After a deferred COMMIT, on the same connection: the WAL position the
-/// answer waits for.
-async fn commit_position(c: &funkplan_db::Conn, deferred: bool) -> ApiResult<Option<String>> {
-    if !deferred {
-        return Ok(None);
-    }
-    let [stmt] = prepared(c, [include_str!("../../sql/wal_insert_position.sql")]).await?;
-    let row = c
-        .query_one(&stmt, &[])
-        .await
-        .map_err(ApiError::pg("reading the WAL position of the write"))?;
-    Ok(Some(row.get(0)))
-}
-
-/// Before answering a write committed with [`defer_flush`]: make sure the
-/// WAL is on disk past its commit (normally the coverage hook's commit
-/// has flushed it; else one synchronous commit does).
-async fn durable(state: &AppState, position: Option<String>) -> ApiResult<()> {
-    let Some(lsn) = position else { return Ok(()) };
-    let mut c = state.db().conn().await?;
-    let [stmt] = prepared(&c, [include_str!("../../sql/wal_flushed_past.sql")]).await?;
-    let flushed: bool = c
-        .query_one(&stmt, &[&lsn])
-        .await
-        .map_err(ApiError::pg("checking that the write is on disk"))?
-        .get(0);
-    if !flushed {
-        let tx = c.transaction().await.map_err(ApiError::pg("flushing the write to disk"))?;
-        tx.batch_execute(include_str!("../../sql/wal_flush.sql")).await.map_err(ApiError::pg("flushing the write to disk"))?;
-        tx.commit().await.map_err(ApiError::pg("flushing the write to disk"))?;
-    }
-    Ok(())
 }
 
 /// What a committed write changed, for the coverage hook.
@@ -458,10 +404,13 @@ enum Touched {
 /// The common end of every write after its COMMIT (and after the
 /// connection went back to the pool): forget cached answers, let the
 /// coverage hook reflect the change (its failure is logged, never
-/// returned: the write stands), forget again (the hook rewrote figures),
-/// and make sure a deferred commit is on disk before the client is
-/// answered. `None`: nothing changed (a no-op PATCH).
-async fn reflect(state: &AppState, touched: Option<Touched>, position: Option<String>) -> ApiResult<()> {
+/// returned: the write stands), forget again (the hook rewrote figures).
+/// `None`: nothing changed (a no-op PATCH).
+///
+/// The write's own COMMIT stays synchronous: deferring its WAL flush to the
+/// hook's commit saved ~2 ms a write but let other sessions read a write
+/// not yet on disk and made durability an argument instead of a default.
+async fn reflect(state: &AppState, touched: Option<Touched>) {
     match touched {
         None => {}
         Some(Touched::Sites(ids)) => {
@@ -479,7 +428,6 @@ async fn reflect(state: &AppState, touched: Option<Touched>, position: Option<St
             state.invalidate();
         }
     }
-    durable(state, position).await
 }
 
 /// The municipality of a site, locking it against a concurrent move; 422
@@ -519,6 +467,7 @@ fn completion(status: MeasureStatus, date: Option<NaiveDate>) -> ApiResult<Optio
         (status = 403, description = "Role may not write here", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A measure with this id exists", body = crate::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field or unknown site", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_measure(
     State(state): State<AppState>,
@@ -541,14 +490,12 @@ pub(crate) async fn create_measure(
         .map_err(ApiError::pg("creating the measure"))?;
     let (version, after): (i64, Value) = (row.get(0), row.get(1));
     audit(&tx, &audit_stmt, &caller, "create", "measure", &m.measure_id, None, &after).await?;
-    let deferred = defer_flush(&state, &tx).await?;
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
-    let position = commit_position(&c, deferred).await?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
     // for a connection of its own (B10, found by scripts/load).
     drop(c);
-    reflect(&state, Some(Touched::Measures(vec![m.site_id.clone()])), position).await?;
+    reflect(&state, Some(Touched::Measures(vec![m.site_id.clone()]))).await;
     let location = format!("/api/v1/measures/{}", m.measure_id);
     Ok(resource(StatusCode::CREATED, version, after.to_string(), Some(location)))
 }
@@ -567,6 +514,7 @@ pub(crate) async fn create_measure(
         (status = 412, description = "If-Match is stale", body = crate::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn patch_measure(
     State(state): State<AppState>,
@@ -636,13 +584,10 @@ pub(crate) async fn patch_measure(
         .map_err(ApiError::pg("updating the measure"))?;
     let (new_version, after): (i64, Value) = (row.get(0), row.get(1));
     let changed = new_version != version;
-    let mut deferred = false;
     if changed {
         audit(&tx, &audit_stmt, &caller, "update", "measure", &id, Some(&before), &after).await?;
-        deferred = defer_flush(&state, &tx).await?;
     }
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
-    let position = commit_position(&c, deferred).await?;
     // Give the connection back before the coverage hook: writers queued on
     // the engine would otherwise hold the whole pool while the hook waits
     // for a connection of its own (B10, found by scripts/load).
@@ -651,6 +596,6 @@ pub(crate) async fn patch_measure(
     if old_site != site_id {
         sites.push(old_site);
     }
-    reflect(&state, changed.then_some(Touched::Measures(sites)), position).await?;
+    reflect(&state, changed.then_some(Touched::Measures(sites))).await;
     Ok(resource(StatusCode::OK, new_version, after.to_string(), None))
 }

@@ -25,10 +25,11 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let listener = funkplan_api::bind(a.addr).await?;
     let url = g.database_url().await?;
     funkplan_db::migrate::run(&url).await?;
-    let opts = funkplan_db::PoolOptions { max_size: a.pool_size.max(2), ..funkplan_db::PoolOptions::default() };
+    let opts = funkplan_db::PoolOptions { max_size: a.pool_size.max(2), warm_up: true, ..funkplan_db::PoolOptions::default() };
     let db = funkplan_db::Db::connect(&url, &opts).await?;
     let postgis = db.postgis_version().await?;
     tracing::info!(%postgis, "PostGIS available");
+    db.fill().await;
     if !a.web_dir.join("index.html").is_file() {
         tracing::warn!(dir = %a.web_dir.display(), "web app not built; `/` shows a notice");
     }
