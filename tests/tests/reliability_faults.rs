@@ -86,9 +86,34 @@ fn sigkill_during_ingest_leaves_previous_data_intact() {
     let before = l.checksums();
     let households_before = l.query_i64("SELECT count(*) FROM household_cell");
 
-    // 1. Killed part-way through reading the file.
-    let mut child = spawn(&["ingest", "households", big.to_str().unwrap()], &l.url);
-    std::thread::sleep(Duration::from_millis(700));
+    // 1. Killed part-way through reading the file: the file comes through a
+    //    named pipe that gets only its first half, so the ingest is certainly
+    //    still reading (waiting for the rest) when it is killed — however
+    //    fast it has become.
+    let fifo = tmp.path("households_fifo.csv");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let bytes = std::fs::read(&big).unwrap();
+    let mut child = spawn(&["ingest", "households", fifo.to_str().unwrap()], &l.url);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer_path = fifo.clone();
+    let half = bytes[..bytes.len() / 2].to_vec();
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        // Blocks until the ingest opens the pipe, then until it has read
+        // all but the pipe's buffer of the first half.
+        let mut w = std::fs::OpenOptions::new().write(true).open(&writer_path).unwrap();
+        let r = w.write_all(&half);
+        tx.send(r.is_ok()).ok();
+        // Keep the writing end open (no end of file) until the test is done.
+        std::thread::sleep(Duration::from_secs(120));
+        drop(w);
+    });
+    let sent = rx.recv_timeout(Duration::from_secs(120));
+    if sent != Ok(true) {
+        let out = child.wait_with_output().unwrap();
+        panic!("the ingest did not read the first half of the pipe ({sent:?}): {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     sigkill(&mut child);
     let diff = changed(&before, &l.checksums());
     assert!(diff.is_empty(), "killed mid-file: changed {diff:?}");
