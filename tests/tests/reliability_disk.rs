@@ -16,14 +16,13 @@
 
 mod reliability_common;
 
-use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use funkplan_e2e::{bin, header, http};
-use reliability_common::{changed, checksums, json, Loaded, Server};
+use reliability_common::{changed, checksums, households_file, json, Loaded, Server, FIGURES};
 
 /// Size of the small file system: room for the fixture database (~16 MB
 /// once checkpointed) with some to spare.
@@ -200,21 +199,7 @@ fn run_bounded(args: &[&str], url: &str, secs: u64) -> (Option<ExitStatus>, Stri
     (status, reader.join().unwrap())
 }
 
-/// coverage_result without the run's id and time: the figures themselves
-/// (as in reliability_faults).
-const FIGURES: &str = "SELECT count(*)::text || md5(string_agg(concat_ws(',', scenario, ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source), ';' ORDER BY scenario, ags, technology)) FROM coverage_result";
 
-/// A census household file of `rows` 100 m cells over the fixture's area
-/// and beyond (cells outside the municipalities are kept too).
-fn households_file(path: &Path, rows: usize) {
-    let mut s = String::with_capacity(rows * 36);
-    s.push_str("GITTER_ID_100m,households\n");
-    for i in 0..rows {
-        let (n, e) = (3_100_000 + (i / 1000) * 100, 4_000_000 + (i % 1000) * 100);
-        writeln!(s, "CRS3035RES100mN{n}E{e},{}", 1 + i % 4).unwrap();
-    }
-    std::fs::write(path, s).unwrap();
-}
 
 #[test]
 fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {

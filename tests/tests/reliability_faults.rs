@@ -8,12 +8,11 @@
 
 mod reliability_common;
 
-use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use funkplan_e2e::{bin, header, http, run, text};
-use reliability_common::{changed, json, ok, Loaded, Server, TempDir};
+use reliability_common::{changed, households_file, json, ok, Loaded, Server, TempDir, FIGURES};
 
 fn spawn(args: &[&str], url: &str) -> Child {
     Command::new(bin())
@@ -65,17 +64,6 @@ fn wait_for_lock_wait(l: &Loaded, holder: &tokio_postgres::Client, mut child: Op
     }
 }
 
-/// A census household file of `rows` 100 m cells (most outside the fixture's
-/// municipalities, which is allowed).
-fn households_file(path: &std::path::Path, rows: usize) {
-    let mut s = String::with_capacity(rows * 36);
-    s.push_str("GITTER_ID_100m,households\n");
-    for i in 0..rows {
-        let (n, e) = (3_100_000 + (i / 1000) * 100, 4_000_000 + (i % 1000) * 100);
-        writeln!(s, "CRS3035RES100mN{n}E{e},{}", 1 + i % 4).unwrap();
-    }
-    std::fs::write(path, s).unwrap();
-}
 
 #[test]
 fn sigkill_during_ingest_leaves_previous_data_intact() {
@@ -145,8 +133,6 @@ fn sigkill_during_ingest_leaves_previous_data_intact() {
     assert_eq!(l.query_i64("SELECT count(*) FROM site WHERE planned_date = '2019-02-01'"), 48);
 }
 
-/// coverage_result without the run's id and time: the figures themselves.
-const FIGURES: &str = "SELECT count(*)::text || md5(string_agg(concat_ws(',', scenario, ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source), ';' ORDER BY scenario, ags, technology)) FROM coverage_result";
 
 #[test]
 fn sigkill_during_recompute_leaves_previous_figures_intact() {

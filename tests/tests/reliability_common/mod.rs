@@ -296,3 +296,18 @@ pub fn enc(s: &str) -> String {
     }
     o
 }
+
+/// A census household file of `rows` 100 m cells (most outside the
+/// fixture's municipalities, which is allowed: they are kept and reported).
+pub fn households_file(path: &Path, rows: usize) {
+    let mut s = String::with_capacity(rows * 36);
+    s.push_str("GITTER_ID_100m,households\n");
+    for i in 0..rows {
+        let (n, e) = (3_100_000 + (i / 1000) * 100, 4_000_000 + (i % 1000) * 100);
+        writeln!(s, "CRS3035RES100mN{n}E{e},{}", 1 + i % 4).unwrap();
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// coverage_result without the run's id and time: the figures themselves.
+pub const FIGURES: &str = "SELECT count(*)::text || md5(string_agg(concat_ws(',', scenario, ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source), ';' ORDER BY scenario, ags, technology)) FROM coverage_result";
