@@ -60,7 +60,7 @@ fn num(s: &str, decimal_comma: bool) -> Result<Num, String> {
 
 /// Parse `CRS3035RES100mN3030000E4065000` → (cell size m, north m, east m).
 pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
-    let bad = || format!("malformed census cell id (expected CRS3035RES100mN…E… or CRS3035RES1000mN…E…)");
+    let bad = || "malformed census cell id (expected CRS3035RES100mN…E… or CRS3035RES1000mN…E…)".to_owned();
     let rest = s.strip_prefix("CRS3035RES").ok_or_else(bad)?;
     let (res, rest) = if let Some(r) = rest.strip_prefix("1000mN") {
         (1000, r)

@@ -237,7 +237,7 @@ pub fn col(header: &[String], names: &[&str]) -> Option<usize> {
 }
 
 /// A field as trimmed UTF-8, or a problem.
-pub fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> Result<&'a str, String> {
+pub fn field(rec: &csv::ByteRecord, i: usize) -> Result<&str, String> {
     let raw = rec.get(i).unwrap_or_default();
     std::str::from_utf8(raw).map(str::trim).map_err(|_| "not valid UTF-8".to_owned())
 }
