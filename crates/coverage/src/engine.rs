@@ -361,58 +361,24 @@ pub struct Scope<'a> {
     pub region: Rect,
 }
 
-/// Sum per municipality and technology. Municipalities outside the scope
-/// come back with zero figures (callers keep only those in scope).
+/// Sum per municipality and technology, actual or scenario as
+/// `sc.scenario` says. Municipalities outside the scope come back with zero
+/// figures (callers keep only those in scope). The product path wants both
+/// and calls [`aggregate_pair`]; this is the one-sided view of it (for the
+/// criterion benches and tests), not a second summing loop to keep equal.
 #[must_use]
 pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> Figures {
-    let t = threads();
-    let region = sc.region;
-    let nm = grid.ags.len();
-    let band = (region.r1.saturating_sub(region.r0)).div_ceil(t).max(1);
-    let parts: Vec<Vec<[Acc; 2]>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..t)
-            .map(|i| {
-                let r0 = region.r0 + i * band;
-                let r1 = (r0 + band).min(region.r1);
-                scope.spawn(move || {
-                    let mut acc: Vec<[Acc; 2]> = vec![[Acc::default(), Acc::default()]; nm];
-                    // The source is fixed for the whole loop: one copy of
-                    // the loop per source, with `combine` specialised.
-                    match sc.source {
-                        CoverageSource::Modelled => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
-                            combine(CoverageSource::Modelled, rc, rm, m)
-                        }),
-                        CoverageSource::Reported => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
-                            combine(CoverageSource::Reported, rc, rm, m)
-                        }),
-                        CoverageSource::Union => sum_rows(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
-                            combine(CoverageSource::Union, rc, rm, m)
-                        }),
-                    }
-                    acc
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    });
-    let mut total: Vec<[Acc; 2]> = vec![[Acc::default(), Acc::default()]; nm];
-    for p in &parts {
-        for (m, a) in p.iter().enumerate() {
-            total[m][0].merge(&a[0]);
-            total[m][1].merge(&a[1]);
-        }
+    let (actual, scenario) = aggregate_pair(grid, masks, operator_bits, sc);
+    if sc.scenario {
+        scenario
+    } else {
+        actual
     }
-    total
-        .into_iter()
-        .map(|[l, n]| [finish(&l, operator_bits), finish(&n, operator_bits)])
-        .collect()
 }
 
-/// Actual and scenario figures in one pass over the slots: equal, bit for
-/// bit, to [`aggregate`] with `scenario: false` and with `scenario: true`
-/// (same bands per thread, same order of additions per municipality),
-/// but each slot's municipality, households and reported layers are read
-/// once for both. `sc.scenario` is ignored.
+/// Actual and scenario figures in one pass over the slots: each slot's
+/// municipality, households and reported layers are read once for both.
+/// `sc.scenario` is ignored.
 #[must_use]
 pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
     let t = threads();
@@ -461,7 +427,10 @@ pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scop
     (actual, scenario)
 }
 
-/// Add one cell's coverage to an accumulator (see [`sum_rows`]).
+/// Add one cell's coverage to an accumulator. Branch-light: counters take
+/// 0/1 from comparisons, covered households add `h` or `0.0` (adding 0.0
+/// leaves a sum unchanged, so the figures equal a branching sum bit for
+/// bit), per-operator sums walk the operator bits.
 #[inline(always)]
 fn add_cell(a: &mut Acc, h: f64, count: u8, set: Option<Mask>, operator_bits: &[u8]) {
     let covered = count > 0;
@@ -484,8 +453,8 @@ fn add_cell(a: &mut Acc, h: f64, count: u8, set: Option<Mask>, operator_bits: &[
     }
 }
 
-/// [`sum_rows`] for actual (`acc[m][0]`) and scenario (`acc[m][1]`) at
-/// once. Within each row only the columns between the row's first and last
+/// Sum rows `r0..r1` of the scope's region into `acc`, actual
+/// (`acc[m][0]`) and scenario (`acc[m][1]`) at once. Within each row only the columns between the row's first and last
 /// grid cell are visited ([`Grid::row_span`]).
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -530,72 +499,6 @@ fn sum_rows_pair(
                 add_cell(&mut actual[tech], h, count, set, operator_bits);
                 let (count, set) = if ms == ma { (count, set) } else { comb(rc, rm, ms) };
                 add_cell(&mut scenario[tech], h, count, set, operator_bits);
-            }
-        }
-    }
-}
-
-/// Sum rows `r0..r1` of the scope's region into `acc`. Branch-light per
-/// cell: counters take 0/1 from comparisons, covered households add `h` or
-/// `0.0` (adding 0.0 leaves a sum unchanged, so the figures equal a
-/// branching sum bit for bit), per-operator sums walk the operator bits.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn sum_rows(
-    grid: &Grid,
-    masks: &Masks,
-    operator_bits: &[u8],
-    sc: Scope<'_>,
-    r0: usize,
-    r1: usize,
-    acc: &mut [[Acc; 2]],
-    comb: impl Fn(u8, Mask, Mask) -> (u8, Option<Mask>),
-) {
-    let region = sc.region;
-    let has_reported = grid.has_reported();
-    for row in r0..r1 {
-        let base = row * grid.cols;
-        for slot in base + region.c0..base + region.c1 {
-            let m = grid.muni[slot];
-            if m == NO_MUNI {
-                continue;
-            }
-            if let Some(f) = sc.munis {
-                if !f[usize::from(m)] {
-                    continue;
-                }
-            }
-            let h = f64::from(grid.households[slot]);
-            for (tech, a) in acc[usize::from(m)].iter_mut().enumerate() {
-                let (rc, rm) = if has_reported {
-                    let l = &grid.reported[tech];
-                    (l.count[slot], l.mask[slot])
-                } else {
-                    (0, UNKNOWN)
-                };
-                let mut mm = masks.actual[tech][slot];
-                if sc.scenario {
-                    mm |= masks.extra[tech][slot];
-                }
-                let (count, set) = comb(rc, rm, mm);
-                let covered = count > 0;
-                a.hh += h;
-                a.cells += 1;
-                a.dead += u32::from(count == 0);
-                a.grey += u32::from(count == 1);
-                a.cov += u32::from(covered);
-                a.hh_cov += if covered { h } else { 0.0 };
-                match set {
-                    Some(s) => {
-                        for &b in operator_bits {
-                            let b = usize::from(b) & 15;
-                            let on = (s >> b) & 1 != 0;
-                            a.op_hh[b] += if on { h } else { 0.0 };
-                            a.op_cells[b] += u32::from(on);
-                        }
-                    }
-                    None => a.known = false,
-                }
             }
         }
     }
