@@ -11,10 +11,8 @@ mod reliability_common;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use funkplan_e2e::bin;
-use reliability_common::{changed, Loaded, TempDir};
+use reliability_common::{changed, spawn_funkplan, Loaded, TempDir};
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -54,15 +52,7 @@ fn run_limited(args: &[&str], url: &str, limit: u64) -> (bool, String, u64) {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let err_path = std::env::temp_dir().join(format!("funkplan-rel-stderr-{}-{n}", std::process::id()));
     let err_file = std::fs::File::create(&err_path).unwrap();
-    let mut child = Command::new(bin())
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err_file)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_funkplan(args, url, err_file);
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     let started = std::time::Instant::now();

@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use funkplan_e2e::{bin, header, http};
-use reliability_common::{changed, checksums, households_file, json, Loaded, Server, FIGURES};
+use funkplan_e2e::{header, http};
+use reliability_common::{changed, checksums, households_file, json, spawn_funkplan, Loaded, Server, FIGURES};
 
 /// Size of the small file system: room for the fixture database (~16 MB
 /// once checkpointed) with some to spare.
@@ -169,15 +169,7 @@ fn rand_u32() -> u32 {
 /// Run `funkplan args` on `url`, killed after `secs`: (exit status or None
 /// for a hang, stderr).
 fn run_bounded(args: &[&str], url: &str, secs: u64) -> (Option<ExitStatus>, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_funkplan(args, url, Stdio::piped());
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();

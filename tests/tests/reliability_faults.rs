@@ -12,18 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use funkplan_e2e::{bin, header, http, run, text};
-use reliability_common::{changed, households_file, json, ok, Loaded, Server, TempDir, FIGURES};
+use reliability_common::{changed, households_file, json, ok, spawn_funkplan, Loaded, Server, TempDir, FIGURES};
 
 fn spawn(args: &[&str], url: &str) -> Child {
-    Command::new(bin())
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    spawn_funkplan(args, url, Stdio::piped())
 }
 
 fn sigkill(child: &mut Child) {

@@ -311,3 +311,17 @@ pub fn households_file(path: &Path, rows: usize) {
 
 /// coverage_result without the run's id and time: the figures themselves.
 pub const FIGURES: &str = "SELECT count(*)::text || md5(string_agg(concat_ws(',', scenario, ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells, source), ';' ORDER BY scenario, ags, technology)) FROM coverage_result";
+
+/// `funkplan args` on the database `url` as a child (quiet logs, no stdin,
+/// stdout dropped), stderr to `stderr`.
+pub fn spawn_funkplan(args: &[&str], url: &str, stderr: impl Into<Stdio>) -> Child {
+    Command::new(bin())
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
