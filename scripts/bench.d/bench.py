@@ -528,9 +528,8 @@ class Bench:
             f"{runs[-1].get('municipalities', '?')} municipalities, {runs[-1].get('cells', '?'):,} grid cells. "
             "**Engine, cold**: a whole `funkplan recompute` process (start, load the grid from PostgreSQL, compute, write the "
             "results and the targets' history, exit). **Engine, in memory**: `funkplan recompute --repeat N` loads the grid once and "
-            "times N full computations (its median is the figure held against the goal), and `coverage_run.compute_ms` is the same "
-            "timing inside each cold run: the full computation with the grid in memory — stamp every site's disks, sum actual and scenario per "
-            "municipality and operator, trace the LTE dead spots; no loading, no writing. **PostGIS reference**: the coverage crate's "
+            "times N full computations with the grid in memory — stamp every site's disks, sum actual and scenario per "
+            "municipality and operator, trace the LTE dead spots; no loading, no writing (its median is the figure held against the goal). **PostGIS reference**: the coverage crate's "
             "reference SQL (`crates/coverage/sql/reference_*.sql`, GiST + `ST_DWithin`/`ST_DFullyWithin`, the engine's test oracle) in one "
             "psql session on the same tables: prepare (site settings by household density; operators per 1 km tile a site covers whole, "
             "cell by cell at the rims; sums per cell state), then the per-municipality and per-operator "
@@ -542,7 +541,11 @@ class Bench:
             "|---|---:|---|---:|",
             *([f"| **engine, in memory** (`recompute --repeat {rep['runs']}`: load once, compute {rep['runs']}×) | **{rep['median_ms']:.1f} ms** "
                f"| {rep['min_ms']:.1f}–{rep['max_ms']:.1f} ms (n={rep['runs']}) | |"] if rep else []),
-            f"| engine, in memory within the cold runs (`coverage_run.compute_ms`) | {f1(med(compute))} ms | {spread(compute, '{:.1f}')} ms | |",
+            *([f"| … of which: stamp the disks / sum actual and scenario / trace dead spots (medians) "
+               f"| {rep['median_stamp_ms']:.1f} / {rep['median_sums_ms']:.1f} / {rep['median_dead_spots_ms']:.1f} ms | | |"]
+              if rep and "median_stamp_ms" in rep else []),
+            f"| engine, in memory within the cold runs (`coverage_run.compute_ms`: sums and dead spots; a cold run reuses the "
+            f"stamp made while loading) | {f1(med(compute))} ms | {spread(compute, '{:.1f}')} ms | |",
             f"| engine, load grid + classify sites (`load_ms`) | {f1(med(load))} ms | {spread(load, '{:.0f}')} ms | |",
             f"| engine, write results (`write_ms`) | {f1(med(write))} ms | {spread(write, '{:.0f}')} ms | |",
             f"| engine, cold `funkplan recompute` | {med(cold):.2f} s | {spread(cold, '{:.2f}')} s | {f1(med([t['rss_mib'] for t in ours]))} (process RSS) |",
@@ -572,6 +575,12 @@ class Bench:
         if ok_c is False or ok_cold is False:
             self.profile("cold recompute", lambda: timed(ours_cmd, env=self.env),
                          f"Goal missed (in memory {f1(c_ms)} ms, cold {med(cold):.2f} s): one more `funkplan recompute` under perf.")
+        elif ok_r is False:
+            # Loading takes ~3 s; 50 computations make the in-memory work
+            # most of the samples.
+            self.profile("in-memory recompute", lambda: timed([self.F, "recompute", "--repeat", "50", "--json"], env=self.env),
+                         f"Goal missed (≥ {GOAL_COMPUTE_RATIO:.0f}× the reference: {gt}{r_s * 1000 / c_ms:,.0f}×): "
+                         "`funkplan recompute --repeat 50` (load once, compute 50×) under perf.")
         lines.append(f"Goals: in memory ≤ 200 ms — {self.goals[-3][1]}; ≥ 400× — {self.goals[-2][1]}; cold ≤ 5 s — {self.goals[-1][1]}. "
                      "DESIGN §9 quotes the best plain PostGIS query at ~84 s.")
         self.sections.append("\n".join(lines))

@@ -54,13 +54,21 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let live = Live::load(&db, a.source).await.context("loading the coverage grid")?;
     if let Some(n) = a.repeat {
         let mut ms = Vec::with_capacity(n);
-        let mut parts = (0.0, 0.0, 0.0);
+        // Per part (stamp, sums, dead spots): where the time goes.
+        let mut parts: [Vec<f64>; 3] = Default::default();
         let cpu0 = process_cpu_ms();
         for _ in 0..n.max(1) {
             let c = live.compute().await;
             ms.push(c.compute_ms);
-            parts = (c.stamp_ms, c.aggregate_ms, c.dead_spots_ms);
+            for (v, x) in parts.iter_mut().zip([c.stamp_ms, c.aggregate_ms, c.dead_spots_ms]) {
+                v.push(x);
+            }
         }
+        let part_median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let [stamp_ms, sums_ms, dead_ms] = parts.each_mut().map(part_median);
         // CPU time per run (all threads): on a shared machine a steadier
         // figure than wall time; `None` where /proc is not available.
         #[allow(clippy::cast_precision_loss)]
@@ -70,18 +78,16 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         if a.json {
             println!(
                 "{}",
-                serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1], "cpu_ms_per_run": cpu_ms})
+                serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1], "cpu_ms_per_run": cpu_ms,
+                    "median_stamp_ms": stamp_ms, "median_sums_ms": sums_ms, "median_dead_spots_ms": dead_ms})
             );
         } else {
             println!(
-                "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms, CPU {} ms per run (last run: stamp {:.1} ms, sums {:.1} ms, dead spots {:.1} ms)",
+                "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms, CPU {} ms per run (medians: stamp {stamp_ms:.1} ms, sums {sums_ms:.1} ms, dead spots {dead_ms:.1} ms)",
                 ms.len(),
                 ms[0],
                 ms[ms.len() - 1],
                 cpu_ms.map_or_else(|| "?".to_owned(), |c| format!("{c:.1}")),
-                parts.0,
-                parts.1,
-                parts.2
             );
         }
         return Ok(());
