@@ -239,6 +239,30 @@ fn chunked(addr: &str, method: &str, path: &str, token: &str, size: usize) -> (u
     (status, ct, b.to_owned())
 }
 
+/// A request that declares a `len`-byte body and sends none of it: the
+/// server must refuse it on the declared length alone, before reading any
+/// body. (Sending the 2 MiB as well made the test flaky: the server answers
+/// 413 and closes while the client is still writing, and the client's
+/// write fails with EPIPE before it reads the answer; the chunked test
+/// below covers a body that is actually streamed.)
+fn declared(addr: &str, method: &str, path: &str, auth: &str, len: usize) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nIf-Match: \"1\"\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    if let Err(e) = s.read_to_end(&mut buf) {
+        return (0, String::new(), format!("no answer before the body was sent: {e}"));
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let ct = h.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())).unwrap_or_default();
+    (status, ct, b.to_owned())
+}
+
 #[test]
 fn oversized_bodies_get_413_problem_json_and_change_nothing() {
     let l = Loaded::new("bigbody");
@@ -250,11 +274,9 @@ fn oversized_bodies_get_413_problem_json_and_change_nothing() {
     let padded = format!("{}{{\"site_id\":\"BIG-1\",\"operator\":\"telekom\",\"lon\":6.8,\"lat\":51.2,\"status\":\"planned\",\"technologies\":[]}}", " ".repeat(2 << 20));
     let mut failures = Vec::new();
     for (method, path) in [("POST", "/api/v1/sites"), ("PATCH", "/api/v1/sites/S-05111000-0"), ("POST", "/api/v1/measures"), ("PATCH", "/api/v1/measures/M-S-05111000-0-lte")] {
-        let r = http(&s.addr, method, path, &[("Authorization", &auth), ("If-Match", "\"1\"")], Some(&padded));
-        match r {
-            Ok((413, h, body)) if header(&h, "content-type").is_some_and(|c| c.starts_with("application/problem+json")) && body.contains("detail") => {}
-            Ok((st, _, body)) => failures.push(format!("{method} {path} with Content-Length 2 MiB: {st} {}", body.chars().take(200).collect::<String>())),
-            Err(e) => failures.push(format!("{method} {path}: {e}")),
+        let (st, ct, body) = declared(&s.addr, method, path, &auth, padded.len());
+        if st != 413 || !ct.starts_with("application/problem+json") || !body.contains("detail") {
+            failures.push(format!("{method} {path} with Content-Length 2 MiB: {st} {ct} {}", body.chars().take(200).collect::<String>()));
         }
         let (st, ct, body) = chunked(&s.addr, method, path, &token, 3 << 20);
         if st != 413 || !ct.starts_with("application/problem+json") {
