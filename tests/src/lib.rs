@@ -66,17 +66,11 @@ pub fn wait_http_ok(addr: &str, path: &str, secs: u64) -> bool {
 
 /// An HTTP/1.0 request on loopback with extra headers and an optional JSON
 /// body; returns (status, headers as lower-case "name: value" lines, body).
-pub fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> std::io::Result<(u16, Vec<String>, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n");
+/// The bytes of a request: `version` (`HTTP/1.0` or `HTTP/1.1`), no
+/// compression asked for, a JSON body with its length when given.
+#[must_use]
+pub fn request(version: &str, addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> String {
+    let mut req = format!("{method} {path} {version}\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -87,7 +81,20 @@ pub fn http(
     if let Some(b) = body {
         req.push_str(b);
     }
-    s.write_all(req.as_bytes())?;
+    req
+}
+
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, Vec<String>, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    s.write_all(request("HTTP/1.0", addr, method, path, headers, body).as_bytes())?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).into_owned();

@@ -213,6 +213,15 @@ fn huge_limit_and_malformed_bbox_datetime_crs_are_clear_4xx() {
 /// A raw HTTP/1.1 request with a chunked body of `size` bytes, returning
 /// the status and body (the server may close early: that is fine once it
 /// has answered).
+/// Status, content type and body of a raw HTTP response.
+fn status_type_body(raw: &[u8]) -> (u16, String, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let ct = h.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())).unwrap_or_default();
+    (status, ct, b.to_owned())
+}
+
 fn chunked(addr: &str, method: &str, path: &str, token: &str, size: usize) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
@@ -232,11 +241,7 @@ fn chunked(addr: &str, method: &str, path: &str, token: &str, size: usize) -> (u
     let _ = s.write_all(b"0\r\n\r\n");
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let ct = h.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())).unwrap_or_default();
-    (status, ct, b.to_owned())
+    status_type_body(&buf)
 }
 
 /// A request that declares a `len`-byte body and sends none of it: the
@@ -256,11 +261,7 @@ fn declared(addr: &str, method: &str, path: &str, auth: &str, len: usize) -> (u1
     if let Err(e) = s.read_to_end(&mut buf) {
         return (0, String::new(), format!("no answer before the body was sent: {e}"));
     }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let ct = h.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())).unwrap_or_default();
-    (status, ct, b.to_owned())
+    status_type_body(&buf)
 }
 
 #[test]

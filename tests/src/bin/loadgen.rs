@@ -116,17 +116,7 @@ impl Conn {
             self.io = Some(BufReader::new(s));
         }
         let io = self.io.as_mut().ok_or_else(|| io::Error::other("no connection"))?;
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: identity\r\n", self.addr);
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if let Some(b) = body {
-            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
-        }
-        req.push_str("\r\n");
-        if let Some(b) = body {
-            req.push_str(b);
-        }
+        let req = funkplan_e2e::request("HTTP/1.1", &self.addr, method, path, headers, body);
         let r = async {
             io.get_mut().write_all(req.as_bytes()).await?;
             read_response(io).await
