@@ -78,8 +78,42 @@ fn centre(origin: i32, idx: i64) -> f64 {
     v * 100.0 + 50.0
 }
 
+/// `v` rounded up / down to an integer. By hand because `f64::ceil` is a
+/// call into libm on baseline x86-64 (no SSE4.1 `roundsd`), and this runs
+/// twice per disk row. Exact for |v| < 2^52; `as` saturates beyond.
+#[inline(always)]
+fn ceil_i64(v: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let t = v as i64;
+    #[allow(clippy::cast_precision_loss)]
+    let up = (t as f64) < v;
+    t + i64::from(up)
+}
+
+#[inline(always)]
+fn floor_i64(v: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let t = v as i64;
+    #[allow(clippy::cast_precision_loss)]
+    let down = (t as f64) > v;
+    t - i64::from(down)
+}
+
+/// How close (in columns, = 10⁻⁴ m) a disk's rim may come to a cell
+/// centre before the run's ends are settled with the exact predicate.
+/// Far above the rounding of the run's ends (~10⁻⁹ m for a half-width of
+/// at least 1 m), far below anything that happens by chance more than
+/// once in a million rows.
+const RIM_SLACK: f64 = 1e-6;
+
 /// Calls `f(row, c_lo, c_hi)` (inclusive columns) for every row of `clip`
 /// where the disk of radius `r` around `(x, y)` covers cell centres.
+///
+/// The run of a row is where the half-width `w = √(r² − dy²)` puts it.
+/// Only where a rim passes within [`RIM_SLACK`] of a cell centre (or the
+/// run is under a metre wide) are the ends settled with the exact
+/// predicate, `hypot(dx, dy) <= r` as PostGIS measures, so the engine and
+/// `ST_DWithin` agree on cells at the rim.
 #[inline]
 pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: impl FnMut(usize, usize, usize)) {
     let rows = Rect::around(grid, x, y, r);
@@ -88,51 +122,72 @@ pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: 
         return;
     }
     let cols = i64::try_from(grid.cols).unwrap_or(i64::MAX);
+    let (c_min, c_max) = (i64::try_from(clip.c0).unwrap_or(0), i64::try_from(clip.c1).unwrap_or(cols).min(cols) - 1);
     let (r2_lo, r2_hi) = (r * r * (1.0 - 1e-9), r * r * (1.0 + 1e-9));
-    for row in r0..r1 {
-        let dy = centre(grid.n0, i64::try_from(row).unwrap_or(0)) - y;
-        if dy.abs() > r {
-            continue;
+    // Column coordinate of easting `v`: (v − 50) / 100 − e0 (rounding
+    // of the product is far inside RIM_SLACK).
+    let x_col = (x - 50.0) * 0.01 - f64::from(grid.e0);
+    // The half-widths of a chunk of rows are computed first in a loop
+    // with no branches, which the compiler turns into packed square roots;
+    // the square root's latency then no longer holds up every row.
+    const CHUNK: usize = 32;
+    let mut ws = [0.0f64; CHUNK];
+    for first in (r0..r1).step_by(CHUNK) {
+        // Exact, as `centre(row) - y` per row would be: the difference of
+        // two close doubles is exact, and adding whole hectometres to it
+        // stays exact while |dy| is under 4,000 km.
+        let dy0 = centre(grid.n0, i64::try_from(first).unwrap_or(0)) - y;
+        for (k, w) in ws.iter_mut().enumerate() {
+            #[allow(clippy::cast_precision_loss)]
+            let dy = dy0 + 100.0 * k as f64;
+            *w = (r * r - dy * dy).max(0.0).sqrt();
         }
-        let w = (r * r - dy * dy).max(0.0).sqrt();
-        #[allow(clippy::cast_possible_truncation)]
-        let mut lo = ((x - w - 50.0) / 100.0).ceil() as i64 - i64::from(grid.e0);
-        #[allow(clippy::cast_possible_truncation)]
-        let mut hi = ((x + w - 50.0) / 100.0).floor() as i64 - i64::from(grid.e0);
-        // Settle both ends with the exact predicate so that the engine and
-        // ST_DWithin agree on cells at the rim (`hypot(dx, dy) <= r`, as
-        // PostGIS measures); the squared distance decides all but a hair's
-        // breadth around the rim, where hypot itself is asked.
-        let dy2 = dy * dy;
-        let within = |c: i64| {
-            let dx = centre(grid.e0, c) - x;
-            let d2 = dx * dx + dy2;
-            if d2 < r2_lo {
-                true
-            } else if d2 > r2_hi {
-                false
-            } else {
-                dx.hypot(dy) <= r
+        for (k, &w) in ws.iter().enumerate().take(r1 - first) {
+            #[allow(clippy::cast_precision_loss)]
+            let dy = dy0 + 100.0 * k as f64;
+            if dy.abs() > r {
+                continue;
             }
-        };
-        while within(lo - 1) {
-            lo -= 1;
+            let row = first + k;
+            let (a, b) = (x_col - w * 0.01, x_col + w * 0.01);
+            let (mut lo, mut hi) = (ceil_i64(a), floor_i64(b));
+            #[allow(clippy::cast_precision_loss)]
+            let near = |v: f64, k: i64| (k as f64 - v).abs() < RIM_SLACK;
+            if w < 1.0 || near(a, lo) || near(a, lo - 1) || near(b, hi) || near(b, hi + 1) {
+                // Settle both ends with the exact predicate; the squared
+                // distance decides all but a hair's breadth around the rim,
+                // where hypot itself is asked.
+                let dy2 = dy * dy;
+                let within = |c: i64| {
+                    let dx = centre(grid.e0, c) - x;
+                    let d2 = dx * dx + dy2;
+                    if d2 < r2_lo {
+                        true
+                    } else if d2 > r2_hi {
+                        false
+                    } else {
+                        dx.hypot(dy) <= r
+                    }
+                };
+                while within(lo - 1) {
+                    lo -= 1;
+                }
+                while lo <= hi && !within(lo) {
+                    lo += 1;
+                }
+                while within(hi + 1) {
+                    hi += 1;
+                }
+                while hi >= lo && !within(hi) {
+                    hi -= 1;
+                }
+            }
+            let (lo, hi) = (lo.max(c_min), hi.min(c_max));
+            if lo > hi {
+                continue;
+            }
+            f(row, usize::try_from(lo).unwrap_or(0), usize::try_from(hi).unwrap_or(0));
         }
-        while lo <= hi && !within(lo) {
-            lo += 1;
-        }
-        while within(hi + 1) {
-            hi += 1;
-        }
-        while hi >= lo && !within(hi) {
-            hi -= 1;
-        }
-        let lo = lo.max(i64::try_from(clip.c0).unwrap_or(0));
-        let hi = hi.min(i64::try_from(clip.c1).unwrap_or(cols) - 1).min(cols - 1);
-        if lo > hi {
-            continue;
-        }
-        f(row, usize::try_from(lo).unwrap_or(0), usize::try_from(hi).unwrap_or(0));
     }
 }
 
@@ -179,28 +234,47 @@ impl Masks {
 }
 
 /// How many threads the engine splits work over.
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8)
 }
 
-/// Clear `region` in all masks and stamp every site whose disks reach it.
-/// Split over threads by bands of rows, so no two threads write one slot.
+/// Rows stamped together: the operator bit rows of one sub-band stay in
+/// the cache between setting the runs and expanding them into the masks.
+const SUB_BAND: usize = 128;
+
+/// The sites of one (layer, technology, operator): layer 0 = on air now,
+/// 1 = added by the scenario.
+struct Group {
+    /// Index into the four mask layers: `layer * 2 + tech`.
+    lt: usize,
+    bit: u8,
+    /// `(y, x, radius)` of each site's disk, sorted by northing so the
+    /// disks reaching a band of rows are one slice (and read in order).
+    disks: Vec<(f64, f64, f64)>,
+    /// The largest radius among them.
+    reach: f64,
+}
+
+/// Stamp every site whose disks reach `region` into the masks, replacing
+/// what the region held. Split over threads by bands of rows, so no two
+/// threads write one slot. The masks are defined at grid cells; other
+/// slots of the region are left 0.
 ///
-/// Why by merged runs rather than disk by disk: at NRW density rural LTE
-/// disks overlap some 40 times, so OR-ing each disk's cells in wrote every
-/// slot dozens of times. Instead, per (layer, technology, operator) the
-/// disks' row runs are bucketed by row, sorted and merged, and each merged
-/// run gets the operator's bit once. The runs are the same exact
-/// per-disk runs as before ([`disk_runs`]), so the result is bit for bit
-/// the same.
+/// Why bit rows rather than OR-ing each disk into the masks: at NRW
+/// density rural LTE disks overlap some 40 times, so writing each disk's
+/// cells wrote every slot dozens of times, and merging the runs first
+/// meant sorting them. Instead each (layer, technology, operator) gets one
+/// bit per cell for a band of rows: a disk's run on a row sets a few
+/// words whatever its length and in any order, and each band is expanded
+/// once into the `u16` masks, 8 slots per table lookup. The runs are the
+/// same exact per-disk runs ([`disk_runs`]), so the masks are bit for bit
+/// what OR-ing every disk would give.
 pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, region: Rect) {
     if region.is_empty() {
         return;
     }
-    // Sites per (layer, technology, operator bit): layer 0 = on air now,
-    // 1 = added by the scenario.
-    let mut groups: Vec<((usize, usize, u8), Vec<usize>)> = Vec::new();
-    for (i, s) in sites.iter().enumerate() {
+    let mut groups: Vec<Group> = Vec::new();
+    for s in sites {
         for tech in 0..2 {
             let layer = if s.on_air[tech] {
                 0
@@ -209,13 +283,18 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
             } else {
                 continue;
             };
-            let key = (layer, tech, s.bit);
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(i),
-                None => groups.push((key, vec![i])),
+            let lt = layer * 2 + tech;
+            let disk = (s.y, s.x, model.radius_m[tech][usize::from(s.urban)]);
+            match groups.iter_mut().find(|g| g.lt == lt && g.bit == s.bit) {
+                Some(g) => g.disks.push(disk),
+                None => groups.push(Group { lt, bit: s.bit, disks: vec![disk], reach: model.radius_m[tech][0].max(model.radius_m[tech][1]) }),
             }
         }
     }
+    for g in &mut groups {
+        g.disks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    groups.sort_unstable_by_key(|g| (g.lt, g.bit));
     let t = threads();
     let band = region.r1.div_ceil(t).max(1);
     let cols = grid.cols;
@@ -233,59 +312,143 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
             if clip.is_empty() {
                 continue;
             }
-            scope.spawn(move || {
-                let mut layers: [[&mut [Mask]; 2]; 2] = [[a0, a1], [x0, x1]];
-                for row in clip.r0..clip.r1 {
-                    let o = (row - b0) * cols;
-                    for layer in &mut layers {
-                        for m in layer.iter_mut() {
-                            m[o + clip.c0..o + clip.c1].fill(0);
-                        }
-                    }
-                }
-                // Runs per row of the clip, reused across groups.
-                let mut buckets: Vec<Vec<(u32, u32)>> = vec![Vec::new(); clip.r1 - clip.r0];
-                for ((layer, tech, bit), members) in groups {
-                    let (layer, tech) = (*layer, *tech);
-                    let bit: Mask = 1 << *bit;
-                    for &si in members {
-                        let s = &sites[si];
-                        let r = model.radius_m[tech][usize::from(s.urban)];
-                        disk_runs(grid, clip, s.x, s.y, r, |row, lo, hi| {
-                            #[allow(clippy::cast_possible_truncation)]
-                            buckets[row - clip.r0].push((lo as u32, hi as u32));
-                        });
-                    }
-                    let m = &mut *layers[layer][tech];
-                    for (k, runs) in buckets.iter_mut().enumerate() {
-                        if runs.is_empty() {
-                            continue;
-                        }
-                        runs.sort_unstable_by_key(|&(lo, _)| lo);
-                        let o = (clip.r0 + k - b0) * cols;
-                        let (mut lo, mut hi) = runs[0];
-                        for &(l, h) in &runs[1..] {
-                            if l <= hi + 1 {
-                                hi = hi.max(h);
-                            } else {
-                                or_run(m, o + lo as usize, o + hi as usize, bit);
-                                (lo, hi) = (l, h);
-                            }
-                        }
-                        or_run(m, o + lo as usize, o + hi as usize, bit);
-                        runs.clear();
-                    }
-                }
-            });
+            scope.spawn(move || stamp_band(grid, groups, [a0, a1, x0, x1], b0, clip));
         }
     });
 }
 
-/// OR `bit` into `m[lo..=hi]`.
+/// [`stamp`] for the rows of one thread: `out` are the band's rows of the
+/// masks indexed by [`Group::lt`] (actual LTE, actual 5G, extra LTE,
+/// extra 5G), starting at row `b0`.
+#[inline(never)]
+fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usize, clip: Rect) {
+    let cols = grid.cols;
+    let width = clip.c1 - clip.c0;
+    let nw = width.div_ceil(64);
+    let per_group = SUB_BAND * nw;
+    let mut bits = vec![0u64; groups.len() * per_group];
+    for s0 in (clip.r0..clip.r1).step_by(SUB_BAND) {
+        let s1 = (s0 + SUB_BAND).min(clip.r1);
+        let sub = Rect { r0: s0, r1: s1, ..clip };
+        bits.fill(0);
+        let (y_lo, y_hi) = (centre(grid.n0, i64::try_from(s0).unwrap_or(0)), centre(grid.n0, i64::try_from(s1 - 1).unwrap_or(0)));
+        for (g, gb) in groups.iter().zip(bits.chunks_mut(per_group.max(1))) {
+            let from = g.disks.partition_point(|d| d.0 < y_lo - g.reach);
+            let to = g.disks.partition_point(|d| d.0 <= y_hi + g.reach);
+            for &(y, x, r) in &g.disks[from..to.max(from)] {
+                disk_runs(grid, sub, x, y, r, |row, lo, hi| {
+                    // Only grid cells get bits: slots outside the row's
+                    // cells stay 0 whichever region was stamped.
+                    let (a, b) = grid.row_span(row);
+                    let (lo, hi) = (lo.max(a), hi.min(b.saturating_sub(1)));
+                    if b > a && lo <= hi {
+                        set_bits(&mut gb[(row - s0) * nw..(row - s0 + 1) * nw], lo - clip.c0, hi - clip.c0);
+                    }
+                });
+            }
+        }
+        for row in s0..s1 {
+            let o = (row - b0) * cols;
+            let (a, b) = grid.row_span(row);
+            let (a, b) = (a.max(clip.c0) - clip.c0, b.min(clip.c1).saturating_sub(clip.c0));
+            for (lt, m) in out.iter_mut().enumerate() {
+                let m = &mut m[o + clip.c0..o + clip.c1];
+                if a >= b {
+                    m.fill(0);
+                    continue;
+                }
+                // Whole words from the one holding the row's first cell to
+                // the one holding its last; zeros around them.
+                let (w0, w1) = (a / 64, b.div_ceil(64));
+                m[..w0 * 64].fill(0);
+                m[(w1 * 64).min(width)..].fill(0);
+                // This layer's operators: where their bit row starts.
+                let mut ops = [(0usize, 0u8); 16];
+                let mut n = 0;
+                for (gi, g) in groups.iter().enumerate() {
+                    if g.lt == lt && n < ops.len() {
+                        ops[n] = (gi * per_group + (row - s0) * nw, g.bit);
+                        n += 1;
+                    }
+                }
+                let mut words = [(0u64, 0u8); 16];
+                for wi in w0..w1 {
+                    for (w, &(at, bit)) in words.iter_mut().zip(&ops[..n]) {
+                        *w = (bits[at + wi], bit);
+                    }
+                    expand_word(&words[..n], &mut m[wi * 64..((wi + 1) * 64).min(width)]);
+                }
+            }
+        }
+    }
+}
+
+/// Set bits `lo..=hi` of a row of words.
 #[inline]
-fn or_run(m: &mut [Mask], lo: usize, hi: usize, bit: Mask) {
-    for v in &mut m[lo..=hi] {
-        *v |= bit;
+fn set_bits(row: &mut [u64], lo: usize, hi: usize) {
+    let (wl, wh) = (lo / 64, hi / 64);
+    let ml = !0u64 << (lo % 64);
+    let mh = !0u64 >> (63 - hi % 64);
+    if wl == wh {
+        row[wl] |= ml & mh;
+    } else {
+        row[wl] |= ml;
+        row[wl + 1..wh].fill(!0);
+        row[wh] |= mh;
+    }
+}
+
+/// Per nibble value, four 16-bit lanes holding its bits (lane i = bit i):
+/// shifted left by an operator's bit (< 16) it is that operator's part of
+/// four masks, with no carry between lanes.
+const NIBBLE: [u64; 16] = {
+    let mut t = [0u64; 16];
+    let mut v = 0;
+    while v < 16 {
+        let mut i = 0;
+        while i < 4 {
+            if v >> i & 1 == 1 {
+                t[v] |= 1 << (16 * i);
+            }
+            i += 1;
+        }
+        v += 1;
+    }
+    t
+};
+
+/// Write the masks of up to 64 slots from each operator's word of bits.
+/// An operator's word is mostly all set or all clear (a word is 6.4 km of
+/// a row): those go into one constant, only the others are spread out.
+#[inline]
+fn expand_word(words: &[(u64, u8)], dst: &mut [Mask]) {
+    let mut full: Mask = 0;
+    let mut partial = false;
+    // 64 masks, four per u64 (little-endian lanes = slot order).
+    let mut acc = [0u64; 16];
+    for &(w, bit) in words {
+        if w == !0 {
+            full |= 1 << bit;
+        } else if w != 0 {
+            partial = true;
+            for (n, a) in acc.iter_mut().enumerate() {
+                *a |= NIBBLE[usize::try_from((w >> (4 * n)) & 15).unwrap_or(0)] << bit;
+            }
+        }
+    }
+    if !partial {
+        dst.fill(full);
+        return;
+    }
+    let splat = u64::from(full) * 0x0001_0001_0001_0001;
+    for (lanes, a) in dst.chunks_mut(4).zip(acc) {
+        let v = a | splat;
+        for (k, d) in lanes.iter_mut().enumerate() {
+            #[allow(clippy::cast_possible_truncation)] // one 16-bit lane
+            {
+                *d = (v >> (16 * k)) as Mask;
+            }
+        }
     }
 }
 
@@ -427,18 +590,18 @@ pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scop
     (actual, scenario)
 }
 
-/// Add one cell's coverage to an accumulator. Branch-light: counters take
-/// 0/1 from comparisons, covered households add `h` or `0.0` (adding 0.0
-/// leaves a sum unchanged, so the figures equal a branching sum bit for
-/// bit), per-operator sums walk the operator bits.
+/// Add `n` cells of one coverage state holding `h` households in all to
+/// an accumulator. Branch-light: counters take 0/n from comparisons,
+/// covered households add `h` or `0.0`, per-operator sums walk the
+/// operator bits.
 #[inline(always)]
-fn add_cell(a: &mut Acc, h: f64, count: u8, set: Option<Mask>, operator_bits: &[u8]) {
+fn add_cells(a: &mut Acc, h: f64, n: u32, count: u8, set: Option<Mask>, operator_bits: &[u8]) {
     let covered = count > 0;
     a.hh += h;
-    a.cells += 1;
-    a.dead += u32::from(count == 0);
-    a.grey += u32::from(count == 1);
-    a.cov += u32::from(covered);
+    a.cells += n;
+    a.dead += n * u32::from(count == 0);
+    a.grey += n * u32::from(count == 1);
+    a.cov += n * u32::from(covered);
     a.hh_cov += if covered { h } else { 0.0 };
     match set {
         Some(s) => {
@@ -446,16 +609,44 @@ fn add_cell(a: &mut Acc, h: f64, count: u8, set: Option<Mask>, operator_bits: &[
                 let b = usize::from(b) & 15;
                 let on = (s >> b) & 1 != 0;
                 a.op_hh[b] += if on { h } else { 0.0 };
-                a.op_cells[b] += u32::from(on);
+                a.op_cells[b] += n * u32::from(on);
             }
         }
         None => a.known = false,
     }
 }
 
+/// Everything that decides a slot's figures but its households, packed
+/// in two words: municipality and reported LTE/5G counts and sets, and the
+/// modelled actual and extra sets of LTE and 5G. Equal keys = equal
+/// coverage state.
+#[inline(always)]
+fn state_key(grid: &Grid, masks: &Masks, has_reported: bool, slot: usize) -> (u64, u64) {
+    let (reported, counts) = if has_reported {
+        let [l, n] = &grid.reported;
+        (
+            u64::from(l.mask[slot]) | u64::from(n.mask[slot]) << 16,
+            u64::from(l.count[slot]) << 16 | u64::from(n.count[slot]) << 24,
+        )
+    } else {
+        (u64::from(UNKNOWN) | u64::from(UNKNOWN) << 16, 0)
+    };
+    let k1 = u64::from(grid.muni[slot]) | counts | reported << 32;
+    let [a0, a1] = &masks.actual;
+    let [x0, x1] = &masks.extra;
+    let k2 = u64::from(a0[slot]) | u64::from(x0[slot]) << 16 | u64::from(a1[slot]) << 32 | u64::from(x1[slot]) << 48;
+    (k1, k2)
+}
+
 /// Sum rows `r0..r1` of the scope's region into `acc`, actual
-/// (`acc[m][0]`) and scenario (`acc[m][1]`) at once. Within each row only the columns between the row's first and last
-/// grid cell are visited ([`Grid::row_span`]).
+/// (`acc[m][0]`) and scenario (`acc[m][1]`) at once. Within each row only
+/// the columns between the row's first and last grid cell are visited
+/// ([`Grid::row_span`]).
+///
+/// Why by runs: neighbouring cells mostly share their whole coverage state
+/// (a disk is kilometres wide), so a row is read as runs of equal
+/// [`state_key`] and each run's households are summed first; the state is
+/// combined and counted once per run instead of once per cell.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn sum_rows_pair(
@@ -470,37 +661,46 @@ fn sum_rows_pair(
 ) {
     let region = sc.region;
     let has_reported = grid.has_reported();
+    let mut add_run = |(k1, k2): (u64, u64), h: f64, n: u32| {
+        #[allow(clippy::cast_possible_truncation)] // fields of the key
+        let field = |k: u64, at: u32, bits: u32| (k >> at) as u32 & ((1 << bits) - 1);
+        #[allow(clippy::cast_possible_truncation)]
+        let m = field(k1, 0, 16) as u16;
+        if m == NO_MUNI || sc.munis.is_some_and(|f| !f[usize::from(m)]) {
+            return;
+        }
+        let [actual, scenario] = &mut acc[usize::from(m)];
+        for tech in 0..2u32 {
+            #[allow(clippy::cast_possible_truncation)]
+            let (rc, rm) = (field(k1, 16 + 8 * tech, 8) as u8, field(k1, 32 + 16 * tech, 16) as Mask);
+            #[allow(clippy::cast_possible_truncation)]
+            let (ma, mx) = (field(k2, 32 * tech, 16) as Mask, field(k2, 32 * tech + 16, 16) as Mask);
+            let t = tech as usize;
+            let (count, set) = comb(rc, rm, ma);
+            add_cells(&mut actual[t], h, n, count, set, operator_bits);
+            let (count, set) = if mx & !ma == 0 { (count, set) } else { comb(rc, rm, ma | mx) };
+            add_cells(&mut scenario[t], h, n, count, set, operator_bits);
+        }
+    };
     for row in r0..r1 {
         let base = row * grid.cols;
         let (c0, c1) = grid.row_span(row);
         let (c0, c1) = (c0.max(region.c0), c1.min(region.c1));
-        for slot in base + c0..base + c1 {
-            let m = grid.muni[slot];
-            if m == NO_MUNI {
-                continue;
-            }
-            if let Some(f) = sc.munis {
-                if !f[usize::from(m)] {
-                    continue;
-                }
-            }
-            let h = f64::from(grid.households[slot]);
-            let [actual, scenario] = &mut acc[usize::from(m)];
-            for tech in 0..2 {
-                let (rc, rm) = if has_reported {
-                    let l = &grid.reported[tech];
-                    (l.count[slot], l.mask[slot])
-                } else {
-                    (0, UNKNOWN)
-                };
-                let ma = masks.actual[tech][slot];
-                let ms = ma | masks.extra[tech][slot];
-                let (count, set) = comb(rc, rm, ma);
-                add_cell(&mut actual[tech], h, count, set, operator_bits);
-                let (count, set) = if ms == ma { (count, set) } else { comb(rc, rm, ms) };
-                add_cell(&mut scenario[tech], h, count, set, operator_bits);
-            }
+        if c0 >= c1 {
+            continue;
         }
+        let mut key = state_key(grid, masks, has_reported, base + c0);
+        let (mut h, mut n) = (0.0f64, 0u32);
+        for slot in base + c0..base + c1 {
+            let k = state_key(grid, masks, has_reported, slot);
+            if k != key {
+                add_run(key, h, n);
+                (key, h, n) = (k, 0.0, 0);
+            }
+            h += f64::from(grid.households[slot]);
+            n += 1;
+        }
+        add_run(key, h, n);
     }
 }
 
