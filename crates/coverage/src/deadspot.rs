@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use funkplan_model::CoverageSource;
 
-use crate::engine::{lte_dead, Masks, Rect};
+use crate::engine::{lte_dead, threads, Masks, Rect};
 use crate::grid::{Grid, NO_MUNI};
 
 /// One dead spot: a connected group of dead cells in one municipality.
@@ -64,8 +64,36 @@ impl DeadSpot {
     }
 }
 
+/// One bit per slot of a region, each row starting on a new word (so bands
+/// of rows can be filled by separate threads).
+struct Bits {
+    words: Vec<u64>,
+    stride: usize,
+}
+
+impl Bits {
+    fn new(w: usize, h: usize) -> Self {
+        let stride = w.div_ceil(64);
+        Self { words: vec![0; stride * h], stride }
+    }
+    #[inline]
+    fn get(&self, r: usize, c: usize) -> bool {
+        self.words[r * self.stride + c / 64] >> (c % 64) & 1 == 1
+    }
+    #[inline]
+    fn set(&mut self, r: usize, c: usize) {
+        self.words[r * self.stride + c / 64] |= 1 << (c % 64);
+    }
+}
+
 /// Dead spots of the flagged municipalities (`None` = all), whose cells
 /// all lie in `region`.
+///
+/// Dead cells and visited cells are bits, not a label per slot: a
+/// component is all dead cells of one municipality reachable through 4-
+/// neighbours, so a neighbour of a member belongs to it exactly when it is
+/// dead and of the same municipality — no label needed to tell (and no
+/// 4 bytes per slot of the box to clear on every run).
 #[must_use]
 pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Option<&[bool]>, region: Rect) -> Vec<DeadSpot> {
     let w = region.c1.saturating_sub(region.c0);
@@ -73,76 +101,94 @@ pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Opt
     if w == 0 || h == 0 {
         return Vec::new();
     }
-    // label: 0 = not dead / not in scope, u32::MAX = dead and unvisited,
-    // else component number.
-    let mut label = vec![0u32; w * h];
-    for lr in 0..h {
-        let base = (region.r0 + lr) * grid.cols + region.c0;
-        for lc in 0..w {
-            let slot = base + lc;
-            let m = grid.muni[slot];
-            if m == NO_MUNI || munis.is_some_and(|f| !f[usize::from(m)]) {
-                continue;
-            }
-            if lte_dead(grid, masks, source, slot) {
-                label[lr * w + lc] = u32::MAX;
-            }
+    let mut dead = Bits::new(w, h);
+    // Mark the dead cells, bands of rows on separate threads.
+    let stride = dead.stride;
+    let band = h.div_ceil(threads()).max(1);
+    std::thread::scope(|scope| {
+        for (i, words) in dead.words.chunks_mut((band * stride).max(1)).enumerate() {
+            scope.spawn(move || {
+                for (k, row_words) in words.chunks_mut(stride.max(1)).enumerate() {
+                    let row = region.r0 + i * band + k;
+                    let (a, b) = grid.row_span(row);
+                    let base = row * grid.cols;
+                    for c in a.max(region.c0)..b.min(region.c1) {
+                        let slot = base + c;
+                        let m = grid.muni[slot];
+                        if m == NO_MUNI || munis.is_some_and(|f| !f[usize::from(m)]) {
+                            continue;
+                        }
+                        if lte_dead(grid, masks, source, slot) {
+                            let lc = c - region.c0;
+                            row_words[lc / 64] |= 1 << (lc % 64);
+                        }
+                    }
+                }
+            });
         }
-    }
+    });
     let muni_at = |lr: usize, lc: usize| grid.muni[(region.r0 + lr) * grid.cols + region.c0 + lc];
+    let mut seen = Bits::new(w, h);
     let mut out = Vec::new();
     let mut per_muni: HashMap<u16, u32> = HashMap::new();
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
-    let mut next_id = 1u32;
-    for start in 0..w * h {
-        if label[start] != u32::MAX {
-            continue;
-        }
-        let id = next_id;
-        next_id += 1;
-        let m = muni_at(start / w, start % w);
-        label[start] = id;
-        stack.push(start);
-        members.clear();
-        while let Some(i) = stack.pop() {
-            members.push(i);
-            let (lr, lc) = (i / w, i % w);
-            let mut visit = |j: usize| {
-                if label[j] == u32::MAX && muni_at(j / w, j % w) == m {
-                    label[j] = id;
-                    stack.push(j);
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut members: Vec<(usize, usize)> = Vec::new();
+    for (wi, &word) in dead.words.iter().enumerate() {
+        let mut todo = word;
+        while todo != 0 {
+            let start = (wi / stride, wi % stride * 64 + todo.trailing_zeros() as usize);
+            todo &= todo - 1;
+            if seen.get(start.0, start.1) {
+                continue;
+            }
+            let m = muni_at(start.0, start.1);
+            seen.set(start.0, start.1);
+            stack.push(start);
+            members.clear();
+            while let Some((lr, lc)) = stack.pop() {
+                members.push((lr, lc));
+                let mut visit = |r: usize, c: usize| {
+                    if dead.get(r, c) && !seen.get(r, c) && muni_at(r, c) == m {
+                        seen.set(r, c);
+                        stack.push((r, c));
+                    }
+                };
+                if lr > 0 {
+                    visit(lr - 1, lc);
                 }
+                if lr + 1 < h {
+                    visit(lr + 1, lc);
+                }
+                if lc > 0 {
+                    visit(lr, lc - 1);
+                }
+                if lc + 1 < w {
+                    visit(lr, lc + 1);
+                }
+            }
+            // Membership, asked of members' neighbours only (see above).
+            let is_in = |r: isize, c: isize| -> bool {
+                #[allow(clippy::cast_sign_loss)]
+                let (ru, cu) = (r as usize, c as usize);
+                r >= 0 && c >= 0 && ru < h && cu < w && dead.get(ru, cu) && muni_at(ru, cu) == m
             };
-            if lr > 0 {
-                visit(i - w);
-            }
-            if lr + 1 < h {
-                visit(i + w);
-            }
-            if lc > 0 {
-                visit(i - 1);
-            }
-            if lc + 1 < w {
-                visit(i + 1);
-            }
+            let k = per_muni.entry(m).or_insert(0);
+            *k += 1;
+            let rings = trace(is_in, &members)
+                .into_iter()
+                .map(|ring| {
+                    ring.into_iter()
+                        .map(|(vr, vc)| {
+                            let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
+                            let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
+                            #[allow(clippy::cast_precision_loss)]
+                            (x as f64, y as f64)
+                        })
+                        .collect()
+                })
+                .collect();
+            out.push(DeadSpot { muni: m, k: *k, cells: u32::try_from(members.len()).unwrap_or(u32::MAX), rings });
         }
-        let k = per_muni.entry(m).or_insert(0);
-        *k += 1;
-        let rings = trace(&label, w, h, id, &members)
-            .into_iter()
-            .map(|ring| {
-                ring.into_iter()
-                    .map(|(vr, vc)| {
-                        let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
-                        let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
-                        #[allow(clippy::cast_precision_loss)]
-                        (x as f64, y as f64)
-                    })
-                    .collect()
-            })
-            .collect();
-        out.push(DeadSpot { muni: m, k: *k, cells: u32::try_from(members.len()).unwrap_or(u32::MAX), rings });
     }
     out
 }
@@ -150,20 +196,13 @@ pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Opt
 /// Vertex = (row, col) of a grid corner (the SW corner of cell (row, col)).
 type V = (usize, usize);
 
-/// Trace the rings of component `id`. Returns closed rings of corners,
+/// Trace the rings of the component `members` (local `(row, col)`;
+/// `is_in(row, col)` tells membership). Returns closed rings of corners,
 /// the outer ring first.
-fn trace(label: &[u32], w: usize, h: usize, id: u32, members: &[usize]) -> Vec<Vec<V>> {
-    let is_in = |r: isize, c: isize| -> bool {
-        r >= 0
-            && c >= 0
-            && (r as usize) < h
-            && (c as usize) < w
-            && label[(r as usize) * w + c as usize] == id
-    };
+fn trace(is_in: impl Fn(isize, isize) -> bool, members: &[(usize, usize)]) -> Vec<Vec<V>> {
     // Directed edges (from, to), member on the left.
     let mut edges: Vec<(V, V)> = Vec::new();
-    for &i in members {
-        let (r, c) = (i / w, i % w);
+    for &(r, c) in members {
         #[allow(clippy::cast_possible_wrap)]
         let (ri, ci) = (r as isize, c as isize);
         if !is_in(ri - 1, ci) {
