@@ -208,11 +208,20 @@ pub fn is_urban(grid: &Grid, model: &Model, x: f64, y: f64) -> bool {
     sum / area_km2 > model.urban_households_per_km2
 }
 
-/// Set every site's urban flag from the grid.
+/// Set every site's urban flag from the grid (sites split over threads:
+/// each is a disk sum of its own, ~70 ms for NRW's 27 k on one).
 pub fn classify(grid: &Grid, model: &Model, sites: &mut [Site]) {
-    for s in sites {
-        s.urban = is_urban(grid, model, s.x, s.y);
-    }
+    // A write re-classifies a site or two: no threads for those.
+    let per = sites.len().div_ceil(threads()).max(256);
+    std::thread::scope(|scope| {
+        for part in sites.chunks_mut(per) {
+            scope.spawn(move || {
+                for s in part {
+                    s.urban = is_urban(grid, model, s.x, s.y);
+                }
+            });
+        }
+    });
 }
 
 /// The modelled operator masks per technology: `actual` from the sites on
