@@ -116,6 +116,11 @@ const RIM_SLACK: f64 = 1e-6;
 /// `ST_DWithin` agree on cells at the rim.
 #[inline]
 pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: impl FnMut(usize, usize, usize)) {
+    // A disk that is nowhere covers nothing (the fast path below would
+    // turn a NaN into column 0).
+    if !(x.is_finite() && y.is_finite() && r.is_finite()) {
+        return;
+    }
     let rows = Rect::around(grid, x, y, r);
     let (r0, r1) = (rows.r0.max(clip.r0), rows.r1.min(clip.r1));
     if r0 >= r1 || clip.c0 >= clip.c1 {
@@ -768,7 +773,7 @@ pub fn lte_dead(grid: &Grid, masks: &Masks, source: CoverageSource, slot: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::GridInput;
+    use crate::grid::{GridInput, MAX_BIT};
 
     fn grid(n: i32, e: i32, rows: i32, cols: i32) -> Grid {
         let mut input = GridInput { ags: vec!["05000001".into()], ..Default::default() };
@@ -821,6 +826,39 @@ mod tests {
         stamp(&g, &model(100.0), &[site(3050.0, 3050.0, 0)], &mut m, Rect::all(&g));
         let covered = m.actual[0].iter().filter(|&&v| v != 0).count();
         assert_eq!(covered, 5, "centre plus four neighbours at exactly 100 m");
+    }
+
+    #[test]
+    fn masks_of_many_operators_match_brute_force() {
+        // 150 columns: two full words of bits and a partial one per row;
+        // operator bits up to the highest the engine supports.
+        let g = grid(0, 0, 40, 150);
+        let bits = [0u8, 5, 9, MAX_BIT];
+        let sites: Vec<Site> = (0..24)
+            .map(|i| {
+                let f = f64::from(i);
+                site(350.0 + (f * 613.7) % 14_300.0, 120.0 + (f * 271.3) % 3_800.0, bits[i as usize % 4])
+            })
+            .collect();
+        let mut m = Masks::new(&g);
+        stamp(&g, &model(900.0), &sites, &mut m, Rect::all(&g));
+        for row in 0..40 {
+            for col in 0..150 {
+                let (cx, cy) = (f64::from(col) * 100.0 + 50.0, f64::from(row) * 100.0 + 50.0);
+                let want = sites.iter().filter(|s| (cx - s.x).hypot(cy - s.y) <= 900.0).fold(0, |a, s| a | 1 << s.bit);
+                assert_eq!(m.actual[0][g.slot(row, col).unwrap()], want, "cell {row},{col}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_site_with_no_position_covers_nothing() {
+        let g = grid(0, 0, 20, 20);
+        for (x, y) in [(f64::NAN, 1000.0), (1000.0, f64::NAN), (f64::INFINITY, 1000.0)] {
+            let mut m = Masks::new(&g);
+            stamp(&g, &model(500.0), &[site(x, y, 0)], &mut m, Rect::all(&g));
+            assert!(m.actual[0].iter().all(|&v| v == 0), "site at ({x}, {y})");
+        }
     }
 
     #[test]
