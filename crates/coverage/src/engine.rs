@@ -7,8 +7,10 @@
 //!
 //! Stamping goes by rows: for each site and each grid row its circle
 //! reaches, the covered columns form one run `[c_lo, c_hi]` computed from
-//! the circle (ends checked with the exact predicate), OR-ed in with a
-//! tight loop. No cell is ever tested against a site it cannot reach.
+//! the circle (ends checked with the exact predicate where the rim passes
+//! close to a cell centre), set as bits of the operator's row and expanded
+//! into the masks once per band of rows ([`stamp`]). No cell is ever
+//! tested against a site it cannot reach.
 
 use funkplan_model::CoverageSource;
 
@@ -232,6 +234,7 @@ pub fn classify(grid: &Grid, model: &Model, sites: &mut [Site]) {
 /// The modelled operator masks per technology: `actual` from the sites on
 /// air, `extra` from what the scenario adds (sites and technologies that
 /// planned measures would bring on air). Scenario = `actual | extra`.
+/// Defined at grid cells; slots of the box that are no cell hold 0.
 #[derive(Debug, Clone)]
 pub struct Masks {
     pub actual: [Vec<Mask>; 2],
@@ -280,7 +283,7 @@ struct Group {
 /// meant sorting them. Instead each (layer, technology, operator) gets one
 /// bit per cell for a band of rows: a disk's run on a row sets a few
 /// words whatever its length and in any order, and each band is expanded
-/// once into the `u16` masks, 8 slots per table lookup. The runs are the
+/// once into the `u16` masks, 4 slots per table lookup. The runs are the
 /// same exact per-disk runs ([`disk_runs`]), so the masks are bit for bit
 /// what OR-ing every disk would give.
 pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, region: Rect) {
@@ -333,7 +336,8 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
 
 /// [`stamp`] for the rows of one thread: `out` are the band's rows of the
 /// masks indexed by [`Group::lt`] (actual LTE, actual 5G, extra LTE,
-/// extra 5G), starting at row `b0`.
+/// extra 5G), starting at row `b0`. Kept out of line so that profiles
+/// name it.
 #[inline(never)]
 fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usize, clip: Rect) {
     let cols = grid.cols;
@@ -376,7 +380,8 @@ fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usiz
                 let (w0, w1) = (a / 64, b.div_ceil(64));
                 m[..w0 * 64].fill(0);
                 m[(w1 * 64).min(width)..].fill(0);
-                // This layer's operators: where their bit row starts.
+                // This layer's operators: where their bit row starts (at
+                // most 15 of them: operator bits are 0..=MAX_BIT).
                 let mut ops = [(0usize, 0u8); 16];
                 let mut n = 0;
                 for (gi, g) in groups.iter().enumerate() {
