@@ -2,9 +2,7 @@
 -- the completed measures of kinds $1 (completed after $2, if given) up to
 -- the month's last day, or up to $4 for the running month.
 SELECT m::date,
-       (SELECT count(*) FROM measure
-        WHERE status = 'completed' AND kind = ANY ($1::text[])
-          AND ($2::date IS NULL OR completed_date > $2)
-          AND completed_date <= least((m + interval '1 month' - interval '1 day')::date, $4::date))::float8
+       target_measures_completed($1::text[], $2::date,
+                                 least((m + interval '1 month' - interval '1 day')::date, $4::date))
 FROM generate_series($3::date, date_trunc('month', $4::date)::date, interval '1 month') AS m
 ORDER BY 1

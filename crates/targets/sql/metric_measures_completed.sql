@@ -1,8 +1,3 @@
--- Completed measures of the given kinds, optionally only those completed
--- after a date (the strategy's adoption) and up to a date.
-SELECT count(*)::float8
-FROM measure
-WHERE status = 'completed'
-  AND kind = ANY ($1::text[])
-  AND ($2::date IS NULL OR completed_date > $2)
-  AND completed_date <= $3
+-- Completed measures of kinds $1, completed after $2 (if given) and up to
+-- $3 (migrations/V32__target_metrics.sql holds the arithmetic).
+SELECT target_measures_completed($1::text[], $2::date, $3::date)
