@@ -63,6 +63,33 @@ pub async fn write_with_targets(
     write_with(conn, grid, operators, ws, Some((today, which))).await
 }
 
+/// Every statement a results write runs, in the order [`write_with`]
+/// unpacks them.
+const STATEMENTS: [&str; 8] = [
+    include_str!("../sql/insert_run.sql"),
+    include_str!("../sql/delete_results.sql"),
+    include_str!("../sql/insert_results.sql"),
+    include_str!("../sql/insert_operator_results.sql"),
+    include_str!("../sql/delete_dead_spots.sql"),
+    include_str!("../sql/insert_dead_spots.sql"),
+    include_str!("../sql/finish_run.sql"),
+    funkplan_targets::RunningMonth::SQL,
+];
+
+/// Prepare the statements of a results write on `conn` ahead of its first
+/// write (they stay in the connection's statement cache), so that the first
+/// write after start-up does not pay for parsing and planning them and for
+/// the backend's first look at the tables behind them.
+///
+/// # Errors
+/// When a statement cannot be prepared (the schema is not migrated).
+pub async fn prepare(conn: &Conn) -> Result<()> {
+    futures_util::future::try_join_all(STATEMENTS.map(|sql| conn.prepare_cached(sql)))
+        .await
+        .map_err(|e| Error::from(DbError::pg("preparing the results statements")(e)))?;
+    Ok(())
+}
+
 type Pending<'a> = BoxFuture<'a, Result<u64>>;
 
 /// Run statements as one pipelined batch, in the given order. A
@@ -144,19 +171,20 @@ async fn write_with(
     let source = ws.source.as_str();
 
     let tx = conn.transaction().await.map_err(DbError::pg("starting the results transaction"))?;
-    // Statements prepared once per pooled connection (all before any batch:
-    // a batch must not wait for a Parse in the middle).
+    // Statements prepared once per connection (all before any batch: a
+    // batch must not wait for a Parse in the middle).
     let txr = &tx;
     let prep = |sql: &'static str| async move { txr.prepare_cached(sql).await.map_err(|e| Error::from(DbError::pg("preparing a results statement")(e))) };
+    let [run, del, res, ops, del_spots, ins_spots, finish, targets_sql] = STATEMENTS;
     let (s_run, s_del, s_res, s_ops, s_del_spots, s_spots, s_finish, s_targets) = tokio::try_join!(
-        prep(include_str!("../sql/insert_run.sql")),
-        prep(include_str!("../sql/delete_results.sql")),
-        prep(include_str!("../sql/insert_results.sql")),
-        prep(include_str!("../sql/insert_operator_results.sql")),
-        prep(include_str!("../sql/delete_dead_spots.sql")),
-        prep(include_str!("../sql/insert_dead_spots.sql")),
-        prep(include_str!("../sql/finish_run.sql")),
-        prep(funkplan_targets::RunningMonth::SQL),
+        prep(run),
+        prep(del),
+        prep(res),
+        prep(ops),
+        prep(del_spots),
+        prep(ins_spots),
+        prep(finish),
+        prep(targets_sql),
     )?;
 
     // Batch 1: the run rows (their ids go into the figures) and the

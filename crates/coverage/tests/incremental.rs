@@ -88,6 +88,13 @@ async fn many_single_writes_equal_full_recompute() {
     let live = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
     live.recompute(&db, Recompute::default()).await.unwrap();
     let before = snapshot(&c).await;
+    // As `funkplan serve` does at start-up: opens and prepares, writes
+    // nothing; the writes below then run on the prepared statements.
+    let counts = "SELECT (SELECT count(*) FROM coverage_run) + (SELECT count(*) FROM target_history)";
+    let rows_before: i64 = c.query_one(counts, &[]).await.unwrap().get(0);
+    live.warm_up(&db).await.unwrap();
+    assert_eq!(snapshot(&c).await, before, "warm_up writes no figures");
+    assert_eq!(c.query_one(counts, &[]).await.unwrap().get::<_, i64>(0), rows_before, "warm_up records no run or point");
 
     // One write at a time, each followed by its incremental update, as the
     // API does: status steps, technology changes, moves, a new site, a
