@@ -66,11 +66,11 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         // Median and minimum of each part: on a shared machine the minimum
         // is the steadier figure for comparing two builds.
-        let part_median = |v: &mut Vec<f64>| {
+        let median_min = |v: &mut Vec<f64>| {
             v.sort_by(f64::total_cmp);
             (v[v.len() / 2], v[0])
         };
-        let [(stamp_ms, stamp_min), (sums_ms, sums_min), (dead_ms, dead_min)] = parts.each_mut().map(part_median);
+        let [(stamp_ms, stamp_min), (sums_ms, sums_min), (dead_ms, dead_min)] = parts.each_mut().map(median_min);
         // CPU time per run (all threads): on a shared machine a steadier
         // figure than wall time; `None` where /proc is not available.
         #[allow(clippy::cast_precision_loss)]
