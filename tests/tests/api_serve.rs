@@ -1,5 +1,6 @@
 //! `funkplan token` and `funkplan serve` end to end: a token made by the CLI
 //! writes through the running server until it is revoked.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,6 @@
 //! The binary's start-up: the embedded cluster's life cycle and the one-line
 //! errors for bad conditions (issue: foundation).
+#![allow(clippy::unwrap_used)]
 
 use funkplan_e2e::{run, text};
 

@@ -1,6 +1,7 @@
 //! `funkplan ingest` and `funkplan demo-data` through the built binary:
 //! the one-line error with every bad row listed, the summary paragraph, and
 //! a process killed mid-ingest leaving the database as it was (issue 3).
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -1,6 +1,7 @@
 //! The whole chain on the small demo dataset: generate, ingest, recompute,
 //! serve; then an authenticated write is reflected in the municipality's
 //! figures and in the targets before the next read (DESIGN §7).
+#![allow(clippy::unwrap_used)]
 
 use std::process::{Child, Command, Stdio};
 

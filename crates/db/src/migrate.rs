@@ -87,7 +87,6 @@ async fn read_only_check(client: &tokio_postgres::Client) -> Result<Option<Resul
     } else {
         None
     };
-    let latest = latest.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
     Ok(Some(if applied.is_some() && applied >= latest {
         Ok(Report::default())
     } else {

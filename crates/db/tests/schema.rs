@@ -1,4 +1,5 @@
 //! Migrations and seeds against a real PostGIS (each test its own database).
+#![allow(clippy::unwrap_used)]
 
 use funkplan_db::testing::{admin_url, TestDb};
 use funkplan_db::with_dbname;

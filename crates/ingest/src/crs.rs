@@ -223,8 +223,11 @@ impl Transformer {
 pub struct LaeaLattice {
     exact: ToUtm32,
     cache: std::collections::HashMap<(i64, i64), (f64, f64), FastHash>,
-    last: Option<((i64, i64), [(f64, f64); 4])>,
+    last: Option<(LatticeCell, [(f64, f64); 4])>,
 }
+
+/// A lattice cell by its south-west corner's indices, in units of [`LATTICE_M`].
+type LatticeCell = (i64, i64);
 
 /// Lattice spacing in metres (the census 1 km grid).
 const LATTICE_M: i64 = 1_000;

@@ -195,7 +195,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
                 let sv = get(s)?;
                 Ok(match (pv, sv) {
                     (Num::Value(pv), Num::Value(sv)) if pv > 0.0 && sv > 0.0 => (Num::Value(pv / sv), Some(Num::Value(pv))),
-                    (Num::Value(pv), _) if pv == 0.0 => (Num::Value(0.0), Some(Num::Value(0.0))),
+                    (Num::Value(0.0), _) => (Num::Value(0.0), Some(Num::Value(0.0))),
                     (Num::Value(pv), _) => {
                         out.pop_without_size += 1;
                         (Num::Suppressed, Some(Num::Value(pv)))
