@@ -207,4 +207,21 @@ mod tests {
         let e = Seeds::parse(&t, OPERATORS_JSON, COVERAGE_MODEL_JSON).unwrap_err().to_string();
         assert!(e.contains("unknown metric \"vibes\""), "{e}");
     }
+
+    #[test]
+    fn radius_out_of_range_or_unknown_setting_is_refused() {
+        for (from, to) in [
+            ("\"radius_m\": 1200", "\"radius_m\": 0"),
+            ("\"radius_m\": 1200", "\"radius_m\": -5"),
+            ("\"radius_m\": 1200", "\"radius_m\": 50001"),
+            ("\"setting\": \"urban\", \"radius_m\": 600", "\"setting\": \"suburban\", \"radius_m\": 600"),
+        ] {
+            assert!(COVERAGE_MODEL_JSON.contains(from), "fixture no longer has {from}");
+            let m = COVERAGE_MODEL_JSON.replace(from, to);
+            let e = Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &m).unwrap_err().to_string();
+            assert!(e.contains("coverage_model.json") && e.contains("radius in (0, 50000] m"), "{to}: {e}");
+        }
+        let edge = COVERAGE_MODEL_JSON.replace("\"radius_m\": 1200", "\"radius_m\": 50000");
+        assert!(Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &edge).is_ok(), "50 km is the largest radius allowed");
+    }
 }
