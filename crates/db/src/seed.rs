@@ -119,7 +119,6 @@ impl Seeds {
             }
         }
         for r in &m.radii {
-            // Written so that a NaN radius is refused too: every comparison with NaN is false.
             let valid = ["urban", "rural"].contains(&r.setting.as_str()) && r.radius_m > 0.0 && r.radius_m <= 50_000.0;
             if !valid {
                 return Err(bad("coverage_model.json", format!("radius {} {}: setting must be urban/rural and radius in (0, 50000] m", r.technology, r.setting)));
