@@ -19,7 +19,9 @@ await build({
   format: 'esm',
   target: ['es2022'],
   minify: production,
-  sourcemap: true,
+  // Source maps only in development builds (NODE_ENV=development): the
+  // served app is the minified bundle, not its sources (issue 20).
+  sourcemap: !production,
   legalComments: 'linked',
   logLevel: 'warning',
   loader: { '.svg': 'dataurl', '.png': 'dataurl' },

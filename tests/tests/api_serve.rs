@@ -87,7 +87,11 @@ fn cli_token_writes_through_the_server_until_revoked() {
     let o = run(&["token", "revoke", "424242"], &env);
     assert!(!o.status.success());
 
-    let (s, body) = http_get(&addr, "/api/v1/audit").unwrap();
+    let (s, _) = http_get(&addr, "/api/v1/audit").unwrap();
+    assert_eq!(s, 401, "the audit log is not public");
+    let staff = run(&["token", "create", "--role", "staff"], &env);
+    let staff = format!("Bearer {}", String::from_utf8_lossy(&staff.stdout).lines().last().unwrap().trim());
+    let (s, body) = request(&addr, "GET", "/api/v1/audit", &[("Authorization", &staff)], "");
     assert_eq!(s, 200);
     assert!(body.contains("E2E-1") && body.contains("(staff)"), "{body}");
     let (s, body) = http_get(&addr, "/metrics").unwrap();

@@ -111,10 +111,11 @@ fn every_write_rejects_missing_wrong_revoked_and_foreign_tokens() {
     let diff = changed(&before, &l.checksums());
     assert!(diff.is_empty(), "refused writes changed {diff:?}");
 
-    // Reads stay public.
-    for p in ["/api/v1/targets", "/api/v1/sites/S-05111000-3", "/api/v1/audit", "/ogc/collections/sites/items?limit=5"] {
+    // Reads stay public; the audit log is for staff and admins (issue 20).
+    for p in ["/api/v1/targets", "/api/v1/sites/S-05111000-3", "/ogc/collections/sites/items?limit=5"] {
         assert_eq!(http(&s.addr, "GET", p, &[], None).unwrap().0, 200, "{p}");
     }
+    assert_eq!(http(&s.addr, "GET", "/api/v1/audit", &[], None).unwrap().0, 401);
     // Positive control: the right token writes all four, each audited once,
     // on the same server although this address has just used up its budget
     // of failed attempts: the throttle must not lock out valid tokens (B7).

@@ -111,6 +111,16 @@ async function pickMunicipality() {
 }
 
 describe('Funkplan web app', () => {
+  test('the served bundle carries no source map (production build)', async () => {
+    const js = await fetch(`${BASE}/app.js`);
+    assert.equal(js.status, 200);
+    assert.ok(!(await js.text()).includes('sourceMappingURL'), 'app.js points to a source map');
+    // Unknown paths answer index.html (client routes); a map must not be there.
+    const map = await fetch(`${BASE}/app.js.map`);
+    const body = await map.text();
+    assert.ok(!body.startsWith('{"version":3'), `app.js.map is served (${body.length} bytes)`);
+  });
+
   test('dashboard: one card per target with the API numbers', async () => {
     const { page, problems } = await watchedPage(browser.context);
     await page.goto(`${BASE}/`);

@@ -17,11 +17,11 @@
 //! memory), so guessing is throttled even though it is hopeless anyway.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
@@ -29,6 +29,7 @@ use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Role;
 use sha2::{Digest, Sha256};
 
+use crate::origin::Origin;
 use crate::{ApiError, AppState};
 
 const PREFIX: &str = "fp_";
@@ -132,42 +133,50 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// Throttle first, then the database: an address that used up its
+    /// failed attempts is answered 429 without a token lookup (issue 20:
+    /// each throttled request used to cost one). Behind a trusted proxy the
+    /// address is the forwarded client's ([`crate::origin`]). A token that
+    /// was valid recently is still looked up from a throttled address, so
+    /// someone else's bad attempts from a shared address never lock a
+    /// working token out (B7), and revocation still takes effect at once.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiError::Unauthorized("this request needs 'Authorization: Bearer <token>'".into()));
         };
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let limiter = state.auth_limiter();
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
-            .filter(|t| !t.is_empty());
-        // Verify first and throttle failures only: a valid token is never
-        // locked out by someone else's bad attempts from the same address
-        // (e.g. behind a shared proxy); a bad one gets 429 once the address
-        // has used up its failures.
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        let ip = Origin::from_request_parts(parts, state).await?.client();
+        let limiter = state.auth_limiter();
+        let hash = token.as_deref().map(hash_token);
+        if !limiter.allowed(ip) && !hash.is_some_and(|h| limiter.recently_valid(&h)) {
+            state.metrics().auth_throttled();
+            limiter.log_failure(ip, "throttled");
+            return Err(ApiError::TooManyRequests(
+                "too many failed authentication attempts from this address; wait a minute".into(),
+            ));
+        }
         let refuse = |reason: &str| {
-            if limiter.allowed(ip) {
-                limiter.failed(ip);
-                ApiError::Unauthorized(reason.to_owned())
-            } else {
-                ApiError::TooManyRequests("too many failed authentication attempts from this address; wait a minute".into())
-            }
+            limiter.failed(ip);
+            state.metrics().auth_failed();
+            limiter.log_failure(ip, reason);
+            ApiError::Unauthorized(reason.to_owned())
         };
-        let Some(token) = token else {
+        let (Some(token), Some(hash)) = (token, hash) else {
             return Err(refuse("the Authorization header must be 'Bearer <token>'"));
         };
-        match verify_token(state.db(), token).await? {
-            Some(c) => Ok(c),
-            None => {
-                tracing::info!(client = ?ip, "rejected an unknown or revoked token");
-                Err(refuse("the token is unknown or revoked"))
+        state.metrics().auth_lookup();
+        match verify_token(state.db(), &token).await? {
+            Some(c) => {
+                limiter.valid(hash);
+                Ok(c)
             }
+            None => Err(refuse("the token is unknown or revoked")),
         }
     }
 }
@@ -177,7 +186,25 @@ impl FromRequestParts<AppState> for Caller {
 #[derive(Default)]
 pub(crate) struct AuthLimiter {
     buckets: Mutex<HashMap<Option<IpAddr>, (f64, Instant)>>,
+    log: Mutex<LogWindow>,
+    /// Hashes of tokens that verified within [`VALID_MEMORY_SECS`]: these
+    /// pass the throttle (and are then looked up as usual).
+    recent: Mutex<HashMap<[u8; 32], Instant>>,
 }
+
+const VALID_MEMORY_SECS: u64 = 3600;
+const MAX_REMEMBERED: usize = 10_000;
+
+/// Failed authentications are logged at most once per [`LOG_EVERY_SECS`],
+/// with the number since the last line: a flood of bad tokens must not
+/// become a flood of log lines (issue 20 counted 52 lines for 52 requests).
+#[derive(Default)]
+struct LogWindow {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+const LOG_EVERY_SECS: f64 = 10.0;
 
 const BURST: f64 = 20.0;
 const REFILL_SECS: f64 = 3.0;
@@ -191,6 +218,40 @@ impl AuthLimiter {
     fn allowed(&self, ip: Option<IpAddr>) -> bool {
         let Ok(m) = self.buckets.lock() else { return true };
         m.get(&ip).is_none_or(|e| Self::level(*e, Instant::now()) >= 1.0)
+    }
+
+    /// Log a failed or throttled attempt, rate-limited; whether a line was
+    /// written.
+    fn log_failure(&self, ip: Option<IpAddr>, reason: &str) -> bool {
+        let Ok(mut w) = self.log.lock() else { return false };
+        let now = Instant::now();
+        if w.last.is_some_and(|t| now.duration_since(t).as_secs_f64() < LOG_EVERY_SECS) {
+            w.suppressed += 1;
+            return false;
+        }
+        let earlier = std::mem::take(&mut w.suppressed);
+        w.last = Some(now);
+        drop(w);
+        tracing::warn!(client = ?ip, reason, earlier_failures_not_logged = earlier, "authentication failed");
+        true
+    }
+
+    /// A token with this hash verified recently.
+    fn recently_valid(&self, hash: &[u8; 32]) -> bool {
+        let Ok(m) = self.recent.lock() else { return false };
+        m.get(hash).is_some_and(|t| t.elapsed().as_secs() < VALID_MEMORY_SECS)
+    }
+
+    /// Remember a token that just verified.
+    fn valid(&self, hash: [u8; 32]) {
+        let Ok(mut m) = self.recent.lock() else { return };
+        if m.len() >= MAX_REMEMBERED {
+            m.retain(|_, t| t.elapsed().as_secs() < VALID_MEMORY_SECS);
+            if m.len() >= MAX_REMEMBERED {
+                m.clear();
+            }
+        }
+        m.insert(hash, Instant::now());
     }
 
     /// Record a failed attempt.
@@ -219,6 +280,15 @@ mod tests {
         }
         assert!(!l.allowed(a));
         assert!(l.allowed(Some(IpAddr::from([10, 0, 0, 2]))));
+    }
+
+    #[test]
+    fn failures_are_logged_at_most_once_per_window() {
+        let l = AuthLimiter::default();
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        let lines = (0..52).filter(|_| l.log_failure(a, "test")).count();
+        assert_eq!(lines, 1);
+        assert_eq!(l.log.lock().unwrap().suppressed, 51);
     }
 
     #[test]

@@ -196,13 +196,14 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let Some(version) = state.data_version() else {
         return next.run(req).await;
     };
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let proto = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let key = format!("{proto}://{host}{}", req.uri());
+    // Whatever builds links is part of the key: the origin resolved from
+    // `Host` and, from trusted proxies only, the forwarded headers
+    // ([`crate::origin`]). Two clients share an entry only when every link
+    // in it is right for both.
+    let Some(origin) = req.extensions().get::<crate::origin::Origin>() else {
+        return next.run(req).await;
+    };
+    let key = format!("{}{}", origin.base(), req.uri());
     let accept: Vec<HeaderValue> = req.headers().get_all(header::ACCEPT_ENCODING).iter().cloned().collect();
     let cache = state.cache();
     if let Some(e) = cache.get(&key, version) {

@@ -15,7 +15,9 @@ mod hook;
 pub mod http;
 mod metrics;
 pub mod openapi;
+pub mod origin;
 mod routes;
+pub mod server;
 mod version;
 
 use std::net::SocketAddr;
@@ -35,6 +37,7 @@ pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, Ne
 pub use error::{ApiError, ApiResult, Problem};
 pub use hook::CoverageHook;
 pub use routes::route_table;
+pub use server::{bind, serve, ServeOptions};
 
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -45,6 +48,7 @@ pub struct AppState {
     db: Db,
     hook: Option<Arc<dyn CoverageHook>>,
     web_dir: Arc<PathBuf>,
+    origin: Arc<origin::OriginConfig>,
     shared: Arc<Shared>,
 }
 
@@ -70,6 +74,7 @@ impl AppState {
             db,
             hook: None,
             web_dir: Arc::new(web_dir),
+            origin: Arc::new(origin::OriginConfig::default()),
             shared: Arc::new(Shared {
                 version,
                 cache: cache::ResponseCache::default(),
@@ -92,6 +97,18 @@ impl AppState {
     pub fn with_web_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.web_dir = Arc::new(dir.into());
         self
+    }
+
+    /// How the public origin of links is found (default: from `Host`
+    /// only, no proxy trusted).
+    #[must_use]
+    pub fn with_origin(mut self, config: origin::OriginConfig) -> Self {
+        self.origin = Arc::new(config);
+        self
+    }
+
+    pub(crate) fn origin_config(&self) -> &origin::OriginConfig {
+        &self.origin
     }
 
     #[must_use]
@@ -165,7 +182,8 @@ impl AppState {
 /// The complete application.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    routes::build(state)
+    routes::build(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, origin::attach))
         .layer(axum::middleware::from_fn(http::conditional))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -200,45 +218,4 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// Bind `addr`; done before any database work so that "port in use" is the
-/// first thing said, not the last.
-pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })
-}
-
-/// Serve until SIGINT or SIGTERM, then finish in-flight requests and return.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "listening on http://{local}");
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("server stopped");
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received; finishing open requests");
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -26,9 +27,44 @@ struct Histogram {
 pub(crate) struct Metrics {
     requests: Mutex<HashMap<(String, String, u16), u64>>,
     latency: Mutex<HashMap<String, Histogram>>,
+    auth_lookups: AtomicU64,
+    auth_failures: AtomicU64,
+    auth_throttled: AtomicU64,
+    /// Connections served now, and those refused with 503 or closed
+    /// because the connection limit was reached ([`crate::server`]).
+    pub(crate) connections_open: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
 }
 
 impl Metrics {
+    /// A token looked up in the database.
+    pub(crate) fn auth_lookup(&self) {
+        self.auth_lookups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A missing, malformed, unknown or revoked token.
+    pub(crate) fn auth_failed(&self) {
+        self.auth_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request answered 429 before any lookup.
+    pub(crate) fn auth_throttled(&self) {
+        self.auth_throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render_counters(&self, out: &mut String) {
+        let series: [(&str, &str, &str, &AtomicU64); 5] = [
+            ("funkplan_auth_token_lookups_total", "counter", "Tokens looked up in the database.", &self.auth_lookups),
+            ("funkplan_auth_failures_total", "counter", "Requests with a missing, unknown or revoked token.", &self.auth_failures),
+            ("funkplan_auth_throttled_total", "counter", "Requests answered 429 before any token lookup.", &self.auth_throttled),
+            ("funkplan_http_connections_open", "gauge", "HTTP connections open now.", &self.connections_open),
+            ("funkplan_http_connections_refused_total", "counter", "Connections answered 503 or closed at the connection limit.", &self.connections_refused),
+        ];
+        for (name, kind, help, v) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
+
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
             // Keys are allocated once per series, not per request.
@@ -57,6 +93,7 @@ impl Metrics {
 
     /// The request series in exposition format.
     pub(crate) fn render(&self, out: &mut String) {
+        self.render_counters(out);
         out.push_str("# HELP funkplan_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE funkplan_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {

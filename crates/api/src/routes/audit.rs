@@ -1,12 +1,22 @@
 //! The audit log: who changed what, when, with the object before and after.
+//!
+//! Only rollout staff and admins read it: entries name each writer's token
+//! and role and carry whole objects before and after, which is internal
+//! working data, not public information (issue 20). A municipality sees
+//! its own objects through the public routes; the log's cross-municipality
+//! view of who wrote what is not its business.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::Response;
 use funkplan_db::Error as DbError;
 
 use super::municipalities::json_bytes;
-use crate::http::{base_url, QueryPairs};
+use funkplan_model::Role;
+
+use crate::auth::Caller;
+use crate::http::QueryPairs;
+use crate::origin::Origin;
 use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -21,8 +31,18 @@ use crate::{ApiError, ApiResult, AppState};
     responses(
         (status = 200, description = "A page of the audit log", body = schema::AuditPage),
         (status = 400, description = "Unknown or malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
-    ))]
-pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> ApiResult<Response> {
+        (status = 401, description = "No, unknown or revoked token", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the roles staff and admin read the audit log", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications", body = crate::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub(crate) async fn list(State(state): State<AppState>, caller: Caller, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
+    if !matches!(caller.role, Role::Admin | Role::Staff) {
+        return Err(ApiError::Forbidden(format!(
+            "role {} may not read the audit log; it is for the roles staff and admin",
+            caller.role
+        )));
+    }
     q.check(&["limit", "offset", "entity", "entity_id"], |_| false)?;
     let limit = q.int("limit", 100, 1, 1000, true)?;
     // Bounded so that offset + limit cannot overflow (and no audit log is
@@ -55,7 +75,7 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, q: Q
         }
         s.append_pair("limit", &limit.to_string());
         s.append_pair("offset", &off.to_string());
-        format!("{}/api/v1/audit?{}", base_url(&headers), s.finish())
+        format!("{}/api/v1/audit?{}", origin.base(), s.finish())
     };
     let next = if offset + limit < total { serde_json::Value::String(page_url(offset + limit)) } else { serde_json::Value::Null };
     let prev = if offset > 0 { serde_json::Value::String(page_url((offset - limit).max(0))) } else { serde_json::Value::Null };

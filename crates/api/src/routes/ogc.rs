@@ -8,14 +8,15 @@
 //! every feature exactly once.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use funkplan_db::Error as DbError;
 use serde_json::{json, Value};
 use tokio_postgres::types::ToSql;
 
-use crate::http::{base_url, ApiPath, QueryPairs};
+use crate::http::{ApiPath, QueryPairs};
+use crate::origin::Origin;
 use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -244,10 +245,10 @@ fn media(q: &QueryPairs, features: bool) -> ApiResult<&'static str> {
 #[utoipa::path(get, path = "/ogc", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "Landing page with links to the API description, conformance and collections", body = schema::OgcLanding)))]
-pub(crate) async fn landing(headers: HeaderMap, q: QueryPairs) -> ApiResult<Response> {
+pub(crate) async fn landing(origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    let base = base_url(&headers);
+    let base = origin.base();
     let body = json!({
         "title": "Funkplan NRW – OGC API – Features",
         "description": "Mobile sites, build measures, municipality coverage and LTE dead spots in North Rhine-Westphalia.",
@@ -322,10 +323,10 @@ async fn collection_json(state: &AppState, base: &str, c: &Collection) -> ApiRes
 #[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "The collections with their extents", body = schema::OgcCollections)))]
-pub(crate) async fn collections(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> ApiResult<Response> {
+pub(crate) async fn collections(State(state): State<AppState>, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    let base = base_url(&headers);
+    let base = origin.base();
     let mut list = Vec::with_capacity(COLLECTIONS.len());
     for c in &COLLECTIONS {
         list.push(collection_json(&state, &base, c).await?);
@@ -348,14 +349,14 @@ pub(crate) async fn collections(State(state): State<AppState>, headers: HeaderMa
     ))]
 pub(crate) async fn collection_meta(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    origin: Origin,
     ApiPath(id): ApiPath<String>,
     q: QueryPairs,
 ) -> ApiResult<Response> {
     let c = collection(&id)?;
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    Ok(json_response(&collection_json(&state, &base_url(&headers), c).await?, ty))
+    Ok(json_response(&collection_json(&state, &origin.base(), c).await?, ty))
 }
 
 /// A parsed `datetime`: an instant or a half-open or closed interval.
@@ -591,7 +592,7 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> Str
     ))]
 pub(crate) async fn items(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    origin: Origin,
     ApiPath(id): ApiPath<String>,
     q: QueryPairs,
 ) -> ApiResult<Response> {
@@ -629,7 +630,7 @@ pub(crate) async fn items(
     let returned: i64 = row.get(1);
     let features: String = row.get(2);
 
-    let base = base_url(&headers);
+    let base = origin.base();
     let page = |offset: i64, f: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &q.0 {
@@ -703,7 +704,7 @@ fn crs_header(crs: Crs) -> HeaderValue {
     ))]
 pub(crate) async fn item(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    origin: Origin,
     ApiPath((cid, fid)): ApiPath<(String, String)>,
     q: QueryPairs,
 ) -> ApiResult<Response> {
@@ -719,7 +720,7 @@ pub(crate) async fn item(
         }
     };
     let geom = if full { c.geom_full.unwrap_or(c.geom) } else { c.geom };
-    let base = base_url(&headers);
+    let base = origin.base();
     let self_url = format!("{base}/ogc/collections/{}/items/", c.id);
     let coll_url = format!("{base}/ogc/collections/{}", c.id);
     let sql = format!(

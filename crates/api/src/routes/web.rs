@@ -30,6 +30,11 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/ogc/") || path == "/metrics" {
         return ApiError::NotFound(format!("no resource at {path}")).into_response();
     }
+    // A release server never hands out source maps, even from a web
+    // directory built for development: they are the app's sources.
+    if !cfg!(debug_assertions) && path.ends_with(".map") {
+        return ApiError::NotFound(format!("no resource at {path}")).into_response();
+    }
     let dir = state.web_dir().to_owned();
     let index = dir.join("index.html");
     if !index.is_file() {

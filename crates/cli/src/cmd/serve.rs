@@ -2,6 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use funkplan_api::origin::OriginConfig;
+use funkplan_api::ServeOptions;
 
 use crate::config::Global;
 
@@ -18,9 +22,42 @@ pub struct Args {
     /// from the response cache, so a few per core serve 64 clients.
     #[arg(long, env = "FUNKPLAN_POOL_SIZE", default_value_t = 16)]
     pool_size: usize,
+    /// The URL clients reach the server at, e.g. `https://karte.example/funkplan`:
+    /// every absolute link in answers starts with it, and forwarded headers
+    /// are ignored. Unset: links use the request's `Host` (and, from trusted
+    /// proxies only, `Forwarded` / `X-Forwarded-Host/Proto/Prefix`).
+    #[arg(long, env = "FUNKPLAN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Reverse proxies whose forwarded headers are believed: addresses or
+    /// CIDR networks, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`).
+    /// Default none: forwarded headers from anyone else are ignored.
+    #[arg(long, env = "FUNKPLAN_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// Connections served at once; past it `/healthz` still answers and
+    /// everything else gets 503. Lowered to fit the open-files limit.
+    #[arg(long, env = "FUNKPLAN_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a client has to send a request head, and that a kept-alive
+    /// connection may wait idle for the next one.
+    #[arg(long, env = "FUNKPLAN_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Longest pause, in seconds, within a request body (408 beyond).
+    #[arg(long, env = "FUNKPLAN_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    body_timeout_secs: u64,
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
+    // Settings first: a typo in them is said before anything starts.
+    let origin = OriginConfig::new(a.public_url.as_deref(), OriginConfig::parse_proxies(&a.trusted_proxies)?)?;
+    anyhow::ensure!(a.max_connections > 0, "--max-connections must be at least 1");
+    anyhow::ensure!(a.header_timeout_secs > 0, "--header-timeout-secs must be at least 1");
+    anyhow::ensure!(a.body_timeout_secs > 0, "--body-timeout-secs must be at least 1");
+    let limits = ServeOptions {
+        max_connections: a.max_connections,
+        header_timeout: Duration::from_secs(a.header_timeout_secs),
+        body_timeout: Duration::from_secs(a.body_timeout_secs),
+    }
+    .fitted_to_fd_limit();
     // Bind first so "port in use" is said before any database work.
     let listener = funkplan_api::bind(a.addr).await?;
     let url = g.database_url().await?;
@@ -39,7 +76,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let live = funkplan_coverage::Live::load(&db, None).await?;
     live.warm_up(&db).await?;
     let hook = std::sync::Arc::new(crate::live_hook::LiveHook { live, db: db.clone() });
-    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir).with_coverage_hook(hook);
-    funkplan_api::serve(listener, state).await?;
+    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir).with_coverage_hook(hook).with_origin(origin);
+    funkplan_api::serve(listener, state, limits).await?;
     Ok(())
 }
