@@ -227,8 +227,13 @@ class Bench:
         if self.psql("SHOW listen_addresses") != "127.0.0.1":
             log("letting the benchmark cluster listen on 127.0.0.1 too")
             self.psql("ALTER SYSTEM SET listen_addresses = '127.0.0.1'")
-            self.funkplan("db", "stop")
-            self.funkplan("db", "start")
+            # `funkplan db` manages the embedded cluster only when no
+            # DATABASE_URL is set (it refuses otherwise), and self.env has
+            # one: restart without it. This branch runs only on a machine
+            # where the bench never ran, so a cached cluster hid it (issue 19).
+            no_url = {k: v for k, v in self.env.items() if k != "DATABASE_URL"}
+            sh([self.F, "db", "stop"], env=no_url)
+            sh([self.F, "db", "start"], env=no_url)
         port = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("port", ["5432"])[0]
         user = urllib.parse.urlsplit(self.url).username or "postgres"
         db = urllib.parse.urlsplit(self.url).path.lstrip("/")
