@@ -49,17 +49,34 @@ ensure_node() {
     ensure_apt nodejs npm
 }
 
-# Generate the synthetic small demo dataset into $2 once (cached), then
-# ingest it and compute coverage with the funkplan binary $1 against the
-# database in use (DATABASE_URL or the embedded cluster). Re-ingesting the
-# same files is a no-op.
+# Generate the small demo dataset (real municipalities and households,
+# synthetic sites, measures and coverage) into $2 once (cached by the
+# generator's source and the shipped data), then ingest it and compute
+# coverage with the funkplan binary $1 against the database in use
+# (DATABASE_URL or the embedded cluster). Re-ingesting the same files is a
+# no-op. When the cached dataset is replaced by a different one, the
+# embedded cluster's database is made afresh first: the new sites cannot be
+# applied over the old ones (a site on air does not go back to planned).
 load_demo_data() {
-    local F=$1 DEMO=$2 kind file
-    if [ ! -f "$DEMO/.complete" ]; then
-        log "generating the synthetic demo dataset in $DEMO"
+    local F=$1 DEMO=$2 kind file key old=""
+    key=$(cat "$ROOT/crates/ingest/src/demo.rs" "$ROOT"/data/*.geojson "$ROOT"/data/*.csv | sha256sum | cut -c1-16)
+    # A marker without a key is from before the demo ran on the real data.
+    [ -f "$DEMO/.complete" ] && old=$(cat "$DEMO/.complete") && old=${old:-synthetic}
+    if [ "$old" != "$key" ]; then
+        log "generating the demo dataset in $DEMO"
         rm -rf "$DEMO"
         "$F" demo-data --scale small "$DEMO"
-        touch "$DEMO/.complete"
+        echo "$key" >"$DEMO/.complete"
+        if [ -n "$old" ] && [ -z "${DATABASE_URL:-}" ]; then
+            local url admin db
+            url=$("$F" db url)
+            db=$(printf '%s' "$url" | sed -E 's#^[^/]*//[^/]*/([^?]*).*#\1#')
+            admin=$(printf '%s' "$url" | sed -E 's#(//[^/]*)/[^?]*#\1/postgres#')
+            log "the demo dataset changed: making database $db afresh"
+            psql -q "$admin" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\""
+            "$F" migrate >/dev/null
+            "$F" seed >/dev/null
+        fi
     fi
     log "loading the demo dataset"
     for kind in municipalities households sites measures coverage; do

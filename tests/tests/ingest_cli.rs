@@ -148,7 +148,7 @@ async fn a_killed_ingest_leaves_the_database_unchanged() {
 }
 
 #[test]
-fn demo_data_is_deterministic_and_marked_synthetic() {
+fn demo_data_is_deterministic_real_where_it_can_be_and_marked_synthetic_elsewhere() {
     let (a, b) = (tmp_dir("demo-a"), tmp_dir("demo-b"));
     for d in [&a, &b] {
         let o = run(&["demo-data", "--scale", "small", d.to_str().unwrap()], &[]);
@@ -161,9 +161,21 @@ fn demo_data_is_deterministic_and_marked_synthetic() {
     }
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("municipalities.geojson")).unwrap()).unwrap();
     let features = m["features"].as_array().unwrap();
-    assert_eq!(features.len(), 36);
-    assert!(features.iter().all(|f| f["properties"]["synthetic"] == true));
-    assert_eq!(m["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::25832");
+    // The real municipalities of the small scale (issue 15): Düsseldorf to
+    // Cologne, named as in the BKG data, with the register's population.
+    assert_eq!(features.len(), 22);
+    assert!(features.iter().all(|f| f["properties"]["synthetic"] == false));
+    let names: Vec<&str> = features.iter().map(|f| f["properties"]["GEN"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Düsseldorf") && names.contains(&"Köln") && names.contains(&"Neuss"), "{names:?}");
+    let dus = features.iter().find(|f| f["properties"]["AGS"] == "05111000").unwrap();
+    assert_eq!(dus["properties"]["EWZ"], 621_877);
+    assert!(m.get("crs").is_none(), "WGS84 as the BKG data is published here");
+    // The real census 1 km cells, verbatim.
+    let census = std::fs::read_to_string(a.join("households.csv")).unwrap();
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nrw-zensus2022-1km.csv")).unwrap();
+    assert!(census.lines().count() > 1_000);
+    let shipped: std::collections::HashSet<&str> = shipped.lines().collect();
+    assert!(census.lines().all(|l| shipped.contains(l)), "households.csv holds a line not in data/");
     let sites = std::fs::read_to_string(a.join("sites.csv")).unwrap();
     assert!(sites.lines().skip(1).all(|l| l.ends_with(",true")));
     assert!(sites.lines().count() > 25_000);

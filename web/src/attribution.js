@@ -1,6 +1,6 @@
 // Data attribution in the footer and on the maps: synthetic demo data is
 // labelled as such; real open data carries its licence's attribution
-// (see ../shared/data/README.md of the project).
+// (see data/README.md of the repository).
 import { municipalities } from './api.js';
 
 export const ATTR_SYNTHETIC = 'Gemeinden, Haushalte und Versorgung: synthetische Demodaten';

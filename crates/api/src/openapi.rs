@@ -181,6 +181,8 @@ pub mod schema {
     pub struct OgcLanding {
         pub title: String,
         pub description: String,
+        /// Licence attribution of the data (real open data or synthetic).
+        pub attribution: String,
         pub links: Vec<Link>,
     }
 
@@ -206,6 +208,8 @@ pub mod schema {
         pub id: String,
         pub title: String,
         pub description: String,
+        /// Licence attribution of the data (real open data or synthetic).
+        pub attribution: String,
         #[serde(rename = "itemType")]
         pub item_type: String,
         pub extent: Extent,

@@ -256,3 +256,19 @@ async fn f_json_alternate_and_feature_links() {
     assert_eq!(link(&f, "self").unwrap()["href"], "http://test.local/ogc/collections/sites/items/S-2");
     assert_eq!(link(&f, "collection").unwrap()["href"], "http://test.local/ogc/collections/sites");
 }
+
+/// The data's licence attribution is in the OGC metadata (issue 15): the
+/// real open data's where the municipalities are real, else "synthetic".
+#[tokio::test]
+async fn metadata_carries_the_datas_attribution() {
+    let app = App::new().await;
+    app.fixture().await;
+    app.sql("UPDATE municipality SET synthetic = true").await;
+    let landing = app.get("/ogc").await.json();
+    assert!(landing["attribution"].as_str().unwrap().starts_with("Synthetische Demodaten"), "{landing}");
+    app.sql("UPDATE municipality SET synthetic = false").await;
+    for v in [app.get("/ogc").await.json(), app.get("/ogc/collections/municipalities").await.json()] {
+        let a = v["attribution"].as_str().unwrap();
+        assert!(a.contains("© GeoBasis-DE / BKG 2021") && a.contains("Zensus 2022") && a.contains("synthetisch"), "{a}");
+    }
+}

@@ -1,30 +1,30 @@
-//! `funkplan demo-data`: a deterministic synthetic dataset in exactly the
-//! input formats of DESIGN §6, clearly marked synthetic.
+//! `funkplan demo-data`: the demo dataset in exactly the input formats of
+//! DESIGN §6 — the real NRW from the repository's `data/`, with synthetic
+//! sites, measures and reported coverage generated on it (and labelled so).
 //!
-//! - `municipalities.geojson`: a jittered tiling of real NRW coordinates in
-//!   EPSG:25832 (with a `crs` member); neighbours share their edges vertex
-//!   for vertex, so the tiling has no gaps or overlaps. Properties `AGS`,
-//!   `GEN` ("Beispielstadt", "Musterdorf", … — invented names), `BEZ`,
-//!   `EWZ`, `synthetic: true`.
-//! - `households.csv`: census 100 m grid in EPSG:3035, `;`-separated like
-//!   the Zensus 2022 files: `GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner;Haushalte`,
-//!   `-1` / `–` = suppressed; households concentrated in one town per
-//!   municipality (town sizes Zipf-distributed) over a rural floor.
+//! - `municipalities.geojson`: the real municipalities (BKG VG5000, WGS84,
+//!   properties `AGS`, `GEN`, `BEZ`, …, plus `EWZ` from the Destatis register
+//!   and `synthetic: false`).
+//! - `households.csv`: the real census 2022 1 km grid (`GITTER_ID_1km,
+//!   x_mp_1km,y_mp_1km,Einwohner,HHGroesse_D`; households = population /
+//!   average household size), the cells of the chosen municipalities.
 //! - `sites.csv`: `site_id,operator,lon,lat,status,technologies,planned_date,on_air_date,synthetic`
-//!   (WGS84, technologies separated by `|`).
-//! - `measures.csv`: `measure_id,site_id,kind,status,planned_date,completed_date,synthetic`.
+//!   (WGS84, technologies separated by `|`), SYNTHETIC: placed by household
+//!   density with a rural floor, none in a few thinly settled areas.
+//! - `measures.csv`: `measure_id,site_id,kind,status,planned_date,completed_date,synthetic`, SYNTHETIC.
 //! - `coverage.csv`: the regulator's format `id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt`
-//!   for every grid cell, from the on-air sites with the seeded radii
-//!   (urban/rural by household density), so rural gaps stay LTE dead spots.
+//!   for every grid cell, SYNTHETIC: from the on-air sites with the seeded
+//!   radii (urban/rural by household density), so the rural gaps stay LTE
+//!   dead spots.
 //!
 //! The story (both scales, the state-wide site and measure counts): 5G
 //! upgrades pass 10,300 in September 2024 (target met), further LTE measures
 //! after 16 Nov 2021 reach only ~7,050 by the end of 2024 and pass 7,500 in
 //! mid-2025 (target missed, reached late), some measures remain planned, and
-//! a few rural areas without sites remain LTE dead spots. `small` is a
-//! 6 × 6 tiling (36 municipalities, ~3,100 km²) around Cologne that loads in
-//! seconds; `nrw` is 22 × 18 = 396 municipalities over ~34,100 km² with
-//! ~3.4 M cells and ~8.2 M households.
+//! the most thinly settled municipalities keep areas without sites (LTE
+//! dead spots). `small` is the Rhine from Düsseldorf to Cologne (22
+//! municipalities, ~1,800 km²) and loads in seconds; `nrw` is all 396
+//! municipalities with ~3.4 M cells and ~8.2 M households.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -93,90 +93,81 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A hash of integers in [0, 1): the same inputs give the same jitter
-/// whichever polygon asks, which keeps shared edges identical.
-#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
-fn h01(a: i64, b: i64, c: i64) -> f64 {
-    let z = mix(mix(mix(0x5EED ^ a as u64) ^ b as u64) ^ c as u64);
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 const SEED: u64 = 0x00F0_4E9A_2021_1116;
-const SIDE_M: f64 = 9_280.0; // 34,100 km² / 396 ≈ 86.1 km² per municipality
 
-struct Layout {
-    cols: i64,
-    rows: i64,
-    e0: f64,
-    n0: f64,
-}
+/// The real open data the demo runs on (the repository's `data/`, see
+/// `data/README.md` for sources and licences), compiled in so that
+/// `funkplan demo-data` works from any directory and needs no path.
+const REAL_MUNICIPALITIES: &str = include_str!("../../../data/nrw-gemeinden-vg5000-2021.geojson");
+const REAL_CENSUS_1KM: &str = include_str!("../../../data/nrw-zensus2022-1km.csv");
+const REAL_REGISTER: &str = include_str!("../../../data/destatis-gemeindeverzeichnis-2019-nrw.csv");
 
-impl Layout {
-    fn of(scale: Scale) -> Self {
-        match scale {
-            Scale::Nrw => Self { cols: 22, rows: 18, e0: 290_000.0, n0: 5_600_000.0 },
-            Scale::Small => Self { cols: 6, rows: 6, e0: 330_000.0, n0: 5_620_000.0 },
+/// Districts (first five AGS digits) of the small scale: the Rhine from
+/// Düsseldorf to Cologne with Solingen, Leverkusen and the Kreise Mettmann
+/// and Rhein-Kreis Neuss — 22 municipalities, ~1,800 km², cities and
+/// farmland, so that it loads in seconds and still has rural gaps.
+const SMALL_DISTRICTS: &[&str] = &["05111", "05122", "05158", "05162", "05315", "05316"];
+
+impl Scale {
+    fn includes(self, ags: &str) -> bool {
+        match self {
+            Self::Nrw => true,
+            Self::Small => SMALL_DISTRICTS.iter().any(|d| ags.starts_with(d)),
         }
-    }
-
-    /// Vertex (i, j) of the tiling, interior vertices jittered.
-    #[allow(clippy::cast_precision_loss)]
-    fn vertex(&self, i: i64, j: i64) -> (f64, f64) {
-        let interior_x = i > 0 && i < self.cols;
-        let interior_y = j > 0 && j < self.rows;
-        let jx = if interior_x { (h01(i, j, 1) - 0.5) * 0.4 * SIDE_M } else { 0.0 };
-        let jy = if interior_y { (h01(i, j, 2) - 0.5) * 0.4 * SIDE_M } else { 0.0 };
-        ((self.e0 + i as f64 * SIDE_M + jx).round(), (self.n0 + j as f64 * SIDE_M + jy).round())
-    }
-
-    /// The points of the edge from vertex a to vertex b, without b: the
-    /// shared edge is computed from its canonical direction, so both
-    /// neighbours get the same points.
-    fn edge(&self, a: (i64, i64), b: (i64, i64)) -> Vec<(f64, f64)> {
-        let (p, q, rev) = if a <= b { (a, b, false) } else { (b, a, true) };
-        let (pa, pb) = (self.vertex(p.0, p.1), self.vertex(q.0, q.1));
-        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
-        let len = (dx * dx + dy * dy).sqrt();
-        let (nx, ny) = (-dy / len, dx / len);
-        let mut pts = vec![pa];
-        let key = p.0 * 1_000_003 + p.1 * 1_009 + q.0 * 31 + q.1;
-        for k in 1..4 {
-            #[allow(clippy::cast_precision_loss)]
-            let t = k as f64 / 4.0;
-            let off = (h01(key, k, 3) - 0.5) * 0.12 * SIDE_M;
-            pts.push(((pa.0 + dx * t + nx * off).round(), (pa.1 + dy * t + ny * off).round()));
-        }
-        pts.push(pb);
-        if rev {
-            pts.reverse();
-        }
-        pts.pop();
-        pts
-    }
-
-    fn polygon(&self, i: i64, j: i64) -> MultiPolygon {
-        let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-        let mut ring = Vec::new();
-        for k in 0..4 {
-            ring.extend(self.edge(corners[k], corners[(k + 1) % 4]));
-        }
-        ring.push(ring[0]);
-        vec![vec![ring]]
     }
 }
-
-const BASES: &[&str] = &["Beispiel", "Muster", "Probe", "Modell", "Vorlage", "Schablonen", "Platzhalter", "Entwurf", "Attrappen", "Kulissen", "Fiktiv", "Annahme"];
-const SUFFIXES: &[&str] = &["stadt", "dorf", "hausen", "heim", "feld", "berg", "bach", "born", "kirchen", "rode", "hagen", "beck", "wald", "au", "burg", "horst", "ingen", "loh"];
 
 struct Muni {
+    /// The feature of the real file, written out unchanged but for the
+    /// properties added (`EWZ`, `synthetic: false`).
+    feature: serde_json::Value,
     ags: String,
-    name: String,
-    kind: &'static str,
+    /// Outline in EPSG:25832.
     geom: MultiPolygon,
-    town: (f64, f64),
-    town_radius: f64,
     households: f64,
-    population: f64,
+    cells: u64,
+    /// Sum of the 25832 cell centres, for the centre of the municipality.
+    sum_e: f64,
+    sum_n: f64,
+}
+
+/// Population per AGS from the municipality register (`bevoelkerung`,
+/// spaces as thousands separators).
+fn register_population() -> std::collections::HashMap<String, i64> {
+    let mut out = std::collections::HashMap::new();
+    let mut lines = REAL_REGISTER.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(land), Some(rb), Some(kreis), Some(gem), Some(pop)) =
+        (col("land"), col("rb"), col("kreis"), col("gemeinde"), col("bevoelkerung"))
+    else {
+        return out;
+    };
+    for line in lines {
+        // Quoted names hold commas; the columns needed lie before them
+        // (AGS parts) or are read from a split that respects quotes.
+        let fields = split_csv(line);
+        let get = |i: usize| fields.get(i).map(String::as_str).unwrap_or_default();
+        let ags = format!("{}{}{}{}", get(land), get(rb), get(kreis), get(gem));
+        if let Ok(p) = get(pop).replace(' ', "").parse::<i64>() {
+            out.insert(ags, p);
+        }
+    }
+    out
+}
+
+/// A CSV line split at commas outside double quotes.
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().map_or((), |s| s.push(c)),
+        }
+    }
+    out
 }
 
 /// Write the dataset of `scale` into `out` (created if missing).
@@ -186,209 +177,158 @@ struct Muni {
 #[allow(clippy::too_many_lines, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     std::fs::create_dir_all(out).map_err(Error::io(format!("creating {}", out.display())))?;
-    let lay = Layout::of(scale);
     let mut rng = Rng(SEED);
     let mut stats = Stats::default();
-    let n_muni = (lay.cols * lay.rows) as usize;
+    let to_utm_wgs = Transformer::new(Crs::WGS84, Crs::UTM32).map_err(Error::Usage)?;
 
-    // Municipalities: names, AGS by district blocks of 3 × 3, town sizes by Zipf rank.
-    let mut names: Vec<String> = Vec::new();
-    for b in BASES {
-        for s in SUFFIXES {
-            names.push(format!("{b}{s}"));
+    // The real municipalities of the scale, outlines in EPSG:25832.
+    let doc: serde_json::Value =
+        serde_json::from_str(REAL_MUNICIPALITIES).map_err(|e| Error::Usage(format!("the shipped municipalities: {e}")))?;
+    let population = register_population();
+    let mut munis: Vec<Muni> = Vec::new();
+    for f in doc["features"].as_array().map_or(&[][..], Vec::as_slice) {
+        let Some(ags) = f["properties"]["AGS"].as_str() else { continue };
+        if !scale.includes(ags) {
+            continue;
         }
-    }
-    for i in (1..names.len()).rev() {
-        let j = rng.below(i + 1);
-        names.swap(i, j);
-    }
-    let mut ranks: Vec<usize> = (1..=n_muni).collect();
-    for i in (1..ranks.len()).rev() {
-        let j = rng.below(i + 1);
-        ranks.swap(i, j);
-    }
-    let total_households = match scale {
-        Scale::Nrw => 8_200_000.0,
-        Scale::Small => 8_200_000.0 * n_muni as f64 / 396.0,
-    };
-    let zipf: Vec<f64> = (1..=n_muni).map(|r| 1.0 / (r as f64).powf(0.85)).collect();
-    let zsum: f64 = zipf.iter().sum();
-    let dcols = (lay.cols + 2) / 3;
-    let mut munis: Vec<Muni> = Vec::with_capacity(n_muni);
-    let mut seq_in_rb: std::collections::HashMap<(i64, i64), i64> = std::collections::HashMap::new();
-    let mut district_no: std::collections::HashMap<(i64, i64, i64), i64> = std::collections::HashMap::new();
-    let mut seq_in_district: std::collections::HashMap<(i64, i64), i64> = std::collections::HashMap::new();
-    for j in 0..lay.rows {
-        for i in 0..lay.cols {
-            let idx = munis.len();
-            let (dc, dr) = (i / 3, j / 3);
-            let rb = 1 + dc * 5 / dcols.max(1);
-            let kreis = *district_no.entry((rb, dc, dr)).or_insert_with(|| {
-                let s = seq_in_rb.entry((rb, 0)).or_insert(10);
-                *s += 1;
-                *s
-            });
-            let g = seq_in_district.entry((dc, dr)).or_insert(0);
-            *g += 4;
-            let ags = format!("05{rb}{kreis:02}{:03}", *g);
-            let rank = ranks[idx];
-            let households = total_households * zipf[rank - 1] / zsum;
-            let geom = lay.polygon(i, j);
-            let (c0, c1) = lay.vertex(i, j);
-            let (d0, d1) = lay.vertex(i + 1, j + 1);
-            let town = ((c0 + d0) / 2.0 + (rng.f() - 0.5) * 0.25 * SIDE_M, (c1 + d1) / 2.0 + (rng.f() - 0.5) * 0.25 * SIDE_M);
-            let base = &names[idx % names.len()];
-            let name = if idx < names.len() { base.clone() } else { format!("{base} {}", idx / names.len() + 1) };
-            let kind = if rank <= n_muni / 10 { "Stadt" } else { "Gemeinde" };
-            // Big towns spread wider: radius grows with the square root of size.
-            let town_radius = 600.0 + 2_200.0 * (households / 300_000.0).sqrt().min(1.6);
-            munis.push(Muni { ags, name, kind, geom, town, town_radius, households, population: 0.0 });
+        let polys: Vec<&serde_json::Value> = match f["geometry"]["type"].as_str() {
+            Some("Polygon") => vec![&f["geometry"]["coordinates"]],
+            Some("MultiPolygon") => f["geometry"]["coordinates"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+            _ => continue,
+        };
+        let mut geom: MultiPolygon = Vec::new();
+        for p in polys {
+            let mut poly = Vec::new();
+            for r in p.as_array().map_or(&[][..], Vec::as_slice) {
+                let mut ring = Vec::new();
+                for pt in r.as_array().map_or(&[][..], Vec::as_slice) {
+                    let (Some(lon), Some(lat)) = (pt[0].as_f64(), pt[1].as_f64()) else { continue };
+                    ring.push(to_utm_wgs.transform(lon, lat).map_err(Error::Usage)?);
+                }
+                poly.push(ring);
+            }
+            geom.push(poly);
         }
+        let mut feature = f.clone();
+        if let Some(props) = feature["properties"].as_object_mut() {
+            if let Some(p) = population.get(ags) {
+                props.insert("EWZ".into(), (*p).into());
+            }
+            props.insert("synthetic".into(), false.into());
+        }
+        munis.push(Muni { feature, ags: ags.to_owned(), geom, households: 0.0, cells: 0, sum_e: 0.0, sum_n: 0.0 });
     }
     stats.municipalities = munis.len();
 
-    // The 25832 grid: cell → municipality, dense over the bounding box.
-    // Outer edges bulge out by up to 0.06 × SIDE_M (557 m): a 1.5 km margin.
-    let (be0, bn0) = ((lay.e0 / 100.0).floor() as i32 - 15, (lay.n0 / 100.0).floor() as i32 - 15);
-    let bw = (lay.cols as f64 * SIDE_M / 100.0) as i32 + 31;
-    let bh = (lay.rows as f64 * SIDE_M / 100.0) as i32 + 31;
+    // The 25832 grid over the municipalities' extent: cell → municipality.
+    let (mut e_min, mut n_min, mut e_max, mut n_max) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for m in &munis {
+        for &(e, n) in m.geom.iter().flatten().flatten() {
+            e_min = e_min.min(e);
+            n_min = n_min.min(n);
+            e_max = e_max.max(e);
+            n_max = n_max.max(n);
+        }
+    }
+    let (be0, bn0) = ((e_min / 100.0).floor() as i32 - 15, (n_min / 100.0).floor() as i32 - 15);
+    let bw = ((e_max - e_min) / 100.0) as i32 + 31;
+    let bh = ((n_max - n_min) / 100.0) as i32 + 31;
     let mut owner: Vec<u16> = vec![0; (bw * bh) as usize];
     let at = |n: i32, e: i32| -> Option<usize> {
         let (r, c) = (n - bn0, e - be0);
         (r >= 0 && c >= 0 && r < bh && c < bw).then(|| (r * bw + c) as usize)
     };
-    for (k, m) in munis.iter().enumerate() {
+    for (k, m) in munis.iter_mut().enumerate() {
         grid::rasterise(&m.geom, |n, e| {
             if let Some(i) = at(n, e) {
-                owner[i] = k as u16 + 1;
-                stats.grid_cells += 1;
+                if owner[i] == 0 {
+                    owner[i] = k as u16 + 1;
+                    stats.grid_cells += 1;
+                    m.cells += 1;
+                    m.sum_e += f64::from(e) * 100.0 + 50.0;
+                    m.sum_n += f64::from(n) * 100.0 + 50.0;
+                }
             }
         });
     }
 
-    // Remote rural areas without any site: they stay LTE dead spots.
-    let n_remote = match scale {
-        Scale::Nrw => 14,
-        Scale::Small => 3,
-    };
-    let mut remote: Vec<(f64, f64, f64)> = Vec::new();
-    let mut by_size: Vec<usize> = (0..munis.len()).collect();
-    by_size.sort_by(|&a, &b| munis[a].households.total_cmp(&munis[b].households));
-    for &k in by_size.iter().take(n_remote) {
-        let c0 = polygon_centre(&munis[k]);
-        let m = &munis[k];
-        // Opposite the town within the municipality.
-        let (dx, dy) = (c0.0 - m.town.0, c0.1 - m.town.1);
-        let d = (dx * dx + dy * dy).sqrt().max(1.0);
-        remote.push((c0.0 + dx / d * 1_500.0, c0.1 + dy / d * 1_500.0, 5_600.0 + rng.f() * 1_000.0));
-    }
-    let in_remote = |x: f64, y: f64| remote.iter().any(|&(rx, ry, r)| (x - rx).powi(2) + (y - ry).powi(2) < r * r);
-
-    // Households on the census grid (EPSG:3035): weights first, then scaled
-    // to each municipality's total and rounded.
+    // Households: the real census 2022 1 km grid (households = population
+    // / average household size, as the ingest computes them), written out
+    // unchanged for the cells of the scale and spread over the 25832 cells
+    // the way `ingest households` spreads them, for placing sites.
     let to_utm = Transformer::new(Crs::LAEA, Crs::UTM32).map_err(Error::Usage)?;
-    let to_laea = Transformer::new(Crs::UTM32, Crs::LAEA).map_err(Error::Usage)?;
-    let corners = [
-        (lay.e0 - 1_500.0, lay.n0 - 1_500.0),
-        (lay.e0 + lay.cols as f64 * SIDE_M + 1_500.0, lay.n0 - 1_500.0),
-        (lay.e0 - 1_500.0, lay.n0 + lay.rows as f64 * SIDE_M + 1_500.0),
-        (lay.e0 + lay.cols as f64 * SIDE_M + 1_500.0, lay.n0 + lay.rows as f64 * SIDE_M + 1_500.0),
-    ];
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for (e, n) in corners {
-        let (x, y) = to_laea.transform(e, n).map_err(Error::Usage)?;
-        x0 = x0.min(x);
-        y0 = y0.min(y);
-        x1 = x1.max(x);
-        y1 = y1.max(y);
-    }
-    let (cx0, cy0, cx1, cy1) = ((x0 / 100.0).floor() as i64, (y0 / 100.0).floor() as i64, (x1 / 100.0).ceil() as i64, (y1 / 100.0).ceil() as i64);
-    struct Census {
-        n: i64,
-        e: i64,
-        muni: u16,
-        w: f32,
-        utm: (f32, f32),
-    }
-    let mut census: Vec<Census> = Vec::new();
-    let mut wsum = vec![0f64; munis.len()];
-    for cy in cy0..cy1 {
-        for cx in cx0..cx1 {
-            let (x, y) = ((cx * 100 + 50) as f64, (cy * 100 + 50) as f64);
-            let (ue, un) = to_utm.transform(x, y).map_err(Error::Usage)?;
-            let c = funkplan_model::CellId::containing(ue, un);
-            let Some(i) = at(c.n, c.e) else { continue };
-            let k = owner[i];
-            if k == 0 {
-                continue;
-            }
-            let m = &munis[k as usize - 1];
-            let d = ((ue - m.town.0).powi(2) + (un - m.town.1).powi(2)).sqrt();
-            let r = h01(cx, cy, 7);
-            // Forest and fields: a third of rural cells have nobody.
-            let urban = (-d / m.town_radius).exp();
-            let w = if urban < 0.05 && r < 0.35 || in_remote(ue, un) && r < 0.8 {
-                0.0
-            } else {
-                (urban * 40.0 + 0.25) * (0.4 + 1.2 * h01(cx, cy, 8))
-            };
-            wsum[k as usize - 1] += w;
-            census.push(Census { n: cy * 100, e: cx * 100, muni: k, w: w as f32, utm: (ue as f32, un as f32) });
-        }
-    }
-    stats.census_cells = census.len() as u64;
     let mut hh_utm: Vec<f32> = vec![0.0; owner.len()];
     {
         let f = std::fs::File::create(out.join("households.csv")).map_err(Error::io("creating households.csv"))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        let wr = |w: &mut BufWriter<std::fs::File>, s: &str| w.write_all(s.as_bytes()).map_err(Error::io("writing households.csv"));
-        wr(&mut w, "GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner;Haushalte\n")?;
-        let mut line = String::with_capacity(96);
-        for c in &census {
-            let k = c.muni as usize - 1;
-            let m = &mut munis[k];
-            let exact = if wsum[k] > 0.0 { m.households * f64::from(c.w) / wsum[k] } else { 0.0 };
-            let hh = (exact + h01(c.n, c.e, 9)).floor().max(0.0);
-            let size = 1.7 + 0.8 * h01(c.n, c.e, 10);
-            let pop = (hh * size).round();
-            let sup = h01(c.n, c.e, 11);
-            line.clear();
-            use std::fmt::Write as _;
-            let _ = write!(line, "CRS3035RES100mN{}E{};{};{};", c.n, c.e, c.e + 50, c.n + 50);
-            if hh > 0.0 && sup < 0.004 {
-                // Suppressed for confidentiality, as the census does.
-                line.push_str(if sup < 0.002 { "-1;-1\n" } else { "–;–\n" });
-            } else {
-                let _ = writeln!(line, "{pop};{hh}");
-                m.population += pop;
-                stats.households += hh as u64;
-                let cell = funkplan_model::CellId::containing(f64::from(c.utm.0), f64::from(c.utm.1));
-                if let Some(i) = at(cell.n, cell.e) {
-                    hh_utm[i] += hh as f32;
+        let mut lines = REAL_CENSUS_1KM.lines();
+        let header = lines.next().unwrap_or_default();
+        w.write_all(header.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(Error::io("writing households.csv"))?;
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let (Some(x), Some(y), Some(pop), Some(size)) = (f.get(1), f.get(2), f.get(3), f.get(4)) else { continue };
+            let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) else { continue };
+            let (ce, cn) = to_utm.transform(x, y).map_err(Error::Usage)?;
+            let centre = funkplan_model::CellId::containing(ce, cn);
+            // A cell of the scale: its centre in one of its municipalities
+            // (border cells go wholly to one side, as near enough for a demo).
+            if at(centre.n, centre.e).is_none_or(|i| owner[i] == 0) {
+                continue;
+            }
+            stats.census_cells += 1;
+            w.write_all(line.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(Error::io("writing households.csv"))?;
+            let (Ok(pop), Ok(size)) = (pop.parse::<f64>(), size.parse::<f64>()) else { continue };
+            if pop <= 0.0 || size <= 0.0 {
+                continue;
+            }
+            let hh = pop / size;
+            stats.households += hh.round() as u64;
+            for i in 0..10 {
+                for j in 0..10 {
+                    let (sx, sy) = (x - 500.0 + f64::from(j) * 100.0 + 50.0, y - 500.0 + f64::from(i) * 100.0 + 50.0);
+                    let (ue, un) = to_utm.transform(sx, sy).map_err(Error::Usage)?;
+                    let c = funkplan_model::CellId::containing(ue, un);
+                    if let Some(k) = at(c.n, c.e) {
+                        hh_utm[k] += (hh / 100.0) as f32;
+                        if owner[k] != 0 {
+                            munis[owner[k] as usize - 1].households += hh / 100.0;
+                        }
+                    }
                 }
             }
-            wr(&mut w, &line)?;
         }
         w.flush().map_err(Error::io("writing households.csv"))?;
     }
-    drop(census);
 
-    // Municipalities file, EPSG:25832 with a crs member.
+    // Rural gaps: the most thinly settled municipalities (households per
+    // cell) keep an area around their middle without any site, so it stays
+    // an LTE dead spot, as the real state has them (Eifel, Sauerland).
+    let n_remote = match scale {
+        Scale::Nrw => 14,
+        Scale::Small => 3,
+    };
+    let mut by_density: Vec<usize> = (0..munis.len()).filter(|&k| munis[k].cells > 1_500).collect();
+    by_density.sort_by(|&a, &b| {
+        let d = |k: usize| munis[k].households / munis[k].cells as f64;
+        d(a).total_cmp(&d(b)).then_with(|| munis[a].ags.cmp(&munis[b].ags))
+    });
+    let mut remote: Vec<(f64, f64, f64)> = Vec::new();
+    for &k in by_density.iter().take(n_remote) {
+        let m = &munis[k];
+        let c = (m.sum_e / m.cells as f64, m.sum_n / m.cells as f64);
+        // Wider than a rural LTE site reaches (4 km, seeds/coverage_model.json),
+        // so that a core of 1.5 to 2.5 km radius stays without coverage.
+        let r = 5_600.0 + rng.f() * 1_000.0;
+        remote.push((c.0, c.1, r));
+    }
+    let in_remote = |x: f64, y: f64| remote.iter().any(|&(rx, ry, r)| (x - rx).powi(2) + (y - ry).powi(2) < r * r);
+
+    // Municipalities file: the real features, WGS84 as published.
     {
-        let features: Vec<serde_json::Value> = munis
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "type": "Feature",
-                    "properties": {"AGS": m.ags, "GEN": m.name, "BEZ": m.kind, "EWZ": m.population as i64, "synthetic": true},
-                    "geometry": {"type": "MultiPolygon", "coordinates": m.geom.iter().map(|p| p.iter().map(|r| r.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>()).collect::<Vec<_>>()).collect::<Vec<_>>()}
-                })
-            })
-            .collect();
+        let features: Vec<&serde_json::Value> = munis.iter().map(|m| &m.feature).collect();
         let doc = serde_json::json!({
             "type": "FeatureCollection",
-            "name": "funkplan-demo-municipalities (SYNTHETIC)",
-            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}},
+            "name": "NRW municipalities, VG5000 (© GeoBasis-DE / BKG 2021, Daten verändert; dl-de/by-2-0)",
             "features": features,
         });
         let f = std::fs::File::create(out.join("municipalities.geojson")).map_err(Error::io("creating municipalities.geojson"))?;
@@ -669,9 +609,10 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
         w.flush().map_err(Error::io("writing coverage.csv"))?;
     }
     let readme = format!(
-        "SYNTHETIC demo data of Funkplan NRW (funkplan demo-data --scale {}), generated deterministically.\n\
-         Invented municipalities (names like Beispielstadt, Musterdorf), households, sites and measures on real NRW\n\
-         coordinates. Not real data; every record carries synthetic=true.\n\n{}\n",
+        "Demo data of Funkplan NRW (funkplan demo-data --scale {}), generated deterministically.\n\
+         Municipalities and households are the real open data (© GeoBasis-DE / BKG 2021 (Daten verändert);\n\
+         © Statistisches Bundesamt (Destatis), Zensus 2022; both Datenlizenz Deutschland – Namensnennung 2.0).\n\
+         Sites, measures and reported coverage are SYNTHETIC (every record carries synthetic=true).\n\n{}\n",
         match scale {
             Scale::Small => "small",
             Scale::Nrw => "nrw",
@@ -680,18 +621,4 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     );
     std::fs::write(out.join("README.txt"), readme).map_err(Error::io("writing README.txt"))?;
     Ok(stats)
-}
-
-/// The centre of a municipality's bounding box (its tile).
-fn polygon_centre(m: &Muni) -> (f64, f64) {
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for r in &m.geom[0] {
-        for &(x, y) in r {
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-        }
-    }
-    ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
 }

@@ -245,13 +245,14 @@ fn media(q: &QueryPairs, features: bool) -> ApiResult<&'static str> {
 #[utoipa::path(get, path = "/ogc", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "Landing page with links to the API description, conformance and collections", body = schema::OgcLanding)))]
-pub(crate) async fn landing(origin: Origin, q: QueryPairs) -> ApiResult<Response> {
+pub(crate) async fn landing(State(state): State<AppState>, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
     let base = origin.base();
     let body = json!({
         "title": "Funkplan NRW – OGC API – Features",
         "description": "Mobile sites, build measures, municipality coverage and LTE dead spots in North Rhine-Westphalia.",
+        "attribution": attribution(&state).await?,
         "links": [
             link(&format!("{base}/ogc"), "self", JSON, "This document"),
             link(&format!("{base}/api/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition (OpenAPI 3.0)"),
@@ -301,12 +302,33 @@ async fn extent(state: &AppState, c: &Collection) -> ApiResult<Value> {
     }))
 }
 
+/// The licence attribution of the data behind the API (OGC API – Common's
+/// `attribution`): the real open data where the municipalities are real
+/// (`data/README.md` of the repository), else the note that all is
+/// synthetic. Sites and measures are synthetic either way: no real list of
+/// mobile sites is open.
+pub(crate) async fn attribution(state: &AppState) -> ApiResult<&'static str> {
+    let c = state.db().conn().await?;
+    let real: bool = c
+        .query_one("SELECT coalesce(bool_or(NOT synthetic), false) FROM municipality", &[])
+        .await
+        .map_err(DbError::pg("reading whether the municipalities are real"))?
+        .get(0);
+    Ok(if real {
+        "Gemeindegrenzen: © GeoBasis-DE / BKG 2021 (Daten verändert); Haushalte: © Statistisches Bundesamt (Destatis), \
+         Zensus 2022 — beide Datenlizenz Deutschland – Namensnennung 2.0. Standorte, Maßnahmen und Versorgung: synthetisch."
+    } else {
+        "Synthetische Demodaten (Gemeinden, Haushalte, Standorte, Maßnahmen und Versorgung)."
+    })
+}
+
 async fn collection_json(state: &AppState, base: &str, c: &Collection) -> ApiResult<Value> {
     let url = format!("{base}/ogc/collections/{}", c.id);
     Ok(json!({
         "id": c.id,
         "title": c.title,
         "description": c.description,
+        "attribution": attribution(state).await?,
         "itemType": "feature",
         "extent": extent(state, c).await?,
         "crs": [CRS84, EPSG25832],

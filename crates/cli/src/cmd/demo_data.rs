@@ -1,4 +1,6 @@
-//! `funkplan demo-data [--scale small|nrw] OUT_DIR`: the synthetic dataset.
+//! `funkplan demo-data [--scale small|nrw] OUT_DIR`: the demo dataset — the
+//! real municipalities and census households of `data/`, synthetic sites,
+//! measures and reported coverage on them.
 
 use std::path::PathBuf;
 
@@ -6,9 +8,9 @@ use funkplan_ingest::demo::{self, Scale};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ScaleArg {
-    /// 36 municipalities around Cologne: loads in seconds (scripts/demo).
+    /// 22 real municipalities from Düsseldorf to Cologne: loads in seconds (scripts/demo).
     Small,
-    /// 396 municipalities, ~3.4 M cells, ~8.2 M households (benchmarks).
+    /// All 396 real municipalities, ~3.4 M cells, ~8.2 M real households (benchmarks).
     Nrw,
 }
 
@@ -29,8 +31,8 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let stats = tokio::task::spawn_blocking(move || demo::generate(scale, &out)).await??;
     println!(
-        "Wrote SYNTHETIC demo data to {} in {:.1} s: {} municipalities, {} grid cells, {} census cells with {} households, \
-         {} sites, {} measures, {} coverage cells ({} LTE dead).",
+        "Wrote the demo data to {} in {:.1} s: {} real municipalities, {} grid cells, {} real census cells with {} households; \
+         SYNTHETIC: {} sites, {} measures, {} coverage cells ({} LTE dead).",
         a.out_dir.display(),
         t.elapsed().as_secs_f64(),
         stats.municipalities,
