@@ -163,7 +163,7 @@ fn demo_data_is_deterministic_real_where_it_can_be_and_marked_synthetic_elsewher
     let features = m["features"].as_array().unwrap();
     // The real municipalities of the small scale (issue 15): Düsseldorf to
     // Cologne, named as in the BKG data, with the register's population.
-    assert_eq!(features.len(), 22);
+    assert_eq!(features.len(), 42);
     assert!(features.iter().all(|f| f["properties"]["synthetic"] == false));
     let names: Vec<&str> = features.iter().map(|f| f["properties"]["GEN"].as_str().unwrap()).collect();
     assert!(names.contains(&"Düsseldorf") && names.contains(&"Köln") && names.contains(&"Neuss"), "{names:?}");

@@ -22,8 +22,8 @@
 //! after 16 Nov 2021 reach only ~7,050 by the end of 2024 and pass 7,500 in
 //! mid-2025 (target missed, reached late), some measures remain planned, and
 //! the most thinly settled municipalities keep areas without sites (LTE
-//! dead spots). `small` is the Rhine from Düsseldorf to Cologne (22
-//! municipalities, ~1,800 km²) and loads in seconds; `nrw` is all 396
+//! dead spots). `small` is the Rhine from Düsseldorf to Cologne (42
+//! municipalities, ~3,000 km²) and loads in seconds; `nrw` is all 396
 //! municipalities with ~3.4 M cells and ~8.2 M households.
 
 use std::io::{BufWriter, Write};
@@ -103,10 +103,10 @@ const REAL_CENSUS_1KM: &str = include_str!("../../../data/nrw-zensus2022-1km.csv
 const REAL_REGISTER: &str = include_str!("../../../data/destatis-gemeindeverzeichnis-2019-nrw.csv");
 
 /// Districts (first five AGS digits) of the small scale: the Rhine from
-/// Düsseldorf to Cologne with Solingen, Leverkusen and the Kreise Mettmann
-/// and Rhein-Kreis Neuss — 22 municipalities, ~1,800 km², cities and
-/// farmland, so that it loads in seconds and still has rural gaps.
-const SMALL_DISTRICTS: &[&str] = &["05111", "05122", "05158", "05162", "05315", "05316"];
+/// Düsseldorf to Cologne with the Bergisches Land and the Rhein-Erft-Kreis —
+/// 42 municipalities, ~3,000 km² (the size the synthetic tiling had), cities
+/// and farmland, so that it loads in seconds and still has rural gaps.
+const SMALL_DISTRICTS: &[&str] = &["05111", "05120", "05122", "05124", "05158", "05162", "05315", "05316", "05362", "05378"];
 
 impl Scale {
     fn includes(self, ags: &str) -> bool {

@@ -8,7 +8,7 @@ use funkplan_ingest::demo::{self, Scale};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ScaleArg {
-    /// 22 real municipalities from Düsseldorf to Cologne: loads in seconds (scripts/demo).
+    /// 42 real municipalities from Düsseldorf to Cologne: loads in seconds (scripts/demo).
     Small,
     /// All 396 real municipalities, ~3.4 M cells, ~8.2 M real households (benchmarks).
     Nrw,
