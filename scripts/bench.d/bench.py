@@ -261,10 +261,11 @@ class Bench:
         if not self.has_cmd("demo-data"):
             raise Skip("`funkplan demo-data` is not in this build")
         out = self.home / f"data-{self.scale}"
-        # The cache is keyed by the generator's source, so a changed generator
+        # The cache is keyed by the generator's source and the real data it
+        # starts from (data/), so a changed generator
         # regenerates and an unchanged one is not paid for twice.
         h = hashlib.sha256()
-        for p in sorted((ROOT / "crates" / "ingest" / "src").rglob("demo*")):
+        for p in [*sorted((ROOT / "crates" / "ingest" / "src").rglob("demo*")), *sorted((ROOT / "data").glob("*"))]:
             if p.is_file():
                 h.update(p.read_bytes())
         key = h.hexdigest()[:16]

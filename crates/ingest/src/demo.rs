@@ -170,6 +170,48 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
+/// A hash of integers in [0, 1), fixed forever like [`Rng`].
+#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
+fn h01(a: i64, b: i64, c: i64) -> f64 {
+    let z = mix(mix(mix(0x5EED ^ a as u64) ^ b as u64) ^ c as u64);
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The 1 km census cell with centre (`x`, `y`) as the census's published
+/// 100 m layout (`;`-separated, inhabited cells only): its population spread
+/// over the 100 sub-cells by fixed pseudo-random weights (a third empty),
+/// households = population / the cell's average household size. SYNTHETIC
+/// detail of real totals: it exists for benchmarks of the 100 m layout
+/// (the real 100 m file is not shipped), not for the demo's figures.
+#[allow(clippy::cast_possible_truncation)]
+fn write_100m(w: &mut BufWriter<std::fs::File>, line: &mut String, x: f64, y: f64, pop: f64, size: f64) -> Result<()> {
+    use std::fmt::Write as _;
+    let (e0, n0) = ((x - 500.0) as i64, (y - 500.0) as i64);
+    let weight = |i: i64, j: i64| {
+        let r = h01(n0 + i * 100, e0 + j * 100, 12);
+        if r < 0.33 {
+            0.0
+        } else {
+            r
+        }
+    };
+    let total: f64 = (0..10).flat_map(|i| (0..10).map(move |j| (i, j))).map(|(i, j)| weight(i, j)).sum();
+    for i in 0..10 {
+        for j in 0..10 {
+            let share = pop * weight(i, j) / total;
+            let p = (share + h01(n0 + i * 100, e0 + j * 100, 13)).floor();
+            if p <= 0.0 {
+                continue;
+            }
+            let (n, e) = (n0 + i * 100, e0 + j * 100);
+            line.clear();
+            let _ = writeln!(line, "CRS3035RES100mN{n}E{e};{};{};{p};{}", e + 50, n + 50, (p / size).round());
+            w.write_all(line.as_bytes()).map_err(Error::io("writing households-100m.csv"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Write the dataset of `scale` into `out` (created if missing).
 ///
 /// # Errors
@@ -261,6 +303,10 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     {
         let f = std::fs::File::create(out.join("households.csv")).map_err(Error::io("creating households.csv"))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
+        let f100 = std::fs::File::create(out.join("households-100m.csv")).map_err(Error::io("creating households-100m.csv"))?;
+        let mut w100 = BufWriter::with_capacity(1 << 20, f100);
+        w100.write_all(b"GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner;Haushalte\n").map_err(Error::io("writing households-100m.csv"))?;
+        let mut line100 = String::with_capacity(96);
         let mut lines = REAL_CENSUS_1KM.lines();
         let header = lines.next().unwrap_or_default();
         w.write_all(header.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(Error::io("writing households.csv"))?;
@@ -283,6 +329,7 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
             }
             let hh = pop / size;
             stats.households += hh.round() as u64;
+            write_100m(&mut w100, &mut line100, x, y, pop, size)?;
             for i in 0..10 {
                 for j in 0..10 {
                     let (sx, sy) = (x - 500.0 + f64::from(j) * 100.0 + 50.0, y - 500.0 + f64::from(i) * 100.0 + 50.0);
@@ -298,6 +345,7 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
             }
         }
         w.flush().map_err(Error::io("writing households.csv"))?;
+        w100.flush().map_err(Error::io("writing households-100m.csv"))?;
     }
 
     // Rural gaps: the most thinly settled municipalities (households per
