@@ -41,10 +41,14 @@ fn hostile() -> Vec<String> {
 fn path_default(name: &str, collection: &str) -> String {
     match (name, collection) {
         ("ags", _) => "05111000".into(),
+        ("ags5", _) => "05111".into(),
+        ("ags3", _) => "051".into(),
         ("collectionId", c) => c.into(),
         ("featureId", "municipalities") => "05111000".into(),
         ("featureId", "measures") => "M-S-05111000-0-lte".into(),
         ("featureId", "dead-spots") => "05111000-1".into(),
+        ("featureId", "districts") => "05111".into(),
+        ("featureId", "regions") => "051".into(),
         ("featureId", _) => "S-05111000-0".into(),
         ("id", "sites") => "S-05111000-0".into(),
         ("id", "measures") => "M-S-05111000-0-lte".into(),
@@ -83,9 +87,14 @@ fn judge(what: &str, r: std::io::Result<(u16, Vec<String>, String)>, failures: &
 fn every_get_parameter_survives_hostile_values() {
     let l = Loaded::new("httpfuzz");
     let s = Server::start(&l.url, &[], l.dir.path("serve.log"));
+    // Routes that need a token (the audit log) are probed with one.
+    let staff = format!("Bearer {}", l.token("staff"));
     let before = l.checksums();
     let (st, _, body) = http(&s.addr, "GET", "/api/openapi.json", &[], None).unwrap();
     assert_eq!(st, 200);
+    let auth = |path: &str| -> Vec<(&str, &str)> {
+        if path.starts_with("/api/v1/audit") { vec![("Authorization", staff.as_str())] } else { vec![] }
+    };
     let doc = json(&body);
     let mut failures = Vec::new();
     let mut requests = 0usize;
@@ -96,7 +105,7 @@ fn every_get_parameter_survives_hostile_values() {
             .map(|a| a.iter().map(|p| (p["name"].as_str().unwrap().to_owned(), p["in"].as_str().unwrap().to_owned())).collect())
             .unwrap_or_default();
         let collections: &[&str] = if path.contains("{collectionId}") {
-            &["municipalities", "sites", "measures", "dead-spots"]
+            &["municipalities", "sites", "measures", "dead-spots", "districts", "regions"]
         } else if path.starts_with("/api/v1/sites") {
             &["sites"]
         } else if path.starts_with("/api/v1/measures") {
@@ -125,7 +134,7 @@ fn every_get_parameter_survives_hostile_values() {
             // The route with valid defaults answers (so the hostile values
             // reach the handler, not a 404 for a missing object).
             let base = build(None);
-            let r = http(&s.addr, "GET", &base, &[], None);
+            let r = http(&s.addr, "GET", &base, &auth(path), None);
             match &r {
                 Ok((200 | 404, _, _)) => {}
                 Ok((st, _, b)) => failures.push(format!("GET {base}: baseline status {st}: {}", b.chars().take(200).collect::<String>())),
@@ -138,7 +147,7 @@ fn every_get_parameter_survives_hostile_values() {
                 for v in hostile() {
                     let url = build(Some((name, &v)));
                     requests += 1;
-                    judge(&format!("GET {url}"), http(&s.addr, "GET", &url, &[], None), &mut failures);
+                    judge(&format!("GET {url}"), http(&s.addr, "GET", &url, &auth(path), None), &mut failures);
                 }
             }
         }
@@ -203,7 +212,9 @@ fn huge_limit_and_malformed_bbox_datetime_crs_are_clear_4xx() {
         }
     }
     // The largest offset the audit accepts must not overflow (B5).
-    let (st, _, body) = http(&s.addr, "GET", "/api/v1/audit?offset=9223372036854775807", &[], None).unwrap_or((0, vec![], String::new()));
+    let staff = format!("Bearer {}", l.token("staff"));
+    let (st, _, body) = http(&s.addr, "GET", "/api/v1/audit?offset=9223372036854775807", &[("Authorization", &staff)], None)
+        .unwrap_or((0, vec![], String::new()));
     if st != 200 && st != 400 {
         failures.push(format!("audit with the largest offset: {st} {body}"));
     }

@@ -68,6 +68,45 @@ pub mod schema {
         pub computed_at: Option<String>,
     }
 
+    /// A district or Regierungsbezirk: its municipalities' figures summed.
+    #[derive(Serialize, ToSchema)]
+    pub struct AreaFigures {
+        /// The first 5 (district) or 3 (Regierungsbezirk) AGS digits.
+        pub ags: String,
+        /// `district` or `region`.
+        pub level: String,
+        /// A kreisfreie Stadt's name from the data; a Kreis or
+        /// Regierungsbezirk is called by its key until names are loaded.
+        pub name: String,
+        /// Kreisfreie Stadt, Kreis or Regierungsbezirk.
+        pub kind: String,
+        pub households: Option<f64>,
+        pub area_km2: f64,
+        pub coverage: BTreeMap<String, TechFigures>,
+        pub scenario: Option<BTreeMap<String, TechFigures>>,
+        pub sites: BTreeMap<String, i64>,
+        pub measures: BTreeMap<String, BTreeMap<String, i64>>,
+        /// The municipalities with their main figures, by AGS.
+        pub municipalities: Vec<AreaMember>,
+        pub source: Option<String>,
+        pub computed_at: Option<String>,
+    }
+
+    /// A municipality within an area.
+    #[derive(Serialize, ToSchema)]
+    pub struct AreaMember {
+        pub ags: String,
+        pub name: String,
+        pub kind: Option<String>,
+        pub households: Option<f64>,
+        pub area_km2: f64,
+        pub household_share_5g: Option<f64>,
+        pub area_share_5g: Option<f64>,
+        pub household_share_lte: Option<f64>,
+        pub area_share_lte: Option<f64>,
+        pub dead_spot_area_km2: Option<f64>,
+    }
+
     /// A search hit.
     #[derive(Serialize, ToSchema)]
     pub struct MunicipalityRef {
@@ -252,6 +291,8 @@ impl Modify for BearerAuth {
         routes::municipalities::search,
         routes::municipalities::figures,
         routes::municipalities::dead_spots,
+        routes::areas::district,
+        routes::areas::region,
         routes::writes::get_site,
         routes::writes::create_site,
         routes::writes::patch_site,

@@ -1,6 +1,7 @@
 //! Every route in one table, so that the router and the route list the
 //! OpenAPI test checks come from the same declarations.
 
+pub(crate) mod areas;
 pub(crate) mod audit;
 pub(crate) mod health;
 pub(crate) mod meta;
@@ -41,6 +42,8 @@ fn declare(r: &mut impl Registry) {
     r.get("/api/v1/municipalities", true, municipalities::search);
     r.get("/api/v1/municipalities/{ags}", true, municipalities::figures);
     r.get("/api/v1/municipalities/{ags}/dead-spots", true, municipalities::dead_spots);
+    r.get("/api/v1/districts/{ags5}", true, areas::district);
+    r.get("/api/v1/regions/{ags3}", true, areas::region);
     r.post("/api/v1/sites", writes::create_site);
     r.get("/api/v1/sites/{id}", false, writes::get_site);
     r.patch("/api/v1/sites/{id}", writes::patch_site);

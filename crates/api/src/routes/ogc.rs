@@ -71,7 +71,53 @@ const MUNICIPALITY_FROM: &str = "municipality t \
     LEFT JOIN coverage_result s5 ON s5.ags = t.ags AND s5.scenario AND s5.technology = '5g' \
     LEFT JOIN coverage_result sl ON sl.ags = t.ags AND sl.scenario AND sl.technology = 'lte'";
 
-const COLLECTIONS: [Collection; 4] = [
+/// FROM clause of an area collection, one row per area: municipalities
+/// grouped by the first `$len` AGS digits (outline = their union) with the
+/// engine's results summed the same way (counts summed, shares divided
+/// once, as `sql/area_figures.sql` does).
+macro_rules! area_from {
+    ($len:literal, $name_kind:literal) => {
+        concat!(
+            "(SELECT g.*, f.* FROM \
+               (SELECT substr(m.ags, 1, ", $len, ") AS ags, ST_Multi(ST_Union(m.geom)) AS geom, count(*) AS municipalities, \
+                  sum(m.area_km2) AS area_km2, bool_and(m.synthetic) AS synthetic, ", $name_kind, " \
+                FROM municipality m GROUP BY 1) g \
+             LEFT JOIN \
+               (SELECT substr(ags, 1, ", $len, ") AS fags, \
+                  sum(households) FILTER (WHERE NOT scenario AND technology = 'lte') AS households, \
+                  sum(households_covered) FILTER (WHERE NOT scenario AND technology = '5g') \
+                    / nullif(sum(households) FILTER (WHERE NOT scenario AND technology = '5g'), 0) AS hs5, \
+                  sum(cells_covered) FILTER (WHERE NOT scenario AND technology = '5g')::float8 \
+                    / nullif(sum(cells) FILTER (WHERE NOT scenario AND technology = '5g'), 0) AS as5, \
+                  sum(households_covered) FILTER (WHERE NOT scenario AND technology = 'lte') \
+                    / nullif(sum(households) FILTER (WHERE NOT scenario AND technology = 'lte'), 0) AS hsl, \
+                  sum(cells_covered) FILTER (WHERE NOT scenario AND technology = 'lte')::float8 \
+                    / nullif(sum(cells) FILTER (WHERE NOT scenario AND technology = 'lte'), 0) AS asl, \
+                  sum(households_covered) FILTER (WHERE scenario AND technology = '5g') \
+                    / nullif(sum(households) FILTER (WHERE scenario AND technology = '5g'), 0) AS hs5s, \
+                  sum(households_covered) FILTER (WHERE scenario AND technology = 'lte') \
+                    / nullif(sum(households) FILTER (WHERE scenario AND technology = 'lte'), 0) AS hsls, \
+                  sum(dead_cells) FILTER (WHERE NOT scenario AND technology = 'lte') * 0.01 AS dead_km2, \
+                  min(source) FILTER (WHERE NOT scenario) AS source, \
+                  max(computed_at) FILTER (WHERE NOT scenario) AS computed_at \
+                FROM coverage_result GROUP BY 1) f ON f.fags = g.ags) t"
+        )
+    };
+}
+
+/// Properties of an area collection's features (as the municipalities'
+/// collection names them).
+const AREA_PROPS: &str = "json_build_object('ags', t.ags, 'name', t.name, 'kind', t.kind, \
+    'municipalities', t.municipalities, 'area_km2', round(t.area_km2::numeric, 3)::float8, \
+    'households', round(t.households::numeric, 1)::float8, \
+    'household_share_5g', round(t.hs5::numeric, 6)::float8, 'area_share_5g', round(t.as5::numeric, 6)::float8, \
+    'household_share_lte', round(t.hsl::numeric, 6)::float8, 'area_share_lte', round(t.asl::numeric, 6)::float8, \
+    'household_share_5g_scenario', round(t.hs5s::numeric, 6)::float8, \
+    'household_share_lte_scenario', round(t.hsls::numeric, 6)::float8, \
+    'dead_spot_area_km2', round(t.dead_km2::numeric, 2)::float8, \
+    'source', t.source, 'synthetic', t.synthetic, 'computed_at', t.computed_at)";
+
+const COLLECTIONS: [Collection; 6] = [
     Collection {
         id: "municipalities",
         title: "Gemeinden (municipalities) with coverage",
@@ -158,6 +204,39 @@ const COLLECTIONS: [Collection; 4] = [
         geom_filter: "t.geom",
         props: "json_build_object('ags', t.ags, 'cells', t.cells, 'area_km2', round(t.area_km2::numeric, 4)::float8, \
             'computed_at', t.computed_at)",
+        datetime: "t.computed_at",
+        filters: &[("ags", "t.ags", Match::Eq)],
+    },
+    Collection {
+        id: "districts",
+        title: "Kreise und kreisfreie Städte (districts) with coverage",
+        description: "The 53 districts of NRW (first 5 AGS digits) with the coverage of their municipalities summed \
+            (shares 0..1 of households and area, LTE dead spot area in km², scenario shares). A kreisfreie Stadt is \
+            named as in the data; a Kreis is called by its key. Outline: the union of its municipalities, simplified \
+            to 20 m; ?geometry=full for the union itself.",
+        from: area_from!(5, "CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN min(m.name) \
+            ELSE 'Kreis ' || substr(min(m.ags), 1, 5) END AS name, \
+            CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN 'Kreisfreie Stadt' ELSE 'Kreis' END AS kind"),
+        id_expr: "t.ags",
+        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
+        geom_full: Some("t.geom"),
+        geom_filter: "t.geom",
+        props: AREA_PROPS,
+        datetime: "t.computed_at",
+        filters: &[("ags", "t.ags", Match::Eq), ("kind", "t.kind", Match::Eq)],
+    },
+    Collection {
+        id: "regions",
+        title: "Regierungsbezirke (regions) with coverage",
+        description: "The 5 Regierungsbezirke of NRW (first 3 AGS digits) with the coverage of their municipalities \
+            summed, as for districts. Called by their key. Outline: the union of their municipalities, simplified \
+            to 20 m; ?geometry=full for the union itself.",
+        from: area_from!(3, "'Regierungsbezirk ' || substr(min(m.ags), 1, 3) AS name, 'Regierungsbezirk' AS kind"),
+        id_expr: "t.ags",
+        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
+        geom_full: Some("t.geom"),
+        geom_filter: "t.geom",
+        props: AREA_PROPS,
         datetime: "t.computed_at",
         filters: &[("ags", "t.ags", Match::Eq)],
     },
@@ -363,7 +442,7 @@ pub(crate) async fn collections(State(state): State<AppState>, origin: Origin, q
 
 /// One collection.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}", tag = "ogc",
-    params(("collectionId" = String, Path, description = "municipalities, sites, measures or dead-spots"),
+    params(("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
            ("f" = Option<String>, Query, description = "json")),
     responses(
         (status = 200, description = "The collection with its extent", body = schema::OgcCollection),
@@ -587,7 +666,7 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> Str
 /// The features of a collection, paged, filtered, in CRS84 or EPSG:25832.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(
-        ("collectionId" = String, Path, description = "municipalities, sites, measures or dead-spots"),
+        ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
         ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (the next link sets it)"),
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
@@ -711,7 +790,7 @@ fn crs_header(crs: Crs) -> HeaderValue {
 /// One feature by its natural id (AGS, site_id, measure_id, dead spot id).
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
     params(
-        ("collectionId" = String, Path, description = "municipalities, sites, measures or dead-spots"),
+        ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
         ("featureId" = String, Path, description = "Natural id: AGS, site_id, measure_id or dead spot id"),
         ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
         ("f" = Option<String>, Query, description = "geojson (default) or json"),
