@@ -139,3 +139,34 @@ export function municipalities() {
   }
   return municipalitiesPromise;
 }
+
+// --- districts and Regierungsbezirke -----------------------------------------
+
+/** The area levels the map can colour by: the OGC collection and the view of one area. */
+export const LEVELS = {
+  gemeinden: { label: 'Gemeinden', collection: 'municipalities', route: 'gemeinde' },
+  kreise: { label: 'Kreise und kreisfreie Städte', collection: 'districts', route: 'kreis' },
+  bezirke: { label: 'Regierungsbezirke', collection: 'regions', route: 'bezirk' },
+};
+
+const areaPromises = {};
+/** All districts or Regierungsbezirke with their summed coverage, normalised like the municipalities. */
+export function areas(level) {
+  if (level === 'gemeinden') return municipalities();
+  const key = LEVELS[level].collection;
+  const cached = areaPromises[key];
+  if (!cached || Date.now() - cached.at > 60000) {
+    areaPromises[key] = {
+      at: Date.now(),
+      p: ogcAll(`/ogc/collections/${key}/items?limit=1000`).then(normalizeMunicipalities)
+        .catch((e) => { delete areaPromises[key]; throw e; }),
+    };
+  }
+  return areaPromises[key].p;
+}
+
+/** One district (5 AGS digits) or Regierungsbezirk (3) with its municipalities. */
+export function area(level, key) {
+  const path = level === 'kreis' ? 'districts' : 'regions';
+  return getJson(`/api/v1/${path}/${encodeURIComponent(key)}`);
+}

@@ -6,6 +6,7 @@ import './style.css';
 import { renderDashboard } from './dashboard.js';
 import { renderMap } from './map.js';
 import { renderMunicipality } from './municipality.js';
+import { renderArea } from './area.js';
 import { initSearch } from './search.js';
 import { initAttribution } from './attribution.js';
 
@@ -22,6 +23,7 @@ function route() {
   const h = location.hash.replace(/^#/, '') || '/';
   let m;
   if ((m = h.match(/^\/gemeinde\/(\d{8})\/?$/))) return { view: 'gemeinde', ags: m[1] };
+  if ((m = h.match(/^\/(kreis|bezirk)\/(\d+)\/?$/))) return { view: 'gebiet', level: m[1], key: m[2] };
   if (/^\/karte\/?$/.test(h)) return { view: 'karte' };
   if (h === '/' || h === '') return { view: 'ziele' };
   return { view: 'unknown', path: h };
@@ -42,6 +44,7 @@ async function show() {
   if (r.view === 'ziele') cleanup = renderDashboard(main);
   else if (r.view === 'karte') cleanup = renderMap(main);
   else if (r.view === 'gemeinde') cleanup = renderMunicipality(main, r.ags);
+  else if (r.view === 'gebiet') cleanup = renderArea(main, r.level, r.key);
   else {
     const p = document.createElement('p');
     p.className = 'error';

@@ -1,6 +1,8 @@
 // The state map: municipalities as a choropleth, sites by status, LTE dead spots.
 import * as maplibregl from 'maplibre-gl';
-import { MEASURES, municipalities, municipality, ogcAll } from './api.js';
+import {
+  areas, LEVELS, MEASURES, municipality, ogcAll,
+} from './api.js';
 import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
@@ -16,6 +18,10 @@ const DEAD_MAX = 20000;
 export function renderMap(main) {
   document.title = 'Karte – Funkplan NRW';
   const measureSel = el('select', { id: 'map-measure' });
+  // Municipalities, districts or Regierungsbezirke: the same figures, summed by the server.
+  const levelSel = el('select', { id: 'map-level' });
+  for (const [k, l] of Object.entries(LEVELS)) levelSel.append(el('option', { value: k }, l.label));
+  let level = 'gemeinden';
   const legend = el('div', { class: 'legend', 'aria-live': 'polite' });
   const sitesBox = el('input', { type: 'checkbox', id: 'lyr-sites', checked: true });
   const deadBox = el('input', { type: 'checkbox', id: 'lyr-dead', checked: true });
@@ -25,7 +31,8 @@ export function renderMap(main) {
   const mapEl = el('div', { class: 'map', id: 'map', role: 'region', 'aria-label': 'Karte der Gemeinden in NRW' });
   const panel = el('aside', { class: 'panel', 'aria-label': 'Kartensteuerung' },
     el('h1', {}, 'Karte'),
-    el('label', { for: 'map-measure' }, 'Einfärbung der Gemeinden'), measureSel,
+    el('label', { for: 'map-level' }, 'Gebiete'), levelSel,
+    el('label', { for: 'map-measure' }, 'Einfärbung'), measureSel,
     legend,
     el('fieldset', { class: 'filter' }, el('legend', {}, 'Ebenen'),
       el('label', {}, sitesBox, ' Standorte'),
@@ -36,7 +43,7 @@ export function renderMap(main) {
   // The same figures as a table: for keyboards, screen readers and copying.
   const table = el('div', { class: 'table-scroll' });
   main.append(el('section', { class: 'mapview' }, panel, el('div', { class: 'mapwrap' }, mapEl, status)),
-    el('details', { class: 'muni-table' }, el('summary', {}, 'Alle Gemeinden als Tabelle'), table));
+    el('details', { class: 'muni-table' }, el('summary', {}, 'Alle Gebiete der Karte als Tabelle'), table));
 
   for (const [k, m] of Object.entries(MEASURES)) measureSel.append(el('option', { value: k }, m.label));
   const drawLegend = () => {
@@ -139,7 +146,7 @@ export function renderMap(main) {
   map.on('load', async () => {
     let fc;
     try {
-      fc = await municipalities();
+      fc = await areas(level);
     } catch (e) {
       if (!alive) return;
       status.replaceChildren(errorBox(e, () => { main.replaceChildren(); renderMap(main); }));
@@ -192,7 +199,7 @@ export function renderMap(main) {
     const bb = bounds(fc);
     if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
     status.replaceChildren();
-    table.replaceChildren(muniTable(fc, measureSel.value));
+    table.replaceChildren(muniTable(fc, measureSel.value, level));
     await Promise.all([loadSites(), loadDead()]);
     if (!alive) return;
     map.on('moveend', onMove);
@@ -220,7 +227,7 @@ export function renderMap(main) {
     });
     map.on('click', 'muni-fill', (e) => {
       const f = e.features?.[0];
-      if (f) location.hash = `#/gemeinde/${f.properties.ags}`;
+      if (f) location.hash = `#/${LEVELS[level].route}/${f.properties.ags}`;
     });
   });
   map.on('error', (e) => {
@@ -233,11 +240,12 @@ export function renderMap(main) {
     if (MEASURES[key].scenario) {
       note.textContent = 'Szenario wird geladen …';
       try {
-        const fc = await municipalities();
-        const n = await ensureScenario(fc);
+        const fc = await areas(level);
+        // Districts and regions carry their scenario shares; municipalities get them one by one.
+        const n = level === 'gemeinden' ? await ensureScenario(fc) : fc.features.filter((f) => typeof f.properties[`m_${key}`] === 'number').length;
         if (!alive) return;
         map.getSource('municipalities')?.setData(fc);
-        note.textContent = n > 0 ? `Szenario: alle geplanten Maßnahmen abgeschlossen (${formatCount(n)} Gemeinden).`
+        note.textContent = n > 0 ? `Szenario: alle geplanten Maßnahmen abgeschlossen (${formatCount(n)} ${LEVELS[level].label}).`
           : 'Für das Szenario liegen noch keine Zahlen vor (funkplan recompute --scenario).';
       } catch (e) {
         if (alive) note.textContent = `Szenario nicht geladen: ${e.message}`;
@@ -246,7 +254,25 @@ export function renderMap(main) {
     if (!alive || key !== measureSel.value) return;
     if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${key}`));
     drawLegend();
-    municipalities().then((fc) => { if (alive) table.replaceChildren(muniTable(fc, measureSel.value)); }).catch(() => {});
+    areas(level).then((fc) => { if (alive) table.replaceChildren(muniTable(fc, measureSel.value, level)); }).catch(() => {});
+  });
+  levelSel.addEventListener('change', async () => {
+    const want = levelSel.value;
+    note.textContent = `${LEVELS[want].label} werden geladen …`;
+    try {
+      const fc = await areas(want);
+      if (!alive || want !== levelSel.value) return;
+      if (MEASURES[measureSel.value].scenario && want === 'gemeinden') await ensureScenario(fc);
+      level = want;
+      if (hoverId !== null) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
+      hoverId = null;
+      map.getSource('municipalities')?.setData(fc);
+      table.replaceChildren(muniTable(fc, measureSel.value, level));
+      note.textContent = `${formatCount(fc.features.length)} ${LEVELS[level].label} eingefärbt.`;
+      mapEl.setAttribute('aria-label', `Karte der ${LEVELS[level].label} in NRW`);
+    } catch (e) {
+      if (alive) note.textContent = `${LEVELS[want].label} nicht geladen: ${e.message}`;
+    }
   });
   sitesBox.addEventListener('change', () => {
     if (map.getLayer('sites')) map.setLayoutProperty('sites', 'visibility', sitesBox.checked ? 'visible' : 'none');
@@ -270,16 +296,17 @@ export function renderMap(main) {
   };
 }
 
-/** All municipalities with the shown measure and the four shares, by name. */
-function muniTable(fc, key) {
+/** All areas of the level shown with the four shares, by name. */
+function muniTable(fc, key, level) {
   const rows = [...fc.features].sort((a, b) => a.properties.name.localeCompare(b.properties.name, 'de'));
   const cols = ['5g_hh', 'lte_hh', '5g_area', 'lte_area'];
+  const l = LEVELS[level];
   return el('table', { class: 'all-munis' },
-    el('caption', {}, `${formatCount(rows.length)} Gemeinden – eingefärbt nach ${MEASURES[key].label}`),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Gemeinde'), el('th', { scope: 'col' }, 'AGS'),
+    el('caption', {}, `${formatCount(rows.length)} ${l.label} – eingefärbt nach ${MEASURES[key].label}`),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, level === 'gemeinden' ? 'Gemeinde' : 'Gebiet'), el('th', { scope: 'col' }, 'Schlüssel'),
       cols.map((c) => el('th', { scope: 'col' }, MEASURES[c].label)))),
     el('tbody', {}, rows.map((f) => el('tr', {},
-      el('th', { scope: 'row' }, el('a', { href: `#/gemeinde/${f.properties.ags}` }, f.properties.name)),
+      el('th', { scope: 'row' }, el('a', { href: `#/${l.route}/${f.properties.ags}` }, f.properties.name)),
       el('td', {}, f.properties.ags),
       cols.map((c) => el('td', {}, formatShare(f.properties[`m_${c}`])))))));
 }

@@ -2,7 +2,7 @@
 // /api/v1/municipalities/{ags}, a small map with outline, dead spots and sites.
 import * as maplibregl from 'maplibre-gl';
 import {
-  municipality, municipalityFeature, deadSpots, ogcAll,
+  area, municipality, municipalityFeature, deadSpots, ogcAll,
 } from './api.js';
 import {
   formatCount, formatDateTime, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
@@ -37,7 +37,8 @@ export function renderMunicipality(main, ags) {
     document.title = `${m.name} – Funkplan NRW`;
     const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'img', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
     section.replaceChildren(
-      el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ', m.name),
+      el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ',
+        districtLink(ags, () => alive), ' › ', m.name),
       el('h1', {}, m.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' }, `AGS ${m.ags}`)),
       el('div', { class: 'gemeinde-grid' },
         el('div', {},
@@ -69,6 +70,14 @@ export function renderMunicipality(main, ags) {
     delete window.__funkplan.maps.gemeinde;
     if (map) map.remove();
   };
+}
+
+/** A link to the municipality's district, named once the server says how. */
+function districtLink(ags, isAlive) {
+  const key = ags.slice(0, 5);
+  const a = el('a', { href: `#/kreis/${key}`, 'data-field': 'district' }, `Kreis ${key}`);
+  area('kreis', key).then((d) => { if (isAlive()) a.textContent = d.name; }).catch(() => { /* the key stays */ });
+  return a;
 }
 
 let titleSeq = 0;

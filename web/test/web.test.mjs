@@ -327,6 +327,48 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('a district page lists its municipalities, sortable by any figure, and the map colours districts', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const munis = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
+    // The district with the most municipalities in the demo data.
+    const byDistrict = {};
+    for (const f of munis.features) byDistrict[f.properties.ags.slice(0, 5)] = (byDistrict[f.properties.ags.slice(0, 5)] ?? 0) + 1;
+    const key = Object.entries(byDistrict).sort((a, b) => b[1] - a[1])[0][0];
+    const d = await getJson(`${BASE}/api/v1/districts/${key}`);
+    await page.goto(`${BASE}/#/kreis/${key}`);
+    await waitReady(page, 'gebiet');
+    assert.equal(normSpace(await page.locator('h1').innerText()).startsWith(d.name), true);
+    assert.equal(await text(page.locator('[data-field="households"]').first()), normSpace(formatCount(d.households)));
+    const names = async () => page.locator('table.members tbody th').allInnerTexts();
+    assert.equal((await names()).length, d.municipalities.length);
+    // Sort by households, largest first, with the keyboard.
+    await page.locator('button[data-sort="households"]').focus();
+    await page.keyboard.press('Enter');
+    const want = [...d.municipalities].sort((a, b) => b.households - a.households).map((m) => m.name);
+    assert.deepEqual((await names()).map(normSpace), want.map(normSpace));
+    assert.equal(await page.locator('th[aria-sort="descending"] button[data-sort="households"]').count(), 1);
+    await page.screenshot({ path: shot('district'), fullPage: true });
+    // A municipality links back to its district.
+    await page.locator('table.members tbody a').first().click();
+    await waitReady(page, 'gemeinde');
+    await page.waitForFunction((n) => document.querySelector('[data-field="district"]')?.textContent === n, d.name);
+    // The map coloured by district: one feature per district.
+    await page.goto(`${BASE}/#/karte`);
+    await waitReady(page, 'map', 60000);
+    await page.selectOption('#map-level', 'kreise');
+    await page.waitForFunction(() => /Kreise/.test(document.querySelector('#map-note')?.textContent ?? ''));
+    const districts = await getJson(`${BASE}/ogc/collections/districts/items?limit=1000`);
+    const rendered = await page.evaluate(() => new Promise((resolve) => {
+      const m = window.__funkplan.maps.main;
+      m.once('idle', () => resolve(new Set(m.queryRenderedFeatures({ layers: ['muni-fill'] }).map((f) => f.properties.ags)).size));
+      m.triggerRepaint();
+    }));
+    assert.equal(rendered, districts.features.length);
+    await page.screenshot({ path: shot('map-districts') });
+    assertClean(problems, 'district');
+    await page.close();
+  });
+
   test('an unknown AGS says so', async () => {
     const { page } = await watchedPage(browser.context);
     await page.goto(`${BASE}/#/gemeinde/05999999`);

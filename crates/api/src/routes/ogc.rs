@@ -95,6 +95,8 @@ macro_rules! area_from {
                     / nullif(sum(cells) FILTER (WHERE NOT scenario AND technology = 'lte'), 0) AS asl, \
                   sum(households_covered) FILTER (WHERE scenario AND technology = '5g') \
                     / nullif(sum(households) FILTER (WHERE scenario AND technology = '5g'), 0) AS hs5s, \
+                  sum(cells_covered) FILTER (WHERE scenario AND technology = '5g')::float8 \
+                    / nullif(sum(cells) FILTER (WHERE scenario AND technology = '5g'), 0) AS as5s, \
                   sum(households_covered) FILTER (WHERE scenario AND technology = 'lte') \
                     / nullif(sum(households) FILTER (WHERE scenario AND technology = 'lte'), 0) AS hsls, \
                   sum(dead_cells) FILTER (WHERE NOT scenario AND technology = 'lte') * 0.01 AS dead_km2, \
@@ -112,7 +114,7 @@ const AREA_PROPS: &str = "json_build_object('ags', t.ags, 'name', t.name, 'kind'
     'households', round(t.households::numeric, 1)::float8, \
     'household_share_5g', round(t.hs5::numeric, 6)::float8, 'area_share_5g', round(t.as5::numeric, 6)::float8, \
     'household_share_lte', round(t.hsl::numeric, 6)::float8, 'area_share_lte', round(t.asl::numeric, 6)::float8, \
-    'household_share_5g_scenario', round(t.hs5s::numeric, 6)::float8, \
+    'household_share_5g_scenario', round(t.hs5s::numeric, 6)::float8, 'area_share_5g_scenario', round(t.as5s::numeric, 6)::float8, \
     'household_share_lte_scenario', round(t.hsls::numeric, 6)::float8, \
     'dead_spot_area_km2', round(t.dead_km2::numeric, 2)::float8, \
     'source', t.source, 'synthetic', t.synthetic, 'computed_at', t.computed_at)";
