@@ -82,7 +82,9 @@ export function renderArea(main, level, key) {
     const cov = (tech, k) => formatShare(a.coverage?.[tech]?.[k]);
     section.replaceChildren(
       el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ', a.name),
-      el('h1', {}, a.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' }, `${a.kind} · Schlüssel ${a.ags}`)),
+      // A Kreis without a name in the data is called by its key already.
+      el('h1', {}, a.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' },
+        a.name.includes(a.ags) ? '' : `${a.kind} · Schlüssel ${a.ags}`)),
       el('dl', { class: 'figures' },
         el('div', {}, el('dt', {}, 'Haushalte'), el('dd', { 'data-field': 'households' }, formatCount(a.households))),
         el('div', {}, el('dt', {}, 'Fläche'), el('dd', { 'data-field': 'area' }, formatKm2(a.area_km2))),
