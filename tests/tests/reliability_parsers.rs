@@ -161,10 +161,10 @@ proptest! {
 #[test]
 fn corpus_files_are_refused_without_the_database_too() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    // These need the database (existing rows, --state, --crs) to be refused,
-    // or are refused only for their size or memory.
+    // These need the database (existing rows, loaded municipalities, --state,
+    // --crs) to be refused, or are refused only for their size or memory.
     // duplicate AGS across features is checked after the per-feature parse.
-    let needs_db = ["going_back.csv", "no_such_site.csv", "outside_state.geojson", "header_only.csv", "bowtie.geojson", "duplicate_ags.geojson", "bom.geojson"];
+    let needs_db = ["going_back.csv", "no_such_site.csv", "oslo.csv", "outside_state.geojson", "header_only.csv", "bowtie.geojson", "duplicate_ags.geojson", "bom.geojson"];
     let mut accepted = Vec::new();
     for kind in ["municipalities", "households", "sites", "measures", "coverage"] {
         for f in std::fs::read_dir(root.join(kind)).unwrap() {

@@ -185,12 +185,22 @@ impl ApiError {
     /// client's mistake (409 for a duplicate id, 422 for a broken rule or an
     /// unknown reference), a lost connection is 503, a full disk 507, the
     /// rest is ours.
+    ///
+    /// A 4xx says what was wrong in the product's words (see
+    /// [`constraint_words`]); the database's own text, with its table and
+    /// constraint names, goes to the log only (issue 20, finding 7).
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |e| {
             use tokio_postgres::error::SqlState;
             let detail = funkplan_db::pg_detail(&e);
+            let constraint = e.as_db_error().and_then(|d| d.constraint());
+            let client = |fallback: &str| {
+                tracing::debug!(error = %detail, what, "write refused by the database");
+                let words = constraint_words(constraint).unwrap_or(fallback);
+                format!("{what}: {words}")
+            };
             match e.code() {
-                Some(c) if *c == SqlState::UNIQUE_VIOLATION => Self::Conflict(format!("{what}: already exists ({detail})")),
+                Some(c) if *c == SqlState::UNIQUE_VIOLATION => Self::Conflict(client("one with the same id exists already")),
                 Some(c)
                     if *c == SqlState::FOREIGN_KEY_VIOLATION
                         || *c == SqlState::CHECK_VIOLATION
@@ -198,10 +208,13 @@ impl ApiError {
                         || *c == SqlState::INVALID_TEXT_REPRESENTATION
                         || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION =>
                 {
-                    Self::Unprocessable(format!("{what}: {detail}"))
+                    Self::Unprocessable(client("a value breaks a rule of the data (see the API documentation of this field)"))
+                }
+                Some(c) if *c == SqlState::DATETIME_FIELD_OVERFLOW => {
+                    Self::Unprocessable(client("a date lies outside the range that can be stored"))
                 }
                 Some(c) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER => {
-                    Self::Unprocessable(format!("{what}: text must be valid UTF-8 without NUL characters ({detail})"))
+                    Self::Unprocessable(client("text must be valid UTF-8 without NUL characters"))
                 }
                 Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
                     Self::Unavailable(format!("{what}: the database is read-only ({detail})"))
@@ -215,6 +228,27 @@ impl ApiError {
             }
         }
     }
+}
+
+/// The schema's constraints on sites and measures (migrations/V1) in the
+/// product's words; `None` for one not listed here (the caller then says
+/// something general). The handlers check these rules before writing, so
+/// these are the last line, for a rule the edge missed or a race.
+fn constraint_words(constraint: Option<&str>) -> Option<&'static str> {
+    Some(match constraint? {
+        "site_pkey" => "a site with this site_id exists already",
+        "measure_pkey" => "a measure with this measure_id exists already",
+        "site_site_id_check" => "site_id must be 1-64 characters of A-Z a-z 0-9 . _ : -",
+        "measure_measure_id_check" => "measure_id must be 1-64 characters of A-Z a-z 0-9 . _ : -",
+        "site_operator_id_fkey" => "unknown operator",
+        "measure_site_id_fkey" => "the measure's site does not exist",
+        "site_status_check" => "not a site status",
+        "site_technologies_check" => "technologies must be lte and/or 5g",
+        "measure_kind_check" => "not a measure kind",
+        "measure_status_check" => "not a measure status",
+        "measure_check" => "a completed measure needs a completed_date, and only a completed one has one",
+        _ => return None,
+    })
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

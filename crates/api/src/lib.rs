@@ -50,6 +50,9 @@ pub struct AppState {
     web_dir: Arc<PathBuf>,
     origin: Arc<origin::OriginConfig>,
     shared: Arc<Shared>,
+    /// How far outside the loaded municipalities a written site may lie
+    /// (metres); see [`AppState::with_site_margin_m`].
+    pub(crate) site_margin_m: f64,
 }
 
 struct Shared {
@@ -75,6 +78,7 @@ impl AppState {
             hook: None,
             web_dir: Arc::new(web_dir),
             origin: Arc::new(origin::OriginConfig::default()),
+            site_margin_m: funkplan_model::DEFAULT_SITE_MARGIN_M,
             shared: Arc::new(Shared {
                 version,
                 cache: cache::ResponseCache::default(),
@@ -89,6 +93,14 @@ impl AppState {
     #[must_use]
     pub fn with_coverage_hook(mut self, hook: Arc<dyn CoverageHook>) -> Self {
         self.hook = Some(hook);
+        self
+    }
+
+    /// Refuse site writes more than `metres` outside every loaded
+    /// municipality (default [`funkplan_model::DEFAULT_SITE_MARGIN_M`]).
+    #[must_use]
+    pub fn with_site_margin_m(mut self, metres: f64) -> Self {
+        self.site_margin_m = metres;
         self
     }
 

@@ -53,6 +53,9 @@ pub struct Options {
     pub progress: bool,
     /// "Today" for the no-dates-in-the-future rule; `None` = the real today.
     pub today: Option<chrono::NaiveDate>,
+    /// How far outside the loaded municipalities a site may lie (metres);
+    /// `None` = [`funkplan_model::DEFAULT_SITE_MARGIN_M`].
+    pub site_margin_m: Option<f64>,
 }
 
 impl Options {

@@ -2,15 +2,16 @@
 //!
 //! Columns: `measure_id, site_id, kind, status, planned_date,
 //! completed_date` (YYYY-MM-DD), optional `synthetic`. The site must exist
-//! (ingest sites first). A completed measure needs its completion date,
-//! which may not lie in the future nor before the planned date; planned
-//! dates may lie in the future.
+//! (ingest sites first). A completed measure needs its completion date.
+//! Dates must lie in their plausible windows (funkplan_model::DateField:
+//! completion 2019-01-01 … today, planned 1990-01-01 … today + 10 years). A
+//! completion before the planned date is allowed: ahead of plan.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use funkplan_model::{MeasureKind, MeasureStatus};
+use funkplan_model::{DateField, MeasureKind, MeasureStatus, ID_RULE};
 use tokio_postgres::Transaction;
 
 use crate::pgcopy::CopyBuf;
@@ -121,17 +122,19 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, p
             problems.add(loc.clone(), "measure_id", id, format!("duplicate measure_id: also on line {first}"));
         }
         if !source::valid_id(id) {
-            problems.add(loc.clone(), "measure_id", id, "measure_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+            problems.add(loc.clone(), "measure_id", id, format!("measure_id must be {ID_RULE}"));
         }
         if !source::valid_id(site) {
-            problems.add(loc.clone(), "site_id", site, "site_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+            problems.add(loc.clone(), "site_id", site, format!("site_id must be {ID_RULE}"));
         }
         let kind = MeasureKind::from_str(kind).map_err(|e| problems.add(loc.clone(), "kind", kind, e.to_string())).ok();
         let status = MeasureStatus::from_str(status).map_err(|e| problems.add(loc.clone(), "status", status, e.to_string())).ok();
-        let planned = source::date(pd).map_err(|e| problems.add(loc.clone(), "planned_date", pd, e)).ok().flatten();
-        let completed = source::date(cd).map_err(|e| problems.add(loc.clone(), "completed_date", cd, e)).ok().flatten();
+        let planned = source::date(pd, DateField::Planned, today).map_err(|e| problems.add(loc.clone(), "planned_date", pd, e)).ok().flatten();
+        let completed =
+            source::date(cd, DateField::Completed, today).map_err(|e| problems.add(loc.clone(), "completed_date", cd, e)).ok().flatten();
         let synthetic = crate::sites::parse_bool(syn).map_err(|e| problems.add(loc.clone(), "synthetic", syn, e)).unwrap_or(false);
         match (status, completed) {
+            // Completed with a date that was refused above: one problem is enough.
             (Some(MeasureStatus::Completed), None) if cd.is_empty() => {
                 problems.add(loc.clone(), "completed_date", cd, "a completed measure needs its completed_date");
             }
@@ -139,16 +142,6 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, p
                 problems.add(loc.clone(), "completed_date", cd, format!("a {s} measure has no completed_date"));
             }
             _ => {}
-        }
-        if let Some(c) = completed {
-            if c > today {
-                problems.add(loc.clone(), "completed_date", cd, format!("date lies in the future (today is {today})"));
-            }
-            if let Some(p) = planned {
-                if c < p {
-                    problems.add(loc.clone(), "completed_date", cd, format!("completed before it was planned ({pd})"));
-                }
-            }
         }
         if problems.total() != before {
             continue;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use funkplan_model::{SiteStatus, Technology};
+use funkplan_model::{check_on_air_date, DateField, SiteStatus, Technology, ID_RULE};
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -74,7 +74,7 @@ fn check(
         problems.add(loc.clone(), "site_id", raw.site_id, format!("duplicate site_id: also at {first}"));
     }
     if !source::valid_id(raw.site_id) {
-        problems.add(loc.clone(), "site_id", raw.site_id, "site_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+        problems.add(loc.clone(), "site_id", raw.site_id, format!("site_id must be {ID_RULE}"));
     }
     if raw.operator.is_empty() {
         problems.add(loc.clone(), "operator", raw.operator, "missing operator");
@@ -105,23 +105,18 @@ fn check(
     // re-ingest compares equal.
     technologies.sort_unstable();
     let mut dates = [None, None];
-    for (k, (name, v)) in [("planned_date", raw.planned_date), ("on_air_date", raw.on_air_date)].into_iter().enumerate() {
-        match source::date(v) {
+    for (k, (field, v)) in [(DateField::Planned, raw.planned_date), (DateField::OnAir, raw.on_air_date)].into_iter().enumerate() {
+        match source::date(v, field, today) {
             Ok(d) => dates[k] = d,
-            Err(e) => problems.add(loc.clone(), name, v, e),
-        }
-    }
-    if let Some(d) = dates[1] {
-        if d > today {
-            problems.add(loc.clone(), "on_air_date", raw.on_air_date, format!("date lies in the future (today is {today})"));
+            Err(e) => problems.add(loc.clone(), field.name(), v, e),
         }
     }
     if let Some(s) = status {
-        if matches!(s, SiteStatus::Planned | SiteStatus::Permitting | SiteStatus::Construction) && !technologies.is_empty() {
+        if !s.has_been_on_air() && !technologies.is_empty() {
             problems.add(loc.clone(), "technologies", raw.technologies.join(";"), format!("a {s} site has no technology on air yet"));
         }
-        if matches!(s, SiteStatus::Planned | SiteStatus::Permitting | SiteStatus::Construction) && dates[1].is_some() {
-            problems.add(loc.clone(), "on_air_date", raw.on_air_date, format!("a {s} site is not on air yet"));
+        if let Err(e) = check_on_air_date(s, dates[1]) {
+            problems.add(loc.clone(), "on_air_date", raw.on_air_date, e.reason());
         }
     }
     let synthetic = match parse_bool(raw.synthetic) {
@@ -347,6 +342,21 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
                 format!("site {id} is {old} in the database and cannot go back to {n} (allowed: {})", allowed(o)),
             );
         }
+    }
+    let margin = opts.site_margin_m.unwrap_or(funkplan_model::DEFAULT_SITE_MARGIN_M);
+    let outside = tx.query(include_str!("../sql/site_outside.sql"), &[&margin]).await.map_err(Error::pg("locating sites"))?;
+    for r in outside {
+        let (line, distance): (i64, f64) = (r.get(0), r.get(1));
+        problems.add(
+            loc_of(u64::try_from(line).unwrap_or(0)),
+            "position",
+            format!("lon {:.5}, lat {:.5}", r.get::<_, f64>(2), r.get::<_, f64>(3)),
+            format!(
+                "lies {:.1} km from the nearest loaded municipality; sites must lie within {:.1} km of them (--site-margin-m)",
+                distance / 1000.0,
+                margin / 1000.0
+            ),
+        );
     }
     problems.into_result()?;
     progress.stage("writing sites");

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use funkplan_model::{plausible_date, DateField};
 use sha2::{Digest, Sha256};
 
 use crate::problem::{Loc, Problems};
@@ -257,19 +258,20 @@ pub fn check_width(rec: &csv::ByteRecord, width: usize, line: u64, problems: &mu
     false
 }
 
-/// Parse an ISO date `YYYY-MM-DD`; empty = None.
-pub fn date(s: &str) -> Result<Option<chrono::NaiveDate>, String> {
+/// Parse an ISO date `YYYY-MM-DD` of a `field` and check it lies in the
+/// field's plausible window (funkplan_model::plausible_date, the rule the
+/// API applies too); empty = None.
+pub fn date(s: &str, field: DateField, today: chrono::NaiveDate) -> Result<Option<chrono::NaiveDate>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| "not a date (expected YYYY-MM-DD)".to_owned())
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "not a date (expected YYYY-MM-DD)".to_owned())?;
+    plausible_date(field, d, today).map(Some).map_err(|e| e.reason())
 }
 
-/// Ids of sites and measures, as the schema's CHECK has it.
-#[must_use]
-pub fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
+/// Ids of sites and measures: the model's one rule (the schema's CHECK,
+/// and not `.` or `..`).
+pub use funkplan_model::valid_id;
 
 /// The file name shown in messages and stored in provenance.
 #[must_use]

@@ -120,6 +120,13 @@ impl SiteStatus {
     pub fn can_become(self, to: SiteStatus) -> bool {
         self == to || self.next().contains(&to)
     }
+
+    /// Whether a site in this state is or was on air (and so may carry an
+    /// `on_air_date`): on air, or decommissioned after having been.
+    #[must_use]
+    pub const fn has_been_on_air(self) -> bool {
+        matches!(self, Self::OnAir | Self::Decommissioned)
+    }
 }
 
 impl MeasureStatus {

@@ -1,17 +1,26 @@
 //! Domain words of DESIGN.md §2 as types, parsed once at the edge.
 //!
-//! Everything here is pure: no database, no files. Other crates take these
-//! types instead of strings so that an AGS with seven digits, a cell id with a
-//! typo or a site status `"onair"` cannot travel past the place that read it.
+//! Everything here is pure: no database, no files, no clock (the date rules
+//! take "today" as an argument). Other crates take these types instead of
+//! strings so that an AGS with seven digits, a cell id with a typo or a site
+//! status `"onair"` cannot travel past the place that read it.
 
 mod ags;
 mod cell;
+mod dates;
 mod enums;
+mod ids;
+mod area;
 mod operator;
 
 pub use ags::Ags;
+pub use area::DEFAULT_SITE_MARGIN_M;
 pub use cell::{CellId, CELL_SIZE_M};
+pub use dates::{
+    check_on_air_date, plausible_date, DateError, DateField, COMPLETED_EARLIEST, PLANNED_EARLIEST, PLANNED_YEARS_AHEAD,
+};
 pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
+pub use ids::{valid_id, ID_MAX_LEN, ID_RULE};
 pub use operator::OperatorId;
 
 /// Why a value could not be parsed into a domain type.

@@ -200,9 +200,12 @@ impl Rng {
     }
 }
 
-/// `YYYY-MM-DD` of day `n` after 2030-01-01 (Hinnant's civil-from-days).
+/// `YYYY-MM-DD` of day `n mod 3600` after 2027-01-01 (Hinnant's
+/// civil-from-days): planned dates must lie within today + 10 years (the
+/// API's window, funkplan_model::DateField), so the days cycle. A PATCH that
+/// repeats the stored date is a no-op and recognised as one below.
 fn date(n: u64) -> String {
-    let z = 21_915 + n as i64 + 719_468; // 2030-01-01 is day 21915 of the Unix epoch
+    let z = 20_819 + (n % 3_600) as i64 + 719_468; // 2027-01-01 is day 20819 of the Unix epoch
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -277,7 +280,7 @@ async fn discover(args: Args) -> Result<Shared, String> {
     // Dates should differ from earlier runs' too (a PATCH to the value
     // already stored changes nothing and keeps the version; such no-ops are
     // recognised below anyway): start from the clock, 10^4 days per second
-    // mod 250 s, which keeps every year below 10000.
+    // mod 250 s (date() cycles within the API's window of planned dates).
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let base = (secs % 250) * 10_000;
     Ok(Shared { args, sites, measures, ags, points, counter: AtomicU64::new(base), told: Mutex::new(HashMap::new()) })
@@ -556,9 +559,11 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date(0), "2030-01-01");
-        assert_eq!(date(31 + 28), "2030-03-01");
-        assert_eq!(date(365), "2031-01-01");
-        assert_eq!(date(365 + 365 + 59), "2032-02-29");
+        assert_eq!(date(0), "2027-01-01");
+        assert_eq!(date(31 + 28), "2027-03-01");
+        assert_eq!(date(365), "2028-01-01");
+        assert_eq!(date(365 + 59), "2028-02-29");
+        assert_eq!(date(3_599), "2036-11-08");
+        assert_eq!(date(3_600), date(0));
     }
 }

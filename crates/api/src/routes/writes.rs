@@ -6,13 +6,17 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use funkplan_db::Error as DbError;
-use funkplan_model::{Ags, MeasureKind, MeasureStatus, OperatorId, Role, SiteStatus, Technology};
+use funkplan_model::{
+    check_on_air_date, plausible_date, valid_id, Ags, DateField, MeasureKind, MeasureStatus, OperatorId, Role, SiteStatus,
+    Technology, ID_RULE,
+};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Statement;
 
 use crate::auth::Caller;
-use crate::http::{etag_matches, ApiJson, ApiPath};
+use crate::http::{ApiJson, ApiPath};
 use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -125,6 +129,15 @@ fn resource(status: StatusCode, version: i64, body: String, location: Option<Str
 }
 
 /// 428 without If-Match, 412 when it names another version.
+///
+/// The comparison is strong (RFC 9110 §13.1.1): `http::etag_matches` is the
+/// weak one If-None-Match needs. Two forms are refused although RFC 9110
+/// would let them pass, because each skips the lost-update protection the
+/// header is required for (issue 20, finding 5):
+/// - `*` ("any version") — 428, like a missing header: the request lacks
+///   the precondition this API requires (RFC 6585 §3), and no version could
+///   ever satisfy it, so 412 ("your version is stale") would mislead;
+/// - a weak `W/"n"` — 412: weak validators cannot be used for If-Match.
 fn check_if_match(headers: &HeaderMap, version: i64, what: &str) -> ApiResult<()> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Err(ApiError::PreconditionRequired(format!(
@@ -132,7 +145,18 @@ fn check_if_match(headers: &HeaderMap, version: i64, what: &str) -> ApiResult<()
         )));
     };
     let v = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not readable text".into()))?;
-    if etag_matches(v, &format!("\"{version}\"")) {
+    let tags: Vec<&str> = v.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    if tags.contains(&"*") {
+        return Err(ApiError::PreconditionRequired(format!(
+            "If-Match: * would update any version of the {what}; send the concrete ETag from GET (e.g. If-Match: \"{version}\") so that no update is lost"
+        )));
+    }
+    if tags.iter().any(|t| t.starts_with("W/")) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "If-Match {v} is a weak validator, and weak validators cannot be used for If-Match (RFC 9110 §13.1.1); send the strong ETag from GET, e.g. \"{version}\""
+        )));
+    }
+    if tags.contains(&format!("\"{version}\"").as_str()) {
         Ok(())
     } else {
         Err(ApiError::PreconditionFailed(format!(
@@ -173,15 +197,66 @@ fn check_point(lon: f64, lat: f64) -> ApiResult<()> {
 }
 
 fn check_id(id: &str, what: &str) -> ApiResult<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-    if ok {
+    if valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::Unprocessable(format!(
-            "{what} {id:?} must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'"
-        )))
+        Err(ApiError::Unprocessable(format!("{what} {id:?} must be {ID_RULE}")))
+    }
+}
+
+/// Today, for the date windows (UTC, like the default completion date).
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// 422 naming the field unless each given date lies in its field's
+/// window (funkplan_model::plausible_date, the rule the ingest uses too).
+fn check_dates(dates: &[(DateField, Option<NaiveDate>)]) -> ApiResult<()> {
+    let today = today();
+    for (field, d) in dates {
+        if let Some(d) = d {
+            plausible_date(*field, *d, today).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A PATCH date: only a date being set is checked (`null` clears, absent
+/// keeps what is stored).
+fn patched(d: Option<Option<NaiveDate>>) -> Option<NaiveDate> {
+    d.flatten()
+}
+
+/// 422 unless the site at lon/lat lies within the configured margin of the
+/// loaded municipalities. With none loaded there is nothing to measure
+/// against: the coarse box of [`check_point`] alone applies then, so sites
+/// can be recorded before the municipalities are (as the ingest does); they
+/// get no AGS until then.
+async fn check_in_area(tx: &tokio_postgres::Transaction<'_>, stmt: &Statement, lon: f64, lat: f64, margin_m: f64) -> ApiResult<()> {
+    let row = tx.query_opt(stmt, &[&lon, &lat]).await.map_err(ApiError::pg("locating the site"))?;
+    let Some(distance) = row.map(|r| r.get::<_, f64>(0)) else {
+        return Ok(());
+    };
+    if distance <= margin_m {
+        return Ok(());
+    }
+    Err(ApiError::Unprocessable(format!(
+        "lon/lat ({lon}, {lat}) lies {:.1} km from the nearest municipality of this system; sites must lie within {:.1} km of them (the configured border margin)",
+        distance / 1000.0,
+        margin_m / 1000.0
+    )))
+}
+
+/// The error of inserting a `what` with `id`: a duplicate names the id in
+/// the product's words (the only unique key of sites and measures is the
+/// id); anything else as [`ApiError::pg`].
+fn insert_error<'a>(what: &'static str, doing: &'static str, id: &'a str) -> impl FnOnce(tokio_postgres::Error) -> ApiError + 'a {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            ApiError::Conflict(format!("a {what} with id {id:?} exists already"))
+        } else {
+            ApiError::pg(doing)(e)
+        }
     }
 }
 
@@ -206,6 +281,7 @@ async fn prepared<const N: usize>(c: &funkplan_db::Conn, sqls: [&'static str; N]
 
 const AUDIT: &str = include_str!("../../sql/audit_insert.sql");
 const SITE_AGS: &str = include_str!("../../sql/site_ags.sql");
+const SITE_DISTANCE: &str = include_str!("../../sql/site_distance.sql");
 
 #[allow(clippy::too_many_arguments)]
 async fn audit(
@@ -267,26 +343,30 @@ pub(crate) async fn get_measure(State(state): State<AppState>, ApiPath(id): ApiP
         (status = 400, description = "Malformed JSON", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked token", body = crate::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not write here", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A site with this id exists", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A site with this id exists already (said in words, without database text)", body = crate::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than 1 MiB", body = crate::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, named in the detail: an id, a date outside its window (see the README), an on_air_date on a site not on air yet, or a position beyond the border margin of the loaded municipalities", body = crate::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed authentications", body = crate::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, ApiJson(s): ApiJson<NewSite>) -> ApiResult<Response> {
     check_id(&s.site_id, "site_id")?;
     check_point(s.lon, s.lat)?;
+    check_dates(&[(DateField::Planned, s.planned_date), (DateField::OnAir, s.on_air_date)])?;
+    check_on_air_date(s.status, s.on_air_date).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let mut c = state.db().conn().await?;
-    let [insert, audit_stmt] = prepared(&c, [include_str!("../../sql/site_insert.sql"), AUDIT]).await?;
+    let [distance, insert, audit_stmt] =
+        prepared(&c, [SITE_DISTANCE, include_str!("../../sql/site_insert.sql"), AUDIT]).await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
+    check_in_area(&tx, &distance, s.lon, s.lat, state.site_margin_m).await?;
     let row = tx
         .query_one(
             &insert,
             &[&s.site_id, &s.operator.as_str(), &s.lon, &s.lat, &s.status.as_str(), &techs(&s.technologies), &s.planned_date, &s.on_air_date],
         )
         .await
-        .map_err(ApiError::pg("creating the site"))?;
+        .map_err(insert_error("site", "creating the site", &s.site_id))?;
     let (version, ags, after): (i64, Option<String>, Value) = (row.get(0), row.get(1), row.get(2));
     check_role(&caller, ags.as_deref(), "site")?;
     audit(&tx, &audit_stmt, &caller, "create", "site", &s.site_id, None, &after).await?;
@@ -313,9 +393,9 @@ pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, A
         (status = 403, description = "Role may not write here", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown site", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Status transition not allowed; the detail lists the allowed next states", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale, or weak (W/\"n\"): If-Match compares strongly", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, named in the detail: an id, a date outside its window (see the README), an on_air_date on a site not on air yet, or a position beyond the border margin of the loaded municipalities", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing or `*`: a concrete ETag is needed", body = crate::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn patch_site(
@@ -336,9 +416,13 @@ pub(crate) async fn patch_site(
         (None, None) => None,
         _ => return Err(ApiError::Unprocessable("lon and lat must be given together".into())),
     };
+    check_dates(&[(DateField::Planned, patched(p.planned_date)), (DateField::OnAir, patched(p.on_air_date))])?;
     let mut c = state.db().conn().await?;
-    let [lock, update, audit_stmt] =
-        prepared(&c, [include_str!("../../sql/site_lock.sql"), include_str!("../../sql/site_update.sql"), AUDIT]).await?;
+    let [lock, distance, update, audit_stmt] = prepared(
+        &c,
+        [include_str!("../../sql/site_lock.sql"), SITE_DISTANCE, include_str!("../../sql/site_update.sql"), AUDIT],
+    )
+    .await?;
     let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     let Some(old) = tx
         .query_opt(&lock, &[&id])
@@ -367,6 +451,10 @@ pub(crate) async fn patch_site(
     let technologies = p.technologies.as_deref().map_or_else(|| old.get::<_, Vec<String>>(3), techs);
     let planned: Option<NaiveDate> = p.planned_date.unwrap_or_else(|| old.get(4));
     let on_air: Option<NaiveDate> = p.on_air_date.unwrap_or_else(|| old.get(5));
+    check_on_air_date(status, on_air).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    if let Some((lon, lat)) = point {
+        check_in_area(&tx, &distance, lon, lat, state.site_margin_m).await?;
+    }
     let before: Value = old.get(7);
     let row = tx
         .query_one(
@@ -465,8 +553,8 @@ fn completion(status: MeasureStatus, date: Option<NaiveDate>) -> ApiResult<Optio
         (status = 400, description = "Malformed JSON", body = crate::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked token", body = crate::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not write here", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A measure with this id exists", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field or unknown site", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A measure with this id exists already (said in words, without database text)", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, named in the detail (an id, a date outside its window: see the README), or unknown site", body = crate::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_measure(
@@ -475,6 +563,8 @@ pub(crate) async fn create_measure(
     ApiJson(m): ApiJson<NewMeasure>,
 ) -> ApiResult<Response> {
     check_id(&m.measure_id, "measure_id")?;
+    check_id(&m.site_id, "site_id")?;
+    check_dates(&[(DateField::Planned, m.planned_date), (DateField::Completed, m.completed_date)])?;
     let completed = completion(m.status, m.completed_date)?;
     let mut c = state.db().conn().await?;
     let [ags_stmt, insert, audit_stmt] = prepared(&c, [SITE_AGS, include_str!("../../sql/measure_insert.sql"), AUDIT]).await?;
@@ -487,7 +577,7 @@ pub(crate) async fn create_measure(
             &[&m.measure_id, &m.site_id, &m.kind.as_str(), &m.status.as_str(), &m.planned_date, &completed],
         )
         .await
-        .map_err(ApiError::pg("creating the measure"))?;
+        .map_err(insert_error("measure", "creating the measure", &m.measure_id))?;
     let (version, after): (i64, Value) = (row.get(0), row.get(1));
     audit(&tx, &audit_stmt, &caller, "create", "measure", &m.measure_id, None, &after).await?;
     tx.commit().await.map_err(ApiError::pg("committing the measure"))?;
@@ -511,9 +601,9 @@ pub(crate) async fn create_measure(
         (status = 403, description = "Role may not write here", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown measure", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Status transition not allowed", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale, or weak (W/\"n\"): If-Match compares strongly", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, named in the detail (an id, a date outside its window: see the README), or unknown site", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing or `*`: a concrete ETag is needed", body = crate::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn patch_measure(
@@ -528,6 +618,10 @@ pub(crate) async fn patch_measure(
             "measure_id in the body differs from the path ({id:?}); ids cannot change"
         )));
     }
+    if let Some(site) = &p.site_id {
+        check_id(site, "site_id")?;
+    }
+    check_dates(&[(DateField::Planned, patched(p.planned_date)), (DateField::Completed, patched(p.completed_date))])?;
     let mut c = state.db().conn().await?;
     let [lock, ags_stmt, update, audit_stmt] = prepared(
         &c,

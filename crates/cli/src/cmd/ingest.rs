@@ -36,6 +36,10 @@ pub struct Args {
     /// Repair invalid municipality polygons with PostGIS ST_MakeValid instead of refusing them.
     #[arg(long)]
     make_valid: bool,
+    /// Sites must lie within this many metres of the loaded municipalities
+    /// (checked when any are loaded), as for `serve`.
+    #[arg(long, env = "FUNKPLAN_SITE_MARGIN_M", default_value_t = funkplan_model::DEFAULT_SITE_MARGIN_M, value_parser = super::serve::metres)]
+    site_margin_m: f64,
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
@@ -50,7 +54,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(s) = &a.state {
         anyhow::ensure!(!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()), "--state must be leading AGS digits, e.g. 05");
     }
-    let opts = Options { crs, dry_run: a.dry_run, state: a.state, make_valid: a.make_valid, progress: true, today: None };
+    let opts = Options { crs, dry_run: a.dry_run, state: a.state, make_valid: a.make_valid, progress: true, today: None, site_margin_m: Some(a.site_margin_m) };
     let url = g.database_url().await?;
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await

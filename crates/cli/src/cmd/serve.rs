@@ -44,6 +44,19 @@ pub struct Args {
     /// Longest pause, in seconds, within a request body (408 beyond).
     #[arg(long, env = "FUNKPLAN_BODY_TIMEOUT_SECS", default_value_t = 30)]
     body_timeout_secs: u64,
+    /// Sites written through the API must lie within this many metres of
+    /// the loaded municipalities (the state plus a border margin: masts just
+    /// across the border serve it too); farther ones are refused with 422.
+    #[arg(long, env = "FUNKPLAN_SITE_MARGIN_M", default_value_t = funkplan_model::DEFAULT_SITE_MARGIN_M, value_parser = metres)]
+    site_margin_m: f64,
+}
+
+/// A distance in metres: finite and not negative.
+pub(crate) fn metres(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
+        _ => Err(format!("{s:?} is not a distance in metres (a number >= 0, e.g. 20000)")),
+    }
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
@@ -76,7 +89,11 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let live = funkplan_coverage::Live::load(&db, None).await?;
     live.warm_up(&db).await?;
     let hook = std::sync::Arc::new(crate::live_hook::LiveHook { live, db: db.clone() });
-    let state = funkplan_api::AppState::new(db).with_web_dir(a.web_dir).with_coverage_hook(hook).with_origin(origin);
+    let state = funkplan_api::AppState::new(db)
+        .with_web_dir(a.web_dir)
+        .with_coverage_hook(hook)
+        .with_origin(origin)
+        .with_site_margin_m(a.site_margin_m);
     funkplan_api::serve(listener, state, limits).await?;
     Ok(())
 }
