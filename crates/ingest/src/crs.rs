@@ -164,7 +164,7 @@ pub enum Mistake {
     #[error("not a finite number")]
     NotFinite,
     #[error(
-        "these look like degrees ({}), not metres: the file is probably in EPSG:4326 (WGS84 lon/lat); say so with --crs EPSG:4326",
+        "these look like degrees ({}), not metres: the data is probably in EPSG:4326 (WGS84 lon/lat), not in the CRS given (by --crs or the file's `crs`)",
         if *.lat_first { "latitude first" } else { "longitude, latitude" }
     )]
     Degrees { lat_first: bool },
@@ -176,7 +176,7 @@ pub enum Mistake {
     MissingZonePrefix { zone: u8, x: f64, fixed: f64 },
     #[error("the easting {x} has a digit too many (an extra zone prefix?): zone {zone} eastings have 7 digits ({fixed} would lie in Germany)")]
     ExtraDigit { zone: u8, x: f64, fixed: f64 },
-    #[error("the easting starts with {found}, not {zone}: a Gauss-Krüger zone {found} coordinate; give --crs {crs}")]
+    #[error("the easting starts with {found}, not {zone}: a Gauss-Krüger zone {found} coordinate, so the CRS is probably {crs}")]
     OtherZone { zone: u8, found: u8, crs: Crs },
     #[error("the easting {x} carries the UTM zone number {zone} in front; without it ({fixed}) it would lie in Germany")]
     UtmZonePrefix { zone: u8, x: f64, fixed: f64 },
