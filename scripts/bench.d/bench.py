@@ -400,6 +400,67 @@ class Bench:
             lines.append("\n(Quick mode: small data, the goals are for NRW scale.)")
         self.sections.append("\n".join(lines))
 
+    def bench_ingest_readers(self):
+        """Issue 20: a reader of the table an ingest replaces must not wait
+        for the load. scripts/bench.d/ingest_readers.sh runs `SELECT 1 FROM
+        <table> LIMIT 1` every 10 ms in one session during the ingest and
+        reports the longest statement time."""
+        script = ROOT / "scripts" / "bench.d" / "ingest_readers.sh"
+        if not script.exists():
+            raise Skip("scripts/bench.d/ingest_readers.sh is not in this tree")
+        out_dir = self.home / "readers"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # Files that change the table, so that each ingest really replaces it:
+        # the census in its other layout (1 km instead of 100 m), and the
+        # reported coverage with one cell in fifty one operator short.
+        hh_alt = next((p for p in sorted(self.data["households"].parent.glob("households*.csv"))
+                       if p != self.data["households"]), None)
+        cov = self.data.get("coverage")
+        cov_alt = out_dir / "coverage-changed.csv"
+        if cov is not None:
+            with cov.open() as src, cov_alt.open("w") as dst:
+                dst.write(src.readline())
+                for i, line in enumerate(src):
+                    f = line.rstrip("\n").split(",")
+                    if i % 50 == 0 and len(f) > 2 and f[2].isdigit() and int(f[2]) > 0:
+                        f[2] = str(int(f[2]) - 1)
+                    dst.write(",".join(f) + "\n")
+        cases = []
+        if hh_alt is not None:
+            cases += [("households", hh_alt, "household_cell"), ("households", self.data["households"], "household_cell")]
+        if cov is not None:
+            cases += [("coverage", cov_alt, "reported_coverage"), ("coverage", cov, "reported_coverage")]
+        if not cases:
+            raise Skip("no second household or coverage file to re-ingest")
+        rows = []
+        for kind, f, table in cases:
+            log(f"ingest {kind} {f.name} with a reader of {table}")
+            p = subprocess.run(["bash", str(script), self.F, kind, str(f), table], text=True, capture_output=True, env=self.env)
+            last = (p.stdout.strip().splitlines() or [""])[-1]
+            kv = dict(x.split("=", 1) for x in last.split() if "=" in x)
+            if p.returncode != 0 or "longest_reader_wait_ms" not in kv:
+                raise RuntimeError(f"ingest_readers.sh {kind} {f.name}: {p.stderr.strip()[-500:]}")
+            rows.append((kind, f.name, table, float(kv["longest_reader_wait_ms"]), int(kv["reader_queries"]),
+                         float(kv["ingest_s"]), kv.get("ingest_status", "?")))
+        self.commands.append(f"bash scripts/bench.d/ingest_readers.sh {self.F} KIND FILE TABLE")
+        worst = max(r[3] for r in rows)
+        ok = worst <= 100.0 and all(r[6] == "0" for r in rows)
+        lines = [
+            "## 1b. Readers during an ingest",
+            "",
+            "Each ingest replaces its table; meanwhile one psql session runs `SELECT 1 FROM <table> LIMIT 1` every "
+            "10 ms (the lock any reader of the table needs, at no cost of its own) and the longest statement time is "
+            "kept. The ingest loads a new table and swaps it in (issue 20), so a reader waits at most for the swap.",
+            "",
+            "| ingest | file | table | longest reader wait ms | reader queries | ingest s | ingest exit |",
+            "|---|---|---|---:|---:|---:|---|",
+            *[f"| {k} | `{n}` | `{t}` | {w:.1f} | {q} | {s:.2f} | {st} |" for k, n, t, w, q, s, st in rows],
+            "",
+        ]
+        self.goals.append(("readers wait ≤ 100 ms during an ingest", verdict(ok, f"longest {worst:.1f} ms")))
+        lines.append(f"Goal ≤ 100 ms: {self.goals[-1][1]}.")
+        self.sections.append("\n".join(lines))
+
     def gdal_version(self) -> str:
         try:
             return sh(["ogr2ogr", "--version"]).stdout.split(",")[0].replace("GDAL ", "").strip()
@@ -863,6 +924,80 @@ class Bench:
         lines.append(f"\nGoal ≤ 50 ms (taken at p99): {self.goals[-1][1]}.")
         self.sections.append("\n".join(lines))
 
+    # ---- writes under load (issue 20)
+
+    def bench_load(self):
+        """64 clients mixing OGC bbox reads (60 %), municipality figures
+        (30 %) and PATCHes of distinct sites (10 %) on the running
+        `funkplan serve`, through loadgen's `issue20` mix, which checks that
+        every acknowledged write is reflected in its municipality's figures
+        when its answer arrives and, at the end, in the rows and the audit
+        log."""
+        loadgen = Path(self.F).parent / "loadgen"
+        if not loadgen.exists():
+            raise Skip(f"no loadgen beside {self.F} (scripts/bench builds it)")
+        self.settle("the load section")
+        token = self.admin_token()
+        pid = next((p.pid for p in self.procs if p.args and "serve" in p.args), None)
+
+        def rss_mib():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+            except (OSError, TypeError, ValueError):
+                return None
+            return None
+
+        secs = 5 if self.quick else 60
+        cmd = [str(loadgen), "--addr", f"127.0.0.1:{self.serve_port}", "--token", token, "--clients", "64",
+               "--seconds", str(secs), "--mix", "issue20"]
+        before = rss_mib()
+        log(f"writes under load: 64 clients for {secs} s")
+        p = subprocess.run(cmd, text=True, capture_output=True, env=self.env, timeout=secs + 600)
+        after = rss_mib()
+        self.commands.append(pretty_cmd(cmd).replace(token, "<admin token>"))
+        try:
+            r = json.loads(p.stdout)
+        except json.JSONDecodeError:
+            raise RuntimeError(f"loadgen exit {p.returncode}: {p.stderr.strip()[-500:]} {p.stdout[-500:]}") from None
+        kinds = r.get("per_kind", {})
+        patch = kinds.get("patch_site", {})
+        reads = {k: v for k, v in kinds.items() if k not in ("patch_site", "patch_measure", "get_one", "check_municipality")}
+        read_p99 = max((v["p99_ms"] for v in reads.values()), default=None)
+        lines = [
+            "## 5. Writes under load",
+            "",
+            f"`loadgen --mix issue20`: 64 clients for {secs} s on the running `funkplan serve` (NRW data): 60 % OGC items "
+            "with a varied bbox (~100 sites, every request distinct: cache misses), 30 % municipality figures, 10 % PATCHes "
+            "of distinct sites (each client moves its own sites, with `If-Match`). Every acknowledged PATCH is checked: its "
+            "municipality's figures must come from a results transaction that began after the write (`computed_at ≥ "
+            "updated_at`), and at the end every final row and the audit log must match what the clients were told. "
+            "Concurrent writes share one incremental engine run and one results transaction (group commit).",
+            "",
+            f"Requests: {r['requests']:,} ({r['requests_per_s']:.0f}/s); writes acknowledged {r['writes_acknowledged']:,} "
+            f"(**{r['writes_per_s']:.0f}/s**), checked reflected {r['writes_reflection_checked']:,}, not reflected "
+            f"{r['writes_not_reflected']}; 5xx {r['5xx']}, errors {r['errors']}, 412 retries {r['retries_412']}, "
+            f"verification failures {len(r.get('verification_failures', []))}. Server RSS before "
+            f"{f1(before)} MiB, after {f1(after)} MiB.",
+            "",
+            "| request | count | p50 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|---:|",
+            *[f"| {k} | {v['count']:,} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} | {v['max_ms']:.1f} |" for k, v in sorted(kinds.items())],
+            "",
+        ]
+        clean = r["5xx"] == 0 and r["errors"] == 0 and r["writes_not_reflected"] == 0 and not r.get("verification_failures")
+        ok_w = r["writes_per_s"] >= 200 and clean
+        ok_p = bool(patch) and patch["p99_ms"] <= 150
+        ok_r = read_p99 is not None and read_p99 <= GOAL_HTTP_P99_MS
+        self.goals.append(("≥ 200 writes/s under the mixed load, 0 errors, all reflected", verdict(ok_w, f"{r['writes_per_s']:.0f}/s, 5xx {r['5xx']}, errors {r['errors']}, not reflected {r['writes_not_reflected']}")))
+        self.goals.append(("PATCH p99 ≤ 150 ms under the mixed load", verdict(ok_p, f"p99 {patch.get('p99_ms', float('nan')):.1f} ms")))
+        self.goals.append(("reads in the mix p99 ≤ 50 ms", verdict(ok_r, f"p99 {read_p99 if read_p99 is not None else float('nan'):.1f} ms (worst read kind)")))
+        lines.append(f"Goals: {self.goals[-3][1]}; {self.goals[-2][1]}; {self.goals[-1][1]}.")
+        if self.quick:
+            lines.append("\n(Quick mode: small data, 5 s.)")
+        self.sections.append("\n".join(lines))
+
     # ---- 4. HTTP
 
     def wrk(self, port: int, path: str, conns: int, headers: dict | None = None, duration: int | None = None) -> dict:
@@ -1082,7 +1217,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,recompute,incremental,http")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,incremental,load,http")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1109,10 +1244,11 @@ def main():
             log(f"stopping: {e}")
             return 1
         step("ingest", b.bench_ingest)
+        step("readers", b.bench_ingest_readers)
         step("recompute", b.bench_recompute)
         servers_up = True
         try:
-            if not only or only & {"incremental", "http"}:
+            if not only or only & {"incremental", "http", "load"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1127,6 +1263,8 @@ def main():
                 b.bench_http()
 
             step("http", http)
+            # Last: its PATCHes move sites, which the sections above read.
+            step("load", b.bench_load)
     finally:
         b.stop_servers()
     b.write(failures)
