@@ -131,6 +131,10 @@ fn every_write_rejects_missing_wrong_revoked_and_foreign_tokens() {
 fn failed_authentication_is_rate_limited_but_reads_stay_open() {
     let l = Loaded::new("ratelimit");
     let s = Server::start(&l.url, &[], l.dir.path("serve.log"));
+    // A writer whose token worked (here: reading the audit log) before
+    // someone else's bad attempts from the same address.
+    let known = format!("Bearer {}", l.token("staff"));
+    assert_eq!(http(&s.addr, "GET", "/api/v1/audit", &[("Authorization", &known)], None).unwrap().0, 200);
     let body = r#"{"status":"permitting"}"#;
     let mut first_429 = None;
     for i in 1..=40 {
@@ -148,15 +152,20 @@ fn failed_authentication_is_rate_limited_but_reads_stay_open() {
     }
     let n = first_429.expect("40 failed authentications in a row were never throttled");
     assert!(n <= 25, "throttling began only at attempt {n}");
-    // Reads are not affected by the write throttle, and neither is a valid
-    // token from the same address (else 20 bogus requests through a shared
-    // proxy would lock every writer out).
+    // Reads are not affected by the write throttle, and neither is a token
+    // that worked before from the same address (else 20 bogus requests
+    // through a shared proxy would lock every writer out). A token never
+    // seen before waits like a bad one: throttled requests are answered
+    // before any database lookup (issue 20).
     assert_eq!(http(&s.addr, "GET", "/api/v1/targets", &[], None).unwrap().0, 200);
     assert_eq!(l.query_i64("SELECT count(*) FROM audit_log"), 0);
-    let token = l.token("staff");
+    let fresh = format!("Bearer {}", l.token("staff"));
     let path = "/api/v1/sites/S-05111000-3";
-    let (st, _, b) = http(&s.addr, "PATCH", path, &[("Authorization", &format!("Bearer {token}")), ("If-Match", &etag(&s.addr, path))], Some(body)).unwrap();
-    assert_eq!(st, 200, "a valid token while the address is throttled: {b}");
+    let (st, _, b) = http(&s.addr, "PATCH", path, &[("Authorization", &fresh), ("If-Match", &etag(&s.addr, path))], Some(body)).unwrap();
+    assert_eq!(st, 429, "a token never seen from a throttled address: {b}");
+    assert_eq!(l.query_i64("SELECT count(*) FROM audit_log"), 0);
+    let (st, _, b) = http(&s.addr, "PATCH", path, &[("Authorization", &known), ("If-Match", &etag(&s.addr, path))], Some(body)).unwrap();
+    assert_eq!(st, 200, "a token that worked before, while the address is throttled: {b}");
     assert_eq!(l.query_i64("SELECT count(*) FROM audit_log"), 1);
 }
 

@@ -164,7 +164,7 @@ fn corpus_files_are_refused_without_the_database_too() {
     // These need the database (existing rows, loaded municipalities, --state,
     // --crs) to be refused, or are refused only for their size or memory.
     // duplicate AGS across features is checked after the per-feature parse.
-    let needs_db = ["going_back.csv", "no_such_site.csv", "oslo.csv", "outside_state.geojson", "header_only.csv", "bowtie.geojson", "duplicate_ags.geojson", "bom.geojson"];
+    let needs_db = ["going_back.csv", "no_such_site.csv", "munich.csv", "outside_state.geojson", "header_only.csv", "bowtie.geojson", "duplicate_ags.geojson", "bom.geojson"];
     let mut accepted = Vec::new();
     for kind in ["municipalities", "households", "sites", "measures", "coverage"] {
         for f in std::fs::read_dir(root.join(kind)).unwrap() {

@@ -176,22 +176,24 @@ async fn impossible_dates_fail_the_ingest_naming_file_line_field_and_value() {
 async fn sites_far_from_the_municipalities_fail_the_ingest() {
     let db = TestDb::new().await;
     let mut c = db.client().await;
-    // No municipalities yet: nothing to measure against, Rome gets in (no AGS).
-    let rome = tmp_file("rome.csv", "site_id,operator,lon,lat,status\nR-1,telekom,12.4964,41.9028,planned\n");
-    ingest(&mut c, Kind::Sites, &rome, &opts()).await.unwrap();
+    // No municipalities yet: nothing to measure against, Munich gets in (no
+    // AGS). (Rome no longer would: the CRS check refuses points far outside
+    // Germany, municipalities or not.)
+    let munich = tmp_file("munich.csv", "site_id,operator,lon,lat,status\nR-1,telekom,11.5820,48.1351,planned\n");
+    ingest(&mut c, Kind::Sites, &munich, &opts()).await.unwrap();
     base(&mut c).await;
     // The test squares lie at about 6.87 E 50.89 N.
     let body = "site_id,operator,lon,lat,status\n\
                 F-1,telekom,6.6,50.9,planned\n\
-                F-2,telekom,10.7522,59.9139,planned\n\
+                F-2,telekom,11.5820,48.1351,planned\n\
                 F-3,telekom,6.3,50.9,planned\n";
     let lines = must_fail(&mut c, Kind::Sites, &tmp_file("far.csv", body), &opts()).await;
-    has(&lines, &["far.csv", "line 3", "position", "lon 10.75220, lat 59.91390", "km from the nearest loaded municipality", "within 20.0 km"]);
+    has(&lines, &["far.csv", "line 3", "position", "lon 11.58200, lat 48.13510", "km from the nearest loaded municipality", "within 20.0 km"]);
     has(&lines, &["line 4", "position", "lon 6.30000"]);
     assert!(!lines.iter().any(|l| l.contains("line 2")), "about 18 km away is within the margin: {lines:?}");
-    // Re-ingesting Rome now fails too; a wider margin lets F-3 (about 40 km) in.
-    let lines = must_fail(&mut c, Kind::Sites, &rome, &opts()).await;
-    has(&lines, &["rome.csv", "line 2", "position"]);
+    // Re-ingesting Munich now fails too; a wider margin lets F-3 (about 40 km) in.
+    let lines = must_fail(&mut c, Kind::Sites, &munich, &opts()).await;
+    has(&lines, &["munich.csv", "line 2", "position"]);
     let wide = funkplan_ingest::Options { site_margin_m: Some(45_000.0), ..opts() };
     let f3 = tmp_file("f3.csv", "site_id,operator,lon,lat,status\nF-3,telekom,6.3,50.9,planned\n");
     assert_eq!(ingest(&mut c, Kind::Sites, &f3, &wide).await.unwrap().inserted, 1);
