@@ -238,7 +238,9 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             }
         }
         copy.finish(buf).await?;
+        let swapped = replace.swaps();
         replace.finish(tx).await?;
+        summary.detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
         if old.is_empty() { "bulk load" } else { "rewrite" }
     } else {
         // Few cells: stage only the new and changed ones, one upsert.
