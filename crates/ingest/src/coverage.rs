@@ -107,6 +107,54 @@ fn encode(buf: &mut CopyBuf, r: &Row) {
     buf.opt_i32(r.nr_ops);
 }
 
+/// The table whose content [`checksum`] describes (migration V40).
+const TABLE: &str = "reported_coverage";
+
+/// A SHA-256 over `rows` (in key order, as the table holds them after the
+/// ingest): the row count and each row's fields in a fixed binary layout,
+/// NULL told apart from every value. Equal checksums mean equal tables;
+/// the version tag keeps a future layout from matching an old checksum.
+fn checksum<'a>(rows: impl Iterator<Item = &'a Row>) -> (String, u64) {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"funkplan reported_coverage rows v1\n");
+    let mut n = 0u64;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let opt16 = |buf: &mut Vec<u8>, v: Option<i16>| match v {
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        None => buf.extend_from_slice(&[0, 0, 0]),
+    };
+    let opt32 = |buf: &mut Vec<u8>, v: Option<i32>| match v {
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        None => buf.extend_from_slice(&[0, 0, 0, 0, 0]),
+    };
+    for r in rows {
+        n += 1;
+        buf.extend_from_slice(&r.n.to_be_bytes());
+        buf.extend_from_slice(&r.e.to_be_bytes());
+        opt16(&mut buf, r.gsm);
+        buf.extend_from_slice(&r.lte.to_be_bytes());
+        opt16(&mut buf, r.dss);
+        opt16(&mut buf, r.nsa);
+        buf.extend_from_slice(&r.nr.to_be_bytes());
+        opt32(&mut buf, r.lte_ops);
+        opt32(&mut buf, r.nr_ops);
+        if buf.len() >= 60 * 1024 {
+            h.update(&buf);
+            buf.clear();
+        }
+    }
+    h.update(&buf);
+    h.update(n.to_be_bytes());
+    (hex::encode(h.finalize()), n)
+}
+
 /// reported_coverage as it is, in key order.
 async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
@@ -170,7 +218,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     let file = summary.file.clone();
     let show = opts.progress;
     // Parse on a blocking thread while the grid and the table load.
-    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, &'static str, Problems)> {
+    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, String, &'static str, Problems)> {
         let progress = Progress::new("coverage", show);
         let mut problems = Problems::new(file);
         let mut rows_out: Vec<Row> = Vec::new();
@@ -190,22 +238,35 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
         }
         rows_out.sort_unstable_by_key(|r| (r.n, r.e));
-        Ok((rows_out, lay_name, problems))
+        let (sum, _) = checksum(rows_out.iter());
+        Ok((rows_out, sum, lay_name, problems))
     });
     let load = async {
         // Other writers of reported_coverage wait (readers do not), so the
         // table read here is the one the write below replaces.
         tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
+        let stored: Option<String> =
+            tx.query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE]).await.map_err(Error::pg("reading reported_coverage's checksum"))?.map(|r| r.get(0));
         let grid = crate::pgcopy::read_grid(tx).await?;
-        let table = read_table(tx).await?;
-        Ok::<_, Error>((grid, table))
+        // Without a checksum to compare with, the table is needed whatever
+        // the file holds: read it while the file is parsed.
+        let table = if stored.is_none() { Some(read_table(tx).await?) } else { None };
+        Ok::<_, Error>((grid, stored, table))
     };
     let (parsed, loaded) = tokio::join!(parse_task, load);
-    let (rows_out, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-    let (grid, old) = loaded?;
+    let (rows_out, file_sum, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
+    let (grid, stored, table) = loaded?;
     summary.sha256 = digest.hex();
     summary.rows = rows_out.len() as u64;
     problems.into_result()?;
+    // The table holds exactly the file's rows: nothing to compare or write.
+    let same = stored.as_deref() == Some(file_sum.as_str());
+    summary.detail.insert("compared".into(), if same { "checksum" } else { "rows" }.into());
+    let old = match table {
+        Some(t) => t,
+        None if same => Vec::new(),
+        None => read_table(tx).await?,
+    };
     let progress = Progress::new("coverage", opts.progress);
     let outside = rows_out.iter().filter(|r| !grid.contains(r.n, r.e)).count();
     drop(grid);
@@ -213,11 +274,13 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     // What the file changes, compared in memory (a join in the database
     // took ~10 s at NRW scale).
     let (mut new, mut changed) = (0u64, 0u64);
-    merge(&old, &rows_out, |a, b| match (a, b) {
-        (None, Some(_)) => new += 1,
-        (Some(a), Some(b)) if a != b => changed += 1,
-        _ => {}
-    });
+    if !same {
+        merge(&old, &rows_out, |a, b| match (a, b) {
+            (None, Some(_)) => new += 1,
+            (Some(a), Some(b)) if a != b => changed += 1,
+            _ => {}
+        });
+    }
     progress.stage("writing coverage");
     #[allow(clippy::cast_precision_loss)]
     let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
@@ -258,6 +321,14 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         (new, changed) = crate::split_counts(&rows);
         "upsert"
     };
+    if !same {
+        // What the table holds now: the file's rows and the others kept.
+        let mut rows = Vec::with_capacity(1024);
+        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
+        let (sum, n) = checksum(rows.iter().flatten().copied());
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, &sum, &n]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
+    }
     summary.inserted = new;
     summary.updated = changed;
     summary.unchanged = summary.rows.saturating_sub(new + changed);
