@@ -281,6 +281,14 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             _ => {}
         });
     }
+    // The checksum of what the table will hold (the file's rows and the
+    // others kept), computed before the write: after a swap, readers wait
+    // until commit.
+    let after = (!same).then(|| {
+        let mut rows = Vec::with_capacity(old.len().max(rows_out.len()));
+        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
+        checksum(rows.into_iter().flatten())
+    });
     progress.stage("writing coverage");
     #[allow(clippy::cast_precision_loss)]
     let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
@@ -321,11 +329,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         (new, changed) = crate::split_counts(&rows);
         "upsert"
     };
-    if !same {
-        // What the table holds now: the file's rows and the others kept.
-        let mut rows = Vec::with_capacity(1024);
-        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
-        let (sum, n) = checksum(rows.iter().flatten().copied());
+    if let Some((sum, n)) = after {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, &sum, &n]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
     }
