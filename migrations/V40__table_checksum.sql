@@ -8,6 +8,9 @@ CREATE TABLE table_checksum (
     table_name  text PRIMARY KEY,
     checksum    text NOT NULL,
     rows        bigint NOT NULL CHECK (rows >= 0),
+    -- SHA-256 of the file whose rows the table holds exactly, if it does: a
+    -- hint that the same file again changes nothing (the checksum decides).
+    source_sha256 char(64),
     computed_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -155,6 +155,22 @@ fn checksum<'a>(rows: impl Iterator<Item = &'a Row>) -> (String, u64) {
     (hex::encode(h.finalize()), n)
 }
 
+/// The SHA-256 of the file at `path` (hex), as [`source::open`]'s digest.
+fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
+        if n == 0 {
+            return Ok(hex::encode(h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
 /// reported_coverage as it is, in key order.
 async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
@@ -241,17 +257,25 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         let (sum, _) = checksum(rows_out.iter());
         Ok((rows_out, sum, lay_name, problems))
     });
+    // The file's SHA-256 up front (a fraction of the parse): when the table
+    // holds exactly the rows of this very file, reading the table back is
+    // most likely wasted; otherwise it is read while the file is parsed.
+    let hash_path = path.to_owned();
+    let file_sha = tokio::task::spawn_blocking(move || file_sha256(&hash_path));
     let load = async {
         // Other writers of reported_coverage wait (readers do not), so the
         // table read here is the one the write below replaces.
         tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
-        let stored: Option<String> =
-            tx.query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE]).await.map_err(Error::pg("reading reported_coverage's checksum"))?.map(|r| r.get(0));
+        let stored: Option<(String, Option<String>)> = tx
+            .query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE])
+            .await
+            .map_err(Error::pg("reading reported_coverage's checksum"))?
+            .map(|r| (r.get(0), r.get(1)));
         let grid = crate::pgcopy::read_grid(tx).await?;
-        // Without a checksum to compare with, the table is needed whatever
-        // the file holds: read it while the file is parsed.
-        let table = if stored.is_none() { Some(read_table(tx).await?) } else { None };
-        Ok::<_, Error>((grid, stored, table))
+        let file_sha = file_sha.await.map_err(|e| Error::Usage(format!("hashing the coverage file failed: {e}")))??;
+        let same_file = stored.as_ref().and_then(|s| s.1.as_deref()) == Some(file_sha.as_str());
+        let table = if same_file { None } else { Some(read_table(tx).await?) };
+        Ok::<_, Error>((grid, stored.map(|s| s.0), table))
     };
     let (parsed, loaded) = tokio::join!(parse_task, load);
     let (rows_out, file_sum, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
@@ -331,7 +355,10 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     };
     if let Some((sum, n)) = after {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, &sum, &n]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
+        let source = (sum == file_sum).then_some(summary.sha256.as_str());
+        tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, &sum, &n, &source])
+            .await
+            .map_err(Error::pg("recording reported_coverage's checksum"))?;
     }
     summary.inserted = new;
     summary.updated = changed;

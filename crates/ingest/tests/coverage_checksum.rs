@@ -25,6 +25,11 @@ async fn stored(c: &tokio_postgres::Client) -> Option<String> {
     c.query_opt("SELECT checksum FROM table_checksum WHERE table_name = 'reported_coverage'", &[]).await.unwrap().map(|r| r.get(0))
 }
 
+/// The file the table holds exactly, by SHA-256, if any.
+async fn source(c: &tokio_postgres::Client) -> Option<String> {
+    c.query_opt("SELECT source_sha256 FROM table_checksum WHERE table_name = 'reported_coverage'", &[]).await.unwrap().and_then(|r| r.get(0))
+}
+
 #[tokio::test]
 async fn unchanged_file_is_recognised_by_checksum_and_writes_nothing() {
     let db = TestDb::new().await;
@@ -33,6 +38,7 @@ async fn unchanged_file_is_recognised_by_checksum_and_writes_nothing() {
     let s = ingest(&mut c, Kind::Coverage, &file(&a), &opts()).await.unwrap();
     assert_eq!((s.detail["write"].as_str(), s.detail["compared"].as_str()), (Some("bulk load"), Some("rows")));
     assert!(stored(&c).await.is_some(), "the ingest recorded the table's checksum");
+    assert_eq!(source(&c).await, Some(s.sha256.clone()), "the table holds exactly the file's rows");
 
     // All changed: a rewrite (a new table swapped in, which must carry the
     // trigger that forgets the checksum).
@@ -65,6 +71,7 @@ async fn unchanged_file_is_recognised_by_checksum_and_writes_nothing() {
     // are compared, and nothing is written.
     let s = ingest(&mut c, Kind::Coverage, &file(&b[..4]), &opts()).await.unwrap();
     assert_eq!((s.detail["write"].as_str(), s.detail["compared"].as_str()), (Some("no change"), Some("rows")));
+    assert_eq!(source(&c).await, None, "the table holds more than this file");
     // ... and the checksum still describes the whole table.
     let s = ingest(&mut c, Kind::Coverage, &file(&b), &opts()).await.unwrap();
     assert_eq!(s.detail["compared"], "checksum");
