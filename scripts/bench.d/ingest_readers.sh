@@ -12,7 +12,8 @@
 # cluster of FUNKPLAN_HOME, which must be running). The last line of stdout
 # is machine-readable:
 #   longest_reader_wait_ms=… reader_queries=… ingest_s=… ingest_status=…
-# The ingest's own output goes to stderr. Needs psql.
+# The ingest's own output goes to stderr. INGEST_READERS_LOG=FILE keeps
+# the reader's output (each result and its time). Needs psql.
 set -euo pipefail
 
 [ $# -ge 4 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
@@ -44,6 +45,9 @@ end=$(date +%s.%N)
 sleep 0.5
 touch "$TMP/stop"
 wait "$READER" || { cat "$TMP/reader.err" >&2; echo "error: the reader failed" >&2; exit 1; }
+# Each statement's result and time, e.g. with QUERY `SELECT statement_timestamp() FROM …`
+# to place the slow ones against the ingest's log.
+[ -z "${INGEST_READERS_LOG:-}" ] || cp "$TMP/reader.out" "$INGEST_READERS_LOG"
 
 awk -v start="$start" -v end="$end" -v status="$status" '
     /^Time: / { n++; if ($2 + 0 > max) max = $2 + 0 }

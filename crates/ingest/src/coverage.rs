@@ -316,7 +316,9 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     progress.stage("writing coverage");
     #[allow(clippy::cast_precision_loss)]
     let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
+    let sha = summary.sha256.clone();
     let path_taken = if new + changed == 0 {
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
         "no change"
     } else if rewrite {
         // The table's cells the file leaves alone and the file's, in key
@@ -333,10 +335,16 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             }
         }
         copy.finish(buf).await?;
+        // Before the swap, whose lock readers wait for until commit: the
+        // checksum (the COPY's trigger has forgotten the old one) and
+        // freeing the rows.
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
+        let bulk = old.is_empty();
+        drop((old, rows_out));
         let swapped = replace.swaps();
         replace.finish(tx).await?;
         summary.detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
-        if old.is_empty() { "bulk load" } else { "rewrite" }
+        if bulk { "bulk load" } else { "rewrite" }
     } else {
         // Few cells: stage only the new and changed ones, one upsert.
         tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
@@ -351,15 +359,9 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
         let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
         (new, changed) = crate::split_counts(&rows);
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
         "upsert"
     };
-    if let Some((sum, n)) = after {
-        let n = i64::try_from(n).unwrap_or(i64::MAX);
-        let source = (sum == file_sum).then_some(summary.sha256.as_str());
-        tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, &sum, &n, &source])
-            .await
-            .map_err(Error::pg("recording reported_coverage's checksum"))?;
-    }
     summary.inserted = new;
     summary.updated = changed;
     summary.unchanged = summary.rows.saturating_sub(new + changed);
@@ -368,6 +370,18 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     summary.detail.insert("cells_outside_grid".into(), outside.into());
     summary.detail.insert("write".into(), path_taken.into());
     summary.notes.push(format!("Layout: {lay_name}. {outside} of the cells lie outside the municipalities' grid (kept as published)."));
+    Ok(())
+}
+
+/// Record `after`, the checksum of the table as this ingest leaves it (none:
+/// the stored one still holds), naming the file `sha` when the table holds
+/// exactly its rows (`file_sum`). After the ingest's writes to the table,
+/// whose trigger forgets the old checksum.
+async fn put_checksum(tx: &Transaction<'_>, after: Option<&(String, u64)>, file_sum: &str, sha: &str) -> Result<()> {
+    let Some((sum, n)) = after else { return Ok(()) };
+    let n = i64::try_from(*n).unwrap_or(i64::MAX);
+    let source = (sum == file_sum).then_some(sha);
+    tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, sum, &n, &source]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
     Ok(())
 }
 
