@@ -352,14 +352,12 @@ impl Replace {
         tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes built");
         // The planner's statistics, before readers see the table.
         tx.batch_execute(&format!("ANALYZE {}", swap.shadow)).await.map_err(Error::pg("analysing the new table"))?;
-        let waited = lock_for_swap(tx, &self.table).await?;
-        let t = std::time::Instant::now();
         let mut sql = format!("DROP TABLE {}; ALTER TABLE {} RENAME TO {};", self.table, swap.shadow, self.table);
         for (_, temp, name) in &swap.indexes {
             sql.push_str(&format!("ALTER INDEX {temp} RENAME TO {name};"));
         }
-        tx.batch_execute(&sql).await.map_err(Error::pg("swapping in the new table"))?;
-        tracing::debug!(table = self.table, lock_wait_ms = waited.as_secs_f64() * 1e3, swap_ms = t.elapsed().as_secs_f64() * 1e3, "new table swapped in");
+        let waited = lock_for_swap(tx, &self.table, &sql).await?;
+        tracing::debug!(table = self.table, wait_ms = waited.as_secs_f64() * 1e3, "new table swapped in");
         Ok(())
     }
 }
@@ -367,8 +365,9 @@ impl Replace {
 /// Take `table`'s `ACCESS EXCLUSIVE` lock for the swap, one short attempt
 /// at a time: a reader arriving while an attempt waits queues behind it, so
 /// no attempt may wait long; between attempts the readers get through.
-/// Returns how long it took.
-async fn lock_for_swap(tx: &Transaction<'_>, table: &str) -> Result<std::time::Duration> {
+/// Once it has the lock, `swap` runs in the same round trip (readers queue
+/// behind the lock from then until commit). Returns how long it took.
+async fn lock_for_swap(tx: &Transaction<'_>, table: &str, swap: &str) -> Result<std::time::Duration> {
     let started = std::time::Instant::now();
     let budget_ms: u64 = tx
         .query_one("SELECT current_setting('funkplan.swap_wait_ms', true)", &[])
@@ -378,14 +377,17 @@ async fn lock_for_swap(tx: &Transaction<'_>, table: &str) -> Result<std::time::D
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(SWAP_WAIT_MS);
     let previous: String = tx.query_one("SELECT current_setting('lock_timeout')", &[]).await.map_err(Error::pg("reading lock_timeout"))?.get(0);
-    let lock = format!("SAVEPOINT funkplan_swap; SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
+    // One string, so one round trip: a statement that fails skips the rest.
+    let lock = format!(
+        "SAVEPOINT funkplan_swap; SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; \
+         SELECT set_config('lock_timeout', '{}', true); RELEASE SAVEPOINT funkplan_swap; {swap}",
+        previous.replace('\'', "''")
+    );
     let (mut pause_ms, mut attempt) = (10u64, 0u32);
     loop {
         attempt += 1;
         match tx.batch_execute(&lock).await {
             Ok(()) => {
-                tx.execute("SELECT set_config('lock_timeout', $1, true)", &[&previous]).await.map_err(Error::pg("restoring lock_timeout"))?;
-                tx.batch_execute("RELEASE SAVEPOINT funkplan_swap").await.map_err(Error::pg("ending a swap attempt"))?;
                 if attempt > 1 {
                     tracing::info!(table, attempt, wait_ms = started.elapsed().as_secs_f64() * 1e3, "readers let the swap through");
                 }
@@ -407,7 +409,7 @@ async fn lock_for_swap(tx: &Transaction<'_>, table: &str) -> Result<std::time::D
                 tokio::time::sleep(std::time::Duration::from_millis(pause_ms.min(budget_ms - waited))).await;
                 pause_ms = (pause_ms * 2).min(500);
             }
-            Err(e) => return Err(Error::pg("locking a table for the swap")(e)),
+            Err(e) => return Err(Error::pg("swapping in the new table")(e)),
         }
     }
 }
