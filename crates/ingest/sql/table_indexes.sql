@@ -1,7 +1,9 @@
--- The indexes of a table (with the constraint owning each, if any), and
--- whether any foreign key points at the table (then indexes must stay).
+-- The indexes of a table (with the constraint owning each, if any, and its
+-- definition), and whether any foreign key points at the table (then
+-- indexes must stay).
 SELECT i.relname::text, pg_get_indexdef(i.oid), c.conname::text,
-       EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid AND f.contype = 'f')
+       EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid AND f.contype = 'f'),
+       quote_ident(i.relname), pg_get_constraintdef(c.oid)
 FROM pg_class t
 JOIN pg_index x ON x.indrelid = t.oid
 JOIN pg_class i ON i.oid = x.indexrelid

@@ -107,6 +107,70 @@ fn encode(buf: &mut CopyBuf, r: &Row) {
     buf.opt_i32(r.nr_ops);
 }
 
+/// The table whose content [`checksum`] describes (migration V40).
+const TABLE: &str = "reported_coverage";
+
+/// A SHA-256 over `rows` (in key order, as the table holds them after the
+/// ingest): the row count and each row's fields in a fixed binary layout,
+/// NULL told apart from every value. Equal checksums mean equal tables;
+/// the version tag keeps a future layout from matching an old checksum.
+fn checksum<'a>(rows: impl Iterator<Item = &'a Row>) -> (String, u64) {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"funkplan reported_coverage rows v1\n");
+    let mut n = 0u64;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let opt16 = |buf: &mut Vec<u8>, v: Option<i16>| match v {
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        None => buf.extend_from_slice(&[0, 0, 0]),
+    };
+    let opt32 = |buf: &mut Vec<u8>, v: Option<i32>| match v {
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        None => buf.extend_from_slice(&[0, 0, 0, 0, 0]),
+    };
+    for r in rows {
+        n += 1;
+        buf.extend_from_slice(&r.n.to_be_bytes());
+        buf.extend_from_slice(&r.e.to_be_bytes());
+        opt16(&mut buf, r.gsm);
+        buf.extend_from_slice(&r.lte.to_be_bytes());
+        opt16(&mut buf, r.dss);
+        opt16(&mut buf, r.nsa);
+        buf.extend_from_slice(&r.nr.to_be_bytes());
+        opt32(&mut buf, r.lte_ops);
+        opt32(&mut buf, r.nr_ops);
+        if buf.len() >= 60 * 1024 {
+            h.update(&buf);
+            buf.clear();
+        }
+    }
+    h.update(&buf);
+    h.update(n.to_be_bytes());
+    (hex::encode(h.finalize()), n)
+}
+
+/// The SHA-256 of the file at `path` (hex), as [`source::open`]'s digest.
+fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
+        if n == 0 {
+            return Ok(hex::encode(h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
 /// reported_coverage as it is, in key order.
 async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
@@ -170,7 +234,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     let file = summary.file.clone();
     let show = opts.progress;
     // Parse on a blocking thread while the grid and the table load.
-    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, &'static str, Problems)> {
+    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, String, &'static str, Problems)> {
         let progress = Progress::new("coverage", show);
         let mut problems = Problems::new(file);
         let mut rows_out: Vec<Row> = Vec::new();
@@ -190,22 +254,43 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
         }
         rows_out.sort_unstable_by_key(|r| (r.n, r.e));
-        Ok((rows_out, lay_name, problems))
+        let (sum, _) = checksum(rows_out.iter());
+        Ok((rows_out, sum, lay_name, problems))
     });
+    // The file's SHA-256 up front (a fraction of the parse): when the table
+    // holds exactly the rows of this very file, reading the table back is
+    // most likely wasted; otherwise it is read while the file is parsed.
+    let hash_path = path.to_owned();
+    let file_sha = tokio::task::spawn_blocking(move || file_sha256(&hash_path));
     let load = async {
         // Other writers of reported_coverage wait (readers do not), so the
         // table read here is the one the write below replaces.
         tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
+        let stored: Option<(String, Option<String>)> = tx
+            .query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE])
+            .await
+            .map_err(Error::pg("reading reported_coverage's checksum"))?
+            .map(|r| (r.get(0), r.get(1)));
         let grid = crate::pgcopy::read_grid(tx).await?;
-        let table = read_table(tx).await?;
-        Ok::<_, Error>((grid, table))
+        let file_sha = file_sha.await.map_err(|e| Error::Usage(format!("hashing the coverage file failed: {e}")))??;
+        let same_file = stored.as_ref().and_then(|s| s.1.as_deref()) == Some(file_sha.as_str());
+        let table = if same_file { None } else { Some(read_table(tx).await?) };
+        Ok::<_, Error>((grid, stored.map(|s| s.0), table))
     };
     let (parsed, loaded) = tokio::join!(parse_task, load);
-    let (rows_out, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-    let (grid, old) = loaded?;
+    let (rows_out, file_sum, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
+    let (grid, stored, table) = loaded?;
     summary.sha256 = digest.hex();
     summary.rows = rows_out.len() as u64;
     problems.into_result()?;
+    // The table holds exactly the file's rows: nothing to compare or write.
+    let same = stored.as_deref() == Some(file_sum.as_str());
+    summary.detail.insert("compared".into(), if same { "checksum" } else { "rows" }.into());
+    let old = match table {
+        Some(t) => t,
+        None if same => Vec::new(),
+        None => read_table(tx).await?,
+    };
     let progress = Progress::new("coverage", opts.progress);
     let outside = rows_out.iter().filter(|r| !grid.contains(r.n, r.e)).count();
     drop(grid);
@@ -213,15 +298,27 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     // What the file changes, compared in memory (a join in the database
     // took ~10 s at NRW scale).
     let (mut new, mut changed) = (0u64, 0u64);
-    merge(&old, &rows_out, |a, b| match (a, b) {
-        (None, Some(_)) => new += 1,
-        (Some(a), Some(b)) if a != b => changed += 1,
-        _ => {}
+    if !same {
+        merge(&old, &rows_out, |a, b| match (a, b) {
+            (None, Some(_)) => new += 1,
+            (Some(a), Some(b)) if a != b => changed += 1,
+            _ => {}
+        });
+    }
+    // The checksum of what the table will hold (the file's rows and the
+    // others kept), computed before the write: after a swap, readers wait
+    // until commit.
+    let after = (!same).then(|| {
+        let mut rows = Vec::with_capacity(old.len().max(rows_out.len()));
+        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
+        checksum(rows.into_iter().flatten())
     });
     progress.stage("writing coverage");
     #[allow(clippy::cast_precision_loss)]
     let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
+    let sha = summary.sha256.clone();
     let path_taken = if new + changed == 0 {
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
         "no change"
     } else if rewrite {
         // The table's cells the file leaves alone and the file's, in key
@@ -238,8 +335,16 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
             }
         }
         copy.finish(buf).await?;
+        // Before the swap, whose lock readers wait for until commit: the
+        // checksum (the COPY's trigger has forgotten the old one) and
+        // freeing the rows.
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
+        let bulk = old.is_empty();
+        drop((old, rows_out));
+        let swapped = replace.swaps();
         replace.finish(tx).await?;
-        if old.is_empty() { "bulk load" } else { "rewrite" }
+        summary.detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
+        if bulk { "bulk load" } else { "rewrite" }
     } else {
         // Few cells: stage only the new and changed ones, one upsert.
         tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
@@ -254,6 +359,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
         let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
         (new, changed) = crate::split_counts(&rows);
+        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
         "upsert"
     };
     summary.inserted = new;
@@ -264,6 +370,18 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     summary.detail.insert("cells_outside_grid".into(), outside.into());
     summary.detail.insert("write".into(), path_taken.into());
     summary.notes.push(format!("Layout: {lay_name}. {outside} of the cells lie outside the municipalities' grid (kept as published)."));
+    Ok(())
+}
+
+/// Record `after`, the checksum of the table as this ingest leaves it (none:
+/// the stored one still holds), naming the file `sha` when the table holds
+/// exactly its rows (`file_sum`). After the ingest's writes to the table,
+/// whose trigger forgets the old checksum.
+async fn put_checksum(tx: &Transaction<'_>, after: Option<&(String, u64)>, file_sum: &str, sha: &str) -> Result<()> {
+    let Some((sum, n)) = after else { return Ok(()) };
+    let n = i64::try_from(*n).unwrap_or(i64::MAX);
+    let source = (sum == file_sum).then_some(sha);
+    tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, sum, &n, &source]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
     Ok(())
 }
 

@@ -347,6 +347,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     parsed.cells = Vec::new();
     copy.finish(buf).await?;
     tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = written, "household_cell copied");
+    let swapped = replace.swaps();
     replace.finish(tx).await?;
     summary.inserted = written;
 
@@ -359,6 +360,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     d.insert("grid_cells".into(), grid.len().into());
     d.insert("outside_cells".into(), outside_cells.into());
     d.insert("outside_households".into(), outside_households.into());
+    d.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
     summary.notes.push(format!(
         "{:.0} households in {} census cells ({} suppressed) were mapped onto {} cells of the EPSG:25832 100 m grid; \
          household_cell was replaced as a whole.",

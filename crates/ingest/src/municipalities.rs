@@ -220,7 +220,8 @@ struct GridStats {
 
 /// Rebuild `grid_cell` from every municipality in the table: each 100 m cell
 /// of EPSG:25832 whose centre lies in a municipality, by scanline in Rust,
-/// then `TRUNCATE` + binary `COPY` in the ingest's transaction.
+/// then binary `COPY` into a new table swapped in for the old one (`pgcopy::Replace`:
+/// readers of grid_cell do not wait for the load), in the ingest's transaction.
 ///
 /// Rasterising all municipalities (not only the file's) keeps grid_cell equal
 /// to the municipality table whatever was ingested before.

@@ -176,11 +176,7 @@ impl CopyIn {
     }
 }
 
-/// Replace all rows of `table` with the rows of `buf`, fast: `TRUNCATE`,
-/// drop its indexes, `COPY ... FREEZE`, rebuild the indexes (one sorted
-/// build is far cheaper than 3.4 M index insertions). All inside the
-/// caller's transaction, so readers see the old table until commit. When a
-/// foreign key references the table, its indexes are kept.
+/// Replace all rows of `table` with the rows of `buf` ([`Replace`]).
 pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf: CopyBuf, what: &'static str) -> Result<u64> {
     let replace = Replace::begin(tx, table).await?;
     let t1 = std::time::Instant::now();
@@ -190,55 +186,240 @@ pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf
     Ok(rows)
 }
 
-/// A whole-table replacement in progress ([`replace_table`] in steps, for
-/// callers that stream their rows): the table is emptied and its indexes
-/// dropped by [`Replace::begin`], rebuilt by [`Replace::finish`].
+/// A whole-table replacement, for callers that stream their rows: begun by
+/// [`Replace::begin`], filled by a `COPY` of [`Replace::copy_sql`], put in
+/// place by [`Replace::finish`], all inside the caller's transaction.
+///
+/// The rows go into a new table made like the old one (a *shadow*), without
+/// indexes; then the indexes are built (one sorted build is far cheaper than
+/// 3.4 M index insertions), the new table is analysed and swapped in for
+/// the old one: `DROP` the old, `RENAME` the new. Until that swap the
+/// ingest holds nothing on the old table that stops readers (only `SHARE ROW
+/// EXCLUSIVE`, which keeps other writers out), so readers (the API, `serve`'s
+/// engine load, `recompute`) do not wait for the load (~5 s at NRW scale)
+/// the way they did behind a `TRUNCATE`: only for the swap, which takes the
+/// old table's `ACCESS EXCLUSIVE` lock with a short `lock_timeout`, retried
+/// ([`SWAP_LOCK_TIMEOUT_MS`]), so a reader is never queued behind it for
+/// longer than that plus the rest of the ingest's transaction.
+///
+/// A failure anywhere rolls the whole transaction back: the old table is
+/// untouched and the shadow never existed for anyone else.
+///
+/// A swap makes a new table (a new OID), so what is bound to the old one
+/// rather than its name is carried over (indexes and constraints under their
+/// names, triggers, grants, owner, comment, storage parameters) or, where it
+/// cannot be (views, foreign keys, sequences, …: `sql/swap_blockers.sql`),
+/// the table is replaced in place as before (`TRUNCATE`, readers wait) and
+/// the reason is logged.
 pub struct Replace {
     table: String,
-    rebuild: Vec<String>,
+    mode: Mode,
 }
 
+enum Mode {
+    Swap(Swap),
+    /// Emptied by `TRUNCATE`; the indexes and constraints to rebuild.
+    InPlace(Vec<String>),
+}
+
+struct Swap {
+    shadow: String,
+    /// (statement building an index on the shadow, its name there, its final name)
+    indexes: Vec<(String, String, String)>,
+}
+
+/// How long one attempt to take the old table's lock for the swap may wait
+/// (and so, how long a reader queued behind that attempt may wait).
+pub const SWAP_LOCK_TIMEOUT_MS: u64 = 50;
+
+/// How long the swap keeps retrying before the ingest gives up (and rolls
+/// back), unless the session sets `funkplan.swap_wait_ms`. Readers are not
+/// held up meanwhile; a reader holding the table this long (an engine load
+/// takes seconds) is not expected.
+const SWAP_WAIT_MS: u64 = 300_000;
+
 impl Replace {
-    /// The `COPY` statement that fills the emptied table.
+    /// The `COPY` statement that fills the new (or emptied) table.
     #[must_use]
     pub fn copy_sql(&self, columns: &str) -> String {
-        format!("COPY {} ({columns}) FROM STDIN (FORMAT binary, FREEZE)", self.table)
+        let target = match &self.mode {
+            Mode::Swap(s) => &s.shadow,
+            Mode::InPlace(_) => &self.table,
+        };
+        format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary, FREEZE)")
+    }
+
+    /// Whether the rows go into a new table swapped in at the end (`false`:
+    /// the table is emptied in place).
+    #[must_use]
+    pub fn swaps(&self) -> bool {
+        matches!(self.mode, Mode::Swap(_))
     }
 
     pub async fn begin(tx: &Transaction<'_>, table: &str) -> Result<Self> {
-    let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
-    let referenced = idx.iter().any(|r| r.get::<_, bool>(3));
-    tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
-    let mut rebuild: Vec<String> = Vec::new();
-    if !referenced {
-        for r in &idx {
-            let (name, def, constraint): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
-            if let Some(c) = constraint {
-                let cdef: String = tx
-                    .query_one("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1 AND conrelid = $2::text::regclass", &[&c, &table])
-                    .await
-                    .map_err(Error::pg("reading a constraint"))?
-                    .get(0);
-                tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}")).await.map_err(Error::pg("dropping a constraint for the bulk load"))?;
-                rebuild.push(format!("ALTER TABLE {table} ADD CONSTRAINT {c} {cdef}"));
-            } else {
-                tx.batch_execute(&format!("DROP INDEX {name}")).await.map_err(Error::pg("dropping an index for the bulk load"))?;
-                rebuild.push(def);
-            }
+        // Keeps other writers (a second ingest) out until commit; readers
+        // are not affected.
+        tx.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")).await.map_err(Error::pg("locking a table for replacement"))?;
+        let blockers: Vec<String> = tx
+            .query(include_str!("../sql/swap_blockers.sql"), &[&table])
+            .await
+            .map_err(Error::pg("checking what depends on a table"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !blockers.is_empty() {
+            tracing::warn!(table, reasons = blockers.join("; "), "replacing the table in place: readers wait for the whole load");
+            return Self::begin_in_place(tx, table).await;
         }
-    }
-    Ok(Self { table: table.to_owned(), rebuild })
+        let r = tx.query_one(include_str!("../sql/swap_table.sql"), &[&table]).await.map_err(Error::pg("reading a table's definition"))?;
+        let (qualified, schema, owner, comment, options): (String, String, String, Option<String>, Option<String>) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let shadow = format!("{schema}.{table}__ingest_new");
+        let mut ddl = format!("CREATE TABLE {shadow} (LIKE {qualified} INCLUDING ALL EXCLUDING INDEXES); ALTER TABLE {shadow} OWNER TO {owner};");
+        if let Some(o) = options.filter(|o| !o.is_empty()) {
+            ddl.push_str(&format!("ALTER TABLE {shadow} SET ({o});"));
+        }
+        if let Some(c) = comment {
+            ddl.push_str(&format!("COMMENT ON TABLE {shadow} IS {c};"));
+        }
+        for g in tx.query(include_str!("../sql/swap_grants.sql"), &[&table]).await.map_err(Error::pg("reading a table's grants"))? {
+            let (privilege, grantee, grantable): (String, String, bool) = (g.get(0), g.get(1), g.get(2));
+            let option = if grantable { " WITH GRANT OPTION" } else { "" };
+            ddl.push_str(&format!("GRANT {privilege} ON {shadow} TO {grantee}{option};"));
+        }
+        tx.batch_execute(&ddl).await.map_err(Error::pg("creating the table to load into"))?;
+        // Triggers before the load, so that the load fires them as an
+        // in-place rewrite did (the API's change notification: V30, V31).
+        for r in tx.query(include_str!("../sql/swap_triggers.sql"), &[&table]).await.map_err(Error::pg("reading a table's triggers"))? {
+            let (name, def): (String, String) = (r.get(0), r.get(1));
+            let sql = retarget(&def, &format!("CREATE TRIGGER {name} "), &format!(" ON {qualified} "), &format!(" ON {shadow} "))
+                .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of trigger {name}: {def}")))?;
+            tx.batch_execute(&sql).await.map_err(Error::pg("copying a trigger to the table to load into"))?;
+        }
+        let mut indexes = Vec::new();
+        for (k, r) in tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?.iter().enumerate() {
+            let (def, constraint, quoted, cdef): (String, Option<String>, String, Option<String>) = (r.get(1), r.get(2), r.get(4), r.get(5));
+            let temp = format!("{table}__ingest_new_{k}");
+            let sql = match (constraint, cdef) {
+                (Some(_), Some(cdef)) => format!("ALTER TABLE {shadow} ADD CONSTRAINT {temp} {cdef}"),
+                _ => retarget(&def, "CREATE ", &format!("INDEX {quoted} ON {qualified} "), &format!("INDEX {temp} ON {shadow} "))
+                    .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of index {quoted}: {def}")))?,
+            };
+            indexes.push((sql, temp, quoted));
+        }
+        tracing::debug!(table, shadow, "loading into a new table, to be swapped in");
+        Ok(Self { table: table.to_owned(), mode: Mode::Swap(Swap { shadow, indexes }) })
     }
 
-    /// Rebuild the indexes and constraints dropped by [`Replace::begin`].
+    /// Empty `table` in place and drop its indexes and constraints (unless a
+    /// foreign key references it): readers wait until commit.
+    async fn begin_in_place(tx: &Transaction<'_>, table: &str) -> Result<Self> {
+        let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
+        let referenced = idx.iter().any(|r| r.get::<_, bool>(3));
+        tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
+        let mut rebuild: Vec<String> = Vec::new();
+        if !referenced {
+            for r in &idx {
+                let (name, def, constraint, cdef): (String, String, Option<String>, Option<String>) = (r.get(0), r.get(1), r.get(2), r.get(5));
+                if let (Some(c), Some(cdef)) = (constraint, cdef) {
+                    tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}")).await.map_err(Error::pg("dropping a constraint for the bulk load"))?;
+                    rebuild.push(format!("ALTER TABLE {table} ADD CONSTRAINT {c} {cdef}"));
+                } else {
+                    tx.batch_execute(&format!("DROP INDEX {name}")).await.map_err(Error::pg("dropping an index for the bulk load"))?;
+                    rebuild.push(def);
+                }
+            }
+        }
+        Ok(Self { table: table.to_owned(), mode: Mode::InPlace(rebuild) })
+    }
+
+    /// Build the indexes and put the new rows in place.
     pub async fn finish(self, tx: &Transaction<'_>) -> Result<()> {
         let t = std::time::Instant::now();
-        for sql in &self.rebuild {
-            tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
+        let swap = match self.mode {
+            Mode::InPlace(rebuild) => {
+                for sql in &rebuild {
+                    tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
+                }
+                tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes rebuilt");
+                return Ok(());
+            }
+            Mode::Swap(swap) => swap,
+        };
+        for (sql, _, _) in &swap.indexes {
+            tx.batch_execute(sql).await.map_err(Error::pg("building an index of the new table"))?;
         }
-        tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes rebuilt");
+        tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes built");
+        // The planner's statistics, before readers see the table.
+        tx.batch_execute(&format!("ANALYZE {}", swap.shadow)).await.map_err(Error::pg("analysing the new table"))?;
+        let mut sql = format!("DROP TABLE {}; ALTER TABLE {} RENAME TO {};", self.table, swap.shadow, self.table);
+        for (_, temp, name) in &swap.indexes {
+            sql.push_str(&format!("ALTER INDEX {temp} RENAME TO {name};"));
+        }
+        let waited = lock_for_swap(tx, &self.table, &sql).await?;
+        tracing::debug!(table = self.table, wait_ms = waited.as_secs_f64() * 1e3, "new table swapped in");
         Ok(())
     }
+}
+
+/// Take `table`'s `ACCESS EXCLUSIVE` lock for the swap, one short attempt
+/// at a time: a reader arriving while an attempt waits queues behind it, so
+/// no attempt may wait long; between attempts the readers get through.
+/// Once it has the lock, `swap` runs in the same round trip (readers queue
+/// behind the lock from then until commit). Returns how long it took.
+async fn lock_for_swap(tx: &Transaction<'_>, table: &str, swap: &str) -> Result<std::time::Duration> {
+    let started = std::time::Instant::now();
+    let budget_ms: u64 = tx
+        .query_one("SELECT current_setting('funkplan.swap_wait_ms', true)", &[])
+        .await
+        .map_err(Error::pg("reading funkplan.swap_wait_ms"))?
+        .get::<_, Option<String>>(0)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(SWAP_WAIT_MS);
+    let previous: String = tx.query_one("SELECT current_setting('lock_timeout')", &[]).await.map_err(Error::pg("reading lock_timeout"))?.get(0);
+    // One string, so one round trip: a statement that fails skips the rest.
+    let lock = format!(
+        "SAVEPOINT funkplan_swap; SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; \
+         SELECT set_config('lock_timeout', '{}', true); RELEASE SAVEPOINT funkplan_swap; {swap}",
+        previous.replace('\'', "''")
+    );
+    let (mut pause_ms, mut attempt) = (10u64, 0u32);
+    loop {
+        attempt += 1;
+        match tx.batch_execute(&lock).await {
+            Ok(()) => {
+                if attempt > 1 {
+                    tracing::info!(table, attempt, wait_ms = started.elapsed().as_secs_f64() * 1e3, "readers let the swap through");
+                }
+                return Ok(started.elapsed());
+            }
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT funkplan_swap; RELEASE SAVEPOINT funkplan_swap")
+                    .await
+                    .map_err(Error::pg("ending a swap attempt"))?;
+                let waited = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if waited >= budget_ms {
+                    return Err(Error::Usage(format!(
+                        "{table}: could not swap in the new table: other sessions held it for {:.1} s ({attempt} attempts; \
+                         funkplan.swap_wait_ms = {budget_ms}); nothing was changed",
+                        started.elapsed().as_secs_f64()
+                    )));
+                }
+                tracing::debug!(table, attempt, "table busy, swap retried");
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms.min(budget_ms - waited))).await;
+                pause_ms = (pause_ms * 2).min(500);
+            }
+            Err(e) => return Err(Error::pg("swapping in the new table")(e)),
+        }
+    }
+}
+
+/// `def` (as pg_get_indexdef / pg_get_triggerdef print it, starting with
+/// `prefix`) with the first `from` after the prefix replaced by `to`.
+fn retarget(def: &str, prefix: &str, from: &str, to: &str) -> Option<String> {
+    let rest = def.strip_prefix(prefix)?;
+    let at = rest.find(from)?;
+    Some(format!("{prefix}{}{to}{}", &rest[..at], &rest[at + from.len()..]))
 }
 
 /// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
