@@ -421,8 +421,12 @@ impl Live {
             // the runs of the sites it is given; a site farther away has
             // none there): a few hundred instead of every site of the state.
             let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
+            let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
             for s in &st.sites {
                 let r = Rect::around(&st.grid, s.x, s.y, reach);
+                if !overlap(r, hull) {
+                    continue;
+                }
                 for (b, n) in boxes.iter().zip(&mut near) {
                     if overlap(r, *b) {
                         n.push(s.clone());
@@ -546,5 +550,28 @@ fn compute_all(st: &mut State, restamp: bool) -> Computed {
         stamp_ms: t_stamp,
         aggregate_ms: t_agg - t_stamp,
         dead_spots_ms: compute_ms - t_agg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{disjoint, overlap, Rect};
+
+    fn r(r0: usize, r1: usize, c0: usize, c1: usize) -> Rect {
+        Rect { r0, r1, c0, c1 }
+    }
+
+    #[test]
+    fn boxes_are_merged_until_none_overlap() {
+        // a and c are apart; b joins them; d stays alone; the empty box goes.
+        let (a, b, c, d) = (r(0, 10, 0, 10), r(5, 25, 5, 25), r(20, 30, 20, 30), r(50, 60, 0, 10));
+        let mut out = disjoint(vec![a, c, r(3, 3, 0, 9), d, b]);
+        out.sort_by_key(|x| (x.r0, x.c0));
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!((out[0].r0, out[0].r1, out[0].c0, out[0].c1), (0, 30, 0, 30));
+        assert_eq!((out[1].r0, out[1].r1, out[1].c0, out[1].c1), (50, 60, 0, 10));
+        // Boxes that only touch stay apart.
+        assert_eq!(disjoint(vec![r(0, 10, 0, 10), r(10, 20, 0, 10)]).len(), 2);
+        assert!(!overlap(r(0, 10, 0, 10), r(10, 20, 0, 10)));
     }
 }
