@@ -375,21 +375,22 @@ impl Live {
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
         let (flags, actual, scenario, spots, parts) = cpu(|| {
-            let reach = st.model.max_radius_m();
-            // The boxes within reach of each site's old and new position
-            // (kept apart: a batch of writes spread over the state would
-            // otherwise re-stamp the box around all of them).
+            let model = st.model;
+            let reach = |s: &Site| own_reach(&model, s);
+            // The boxes within reach of each site's old and new disks (kept
+            // apart: a batch of writes spread over the state would otherwise
+            // re-stamp the box around all of them).
             let mut boxes = Vec::with_capacity(2 * site_ids.len());
             let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
             for id in site_ids {
                 if let Some(&i) = st.index.get(id) {
                     let old = &st.sites[i];
-                    boxes.push(Rect::around(&st.grid, old.x, old.y, reach));
+                    boxes.push(Rect::around(&st.grid, old.x, old.y, reach(old)));
                 }
                 match fresh_by_id.remove(id) {
                     Some(mut s) => {
-                        boxes.push(Rect::around(&st.grid, s.x, s.y, reach));
                         s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+                        boxes.push(Rect::around(&st.grid, s.x, s.y, reach(&s)));
                         match st.index.get(id) {
                             Some(&i) => st.sites[i] = s,
                             None => {
@@ -423,7 +424,7 @@ impl Live {
             let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
             let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
             for s in &st.sites {
-                let r = Rect::around(&st.grid, s.x, s.y, reach);
+                let r = Rect::around(&st.grid, s.x, s.y, reach(s));
                 if !overlap(r, hull) {
                     continue;
                 }
@@ -500,6 +501,17 @@ impl Live {
             batch_writes: batch.writes(),
         })
     }
+}
+
+/// How far a site's disks reach: the largest radius of the technologies it
+/// has on air or in the scenario, in its setting (as `stamp` draws them).
+/// A change of the site can change no cell farther away, and no other
+/// site's disks reach farther than its own value of this.
+fn own_reach(model: &crate::model::Model, s: &Site) -> f64 {
+    (0..2)
+        .filter(|&t| s.on_air[t] || s.scenario[t])
+        .map(|t| model.radius_m[t][usize::from(s.urban)])
+        .fold(0.0, f64::max)
 }
 
 /// Do two boxes share a cell?
