@@ -11,7 +11,7 @@
 //!
 //! `--mix issue20` is the mix of issue 20 ("writes under load"): 60 % OGC
 //! site items in varied bboxes (cache misses), 30 % municipality figures,
-//! 10 % PATCHes that move a site, each client moving only sites of its own
+//! 10 % PATCHes that move a site (`--write-share`), each client moving only sites of its own
 //! (so no two writes race for one site and there is no 412). After every
 //! acknowledged move the client reads the site's municipality and checks
 //! that its figures were computed after the write (`computed_at` of the
@@ -57,7 +57,8 @@ struct Args {
     clients: usize,
     seconds: f64,
     mix: Mix,
-    write_share: f64,
+    /// `None`: the mix's own (classic 0.2, issue 20 0.1).
+    write_share: Option<f64>,
     write_keys: usize,
     seed: u64,
 }
@@ -72,7 +73,7 @@ fn args() -> Result<Args, String> {
         clients: 64,
         seconds: 60.0,
         mix: Mix::Classic,
-        write_share: 0.2,
+        write_share: None,
         write_keys: 32,
         seed: 1,
     };
@@ -91,7 +92,7 @@ fn args() -> Result<Args, String> {
                     other => return Err(format!("--mix: {other:?} is neither classic nor issue20")),
                 }
             }
-            "--write-share" => a.write_share = v()?.parse().map_err(|e| format!("--write-share: {e}"))?,
+            "--write-share" => a.write_share = Some(v()?.parse().map_err(|e| format!("--write-share: {e}"))?),
             "--write-keys" => a.write_keys = v()?.parse().map_err(|e| format!("--write-keys: {e}"))?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "-h" | "--help" => return Err(USAGE.into()),
@@ -104,7 +105,7 @@ fn args() -> Result<Args, String> {
     if a.token.is_empty() {
         return Err("--token (or FUNKPLAN_TOKEN) is needed for the writes".into());
     }
-    let valid = (1..=4096).contains(&a.clients) && a.seconds > 0.0 && a.seconds <= 3600.0 && (0.0..=1.0).contains(&a.write_share);
+    let valid = (1..=4096).contains(&a.clients) && a.seconds > 0.0 && a.seconds <= 3600.0 && a.write_share.is_none_or(|w| (0.0..=1.0).contains(&w));
     if !valid {
         return Err("--clients 1..4096, --seconds 0..3600, --write-share 0..1".into());
     }
@@ -420,7 +421,7 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
     let mut stats = Stats::default();
     let auth = format!("Bearer {}", sh.args.token);
     while Instant::now() < end {
-        if rng.unit() < sh.args.write_share {
+        if rng.unit() < sh.args.write_share.unwrap_or(0.2) {
             let (coll, ids) = if rng.below(2) == 0 { ("sites", &sh.sites) } else { ("measures", &sh.measures) };
             let key = &ids[rng.below(ids.len())];
             let path = format!("/api/v1/{coll}/{key}");
@@ -535,15 +536,16 @@ mod issue20 {
         let mine: Vec<&String> = sh.sites.iter().skip(id).step_by(sh.args.clients).collect();
         let mut owned: HashMap<String, Owned> = HashMap::new();
         let mut next = 0usize;
+        let write_share = sh.args.write_share.unwrap_or(0.1);
         while Instant::now() < end {
-            let roll = rng.below(10);
-            if roll == 0 && !mine.is_empty() {
+            if rng.unit() < write_share && !mine.is_empty() {
                 let site = mine[next % mine.len()];
                 next += 1;
                 move_site(sh, &mut c, &mut stats, &auth, site, &mut owned).await;
                 continue;
             }
-            let (kind, path): (&'static str, String) = if roll <= 6 {
+            // The reads: OGC items and municipality figures 2 : 1.
+            let (kind, path): (&'static str, String) = if rng.below(3) < 2 {
                 let (x, y) = sh.points[rng.below(sh.points.len())];
                 let d = 0.005 + rng.unit() * 0.03;
                 ("ogc_bbox", format!("/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100", x - d, y - d, x + d, y + d))
