@@ -1,7 +1,9 @@
 //! Wires the coverage engine into the HTTP server: after a committed write,
 //! the API calls this hook, which recomputes the affected municipalities in
 //! the in-memory engine and writes their figures before the client is
-//! answered (DESIGN §7: a write is reflected within a second).
+//! answered (DESIGN §7: a write is reflected within a second). Concurrent
+//! writes share engine runs ([`Live::sites_updated`] groups them, issue 20);
+//! each still answers only after a run that included its change committed.
 
 use funkplan_api::CoverageHook;
 use funkplan_coverage::Live;
@@ -23,6 +25,7 @@ impl LiveHook {
             let stats = live.sites_updated(&db, &site_ids, which).await.map_err(|e| e.to_string())?;
             tracing::debug!(
                 sites = site_ids.len(),
+                grouped_writes = stats.batch_writes,
                 municipalities = stats.municipalities,
                 compute_ms = stats.compute_ms,
                 write_ms = stats.write_ms,

@@ -8,7 +8,8 @@
 //! - [`load`] / [`write`]: PostgreSQL in (binary COPY streams) and out (one
 //!   transaction per run).
 //! - [`Live`]: the loaded engine kept by the server for incremental
-//!   updates after a single write.
+//!   updates after a single write; concurrent writes' updates are grouped
+//!   into one run (`batch`, group commit).
 //! - [`history`]: month-by-month replay for the targets' history.
 //! - [`reference`]: the PostGIS reference in plain SQL, the test oracle.
 //!
@@ -16,6 +17,7 @@
 //! the site to the cell's centre is at most the radius (inclusive, like
 //! `ST_DWithin`).
 
+mod batch;
 pub mod deadspot;
 pub mod engine;
 pub mod grid;
@@ -27,6 +29,7 @@ pub mod reference;
 pub mod write;
 
 pub use funkplan_model::CoverageSource;
+pub use batch::UpdateCounts;
 pub use live::{default_source, Computed, Live, Recompute, Stats};
 
 /// Errors of the coverage engine.
@@ -39,6 +42,10 @@ pub enum Error {
     Targets(#[from] funkplan_targets::Error),
     #[error("coverage data: {0}")]
     Data(String),
+    /// The incremental run that served several writes at once failed; each
+    /// of them gets this, with the run's error.
+    #[error("coverage update of {writes} concurrent writes together: {source}")]
+    Batch { writes: usize, source: std::sync::Arc<Error> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

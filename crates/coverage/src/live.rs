@@ -12,16 +12,19 @@ use funkplan_model::CoverageSource;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::batch::{Batch, Batcher, Outcome, UpdateCounts};
 use crate::deadspot::{dead_spots, DeadSpot};
 use crate::engine::{aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use crate::grid::Grid;
 use crate::model::{Model, Site};
 use crate::write::{write, write_with_targets, WriteSet};
-use crate::{cpu, load, Result};
+use crate::{cpu, load, Error, Result};
 
 /// A loaded grid with its sites and modelled masks. Cheap to clone (an
 /// `Arc` inside); all methods serialise on one lock, so a full recompute
-/// and incremental updates never interleave their writes.
+/// and incremental updates never interleave their writes. Concurrent
+/// incremental updates are grouped: those that arrive while one runs are
+/// done together by the next run (see `batch`).
 ///
 /// # Use in the server
 /// ```ignore
@@ -37,6 +40,8 @@ pub struct Live {
     inner: Arc<Mutex<State>>,
     /// The incremental updates' own connection (see [`Live::sites_updated`]).
     writer: Arc<tokio::sync::OnceCell<Db>>,
+    /// Incremental updates waiting for the next run.
+    batch: Arc<Batcher>,
 }
 
 impl std::fmt::Debug for Live {
@@ -99,6 +104,9 @@ pub struct Stats {
     pub history_ms: f64,
     pub run_ids: Vec<i64>,
     pub computed_at: Option<DateTime<Utc>>,
+    /// Incremental: how many calls (writes) this run served at once; 0 for
+    /// a full recompute.
+    pub batch_writes: usize,
 }
 
 /// The results of a full in-memory computation (no database).
@@ -163,7 +171,13 @@ impl Live {
         Ok(Self {
             inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms })),
             writer: Arc::default(),
+            batch: Arc::default(),
         })
+    }
+
+    /// Incremental updates asked for and engine runs that served them.
+    pub fn update_counts(&self) -> UpdateCounts {
+        self.batch.counts()
     }
 
     /// The source this handle computes.
@@ -239,6 +253,7 @@ impl Live {
             history_ms: if what.history { t_hist.elapsed().as_secs_f64() * 1e3 } else { 0.0 },
             run_ids: written.run_ids,
             computed_at: written.computed_at,
+            batch_writes: 0,
         })
     }
 
@@ -256,6 +271,10 @@ impl Live {
     /// Every target's running month is refreshed; after a write that
     /// changed sites only, [`Live::sites_updated`] spares the counts of
     /// completed measures.
+    ///
+    /// Calls that arrive while an update runs are done together by the next
+    /// run; each returns when the run that included its sites has committed
+    /// (see [`Live::sites_updated`]).
     pub async fn sites_changed(&self, db: &Db, site_ids: &[String]) -> Result<Stats> {
         self.sites_updated(db, site_ids, funkplan_targets::Refresh::All).await
     }
@@ -289,11 +308,62 @@ impl Live {
 
     /// [`Live::sites_changed`], refreshing the running month of the
     /// targets `which` names.
+    ///
+    /// Group commit: the call joins the pending changes; whoever then gets
+    /// the engine (the leader) takes every change pending at that moment and
+    /// does them in one engine run and one results transaction (the union
+    /// of their sites, [`Refresh::All`](funkplan_targets::Refresh::All) if any
+    /// asked for it), then answers each of their callers. A call returns
+    /// only after the run that included its sites has committed; the
+    /// [`Stats`] are that run's (`batch_writes` says how many calls it
+    /// served), an error of that run reaches each of them
+    /// ([`Error::Batch`] when it served more than one).
+    ///
+    /// The work runs in a task of its own, so it goes on when the caller
+    /// stops waiting (a client hanging up): the write has committed and
+    /// its figures, and those of the writes grouped with it, must follow.
+    ///
+    /// # Errors
+    /// The run's error: reading the sites, writing the figures or the
+    /// targets' running month.
     #[tracing::instrument(skip(self, db))]
     pub async fn sites_updated(&self, db: &Db, site_ids: &[String], which: funkplan_targets::Refresh) -> Result<Stats> {
+        let (live, db) = (self.clone(), db.clone());
+        let rx = self.batch.join(site_ids, which);
+        tokio::spawn(async move { live.lead_or_follow(&db, rx).await })
+            .await
+            .map_err(|e| Error::Data(format!("the incremental coverage update stopped: {e}")))?
+    }
+
+    /// Wait for the run that takes our change, or become the run: the
+    /// engine's lock is handed over in arrival order (tokio's lock is fair),
+    /// and the first caller to get it after a run does everything pending.
+    async fn lead_or_follow(&self, db: &Db, mut rx: tokio::sync::oneshot::Receiver<Outcome>) -> Result<Stats> {
+        let mut st = tokio::select! {
+            biased;
+            done = &mut rx => return answer(done),
+            st = self.inner.lock() => st,
+        };
+        // A run finished with our change before we got the lock (a run
+        // answers its callers before it lets go of the engine).
+        if let Ok(done) = rx.try_recv() {
+            return answer(Ok(done));
+        }
+        let batch = self.batch.take();
+        let outcome = self.update(&mut st, db, &batch).await;
+        // Answer before letting go of the engine: the next leader relies on
+        // it (above).
+        batch.finish(outcome);
+        drop(st);
+        answer(rx.await)
+    }
+
+    /// One incremental run for a batch: re-read its sites, re-stamp around
+    /// their old and new positions, re-sum the municipalities in reach and
+    /// write them in one transaction.
+    async fn update(&self, st: &mut State, db: &Db, batch: &Batch) -> Result<Stats> {
+        let (site_ids, which) = (batch.site_ids.as_slice(), batch.which);
         let started_at = Utc::now();
-        let mut st = self.inner.lock().await;
-        let st = &mut *st;
         let t0 = Instant::now();
         // One connection of its own (to `db`'s database, opened on first
         // use): the updates run one at a time under the lock anyway, and one
@@ -305,18 +375,22 @@ impl Live {
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
         let (flags, actual, scenario, spots, parts) = cpu(|| {
-            let reach = st.model.max_radius_m();
-            let mut touched = Rect { r0: 0, r1: 0, c0: 0, c1: 0 };
+            let model = st.model;
+            let reach = |s: &Site| own_reach(&model, s);
+            // The boxes within reach of each site's old and new disks (kept
+            // apart: a batch of writes spread over the state would otherwise
+            // re-stamp the box around all of them).
+            let mut boxes = Vec::with_capacity(2 * site_ids.len());
             let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
             for id in site_ids {
                 if let Some(&i) = st.index.get(id) {
                     let old = &st.sites[i];
-                    touched = touched.union(Rect::around(&st.grid, old.x, old.y, reach));
+                    boxes.push(Rect::around(&st.grid, old.x, old.y, reach(old)));
                 }
                 match fresh_by_id.remove(id) {
                     Some(mut s) => {
-                        touched = touched.union(Rect::around(&st.grid, s.x, s.y, reach));
                         s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+                        boxes.push(Rect::around(&st.grid, s.x, s.y, reach(&s)));
                         match st.index.get(id) {
                             Some(&i) => st.sites[i] = s,
                             None => {
@@ -335,32 +409,43 @@ impl Live {
                     }
                 }
             }
+            let boxes = disjoint(boxes);
             let mut flags = vec![false; st.grid.ags.len()];
-            munis_in(&st.grid, touched, &mut flags);
+            for b in &boxes {
+                munis_in(&st.grid, *b, &mut flags);
+            }
             let region = munis_rect(&st.grid, &flags);
             // Only cells within reach of a changed site can change their
-            // operator sets: re-stamp that box, then re-sum the whole
-            // municipalities around it. Only the sites whose largest disk
-            // can reach the box take part (stamp clears the box and ORs in
+            // operator sets: re-stamp those boxes, then re-sum the whole
+            // municipalities around them. Only the sites whose largest disk
+            // can reach a box take part (stamp clears the box and ORs in
             // the runs of the sites it is given; a site farther away has
             // none there): a few hundred instead of every site of the state.
-            let near: Vec<Site> = st
-                .sites
-                .iter()
-                .filter(|s| {
-                    let r = Rect::around(&st.grid, s.x, s.y, reach);
-                    r.r0 < touched.r1 && touched.r0 < r.r1 && r.c0 < touched.c1 && touched.c0 < r.c1
-                })
-                .cloned()
-                .collect();
-            stamp(&st.grid, &st.model, &near, &mut st.masks, touched);
+            let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
+            let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
+            for s in &st.sites {
+                let r = Rect::around(&st.grid, s.x, s.y, reach(s));
+                if !overlap(r, hull) {
+                    continue;
+                }
+                for (b, n) in boxes.iter().zip(&mut near) {
+                    if overlap(r, *b) {
+                        n.push(s.clone());
+                    }
+                }
+            }
+            for (b, n) in boxes.iter().zip(&near) {
+                stamp(&st.grid, &st.model, n, &mut st.masks, *b);
+            }
+            let near_sites: usize = near.iter().map(Vec::len).sum();
             let stamp_ms = t1.elapsed().as_secs_f64() * 1e3;
             let scope = Scope { source: st.source, scenario: false, munis: Some(&flags), region };
             let (actual, scenario) = aggregate_pair(&st.grid, &st.masks, &st.bits, scope);
             let aggregate_ms = t1.elapsed().as_secs_f64() * 1e3 - stamp_ms;
             let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
             let area = |r: Rect| (r.r1 - r.r0) * (r.c1 - r.c0);
-            (flags, actual, scenario, spots, (stamp_ms, aggregate_ms, near.len(), area(touched), area(region)))
+            let touched: usize = boxes.iter().map(|b| area(*b)).sum();
+            (flags, actual, scenario, spots, (stamp_ms, aggregate_ms, near_sites, touched, area(region)))
         });
         let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
         let (stamp_ms, aggregate_ms, near_sites, touched_cells, region_cells) = parts;
@@ -395,6 +480,8 @@ impl Live {
             touched_cells,
             region_cells,
             municipalities = written.municipalities,
+            sites = site_ids.len(),
+            writes = batch.writes(),
             "incremental update"
         );
         Ok(Stats {
@@ -411,8 +498,44 @@ impl Live {
             history_ms: 0.0,
             run_ids: written.run_ids,
             computed_at: written.computed_at,
+            batch_writes: batch.writes(),
         })
     }
+}
+
+/// How far a site's disks reach: the largest radius of the technologies it
+/// has on air or in the scenario, in its setting (as `stamp` draws them).
+/// A change of the site can change no cell farther away, and no other
+/// site's disks reach farther than its own value of this.
+fn own_reach(model: &crate::model::Model, s: &Site) -> f64 {
+    (0..2)
+        .filter(|&t| s.on_air[t] || s.scenario[t])
+        .map(|t| model.radius_m[t][usize::from(s.urban)])
+        .fold(0.0, f64::max)
+}
+
+/// Do two boxes share a cell?
+fn overlap(a: Rect, b: Rect) -> bool {
+    a.r0 < b.r1 && b.r0 < a.r1 && a.c0 < b.c1 && b.c0 < a.c1
+}
+
+/// The boxes merged into bounding boxes until no two overlap, so that each
+/// cell is re-stamped once (empty boxes dropped).
+fn disjoint(boxes: Vec<Rect>) -> Vec<Rect> {
+    let mut out: Vec<Rect> = Vec::with_capacity(boxes.len());
+    for mut b in boxes.into_iter().filter(|b| !b.is_empty()) {
+        // Swallow every box b overlaps; grown, it may overlap others.
+        while let Some(i) = out.iter().position(|o| overlap(*o, b)) {
+            b = b.union(out.swap_remove(i));
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// A waiter's answer as the caller's result.
+fn answer(done: std::result::Result<Outcome, tokio::sync::oneshot::error::RecvError>) -> Result<Stats> {
+    done.unwrap_or_else(|_| Err(Error::Data("the incremental update that took this change ended without an answer".into())))
 }
 
 /// Stamp (unless the masks are known to be a fresh full stamp), sum and
@@ -439,5 +562,28 @@ fn compute_all(st: &mut State, restamp: bool) -> Computed {
         stamp_ms: t_stamp,
         aggregate_ms: t_agg - t_stamp,
         dead_spots_ms: compute_ms - t_agg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{disjoint, overlap, Rect};
+
+    fn r(r0: usize, r1: usize, c0: usize, c1: usize) -> Rect {
+        Rect { r0, r1, c0, c1 }
+    }
+
+    #[test]
+    fn boxes_are_merged_until_none_overlap() {
+        // a and c are apart; b joins them; d stays alone; the empty box goes.
+        let (a, b, c, d) = (r(0, 10, 0, 10), r(5, 25, 5, 25), r(20, 30, 20, 30), r(50, 60, 0, 10));
+        let mut out = disjoint(vec![a, c, r(3, 3, 0, 9), d, b]);
+        out.sort_by_key(|x| (x.r0, x.c0));
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!((out[0].r0, out[0].r1, out[0].c0, out[0].c1), (0, 30, 0, 30));
+        assert_eq!((out[1].r0, out[1].r1, out[1].c0, out[1].c1), (50, 60, 0, 10));
+        // Boxes that only touch stay apart.
+        assert_eq!(disjoint(vec![r(0, 10, 0, 10), r(10, 20, 0, 10)]).len(), 2);
+        assert!(!overlap(r(0, 10, 0, 10), r(10, 20, 0, 10)));
     }
 }

@@ -207,7 +207,11 @@ async fn write_with(
             None => Ok(None),
         }
     };
-    let (run_rows, running_month) = tokio::try_join!(futures_util::future::try_join_all(runs), definitions)?;
+    // Both finish before either error counts: the run rows are sent first,
+    // so when they fail the definitions' error is only "current transaction
+    // is aborted", which would hide the cause.
+    let (run_rows, running_month) = tokio::join!(futures_util::future::try_join_all(runs), definitions);
+    let (run_rows, running_month) = (run_rows?, running_month?);
     let run_ids: Vec<i64> = run_rows.iter().map(|r| r.get(0)).collect();
     let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| r.get(1));
 
