@@ -80,10 +80,13 @@ impl Digester {
     }
 }
 
+/// An input file opened for streaming: buffered, hashed, line-length bounded.
+pub type Stream = BufReader<Hashing<Box<dyn Read + Send>>>;
+
 /// Open `path` for streaming; the digester sees every byte read. A `.zip`
 /// is read through its CSV member, inflated as it streams (issue 15), and
 /// the digest is then of that CSV, the same as for the file unzipped.
-pub fn open(path: &Path) -> Result<(BufReader<Hashing<Box<dyn Read + Send>>>, Digester)> {
+pub fn open(path: &Path) -> Result<(Stream, Digester)> {
     let f = crate::formats::open_stream(path)?;
     let d = Digester { hasher: Arc::new(Mutex::new(Sha256::new())), bytes: Arc::default() };
     let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone(), since_break: 0, line: 0, tripped: false };

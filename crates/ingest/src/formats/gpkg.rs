@@ -216,7 +216,7 @@ impl Wkb<'_> {
     fn ring(&mut self, le: bool, ords: usize) -> Result<Value, String> {
         let n = self.u32(le)? as usize;
         if n > self.b.len() / 16 {
-            return Err(format!("a ring claims {n} points, more than the blob holds"));
+            return Err(format!("a ring claims {n} points, more than the blob holds (truncated?)"));
         }
         let mut pts = Vec::with_capacity(n);
         for _ in 0..n {

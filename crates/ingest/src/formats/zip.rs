@@ -282,6 +282,43 @@ mod tests {
         assert!(e.contains("no .csv file") && e.contains("x.pdf"), "{e}");
     }
 
+    fn inflating(data: &[u8], declared: u64, limit: u64) -> Inflating {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(data);
+        Inflating {
+            inner: Box::new(Cursor::new(data.to_vec())),
+            name: "a.zip/b.csv".into(),
+            read: 0,
+            declared,
+            limit,
+            crc: crc32fast::Hasher::new(),
+            expected_crc: crc.finalize(),
+            tripped: false,
+        }
+    }
+
+    #[test]
+    fn inflated_bytes_are_counted_against_the_limits() {
+        let data = vec![b'x'; 10_000];
+        let mut out = Vec::new();
+        assert!(inflating(&data, 10_000, 20_000).read_to_end(&mut out).is_ok());
+        assert_eq!(out.len(), 10_000);
+        let e = inflating(&data, 10_000, 5_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("a.zip/b.csv") && e.contains("zip bomb"), "{e}");
+        let e = inflating(&data, 4_000, 20_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("past the 4000 bytes its header declares"), "{e}");
+        let e = inflating(&data, 12_000, 20_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let mut bad = inflating(&data, 10_000, 20_000);
+        bad.expected_crc ^= 1;
+        let e = bad.read_to_end(&mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("CRC-32"), "{e}");
+        // After an error the stream ends instead of repeating it.
+        let mut tripped = inflating(&data, 10_000, 5_000);
+        assert!(tripped.read_to_end(&mut Vec::new()).is_err());
+        assert_eq!(tripped.read(&mut [0u8; 16]).unwrap(), 0);
+    }
+
     #[test]
     fn declared_sizes_past_the_limits_are_refused() {
         assert!(check_declared(&Member { index: 0, name: "a".into(), size: 1 << 20, compressed: 10 }).is_ok());
