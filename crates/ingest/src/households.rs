@@ -30,7 +30,16 @@ enum Position {
 enum Count {
     Households(usize, Option<usize>),
     PopulationAndSize(usize, usize),
+    /// Population only, as the census publishes its 100 m grid
+    /// (`Zensus2022_Bevoelkerungszahl_100m-Gitter.csv`).
+    Population(usize),
 }
+
+/// Persons per household where a file gives population alone: the census
+/// 2022 figure for NRW, from its 1 km grid (Σ Einwohner / Σ Einwohner ÷
+/// HHGroesse_D over the cells with both = 17,518,444 / 8,169,393), so the
+/// 100 m population grid gives the same ~8.2 M households as the 1 km file.
+pub const PERSONS_PER_HOUSEHOLD: f64 = 2.1444;
 
 enum Num {
     Value(f64),
@@ -93,6 +102,8 @@ pub(crate) struct Parsed {
     population_known: bool,
     /// Households derived as population / household size.
     from_population: bool,
+    /// Households derived as population / [`PERSONS_PER_HOUSEHOLD`].
+    population_only: bool,
 }
 
 pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
@@ -114,8 +125,9 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
     let count = match (hh, pop, size) {
         (Some(c), p, _) => Count::Households(c, p),
         (None, Some(p), Some(s)) => Count::PopulationAndSize(p, s),
+        (None, Some(p), None) => Count::Population(p),
         _ => {
-            file_problems.add(Loc::Line(1), "header", h.join(","), "no household column: need households (Haushalte) or Einwohner with HHGroesse_D");
+            file_problems.add(Loc::Line(1), "header", h.join(","), "no household column: need households (Haushalte) or Einwohner (with HHGroesse_D or alone)");
             return Ok(Parsed::default());
         }
     };
@@ -125,6 +137,7 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
     let mut out = Parsed {
         population_known: !matches!(count, Count::Households(_, None)),
         from_population: matches!(count, Count::PopulationAndSize(..)),
+        population_only: matches!(count, Count::Population(_)),
         ..Parsed::default()
     };
     let mut seen = SeenIds::default();
@@ -202,6 +215,10 @@ pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Probl
                     }
                     (Num::Suppressed, _) => (Num::Suppressed, None),
                 })
+            }),
+            Count::Population(p) => get(p).map(|pv| match pv {
+                Num::Value(v) => (Num::Value(v / PERSONS_PER_HOUSEHOLD), Some(Num::Value(v))),
+                Num::Suppressed => (Num::Suppressed, None),
             }),
         };
         let (households, population) = match parsed {
@@ -368,6 +385,11 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     ));
     if parsed.from_population {
         summary.notes.push("Where a file gives population and average household size, households = population / size (an approximation).".into());
+    }
+    if parsed.population_only {
+        summary.notes.push(format!(
+            "The file gives population only: households = population / {PERSONS_PER_HOUSEHOLD} (census 2022 persons per household in NRW, an approximation)."
+        ));
     }
     if parsed.pop_without_size > 0 {
         summary.notes.push(format!("{} cells had population but no household size and count as suppressed.", parsed.pop_without_size));

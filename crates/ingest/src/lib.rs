@@ -14,6 +14,7 @@
 pub mod crs;
 pub mod demo;
 mod error;
+pub mod formats;
 pub mod grid;
 mod pgcopy;
 pub mod problem;
@@ -51,6 +52,8 @@ pub struct Options {
     pub make_valid: bool,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
+    /// `--layer`: the GeoPackage layer (or the shapefile in a zip) to read.
+    pub layer: Option<String>,
     /// "Today" for the no-dates-in-the-future rule; `None` = the real today.
     pub today: Option<chrono::NaiveDate>,
     /// How far outside the loaded municipalities a site may lie (metres);
@@ -87,7 +90,7 @@ impl Summary {
     fn new(kind: Kind, path: &Path, opts: &Options) -> Self {
         Self {
             kind: kind.as_str(),
-            file: source::display_name(path),
+            file: formats::display_name(path, kind),
             sha256: String::new(),
             rows: 0,
             inserted: 0,

@@ -13,7 +13,7 @@ use crate::geojson::{self, short};
 use crate::grid::{self, MultiPolygon};
 use crate::pgcopy::CopyBuf;
 use crate::problem::{Loc, Problems};
-use crate::{source, Error, Options, Progress, Result, Summary};
+use crate::{formats, source, Error, Options, Progress, Result, Summary};
 
 pub(crate) struct Muni {
     idx: i32,
@@ -113,19 +113,37 @@ pub(crate) fn parse_feature(f: &Value, i: usize, proj: &ToUtm32, opts: &Options,
 
 pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let progress = Progress::new("municipalities", opts.progress);
-    let (bytes, sha) = source::read_all(path)?;
-    summary.sha256 = sha;
-    let mut problems = Problems::new(summary.file.clone());
-    let doc: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.add(Loc::File, "(json)", format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {e}"));
-            return problems.into_result();
+    // GeoPackage and Shapefile (issue 15) arrive as GeoJSON-shaped features.
+    let (features, crs, mut problems) = match formats::read_features(path, opts)? {
+        Some(f) => {
+            summary.sha256 = f.sha256;
+            summary.file.clone_from(&f.name);
+            (f.features, f.crs, Problems::new(f.name))
         }
-    };
-    drop(bytes);
-    let Some((features, crs)) = geojson::collection(&doc, opts.crs, &mut problems) else {
-        return problems.into_result();
+        None => {
+            if let Some(layer) = &opts.layer {
+                return Err(Error::Usage(format!("--layer {layer}: only a GeoPackage or a zip of shapefiles has layers")));
+            }
+            let (bytes, sha) = source::read_all(path)?;
+            summary.sha256 = sha;
+            let mut problems = Problems::new(summary.file.clone());
+            let mut doc: Value = match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.add(Loc::File, "(json)", format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {e}"));
+                    return problems.into_result();
+                }
+            };
+            drop(bytes);
+            let Some((_, crs)) = geojson::collection(&doc, opts.crs, &mut problems) else {
+                return problems.into_result();
+            };
+            let features = match doc.get_mut("features") {
+                Some(Value::Array(a)) => std::mem::take(a),
+                _ => Vec::new(),
+            };
+            (features, crs, problems)
+        }
     };
     let proj = ToUtm32::new(crs).map_err(Error::Usage)?;
     summary.rows = features.len() as u64;

@@ -1,7 +1,6 @@
 //! Reading input files: SHA-256 while streaming, CSV with the delimiter
 //! detected from the header, field lookup by (case-insensitive) name.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -82,9 +81,14 @@ impl Digester {
     }
 }
 
-/// Open `path` for streaming; the digester sees every byte read.
-pub fn open(path: &Path) -> Result<(BufReader<Hashing<File>>, Digester)> {
-    let f = File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+/// An input file opened for streaming: buffered, hashed, line-length bounded.
+pub type Stream = BufReader<Hashing<Box<dyn Read + Send>>>;
+
+/// Open `path` for streaming; the digester sees every byte read. A `.zip`
+/// is read through its CSV member, inflated as it streams (issue 15), and
+/// the digest is then of that CSV, the same as for the file unzipped.
+pub fn open(path: &Path) -> Result<(Stream, Digester)> {
+    let f = crate::formats::open_stream(path)?;
     let d = Digester { hasher: Arc::new(Mutex::new(Sha256::new())), bytes: Arc::default() };
     let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone(), since_break: 0, line: 0, tripped: false };
     Ok((BufReader::with_capacity(1 << 20, r), d))

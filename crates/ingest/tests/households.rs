@@ -107,7 +107,7 @@ async fn every_bad_row_is_reported_and_nothing_changes() {
     has(&lines, &["line 10", "outside the valid area of EPSG:3035"]);
     assert_eq!(lines.len(), 8, "{lines:#?}");
 
-    let lines = must_fail(&mut c, Kind::Households, &tmp_file("nohh.csv", "GITTER_ID_1km,Einwohner\nCRS3035RES1000mN3090000E4100000,10\n"), &opts()).await;
+    let lines = must_fail(&mut c, Kind::Households, &tmp_file("nohh.csv", "GITTER_ID_1km,Flaeche\nCRS3035RES1000mN3090000E4100000,10\n"), &opts()).await;
     has(&lines, &["nohh.csv", "line 1", "header", "no household column"]);
 }
 

@@ -22,7 +22,8 @@ pub struct Args {
     /// What the file holds.
     #[arg(value_enum)]
     kind: KindArg,
-    /// The input file (GeoJSON for municipalities, CSV or GeoJSON for sites, CSV otherwise).
+    /// The input file: municipalities from GeoJSON, GeoPackage (.gpkg) or an ESRI Shapefile (.shp, or a .zip of
+    /// one); sites from CSV or GeoJSON; the others from CSV, also inside a .zip.
     file: PathBuf,
     /// CRS of the coordinates when the file does not say (e.g. EPSG:25832); default EPSG:4326.
     #[arg(long)]
@@ -40,6 +41,9 @@ pub struct Args {
     /// (checked when any are loaded), as for `serve`.
     #[arg(long, env = "FUNKPLAN_SITE_MARGIN_M", default_value_t = funkplan_model::DEFAULT_SITE_MARGIN_M, value_parser = super::serve::metres)]
     site_margin_m: f64,
+    /// The GeoPackage layer (or the shapefile inside a zip) to read; without it, the one polygon layer with an AGS field.
+    #[arg(long)]
+    layer: Option<String>,
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
@@ -54,7 +58,16 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(s) = &a.state {
         anyhow::ensure!(!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()), "--state must be leading AGS digits, e.g. 05");
     }
-    let opts = Options { crs, dry_run: a.dry_run, state: a.state, make_valid: a.make_valid, progress: true, today: None, site_margin_m: Some(a.site_margin_m) };
+    let opts = Options {
+        crs,
+        dry_run: a.dry_run,
+        state: a.state,
+        make_valid: a.make_valid,
+        layer: a.layer,
+        progress: true,
+        today: None,
+        site_margin_m: Some(a.site_margin_m),
+    };
     let url = g.database_url().await?;
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
