@@ -35,6 +35,9 @@ import traceback
 import urllib.parse
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import formats  # noqa: E402 — the section of issue 15's input formats, beside this file
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
@@ -1265,6 +1268,9 @@ def main():
             step("http", http)
             # Last: its PATCHes move sites, which the sections above read.
             step("load", b.bench_load)
+        # After everything that reads the demo data: it re-ingests the
+        # municipalities and households in other formats.
+        step("formats", lambda: formats.bench_formats(b))
     finally:
         b.stop_servers()
     b.write(failures)
