@@ -113,7 +113,7 @@ async fn a_killed_ingest_leaves_the_database_unchanged() {
         let n: i64 = c
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                 AND state = 'active' AND query LIKE 'COPY household_cell%'",
+                 AND state = 'active' AND query LIKE 'COPY %household_cell%'",
                 &[],
             )
             .await

@@ -152,7 +152,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState, opts: Ser
         let io = TokioIo::new(stream);
         let metrics_state = state.clone();
         metrics_state.metrics().connections_open.fetch_add(1, Ordering::Relaxed);
-        if full {
+        // The connection, served to its end (boxed: the two kinds differ in type).
+        let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = if full {
             builder.http1().timer(TokioTimer::new()).header_read_timeout(OVERFLOW_HEADER_TIMEOUT).keep_alive(false);
             let busy = tower::service_fn(move |req: Request<Incoming>| {
                 let svc = svc.clone();
@@ -164,23 +165,22 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState, opts: Ser
                     }
                 }
             });
-            let conn = builder.serve_connection(io, TowerToHyperService::new(busy)).into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
+            let conn = graceful.watch(builder.serve_connection(io, TowerToHyperService::new(busy)).into_owned());
+            Box::pin(async move {
                 let _ = conn.await;
-                metrics_state.metrics().connections_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
+            })
         } else {
             builder.http1().timer(TokioTimer::new()).header_read_timeout(opts.header_timeout);
-            let conn = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(svc)).into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
+            let conn = graceful.watch(builder.serve_connection_with_upgrades(io, TowerToHyperService::new(svc)).into_owned());
+            Box::pin(async move {
                 let _ = conn.await;
-                metrics_state.metrics().connections_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
-        }
+            })
+        };
+        tokio::spawn(async move {
+            served.await;
+            metrics_state.metrics().connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
     }
     drop(listener);
     tracing::info!("shutdown signal received; finishing open requests");

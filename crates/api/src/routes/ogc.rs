@@ -432,7 +432,7 @@ pub(crate) async fn collections(State(state): State<AppState>, origin: Origin, q
     let base = origin.base();
     let mut list = Vec::with_capacity(COLLECTIONS.len());
     for c in &COLLECTIONS {
-        list.push(collection_json(&state, &base, c).await?);
+        list.push(collection_json(&state, base, c).await?);
     }
     let body = json!({
         "links": [link(&format!("{base}/ogc/collections"), "self", JSON, "The collections")],
@@ -459,7 +459,7 @@ pub(crate) async fn collection_meta(
     let c = collection(&id)?;
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    Ok(json_response(&collection_json(&state, &origin.base(), c).await?, ty))
+    Ok(json_response(&collection_json(&state, origin.base(), c).await?, ty))
 }
 
 /// A parsed `datetime`: an instant or a half-open or closed interval.
