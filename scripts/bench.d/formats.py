@@ -83,11 +83,11 @@ def published_zip(households: Path, out_dir: Path) -> tuple[Path, Path, int]:
 
 
 def municipality_geojson(home: Path) -> Path:
-    """The GeoJSON the fixtures were made from (../shared/data or data/)."""
-    for p in (ROOT / "data" / "nrw-gemeinden-vg5000-2021.geojson", ROOT.parent / "shared" / "data" / "nrw-gemeinden-vg5000-2021.geojson"):
-        if p.exists():
-            return p
-    raise RuntimeError("nrw-gemeinden-vg5000-2021.geojson not found in data/ or ../shared/data")
+    """The GeoJSON the fixtures were made from: the repository's data/."""
+    p = ROOT / "data" / "nrw-gemeinden-vg5000-2021.geojson"
+    if not p.exists():
+        raise RuntimeError(f"{p} not found (it is shipped in data/)")
+    return p
 
 
 def bench_formats(b, work: Path | None = None) -> None:
@@ -198,25 +198,15 @@ class Standalone:
         self.commands: list[str] = []
         self.data: dict[str, Path] = {}
 
+    # The database helpers are bench.py's own (they need only self.url);
+    # imported late because bench.py imports this module.
     def psql(self, sql: str) -> str:
-        p = subprocess.run(["psql", self.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], text=True, capture_output=True)
-        if p.returncode != 0:
-            raise RuntimeError(f"psql failed: {sql[:200]}: {p.stderr.strip()}")
-        return p.stdout.strip()
+        import bench
+        return bench.Bench.psql(self, sql)
 
     def pg_conninfo(self) -> str:
-        u = urllib.parse.urlsplit(self.url)
-        q = urllib.parse.parse_qs(u.query)
-        parts = {"dbname": u.path.lstrip("/") or "postgres"}
-        if u.username:
-            parts["user"] = urllib.parse.unquote(u.username)
-        host = q.get("host", [u.hostname or ""])[0]
-        if host:
-            parts["host"] = host
-        port = q.get("port", [str(u.port) if u.port else ""])[0]
-        if port:
-            parts["port"] = port
-        return " ".join(f"{k}={v}" for k, v in parts.items())
+        import bench
+        return bench.Bench.pg_conninfo(self)
 
     def setup(self) -> None:
         subprocess.run([self.F, "migrate"], env=self.env, check=True, capture_output=True)

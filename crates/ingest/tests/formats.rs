@@ -2,7 +2,7 @@
 //! 396 municipalities from GeoPackage and Shapefile (plain and zipped) land
 //! as the GeoJSON original does, and the census 100 m layout inside a zip
 //! lands as the same CSV unzipped. Fixtures: tests/fixtures/formats (made
-//! once with ogr2ogr from ../shared/data; see its README).
+//! once with ogr2ogr from data/; see its README).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -19,7 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn geojson_original() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nrw-gemeinden-vg5000-2021.geojson");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/nrw-gemeinden-vg5000-2021.geojson");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
