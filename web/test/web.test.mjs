@@ -356,13 +356,20 @@ describe('Funkplan web app', () => {
     await page.goto(`${BASE}/#/karte`);
     await waitReady(page, 'map', 60000);
     await page.selectOption('#map-level', 'kreise');
-    await page.waitForFunction(() => /Kreise/.test(document.querySelector('#map-note')?.textContent ?? ''));
+    // "… werden geladen" also names the level: wait for the note that says the data is applied.
+    await page.waitForFunction(() => /Kreise.*eingefärbt/.test(document.querySelector('#map-note')?.textContent ?? ''));
     const districts = await getJson(`${BASE}/ogc/collections/districts/items?limit=1000`);
-    const rendered = await page.evaluate(() => new Promise((resolve) => {
+    // setData is parsed in a worker: read the rendered features once the map is idle again.
+    const renderedCount = () => page.evaluate(() => new Promise((resolve) => {
       const m = window.__funkplan.maps.main;
       m.once('idle', () => resolve(new Set(m.queryRenderedFeatures({ layers: ['muni-fill'] }).map((f) => f.properties.ags)).size));
       m.triggerRepaint();
     }));
+    let rendered = await renderedCount();
+    for (let i = 0; i < 20 && rendered !== districts.features.length; i++) {
+      await page.waitForTimeout(250);
+      rendered = await renderedCount();
+    }
     assert.equal(rendered, districts.features.length);
     await page.screenshot({ path: shot('map-districts') });
     assertClean(problems, 'district');
