@@ -4,7 +4,7 @@ import { targets, targetHistory } from './api.js';
 import {
   formatDate, formatGoal, formatMonth, formatRate, formatShare, formatValue,
 } from './format.js';
-import { verdict } from './status.js';
+import { progressOf, verdict } from './status.js';
 import { el, errorBox, loading } from './dom.js';
 
 export function renderDashboard(main) {
@@ -53,6 +53,16 @@ export function renderDashboard(main) {
   };
 }
 
+/** "62 % des Ziels erreicht"; after a passed deadline also the share reached by then. */
+function progressLabel(t) {
+  const p = el('p', { class: 'progress-label' }, el('span', { 'data-field': 'progress' }, formatShare(t.progress)), ' des Ziels erreicht');
+  const atDeadline = t.forecast?.value_at_deadline;
+  if (t.deadline_passed && t.met_at_deadline === false && typeof atDeadline === 'number') {
+    p.append(' (heute) · zur Frist ', el('span', { 'data-field': 'progress-at-deadline' }, formatShare(progressOf(t, atDeadline))));
+  }
+  return p;
+}
+
 function card_(t, hist) {
   const history = hist.ok ? hist.h : [];
   const v = verdict(t, history);
@@ -71,7 +81,7 @@ function card_(t, hist) {
       class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
       'aria-valuenow': String(pct), 'aria-label': `Fortschritt ${t.title}`,
     }, el('span', { style: `width:${pct}%` })),
-    el('p', { class: 'progress-label' }, el('span', { 'data-field': 'progress' }, formatShare(t.progress)), ' des Ziels erreicht'),
+    progressLabel(t),
     el('p', { class: 'verdict', 'data-field': 'verdict' }, v.text));
   if (f && (typeof f.rate_needed_per_month === 'number' || typeof f.rate_actual_per_month === 'number')) {
     const rates = el('p', { class: 'rates' });
@@ -95,7 +105,8 @@ function card_(t, hist) {
     chart = burnUp(box, t, history);
     box.append(el('figcaption', { class: 'small muted' },
       `Monatlicher Verlauf ${formatMonth(history[0].month)} bis ${formatMonth(history.at(-1).month)}; `
-      + `Ziellinie ${formatValue(t.target_value, t.unit)}, Frist ${formatDate(t.deadline)}, Prognose gestrichelt.`));
+      + `Ziellinie ${formatValue(t.target_value, t.unit)}, Frist ${formatDate(t.deadline)}`
+      + `${t.deadline_passed ? '' : ', Prognose gestrichelt'}. Werte per Mauszeiger oder Pfeiltasten.`));
   }
   node.append(el('p', { class: 'source small muted' }, `Quelle: ${t.source ?? '–'} · Stand ${formatDate(String(t.as_of ?? '').slice(0, 10))}`));
   return { node, chart };
@@ -112,15 +123,13 @@ function burnUp(box, t, history) {
   const lastV = ys.at(-1);
   const dl = ts(t.deadline);
   const f = t.forecast ?? {};
-  // The forecast runs from the last point to the deadline if it lies ahead,
-  // else (a past deadline) twelve months on at the rate achieved.
+  // The forecast runs from the last point to a deadline still ahead; once
+  // the deadline has passed there is nothing to forecast against it (the
+  // history shows what happened).
   const fx = [];
   const fy = [];
-  if (dl > last && typeof f.value_at_deadline === 'number') {
+  if (dl > last && !t.deadline_passed && typeof f.value_at_deadline === 'number') {
     fx.push(last, dl); fy.push(lastV, f.value_at_deadline);
-  } else if (typeof f.rate_actual_per_month === 'number') {
-    const end = last + 365 * DAY;
-    fx.push(last, end); fy.push(lastV, lastV + f.rate_actual_per_month * 12);
   }
   const allX = [...new Set([...xs, ...fx, dl])].sort((a, b) => a - b);
   const at = (x, px, py) => { const i = px.indexOf(x); return i < 0 ? null : py[i]; };
@@ -134,9 +143,19 @@ function burnUp(box, t, history) {
   const opts = {
     width: Math.max(260, box.clientWidth || 320),
     height: 180,
-    legend: { show: true, live: false },
+    // The legend follows the cursor (mouse or arrow keys): the values of the month under it.
+    legend: { show: true, live: true },
     cursor: { show: true, drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    scales: {
+      x: { time: true },
+      // From zero: an axis starting at 90 % would make small gaps look large.
+      y: {
+        range: (u, min, max) => {
+          const top = Math.max(max ?? 0, t.target_value ?? 0);
+          return [0, t.unit === 'percent' ? 100 : top * 1.08 || 1];
+        },
+      },
+    },
     axes: [
       {
         stroke: '#333',
@@ -171,18 +190,55 @@ function burnUp(box, t, history) {
         c.moveTo(x, u.bbox.top);
         c.lineTo(x, u.bbox.top + u.bbox.height);
         c.stroke();
+        // The label on a white box at the foot of the marker, on whichever
+        // side has room, so no line runs through it.
+        const px = devicePixelRatio;
+        c.font = `${11 * px}px system-ui, sans-serif`;
+        const w = c.measureText('Frist').width;
+        const right = x + 4 * px + w + 4 * px <= u.bbox.left + u.bbox.width;
+        const lx = right ? x + 4 * px : x - 4 * px - w;
+        const ly = u.bbox.top + u.bbox.height - 6 * px;
+        c.setLineDash([]);
+        c.fillStyle = 'rgba(255,255,255,0.92)';
+        c.fillRect(lx - 2 * px, ly - 11 * px, w + 4 * px, 14 * px);
         c.fillStyle = '#b00020';
-        c.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-        c.fillText('Frist', x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+        c.fillText('Frist', lx, ly);
         c.restore();
       }],
     },
   };
-  const holder = el('div', { class: 'chart-canvas', role: 'img', 'aria-label': `Burn-up-Diagramm ${t.title}` });
-  box.append(holder);
+  // Focusable: the arrow keys step the cursor month by month and the month's
+  // values are read out (the legend shows them too).
+  const readout = el('p', { class: 'sr-only', 'aria-live': 'polite', 'data-field': 'chart-readout' });
+  const holder = el('div', {
+    class: 'chart-canvas', role: 'group', tabindex: '0',
+    'aria-label': `Burn-up-Diagramm ${t.title}: Pfeiltasten links und rechts zeigen die Werte der einzelnen Monate`,
+  });
+  box.append(holder, readout);
   const u = new uPlot(opts, data, holder);
+  // For the browser tests, like the maps.
+  (window.__funkplan.charts ??= {})[t.id] = u;
+  let idx = null;
+  holder.addEventListener('keydown', (e) => {
+    const n = allX.length;
+    // Home and End: the first and the latest month of the history; the
+    // arrows step on into the forecast too.
+    const lastHist = allX.indexOf(last);
+    if (e.key === 'Home') idx = 0;
+    else if (e.key === 'End') idx = lastHist;
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      idx = idx === null ? lastHist : Math.max(0, Math.min(n - 1, idx + (e.key === 'ArrowLeft' ? -1 : 1)));
+    } else return;
+    e.preventDefault();
+    u.setCursor({ left: u.valToPos(allX[idx], 'x'), top: u.bbox.height / devicePixelRatio / 2 });
+    const parts = [formatMonth(new Date(allX[idx] * 1000).toISOString())];
+    if (data[1][idx] != null) parts.push(`Verlauf ${fmt(data[1][idx])}`);
+    if (data[3][idx] != null) parts.push(`Prognose ${fmt(data[3][idx])}`);
+    parts.push(`Ziel ${fmt(t.target_value)}`);
+    readout.textContent = parts.join(', ');
+  });
   return {
     fit: () => u.setSize({ width: Math.max(260, box.clientWidth || 320), height: 180 }),
-    destroy: () => u.destroy(),
+    destroy: () => { delete window.__funkplan.charts?.[t.id]; u.destroy(); },
   };
 }

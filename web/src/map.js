@@ -6,7 +6,7 @@ import {
 import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
-  bounds, choroplethColor, emptyStyle, legendRows, siteColor, STATUS_COLORS,
+  bounds, choroplethColor, emptyStyle, legendRows, LOCALE_DE, siteColor, STATUS_COLORS,
 } from './mapstyle.js';
 import { mapAttribution } from './attribution.js';
 
@@ -73,9 +73,11 @@ export function renderMap(main) {
     dragRotate: false,
     pitchWithRotate: false,
     fadeDuration: 0,
+    locale: LOCALE_DE,
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-left');
   window.__funkplan.maps.main = map;
   window.__funkplan.ready.map = false;
   let alive = true;

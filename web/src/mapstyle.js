@@ -66,3 +66,35 @@ export function siteColor() {
   m.push('#333333');
   return m;
 }
+
+/**
+ * MapLibre's own control labels in German (its `locale` option); the keys
+ * are those of MapLibre's default locale.
+ */
+export const LOCALE_DE = {
+  'AttributionControl.ToggleAttribution': 'Quellenangaben ein- oder ausblenden',
+  'AttributionControl.MapFeedback': 'Rückmeldung zur Karte',
+  'FullscreenControl.Enter': 'Vollbild',
+  'FullscreenControl.Exit': 'Vollbild beenden',
+  'GeolocateControl.FindMyLocation': 'Meinen Standort finden',
+  'GeolocateControl.LocationNotAvailable': 'Standort nicht verfügbar',
+  'LogoControl.Title': 'MapLibre-Logo',
+  'Map.Title': 'Karte',
+  'Marker.Title': 'Kartenmarkierung',
+  'NavigationControl.ResetBearing': 'Ziehen zum Drehen, Klicken richtet nach Norden aus',
+  'NavigationControl.ZoomIn': 'Vergrößern',
+  'NavigationControl.ZoomOut': 'Verkleinern',
+  'Popup.Close': 'Schließen',
+  'ScaleControl.Feet': 'ft',
+  'ScaleControl.Meters': 'm',
+  'ScaleControl.Kilometers': 'km',
+  'ScaleControl.Miles': 'mi',
+  'ScaleControl.NauticalMiles': 'sm',
+  'GlobeControl.Enable': 'Globus einschalten',
+  'GlobeControl.Disable': 'Globus ausschalten',
+  'TerrainControl.Enable': 'Gelände einschalten',
+  'TerrainControl.Disable': 'Gelände ausschalten',
+  'CooperativeGesturesHandler.WindowsHelpText': 'Strg + Mausrad zum Zoomen der Karte',
+  'CooperativeGesturesHandler.MacHelpText': '⌘ + Mausrad zum Zoomen der Karte',
+  'CooperativeGesturesHandler.MobileHelpText': 'Mit zwei Fingern verschieben Sie die Karte',
+};

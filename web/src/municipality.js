@@ -9,7 +9,7 @@ import {
   operatorName, SITE_STATUS, SOURCE, TECHNOLOGY,
 } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
-import { bounds, emptyStyle, siteColor, STATUS_COLORS } from './mapstyle.js';
+import { bounds, emptyStyle, LOCALE_DE, siteColor, STATUS_COLORS } from './mapstyle.js';
 
 export function renderMunicipality(main, ags) {
   document.title = `Gemeinde ${ags} – Funkplan NRW`;
@@ -35,7 +35,7 @@ export function renderMunicipality(main, ags) {
     }
     if (!alive) return;
     document.title = `${m.name} – Funkplan NRW`;
-    const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'img', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
+    const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'region', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
     section.replaceChildren(
       el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ',
         districtLink(ags, () => alive), ' › ', m.name),
@@ -106,9 +106,10 @@ function coverageTable(m) {
   });
   return titled('Versorgung durch mindestens einen Netzbetreiber', el('table', { class: 'coverage' },
     el('thead', {}, el('tr', {},
-      el('th', { scope: 'col' }, 'Technik'), el('th', { scope: 'col' }, 'Haushalte versorgt'),
-      el('th', { scope: 'col' }, 'Anteil Haushalte'), el('th', { scope: 'col' }, 'Anteil Fläche'),
-      el('th', { scope: 'col' }, 'Szenario Haushalte'), el('th', { scope: 'col' }, 'Szenario Fläche'))),
+      // Soft hyphens (\u00ad) let the headers break inside words on a phone.
+      el('th', { scope: 'col' }, 'Technik'), el('th', { scope: 'col' }, 'Haus\u00adhalte ver\u00adsorgt'),
+      el('th', { scope: 'col' }, 'Anteil Haus\u00adhalte'), el('th', { scope: 'col' }, 'Anteil Fläche'),
+      el('th', { scope: 'col' }, 'Sze\u00adnario Haus\u00adhalte'), el('th', { scope: 'col' }, 'Sze\u00adnario Fläche'))),
     el('tbody', {}, rows)));
 }
 
@@ -152,9 +153,10 @@ function measuresTable(m) {
 function smallMap(container, ags, isAlive) {
   const map = new maplibregl.Map({
     container, style: emptyStyle(), center: [7.55, 51.45], zoom: 8, attributionControl: false,
-    dragRotate: false, pitchWithRotate: false, fadeDuration: 0, cooperativeGestures: false,
+    dragRotate: false, pitchWithRotate: false, fadeDuration: 0, cooperativeGestures: false, locale: LOCALE_DE,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 100 }), 'top-left');
   window.__funkplan.maps.gemeinde = map;
   map.on('load', async () => {
     try {

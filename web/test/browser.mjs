@@ -98,3 +98,19 @@ export function hexToRgb(h) {
   const n = parseInt(h.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
+
+/**
+ * axe-core's serious and critical accessibility violations on the page as it
+ * is now (axe injected from node_modules, run in the page), as readable lines.
+ */
+export async function axeViolations(page, { exclude = [] } = {}) {
+  const { createRequire } = await import('node:module');
+  const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async (ex) => window.axe.run(ex.length ? { exclude: ex } : document, {
+    resultTypes: ['violations'],
+  }), exclude);
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+}

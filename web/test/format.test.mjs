@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   formatCount, formatShare, formatPercentValue, formatKm2, formatDate, formatGoal, formatMonth, normSpace, monthsBetween,
 } from '../src/format.js';
-import { verdict } from '../src/status.js';
+import { progressOf, verdict } from '../src/status.js';
 import { fold, match } from '../src/search.js';
 import { normalizeHistory, normalizeMunicipalities } from '../src/api.js';
 import { attributionParts, ATTR_BKG, ATTR_BNETZA, ATTR_SYNTHETIC } from '../src/attribution.js';
@@ -49,9 +49,28 @@ test('verdicts', () => {
   assert.equal(verdict({ ...base, met: true, met_on: '2029-10-01' }, hist, now).text, 'erreicht (seit Beginn der Aufzeichnung, Oktober 2029)');
   assert.equal(verdict({ ...base, deadline: '2029-06-30', met: true, met_on: '2029-11-01' }, hist, now).text, 'erreicht im November 2029, 5 Monate nach der Frist');
   assert.equal(verdict({ ...base, deadline: '2029-06-30', met: false }, hist, now).text, 'Frist verstrichen, 6 Monate Verzug');
+  // Missed at the deadline, met later: read as missed, with the value at the deadline and the catch-up.
+  const lteMeasures = {
+    unit: 'count', comparator: 'ge', target_value: 7500, deadline: '2024-12-31', current_value: 8397,
+    met: true, met_on: '2025-06-01', deadline_passed: true, met_at_deadline: false, forecast: { value_at_deadline: 7033 },
+  };
+  assert.deepEqual(verdict(lteMeasures, [], new Date('2026-12-07T00:00:00Z')),
+    { kind: 'missed', text: 'Frist verfehlt (zur Frist 7.033 statt 7.500), erreicht im Juni 2025, 6 Monate nach der Frist' });
+  // Met at the deadline stays met, whenever it is read.
+  assert.equal(verdict({ ...lteMeasures, met_on: '2024-09-01', met_at_deadline: true }, [], new Date('2026-12-07T00:00:00Z')).kind, 'met');
+  // Still open after the deadline: the value then is named.
+  assert.equal(verdict({ ...lteMeasures, met: false, met_on: null }, [], new Date('2026-12-07T00:00:00Z')).text,
+    'Frist verstrichen, 23 Monate Verzug (zur Frist 7.033 statt 7.500)');
   // "Bring down to zero" targets: falling values are progress.
   const dead = { unit: 'km2', comparator: 'le', target_value: 0, deadline: '2030-12-31', current_value: 10, met: false };
   assert.equal(verdict({ ...dead, forecast: { on_track: false, rate_actual_per_month: -0.5 } }, [], now).text, 'voraussichtlich 9 Monate Verzug');
+});
+
+test('progress as the server computes it', () => {
+  assert.equal(progressOf({ comparator: 'ge', target_value: 7500 }, 7033), 7033 / 7500);
+  assert.equal(progressOf({ comparator: 'gt', target_value: 10 }, 20), 1);
+  assert.equal(progressOf({ comparator: 'le', target_value: 0, baseline: 10 }, 4), 0.6);
+  assert.equal(progressOf({ comparator: 'le', target_value: 0 }, 4), 0);
 });
 
 test('search matches names without accents and AGS prefixes', () => {

@@ -6,12 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ARTIFACTS, baseUrl, countPixels, getJson, hexToRgb, launch, watchedPage,
+  ARTIFACTS, axeViolations, baseUrl, countPixels, getJson, hexToRgb, launch, watchedPage,
 } from './browser.mjs';
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatMonth, formatKm2, formatRate, formatShare, formatValue, normSpace, SOURCE,
 } from '../src/format.js';
-import { COLORS, BACKGROUND, NO_DATA } from '../src/mapstyle.js';
+import { COLORS, BACKGROUND, LOCALE_DE, NO_DATA } from '../src/mapstyle.js';
 
 const BASE = baseUrl();
 let browser;
@@ -150,15 +150,42 @@ describe('Funkplan web app', () => {
         assert.equal(await field('rate-needed'), normSpace(formatRate(f.rate_needed_per_month, t.unit)), `${t.id}: rate needed`);
       }
       const v = await field('verdict');
-      assert.match(v, /^(im Plan|erreicht|Frist verstrichen, \d+ Monate? Verzug|voraussichtlich \d+ Monate? Verzug|nicht im Plan)/, `${t.id}: verdict "${v}"`);
+      assert.match(v, /^(im Plan|erreicht|Frist verfehlt|zur Frist erreicht|Frist verstrichen, \d+ Monate? Verzug|voraussichtlich \d+ Monate? Verzug|nicht im Plan)/, `${t.id}: verdict "${v}"`);
       if (t.met && t.met_on) assert.match(v, new RegExp(`${formatMonth(t.met_on)}|${formatDate(t.met_on)}`), `${t.id}: verdict names when it was met`);
-      if (!t.met && t.deadline < new Date().toISOString().slice(0, 10)) assert.match(v, /^Frist verstrichen, \d+ Monate? Verzug/, `${t.id}: late`);
-      if (t.met) assert.match(v, /^erreicht/, `${t.id} is met`);
-      else assert.doesNotMatch(v, /^erreicht/, `${t.id} is not met`);
+      if (!t.met && t.deadline < new Date().toISOString().slice(0, 10)) assert.match(v, /^(Frist verstrichen, \d+ Monate? Verzug|zur Frist erreicht)/, `${t.id}: late`);
+      const missed = t.deadline_passed && t.met_at_deadline === false;
+      const cls = await card.getAttribute('class');
+      const colour = await card.locator('[data-field="verdict"]').evaluate((n) => getComputedStyle(n).color);
+      if (missed) {
+        // Missed at the deadline reads as missed, in words and colour, whatever happened later.
+        assert.match(v, t.met ? /^Frist verfehlt \(zur Frist / : /^Frist verstrichen, .*\(zur Frist /, `${t.id}: missed at the deadline`);
+        assert.ok(v.includes(normSpace(formatValue(t.forecast.value_at_deadline, t.unit))), `${t.id}: value at the deadline named in "${v}"`);
+        assert.match(cls, t.met ? /verdict-missed/ : /verdict-late/);
+        assert.notEqual(colour, 'rgb(26, 127, 55)', `${t.id}: a missed deadline is not green`);
+        if (t.met) assert.match(v, /erreicht (im|am) .* nach der Frist$/, `${t.id}: the catch-up shown as such`);
+        assert.match(await field('progress-at-deadline'), /%$/);
+      } else if (t.met) {
+        assert.match(v, /^erreicht/, `${t.id} is met`);
+        assert.equal(colour, 'rgb(26, 127, 55)', `${t.id}: met is green`);
+      } else assert.doesNotMatch(v, /^erreicht/, `${t.id} is not met`);
       // The burn-up chart is drawn when there is history.
       const hist = await getJson(`${BASE}/api/v1/targets/${t.id}/history`);
       const points = Array.isArray(hist) ? hist : hist.series ?? hist.history ?? [];
-      if (points.length > 0) assert.equal(await card.locator('.chart canvas').count(), 1, `${t.id}: chart`);
+      if (points.length > 0) {
+        assert.equal(await card.locator('.chart canvas').count(), 1, `${t.id}: chart`);
+        const chart = await page.evaluate((id) => {
+          const u = window.__funkplan.charts[id];
+          return { yMin: u.scales.y.min, forecast: u.data[3].filter((v) => v != null).length };
+        }, t.id);
+        assert.equal(chart.yMin, 0, `${t.id}: the value axis starts at zero`);
+        if (t.deadline_passed) assert.equal(chart.forecast, 0, `${t.id}: no forecast drawn after a passed deadline`);
+        // The values can be read by keyboard: End jumps to the last month.
+        await card.locator('.chart-canvas').focus();
+        await page.keyboard.press('End');
+        const said = await field('chart-readout');
+        const last = [...points].sort((a, b) => a.month.localeCompare(b.month)).at(-1);
+        assert.match(said, new RegExp(`^${formatMonth(last.month)}, Verlauf ${normSpace(formatValue(last.value, t.unit)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `${t.id}: keyboard readout "${said}"`);
+      }
     }
     assertClean(problems, 'dashboard');
     await page.close();
@@ -376,6 +403,31 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('every page: no serious accessibility issue (axe), map controls in German', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const pages = [
+      ['Ziele', '/', 'dashboard'],
+      ['Karte', '/#/karte', 'map'],
+      ['Gemeinde', `/#/gemeinde/${m.ags}`, 'gemeinde'],
+      ['Kreis', `/#/kreis/${m.ags.slice(0, 5)}`, 'gebiet'],
+    ];
+    const german = new Set(Object.values(LOCALE_DE));
+    for (const [name, url, ready] of pages) {
+      await page.goto(`${BASE}${url}`);
+      await waitReady(page, ready, 60000);
+      const found = await axeViolations(page);
+      assert.deepEqual(found, [], `${name}: axe reports\n${found.join('\n')}`);
+      // Every MapLibre control speaks German (MapLibre's defaults are English).
+      const labels = await page.locator('.maplibregl-ctrl button, .maplibregl-canvas').evaluateAll((ns) => ns.map((n) => n.getAttribute('aria-label') ?? n.getAttribute('title')).filter(Boolean));
+      for (const l of labels) assert.ok(german.has(l) || /Karte/.test(l), `${name}: control label "${l}" is not German`);
+      if (ready === 'map' || ready === 'gemeinde') assert.ok(labels.includes(LOCALE_DE['NavigationControl.ZoomIn']), `${name}: zoom buttons labelled`);
+      if (ready === 'map') assert.equal(await page.locator('.maplibregl-ctrl-scale').count(), 1, 'the map has a scale bar');
+    }
+    assertClean(problems, 'accessibility');
+    await page.close();
+  });
+
   test('an unknown AGS says so', async () => {
     const { page } = await watchedPage(browser.context);
     await page.goto(`${BASE}/#/gemeinde/05999999`);
@@ -406,6 +458,11 @@ describe('Funkplan web app', () => {
     await page.goto(`${BASE}/#/gemeinde/${ags}`);
     await waitReady(page, 'gemeinde');
     await noOverflow('municipality');
+    // Every table's last column is visible without scrolling sideways.
+    const clipped = await page.locator('.gemeinde .table-scroll').evaluateAll((ns) => ns
+      .filter((n) => n.scrollWidth > n.clientWidth + 1)
+      .map((n) => `${n.querySelector('table')?.className}: ${n.scrollWidth}px in ${n.clientWidth}px`));
+    assert.deepEqual(clipped, [], `tables wider than the phone: ${clipped.join(', ')}`);
     await page.screenshot({ path: shot('phone-municipality'), fullPage: true });
     assertClean(problems, 'phone');
     await page.close();
