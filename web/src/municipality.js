@@ -2,10 +2,11 @@
 // /api/v1/municipalities/{ags}, a small map with outline, dead spots and sites.
 import * as maplibregl from 'maplibre-gl';
 import {
-  area, municipality, municipalityFeature, deadSpots, ogcAll,
+  area, municipalities, municipality, municipalityFeature, deadSpots, ogcAll, targets,
 } from './api.js';
+import { compare } from './compare.js';
 import {
-  formatCount, formatDateTime, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
+  formatCount, formatDateTime, formatGoal, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
   operatorName, SITE_STATUS, SOURCE, TECHNOLOGY,
 } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
@@ -50,6 +51,7 @@ export function renderMunicipality(main, ags) {
           m.computed_at ? null : el('p', { class: 'notice', role: 'note' },
             'Für diese Gemeinde ist noch keine Versorgung berechnet (funkplan recompute).'),
           coverageTable(m),
+          comparison(m, () => alive),
           operatorTables(m)),
         el('div', {}, mapEl, el('p', { class: 'small muted' },
           el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'))),
@@ -78,6 +80,50 @@ function districtLink(ags, isAlive) {
   const a = el('a', { href: `#/kreis/${key}`, 'data-field': 'district' }, `Kreis ${key}`);
   area('kreis', key).then((d) => { if (isAlive()) a.textContent = d.name; }).catch(() => { /* the key stays */ });
   return a;
+}
+
+/**
+ * The municipality beside its district and the state, with the state
+ * target and its rank in the district; filled in when the municipalities
+ * collection (shared with the search) and the targets are there.
+ */
+function comparison(m, isAlive) {
+  const key = m.ags.slice(0, 5);
+  const head = el('th', { scope: 'col', 'data-field': 'district-name' }, `Kreis ${key}`);
+  const body = el('tbody', {}, el('tr', {}, el('td', { colspan: '6' }, loading('Vergleich wird geladen …'))));
+  const table = el('table', { class: 'compare' },
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, 'Kennzahl'), el('th', { scope: 'col' }, 'Gemeinde'), head,
+      el('th', { scope: 'col' }, 'NRW'), el('th', { scope: 'col' }, 'Landesziel'),
+      el('th', { scope: 'col' }, 'Rang im Kreis'))),
+    body);
+  const box = titled('Im Vergleich', table);
+  const fmt = (kind, v) => (v === null || v === undefined ? '–' : kind === 'share' ? formatShare(v) : formatKm2(v));
+  Promise.all([municipalities(), targets().catch(() => []), area('kreis', key).catch(() => null)]).then(([fc, ts, d]) => {
+    if (!isAlive()) return;
+    if (d?.name) head.textContent = d.name;
+    const rows = compare(m.ags, fc.features ?? []);
+    if (!rows) {
+      body.replaceChildren(el('tr', {}, el('td', { colspan: '6' }, 'Kein Vergleich: die Gemeinde fehlt in der Übersicht.')));
+      return;
+    }
+    // A state target per row where one target measures exactly that figure.
+    const goalOf = (metric) => {
+      const hits = ts.filter((t) => t.metric === metric);
+      return hits.length === 1 ? formatGoal(hits[0]) : '–';
+    };
+    body.replaceChildren(...rows.map((r) => el('tr', { 'data-row': r.key },
+      el('th', { scope: 'row' }, r.label),
+      // data-label: on a phone each row becomes a small card with these labels.
+      el('td', { 'data-field': 'value', 'data-label': 'Gemeinde' }, fmt(r.kind, r.value)),
+      el('td', { 'data-field': 'district', 'data-label': head.textContent }, fmt(r.kind, r.district)),
+      el('td', { 'data-field': 'state', 'data-label': 'NRW' }, fmt(r.kind, r.state)),
+      el('td', { 'data-field': 'goal', 'data-label': 'Landesziel' }, r.metric ? goalOf(r.metric) : '–'),
+      el('td', { 'data-field': 'rank', 'data-label': 'Rang im Kreis' }, r.rank === null ? '–' : `${r.rank} von ${r.of}`))));
+  }).catch((e) => {
+    if (isAlive()) body.replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'error' }, `Vergleich nicht geladen: ${e.message}`)));
+  });
+  return box;
 }
 
 let titleSeq = 0;

@@ -403,6 +403,43 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('a municipality page compares with its district, the state and the state target', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const key = m.ags.slice(0, 5);
+    const [d, all, targets] = await Promise.all([
+      getJson(`${BASE}/api/v1/districts/${key}`),
+      getJson(`${BASE}/ogc/collections/municipalities/items?limit=10000`),
+      getJson(`${BASE}/api/v1/targets`),
+    ]);
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    await page.waitForFunction(() => document.querySelector('table.compare tr[data-row="hh5g"]') !== null);
+    const cell = (row, f) => text(page.locator(`table.compare tr[data-row="${row}"] td[data-field="${f}"]`));
+    assert.equal(await text(page.locator('table.compare th[data-field="district-name"]')), normSpace(d.name));
+    // The municipality's own figures as the API gives them.
+    assert.equal(await cell('hh5g', 'value'), normSpace(formatShare(m.coverage['5g'].household_share)));
+    assert.equal(await cell('dead', 'value'), normSpace(formatKm2(m.coverage.lte.dead_spot_area_km2)));
+    // The district as the district endpoint computes it.
+    assert.equal(await cell('hh5g', 'district'), normSpace(formatShare(d.coverage['5g'].household_share)));
+    assert.equal(await cell('hhlte', 'district'), normSpace(formatShare(d.coverage.lte.household_share)));
+    assert.equal(await cell('area5g', 'district'), normSpace(formatShare(d.coverage['5g'].area_share)));
+    assert.equal(await cell('dead', 'district'), normSpace(formatKm2(d.coverage.lte.dead_spot_area_km2)));
+    // The state as the sum of all municipalities.
+    const ps = all.features.map((f) => f.properties);
+    const hh = ps.reduce((a, p) => a + p.households, 0);
+    const hh5g = ps.reduce((a, p) => a + p.households_5g, 0);
+    assert.equal(await cell('hh5g', 'state'), normSpace(formatShare(hh5g / hh)));
+    const target = targets.find((t) => t.metric === 'household_share');
+    if (target) assert.equal(await cell('hh5g', 'goal'), normSpace(formatGoal(target)));
+    // Rank among the district's municipalities (1 = best), by the district endpoint's list.
+    const mine = m.coverage['5g'].household_share;
+    const better = d.municipalities.filter((x) => x.household_share_5g > mine).length;
+    assert.equal(await cell('hh5g', 'rank'), `${better + 1} von ${d.municipalities.length}`);
+    assertClean(problems, 'compare');
+    await page.close();
+  });
+
   test('every page: no serious accessibility issue (axe), map controls in German', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const { m } = await pickMunicipality();
