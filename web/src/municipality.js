@@ -5,8 +5,9 @@ import {
   area, municipalities, municipality, municipalityFeature, deadSpots, ogcAll, targets,
 } from './api.js';
 import { compare } from './compare.js';
+import { listTable, MEASURE_COLUMNS, SITE_COLUMNS } from './lists.js';
 import {
-  formatCount, formatDateTime, formatGoal, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
+  formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
   operatorName, SITE_STATUS, SOURCE, TECHNOLOGY,
 } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
@@ -36,6 +37,7 @@ export function renderMunicipality(main, ags) {
     }
     if (!alive) return;
     document.title = `${m.name} – Funkplan NRW`;
+    const lists = el('div', { class: 'lists' }, loading('Standorte und Maßnahmen werden geladen …'));
     const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'region', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
     section.replaceChildren(
       el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ',
@@ -56,6 +58,7 @@ export function renderMunicipality(main, ags) {
         el('div', {}, mapEl, el('p', { class: 'small muted' },
           el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'))),
       el('div', { class: 'gemeinde-grid' }, sitesTable(m), measuresTable(m)),
+      lists,
       el('p', { class: 'source small' },
         'Berechnung: ', el('span', { 'data-field': 'source' }, SOURCE[m.source] ?? m.source ?? '–'),
         ' · Stand: ', el('span', { 'data-field': 'computed_at' }, formatDateTime(m.computed_at))),
@@ -63,6 +66,7 @@ export function renderMunicipality(main, ags) {
     section.setAttribute('aria-busy', 'false');
     announce(`${m.name} geladen`);
     map = smallMap(mapEl, ags, () => alive);
+    fillLists(lists, ags, () => map, () => alive);
     window.__funkplan.ready.gemeinde = true;
   })();
 
@@ -124,6 +128,85 @@ function comparison(m, isAlive) {
     if (isAlive()) body.replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'error' }, `Vergleich nicht geladen: ${e.message}`)));
   });
   return box;
+}
+
+/** A site's details in a popup on the small map. */
+function sitePopup(map, feature) {
+  const p = feature.properties ?? {};
+  const techs = (Array.isArray(p.technologies) ? p.technologies : []).map((t) => TECHNOLOGY[t] ?? t).join(', ') || 'keine';
+  const content = el('div', { class: 'site-popup', 'data-site': p.site_id },
+    el('strong', {}, p.site_id), el('br'),
+    `${operatorName(p.operator)} · ${SITE_STATUS[p.status] ?? p.status}`, el('br'),
+    `Technik: ${techs}`,
+    p.on_air_date ? el('span', {}, el('br'), `in Betrieb seit ${formatDate(p.on_air_date)}`) : null,
+    p.planned_date ? el('span', {}, el('br'), `geplant für ${formatDate(p.planned_date)}`) : null);
+  return new maplibregl.Popup({ closeButton: true, maxWidth: '260px' })
+    .setLngLat(feature.geometry.coordinates).setDOMContent(content).addTo(map);
+}
+
+/**
+ * The municipality's sites and measures as lists (OGC items filtered by
+ * its AGS); a row's id shows the site on the map, a site clicked on the map
+ * marks its row.
+ */
+async function fillLists(box, ags, getMap, isAlive) {
+  let sites;
+  let measures;
+  try {
+    [sites, measures] = await Promise.all([
+      ogcAll(`/ogc/collections/sites/items?ags=${encodeURIComponent(ags)}&limit=10000`, { max: 100000 }),
+      ogcAll(`/ogc/collections/measures/items?ags=${encodeURIComponent(ags)}&limit=10000`, { max: 100000 }),
+    ]);
+  } catch (e) {
+    if (isAlive()) box.replaceChildren(errorBox(e));
+    return;
+  }
+  if (!isAlive()) return;
+  const byId = new Map(sites.features.map((f) => [f.properties.site_id, f]));
+  let popup = null;
+  const show = (siteId) => {
+    const f = byId.get(siteId);
+    const map = getMap();
+    if (!f || !map) return;
+    popup?.remove();
+    map.flyTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 13), duration: 0 });
+    popup = sitePopup(map, f);
+    mark(siteId);
+  };
+  const mark = (siteId) => {
+    for (const tr of box.querySelectorAll('tr.picked')) tr.classList.remove('picked');
+    const tr = box.querySelector(`.sites-list tr[data-id="${CSS.escape(siteId)}"]`);
+    if (tr) { tr.classList.add('picked'); tr.scrollIntoView({ block: 'nearest' }); }
+  };
+  const operators = Object.fromEntries([...new Set(sites.features.map((f) => f.properties.operator))].map((o) => [o, operatorName(o)]));
+  box.replaceChildren(
+    listTable({
+      kind: 'sites', title: 'Standorte', columns: SITE_COLUMNS, rows: sites.features.map((f) => f.properties),
+      filters: [{ key: 'status', label: 'Status', options: SITE_STATUS }, { key: 'operator', label: 'Netzbetreiber', options: operators }],
+      onPick: (p) => show(p.site_id),
+    }),
+    listTable({
+      kind: 'measures', title: 'Maßnahmen – was kommt wann', columns: MEASURE_COLUMNS, rows: measures.features.map((f) => f.properties),
+      filters: [{ key: 'status', label: 'Status', options: MEASURE_STATUS }, { key: 'kind', label: 'Art', options: MEASURE_KIND }],
+      // What is coming: the planned measures, soonest first.
+      initial: { filters: { status: measures.features.some((f) => f.properties.status === 'planned') ? 'planned' : '' }, sort: 'planned_date', dir: 1 },
+      onPick: (p) => show(p.site_id),
+    }));
+  // A click on one of the municipality's own sites on the map.
+  const map = getMap();
+  const onClick = (e) => {
+    const f = e.features?.find((x) => x.properties?.ags === ags);
+    if (!f) return;
+    popup?.remove();
+    const full = byId.get(f.properties.site_id) ?? f;
+    popup = sitePopup(map, full);
+    mark(f.properties.site_id);
+  };
+  if (map) {
+    map.on('click', 'sites', onClick);
+    map.on('mouseenter', 'sites', () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', 'sites', () => { map.getCanvas().style.cursor = ''; });
+  }
 }
 
 let titleSeq = 0;

@@ -440,6 +440,50 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('a municipality page lists its sites and measures: filter, sort, show on the map', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const all = async (coll) => {
+      const out = [];
+      let url = `${BASE}/ogc/collections/${coll}/items?ags=${m.ags}&limit=1000`;
+      while (url) {
+        const p = await getJson(url);
+        out.push(...p.features.map((f) => f.properties));
+        url = p.features.length ? p.links.find((l) => l.rel === 'next')?.href : null;
+      }
+      return out;
+    };
+    const [sites, measures] = await Promise.all([all('sites'), all('measures')]);
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    await page.locator('table.sites-list').waitFor();
+    const ids = (kind) => page.locator(`table.${kind}-list tbody tr`).evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+    // Every site of the municipality, no other.
+    assert.deepEqual([...(await ids('sites'))].sort(), sites.map((p) => p.site_id).sort());
+    // Filtered by status.
+    await page.selectOption('[data-list="sites"] select[data-filter="status"]', 'on_air');
+    assert.deepEqual([...(await ids('sites'))].sort(), sites.filter((p) => p.status === 'on_air').map((p) => p.site_id).sort());
+    assert.match(await text(page.locator('[data-field="sites-count"]')), new RegExp(`^${sites.filter((p) => p.status === 'on_air').length} von ${sites.length}`));
+    // What is coming: planned measures, soonest first.
+    const planned = measures.filter((p) => p.status === 'planned')
+      .sort((a, b) => (a.planned_date ?? '9').localeCompare(b.planned_date ?? '9') || a.measure_id.localeCompare(b.measure_id, 'de'));
+    if (planned.length) assert.deepEqual(await ids('measures'), planned.map((p) => p.measure_id));
+    // Sorted by a column with the keyboard.
+    await page.locator('[data-list="sites"] button[data-sort="site_id"]').focus();
+    await page.keyboard.press('Enter');
+    const desc = sites.filter((p) => p.status === 'on_air').map((p) => p.site_id).sort((a, b) => b.localeCompare(a, 'de'));
+    assert.deepEqual(await ids('sites'), desc);
+    // A site's id shows it on the map, in a popup with its details.
+    const first = desc[0];
+    await page.locator(`table.sites-list tr[data-id="${first}"] button`).click();
+    await page.locator(`.site-popup[data-site="${first}"]`).waitFor();
+    assert.match(await text(page.locator('.site-popup')), /in Betrieb/);
+    assert.equal(await page.locator(`table.sites-list tr.picked[data-id="${first}"]`).count(), 1);
+    await page.screenshot({ path: shot('municipality-lists'), fullPage: true });
+    assertClean(problems, 'lists');
+    await page.close();
+  });
+
   test('every page: no serious accessibility issue (axe), map controls in German', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const { m } = await pickMunicipality();
@@ -496,7 +540,8 @@ describe('Funkplan web app', () => {
     await waitReady(page, 'gemeinde');
     await noOverflow('municipality');
     // Every table's last column is visible without scrolling sideways.
-    const clipped = await page.locator('.gemeinde .table-scroll').evaluateAll((ns) => ns
+    // (The site and measure lists scroll on their own, by design.)
+    const clipped = await page.locator('.gemeinde .table-scroll:not(.list-scroll)').evaluateAll((ns) => ns
       .filter((n) => n.scrollWidth > n.clientWidth + 1)
       .map((n) => `${n.querySelector('table')?.className}: ${n.scrollWidth}px in ${n.clientWidth}px`));
     assert.deepEqual(clipped, [], `tables wider than the phone: ${clipped.join(', ')}`);
