@@ -6,12 +6,15 @@ import {
 import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
-  bounds, choroplethColor, emptyStyle, legendRows, LOCALE_DE, siteColor, STATUS_COLORS,
+  bounds, choroplethColor, DEAD_COLOR, diffColor, diffLegendRows, emptyStyle, legendRows, LOCALE_DE, siteColor, STATUS_COLORS,
 } from './mapstyle.js';
 import { mapAttribution } from './attribution.js';
 
 const SITE_PAGE = 10000;
 const SITE_MAX = 60000;
+// Below this zoom the sites would hide the colouring (27,000 dots over the
+// state) and cost megabytes: they are loaded and drawn from here on.
+export const SITE_MIN_ZOOM = 9;
 const DEAD_PAGE = 5000;
 const DEAD_MAX = 20000;
 
@@ -23,6 +26,8 @@ export function renderMap(main) {
   for (const [k, l] of Object.entries(LEVELS)) levelSel.append(el('option', { value: k }, l.label));
   let level = 'gemeinden';
   const legend = el('div', { class: 'legend', 'aria-live': 'polite' });
+  const diffBox = el('input', { type: 'checkbox', id: 'map-diff' });
+  const diffLabel = el('label', { class: 'diff-toggle', hidden: true }, diffBox, ' Änderung durch geplante Maßnahmen');
   const sitesBox = el('input', { type: 'checkbox', id: 'lyr-sites', checked: true });
   const deadBox = el('input', { type: 'checkbox', id: 'lyr-dead', checked: true });
   const opBox = el('fieldset', { class: 'filter', id: 'filter-operator' }, el('legend', {}, 'Netzbetreiber'));
@@ -32,7 +37,7 @@ export function renderMap(main) {
   const panel = el('aside', { class: 'panel', 'aria-label': 'Kartensteuerung' },
     el('h1', {}, 'Karte'),
     el('label', { for: 'map-level' }, 'Gebiete'), levelSel,
-    el('label', { for: 'map-measure' }, 'Einfärbung'), measureSel,
+    el('label', { for: 'map-measure' }, 'Einfärbung'), measureSel, diffLabel,
     legend,
     el('fieldset', { class: 'filter' }, el('legend', {}, 'Ebenen'),
       el('label', {}, sitesBox, ' Standorte'),
@@ -46,9 +51,14 @@ export function renderMap(main) {
     el('details', { class: 'muni-table' }, el('summary', {}, 'Alle Gebiete der Karte als Tabelle'), table));
 
   for (const [k, m] of Object.entries(MEASURES)) measureSel.append(el('option', { value: k }, m.label));
+  const showingDiff = () => MEASURES[measureSel.value].scenario && diffBox.checked;
   const drawLegend = () => {
-    legend.replaceChildren(el('p', { class: 'legend-title' }, MEASURES[measureSel.value].label, ' (Anteil)'),
-      el('ul', {}, legendRows().map(([c, t]) => el('li', {}, el('span', { class: 'swatch', style: `background:${c}` }), t))));
+    const rows = showingDiff() ? diffLegendRows() : legendRows();
+    legend.replaceChildren(
+      el('p', { class: 'legend-title' }, MEASURES[measureSel.value].label, showingDiff() ? ': Zuwachs gegenüber heute' : ' (Anteil)'),
+      el('ul', {}, rows.map(([c, t]) => el('li', {}, el('span', { class: 'swatch', style: `background:${c}` }), t))),
+      deadBox.checked ? el('ul', { class: 'legend-layers' },
+        el('li', {}, el('span', { class: 'swatch', style: `background:${DEAD_COLOR}` }), 'LTE-Funkloch (kein Netzbetreiber)')) : null);
   };
   drawLegend();
 
@@ -105,6 +115,12 @@ export function renderMap(main) {
   // that are not there. Past SITE_MAX the note says so.
   const loadSites = async () => {
     if (!sitesBox.checked) return;
+    if (map.getZoom() < SITE_MIN_ZOOM) {
+      ++seqSites;
+      siteNote = 'Standorte werden ab einem engeren Ausschnitt gezeigt – zum Sehen hineinzoomen oder eine Gemeinde anklicken.';
+      note.textContent = siteNote;
+      return;
+    }
     const box = viewBox();
     if (inside(box, have.sites)) return;
     const my = ++seqSites;
@@ -181,10 +197,10 @@ export function renderMap(main) {
     });
     map.addLayer({
       id: 'dead-fill', type: 'fill', source: 'dead-spots',
-      paint: { 'fill-color': '#d7263d', 'fill-opacity': 0.85, 'fill-outline-color': '#7a0010' },
+      paint: { 'fill-color': DEAD_COLOR, 'fill-opacity': 0.85, 'fill-outline-color': '#7a0010' },
     });
     map.addLayer({
-      id: 'sites', type: 'circle', source: 'sites', filter: siteFilter(),
+      id: 'sites', type: 'circle', source: 'sites', filter: siteFilter(), minzoom: SITE_MIN_ZOOM,
       layout: { 'circle-sort-key': ['match', ['get', 'status'], 'on_air', 0, 'decommissioned', 0, 1] },
       paint: {
         'circle-color': siteColor(),
@@ -254,10 +270,26 @@ export function renderMap(main) {
       }
     } else note.textContent = siteNote;
     if (!alive || key !== measureSel.value) return;
-    if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${key}`));
-    drawLegend();
+    diffLabel.hidden = !MEASURES[key].scenario;
+    recolour();
     areas(level).then((fc) => { if (alive) table.replaceChildren(muniTable(fc, measureSel.value, level)); }).catch(() => {});
   });
+  // The fill: the chosen share, or for a scenario with the toggle on, its
+  // gain over today (d_<key>, set by withDifference).
+  const recolour = () => {
+    const key = measureSel.value;
+    if (showingDiff()) {
+      areas(level).then((fc) => {
+        if (!alive) return;
+        withDifference(fc, key);
+        map.getSource('municipalities')?.setData(fc);
+        if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', diffColor(`d_${key}`));
+      }).catch(() => {});
+    } else if (map.getLayer('muni-fill')) map.setPaintProperty('muni-fill', 'fill-color', choroplethColor(`m_${key}`));
+    drawLegend();
+  };
+  diffBox.addEventListener('change', recolour);
+  deadBox.addEventListener('change', drawLegend);
   levelSel.addEventListener('change', async () => {
     const want = levelSel.value;
     note.textContent = `${LEVELS[want].label} werden geladen …`;
@@ -269,6 +301,7 @@ export function renderMap(main) {
       if (hoverId !== null) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
       hoverId = null;
       map.getSource('municipalities')?.setData(fc);
+      if (showingDiff()) recolour();
       table.replaceChildren(muniTable(fc, measureSel.value, level));
       note.textContent = `${formatCount(fc.features.length)} ${LEVELS[level].label} eingefärbt.`;
       mapEl.setAttribute('aria-label', `Karte der ${LEVELS[level].label} in NRW`);
@@ -337,4 +370,20 @@ async function ensureScenario(fc) {
     fc.scenarioLoaded = true;
   }
   return fc.features.filter(has).length;
+}
+
+/**
+ * Adds `d_<key>` to each feature: the scenario share minus today's share of
+ * the same figure (0..1), where both are known.
+ */
+export function withDifference(fc, key) {
+  const base = key.replace(/^sc_/, '');
+  for (const f of fc.features ?? []) {
+    const p = f.properties;
+    const a = p[`m_${key}`];
+    const b = p[`m_${base}`];
+    if (typeof a === 'number' && typeof b === 'number') p[`d_${key}`] = Math.max(0, a - b);
+    else delete p[`d_${key}`];
+  }
+  return fc;
 }

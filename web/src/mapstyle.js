@@ -1,6 +1,6 @@
 // Shared map pieces: a style with no outside tiles, sprites or glyphs (the
 // municipalities are the base layer), the choropleth classes and colours.
-import { formatShare } from './format.js';
+import { formatNumber, formatShare } from './format.js';
 
 export const BACKGROUND = '#dfe6ec';
 export const NO_DATA = '#9e9e9e';
@@ -40,6 +40,28 @@ export function legendRows() {
   rows.push([COLORS[0], `unter ${fmt(BREAKS[0])}`]);
   for (let i = 0; i < BREAKS.length - 1; i++) rows.push([COLORS[i + 1], `${fmt(BREAKS[i])} bis unter ${fmt(BREAKS[i + 1])}`]);
   rows.push([COLORS.at(-1), `ab ${fmt(BREAKS.at(-1))}`]);
+  rows.push([NO_DATA, 'keine Angabe']);
+  return rows;
+}
+
+/** LTE dead spots on every map and in every legend. */
+export const DEAD_COLOR = '#d7263d';
+
+/** Gain of the scenario over today, in percentage points (0..1 shares). */
+export const DIFF_BREAKS = [0.0005, 0.005, 0.02, 0.05];
+export const DIFF_COLORS = ['#f2f0f7', '#cbc9e2', '#9e9ac8', '#756bb1', '#54278f'];
+
+export function diffColor(prop) {
+  const step = ['step', ['get', prop], DIFF_COLORS[0]];
+  DIFF_BREAKS.forEach((b, i) => step.push(b, DIFF_COLORS[i + 1]));
+  return ['case', ['==', ['typeof', ['get', prop]], 'number'], step, NO_DATA];
+}
+
+export function diffLegendRows() {
+  const pp = (v) => `${formatNumber(v * 100, 1)} Prozentpunkte`;
+  const rows = [[DIFF_COLORS[0], 'keine Änderung']];
+  for (let i = 0; i < DIFF_BREAKS.length - 1; i++) rows.push([DIFF_COLORS[i + 1], `${pp(DIFF_BREAKS[i])} bis unter ${pp(DIFF_BREAKS[i + 1])}`]);
+  rows.push([DIFF_COLORS.at(-1), `ab ${pp(DIFF_BREAKS.at(-1))}`]);
   rows.push([NO_DATA, 'keine Angabe']);
   return rows;
 }

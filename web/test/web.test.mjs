@@ -11,7 +11,8 @@ import {
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatMonth, formatKm2, formatRate, formatShare, formatValue, normSpace, SOURCE,
 } from '../src/format.js';
-import { COLORS, BACKGROUND, LOCALE_DE, NO_DATA } from '../src/mapstyle.js';
+import { COLORS, BACKGROUND, DIFF_COLORS, LOCALE_DE, NO_DATA } from '../src/mapstyle.js';
+import { SITE_MIN_ZOOM } from '../src/map.js';
 
 const BASE = baseUrl();
 let browser;
@@ -231,6 +232,19 @@ describe('Funkplan web app', () => {
       return { n: fs.length, status: by('status'), operator: by('operator') };
     });
     const sites = await getJson(`${BASE}/ogc/collections/sites/items?limit=1`);
+    // At state zoom no site is drawn (they would hide the colouring); the note says to zoom in.
+    if ((await page.evaluate(() => window.__funkplan.maps.main.getZoom())) < SITE_MIN_ZOOM) {
+      assert.equal((await siteStats()).n, 0, 'no sites at state zoom');
+      assert.match(await text(page.locator('#map-note')), /hineinzoomen/);
+    }
+    // Zoom to a municipality with sites: they load for that view.
+    const home = await page.evaluate(() => { const m = window.__funkplan.maps.main; return { center: m.getCenter().toArray(), zoom: m.getZoom() }; });
+    if (sites.numberMatched > 0) {
+      const [lon, lat] = sites.features[0].geometry.coordinates;
+      await page.evaluate(([x, y]) => window.__funkplan.maps.main.jumpTo({ center: [x, y], zoom: 11 }), [lon, lat]);
+      await page.locator('#map-note', { hasText: /Standorte im Ausschnitt/ }).waitFor({ timeout: 30000 });
+      await page.evaluate(() => new Promise((r) => { const m = window.__funkplan.maps.main; m.once('idle', r); m.triggerRepaint(); }));
+    }
     const all = await siteStats();
     if (sites.numberMatched > 0) {
       assert.ok(all.n > 0, 'sites are drawn');
@@ -250,6 +264,10 @@ describe('Funkplan web app', () => {
       await page.locator('#filter-status label', { hasText: 'in Betrieb' }).locator('input').check();
       await page.locator('#filter-operator label', { hasText: 'Telekom' }).locator('input').check();
     }
+    // Back to the whole view.
+    await page.evaluate((h) => window.__funkplan.maps.main.jumpTo(h), home);
+    await page.evaluate(() => new Promise((r) => { const m = window.__funkplan.maps.main; m.once('idle', r); m.triggerRepaint(); }));
+    assert.match(await text(page.locator('.legend')), /LTE-Funkloch/, 'dead spots in the legend');
     // LTE dead spots as a layer.
     const dead = await getJson(`${BASE}/ogc/collections/dead-spots/items?limit=1`);
     if (dead.numberMatched > 0) {
@@ -265,6 +283,18 @@ describe('Funkplan web app', () => {
       await page.waitForFunction(() => window.__funkplan.maps.main.loaded());
       const sc = await countPixels(page, await mapBox.screenshot({ path: shot('map-scenario') }), COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
       assert.ok(sc.matching / sc.total > 0.1, `scenario choropleth pixels: ${sc.matching} of ${sc.total}`);
+    }
+    // The scenario's gain over today: one colour class per step of percentage points.
+    if (typeof one.scenario?.['5g']?.household_share === 'number') {
+      await page.locator('#map-diff').check();
+      await page.locator('.legend', { hasText: 'Zuwachs gegenüber heute' }).waitFor();
+      await page.waitForFunction(() => JSON.stringify(window.__funkplan.maps.main.getPaintProperty('muni-fill', 'fill-color')).includes('d_sc_5g_hh'));
+      await page.evaluate(() => new Promise((r) => { const m = window.__funkplan.maps.main; m.once('idle', r); m.triggerRepaint(); }));
+      const shown = await page.evaluate((ags) => window.__funkplan.maps.main.querySourceFeatures('municipalities').find((f) => f.properties.ags === ags)?.properties.d_sc_5g_hh, one.ags);
+      assert.ok(Math.abs(shown - Math.max(0, one.scenario['5g'].household_share - one.coverage['5g'].household_share)) < 1e-9, `difference of ${one.ags}: ${shown}`);
+      const px = await countPixels(page, await mapBox.screenshot({ path: shot('map-scenario-diff') }), DIFF_COLORS.map(hexToRgb), hexToRgb(BACKGROUND));
+      assert.ok(px.matching / px.total > 0.1, `difference pixels: ${px.matching} of ${px.total}`);
+      await page.locator('#map-diff').uncheck();
     }
     // Back to 5G households (without figures yet the option is disabled:
     // set it as the page would).
