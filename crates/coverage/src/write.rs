@@ -58,7 +58,7 @@ pub async fn write_with_targets(
     operators: &[(u8, String)],
     ws: WriteSet<'_>,
     today: NaiveDate,
-    which: funkplan_targets::Refresh,
+    which: funkplan_model::ChangeKind,
 ) -> Result<Written> {
     write_with(conn, grid, operators, ws, Some((today, which))).await
 }
@@ -118,7 +118,7 @@ async fn write_with(
     grid: &Grid,
     operators: &[(u8, String)],
     ws: WriteSet<'_>,
-    targets: Option<(NaiveDate, funkplan_targets::Refresh)>,
+    targets: Option<(NaiveDate, funkplan_model::ChangeKind)>,
 ) -> Result<Written> {
     let t0 = std::time::Instant::now();
     let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
