@@ -130,8 +130,8 @@ pub async fn default_source(db: &Db) -> Result<CoverageSource> {
     let has: bool = c
         .query_one(include_str!("../sql/has_reported.sql"), &[])
         .await
-        .map_err(DbError::pg("checking for reported coverage"))?
-        .get(0);
+        .and_then(|r| r.try_get("has"))
+        .map_err(DbError::pg("checking for reported coverage"))?;
     Ok(if has { CoverageSource::Union } else { CoverageSource::Modelled })
 }
 

@@ -212,8 +212,8 @@ async fn write_with(
     // is aborted", which would hide the cause.
     let (run_rows, running_month) = tokio::join!(futures_util::future::try_join_all(runs), definitions);
     let (run_rows, running_month) = (run_rows?, running_month?);
-    let run_ids: Vec<i64> = run_rows.iter().map(|r| r.get(0)).collect();
-    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| r.get(1));
+    let run_ids: Vec<i64> = run_rows.iter().map(|r| run_col(r, "run_id")).collect::<Result<_>>()?;
+    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| run_col(r, "computed_at")).transpose()?;
 
     // Batch 2, in this order: per result set remove the old figures (their
     // operator rows go with them) and insert the new; dead spots; the
@@ -289,4 +289,10 @@ struct OpCols {
     op: Vec<String>,
     hhc: Vec<f64>,
     cov: Vec<i32>,
+}
+
+/// Column `name` of a `coverage_run` row just inserted, by name (a drifting
+/// `RETURNING` is an error, not a panic).
+fn run_col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a tokio_postgres::Row, name: &str) -> Result<T> {
+    r.try_get(name).map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
 }
