@@ -285,7 +285,10 @@ pub(crate) fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i1
         let xy = match g.and_then(|g| g.get("type")).and_then(Value::as_str) {
             Some("Point") => {
                 let c = g.and_then(|g| g.get("coordinates")).and_then(Value::as_array);
-                match c.and_then(|c| Some((c.first()?.as_f64()?, c.get(1)?.as_f64()?))) {
+                match c.and_then(|c| match c.as_slice() {
+                    [x, y, ..] => Some((x.as_f64()?, y.as_f64()?)),
+                    _ => None,
+                }) {
                     Some((x, y)) => proj.project(x, y).map_err(|e| ("geometry".to_owned(), format!("{x}, {y}"), e)),
                     None => Err(("geometry.coordinates".to_owned(), short(g.and_then(|g| g.get("coordinates"))), "a Point needs [x, y] numbers".to_owned())),
                 }
