@@ -5,4 +5,4 @@ UPDATE measure SET
     planned_date = $5,
     completed_date = $6
 WHERE measure_id = $1
-RETURNING version, api_measure_json(measure)
+RETURNING version, api_measure_json(measure) AS json

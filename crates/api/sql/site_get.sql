@@ -1,3 +1,3 @@
-SELECT s.version, api_site_json(s)::text
+SELECT s.version, api_site_json(s)::text AS json
 FROM site s
 WHERE s.site_id = $1

@@ -8,4 +8,4 @@ UPDATE site SET
     planned_date = $7,
     on_air_date = $8
 WHERE site_id = $1
-RETURNING version, ags, api_site_json(site)
+RETURNING version, ags, api_site_json(site) AS json

@@ -64,11 +64,12 @@ pub async fn create_token(db: &Db, role: &Role, label: Option<&str>) -> Result<N
     let token = format!("{PREFIX}{}", hex::encode(bytes));
     let hash = hash_token(&token);
     let c = db.conn().await?;
-    let row = c
+    let id = c
         .query_one(include_str!("../sql/token_insert.sql"), &[&&hash[..], &role.to_string(), &label])
         .await
+        .and_then(|r| r.try_get("id"))
         .map_err(DbError::pg("storing the new token"))?;
-    Ok(NewToken { id: row.get(0), role: *role, token })
+    Ok(NewToken { id, role: *role, token })
 }
 
 /// Revoke a token given by its id or its secret; `None` if no such token.
@@ -80,7 +81,7 @@ pub async fn revoke_token(db: &Db, id_or_token: &str) -> Result<Option<i64>, DbE
         .query_opt(include_str!("../sql/token_revoke.sql"), &[&id, &&hash[..]])
         .await
         .map_err(DbError::pg("revoking the token"))?;
-    Ok(row.map(|r| r.get(0)))
+    row.map(|r| r.try_get("id")).transpose().map_err(DbError::pg("revoking the token"))
 }
 
 /// All tokens, revoked ones included.
@@ -90,10 +91,18 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<TokenInfo>, DbError> {
         .query(include_str!("../sql/token_list.sql"), &[])
         .await
         .map_err(DbError::pg("listing tokens"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TokenInfo { id: r.get(0), role: r.get(1), label: r.get(2), created_at: r.get(3), revoked_at: r.get(4) })
-        .collect())
+    rows.iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                role: r.try_get("role")?,
+                label: r.try_get("label")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(DbError::pg("listing tokens"))
 }
 
 /// The caller behind a token, if it is valid and not revoked.
@@ -105,14 +114,13 @@ pub async fn verify_token(db: &Db, token: &str) -> Result<Option<Caller>, DbErro
         .await
         .map_err(DbError::pg("preparing the token lookup"))?;
     let row = c.query_opt(&stmt, &[&&hash[..]]).await.map_err(DbError::pg("looking up the token"))?;
-    Ok(match row {
-        Some(r) => {
-            let role: String = r.get(1);
-            // The table's CHECK admits only parseable roles.
-            role.parse().ok().map(|role| Caller { token_id: r.get(0), role })
-        }
-        None => None,
-    })
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let read = |r: &tokio_postgres::Row| -> Result<(i64, String), tokio_postgres::Error> { Ok((r.try_get("id")?, r.try_get("role")?)) };
+    let (token_id, role) = read(&r).map_err(DbError::pg("looking up the token"))?;
+    // The table's CHECK admits only parseable roles.
+    Ok(role.parse().ok().map(|role| Caller { token_id, role }))
 }
 
 /// Who is writing: an authenticated token and its role.

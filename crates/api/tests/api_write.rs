@@ -324,8 +324,8 @@ async fn measures_life_cycle_audit_and_the_hook() {
 struct FailingHook;
 
 impl funkplan_api::CoverageHook for FailingHook {
-    fn sites_changed(&self, _ids: Vec<String>) -> futures_util::future::BoxFuture<'static, Result<(), String>> {
-        Box::pin(async { Err("engine away".to_owned()) })
+    fn changed(&self, _change: funkplan_model::Change) -> futures_util::future::BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+        Box::pin(async { Err("engine away".into()) })
     }
 }
 

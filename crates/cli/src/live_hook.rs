@@ -2,13 +2,13 @@
 //! the API calls this hook, which recomputes the affected municipalities in
 //! the in-memory engine and writes their figures before the client is
 //! answered (DESIGN §7: a write is reflected within a second). Concurrent
-//! writes share engine runs ([`Live::sites_updated`] groups them, issue 20);
-//! each still answers only after a run that included its change committed.
+//! writes share engine runs ([`Live::apply`] groups them, issue 20); each
+//! still answers only after a run that included its change committed.
 
-use funkplan_api::CoverageHook;
+use funkplan_api::{CoverageHook, HookError};
 use funkplan_coverage::Live;
 use funkplan_db::Db;
-use funkplan_targets::Refresh;
+use funkplan_model::Change;
 use futures_util::future::BoxFuture;
 
 /// The engine kept by `funkplan serve`.
@@ -17,14 +17,16 @@ pub struct LiveHook {
     pub db: Db,
 }
 
-impl LiveHook {
-    fn update(&self, site_ids: Vec<String>, which: Refresh) -> BoxFuture<'static, Result<(), String>> {
+impl CoverageHook for LiveHook {
+    /// Coverage of the change's sites, and the targets its kind can move (a
+    /// site write changes no count of completed measures).
+    fn changed(&self, change: Change) -> BoxFuture<'static, Result<(), HookError>> {
         let live = self.live.clone();
         let db = self.db.clone();
         Box::pin(async move {
-            let stats = live.sites_updated(&db, &site_ids, which).await.map_err(|e| e.to_string())?;
+            let stats = live.apply(&db, &change).await?;
             tracing::debug!(
-                sites = site_ids.len(),
+                sites = change.sites.len(),
                 grouped_writes = stats.batch_writes,
                 municipalities = stats.municipalities,
                 compute_ms = stats.compute_ms,
@@ -33,18 +35,5 @@ impl LiveHook {
             );
             Ok(())
         })
-    }
-}
-
-impl CoverageHook for LiveHook {
-    /// A site write: coverage and the coverage targets (no count of
-    /// completed measures can have changed).
-    fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
-        self.update(site_ids, Refresh::Coverage)
-    }
-
-    /// A measure write: coverage and every target.
-    fn measures_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
-        self.update(site_ids, Refresh::All)
     }
 }

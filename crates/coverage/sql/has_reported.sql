@@ -1,1 +1,1 @@
-SELECT EXISTS (SELECT 1 FROM reported_coverage)
+SELECT EXISTS (SELECT 1 FROM reported_coverage) AS has

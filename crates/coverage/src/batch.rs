@@ -10,7 +10,7 @@
 //! the outcome of the run that included its change, never earlier, so a
 //! write still answers only after its figures are written.
 //!
-//! [`Batcher`] only collects; [`crate::Live::sites_updated`] decides who
+//! [`Batcher`] only collects; [`crate::Live::apply`] decides who
 //! runs (whoever gets the engine's lock: the leader) and hands out the
 //! outcome.
 
@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use funkplan_targets::Refresh;
+use funkplan_model::ChangeKind;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -35,7 +35,7 @@ pub(crate) type Outcome = Result<Stats, Error>;
 struct Pending {
     site_ids: BTreeSet<String>,
     /// `None` while nothing is pending.
-    which: Option<Refresh>,
+    which: Option<ChangeKind>,
     waiters: Vec<oneshot::Sender<Outcome>>,
 }
 
@@ -44,8 +44,9 @@ pub(crate) struct Batch {
     /// Each site once (a site listed twice would be taken for deleted the
     /// second time round: its fresh row is used up by the first).
     pub site_ids: Vec<String>,
-    /// [`Refresh::All`] when any change needed it.
-    pub which: Refresh,
+    /// The larger kind of the changes taken ([`ChangeKind::Measures`] when
+    /// any was one: it refreshes every target).
+    pub which: ChangeKind,
     waiters: Vec<oneshot::Sender<Outcome>>,
 }
 
@@ -86,7 +87,7 @@ impl Batch {
 /// served them (fewer when concurrent writes were grouped).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct UpdateCounts {
-    /// Calls of [`crate::Live::sites_updated`] (and `sites_changed`).
+    /// Calls of [`crate::Live::apply`] (and `sites_changed`).
     pub calls: u64,
     /// Incremental engine runs (each with one results transaction).
     pub runs: u64,
@@ -102,15 +103,12 @@ pub(crate) struct Batcher {
 
 impl Batcher {
     /// Add a change; the receiver is answered by the run that takes it.
-    pub fn join(&self, site_ids: &[String], which: Refresh) -> oneshot::Receiver<Outcome> {
+    pub fn join(&self, site_ids: &[String], which: ChangeKind) -> oneshot::Receiver<Outcome> {
         let (tx, rx) = oneshot::channel();
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut p = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         p.site_ids.extend(site_ids.iter().cloned());
-        p.which = Some(match (p.which, which) {
-            (Some(Refresh::All), _) | (_, Refresh::All) => Refresh::All,
-            _ => Refresh::Coverage,
-        });
+        p.which = Some(p.which.map_or(which, |w| w.max(which)));
         p.waiters.push(tx);
         rx
     }
@@ -119,7 +117,7 @@ impl Batcher {
     pub fn take(&self) -> Batch {
         let p = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         self.runs.fetch_add(1, Ordering::Relaxed);
-        Batch { site_ids: p.site_ids.into_iter().collect(), which: p.which.unwrap_or(Refresh::All), waiters: p.waiters }
+        Batch { site_ids: p.site_ids.into_iter().collect(), which: p.which.unwrap_or(ChangeKind::Measures), waiters: p.waiters }
     }
 
     pub fn counts(&self) -> UpdateCounts {
@@ -135,25 +133,25 @@ mod tests {
     #[test]
     fn a_batch_takes_the_union_of_sites_and_the_widest_refresh() {
         let b = Batcher::default();
-        let _r1 = b.join(&["S-2".into(), "S-1".into()], Refresh::Coverage);
-        let _r2 = b.join(&["S-1".into()], Refresh::Coverage);
+        let _r1 = b.join(&["S-2".into(), "S-1".into()], ChangeKind::Sites);
+        let _r2 = b.join(&["S-1".into()], ChangeKind::Sites);
         let batch = b.take();
         assert_eq!(batch.site_ids, ["S-1", "S-2"]);
-        assert_eq!(batch.which, Refresh::Coverage);
+        assert_eq!(batch.which, ChangeKind::Sites);
         assert_eq!(batch.writes(), 2);
-        let _r3 = b.join(&["S-3".into()], Refresh::Coverage);
-        let _r4 = b.join(&[], Refresh::All);
+        let _r3 = b.join(&["S-3".into()], ChangeKind::Sites);
+        let _r4 = b.join(&[], ChangeKind::Measures);
         let batch = b.take();
         assert_eq!(batch.site_ids, ["S-3"]);
-        assert_eq!(batch.which, Refresh::All);
+        assert_eq!(batch.which, ChangeKind::Measures);
         assert_eq!(b.counts(), UpdateCounts { calls: 4, runs: 2 });
     }
 
     #[test]
     fn every_waiter_of_a_batch_hears_its_error() {
         let b = Batcher::default();
-        let mut r1 = b.join(&["S-1".into()], Refresh::All);
-        let mut r2 = b.join(&["S-2".into()], Refresh::All);
+        let mut r1 = b.join(&["S-1".into()], ChangeKind::Measures);
+        let mut r2 = b.join(&["S-2".into()], ChangeKind::Measures);
         let batch = b.take();
         batch.finish(Err(Error::Data("disk full".into())));
         for r in [&mut r1, &mut r2] {
@@ -162,7 +160,7 @@ mod tests {
             assert_eq!(e.to_string(), "coverage update of 2 concurrent writes together: coverage data: disk full");
         }
         // Alone in its run, a call gets the error itself.
-        let mut r3 = b.join(&["S-3".into()], Refresh::All);
+        let mut r3 = b.join(&["S-3".into()], ChangeKind::Measures);
         b.take().finish(Err(Error::Data("disk full".into())));
         assert!(matches!(r3.try_recv().unwrap(), Err(Error::Data(_))));
     }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError, PoolOptions};
-use funkplan_model::CoverageSource;
+use funkplan_model::{Change, ChangeKind, CoverageSource};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
@@ -38,7 +38,7 @@ use crate::{cpu, load, Error, Result};
 #[derive(Clone)]
 pub struct Live {
     inner: Arc<Mutex<State>>,
-    /// The incremental updates' own connection (see [`Live::sites_updated`]).
+    /// The incremental updates' own connection (see [`Live::apply`]).
     writer: Arc<tokio::sync::OnceCell<Db>>,
     /// Incremental updates waiting for the next run.
     batch: Arc<Batcher>,
@@ -130,8 +130,8 @@ pub async fn default_source(db: &Db) -> Result<CoverageSource> {
     let has: bool = c
         .query_one(include_str!("../sql/has_reported.sql"), &[])
         .await
-        .map_err(DbError::pg("checking for reported coverage"))?
-        .get(0);
+        .and_then(|r| r.try_get("has"))
+        .map_err(DbError::pg("checking for reported coverage"))?;
     Ok(if has { CoverageSource::Union } else { CoverageSource::Modelled })
 }
 
@@ -268,15 +268,40 @@ impl Live {
     /// calls the later one reads the later state of a site both changed
     /// (its figures are then written last, too): no write is lost.
     ///
-    /// Every target's running month is refreshed; after a write that
-    /// changed sites only, [`Live::sites_updated`] spares the counts of
-    /// completed measures.
+    /// Every target's running month is refreshed; for a committed write,
+    /// [`Live::apply`] its [`Change`], which after a site write spares the
+    /// counts of completed measures.
     ///
     /// Calls that arrive while an update runs are done together by the next
     /// run; each returns when the run that included its sites has committed
-    /// (see [`Live::sites_updated`]).
+    /// (see [`Live::apply`]).
     pub async fn sites_changed(&self, db: &Db, site_ids: &[String]) -> Result<Stats> {
-        self.sites_updated(db, site_ids, funkplan_targets::Refresh::All).await
+        self.join(db, site_ids, ChangeKind::Measures).await
+    }
+
+    /// Reflect a committed `change`: [`Live::sites_changed`] for its sites,
+    /// refreshing the running month of the targets its kind can move (after
+    /// [`ChangeKind::Sites`] not the counts of completed measures).
+    ///
+    /// Group commit: the call joins the pending changes; whoever then gets
+    /// the engine (the leader) takes every change pending at that moment and
+    /// does them in one engine run and one results transaction (the union
+    /// of their sites, every target if any was a [`ChangeKind::Measures`]),
+    /// then answers each of their callers. A call returns only after the
+    /// run that included its sites has committed; the [`Stats`] are that
+    /// run's (`batch_writes` says how many calls it served), an error of
+    /// that run reaches each of them ([`Error::Batch`] when it served more
+    /// than one).
+    ///
+    /// The work runs in a task of its own, so it goes on when the caller
+    /// stops waiting (a client hanging up): the write has committed and
+    /// its figures, and those of the writes grouped with it, must follow.
+    ///
+    /// # Errors
+    /// The run's error: reading the sites, writing the figures or the
+    /// targets' running month.
+    pub async fn apply(&self, db: &Db, change: &Change) -> Result<Stats> {
+        self.join(db, &change.site_ids(), change.kind).await
     }
 
     /// The engine's own connection for updates (to `db`'s database),
@@ -302,32 +327,13 @@ impl Live {
         // The site read and the targets' definitions, as an update runs
         // them: no site, nothing written.
         load::sites(&conn, Some(&[])).await?;
-        funkplan_targets::running_month(&**conn, funkplan_targets::Refresh::All).await?;
+        funkplan_targets::running_month(&**conn, ChangeKind::Measures).await?;
         Ok(())
     }
 
-    /// [`Live::sites_changed`], refreshing the running month of the
-    /// targets `which` names.
-    ///
-    /// Group commit: the call joins the pending changes; whoever then gets
-    /// the engine (the leader) takes every change pending at that moment and
-    /// does them in one engine run and one results transaction (the union
-    /// of their sites, [`Refresh::All`](funkplan_targets::Refresh::All) if any
-    /// asked for it), then answers each of their callers. A call returns
-    /// only after the run that included its sites has committed; the
-    /// [`Stats`] are that run's (`batch_writes` says how many calls it
-    /// served), an error of that run reaches each of them
-    /// ([`Error::Batch`] when it served more than one).
-    ///
-    /// The work runs in a task of its own, so it goes on when the caller
-    /// stops waiting (a client hanging up): the write has committed and
-    /// its figures, and those of the writes grouped with it, must follow.
-    ///
-    /// # Errors
-    /// The run's error: reading the sites, writing the figures or the
-    /// targets' running month.
+    /// The group commit of [`Live::apply`] and [`Live::sites_changed`].
     #[tracing::instrument(skip(self, db))]
-    pub async fn sites_updated(&self, db: &Db, site_ids: &[String], which: funkplan_targets::Refresh) -> Result<Stats> {
+    async fn join(&self, db: &Db, site_ids: &[String], which: ChangeKind) -> Result<Stats> {
         let (live, db) = (self.clone(), db.clone());
         let rx = self.batch.join(site_ids, which);
         tokio::spawn(async move { live.lead_or_follow(&db, rx).await })

@@ -58,7 +58,7 @@ pub async fn write_with_targets(
     operators: &[(u8, String)],
     ws: WriteSet<'_>,
     today: NaiveDate,
-    which: funkplan_targets::Refresh,
+    which: funkplan_model::ChangeKind,
 ) -> Result<Written> {
     write_with(conn, grid, operators, ws, Some((today, which))).await
 }
@@ -118,7 +118,7 @@ async fn write_with(
     grid: &Grid,
     operators: &[(u8, String)],
     ws: WriteSet<'_>,
-    targets: Option<(NaiveDate, funkplan_targets::Refresh)>,
+    targets: Option<(NaiveDate, funkplan_model::ChangeKind)>,
 ) -> Result<Written> {
     let t0 = std::time::Instant::now();
     let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
@@ -212,8 +212,8 @@ async fn write_with(
     // is aborted", which would hide the cause.
     let (run_rows, running_month) = tokio::join!(futures_util::future::try_join_all(runs), definitions);
     let (run_rows, running_month) = (run_rows?, running_month?);
-    let run_ids: Vec<i64> = run_rows.iter().map(|r| r.get(0)).collect();
-    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| r.get(1));
+    let run_ids: Vec<i64> = run_rows.iter().map(|r| run_col(r, "run_id")).collect::<Result<_>>()?;
+    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| run_col(r, "computed_at")).transpose()?;
 
     // Batch 2, in this order: per result set remove the old figures (their
     // operator rows go with them) and insert the new; dead spots; the
@@ -289,4 +289,10 @@ struct OpCols {
     op: Vec<String>,
     hhc: Vec<f64>,
     cov: Vec<i32>,
+}
+
+/// Column `name` of a `coverage_run` row just inserted, by name (a drifting
+/// `RETURNING` is an error, not a panic).
+fn run_col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a tokio_postgres::Row, name: &str) -> Result<T> {
+    r.try_get(name).map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
 }

@@ -24,8 +24,15 @@ pub enum Error {
     #[error("PostGIS is not available on the database server ({0}); install it there, e.g. `apt-get install postgresql-15-postgis-3`")]
     PostgisMissing(String),
 
-    #[error("Postgres error while {what}: {detail}")]
-    Postgres { what: &'static str, detail: String },
+    /// A statement failed. The driver's error is kept whole (its SQLSTATE,
+    /// constraint and cause), so that the HTTP edge can map it once to a
+    /// status, and `{:#}`-style reporters can walk the chain.
+    #[error("Postgres error while {what}: {}", pg_detail(source))]
+    Postgres {
+        what: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
 
     /// SQLSTATE 53100 (`disk_full`): the server could not extend a file. The
     /// failed transaction was rolled back, so nothing of it is stored; the
@@ -78,15 +85,26 @@ pub fn pg_detail(e: &tokio_postgres::Error) -> String {
 
 impl Error {
     /// Wrap a Postgres error with what we were doing; SQLSTATE 53100
-    /// becomes [`Error::DiskFull`].
+    /// becomes [`Error::DiskFull`]. The one constructor for driver errors:
+    /// callers in every crate go through it, and the API maps the result
+    /// once (`From<funkplan_db::Error> for ApiError`).
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |e| {
-            let detail = pg_detail(&e);
             if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
-                Self::DiskFull { what, detail }
+                Self::DiskFull { what, detail: pg_detail(&e) }
             } else {
-                Self::Postgres { what, detail }
+                Self::Postgres { what, source: e }
             }
+        }
+    }
+
+    /// The driver's error behind a failed statement, with what was being
+    /// done; `None` for every other kind of error.
+    #[must_use]
+    pub fn postgres(&self) -> Option<(&'static str, &tokio_postgres::Error)> {
+        match self {
+            Self::Postgres { what, source } => Some((what, source)),
+            _ => None,
         }
     }
 
@@ -144,5 +162,9 @@ mod tests {
         // Other errors keep their class.
         let e = c.batch_execute(&raise("check_violation")).await.map_err(Error::pg("copying households")).unwrap_err();
         assert!(matches!(e, Error::Postgres { .. }) && !e.is_disk_full(), "{e:?}");
+        let (what, source) = e.postgres().expect("a driver error");
+        assert_eq!((what, source.code()), ("copying households", Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)));
+        assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
+        assert!(e.to_string().contains("No space left on device"), "the server's text is said: {e}");
     }
 }

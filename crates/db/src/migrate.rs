@@ -67,23 +67,27 @@ pub async fn run(url: &str) -> Result<Report> {
 async fn read_only_check(client: &tokio_postgres::Client) -> Result<Option<Result<Report>>> {
     let row = client
         .query_one(
-            "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery(),
-                    to_regclass('refinery_schema_history') IS NOT NULL",
+            "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery() AS read_only,
+                    to_regclass('refinery_schema_history') IS NOT NULL AS has_history",
             &[],
         )
         .await
         .map_err(Error::pg("checking whether the database is writable"))?;
-    let (read_only, has_history): (bool, bool) = (row.get(0), row.get(1));
+    let read = Error::pg("checking whether the database is writable");
+    let (read_only, has_history): (bool, bool) = match (row.try_get("read_only"), row.try_get("has_history")) {
+        (Ok(r), Ok(h)) => (r, h),
+        (Err(e), _) | (_, Err(e)) => return Err(read(e)),
+    };
     if !read_only {
         return Ok(None);
     }
     let latest = embedded::migrations::runner().get_migrations().iter().map(refinery::Migration::version).max();
     let applied: Option<i32> = if has_history {
         client
-            .query_one("SELECT max(version) FROM refinery_schema_history", &[])
+            .query_one("SELECT max(version) AS version FROM refinery_schema_history", &[])
             .await
+            .and_then(|r| r.try_get("version"))
             .map_err(Error::pg("reading the migration history"))?
-            .get(0)
     } else {
         None
     };

@@ -84,11 +84,14 @@ impl Db {
             },
         })?;
         let row = client
-            .query_one("SELECT current_setting('server_version_num')::int, current_setting('server_version')", &[])
+            .query_one("SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version", &[])
             .await
             .map_err(Error::pg("reading the server version"))?;
-        let num: i32 = row.get(0);
-        let version: String = row.get(1);
+        let read = Error::pg("reading the server version");
+        let (num, version): (i32, String) = match (row.try_get("num"), row.try_get("version")) {
+            (Ok(n), Ok(v)) => (n, v),
+            (Err(e), _) | (_, Err(e)) => return Err(read(e)),
+        };
         if num < MIN_SERVER_VERSION {
             return Err(Error::ServerTooOld { found: version });
         }
@@ -127,8 +130,8 @@ impl Db {
     /// The PostGIS version, or an error saying PostGIS is missing.
     pub async fn postgis_version(&self) -> Result<String> {
         let c = self.conn().await?;
-        match c.query_one("SELECT postgis_lib_version()", &[]).await {
-            Ok(r) => Ok(r.get(0)),
+        match c.query_one("SELECT postgis_lib_version() AS version", &[]).await {
+            Ok(r) => r.try_get("version").map_err(Error::pg("reading the PostGIS version")),
             Err(e) => Err(Error::PostgisMissing(pg_detail(&e))),
         }
     }

@@ -16,4 +16,4 @@ WITH up AS (
         lte_operators = EXCLUDED.lte_operators, nr_operators = EXCLUDED.nr_operators
     RETURNING (xmax = 0) AS inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up

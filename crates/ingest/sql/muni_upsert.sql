@@ -10,4 +10,4 @@ WITH up AS (
         IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.population, EXCLUDED.households, EXCLUDED.geom, EXCLUDED.synthetic)
     RETURNING (xmax = 0) AS inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up

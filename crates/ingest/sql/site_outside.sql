@@ -6,9 +6,9 @@
 -- rows refused.
 SELECT st.line,
        (SELECT ST_Distance(m.geom, ST_SetSRID(ST_MakePoint(st.x, st.y), 25832))
-        FROM municipality m ORDER BY m.geom <-> ST_SetSRID(ST_MakePoint(st.x, st.y), 25832) LIMIT 1),
-       ST_X(ST_Transform(ST_SetSRID(ST_MakePoint(st.x, st.y), 25832), 4326)),
-       ST_Y(ST_Transform(ST_SetSRID(ST_MakePoint(st.x, st.y), 25832), 4326))
+        FROM municipality m ORDER BY m.geom <-> ST_SetSRID(ST_MakePoint(st.x, st.y), 25832) LIMIT 1) AS distance,
+       ST_X(ST_Transform(ST_SetSRID(ST_MakePoint(st.x, st.y), 25832), 4326)) AS lon,
+       ST_Y(ST_Transform(ST_SetSRID(ST_MakePoint(st.x, st.y), 25832), 4326)) AS lat
 FROM ingest_site_stage st
 WHERE EXISTS (SELECT 1 FROM municipality)
   AND NOT EXISTS (SELECT 1 FROM municipality m WHERE ST_DWithin(m.geom, ST_SetSRID(ST_MakePoint(st.x, st.y), 25832), $1))

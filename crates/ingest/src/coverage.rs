@@ -266,11 +266,13 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         // Other writers of reported_coverage wait (readers do not), so the
         // table read here is the one the write below replaces.
         tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
+        const W: &str = "reading reported_coverage's checksum";
         let stored: Option<(String, Option<String>)> = tx
             .query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE])
             .await
             .map_err(Error::pg("reading reported_coverage's checksum"))?
-            .map(|r| (r.get(0), r.get(1)));
+            .map(|r| Ok::<_, Error>((crate::col(&r, "checksum", W)?, crate::col(&r, "source_sha256", W)?)))
+            .transpose()?;
         let grid = crate::pgcopy::read_grid(tx).await?;
         let file_sha = file_sha.await.map_err(|e| Error::Usage(format!("hashing the coverage file failed: {e}")))??;
         let same_file = stored.as_ref().and_then(|s| s.1.as_deref()) == Some(file_sha.as_str());
@@ -358,7 +360,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         });
         buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
         let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
-        (new, changed) = crate::split_counts(&rows);
+        (new, changed) = crate::split_counts(&rows)?;
         put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
         "upsert"
     };

@@ -178,11 +178,19 @@ async fn record(tx: &tokio_postgres::Transaction<'_>, s: &Summary) -> Result<()>
     Ok(())
 }
 
-/// Split the counts of an upsert `RETURNING (xmax = 0)`: inserted, updated.
-pub(crate) fn split_counts(rows: &[tokio_postgres::Row]) -> (u64, u64) {
-    rows.first().map_or((0, 0), |r| {
-        let ins: i64 = r.get(0);
-        let upd: i64 = r.get(1);
-        (u64::try_from(ins).unwrap_or(0), u64::try_from(upd).unwrap_or(0))
-    })
+/// Column `name` of `row`, read by name: a query whose columns drift is an
+/// error naming `what` was being read, not a panic.
+pub(crate) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a tokio_postgres::Row, name: &str, what: &'static str) -> Result<T> {
+    row.try_get(name).map_err(Error::pg(what))
+}
+
+/// Split the counts of an upsert `RETURNING (xmax = 0)` (columns
+/// `inserted`, `updated`).
+pub(crate) fn split_counts(rows: &[tokio_postgres::Row]) -> Result<(u64, u64)> {
+    let Some(r) = rows.first() else {
+        return Ok((0, 0));
+    };
+    let ins: i64 = col(r, "inserted", "counting upserted rows")?;
+    let upd: i64 = col(r, "updated", "counting upserted rows")?;
+    Ok((u64::try_from(ins).unwrap_or(0), u64::try_from(upd).unwrap_or(0)))
 }

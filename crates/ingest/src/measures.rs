@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use funkplan_model::{DateField, MeasureKind, MeasureStatus, ID_RULE};
+use funkplan_model::{DateField, MeasureId, MeasureKind, MeasureStatus, SiteId, ID_RULE};
 use tokio_postgres::Transaction;
 
 use crate::pgcopy::CopyBuf;
@@ -60,13 +60,15 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     }
     buf.send(tx, "COPY ingest_measure_stage FROM STDIN (FORMAT binary)", "staging measures").await?;
     for r in tx.query(include_str!("../sql/measure_checks.sql"), &[]).await.map_err(Error::pg("checking measures against the database"))? {
-        let line = u64::try_from(r.get::<_, i64>(0)).unwrap_or(0);
-        let (id, site, no_site): (String, String, bool) = (r.get(1), r.get(2), r.get(3));
+        const W: &str = "checking measures against the database";
+        let line = u64::try_from(crate::col::<i64>(&r, "line", W)?).unwrap_or(0);
+        let (id, site, no_site): (String, String, bool) =
+            (crate::col(&r, "measure_id", W)?, crate::col(&r, "site_id", W)?, crate::col(&r, "no_site", W)?);
         if no_site {
             problems.add(Loc::Line(line), "site_id", site, "no such site (ingest the sites first)");
             continue;
         }
-        let (old, new): (Option<String>, String) = (r.get(4), r.get(5));
+        let (old, new): (Option<String>, String) = (crate::col(&r, "old_status", W)?, crate::col(&r, "new_status", W)?);
         if let (Some(Ok(o)), Ok(n)) = (old.as_deref().map(MeasureStatus::from_str), MeasureStatus::from_str(&new)) {
             if !o.can_become(n) {
                 problems.add(Loc::Line(line), "status", new, format!("measure {id} is {o} in the database and cannot go back to {n}"));
@@ -76,7 +78,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     problems.into_result()?;
     progress.stage("writing measures");
     let rows = tx.query(include_str!("../sql/measure_upsert.sql"), &[]).await.map_err(Error::pg("upserting measures"))?;
-    let (inserted, updated) = crate::split_counts(&rows);
+    let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
     summary.unchanged = summary.rows.saturating_sub(inserted + updated);
@@ -121,10 +123,10 @@ pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, p
         if let Some(first) = seen.insert(id.to_owned(), line) {
             problems.add(loc.clone(), "measure_id", id, format!("duplicate measure_id: also on line {first}"));
         }
-        if !source::valid_id(id) {
+        if MeasureId::check(id).is_err() {
             problems.add(loc.clone(), "measure_id", id, format!("measure_id must be {ID_RULE}"));
         }
-        if !source::valid_id(site) {
+        if SiteId::check(site).is_err() {
             problems.add(loc.clone(), "site_id", site, format!("site_id must be {ID_RULE}"));
         }
         let kind = MeasureKind::from_str(kind).map_err(|e| problems.add(loc.clone(), "kind", kind, e.to_string())).ok();

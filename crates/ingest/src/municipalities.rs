@@ -180,7 +180,8 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     if opts.make_valid {
         let rows = tx.query(include_str!("../sql/muni_make_valid.sql"), &[]).await.map_err(Error::pg("repairing geometries"))?;
         for r in &rows {
-            let (idx, ags, empty): (i32, String, bool) = (r.get(0), r.get(1), r.get(2));
+            const W: &str = "repairing geometries";
+            let (idx, ags, empty): (i32, String, bool) = (crate::col(r, "idx", W)?, crate::col(r, "ags", W)?, crate::col(r, "empty", W)?);
             if empty {
                 problems.add(Loc::Feature(u64::try_from(idx).unwrap_or(0)), "geometry", ags, "ST_MakeValid left no polygon");
             }
@@ -191,7 +192,8 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         }
     } else {
         for r in tx.query(include_str!("../sql/muni_invalid.sql"), &[]).await.map_err(Error::pg("checking geometries"))? {
-            let (idx, ags, reason): (i32, String, String) = (r.get(0), r.get(1), r.get(2));
+            const W: &str = "checking geometries";
+            let (idx, ags, reason): (i32, String, String) = (crate::col(&r, "idx", W)?, crate::col(&r, "ags", W)?, crate::col(&r, "reason", W)?);
             problems.add(
                 Loc::Feature(u64::try_from(idx).unwrap_or(0)),
                 "geometry",
@@ -206,7 +208,7 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
 
     progress.stage("writing municipalities");
     let rows = tx.query(include_str!("../sql/muni_upsert.sql"), &[]).await.map_err(Error::pg("upserting municipalities"))?;
-    let (inserted, updated) = crate::split_counts(&rows);
+    let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
     summary.unchanged = summary.rows.saturating_sub(inserted + updated);
@@ -249,8 +251,8 @@ async fn rebuild_grid(tx: &Transaction<'_>) -> Result<GridStats> {
     let mut agss: Vec<String> = Vec::with_capacity(rows.len());
     let mut geoms: Vec<MultiPolygon> = Vec::with_capacity(rows.len());
     for r in &rows {
-        let ags: String = r.get(0);
-        let text: String = r.get(1);
+        let ags: String = crate::col(r, "ags", "reading municipality geometries")?;
+        let text: String = crate::col(r, "geojson", "reading municipality geometries")?;
         let mp = geojson::parse_multipolygon(&text)
             .ok_or_else(|| Error::Usage(format!("municipality {ags}: cannot read its geometry back from PostGIS")))?;
         agss.push(ags);

@@ -265,15 +265,21 @@ impl Replace {
             .await
             .map_err(Error::pg("checking what depends on a table"))?
             .iter()
-            .map(|r| r.get(0))
-            .collect();
+            .map(|r| crate::col(r, "reason", "checking what depends on a table"))
+            .collect::<Result<_>>()?;
         if !blockers.is_empty() {
             tracing::warn!(table, reasons = blockers.join("; "), "replacing the table in place: readers wait for the whole load");
             return Self::begin_in_place(tx, table).await;
         }
         let r = tx.query_one(include_str!("../sql/swap_table.sql"), &[&table]).await.map_err(Error::pg("reading a table's definition"))?;
-        let (qualified, schema, owner, comment, options): (String, String, String, Option<String>, Option<String>) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        const W: &str = "reading a table's definition";
+        let (qualified, schema, owner, comment, options): (String, String, String, Option<String>, Option<String>) = (
+            crate::col(&r, "qualified", W)?,
+            crate::col(&r, "schema", W)?,
+            crate::col(&r, "owner", W)?,
+            crate::col(&r, "comment", W)?,
+            crate::col(&r, "options", W)?,
+        );
         let shadow = format!("{schema}.{table}__ingest_new");
         let mut ddl = format!("CREATE TABLE {shadow} (LIKE {qualified} INCLUDING ALL EXCLUDING INDEXES); ALTER TABLE {shadow} OWNER TO {owner};");
         if let Some(o) = options.filter(|o| !o.is_empty()) {
@@ -283,7 +289,9 @@ impl Replace {
             ddl.push_str(&format!("COMMENT ON TABLE {shadow} IS {c};"));
         }
         for g in tx.query(include_str!("../sql/swap_grants.sql"), &[&table]).await.map_err(Error::pg("reading a table's grants"))? {
-            let (privilege, grantee, grantable): (String, String, bool) = (g.get(0), g.get(1), g.get(2));
+            const W: &str = "reading a table's grants";
+            let (privilege, grantee, grantable): (String, String, bool) =
+                (crate::col(&g, "privilege", W)?, crate::col(&g, "grantee", W)?, crate::col(&g, "grantable", W)?);
             let option = if grantable { " WITH GRANT OPTION" } else { "" };
             ddl.push_str(&format!("GRANT {privilege} ON {shadow} TO {grantee}{option};"));
         }
@@ -291,14 +299,15 @@ impl Replace {
         // Triggers before the load, so that the load fires them as an
         // in-place rewrite did (the API's change notification: V30, V31).
         for r in tx.query(include_str!("../sql/swap_triggers.sql"), &[&table]).await.map_err(Error::pg("reading a table's triggers"))? {
-            let (name, def): (String, String) = (r.get(0), r.get(1));
+            let (name, def): (String, String) =
+                (crate::col(&r, "name", "reading a table's triggers")?, crate::col(&r, "def", "reading a table's triggers")?);
             let sql = retarget(&def, &format!("CREATE TRIGGER {name} "), &format!(" ON {qualified} "), &format!(" ON {shadow} "))
                 .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of trigger {name}: {def}")))?;
             tx.batch_execute(&sql).await.map_err(Error::pg("copying a trigger to the table to load into"))?;
         }
         let mut indexes = Vec::new();
         for (k, r) in tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?.iter().enumerate() {
-            let (def, constraint, quoted, cdef): (String, Option<String>, String, Option<String>) = (r.get(1), r.get(2), r.get(4), r.get(5));
+            let IndexRow { def, constraint, quoted, cdef, .. } = IndexRow::read(r)?;
             let temp = format!("{table}__ingest_new_{k}");
             let sql = match (constraint, cdef) {
                 (Some(_), Some(cdef)) => format!("ALTER TABLE {shadow} ADD CONSTRAINT {temp} {cdef}"),
@@ -315,12 +324,12 @@ impl Replace {
     /// foreign key references it): readers wait until commit.
     async fn begin_in_place(tx: &Transaction<'_>, table: &str) -> Result<Self> {
         let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
-        let referenced = idx.iter().any(|r| r.get::<_, bool>(3));
+        let idx = idx.iter().map(IndexRow::read).collect::<Result<Vec<_>>>()?;
+        let referenced = idx.iter().any(|r| r.referenced);
         tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
         let mut rebuild: Vec<String> = Vec::new();
         if !referenced {
-            for r in &idx {
-                let (name, def, constraint, cdef): (String, String, Option<String>, Option<String>) = (r.get(0), r.get(1), r.get(2), r.get(5));
+            for IndexRow { name, def, constraint, cdef, .. } in idx {
                 if let (Some(c), Some(cdef)) = (constraint, cdef) {
                     tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}")).await.map_err(Error::pg("dropping a constraint for the bulk load"))?;
                     rebuild.push(format!("ALTER TABLE {table} ADD CONSTRAINT {c} {cdef}"));
@@ -367,16 +376,46 @@ impl Replace {
 /// no attempt may wait long; between attempts the readers get through.
 /// Once it has the lock, `swap` runs in the same round trip (readers queue
 /// behind the lock from then until commit). Returns how long it took.
+/// One index of a table (`table_indexes.sql`).
+struct IndexRow {
+    name: String,
+    def: String,
+    /// The constraint owning the index (primary key, unique), if any.
+    constraint: Option<String>,
+    /// Whether a foreign key points at the table (then its indexes stay).
+    referenced: bool,
+    quoted: String,
+    cdef: Option<String>,
+}
+
+impl IndexRow {
+    fn read(r: &tokio_postgres::Row) -> Result<Self> {
+        const W: &str = "reading table indexes";
+        Ok(Self {
+            name: crate::col(r, "name", W)?,
+            def: crate::col(r, "def", W)?,
+            constraint: crate::col(r, "constraint_name", W)?,
+            referenced: crate::col(r, "referenced", W)?,
+            quoted: crate::col(r, "quoted", W)?,
+            cdef: crate::col(r, "constraint_def", W)?,
+        })
+    }
+}
+
 async fn lock_for_swap(tx: &Transaction<'_>, table: &str, swap: &str) -> Result<std::time::Duration> {
     let started = std::time::Instant::now();
     let budget_ms: u64 = tx
-        .query_one("SELECT current_setting('funkplan.swap_wait_ms', true)", &[])
+        .query_one("SELECT current_setting('funkplan.swap_wait_ms', true) AS wait_ms", &[])
         .await
+        .and_then(|r| r.try_get::<_, Option<String>>("wait_ms"))
         .map_err(Error::pg("reading funkplan.swap_wait_ms"))?
-        .get::<_, Option<String>>(0)
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(SWAP_WAIT_MS);
-    let previous: String = tx.query_one("SELECT current_setting('lock_timeout')", &[]).await.map_err(Error::pg("reading lock_timeout"))?.get(0);
+    let previous: String = tx
+        .query_one("SELECT current_setting('lock_timeout') AS lock_timeout", &[])
+        .await
+        .and_then(|r| r.try_get("lock_timeout"))
+        .map_err(Error::pg("reading lock_timeout"))?;
     // One string, so one round trip: a statement that fails skips the rest.
     let lock = format!(
         "SAVEPOINT funkplan_swap; SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT_MS}ms'; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; \

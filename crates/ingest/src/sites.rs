@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use funkplan_model::{check_on_air_date, DateField, SiteStatus, Technology, ID_RULE};
+use funkplan_model::{check_on_air_date, DateField, Lifecycle, SiteId, SiteStatus, Technology, ID_RULE};
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -47,7 +47,7 @@ struct Raw<'a> {
 
 pub(crate) async fn operators(tx: &Transaction<'_>) -> Result<HashMap<String, i16>> {
     let rows = tx.query("SELECT id, bit FROM operator", &[]).await.map_err(Error::pg("reading operators"))?;
-    Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i16>(1))).collect())
+    rows.iter().map(|r| Ok((crate::col(r, "id", "reading operators")?, crate::col(r, "bit", "reading operators")?))).collect()
 }
 
 pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
@@ -73,7 +73,7 @@ fn check(
     if let Some(first) = seen.insert(raw.site_id.to_owned(), loc.clone()) {
         problems.add(loc.clone(), "site_id", raw.site_id, format!("duplicate site_id: also at {first}"));
     }
-    if !source::valid_id(raw.site_id) {
+    if SiteId::check(raw.site_id).is_err() {
         problems.add(loc.clone(), "site_id", raw.site_id, format!("site_id must be {ID_RULE}"));
     }
     if raw.operator.is_empty() {
@@ -285,7 +285,10 @@ pub(crate) fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i1
         let xy = match g.and_then(|g| g.get("type")).and_then(Value::as_str) {
             Some("Point") => {
                 let c = g.and_then(|g| g.get("coordinates")).and_then(Value::as_array);
-                match c.and_then(|c| Some((c.first()?.as_f64()?, c.get(1)?.as_f64()?))) {
+                match c.and_then(|c| match c.as_slice() {
+                    [x, y, ..] => Some((x.as_f64()?, y.as_f64()?)),
+                    _ => None,
+                }) {
                     Some((x, y)) => proj.project(x, y).map_err(|e| ("geometry".to_owned(), format!("{x}, {y}"), e)),
                     None => Err(("geometry.coordinates".to_owned(), short(g.and_then(|g| g.get("coordinates"))), "a Point needs [x, y] numbers".to_owned())),
                 }
@@ -332,25 +335,29 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     }
     buf.send(tx, "COPY ingest_site_stage FROM STDIN (FORMAT binary)", "staging sites").await?;
     for r in tx.query(include_str!("../sql/site_status_changes.sql"), &[]).await.map_err(Error::pg("checking status changes"))? {
-        let (line, id, old, new): (i64, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        const W: &str = "checking status changes";
+        let (line, id, old, new): (i64, String, String, String) =
+            (crate::col(&r, "line", W)?, crate::col(&r, "site_id", W)?, crate::col(&r, "old_status", W)?, crate::col(&r, "new_status", W)?);
         let (Ok(o), Ok(n)) = (SiteStatus::from_str(&old), SiteStatus::from_str(&new)) else { continue };
-        if !o.can_become(n) {
+        if let Err(e) = o.transition(n) {
             problems.add(
                 loc_of(u64::try_from(line).unwrap_or(0)),
                 "status",
                 new,
-                format!("site {id} is {old} in the database and cannot go back to {n} (allowed: {})", allowed(o)),
+                format!("site {id} is {old} in the database and cannot go back to {n} (allowed: {})", e.allowed_words("none")),
             );
         }
     }
     let margin = opts.site_margin_m.unwrap_or(funkplan_model::DEFAULT_SITE_MARGIN_M);
     let outside = tx.query(include_str!("../sql/site_outside.sql"), &[&margin]).await.map_err(Error::pg("locating sites"))?;
     for r in outside {
-        let (line, distance): (i64, f64) = (r.get(0), r.get(1));
+        const W: &str = "locating sites";
+        let (line, distance): (i64, f64) = (crate::col(&r, "line", W)?, crate::col(&r, "distance", W)?);
+        let (lon, lat): (f64, f64) = (crate::col(&r, "lon", W)?, crate::col(&r, "lat", W)?);
         problems.add(
             loc_of(u64::try_from(line).unwrap_or(0)),
             "position",
-            format!("lon {:.5}, lat {:.5}", r.get::<_, f64>(2), r.get::<_, f64>(3)),
+            format!("lon {lon:.5}, lat {lat:.5}"),
             format!(
                 "lies {:.1} km from the nearest loaded municipality; sites must lie within {:.1} km of them (--site-margin-m)",
                 distance / 1000.0,
@@ -361,27 +368,18 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
     problems.into_result()?;
     progress.stage("writing sites");
     let rows = tx.query(include_str!("../sql/site_upsert.sql"), &[]).await.map_err(Error::pg("upserting sites"))?;
-    let (inserted, updated) = crate::split_counts(&rows);
+    let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
     summary.unchanged = summary.rows.saturating_sub(inserted + updated);
     let outside: i64 = tx
-        .query_one("SELECT count(*) FROM site s JOIN ingest_site_stage st USING (site_id) WHERE s.ags IS NULL", &[])
+        .query_one("SELECT count(*) AS outside FROM site s JOIN ingest_site_stage st USING (site_id) WHERE s.ags IS NULL", &[])
         .await
-        .map_err(Error::pg("counting sites outside municipalities"))?
-        .get(0);
+        .and_then(|r| r.try_get("outside"))
+        .map_err(Error::pg("counting sites outside municipalities"))?;
     summary.detail.insert("outside_municipalities".into(), outside.into());
     if outside > 0 {
         summary.notes.push(format!("{outside} sites lie outside every municipality (ags is empty)."));
     }
     Ok(())
-}
-
-fn allowed(s: SiteStatus) -> String {
-    let v: Vec<&str> = s.next().iter().map(|x| x.as_str()).collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
 }

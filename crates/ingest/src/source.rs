@@ -273,10 +273,6 @@ pub fn date(s: &str, field: DateField, today: chrono::NaiveDate) -> Result<Optio
     plausible_date(field, d, today).map(Some).map_err(|e| e.reason())
 }
 
-/// Ids of sites and measures: the model's one rule (the schema's CHECK,
-/// and not `.` or `..`).
-pub use funkplan_model::valid_id;
-
 /// The file name shown in messages and stored in provenance.
 #[must_use]
 pub fn display_name(path: &Path) -> String {

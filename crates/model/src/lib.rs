@@ -7,11 +7,14 @@
 
 mod ags;
 mod cell;
+mod change;
 mod dates;
 mod enums;
 mod ids;
 mod area;
 mod operator;
+mod position;
+mod transition;
 
 pub use ags::Ags;
 pub use area::DEFAULT_SITE_MARGIN_M;
@@ -20,8 +23,11 @@ pub use dates::{
     check_on_air_date, plausible_date, DateError, DateField, COMPLETED_EARLIEST, PLANNED_EARLIEST, PLANNED_YEARS_AHEAD,
 };
 pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
-pub use ids::{valid_id, ID_MAX_LEN, ID_RULE};
+pub use change::{Change, ChangeKind};
+pub use ids::{valid_id, IdError, MeasureId, SiteId, ID_MAX_LEN, ID_RULE};
 pub use operator::OperatorId;
+pub use position::{Position, PositionError, WINDOW};
+pub use transition::{Lifecycle, TransitionError};
 
 /// Why a value could not be parsed into a domain type.
 ///

@@ -19,6 +19,7 @@
 
 pub mod forecast;
 
+use funkplan_model::ChangeKind;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use funkplan_db::{Db, Error as DbError};
 use serde::Serialize;
@@ -400,17 +401,6 @@ pub async fn rebuild_history(db: &Db, coverage: Option<&[CoveragePoint]>) -> Res
     Ok(written)
 }
 
-/// Which targets a write refreshes the running month of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refresh {
-    /// Every target: after a measure write (or a change of unknown kind).
-    All,
-    /// Only the coverage metrics: a site write changes no count of
-    /// completed measures, and counting them (some 20,000 index entries at
-    /// NRW scale) is the dearest part of a refresh.
-    Coverage,
-}
-
 /// The targets a write refreshes the running month of: their metric
 /// definitions, checked and laid out as the columns of
 /// `upsert_running_month.sql`. Load with [`running_month`], record with
@@ -460,7 +450,12 @@ impl RunningMonth {
 /// no date, no technology) is left out with a warning: the write that
 /// triggered the refresh must not fail over it; `funkplan targets` and the
 /// API report such a target as an error.
-pub async fn running_month(c: &impl tokio_postgres::GenericClient, which: Refresh) -> Result<RunningMonth> {
+///
+/// `which`: the kind of change being reflected. After a site write
+/// ([`ChangeKind::Sites`]) only the coverage metrics are refreshed: it
+/// changes no count of completed measures, and counting them (some 20,000
+/// index entries at NRW scale) is the dearest part of a refresh.
+pub async fn running_month(c: &impl tokio_postgres::GenericClient, which: ChangeKind) -> Result<RunningMonth> {
     let rows = c
         .query(include_str!("../sql/running_month_targets.sql"), &[])
         .await
@@ -468,7 +463,7 @@ pub async fn running_month(c: &impl tokio_postgres::GenericClient, which: Refres
     Ok(running_month_of(
         rows.iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .filter(|(_, metric, _): &(String, String, serde_json::Value)| which == Refresh::All || metric != "measures_completed"),
+            .filter(|(_, metric, _): &(String, String, serde_json::Value)| which == ChangeKind::Measures || metric != "measures_completed"),
     ))
 }
 
@@ -521,7 +516,7 @@ pub async fn refresh_current_month(db: &Db) -> Result<()> {
     let today = Utc::now().date_naive();
     let mut conn = db.conn().await?;
     let tx = conn.transaction().await.map_err(DbError::pg("starting the target refresh"))?;
-    let rm = running_month(&*tx, Refresh::All).await?;
+    let rm = running_month(&*tx, ChangeKind::Measures).await?;
     let stmt = tx.prepare(RunningMonth::SQL).await.map_err(DbError::pg("preparing the target refresh"))?;
     rm.record(&*tx, &stmt, today).await?;
     tx.commit().await.map_err(DbError::pg("committing the running month of target history"))?;

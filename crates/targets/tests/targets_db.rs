@@ -192,7 +192,8 @@ async fn running_month_equals_metric_values() {
 /// keep their point even when the measures changed meanwhile.
 #[tokio::test]
 async fn coverage_refresh_leaves_counts() {
-    use funkplan_targets::{running_month, Refresh, RunningMonth};
+    use funkplan_model::ChangeKind;
+    use funkplan_targets::{running_month, RunningMonth};
     let t = TestDb::new().await;
     let db = t.db().await;
     let c = t.client().await;
@@ -212,8 +213,8 @@ async fn coverage_refresh_leaves_counts() {
     c.batch_execute("UPDATE measure SET status = 'completed', completed_date = '2024-01-02' WHERE measure_id = 'G5'")
         .await
         .unwrap();
-    let only_coverage = running_month(&c, Refresh::Coverage).await.unwrap();
-    let all = running_month(&c, Refresh::All).await.unwrap();
+    let only_coverage = running_month(&c, ChangeKind::Sites).await.unwrap();
+    let all = running_month(&c, ChangeKind::Measures).await.unwrap();
     assert_eq!(all.len(), 7, "5 seeded + 2 fixture targets");
     assert_eq!(only_coverage.len(), 3, "household share, area share, dead spots");
     let stmt = c.prepare(RunningMonth::SQL).await.unwrap();

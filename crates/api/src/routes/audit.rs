@@ -9,7 +9,6 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
-use funkplan_db::Error as DbError;
 
 use super::municipalities::json_bytes;
 use funkplan_model::Role;
@@ -55,17 +54,7 @@ pub(crate) async fn list(State(state): State<AppState>, caller: Caller, origin: 
         }
     }
     let entity_id = q.get("entity_id");
-    let c = state.db().conn().await?;
-    let stmt = c
-        .prepare_cached(include_str!("../../sql/audit_page.sql"))
-        .await
-        .map_err(DbError::pg("preparing the audit query"))?;
-    let row = c
-        .query_one(&stmt, &[&entity, &entity_id, &limit, &offset])
-        .await
-        .map_err(DbError::pg("reading the audit log"))?;
-    let total: i64 = row.get(0);
-    let items: String = row.get(1);
+    let (total, items) = crate::store::audit::page(state.db(), entity, entity_id, limit, offset).await?;
     let page_url = |off: i64| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &q.0 {

@@ -598,7 +598,7 @@ type Param = Box<dyn ToSql + Sync + Send>;
 
 /// lon/lat window (min lon, min lat, max lon, max lat) a CRS84 bbox is cut
 /// to before projecting to EPSG:25832.
-const WINDOW: [f64; 4] = [-6.0, 40.0, 24.0, 65.0];
+const WINDOW: [f64; 4] = funkplan_model::WINDOW;
 
 /// WHERE clause and its parameters (numbered from `first`).
 fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>) -> String {

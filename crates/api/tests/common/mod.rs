@@ -158,12 +158,12 @@ pub struct RecordingHook {
 }
 
 impl CoverageHook for RecordingHook {
-    fn sites_changed(&self, site_ids: Vec<String>) -> BoxFuture<'static, Result<(), String>> {
-        self.calls.lock().unwrap().push(site_ids);
+    fn changed(&self, change: funkplan_model::Change) -> BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+        self.calls.lock().unwrap().push(change.site_ids());
         let url = self.url.lock().unwrap().clone();
         Box::pin(async move {
             let Some(url) = url else { return Ok(()) };
-            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
             tokio::spawn(conn);
             // Stand-in for the engine: 5G covers every household of the
             // municipalities of on-air 5G sites.
@@ -172,8 +172,8 @@ impl CoverageHook for RecordingHook {
                  WHERE NOT r.scenario AND r.technology = '5g'
                    AND r.ags IN (SELECT ags FROM site WHERE status = 'on_air' AND '5g' = ANY (technologies))",
             )
-            .await
-            .map_err(|e| e.to_string())
+            .await?;
+            Ok(())
         })
     }
 }

@@ -27,13 +27,20 @@ struct Layer {
 
 fn layers(db: &Connection) -> rusqlite::Result<Vec<Layer>> {
     let mut st = db.prepare(include_str!("../../sql/gpkg_layers.sql"))?;
-    let rows = st.query_map([], |r| Ok(Layer { table: r.get(0)?, column: r.get(1)?, geometry_type: r.get(2)?, srs_id: r.get(3)? }))?;
+    let rows = st.query_map([], |r| {
+        Ok(Layer {
+            table: r.get("table_name")?,
+            column: r.get("column_name")?,
+            geometry_type: r.get("geometry_type_name")?,
+            srs_id: r.get("srs_id")?,
+        })
+    })?;
     rows.collect()
 }
 
 fn columns(db: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     let mut st = db.prepare(include_str!("../../sql/gpkg_columns.sql"))?;
-    let rows = st.query_map([table], |r| r.get::<_, String>(0))?;
+    let rows = st.query_map([table], |r| r.get::<_, String>("name"))?;
     rows.collect()
 }
 
@@ -86,7 +93,7 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
     let name = format!("{file} layer {}", layer.table);
     let mut problems = Problems::new(name.clone());
     let srs: Option<(String, i64)> = db
-        .query_row(include_str!("../../sql/gpkg_srs.sql"), [layer.srs_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(include_str!("../../sql/gpkg_srs.sql"), [layer.srs_id], |r| Ok((r.get("organization")?, r.get("organization_coordsys_id")?)))
         .map_err(sql_err("reading gpkg_spatial_ref_sys"))
         .ok();
     let file_crs = match srs {
