@@ -10,6 +10,7 @@ mod cell;
 mod dates;
 mod enums;
 mod ids;
+mod metric;
 mod area;
 mod operator;
 
@@ -21,6 +22,7 @@ pub use dates::{
 };
 pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
 pub use ids::{valid_id, ID_MAX_LEN, ID_RULE};
+pub use metric::Metric;
 pub use operator::OperatorId;
 
 /// Why a value could not be parsed into a domain type.
