@@ -24,7 +24,7 @@ use funkplan_model::CoverageSource;
 use funkplan_targets::CoveragePoint;
 
 use crate::engine::{disk_runs, Rect};
-use crate::grid::{Grid, NO_MUNI, TECHS};
+use crate::grid::{Grid, NO_MUNI, TECHNOLOGIES};
 use crate::model::{combine, Model, Site};
 
 /// "Never covered" in the first-month array.
@@ -165,7 +165,7 @@ pub fn replay(grid: &Grid, model: &Model, sites: &[Site], source: CoverageSource
             cov += add_cells[k];
             out.push(CoveragePoint {
                 month,
-                technology: TECHS[tech].to_owned(),
+                technology: TECHNOLOGIES[tech],
                 households: hh,
                 households_covered: hh_cov,
                 cells,
