@@ -26,6 +26,7 @@ mod live;
 pub mod load;
 pub mod model;
 pub mod reference;
+mod row;
 pub mod write;
 
 pub use funkplan_model::CoverageSource;
