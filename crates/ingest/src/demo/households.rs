@@ -11,6 +11,13 @@ use super::{Stats, REAL_CENSUS_1KM};
 use crate::crs::{Crs, Transformer};
 use crate::{Error, Result};
 
+/// Columns of the census file (`data/nrw-zensus2022-1km.csv`): the cell
+/// centre (EPSG:3035), inhabitants and average household size.
+const X: usize = 1;
+const Y: usize = 2;
+const POPULATION: usize = 3;
+const HH_SIZE: usize = 4;
+
 /// Write `households.csv` (and `households-100m.csv`) and return the
 /// households per slot of `raster` (households = population / average
 /// household size, as the ingest computes them, spread over the 25832
@@ -30,8 +37,9 @@ pub(super) fn write(out: &Path, raster: &Raster, munis: &mut [Muni], stats: &mut
     let header = lines.next().unwrap_or_default();
     w.write_all(header.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(Error::io("writing households.csv"))?;
     for line in lines {
+        // GITTER_ID_1km,x_mp_1km,y_mp_1km,Einwohner,HHGroesse_D
         let f: Vec<&str> = line.split(',').collect();
-        let (Some(x), Some(y), Some(pop), Some(size)) = (f.get(1), f.get(2), f.get(3), f.get(4)) else { continue };
+        let (Some(x), Some(y), Some(pop), Some(size)) = (f.get(X), f.get(Y), f.get(POPULATION), f.get(HH_SIZE)) else { continue };
         let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) else { continue };
         let (ce, cn) = to_utm.transform(x, y).map_err(Error::Usage)?;
         let centre = funkplan_model::CellId::containing(ce, cn);
