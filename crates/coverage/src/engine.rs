@@ -12,16 +12,16 @@
 //! into the masks once per band of rows ([`stamp()`]). No cell is ever
 //! tested against a site it cannot reach.
 //!
-//! By job: [`regions`] (rectangles of slots, municipality scopes), [`disk`]
-//! (one disk's covered cells, the exact rule), [`classify`] (urban or
-//! rural), [`stamp`](mod@stamp) (disks into operator masks) and
+//! By job: [`regions`] (rectangles of slots, municipality scopes), `disk`
+//! (one disk's covered cells, the exact rule; crate-internal),
+//! [`classify`](mod@classify) (urban or rural), [`stamp`](mod@stamp) (disks into operator masks) and
 //! [`aggregate`](mod@aggregate) (masks into figures per municipality). The
 //! items are re-exported here, so `engine::stamp` and friends keep their
 //! paths.
 
 pub mod aggregate;
 pub mod classify;
-pub mod disk;
+mod disk;
 pub mod regions;
 pub mod stamp;
 #[cfg(test)]

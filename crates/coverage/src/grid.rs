@@ -58,7 +58,9 @@ pub struct Grid {
     pub n0: i32,
     /// Easting/100 of the box's first column.
     pub e0: i32,
+    /// Rows of the box.
     pub rows: usize,
+    /// Columns of the box.
     pub cols: usize,
     /// Municipality index per slot ([`NO_MUNI`] outside every municipality).
     pub muni: Vec<u16>,

@@ -17,11 +17,17 @@ use crate::Result;
 /// One municipality and technology as the reference computes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefRow {
+    /// Households in the municipality.
     pub households: f64,
+    /// Households covered by at least one operator.
     pub households_covered: f64,
+    /// Grid cells in the municipality.
     pub cells: i32,
+    /// Cells covered by at least one operator.
     pub cells_covered: i32,
+    /// Cells no operator covers.
     pub dead_cells: i32,
+    /// Cells exactly one operator covers.
     pub grey_cells: i32,
     /// Operator id → (households covered, cells covered), where known.
     pub operators: Option<HashMap<String, (f64, i32)>>,
@@ -31,6 +37,7 @@ pub struct RefRow {
 /// grid cells are absent.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
+    /// The figures by `(ags, technology)`.
     pub rows: HashMap<(String, String), RefRow>,
     /// Time of the preparation (site settings, per-cell masks).
     pub prepare_ms: f64,
@@ -43,6 +50,7 @@ pub struct Reference {
 /// so several sources and the scenario are summed from one preparation.
 pub struct Session {
     conn: funkplan_db::Conn,
+    /// Time of the preparation.
     pub prepare_ms: f64,
 }
 
@@ -127,6 +135,7 @@ pub struct Diff {
     pub max_abs_cells: i64,
     /// Largest difference of per-operator figures (households, cells).
     pub max_abs_operator_households: f64,
+    /// Largest difference of per-operator cell counts.
     pub max_abs_operator_cells: i64,
     /// Rows where one side has per-operator figures and the other not, or
     /// present on one side only.

@@ -20,8 +20,8 @@
 //! described in [`forecast`].
 //!
 //! Modules by job: [`target`] (the seeded definitions), [`metric`] (each
-//! metric's parameters and arithmetic), [`history`] (the monthly history),
-//! [`running_month`] (the point recorded after a write), [`status`] (the
+//! metric's parameters and arithmetic), [`history`](mod@history) (the monthly history),
+//! [`running_month`](mod@running_month) (the point recorded after a write), [`status`] (the
 //! verdict now), [`forecast`].
 
 #![warn(missing_docs)]

@@ -9,17 +9,24 @@ use crate::model::combine;
 /// One operator's figures in a municipality and technology.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OperatorFigures {
+    /// The operator's bit.
     pub bit: u8,
+    /// Households the operator covers.
     pub households_covered: f64,
+    /// Cells the operator covers.
     pub cells_covered: u32,
 }
 
 /// Figures of one municipality and technology.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TechFigures {
+    /// Households in the municipality.
     pub households: f64,
+    /// Households covered by at least one operator.
     pub households_covered: f64,
+    /// Grid cells in the municipality.
     pub cells: u32,
+    /// Cells covered by at least one operator.
     pub cells_covered: u32,
     /// Cells with no operator.
     pub dead_cells: u32,
@@ -72,9 +79,13 @@ impl Acc {
 /// (`None` = all) within which rectangle (must hold all their cells).
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
+    /// Which coverage counts (reported, modelled or their union).
     pub source: CoverageSource,
+    /// The scenario (`actual | extra`) rather than the actual masks.
     pub scenario: bool,
+    /// Flags per municipality index; `None` = all.
     pub munis: Option<&'a [bool]>,
+    /// The slots to sum over.
     pub region: Rect,
 }
 
@@ -83,6 +94,43 @@ pub struct Scope<'a> {
 /// figures (callers keep only those in scope). The product path wants both
 /// and calls [`aggregate_pair`]; this is the one-sided view of it (for the
 /// criterion benches and tests), not a second summing loop to keep equal.
+///
+/// # Examples
+/// ```
+/// # use funkplan_coverage::engine::{aggregate, stamp, Masks, Rect, Scope};
+/// # use funkplan_coverage::grid::{Grid, GridInput};
+/// # use funkplan_coverage::model::{Model, Site};
+/// # fn main() -> Result<(), funkplan_coverage::Error> {
+/// // A 1 km × 1 km grid of 100 cells, one household each, one municipality.
+/// let mut input = GridInput { ags: vec!["05000001".into()], ..Default::default() };
+/// for n in 0..10 {
+///     for e in 0..10 {
+///         input.cells.push((n, e, 0));
+///         input.households.push((n, e, 1.0));
+///     }
+/// }
+/// let grid = Grid::build(input)?;
+/// // Radii [[LTE rural, urban], [5G rural, urban]]; urban above 400 households/km² within 1 km.
+/// let model = Model { radius_m: [[150.0, 100.0], [100.0, 50.0]], urban_households_per_km2: 400.0, urban_density_radius_m: 1000.0 };
+/// // One LTE site of operator bit 2 in the middle of cell (5, 5).
+/// let mut sites = vec![Site {
+///     id: "S1".into(), bit: 2, x: 550.0, y: 550.0,
+///     on_air: [true, false], scenario: [true, false], since: [None, None], urban: false,
+/// }];
+/// use funkplan_coverage::CoverageSource;
+/// let mut masks = Masks::new(&grid);
+/// stamp(&grid, &model, &sites, &mut masks, Rect::all(&grid));
+/// let scope = Scope { source: CoverageSource::Modelled, scenario: false, munis: None, region: Rect::all(&grid) };
+/// let figures = aggregate(&grid, &masks, &[2], scope);
+/// // Municipality 0, LTE: 9 of 100 cells covered, by one operator each.
+/// let lte = &figures[0][0];
+/// assert_eq!((lte.cells, lte.cells_covered, lte.dead_cells, lte.grey_cells), (100, 9, 91, 9));
+/// assert_eq!(lte.households_covered, 9.0);
+/// assert_eq!(lte.operators.as_ref().map(|o| o[0].cells_covered), Some(9));
+/// # let _ = &mut sites;
+/// # Ok(())
+/// # }
+/// ```
 #[must_use]
 pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> Figures {
     let (actual, scenario) = aggregate_pair(grid, masks, operator_bits, sc);

@@ -11,7 +11,9 @@ use crate::model::{Model, Site};
 /// Defined at grid cells; slots of the box that are no cell hold 0.
 #[derive(Debug, Clone)]
 pub struct Masks {
+    /// Per technology (engine order), per slot: the operators on air.
     pub actual: [Vec<Mask>; 2],
+    /// Per technology, per slot: the operators the scenario adds.
     pub extra: [Vec<Mask>; 2],
 }
 
@@ -53,8 +55,44 @@ struct Group {
 /// bit per cell for a band of rows: a disk's run on a row sets a few
 /// words whatever its length and in any order, and each band is expanded
 /// once into the `u16` masks, 4 slots per table lookup. The runs are the
-/// same exact per-disk runs ([`disk_runs`]), so the masks are bit for bit
+/// same exact per-disk runs (`disk_runs`), so the masks are bit for bit
 /// what OR-ing every disk would give.
+///
+/// # Examples
+/// ```
+/// # use funkplan_coverage::engine::{classify, stamp, Masks, Rect};
+/// # use funkplan_coverage::grid::{Grid, GridInput};
+/// # use funkplan_coverage::model::{Model, Site};
+/// # fn main() -> Result<(), funkplan_coverage::Error> {
+/// // A 1 km × 1 km grid of 100 cells, one household each, one municipality.
+/// let mut input = GridInput { ags: vec!["05000001".into()], ..Default::default() };
+/// for n in 0..10 {
+///     for e in 0..10 {
+///         input.cells.push((n, e, 0));
+///         input.households.push((n, e, 1.0));
+///     }
+/// }
+/// let grid = Grid::build(input)?;
+/// // Radii [[LTE rural, urban], [5G rural, urban]]; urban above 400 households/km² within 1 km.
+/// let model = Model { radius_m: [[150.0, 100.0], [100.0, 50.0]], urban_households_per_km2: 400.0, urban_density_radius_m: 1000.0 };
+/// // One LTE site of operator bit 2 in the middle of cell (5, 5).
+/// let mut sites = vec![Site {
+///     id: "S1".into(), bit: 2, x: 550.0, y: 550.0,
+///     on_air: [true, false], scenario: [true, false], since: [None, None], urban: false,
+/// }];
+/// classify(&grid, &model, &mut sites);
+/// assert!(!sites[0].urban, "100 households on π km² is rural");
+/// let mut masks = Masks::new(&grid);
+/// stamp(&grid, &model, &sites, &mut masks, Rect::all(&grid));
+/// // The rural LTE radius of 150 m reaches the cell and its 8 neighbours
+/// // (centres 100 m and 141 m away), each set to the operator's bit.
+/// let lte = &masks.actual[0];
+/// assert_eq!(lte.iter().filter(|&&m| m == 1 << 2).count(), 9);
+/// assert!(lte.iter().all(|&m| m == 0 || m == 1 << 2));
+/// assert!(masks.actual[1].iter().all(|&m| m == 0), "no 5G on air");
+/// # Ok(())
+/// # }
+/// ```
 pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, region: Rect) {
     if region.is_empty() {
         return;
