@@ -51,7 +51,7 @@ ensure_node() {
 
 # Generate the small demo dataset (real municipalities and households,
 # synthetic sites, measures and coverage) into $2 once (cached by the
-# generator's source and the shipped data), then ingest it and compute
+# generator's source, the seeds it reads and the shipped data), then ingest it and compute
 # coverage with the funkplan binary $1 against the database in use
 # (DATABASE_URL or the embedded cluster). Re-ingesting the same files is a
 # no-op. When the cached dataset is replaced by a different one, the
@@ -59,7 +59,8 @@ ensure_node() {
 # applied over the old ones (a site on air does not go back to planned).
 load_demo_data() {
     local F=$1 DEMO=$2 kind file key old=""
-    key=$(cat "$ROOT/crates/ingest/src/demo.rs" "$ROOT"/data/*.geojson "$ROOT"/data/*.csv | sha256sum | cut -c1-16)
+    key=$(cat "$ROOT/crates/ingest/src/demo.rs" "$ROOT"/crates/ingest/src/demo/*.rs "$ROOT"/seeds/*.json \
+              "$ROOT"/data/*.geojson "$ROOT"/data/*.csv | sha256sum | cut -c1-16)
     # A marker without a key is from before the demo ran on the real data.
     [ -f "$DEMO/.complete" ] && old=$(cat "$DEMO/.complete") && old=${old:-synthetic}
     if [ "$old" != "$key" ]; then

@@ -1,1 +1,1 @@
-SELECT ags::text FROM municipality ORDER BY ags
+SELECT ags::text AS ags FROM municipality ORDER BY ags

@@ -3,7 +3,7 @@
 -- summed over the cell states of reference_prepare.sql (view ref_source:
 -- count and operator set per state). `known` = every cell's operator set is
 -- known (per-operator figures exist).
-SELECT ags::text, tech,
+SELECT ags::text AS ags, tech,
        sum(hh)::float8 AS households,
        coalesce(sum(hh) FILTER (WHERE cnt > 0), 0)::float8 AS households_covered,
        sum(cells)::int AS cells,

@@ -11,8 +11,8 @@ WITH m AS (
     WHERE $1::text[] IS NULL OR site_id = ANY ($1)
     GROUP BY site_id
 )
-SELECT s.site_id, o.bit::int, ST_X(s.geom), ST_Y(s.geom), s.status, s.technologies, s.on_air_date,
-       coalesce(m.open_kinds, '{}'), m.lte_done, m.nr_done
+SELECT s.site_id, o.bit::int AS bit, ST_X(s.geom) AS x, ST_Y(s.geom) AS y, s.status, s.technologies, s.on_air_date,
+       coalesce(m.open_kinds, '{}') AS open_kinds, m.lte_done, m.nr_done
 FROM site s
 JOIN operator o ON o.id = s.operator_id
 LEFT JOIN m ON m.site_id = s.site_id

@@ -24,10 +24,12 @@ use crate::grid::{Grid, NO_MUNI};
 /// One dead spot: a connected group of dead cells in one municipality.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadSpot {
+    /// Index of the municipality (engine order, [`Grid::ags`]).
     pub muni: u16,
     /// Ordinal within the municipality (1-based), in row-major order of the
     /// component's first cell; the id is `<AGS>-<k>`.
     pub k: u32,
+    /// Dead cells in the spot.
     pub cells: u32,
     /// Rings in EPSG:25832 metres, closed (first point = last); the first is
     /// the outer ring (counter-clockwise), the rest holes.

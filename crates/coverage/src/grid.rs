@@ -8,6 +8,8 @@
 //! about 7.3 M slots for 3.4 M cells; at ~16 bytes a slot that is ~120 MB,
 //! affordable for a server that keeps the grid resident.
 
+use funkplan_model::Technology;
+
 use crate::{Error, Result};
 
 /// An operator set: bit `operator.bit` set when that operator covers.
@@ -21,7 +23,9 @@ pub const MAX_BIT: u8 = 14;
 pub const NO_MUNI: u16 = u16::MAX;
 
 /// Technologies in engine order: index 0 = LTE, 1 = 5G.
-pub const TECHS: [&str; 2] = ["lte", "5g"];
+pub const TECHNOLOGIES: [Technology; 2] = [Technology::Lte, Technology::Nr];
+/// [`TECHNOLOGIES`] as spelled in the database.
+pub const TECHS: [&str; 2] = [TECHNOLOGIES[0].as_str(), TECHNOLOGIES[1].as_str()];
 
 /// Reported coverage of one technology, per slot. Empty vectors when the
 /// imported grid has no rows at all (every cell then counts 0 operators).
@@ -54,7 +58,9 @@ pub struct Grid {
     pub n0: i32,
     /// Easting/100 of the box's first column.
     pub e0: i32,
+    /// Rows of the box.
     pub rows: usize,
+    /// Columns of the box.
     pub cols: usize,
     /// Municipality index per slot ([`NO_MUNI`] outside every municipality).
     pub muni: Vec<u16>,

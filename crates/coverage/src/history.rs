@@ -8,7 +8,7 @@
 //!
 //! How, in about one stamping: the sites are grouped by the month they come
 //! on air; group by group in month order, their disks' row runs are merged
-//! per row (as in [`crate::engine::stamp`]) and every cell of a merged run
+//! per row (as in [`crate::engine::stamp()`]) and every cell of a merged run
 //! not yet covered gets the group's month. One pass over the grid then sums
 //! households and cells per first month; prefix sums give the series. (The
 //! first version stamped every site's disk cell by cell, checking each
@@ -24,7 +24,7 @@ use funkplan_model::CoverageSource;
 use funkplan_targets::CoveragePoint;
 
 use crate::engine::{disk_runs, Rect};
-use crate::grid::{Grid, NO_MUNI, TECHS};
+use crate::grid::{Grid, NO_MUNI, TECHNOLOGIES};
 use crate::model::{combine, Model, Site};
 
 /// "Never covered" in the first-month array.
@@ -46,7 +46,7 @@ fn month_ends(months: &[NaiveDate], today: NaiveDate) -> Vec<NaiveDate> {
 }
 
 /// Per slot of the grid, the index of the first month in which the cell is
-/// covered by technology `tech` ([`NEVER`] if in none); `0` for cells the
+/// covered by technology `tech` (`NEVER` if in none); `0` for cells the
 /// reported grid covers (present from the start).
 #[must_use]
 #[allow(clippy::needless_range_loop)] // parallel per-slot arrays
@@ -165,7 +165,7 @@ pub fn replay(grid: &Grid, model: &Model, sites: &[Site], source: CoverageSource
             cov += add_cells[k];
             out.push(CoveragePoint {
                 month,
-                technology: TECHS[tech].to_owned(),
+                technology: TECHNOLOGIES[tech],
                 households: hh,
                 households_covered: hh_cov,
                 cells,

@@ -11,8 +11,11 @@ use futures_util::StreamExt;
 use funkplan_db::{Db, Error as DbError};
 use tokio_postgres::Client;
 
-use crate::grid::{Grid, GridInput, Mask, MAX_BIT, UNKNOWN};
+use funkplan_model::{MeasureKind, SiteStatus, Technology};
+
+use crate::grid::{Grid, GridInput, Mask, MAX_BIT, TECHNOLOGIES, UNKNOWN};
 use crate::model::{Model, Site};
+use crate::row::col;
 use crate::{Error, Result};
 
 /// Stream a binary COPY, calling `on_row` with each tuple's fields (`None`
@@ -156,8 +159,8 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         .await
         .map_err(DbError::pg("reading municipalities"))?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .map(|r| col(r, "ags", "reading municipalities"))
+        .collect::<Result<_>>()?;
     let by_key: HashMap<[u8; 8], u16> = ags
         .iter()
         .enumerate()
@@ -230,27 +233,38 @@ pub async fn grid(db: &Db) -> Result<Grid> {
     Ok(grid)
 }
 
+/// A word read from the database as a domain type; a word the type does
+/// not know is a data error.
+fn word<T: std::str::FromStr<Err = funkplan_model::ParseError>>(s: &str, what: &str) -> Result<T> {
+    s.parse().map_err(|e| Error::Data(format!("{what}: {e}")))
+}
+
 /// The model parameters.
 pub async fn model(client: &Client) -> Result<Model> {
-    let r = client.query_one(include_str!("../sql/model.sql"), &[]).await.map_err(DbError::pg("reading the coverage model"))?;
-    let get = |i: usize, what: &str| -> Result<f64> {
-        r.get::<_, Option<f64>>(i)
+    const WHAT: &str = "reading the coverage model";
+    let r = client.query_one(include_str!("../sql/model.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
+    let get = |column: &str, what: &str| -> Result<f64> {
+        col::<Option<f64>>(&r, column, WHAT)?
             .ok_or_else(|| Error::Data(format!("coverage model parameter {what} is missing; run `funkplan seed`")))
     };
     Ok(Model {
-        radius_m: [[get(0, "lte/rural")?, get(1, "lte/urban")?], [get(2, "5g/rural")?, get(3, "5g/urban")?]],
-        urban_households_per_km2: get(4, "urban_households_per_km2")?,
-        urban_density_radius_m: get(5, "urban_density_radius_m")?,
+        radius_m: [
+            [get("lte_rural", "lte/rural")?, get("lte_urban", "lte/urban")?],
+            [get("nr_rural", "5g/rural")?, get("nr_urban", "5g/urban")?],
+        ],
+        urban_households_per_km2: get("urban_households_per_km2", "urban_households_per_km2")?,
+        urban_density_radius_m: get("urban_density_radius_m", "urban_density_radius_m")?,
     })
 }
 
 /// Operators as `(bit, id)`.
 pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
-    let rows = client.query(include_str!("../sql/operators.sql"), &[]).await.map_err(DbError::pg("reading operators"))?;
+    const WHAT: &str = "reading operators";
+    let rows = client.query(include_str!("../sql/operators.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
     rows.iter()
         .map(|r| {
-            let bit: i16 = r.get(0);
-            let id: String = r.get(1);
+            let bit: i16 = col(r, "bit", WHAT)?;
+            let id: String = col(r, "id", WHAT)?;
             u8::try_from(bit)
                 .ok()
                 .filter(|&b| b <= MAX_BIT)
@@ -262,47 +276,53 @@ pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
 
 /// Sites (all, or those in `ids`), urban flag not yet set.
 pub async fn sites(client: &Client, ids: Option<&[String]>) -> Result<Vec<Site>> {
+    const WHAT: &str = "reading sites";
     let ids: Option<Vec<String>> = ids.map(<[String]>::to_vec);
-    let rows = client.query(include_str!("../sql/sites.sql"), &[&ids]).await.map_err(DbError::pg("reading sites"))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let status: String = r.get(4);
-            let techs: Vec<String> = r.get(5);
-            let on_air_date: Option<NaiveDate> = r.get(6);
-            let open: Vec<String> = r.get(7);
-            let lte_done: Option<NaiveDate> = r.get(8);
-            let nr_done: Option<NaiveDate> = r.get(9);
-            let has = |t: &str| techs.iter().any(|x| x == t);
-            let on = status == "on_air";
-            let on_air = [on && has("lte"), on && has("5g")];
-            let open_lte = open.iter().any(|k| k.starts_with("lte_"));
-            let open_nr = open.iter().any(|k| k == "5g_upgrade");
-            // As the measure-completion trigger does: completing an open
-            // measure adds its technology and puts a not-yet-built site on
-            // air with what it lists; decommissioned sites stay off.
-            let scenario = if status == "decommissioned" {
-                [false, false]
-            } else if open_lte || open_nr {
-                [has("lte") || open_lte, has("5g") || open_nr]
-            } else {
-                on_air
-            };
-            let lte_since = match (on_air_date, lte_done) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let bit: i32 = r.get(1);
-            Site {
-                id: r.get(0),
-                bit: u8::try_from(bit).unwrap_or(0),
-                x: r.get(2),
-                y: r.get(3),
-                on_air,
-                scenario,
-                since: [lte_since, nr_done.or(on_air_date)],
-                urban: false,
-            }
-        })
-        .collect())
+    let rows = client.query(include_str!("../sql/sites.sql"), &[&ids]).await.map_err(DbError::pg(WHAT))?;
+    rows.iter().map(site).collect()
+}
+
+/// One row of `sql/sites.sql` as the engine's [`Site`], its words parsed
+/// into the domain types.
+fn site(r: &tokio_postgres::Row) -> Result<Site> {
+    const WHAT: &str = "reading sites";
+    let status: SiteStatus = word(col(r, "status", WHAT)?, "site status")?;
+    let techs: Vec<Technology> =
+        col::<Vec<&str>>(r, "technologies", WHAT)?.into_iter().map(|t| word(t, "site technology")).collect::<Result<_>>()?;
+    let open: Vec<MeasureKind> =
+        col::<Vec<&str>>(r, "open_kinds", WHAT)?.into_iter().map(|k| word(k, "measure kind")).collect::<Result<_>>()?;
+    let on_air_date: Option<NaiveDate> = col(r, "on_air_date", WHAT)?;
+    let lte_done: Option<NaiveDate> = col(r, "lte_done", WHAT)?;
+    let nr_done: Option<NaiveDate> = col(r, "nr_done", WHAT)?;
+    // Per technology in engine order (TECHNOLOGIES): listed on the site,
+    // and added by an open measure.
+    let has = TECHNOLOGIES.map(|t| techs.contains(&t));
+    let opens = TECHNOLOGIES.map(|t| open.iter().any(|k| k.technology() == t));
+    let on = status == SiteStatus::OnAir;
+    let on_air = has.map(|h| on && h);
+    // As the measure-completion trigger does: completing an open
+    // measure adds its technology and puts a not-yet-built site on
+    // air with what it lists; decommissioned sites stay off.
+    let scenario = if status == SiteStatus::Decommissioned {
+        [false, false]
+    } else if opens.contains(&true) {
+        [has[0] || opens[0], has[1] || opens[1]]
+    } else {
+        on_air
+    };
+    let lte_since = match (on_air_date, lte_done) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let bit: i32 = col(r, "bit", WHAT)?;
+    Ok(Site {
+        id: col(r, "site_id", WHAT)?,
+        bit: u8::try_from(bit).unwrap_or(0),
+        x: col(r, "x", WHAT)?,
+        y: col(r, "y", WHAT)?,
+        on_air,
+        scenario,
+        since: [lte_since, nr_done.or(on_air_date)],
+        urban: false,
+    })
 }

@@ -15,6 +15,7 @@ pub struct Model {
     /// A site is urban when the households within
     /// `urban_density_radius_m` exceed this many per km² on average.
     pub urban_households_per_km2: f64,
+    /// Radius (metres) over which that household density is averaged.
     pub urban_density_radius_m: f64,
 }
 
@@ -30,11 +31,13 @@ impl Model {
 /// One site as the engine sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
+    /// The site's id (`site.site_id`).
     pub id: String,
     /// The operator's bit (`operator.bit`).
     pub bit: u8,
-    /// Easting and northing in EPSG:25832 metres.
+    /// Easting in EPSG:25832 metres.
     pub x: f64,
+    /// Northing in EPSG:25832 metres.
     pub y: f64,
     /// Technologies on air now (engine order: LTE, 5G).
     pub on_air: [bool; 2],

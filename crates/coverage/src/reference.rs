@@ -11,16 +11,23 @@ use serde::Serialize;
 
 use crate::engine::Figures;
 use crate::grid::TECHS;
+use crate::row::col;
 use crate::Result;
 
 /// One municipality and technology as the reference computes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefRow {
+    /// Households in the municipality.
     pub households: f64,
+    /// Households covered by at least one operator.
     pub households_covered: f64,
+    /// Grid cells in the municipality.
     pub cells: i32,
+    /// Cells covered by at least one operator.
     pub cells_covered: i32,
+    /// Cells no operator covers.
     pub dead_cells: i32,
+    /// Cells exactly one operator covers.
     pub grey_cells: i32,
     /// Operator id → (households covered, cells covered), where known.
     pub operators: Option<HashMap<String, (f64, i32)>>,
@@ -30,6 +37,7 @@ pub struct RefRow {
 /// grid cells are absent.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
+    /// The figures by `(ags, technology)`.
     pub rows: HashMap<(String, String), RefRow>,
     /// Time of the preparation (site settings, per-cell masks).
     pub prepare_ms: f64,
@@ -42,6 +50,7 @@ pub struct Reference {
 /// so several sources and the scenario are summed from one preparation.
 pub struct Session {
     conn: funkplan_db::Conn,
+    /// Time of the preparation.
     pub prepare_ms: f64,
 }
 
@@ -67,7 +76,8 @@ impl Session {
             .query_one(include_str!("../sql/reference_tile_pairs.sql"), &[])
             .await
             .map_err(DbError::pg("counting the PostGIS reference's tile pairs"))?;
-        Ok((r.get(0), r.get(1)))
+        const WHAT: &str = "counting the PostGIS reference's tile pairs";
+        Ok((col(&r, "whole", WHAT)?, col(&r, "partial", WHAT)?))
     }
 
     /// Per-municipality figures for a source, actual or scenario.
@@ -85,25 +95,27 @@ impl Session {
             .await
             .map_err(DbError::pg("running the PostGIS reference (operators)"))?;
         let mut out = Reference { prepare_ms: self.prepare_ms, ..Default::default() };
+        const FIGS: &str = "reading the PostGIS reference (figures)";
         for r in &rows {
-            let known: bool = r.get(8);
+            let known: bool = col(r, "known", FIGS)?;
             out.rows.insert(
-                (r.get(0), r.get(1)),
+                (col(r, "ags", FIGS)?, col(r, "tech", FIGS)?),
                 RefRow {
-                    households: r.get(2),
-                    households_covered: r.get(3),
-                    cells: r.get(4),
-                    cells_covered: r.get(5),
-                    dead_cells: r.get(6),
-                    grey_cells: r.get(7),
+                    households: col(r, "households", FIGS)?,
+                    households_covered: col(r, "households_covered", FIGS)?,
+                    cells: col(r, "cells", FIGS)?,
+                    cells_covered: col(r, "cells_covered", FIGS)?,
+                    dead_cells: col(r, "dead_cells", FIGS)?,
+                    grey_cells: col(r, "grey_cells", FIGS)?,
                     operators: known.then(HashMap::new),
                 },
             );
         }
+        const OPS: &str = "reading the PostGIS reference (operators)";
         for r in &ops {
-            let key: (String, String) = (r.get(0), r.get(1));
+            let key: (String, String) = (col(r, "ags", OPS)?, col(r, "tech", OPS)?);
             if let Some(ops) = out.rows.get_mut(&key).and_then(|x| x.operators.as_mut()) {
-                ops.insert(r.get(2), (r.get(3), r.get(4)));
+                ops.insert(col(r, "operator", OPS)?, (col(r, "households_covered", OPS)?, col(r, "cells_covered", OPS)?));
             }
         }
         out.figures_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -123,6 +135,7 @@ pub struct Diff {
     pub max_abs_cells: i64,
     /// Largest difference of per-operator figures (households, cells).
     pub max_abs_operator_households: f64,
+    /// Largest difference of per-operator cell counts.
     pub max_abs_operator_cells: i64,
     /// Rows where one side has per-operator figures and the other not, or
     /// present on one side only.

@@ -269,7 +269,7 @@ proptest! {
                     let p = &points[tech * months.len() + k];
                     prop_assert_eq!(p.month, month);
                     prop_assert_eq!(p.month.day(), 1);
-                    prop_assert_eq!(&p.technology, ["lte", "5g"][tech]);
+                    prop_assert_eq!(p.technology.as_str(), ["lte", "5g"][tech]);
                     prop_assert_eq!((p.cells, p.cells_covered), (cells, cov), "{:?} tech {} month {}", source, tech, month);
                     prop_assert!((p.households - hh).abs() < 1e-9 * hh.max(1.0));
                     prop_assert!((p.households_covered - hhc).abs() < 1e-9 * hh.max(1.0));

@@ -11,6 +11,7 @@ mod change;
 mod dates;
 mod enums;
 mod ids;
+mod metric;
 mod area;
 mod operator;
 mod position;
@@ -25,6 +26,7 @@ pub use dates::{
 pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
 pub use change::{Change, ChangeKind};
 pub use ids::{valid_id, IdError, MeasureId, SiteId, ID_MAX_LEN, ID_RULE};
+pub use metric::Metric;
 pub use operator::OperatorId;
 pub use position::{Position, PositionError, WINDOW};
 pub use transition::{Lifecycle, TransitionError};

@@ -21,7 +21,9 @@ pub const DAYS_PER_MONTH: f64 = 30.4375;
 /// value is as of the month's last day, or today for the running month).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryPoint {
+    /// First day of the month.
     pub month: NaiveDate,
+    /// The metric's value, in the target's unit.
     pub value: f64,
 }
 
@@ -43,6 +45,7 @@ pub struct Forecast {
     pub expected_met_on: Option<NaiveDate>,
     /// Points used for the fit.
     pub points_used: usize,
+    /// How the forecast is made ([`METHOD`]).
     pub method: &'static str,
 }
 

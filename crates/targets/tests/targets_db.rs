@@ -106,7 +106,7 @@ async fn coverage_history_from_engine_points() {
     fixture(&t.client().await).await;
     let pt = |m: &str, tech: &str, hhc: f64, cov: u64| CoveragePoint {
         month: d(m),
-        technology: tech.into(),
+        technology: tech.parse().unwrap(),
         households: 200.0,
         households_covered: hhc,
         cells: 400,

@@ -188,8 +188,12 @@ fn process_cpu_ms() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = &stat[stat.rfind(')')? + 2..];
+    // proc(5) fields 14 (utime) and 15 (stime), counted from 1 = pid; `rest`
+    // starts with field 3 (state).
+    const UTIME: usize = 14 - 3;
+    const STIME: usize = 15 - 3;
     let f: Vec<&str> = rest.split(' ').collect();
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
+    let utime: f64 = f.get(UTIME)?.parse().ok()?;
+    let stime: f64 = f.get(STIME)?.parse().ok()?;
     Some((utime + stime) * 10.0)
 }

@@ -1,0 +1,139 @@
+//! Each target's verdict now: value, progress, forecast, met or not.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use funkplan_db::Db;
+use funkplan_model::Metric;
+use serde::Serialize;
+
+use crate::{forecast, history, load, metric_value, Comparator, Forecast, Result, Target};
+
+/// A target with its value now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TargetStatus {
+    /// The target's id.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// `count`, `percent` or `km2`.
+    pub unit: String,
+    /// The goal.
+    pub target_value: f64,
+    /// When the goal is due.
+    pub deadline: NaiveDate,
+    /// The metric's value now.
+    pub current_value: f64,
+    /// 0..=1: how far from the start to the goal.
+    pub progress: f64,
+    /// Whether the goal is met now.
+    pub met: bool,
+    /// When the figures behind the value were computed.
+    pub as_of: DateTime<Utc>,
+    /// Where the target comes from (document, date, phrase).
+    pub source: String,
+    /// How the value compares with the goal.
+    pub comparator: Comparator,
+    /// What the target measures.
+    #[schema(value_type = String)]
+    pub metric: Metric,
+    /// Where the metric is heading (DESIGN §7).
+    pub forecast: Forecast,
+    /// Whether the deadline lies in the past.
+    pub deadline_passed: bool,
+    /// For a passed deadline: whether the goal was met by then.
+    pub met_at_deadline: Option<bool>,
+    /// The first month (its first day) whose value met the goal, from the
+    /// history; `None` if never (or no history yet).
+    pub met_on: Option<NaiveDate>,
+    /// The first value of the history: the starting point of "bring down
+    /// to" targets' progress.
+    pub baseline: Option<f64>,
+}
+
+/// Progress 0..=1 towards the goal. For "more is better" targets it is
+/// value / goal; for "bring down to" targets it needs the starting value
+/// (`baseline`): (baseline − value) / (baseline − goal).
+///
+/// # Examples
+/// ```
+/// use funkplan_targets::{progress, Comparator};
+/// assert_eq!(progress(Comparator::Ge, 50.0, 100.0, None), 0.5);
+/// // Dead spots brought down from 40 km² to 10 km² of a goal of 0.
+/// assert_eq!(progress(Comparator::Le, 10.0, 0.0, Some(40.0)), 0.75);
+/// ```
+#[must_use]
+pub fn progress(cmp: Comparator, value: f64, goal: f64, baseline: Option<f64>) -> f64 {
+    let p = if cmp.higher_is_better() {
+        if goal <= 0.0 { 1.0 } else { value / goal }
+    } else {
+        match baseline {
+            _ if value <= goal => 1.0,
+            Some(b) if b > goal => (b - value) / (b - goal),
+            _ => 0.0,
+        }
+    };
+    p.clamp(0.0, 1.0)
+}
+
+/// Every target with its current value, history-based progress baseline,
+/// forecast, and (for passed deadlines) whether and when it was met.
+///
+/// # Errors
+/// A database error, or [`crate::Error::Definition`] for a broken target.
+pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
+    let now = Utc::now();
+    let today = now.date_naive();
+    let mut out = Vec::new();
+    for t in load(db).await? {
+        let (v, as_of) = metric_value(db, &t, now).await?;
+        let hist = history(db, &t.id).await?.unwrap_or_default();
+        let baseline = hist.first().map(|p| p.value);
+        let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, &hist);
+        let deadline_passed = t.deadline < today;
+        out.push(TargetStatus {
+            progress: progress(t.comparator, v, t.target_value, baseline),
+            met: t.comparator.met(v, t.target_value),
+            met_at_deadline: deadline_passed.then_some(fc.on_track),
+            met_on: forecast::met_on(t.comparator, t.target_value, &hist),
+            deadline_passed,
+            baseline,
+            forecast: fc,
+            current_value: v,
+            as_of,
+            source: source_line(&t),
+            id: t.id,
+            title: t.title,
+            unit: t.unit,
+            target_value: t.target_value,
+            deadline: t.deadline,
+            comparator: t.comparator,
+            metric: t.metric,
+        });
+    }
+    Ok(out)
+}
+
+/// "document, date: „quote“" — where a target comes from, in one line.
+fn source_line(t: &Target) -> String {
+    let mut s = t.source_document.clone();
+    if let Some(d) = t.source_date {
+        s.push_str(&format!(", {d}"));
+    }
+    if let Some(q) = &t.source_quote {
+        s.push_str(&format!(": „{q}“"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_counts_up_and_down() {
+        assert!((progress(Comparator::Gt, 5150.0, 10300.0, None) - 0.5).abs() < 1e-12);
+        assert_eq!(progress(Comparator::Ge, 9000.0, 7500.0, None), 1.0);
+        assert_eq!(progress(Comparator::Le, 0.0, 0.0, Some(40.0)), 1.0);
+        assert!((progress(Comparator::Le, 10.0, 0.0, Some(40.0)) - 0.75).abs() < 1e-12);
+        assert_eq!(progress(Comparator::Le, 10.0, 0.0, None), 0.0);
+    }
+}
