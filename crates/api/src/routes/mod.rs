@@ -53,12 +53,12 @@ fn declare(r: &mut impl Registry) {
     r.get("/api/v1/audit", false, audit::list);
     r.get("/api/openapi.json", false, meta::openapi);
     r.get("/metrics", false, meta::metrics);
-    r.get("/ogc", false, ogc::landing);
-    r.get("/ogc/conformance", false, ogc::conformance);
-    r.get("/ogc/collections", true, ogc::collections);
-    r.get("/ogc/collections/{collectionId}", true, ogc::collection_meta);
-    r.get("/ogc/collections/{collectionId}/items", true, ogc::items);
-    r.get("/ogc/collections/{collectionId}/items/{featureId}", true, ogc::item);
+    r.get("/ogc", false, ogc::landing::landing);
+    r.get("/ogc/conformance", false, ogc::landing::conformance);
+    r.get("/ogc/collections", true, ogc::collections::collections);
+    r.get("/ogc/collections/{collectionId}", true, ogc::collections::collection_meta);
+    r.get("/ogc/collections/{collectionId}/items", true, ogc::features::items);
+    r.get("/ogc/collections/{collectionId}/items/{featureId}", true, ogc::features::item);
 }
 
 struct Build {
