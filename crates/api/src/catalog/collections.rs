@@ -13,7 +13,7 @@ const MUNICIPALITY_FROM: &str = "municipality t \
 /// FROM clause of an area collection, one row per area: municipalities
 /// grouped by the first `$len` AGS digits (outline = their union) with the
 /// engine's results summed the same way (counts summed, shares divided
-/// once, as `sql/area_figures.sql` does).
+/// once, as `sql/figures.sql` does for the areas' figures).
 macro_rules! area_from {
     ($len:literal, $name_kind:literal) => {
         concat!(

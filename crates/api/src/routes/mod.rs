@@ -3,6 +3,7 @@
 
 pub(crate) mod areas;
 pub(crate) mod audit;
+mod figures;
 pub(crate) mod health;
 pub(crate) mod meta;
 pub(crate) mod municipalities;

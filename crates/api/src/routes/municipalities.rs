@@ -38,7 +38,7 @@ pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath
     let ags = parse_ags(&ags)?;
     let c = state.db().conn().await?;
     let stmt = c
-        .prepare_cached(include_str!("../../sql/municipality_figures.sql"))
+        .prepare_cached(&super::figures::MUNICIPALITY)
         .await
         .map_err(DbError::pg("preparing the municipality figures"))?;
     let row = c
