@@ -59,5 +59,5 @@ SELECT json_build_object(
     'municipalities', coalesce((SELECT j FROM members), '[]'::json),
     'source', (SELECT source FROM latest),
     'computed_at', (SELECT to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM latest)
-)::text
+)::text AS figures
 WHERE EXISTS (SELECT 1 FROM m)

@@ -24,5 +24,5 @@ SELECT json_build_object(
     'measures', coalesce((SELECT j FROM measures), '{}'::json),
     'source', (SELECT source FROM latest),
     'computed_at', (SELECT to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM latest)
-)::text
+)::text AS figures
 FROM m

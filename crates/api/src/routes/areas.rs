@@ -57,14 +57,12 @@ async fn area(state: &AppState, level: Level, key: &str) -> ApiResult<Response> 
         .prepare_cached(&super::figures::AREA)
         .await
         .map_err(DbError::pg("preparing the area figures"))?;
-    let row = c
-        .query_opt(&stmt, &[&key, &level.name()])
-        .await
-        .map_err(DbError::pg("reading the area figures"))?;
-    match row {
-        Some(r) => Ok(json_bytes(r.get(0), "application/json")),
-        None => Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}"))),
-    }
+    let what = "reading the area figures";
+    let row = c.query_opt(&stmt, &[&key, &level.name()]).await.map_err(DbError::pg(what))?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}")));
+    };
+    Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
 }
 
 /// The figures of a district (Kreis or kreisfreie Stadt) with its
