@@ -3,8 +3,9 @@
 //! version OGC API – Features' `oas30` conformance class names. utoipa
 //! writes 3.1; [`downgrade`] rewrites the few 3.1-only constructs it uses.
 //!
-//! This module depends on `routes` (it lists their handlers); the schemas
-//! that handlers name live in the leaf [`schema`], so nothing depends back.
+//! This module depends on `routes` (it takes the paths of their table); the
+//! schemas that handlers name live in the leaf [`schema`], so nothing
+//! depends back.
 
 pub mod schema;
 
@@ -31,31 +32,6 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Funkplan NRW API", description = "Mobile-network rollout in North Rhine-Westphalia against the state's targets: targets, municipality coverage, sites and measures, OGC API – Features. Errors are application/problem+json (RFC 9457)."),
-    paths(
-        routes::health::healthz,
-        routes::targets::list,
-        routes::targets::history,
-        routes::municipalities::search,
-        routes::municipalities::figures,
-        routes::municipalities::dead_spots,
-        routes::areas::district,
-        routes::areas::region,
-        routes::writes::get_site,
-        routes::writes::create_site,
-        routes::writes::patch_site,
-        routes::writes::get_measure,
-        routes::writes::create_measure,
-        routes::writes::patch_measure,
-        routes::audit::list,
-        routes::meta::openapi,
-        routes::meta::metrics,
-        routes::ogc::landing::landing,
-        routes::ogc::landing::conformance,
-        routes::ogc::collections::collections,
-        routes::ogc::collections::collection_meta,
-        routes::ogc::features::items,
-        routes::ogc::features::item,
-    ),
     components(schemas(crate::Problem, funkplan_targets::TargetStatus, routes::writes::NewSite, routes::writes::SitePatch,
         routes::writes::NewMeasure, routes::writes::MeasurePatch)),
     modifiers(&BearerAuth),
@@ -74,7 +50,9 @@ struct ApiDoc;
 /// The document as served: OpenAPI 3.0.3 JSON.
 #[must_use]
 pub fn document() -> Value {
-    let mut v = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut api = ApiDoc::openapi();
+    api.merge(routes::paths());
+    let mut v = serde_json::to_value(api).unwrap_or(Value::Null);
     downgrade(&mut v);
     if let Some(o) = v.as_object_mut() {
         o.insert("openapi".into(), Value::String("3.0.3".into()));
