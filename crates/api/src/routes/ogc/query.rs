@@ -134,3 +134,43 @@ pub(super) fn item(c: &Collection, full_geometry: bool) -> String {
         from = c.from,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+    use crate::http::QueryPairs;
+
+    fn q(pairs: &[(&str, &str)]) -> QueryPairs {
+        QueryPairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    /// Every `$n` written is bound, and none is bound unused.
+    #[test]
+    fn placeholders_match_the_parameters() {
+        let sites = catalog::get("sites").unwrap();
+        for pairs in [
+            vec![],
+            vec![("bbox", "6.7,51.1,6.9,51.3")],
+            vec![("bbox", "300000,5600000,400000,5700000"), ("bbox-crs", "EPSG:25832"), ("crs", "EPSG:25832")],
+            vec![("datetime", "2024-05-01"), ("status", "on_air,planned"), ("technology", "5g")],
+            vec![("datetime", "2024-01-01T00:00:00Z"), ("operator", "telekom"), ("limit", "5"), ("offset", "10")],
+            vec![("datetime", "../2024-12-31")],
+        ] {
+            let iq = ItemsQuery::parse(sites, &q(&pairs)).unwrap();
+            let (sql, params) = items(sites, &iq);
+            for n in 1..=params.len() {
+                assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
+            }
+            assert!(!sql.contains(&format!("${}", params.len() + 1)), "unbound placeholder in {sql}");
+        }
+    }
+
+    #[test]
+    fn one_feature_by_id() {
+        let m = catalog::get("municipalities").unwrap();
+        assert!(item(m, true).contains("ST_Transform(t.geom, $2::int)"));
+        assert!(item(m, false).contains("ST_Transform(t.geom_simple, $2::int)"));
+        assert!(item(m, false).ends_with("WHERE t.ags::text = $1"));
+    }
+}
