@@ -7,6 +7,6 @@ SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM municipality WHERE ags = $1) THEN NUL
         || ',"properties":' || json_build_object('ags', d.ags, 'cells', d.cells,
                'area_km2', round(d.area_km2::numeric, 4)::float8, 'computed_at', d.computed_at)::text
         || '}', ',' ORDER BY d.id), '') || ']}'
-END
+END AS features
 FROM dead_spot d
 WHERE d.ags = $1

@@ -186,22 +186,15 @@ impl ApiError {
         }
     }
 
-    /// Map a Postgres error of a write: constraint violations are the
-    /// client's mistake (409 for a duplicate id, 422 for a broken rule or an
-    /// unknown reference), a lost connection is 503, a full disk 507, the
-    /// rest is ours.
+    /// Map a Postgres error: constraint violations are the client's mistake
+    /// (409 for a duplicate id, 422 for a broken rule or an unknown
+    /// reference), a lost connection is 503, a full disk 507, the rest is
+    /// ours. Reached only through `From<funkplan_db::Error>`: call sites
+    /// wrap with `funkplan_db::Error::pg(what)` and use `?`.
     ///
     /// A 4xx says what was wrong in the product's words (see
     /// [`constraint_words`]); the database's own text, with its table and
     /// constraint names, goes to the log only (issue 20, finding 7).
-    ///
-    /// Prefer `funkplan_db::Error::pg(what)` and `?`: it ends here through
-    /// `From<funkplan_db::Error>`. Kept for callers not yet converted.
-    pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
-        move |e| Self::from_pg(what, &e)
-    }
-
-    /// The mapping of [`ApiError::pg`] for an error at hand.
     fn from_pg(what: &'static str, e: &tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
         let detail = funkplan_db::pg_detail(e);

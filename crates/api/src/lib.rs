@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod cache;
+mod catalog;
 mod error;
 mod hook;
 pub mod http;

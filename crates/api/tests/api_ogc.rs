@@ -272,3 +272,32 @@ async fn metadata_carries_the_datas_attribution() {
         assert!(a.contains("© GeoBasis-DE / BKG 2021") && a.contains("Zensus 2022") && a.contains("synthetisch"), "{a}");
     }
 }
+
+/// Whatever the catalog lists is served the same way: each collection's
+/// items and, by the id found there, its features; one attribution for all
+/// (asked once per request).
+#[tokio::test]
+async fn every_collection_of_the_catalog_is_served() {
+    let app = App::new().await;
+    app.fixture().await;
+    let cols = app.get("/ogc/collections").await.json();
+    let cols = cols["collections"].as_array().unwrap();
+    let attribution = &cols[0]["attribution"];
+    assert!(attribution.is_string());
+    for c in cols {
+        let id = c["id"].as_str().unwrap();
+        assert_eq!(&c["attribution"], attribution, "{id}");
+        assert_eq!(app.get(&format!("/ogc/collections/{id}")).await.json(), *c, "{id}");
+        let r = app.get(&format!("/ogc/collections/{id}/items?limit=2")).await;
+        assert_eq!(r.status, StatusCode::OK, "{id}");
+        assert_eq!(r.header("content-type").as_deref(), Some("application/geo+json"), "{id}");
+        let j = r.json();
+        let features = j["features"].as_array().unwrap();
+        assert!(!features.is_empty(), "{id}: no features in the fixture");
+        assert!(j["numberMatched"].as_u64() >= j["numberReturned"].as_u64(), "{id}");
+        let fid = features[0]["id"].as_str().unwrap();
+        let f = app.get(&format!("/ogc/collections/{id}/items/{}", enc(fid))).await.json();
+        assert_eq!(f["id"], features[0]["id"], "{id}");
+        assert_eq!(f["properties"], features[0]["properties"], "{id}");
+    }
+}

@@ -1,8 +1,8 @@
 //! Districts (Kreise and kreisfreie Städte, AGS digits 1–5) and
 //! Regierungsbezirke (digits 1–3): the figures of their municipalities
 //! added up (issue 15). Counts are summed and shares divided once in
-//! `sql/area_figures.sql`, so an area's share is the engine's for the area,
-//! not a sum of rounded shares.
+//! `sql/figures.sql`, as for one municipality, so an area's share is the
+//! engine's for the area, not a sum of rounded shares.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -54,17 +54,15 @@ async fn area(state: &AppState, level: Level, key: &str) -> ApiResult<Response> 
     let key = level.key(key)?;
     let c = state.db().conn().await?;
     let stmt = c
-        .prepare_cached(include_str!("../../sql/area_figures.sql"))
+        .prepare_cached(&super::figures::AREA)
         .await
         .map_err(DbError::pg("preparing the area figures"))?;
-    let row = c
-        .query_opt(&stmt, &[&key, &level.name()])
-        .await
-        .map_err(DbError::pg("reading the area figures"))?;
-    match row {
-        Some(r) => Ok(json_bytes(r.get(0), "application/json")),
-        None => Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}"))),
-    }
+    let what = "reading the area figures";
+    let row = c.query_opt(&stmt, &[&key, &level.name()]).await.map_err(DbError::pg(what))?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}")));
+    };
+    Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
 }
 
 /// The figures of a district (Kreis or kreisfreie Stadt) with its

@@ -34,19 +34,36 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "funkplan_db_pool_max {}", s.max_size);
     out.push_str("# HELP funkplan_db_pool_waiting Requests waiting for a connection.\n# TYPE funkplan_db_pool_waiting gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_waiting {}", s.waiting);
-    if let Ok(c) = state.db().conn().await {
-        let sql = include_str!("../../sql/last_run.sql");
-        if let Ok(Some(r)) = c.query_opt(sql, &[]).await {
-            let (ms, incremental, at): (f64, bool, f64) = (r.get(0), r.get(1), r.get(2));
-            out.push_str("# HELP funkplan_recompute_duration_seconds Duration of the last coverage run (load + compute + write).\n# TYPE funkplan_recompute_duration_seconds gauge\n");
-            let _ = writeln!(out, "funkplan_recompute_duration_seconds{{incremental=\"{incremental}\"}} {}", ms / 1000.0);
-            out.push_str("# HELP funkplan_recompute_timestamp_seconds When the last coverage run finished.\n# TYPE funkplan_recompute_timestamp_seconds gauge\n");
-            let _ = writeln!(out, "funkplan_recompute_timestamp_seconds {at}");
-        }
+    if let Some(LastRun { ms, incremental, at }) = last_run(&state).await {
+        out.push_str("# HELP funkplan_recompute_duration_seconds Duration of the last coverage run (load + compute + write).\n# TYPE funkplan_recompute_duration_seconds gauge\n");
+        let _ = writeln!(out, "funkplan_recompute_duration_seconds{{incremental=\"{incremental}\"}} {}", ms / 1000.0);
+        out.push_str("# HELP funkplan_recompute_timestamp_seconds When the last coverage run finished.\n# TYPE funkplan_recompute_timestamp_seconds gauge\n");
+        let _ = writeln!(out, "funkplan_recompute_timestamp_seconds {at}");
     }
     let mut r = out.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// The last coverage run, as `sql/last_run.sql` reads it.
+struct LastRun {
+    /// Load + compute + write, milliseconds.
+    ms: f64,
+    incremental: bool,
+    /// When it finished, seconds since the Unix epoch.
+    at: f64,
+}
+
+/// The last coverage run; `None` before the first one, and when the
+/// database cannot say: the metrics answer with what they have.
+async fn last_run(state: &AppState) -> Option<LastRun> {
+    let c = state.db().conn().await.ok()?;
+    let r = c.query_opt(include_str!("../../sql/last_run.sql"), &[]).await.ok()??;
+    Some(LastRun {
+        ms: r.try_get("duration_ms").ok()?,
+        incremental: r.try_get("incremental").ok()?,
+        at: r.try_get("finished_at").ok()?,
+    })
 }

@@ -1,8 +1,10 @@
-//! Every route in one table, so that the router and the route list the
-//! OpenAPI test checks come from the same declarations.
+//! Every route in one table, so that the router, the route list the
+//! OpenAPI test checks and the OpenAPI document's paths come from the same
+//! declarations.
 
 pub(crate) mod areas;
 pub(crate) mod audit;
+mod figures;
 pub(crate) mod health;
 pub(crate) mod meta;
 pub(crate) mod municipalities;
@@ -11,54 +13,69 @@ pub(crate) mod targets;
 pub(crate) mod web;
 pub(crate) mod writes;
 
-use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{self, MethodRouter};
+use axum::routing::{self, MethodFilter, MethodRouter};
 use axum::Router;
+use utoipa::OpenApi;
 
 use crate::AppState;
 
 /// Where routes are declared to: the real router, or a list of them.
 trait Registry {
     fn add(&mut self, method: Method, path: &'static str, cached: bool, mr: impl FnOnce() -> MethodRouter<AppState>);
-
-    fn get<H: Handler<T, AppState>, T: 'static>(&mut self, path: &'static str, cached: bool, h: H) {
-        self.add(Method::GET, path, cached, || routing::get(h));
-    }
-    fn post<H: Handler<T, AppState>, T: 'static>(&mut self, path: &'static str, h: H) {
-        self.add(Method::POST, path, false, || routing::post(h));
-    }
-    fn patch<H: Handler<T, AppState>, T: 'static>(&mut self, path: &'static str, h: H) {
-        self.add(Method::PATCH, path, false, || routing::patch(h));
-    }
 }
 
-/// All routes of the API. `cached`: public data served through the
-/// response cache.
-fn declare(r: &mut impl Registry) {
-    r.get("/healthz", false, health::healthz);
-    r.get("/api/v1/targets", true, targets::list);
-    r.get("/api/v1/targets/{id}/history", true, targets::history);
-    r.get("/api/v1/municipalities", true, municipalities::search);
-    r.get("/api/v1/municipalities/{ags}", true, municipalities::figures);
-    r.get("/api/v1/municipalities/{ags}/dead-spots", true, municipalities::dead_spots);
-    r.get("/api/v1/districts/{ags5}", true, areas::district);
-    r.get("/api/v1/regions/{ags3}", true, areas::region);
-    r.post("/api/v1/sites", writes::create_site);
-    r.get("/api/v1/sites/{id}", false, writes::get_site);
-    r.patch("/api/v1/sites/{id}", writes::patch_site);
-    r.post("/api/v1/measures", writes::create_measure);
-    r.get("/api/v1/measures/{id}", false, writes::get_measure);
-    r.patch("/api/v1/measures/{id}", writes::patch_measure);
-    r.get("/api/v1/audit", false, audit::list);
-    r.get("/api/openapi.json", false, meta::openapi);
-    r.get("/metrics", false, meta::metrics);
-    r.get("/ogc", false, ogc::landing);
-    r.get("/ogc/conformance", false, ogc::conformance);
-    r.get("/ogc/collections", true, ogc::collections);
-    r.get("/ogc/collections/{collectionId}", true, ogc::collection_meta);
-    r.get("/ogc/collections/{collectionId}/items", true, ogc::items);
-    r.get("/ogc/collections/{collectionId}/items/{featureId}", true, ogc::item);
+/// Declares every route once: `METHOD "path" cache => handler;`, where
+/// cache is `cached` (public data served through the response cache) or
+/// `live`. From the one list come the router ([`build`]), the route table
+/// ([`route_table`]) and the paths of the OpenAPI document ([`paths`], from
+/// each handler's `#[utoipa::path]`), so a new endpoint is one line here.
+macro_rules! routes {
+    (@cached cached) => { true };
+    (@cached live) => { false };
+    ($($method:ident $path:literal $cache:ident => $($handler:ident)::+;)*) => {
+        /// All routes of the API.
+        fn declare(r: &mut impl Registry) {
+            $(r.add(Method::$method, $path, routes!(@cached $cache), || routing::on(MethodFilter::$method, $($handler)::+));)*
+        }
+
+        /// The OpenAPI paths of all routes.
+        #[derive(OpenApi)]
+        #[openapi(paths($($($handler)::+),*))]
+        struct Paths;
+    };
+}
+
+routes! {
+    GET "/healthz" live => health::healthz;
+    GET "/api/v1/targets" cached => targets::list;
+    GET "/api/v1/targets/{id}/history" cached => targets::history;
+    GET "/api/v1/municipalities" cached => municipalities::search;
+    GET "/api/v1/municipalities/{ags}" cached => municipalities::figures;
+    GET "/api/v1/municipalities/{ags}/dead-spots" cached => municipalities::dead_spots;
+    GET "/api/v1/districts/{ags5}" cached => areas::district;
+    GET "/api/v1/regions/{ags3}" cached => areas::region;
+    POST "/api/v1/sites" live => writes::create_site;
+    GET "/api/v1/sites/{id}" live => writes::get_site;
+    PATCH "/api/v1/sites/{id}" live => writes::patch_site;
+    POST "/api/v1/measures" live => writes::create_measure;
+    GET "/api/v1/measures/{id}" live => writes::get_measure;
+    PATCH "/api/v1/measures/{id}" live => writes::patch_measure;
+    GET "/api/v1/audit" live => audit::list;
+    GET "/api/openapi.json" live => meta::openapi;
+    GET "/metrics" live => meta::metrics;
+    GET "/ogc" live => ogc::landing::landing;
+    GET "/ogc/conformance" live => ogc::landing::conformance;
+    GET "/ogc/collections" cached => ogc::collections::collections;
+    GET "/ogc/collections/{collectionId}" cached => ogc::collections::collection_meta;
+    GET "/ogc/collections/{collectionId}/items" cached => ogc::features::items;
+    GET "/ogc/collections/{collectionId}/items/{featureId}" cached => ogc::features::item;
+}
+
+/// The paths of the OpenAPI document: every route's, as its handler's
+/// `#[utoipa::path]` describes it, with the schemas they name.
+pub(crate) fn paths() -> utoipa::openapi::OpenApi {
+    Paths::openapi()
 }
 
 struct Build {

@@ -38,17 +38,15 @@ pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath
     let ags = parse_ags(&ags)?;
     let c = state.db().conn().await?;
     let stmt = c
-        .prepare_cached(include_str!("../../sql/municipality_figures.sql"))
+        .prepare_cached(&super::figures::MUNICIPALITY)
         .await
         .map_err(DbError::pg("preparing the municipality figures"))?;
-    let row = c
-        .query_opt(&stmt, &[&ags.as_str()])
-        .await
-        .map_err(DbError::pg("reading the municipality figures"))?;
-    match row {
-        Some(r) => Ok(json_bytes(r.get(0), "application/json")),
-        None => Err(ApiError::NotFound(format!("no municipality with AGS {ags}"))),
-    }
+    let what = "reading the municipality figures";
+    let row = c.query_opt(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
+    };
+    Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
 }
 
 /// The LTE dead spots of a municipality: merged dead cells as a GeoJSON
@@ -69,7 +67,8 @@ pub(crate) async fn dead_spots(State(state): State<AppState>, ApiPath(ags): ApiP
         .await
         .map_err(DbError::pg("preparing the dead-spot query"))?;
     let row = c.query_one(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg("reading dead spots"))?;
-    match row.get::<_, Option<String>>(0) {
+    // NULL: no such municipality (one without dead spots has an empty list).
+    match row.try_get::<_, Option<String>>("features").map_err(DbError::pg("reading dead spots"))? {
         Some(t) => Ok(json_bytes(t, "application/geo+json")),
         None => Err(ApiError::NotFound(format!("no municipality with AGS {ags}"))),
     }
@@ -97,9 +96,7 @@ pub(crate) async fn search(State(state): State<AppState>, q: QueryPairs) -> ApiR
         .prepare_cached(include_str!("../../sql/municipality_search.sql"))
         .await
         .map_err(DbError::pg("preparing the municipality search"))?;
-    let row = c
-        .query_one(&stmt, &[&escaped, &limit])
-        .await
-        .map_err(DbError::pg("searching municipalities"))?;
-    Ok(json_bytes(row.get(0), "application/json"))
+    let what = "searching municipalities";
+    let row = c.query_one(&stmt, &[&escaped, &limit]).await.map_err(DbError::pg(what))?;
+    Ok(json_bytes(row.try_get("municipalities").map_err(DbError::pg(what))?, "application/json"))
 }

@@ -1,0 +1,158 @@
+//! The features of a collection: a page of them, filtered, or one by id.
+
+use axum::extract::State;
+use axum::response::Response;
+use chrono::Utc;
+use funkplan_db::Error as DbError;
+use serde_json::json;
+
+use super::params::{full_geometry, media, Crs, ItemsQuery};
+use super::{features_response, link, query, GEOJSON, JSON};
+use crate::catalog::{self, Collection};
+use crate::http::{ApiPath, QueryPairs};
+use crate::openapi::schema;
+use crate::origin::Origin;
+use crate::{ApiError, ApiResult, AppState};
+
+/// The features of a collection, paged, filtered, in CRS84 or EPSG:25832.
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
+    params(
+        ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (the next link sets it)"),
+        ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
+        ("bbox-crs" = Option<String>, Query, description = "CRS of bbox: http://www.opengis.net/def/crs/OGC/1.3/CRS84 or http://www.opengis.net/def/crs/EPSG/0/25832"),
+        ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
+        ("datetime" = Option<String>, Query, description = "RFC 3339 instant, date or interval (a/b, ../b, a/..)"),
+        ("f" = Option<String>, Query, description = "geojson (default) or json"),
+        ("geometry" = Option<String>, Query, description = "municipalities only: simplified (default) or full"),
+        ("status" = Option<String>, Query, description = "sites, measures: status (comma-separated for any of several)"),
+        ("operator" = Option<String>, Query, description = "sites, measures: operator id"),
+        ("ags" = Option<String>, Query, description = "all collections: municipality key"),
+        ("technology" = Option<String>, Query, description = "sites: technology on air (lte, 5g)"),
+        ("kind" = Option<String>, Query, description = "measures: kind; municipalities: VG250 kind"),
+        ("site_id" = Option<String>, Query, description = "measures: site id"),
+        ("name" = Option<String>, Query, description = "municipalities: exact name"),
+        ("district" = Option<String>, Query, description = "municipalities: 5-digit district key"),
+    ),
+    responses(
+        (status = 200, description = "A page of features", body = schema::FeatureCollection, content_type = "application/geo+json",
+         headers(("Content-Crs" = String, description = "CRS of the coordinates, as <URI>"))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Unknown or malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown collection", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn items(
+    State(state): State<AppState>,
+    origin: Origin,
+    ApiPath(id): ApiPath<String>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let c = catalog::get(&id)?;
+    let iq = ItemsQuery::parse(c, &q)?;
+    let ty = media(&q, true)?;
+    let (sql, params) = query::items(c, &iq);
+    let conn = state.db().conn().await?;
+    let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
+    let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(DbError::pg("reading features"))?;
+    drop(conn);
+    let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features"))?;
+    let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features"))?;
+    let features: String = row.try_get("features").map_err(DbError::pg("reading features"))?;
+    let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned);
+    // `head` is a JSON object; open it up and append the features.
+    let mut body = String::with_capacity(head.len() + features.len() + 16);
+    body.push_str(&head[..head.len() - 1]);
+    body.push_str(",\"features\":[");
+    body.push_str(&features);
+    body.push_str("]}");
+    Ok(features_response(body, ty, iq.crs))
+}
+
+/// The FeatureCollection's members but the features, as a JSON object
+/// text: counts, time stamp, and links to this page in both formats, the
+/// collection and the pages before and after (same filters).
+fn page_head(c: &Collection, iq: &ItemsQuery, q: &QueryPairs, base: &str, ty: &str, matched: i64, returned: i64) -> String {
+    let page = |offset: i64, f: Option<&str>| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &q.0 {
+            if k != "offset" && k != "limit" && k != "f" {
+                s.append_pair(k, v);
+            }
+        }
+        s.append_pair("limit", &iq.limit.to_string());
+        if offset > 0 {
+            s.append_pair("offset", &offset.to_string());
+        }
+        if let Some(f) = f {
+            s.append_pair("f", f);
+        }
+        format!("{base}/ogc/collections/{}/items?{}", c.id, s.finish())
+    };
+    let own_f = q.get("f");
+    let other_f = if ty == GEOJSON { "json" } else { "geojson" };
+    let other_ty = if ty == GEOJSON { JSON } else { GEOJSON };
+    let mut links = vec![
+        link(&page(iq.offset, own_f), "self", ty, "This page"),
+        link(&page(iq.offset, Some(other_f)), "alternate", other_ty, "This page in another format"),
+        link(&format!("{base}/ogc/collections/{}", c.id), "collection", JSON, "The collection"),
+    ];
+    if iq.offset + returned < matched {
+        links.push(link(&page(iq.offset + iq.limit, own_f), "next", ty, "Next page"));
+    }
+    if iq.offset > 0 {
+        links.push(link(&page((iq.offset - iq.limit).max(0), own_f), "prev", ty, "Previous page"));
+    }
+    json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "links": links,
+    })
+    .to_string()
+}
+
+/// One feature by its natural id (AGS, site_id, measure_id, dead spot id).
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
+    params(
+        ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
+        ("featureId" = String, Path, description = "Natural id: AGS, site_id, measure_id or dead spot id"),
+        ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
+        ("f" = Option<String>, Query, description = "geojson (default) or json"),
+        ("geometry" = Option<String>, Query, description = "municipalities only: simplified (default) or full"),
+    ),
+    responses(
+        (status = 200, description = "The feature", body = schema::Feature, content_type = "application/geo+json",
+         headers(("Content-Crs" = String, description = "CRS of the coordinates, as <URI>"))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Unknown or malformed parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown collection or feature", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn item(
+    State(state): State<AppState>,
+    origin: Origin,
+    ApiPath((cid, fid)): ApiPath<(String, String)>,
+    q: QueryPairs,
+) -> ApiResult<Response> {
+    let c = catalog::get(&cid)?;
+    q.check(&["crs", "f", "geometry"], |_| false)?;
+    let ty = media(&q, true)?;
+    let crs = Crs::from_query(&q, "crs")?;
+    let sql = query::item(c, full_geometry(&q)?);
+    let base = origin.base();
+    let self_url = format!("{base}/ogc/collections/{}/items/", c.id);
+    let coll_url = format!("{base}/ogc/collections/{}", c.id);
+    let conn = state.db().conn().await?;
+    let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the feature query"))?;
+    let row = conn
+        .query_opt(&stmt, &[&fid, &crs.srid(), &crs.digits(), &self_url, &coll_url, &ty])
+        .await
+        .map_err(DbError::pg("reading a feature"))?;
+    drop(conn);
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("no feature {fid:?} in collection {}", c.id)));
+    };
+    let feature: String = row.try_get("feature").map_err(DbError::pg("reading a feature"))?;
+    Ok(features_response(feature, ty, crs))
+}
