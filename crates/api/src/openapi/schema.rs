@@ -261,3 +261,64 @@ pub struct OgcCollections {
     pub crs: Vec<String>,
     pub collections: Vec<OgcCollection>,
 }
+
+/// One dated release of the regulator's reported coverage (issue 16).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"as_of": "2024-01-01", "cells": 3412345, "source_file": "202401_MobilfunkMonitoring.csv",
+    "source_sha256": "9f2c…", "checksum": "41be…", "ingested_at": "2026-12-07T10:00:00Z"}))]
+pub struct Release {
+    /// The date the release describes (ISO 8601).
+    pub as_of: String,
+    /// Cells in the release.
+    pub cells: i64,
+    /// The file(s) it was made from.
+    pub source_file: String,
+    pub source_sha256: String,
+    /// SHA-256 over the release's rows: equal means equal content.
+    pub checksum: String,
+    pub ingested_at: String,
+}
+
+/// What changed in one technology between two releases.
+#[derive(Serialize, ToSchema)]
+pub struct TechChange {
+    pub households_before: f64,
+    pub households_after: f64,
+    pub households_gained: f64,
+    pub households_lost: f64,
+    pub cells_gained: i64,
+    pub cells_lost: i64,
+    pub area_gained_km2: f64,
+    pub area_lost_km2: f64,
+}
+
+/// Dead-spot area at the two releases, km².
+#[derive(Serialize, ToSchema)]
+pub struct BeforeAfter {
+    pub before: f64,
+    pub after: f64,
+}
+
+/// What changed in a municipality's reported coverage between two releases.
+#[derive(Serialize, ToSchema)]
+pub struct MunicipalityChanges {
+    pub ags: String,
+    pub name: String,
+    /// The release compared from (in force at the `from` date); null: none.
+    pub from: Option<String>,
+    /// The release compared to (in force at the `to` date).
+    pub to: Option<String>,
+    /// Always `reported`: the regulator's releases, not the modelled sites.
+    pub source: String,
+    /// Grid cells of the municipality.
+    pub cells: i64,
+    /// By technology (`5g`, `lte`).
+    pub technologies: BTreeMap<String, TechChange>,
+    /// LTE dead-spot area (no operator reported) at each release.
+    pub dead_spot_area_km2: BeforeAfter,
+    /// The areas gained and lost, per technology, as GeoJSON in WGS84;
+    /// properties `technology`, `change` (gained/lost), `cells`,
+    /// `households`, `area_km2`.
+    #[schema(value_type = Object)]
+    pub changed_areas: serde_json::Value,
+}

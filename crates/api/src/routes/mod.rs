@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod meta;
 pub(crate) mod municipalities;
 pub(crate) mod ogc;
+pub(crate) mod releases;
 pub(crate) mod targets;
 pub(crate) mod web;
 pub(crate) mod writes;
@@ -53,6 +54,8 @@ routes! {
     GET "/api/v1/municipalities" cached => municipalities::search;
     GET "/api/v1/municipalities/{ags}" cached => municipalities::figures;
     GET "/api/v1/municipalities/{ags}/dead-spots" cached => municipalities::dead_spots;
+    GET "/api/v1/municipalities/{ags}/changes" cached => releases::changes;
+    GET "/api/v1/releases" cached => releases::list;
     GET "/api/v1/districts/{ags5}" cached => areas::district;
     GET "/api/v1/regions/{ags3}" cached => areas::region;
     POST "/api/v1/sites" live => writes::create_site;

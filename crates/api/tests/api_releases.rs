@@ -1,0 +1,114 @@
+//! Coverage releases over HTTP (issue 16): the list, and what changed in a
+//! municipality between two releases — figures and GeoJSON — on a real
+//! database with versions written as the ingest writes them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::App;
+
+/// Düsseldorf's first grid row of 5 cells (n = 56700, e = 3400..3404),
+/// 10 households each. Release 2023-01-01: LTE on cells 0..3, 5G on 0..1.
+/// Release 2023-04-01: LTE on 0..4 (cell 4 gained), 5G on 1..2 (cell 0
+/// lost, cell 2 gained). Cell 3's LTE row is unchanged and spans both.
+const RELEASES: &str = r"
+INSERT INTO grid_cell (n, e, ags) SELECT 56700, e, '05111000' FROM generate_series(3400, 3404) e;
+INSERT INTO household_cell (n, e, households) SELECT 56700, e, 10 FROM generate_series(3400, 3404) e;
+INSERT INTO coverage_release (as_of, cells, checksum, source_file, source_sha256) VALUES
+ ('2023-01-01', 4, 'a', '202301_MobilfunkMonitoring.csv', repeat('a', 64)),
+ ('2023-04-01', 5, 'b', '202304_MobilfunkMonitoring.csv', repeat('b', 64));
+INSERT INTO reported_coverage_version (n, e, valid_from, valid_to, lte_count, nr_count) VALUES
+ (56700, 3400, '2023-01-01', '2023-04-01', 1, 1),
+ (56700, 3401, '2023-01-01', '2023-04-01', 2, 1),
+ (56700, 3402, '2023-01-01', '2023-04-01', 1, 0),
+ (56700, 3403, '2023-01-01', NULL, 1, 0),
+ (56700, 3400, '2023-04-01', NULL, 1, 0),
+ (56700, 3401, '2023-04-01', NULL, 2, 2),
+ (56700, 3402, '2023-04-01', NULL, 1, 1),
+ (56700, 3404, '2023-04-01', NULL, 3, 0);
+";
+
+#[tokio::test]
+async fn releases_are_listed_oldest_first() {
+    let app = App::new().await;
+    let empty = app.get("/api/v1/releases").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.json(), serde_json::json!([]));
+    app.fixture().await;
+    app.sql(RELEASES).await;
+    let v = app.get("/api/v1/releases").await.json();
+    let dates: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["as_of"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2023-01-01", "2023-04-01"]);
+    assert_eq!(v[1]["cells"], 5);
+    assert_eq!(v[1]["source_file"], "202304_MobilfunkMonitoring.csv");
+}
+
+#[tokio::test]
+async fn a_municipality_sees_what_changed_between_releases() {
+    let app = App::new().await;
+    app.fixture().await;
+    // Before any release: nothing to compare.
+    let none = app.get("/api/v1/municipalities/05111000/changes").await;
+    assert!(none.problem(StatusCode::NOT_FOUND).contains("no coverage release"));
+    app.sql(RELEASES).await;
+
+    // Default: the latest release against the one before.
+    let v = app.get("/api/v1/municipalities/05111000/changes").await.json();
+    assert_eq!(v["from"], "2023-01-01");
+    assert_eq!(v["to"], "2023-04-01");
+    assert_eq!(v["cells"], 5);
+    let lte = &v["technologies"]["lte"];
+    assert_eq!((lte["cells_gained"].as_i64(), lte["cells_lost"].as_i64()), (Some(1), Some(0)));
+    assert_eq!((lte["households_before"].as_f64(), lte["households_after"].as_f64()), (Some(40.0), Some(50.0)));
+    assert_eq!(lte["area_gained_km2"].as_f64(), Some(0.01));
+    let nr = &v["technologies"]["5g"];
+    assert_eq!((nr["cells_gained"].as_i64(), nr["cells_lost"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((nr["households_gained"].as_f64(), nr["households_lost"].as_f64()), (Some(10.0), Some(10.0)));
+    assert_eq!(v["dead_spot_area_km2"]["before"].as_f64(), Some(0.01));
+    assert_eq!(v["dead_spot_area_km2"]["after"].as_f64(), Some(0.0));
+    let feats = v["changed_areas"]["features"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> =
+        feats.iter().map(|f| (f["properties"]["technology"].as_str().unwrap(), f["properties"]["change"].as_str().unwrap())).collect();
+    assert_eq!(kinds, [("5g", "gained"), ("5g", "lost"), ("lte", "gained")]);
+    // The gained LTE cell: 100 m square at e 340400..340500, n 5670000..5670100, in WGS84.
+    let ring = &feats[2]["geometry"]["coordinates"][0];
+    let lons: Vec<f64> = ring.as_array().unwrap().iter().map(|p| p[0].as_f64().unwrap()).collect();
+    assert!(lons.iter().all(|&x| (6.717..6.720).contains(&x)), "{lons:?}");
+
+    // Dates pick the release in force; before the first there is none.
+    let early = app.get("/api/v1/municipalities/05111000/changes?from=2022-06-30&to=2023-02-15").await.json();
+    assert_eq!(early["from"], serde_json::Value::Null);
+    assert_eq!(early["to"], "2023-01-01");
+    assert_eq!(early["technologies"]["lte"]["cells_gained"], 4);
+    assert_eq!(early["dead_spot_area_km2"]["before"].as_f64(), Some(0.05));
+    // The same release on both sides: nothing changed.
+    let same = app.get("/api/v1/municipalities/05111000/changes?from=2023-04-02&to=2023-12-31").await.json();
+    assert_eq!(same["changed_areas"]["features"], serde_json::json!([]));
+    assert_eq!(same["technologies"]["5g"]["cells_gained"], 0);
+
+    // The changed areas alone for a map.
+    let g = app.get("/api/v1/municipalities/05111000/changes?f=geojson").await;
+    assert_eq!(g.header("content-type").as_deref(), Some("application/geo+json"));
+    assert_eq!(g.json()["type"], "FeatureCollection");
+    assert_eq!(g.json()["features"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn bad_change_requests_are_refused() {
+    let app = App::new().await;
+    app.fixture().await;
+    app.sql(RELEASES).await;
+    let cases = [
+        ("/api/v1/municipalities/05111000/changes?from=2023-13-01", StatusCode::BAD_REQUEST, "not a date"),
+        ("/api/v1/municipalities/05111000/changes?from=2024-01-01&to=2023-01-01", StatusCode::BAD_REQUEST, "lies after"),
+        ("/api/v1/municipalities/05111000/changes?f=csv", StatusCode::BAD_REQUEST, "json, geojson"),
+        ("/api/v1/municipalities/05111000/changes?since=2023-01-01", StatusCode::BAD_REQUEST, "since"),
+        ("/api/v1/municipalities/0511100/changes", StatusCode::BAD_REQUEST, "AGS"),
+        ("/api/v1/municipalities/05999000/changes", StatusCode::NOT_FOUND, "05999000"),
+    ];
+    for (uri, status, words) in cases {
+        let d = app.get(uri).await.problem(status);
+        assert!(d.contains(words), "{uri}: {d}");
+    }
+}
