@@ -136,7 +136,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The one mapping from database errors to HTTP: a failed statement by its
-/// SQLSTATE ([`ApiError::from_pg`]), a missing connection 503, a full disk
+/// SQLSTATE (`ApiError::from_pg`), a missing connection 503, a full disk
 /// 507, the rest 500.
 impl From<funkplan_db::Error> for ApiError {
     fn from(e: funkplan_db::Error) -> Self {

@@ -1,4 +1,6 @@
-//! The HTTP face of Funkplan NRW (DESIGN §7).
+#![doc = include_str!("../README.md")]
+//!
+//! The HTTP face of Funkplan NRW (docs/http.md).
 //!
 //! [`router`] builds the whole application; `main` only binds a socket and
 //! calls [`serve`]. Tests drive the router with `tower::ServiceExt::oneshot`.
@@ -6,7 +8,7 @@
 //! Layers, outermost first: request id, tracing span, CORS, problem+json
 //! for every error, timeout, compression, body limit, conditional GET
 //! (ETag / 304); cacheable routes add the response cache
-//! ([`cache`]), every matched route the metrics observer.
+//! (`cache`), every matched route the metrics observer.
 
 pub mod auth;
 mod cache;

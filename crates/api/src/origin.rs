@@ -5,11 +5,11 @@
 //! Behind a reverse proxy the origin a client used is only known from the
 //! proxy's `Forwarded` / `X-Forwarded-*` headers. Anyone can send those
 //! headers, so they are believed only from the configured proxies
-//! ([`OriginConfig::trusted_proxies`], default none); a configured public URL
+//! (`OriginConfig::trusted_proxies`, default none); a configured public URL
 //! overrides them all. Without that rule one request with
 //! `X-Forwarded-Host: attacker.test` put links to the attacker into the
 //! response cache for every later client (issue 20). The resolved origin is
-//! also part of the cache key ([`crate::cache`]), so whatever a trusted
+//! also part of the cache key (`crate::cache`), so whatever a trusted
 //! proxy says only ever reaches the clients behind the same origin.
 
 use std::net::{IpAddr, SocketAddr};

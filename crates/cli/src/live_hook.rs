@@ -1,7 +1,7 @@
 //! Wires the coverage engine into the HTTP server: after a committed write,
 //! the API calls this hook, which recomputes the affected municipalities in
 //! the in-memory engine and writes their figures before the client is
-//! answered (DESIGN §7: a write is reflected within a second). Concurrent
+//! answered (a write is reflected in the figures within a second, BENCHMARKS.md). Concurrent
 //! writes share engine runs ([`Live::apply`] groups them, issue 20); each
 //! still answers only after a run that included its change committed.
 

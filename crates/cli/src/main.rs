@@ -1,4 +1,6 @@
-//! `funkplan`: the one command of Funkplan NRW (DESIGN §5).
+#![doc = include_str!("../README.md")]
+//!
+//! `funkplan`: the one command of Funkplan NRW (README.md).
 //!
 //! A thin shim: parse flags, set up logging, resolve the database, hand over
 //! to the library crates. Exit code 0 on success; otherwise one line on

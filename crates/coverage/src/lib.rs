@@ -1,4 +1,6 @@
-//! The coverage engine of Funkplan NRW (DESIGN §2, §9; issue 4).
+#![doc = include_str!("../README.md")]
+//!
+//! The coverage engine of Funkplan NRW (crates/coverage/README.md, BENCHMARKS.md; issue 4).
 //!
 //! - [`grid`]: the in-memory columnar 100 m grid (dense over its bounding
 //!   box): municipality, households and the reported coverage per cell.

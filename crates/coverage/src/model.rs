@@ -54,7 +54,7 @@ pub struct Site {
 
 /// How many operators cover a cell and, where known, which.
 ///
-/// Rules (DESIGN §2), the same in the PostGIS reference:
+/// Rules (crates/coverage/README.md), the same in the PostGIS reference:
 /// - reported: the published count; the set where the file gives it, the
 ///   empty set where the count is 0 (no operator is a known set), else
 ///   unknown;

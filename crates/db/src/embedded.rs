@@ -1,4 +1,4 @@
-//! The embedded default database (DESIGN §3): a private PostgreSQL cluster
+//! The embedded default database (docs/operations.md): a private PostgreSQL cluster
 //! made with the installed `initdb` and run with `pg_ctl`.
 //!
 //! It listens on a unix socket only (no TCP port to collide with or to

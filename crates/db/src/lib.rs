@@ -1,7 +1,9 @@
+#![doc = include_str!("../README.md")]
+//!
 //! The database side of Funkplan NRW.
 //!
 //! - [`embedded`]: the private PostgreSQL cluster used when no
-//!   `DATABASE_URL` is given (DESIGN §3), run as the `postgres` system user
+//!   `DATABASE_URL` is given (docs/operations.md), run as the `postgres` system user
 //!   when we are root, because PostgreSQL refuses to run as root.
 //! - [`Db`]: the connection pool, checked against minimum versions at start.
 //! - [`migrate`] and [`seed`]: schema and reference data, both idempotent.

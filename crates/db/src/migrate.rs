@@ -28,7 +28,7 @@ pub async fn run(url: &str) -> Result<Report> {
     let conn = tokio::spawn(conn);
     // A read-only database (a hot-standby replica, or
     // default_transaction_read_only) cannot record migrations. When nothing
-    // is pending that is fine — serving reads from a replica is how DESIGN §3
+    // is pending that is fine — serving reads from a replica is how the service
     // scales — otherwise say plainly why it cannot be migrated.
     if let Some(report) = read_only_check(&client).await? {
         drop(client);

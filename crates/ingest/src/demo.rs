@@ -1,5 +1,5 @@
 //! `funkplan demo-data`: the demo dataset in exactly the input formats of
-//! DESIGN §6 — the real NRW from the repository's `data/`, with synthetic
+//! docs/data-formats.md — the real NRW from the repository's `data/`, with synthetic
 //! sites, measures and reported coverage generated on it (and labelled so).
 //!
 //! - `municipalities.geojson`: the real municipalities (BKG VG5000, WGS84,

@@ -1,4 +1,4 @@
-//! The 100 m grid of EPSG:25832 (DESIGN §2): rasterising municipality
+//! The 100 m grid of EPSG:25832 (crates/coverage/README.md): rasterising municipality
 //! polygons into the cells whose centre they contain, and the in-memory set
 //! of grid cells used to find census households outside every municipality.
 

@@ -1,5 +1,5 @@
 //! `ingest households`: the census grid (EPSG:3035, 100 m or 1 km cells) →
-//! households per 100 m cell of EPSG:25832 (DESIGN §2), replacing
+//! households per 100 m cell of EPSG:25832 (crates/coverage/README.md), replacing
 //! `household_cell` as a whole.
 //!
 //! The file is streamed; what is held is the aggregate per 25832 cell

@@ -1,4 +1,6 @@
-//! Ingest for Funkplan NRW (DESIGN §5–§6, issue 3): read, validate,
+#![doc = include_str!("../README.md")]
+//!
+//! Ingest for Funkplan NRW (README.md, docs/data-formats.md, issue 3): read, validate,
 //! reproject and load the input files, all-or-nothing.
 //!
 //! Every ingest runs in one transaction. All rows are checked first and every

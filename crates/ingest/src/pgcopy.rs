@@ -1,7 +1,7 @@
 //! `COPY ... FROM STDIN (FORMAT binary)` written by hand: the rows here are
 //! a few fixed-width columns, and encoding them straight into large buffers
 //! is several times faster than `BinaryCopyInWriter`'s per-row `ToSql`
-//! dispatch, which matters at 3.4 M rows (DESIGN §9: ≤ 10 s).
+//! dispatch, which matters at 3.4 M rows (BENCHMARKS.md: ≤ 10 s).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, TryStreamExt};

@@ -1,5 +1,5 @@
 //! Progress of long ingests: a bar with rows/s on a terminal, a plain log
-//! line every few seconds otherwise (DESIGN §5).
+//! line every few seconds otherwise (README.md).
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};

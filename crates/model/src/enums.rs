@@ -88,7 +88,7 @@ word_enum!(
 );
 
 word_enum!(
-    /// Which coverage a computation run uses (DESIGN §2).
+    /// Which coverage a computation run uses (crates/coverage/README.md).
     CoverageSource, "coverage source" {
         /// The imported grid as published.
         Reported => "reported",

@@ -1,4 +1,6 @@
-//! Domain words of DESIGN.md §2 as types, parsed once at the edge.
+#![doc = include_str!("../README.md")]
+//!
+//! The domain's words (AGS, cell, site status, measure kind …) as types, parsed once at the edge.
 //!
 //! Everything here is pure: no database, no files, no clock (the date rules
 //! take "today" as an argument). Other crates take these types instead of

@@ -1,4 +1,4 @@
-//! The metrics a target can name (DESIGN §1, §7).
+//! The metrics a target can name (seeds/targets.json, docs/http.md).
 //!
 //! Why a closed set: a target is data, but its metric is code (the
 //! arithmetic lives in `funkplan-targets` and its SQL). The word is parsed

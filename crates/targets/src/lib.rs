@@ -1,4 +1,6 @@
-//! Target tracking (DESIGN §1, §7): every target in the `target` table names
+#![doc = include_str!("../README.md")]
+//!
+//! Target tracking (seeds/targets.json, docs/http.md): every target in the `target` table names
 //! a metric the engine knows; this crate evaluates it against the data.
 //!
 //! Targets are data, so a new target is a new seed row with a known metric.

@@ -35,7 +35,7 @@ pub struct TargetStatus {
     /// What the target measures.
     #[schema(value_type = String)]
     pub metric: Metric,
-    /// Where the metric is heading (DESIGN §7).
+    /// Where the metric is heading (docs/http.md).
     pub forecast: Forecast,
     /// Whether the deadline lies in the past.
     pub deadline_passed: bool,

@@ -1,7 +1,7 @@
 //! The OpenAPI description (`/api/openapi.json`), generated from the
 //! handlers' `#[utoipa::path]` attributes and served as OpenAPI 3.0.3, the
 //! version OGC API – Features' `oas30` conformance class names. utoipa
-//! writes 3.1; [`downgrade`] rewrites the few 3.1-only constructs it uses.
+//! writes 3.1; `downgrade` rewrites the few 3.1-only constructs it uses.
 //!
 //! This module depends on `routes` (it takes the paths of their table); the
 //! schemas that handlers name live in the leaf [`schema`], so nothing

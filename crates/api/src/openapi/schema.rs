@@ -53,7 +53,7 @@ pub struct PlaceFigures {
     pub computed_at: Option<String>,
 }
 
-/// The figures of a municipality (DESIGN §7).
+/// The figures of a municipality (docs/http.md).
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"ags": "05111000", "name": "Düsseldorf", "households": 341000, "area_km2": 217.4,
     "coverage": {"5g": {"households_covered": 330000, "household_share": 0.968, "area_share": 0.91},

@@ -1,4 +1,4 @@
-//! Municipality figures, search and dead spots (DESIGN §7).
+//! Municipality figures, search and dead spots (docs/http.md).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};

@@ -1,4 +1,4 @@
-//! The web app (DESIGN §8) at `/`: files from the built app directory, its
+//! The web app (README.md) at `/`: files from the built app directory, its
 //! `index.html` for client-side routes, and a German notice when the app has
 //! not been built.
 

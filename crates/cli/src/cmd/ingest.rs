@@ -1,4 +1,4 @@
-//! `funkplan ingest KIND FILE`: load one input file (DESIGN §5–§6), all or
+//! `funkplan ingest KIND FILE`: load one input file (README.md, docs/data-formats.md), all or
 //! nothing, with every bad row listed on stderr.
 
 use std::path::PathBuf;

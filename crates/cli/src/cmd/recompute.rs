@@ -1,5 +1,5 @@
 //! `funkplan recompute`: coverage per municipality, dead spots, scenario and
-//! the targets' history (DESIGN §5, §9).
+//! the targets' history (README.md, BENCHMARKS.md).
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! `funkplan token create|revoke|list`: API tokens for writes (DESIGN §5, §7).
+//! `funkplan token create|revoke|list`: API tokens for writes (README.md, docs/http.md).
 //!
 //! A new token is printed once, alone on the last line of stdout; only its
 //! SHA-256 is stored. Nothing here logs a secret.
