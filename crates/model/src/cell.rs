@@ -33,6 +33,7 @@ pub struct CellId {
 }
 
 impl CellId {
+    /// The cell whose south-west corner is at (`e` × 100 m, `n` × 100 m).
     #[must_use]
     pub const fn new(n: i32, e: i32) -> Self {
         Self { n, e }

@@ -115,16 +115,48 @@ impl fmt::Display for DateField {
 pub enum DateError {
     /// Before the field's earliest date.
     #[error("{field} {value} is too early: {}", self.reason())]
-    TooEarly { field: DateField, value: NaiveDate, earliest: NaiveDate, latest: NaiveDate },
+    TooEarly {
+        /// The field the date was given for.
+        field: DateField,
+        /// The date given.
+        value: NaiveDate,
+        /// The earliest date allowed.
+        earliest: NaiveDate,
+        /// The latest date allowed.
+        latest: NaiveDate,
+    },
     /// A completion or on-air date after today.
     #[error("{field} {value}: {}", self.reason())]
-    Future { field: DateField, value: NaiveDate, today: NaiveDate },
+    Future {
+        /// The field the date was given for.
+        field: DateField,
+        /// The date given.
+        value: NaiveDate,
+        /// Today, as the check saw it.
+        today: NaiveDate,
+    },
     /// A planned date beyond today + [`PLANNED_YEARS_AHEAD`] years.
     #[error("{field} {value} is too far ahead: {}", self.reason())]
-    TooLate { field: DateField, value: NaiveDate, earliest: NaiveDate, latest: NaiveDate },
+    TooLate {
+        /// The field the date was given for.
+        field: DateField,
+        /// The date given.
+        value: NaiveDate,
+        /// The earliest date allowed.
+        earliest: NaiveDate,
+        /// The latest date allowed.
+        latest: NaiveDate,
+    },
     /// An `on_air_date` on a site not yet on air.
     #[error("{field} {value}: {}", self.reason())]
-    NotOnAir { field: DateField, value: NaiveDate, status: SiteStatus },
+    NotOnAir {
+        /// The field the date was given for.
+        field: DateField,
+        /// The date given.
+        value: NaiveDate,
+        /// The site's status, which is not on air.
+        status: SiteStatus,
+    },
 }
 
 impl DateError {

@@ -13,7 +13,7 @@ macro_rules! word_enum {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
         pub enum $name {
-            $($(#[$vm])* #[serde(rename = $text)] $variant),+
+            $($(#[$vm])* #[doc = concat!("Written `", $text, "`.")] #[serde(rename = $text)] $variant),+
         }
 
         impl $name {

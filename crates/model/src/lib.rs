@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 //!
 //! The domain's words (AGS, cell, site status, measure kind …) as types, parsed once at the edge.
 //!
@@ -40,16 +41,23 @@ pub use transition::{Lifecycle, TransitionError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
+    /// An AGS that is not 8 digits.
     #[error("AGS {0:?} is not 8 digits")]
     Ags(String),
+    /// A malformed cell id.
     #[error("cell id {0:?} is not of the form 100mN<northing/100>E<easting/100>")]
     CellId(String),
+    /// A malformed operator id.
     #[error("operator id {0:?} must be lower-case letters, digits or '_' (e.g. telekom, 1und1)")]
     Operator(String),
+    /// A word that is not one of an enumeration's.
     #[error("{value:?} is not a {what}; expected one of: {allowed}")]
     Enum {
+        /// What was expected (e.g. "site status").
         what: &'static str,
+        /// The word given.
         value: String,
+        /// The words allowed, comma-separated.
         allowed: &'static str,
     },
 }

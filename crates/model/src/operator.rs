@@ -21,6 +21,7 @@ use crate::ParseError;
 pub struct OperatorId(String);
 
 impl OperatorId {
+    /// The id as written (lower-case).
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

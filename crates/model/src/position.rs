@@ -24,10 +24,20 @@ pub struct Position {
 pub enum PositionError {
     /// Not a WGS84 coordinate at all (out of range or not finite).
     #[error("lon/lat ({lon}, {lat}) is not a WGS84 position (lon -180..180, lat -90..90)")]
-    NotWgs84 { lon: f64, lat: f64 },
+    NotWgs84 {
+        /// Longitude given.
+        lon: f64,
+        /// Latitude given.
+        lat: f64,
+    },
     /// A WGS84 coordinate, but outside [`WINDOW`].
     #[error("lon/lat ({lon}, {lat}) lies outside the area this system covers (lon -6..24, lat 40..65)")]
-    OutsideWindow { lon: f64, lat: f64 },
+    OutsideWindow {
+        /// Longitude given.
+        lon: f64,
+        /// Latitude given.
+        lat: f64,
+    },
 }
 
 impl Position {
