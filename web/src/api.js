@@ -170,3 +170,17 @@ export function area(level, key) {
   const path = level === 'kreis' ? 'districts' : 'regions';
   return getJson(`/api/v1/${path}/${encodeURIComponent(key)}`);
 }
+
+/** The coverage releases, oldest first: [{as_of, cells, source_file, …}]. */
+export function releases() {
+  return getJson('/api/v1/releases');
+}
+
+/** What changed in a municipality between the releases in force at two dates. */
+export function changes(ags, from, to) {
+  const q = new URLSearchParams();
+  if (from) q.set('from', from);
+  if (to) q.set('to', to);
+  const s = q.toString();
+  return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/changes${s ? `?${s}` : ''}`);
+}

@@ -4,6 +4,7 @@ import * as maplibregl from 'maplibre-gl';
 import {
   area, municipalities, municipality, municipalityFeature, deadSpots, ogcAll, targets,
 } from './api.js';
+import { changesSection } from './changes.js';
 import { compare } from './compare.js';
 import { listTable, MEASURE_COLUMNS, SITE_COLUMNS } from './lists.js';
 import {
@@ -38,11 +39,17 @@ export function renderMunicipality(main, ags) {
     if (!alive) return;
     document.title = `${m.name} – Funkplan NRW`;
     const lists = el('div', { class: 'lists' }, loading('Standorte und Maßnahmen werden geladen …'));
+    // The map as a picture for print: a WebGL canvas does not print, so the
+    // last drawn frame is kept as an image (updated whenever the map settles).
+    const mapPrint = el('img', { class: 'map-print print-only', alt: `Karte von ${m.name}: Funklöcher und Standorte`, 'data-field': 'map-print' });
     const mapEl = el('div', { class: 'map small-map', id: 'gemeinde-map', role: 'region', 'aria-label': `Karte von ${m.name} mit Funklöchern und Standorten` });
     section.replaceChildren(
       el('nav', { class: 'crumbs', 'aria-label': 'Pfad' }, el('a', { href: '#/karte' }, 'Karte'), ' › ',
         districtLink(ags, () => alive), ' › ', m.name),
-      el('h1', {}, m.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' }, `AGS ${m.ags}`)),
+      el('h1', {}, m.name, ' ', el('span', { class: 'ags', 'data-field': 'ags' }, `AGS ${m.ags}`),
+        ' ', el('button', { type: 'button', class: 'print-button', 'data-action': 'print', onclick: () => window.print() }, 'Bericht als PDF / drucken')),
+      el('p', { class: 'print-only print-meta' },
+        `Bericht Mobilfunkversorgung · erstellt ${formatDateTime(new Date().toISOString())} · Datenstand ${formatDateTime(m.computed_at)}`),
       el('div', { class: 'gemeinde-grid' },
         el('div', {},
           el('dl', { class: 'figures' },
@@ -54,11 +61,13 @@ export function renderMunicipality(main, ags) {
             'Für diese Gemeinde ist noch keine Versorgung berechnet (funkplan recompute).'),
           coverageTable(m),
           comparison(m, () => alive),
-          operatorTables(m)),
-        el('div', {}, mapEl, el('p', { class: 'small muted' },
+          operatorTables(m),
+          changesSection(ags, () => map, () => alive)),
+        el('div', {}, mapEl, mapPrint, el('p', { class: 'small muted' },
           el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'))),
       el('div', { class: 'gemeinde-grid' }, sitesTable(m), measuresTable(m)),
       lists,
+      el('p', { class: 'print-only small' }, 'Im Bericht die sechs nächsten geplanten Maßnahmen; alle Standorte und Maßnahmen in der Web-Ansicht.'),
       el('p', { class: 'source small' },
         'Berechnung: ', el('span', { 'data-field': 'source' }, SOURCE[m.source] ?? m.source ?? '–'),
         ' · Stand: ', el('span', { 'data-field': 'computed_at' }, formatDateTime(m.computed_at))),
@@ -66,6 +75,7 @@ export function renderMunicipality(main, ags) {
     section.setAttribute('aria-busy', 'false');
     announce(`${m.name} geladen`);
     map = smallMap(mapEl, ags, () => alive);
+    map.on('idle', () => { if (alive) mapPrint.src = map.getCanvas().toDataURL('image/png'); });
     fillLists(lists, ags, () => map, () => alive);
     window.__funkplan.ready.gemeinde = true;
   })();
@@ -283,6 +293,8 @@ function smallMap(container, ags, isAlive) {
   const map = new maplibregl.Map({
     container, style: emptyStyle(), center: [7.55, 51.45], zoom: 8, attributionControl: false,
     dragRotate: false, pitchWithRotate: false, fadeDuration: 0, cooperativeGestures: false, locale: LOCALE_DE,
+    // Kept so that the frame can be copied into the print image.
+    preserveDrawingBuffer: true,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 100 }), 'top-left');

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import {
   ARTIFACTS, axeViolations, baseUrl, countPixels, getJson, hexToRgb, launch, watchedPage,
 } from './browser.mjs';
@@ -13,6 +14,7 @@ import {
 } from '../src/format.js';
 import { COLORS, BACKGROUND, DIFF_COLORS, LOCALE_DE, NO_DATA } from '../src/mapstyle.js';
 import { SITE_MIN_ZOOM } from '../src/map.js';
+import { readPdf } from './pdf.mjs';
 
 const BASE = baseUrl();
 let browser;
@@ -511,6 +513,72 @@ describe('Funkplan web app', () => {
     assert.equal(await page.locator(`table.sites-list tr.picked[data-id="${first}"]`).count(), 1);
     await page.screenshot({ path: shot('municipality-lists'), fullPage: true });
     assertClean(problems, 'lists');
+    await page.close();
+  });
+
+  test('a municipality report prints on one A4 page: name, figures, comparison, a map that is not blank', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    await page.locator('table.compare td[data-field="state"]').first().waitFor();
+    await page.waitForFunction(() => /\d/.test(document.querySelector('table.compare td[data-field="state"]')?.textContent ?? ''));
+    // The map's last frame is the print picture: wait until it holds one.
+    await page.waitForFunction(() => window.__funkplan.maps.gemeinde?.getSource('sites') !== undefined);
+    await page.evaluate(() => new Promise((r) => { const map = window.__funkplan.maps.gemeinde; map.once('idle', r); map.triggerRepaint(); }));
+    await page.waitForFunction(() => { const i = document.querySelector('[data-field="map-print"]'); return i?.complete && i.naturalWidth > 0; });
+    assert.equal(await page.locator('button[data-action="print"]').count(), 1);
+    const pdf = await page.pdf({ format: 'A4', printBackground: true, path: path.join(ARTIFACTS, `report-${m.ags}.pdf`) });
+    const r = await readPdf(pdf);
+    writeFileSync(shot('report-page1'), r.png);
+    assert.equal(r.pages, 1, `the report takes ${r.pages} pages`);
+    assert.ok(r.text.includes(m.name), `name missing in: ${r.text.slice(0, 200)}`);
+    assert.ok(r.text.includes(`AGS ${m.ags}`));
+    for (const words of ['Haushalte', 'Im Vergleich', 'Landesziel', 'Datenstand', 'GeoBasis-DE']) assert.ok(r.text.includes(words), `"${words}" missing`);
+    assert.ok(r.text.includes(normSpace(formatCount(m.households))), 'households figure missing');
+    // Navigation and search are not printed.
+    assert.ok(!r.text.includes('Gemeinde oder AGS suchen') && !r.text.includes('Bericht als PDF'));
+    const map = r.images.find((i) => i.width >= 200 && i.height >= 150);
+    assert.ok(map, `no map picture in the PDF (${JSON.stringify(r.images)})`);
+    assert.ok(map.colours > 20 && map.share > 0.05, `the map picture looks blank: ${JSON.stringify(map)}`);
+    assertClean(problems, 'report');
+    await page.close();
+  });
+
+  test('a municipality page shows what changed between two coverage releases', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const rs = await getJson(`${BASE}/api/v1/releases`);
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    const section = page.locator('[data-section="changes"]');
+    if (rs.length < 2) {
+      // Nothing to compare: the page says so rather than showing zeros.
+      await section.locator('[data-field="changes-note"]').waitFor();
+      assert.match(await text(section), rs.length ? /noch nichts zu vergleichen/ : /Noch kein Versorgungsstand/);
+    } else {
+      const [a, b] = [rs[rs.length - 2].as_of, rs[rs.length - 1].as_of];
+      const c = await getJson(`${BASE}/api/v1/municipalities/${m.ags}/changes?from=${a}&to=${b}`);
+      await section.locator('table.changes-table').waitFor();
+      const cell = (row, tech) => text(section.locator(`tr[data-row="${row}"] td[data-tech="${tech}"]`));
+      for (const tech of ['5g', 'lte']) {
+        const t = c.technologies[tech];
+        assert.equal(await cell('households-after', tech), formatCount(t.households_after));
+        assert.equal(await cell('households-change', tech), normSpace(`+${formatCount(t.households_gained)} / −${formatCount(t.households_lost)}`));
+      }
+      // Another pair of releases: the table follows.
+      if (rs.length >= 3) {
+        const first = rs[0].as_of;
+        const c2 = await getJson(`${BASE}/api/v1/municipalities/${m.ags}/changes?from=${first}&to=${b}`);
+        await page.selectOption('#changes-from', first);
+        await page.waitForFunction((want) => document.querySelector('[data-section="changes"] caption')?.textContent.includes(want), formatDate(first));
+        assert.equal(await cell('households-after', '5g'), formatCount(c2.technologies['5g'].households_after));
+      }
+      // The changed 5G areas on the map.
+      await page.waitForFunction(() => Boolean(window.__funkplan.maps.gemeinde?.getLayer('changes-fill')));
+      await page.screenshot({ path: shot('municipality-changes'), fullPage: true });
+    }
+    assertClean(problems, 'changes');
     await page.close();
   });
 
