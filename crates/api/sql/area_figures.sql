@@ -30,12 +30,12 @@ WITH m AS (
     LEFT JOIN coverage_result cl ON cl.ags = m.ags AND NOT cl.scenario AND cl.technology = 'lte'
 ), named AS (
     -- A kreisfreie Stadt is its one municipality (AGS ...000), named in the
-    -- data; a Kreis or Regierungsbezirk has no name in the shipped data
-    -- (VG5000 holds municipalities only) and is called by its key.
+    -- data; a Kreis or Regierungsbezirk by area_name (migration V61), else
+    -- (outside NRW's names) by its key.
     SELECT CASE
                WHEN $2 = 'district' AND count(*) = 1 AND min(m.ags) = $1 || '000' THEN min(m.name)
-               WHEN $2 = 'district' THEN 'Kreis ' || $1
-               ELSE 'Regierungsbezirk ' || $1
+               WHEN $2 = 'district' THEN coalesce((SELECT a.name FROM area_name a WHERE a.ags = $1), 'Kreis ' || $1)
+               ELSE coalesce((SELECT a.name FROM area_name a WHERE a.ags = $1), 'Regierungsbezirk ' || $1)
            END AS name,
            CASE
                WHEN $2 = 'district' AND count(*) = 1 AND min(m.ags) = $1 || '000' THEN 'Kreisfreie Stadt'

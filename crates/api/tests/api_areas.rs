@@ -18,6 +18,7 @@ async fn a_region_sums_counts_and_divides_once() {
     assert_eq!(r.status, StatusCode::OK);
     let v = r.json();
     assert_eq!(v["level"], "region");
+    assert_eq!(v["name"], "Regierungsbezirk Düsseldorf");
     assert_eq!(v["kind"], "Regierungsbezirk");
     assert_eq!(v["households"], 1500.0);
     assert_eq!(v["coverage"]["5g"]["households_covered"], 900.0);
@@ -74,4 +75,22 @@ async fn districts_and_regions_are_ogc_collections_with_outlines() {
     let k = app.get("/ogc/collections/regions/items?bbox=355000,5645000,355100,5645100&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/25832").await.json();
     assert_eq!(k["numberMatched"], 1);
     assert_eq!(k["features"][0]["id"], "053");
+}
+
+#[tokio::test]
+async fn a_kreis_has_its_official_name_here_and_in_the_ogc_collection() {
+    let app = App::new().await;
+    app.fixture().await;
+    app.sql(
+        "INSERT INTO municipality (ags, name, kind, population, households, geom) VALUES \
+         ('05162004', 'Dormagen', 'Stadt', 64000, 30000, ST_Multi(ST_MakeEnvelope(350000, 5660000, 352000, 5662000, 25832))), \
+         ('05162008', 'Grevenbroich', 'Stadt', 64000, 30000, ST_Multi(ST_MakeEnvelope(352000, 5660000, 354000, 5662000, 25832)))",
+    )
+    .await;
+    let d = app.get("/api/v1/districts/05162").await.json();
+    assert_eq!((d["name"].as_str(), d["kind"].as_str()), (Some("Rhein-Kreis Neuss"), Some("Kreis")));
+    let f = app.get("/ogc/collections/districts/items/05162").await.json();
+    assert_eq!(f["properties"]["name"], "Rhein-Kreis Neuss");
+    let r = app.get("/ogc/collections/regions/items/053").await.json();
+    assert_eq!(r["properties"]["name"], "Regierungsbezirk Köln");
 }

@@ -154,10 +154,10 @@ pub(super) const ALL: [Collection; 6] = [
         title: "Kreise und kreisfreie Städte (districts) with coverage",
         description: "The 53 districts of NRW (first 5 AGS digits) with the coverage of their municipalities summed \
             (shares 0..1 of households and area, LTE dead spot area in km², scenario shares). A kreisfreie Stadt is \
-            named as in the data; a Kreis is called by its key. Outline: the union of its municipalities, simplified \
+            named as in the data, a Kreis by its official name. Outline: the union of its municipalities, simplified \
             to 20 m; ?geometry=full for the union itself.",
         from: area_from!(5, "CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN min(m.name) \
-            ELSE 'Kreis ' || substr(min(m.ags), 1, 5) END AS name, \
+            ELSE coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 5)), 'Kreis ' || substr(min(m.ags), 1, 5)) END AS name, \
             CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN 'Kreisfreie Stadt' ELSE 'Kreis' END AS kind"),
         id_expr: "t.ags",
         geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
@@ -171,9 +171,9 @@ pub(super) const ALL: [Collection; 6] = [
         id: "regions",
         title: "Regierungsbezirke (regions) with coverage",
         description: "The 5 Regierungsbezirke of NRW (first 3 AGS digits) with the coverage of their municipalities \
-            summed, as for districts. Called by their key. Outline: the union of their municipalities, simplified \
+            summed, as for districts, by their official names. Outline: the union of their municipalities, simplified \
             to 20 m; ?geometry=full for the union itself.",
-        from: area_from!(3, "'Regierungsbezirk ' || substr(min(m.ags), 1, 3) AS name, 'Regierungsbezirk' AS kind"),
+        from: area_from!(3, "coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 3)), 'Regierungsbezirk ' || substr(min(m.ags), 1, 3)) AS name, 'Regierungsbezirk' AS kind"),
         id_expr: "t.ags",
         geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
         geom_full: Some("t.geom"),

@@ -77,8 +77,8 @@ pub struct AreaFigures {
     pub ags: String,
     /// `district` or `region`.
     pub level: String,
-    /// A kreisfreie Stadt's name from the data; a Kreis or
-    /// Regierungsbezirk is called by its key until names are loaded.
+    /// A kreisfreie Stadt's name from the data; a Kreis's or
+    /// Regierungsbezirk's official name (by its key outside NRW's names).
     pub name: String,
     /// Kreisfreie Stadt, Kreis or Regierungsbezirk.
     pub kind: String,
