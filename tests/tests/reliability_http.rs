@@ -105,7 +105,7 @@ fn every_get_parameter_survives_hostile_values() {
             .map(|a| a.iter().map(|p| (p["name"].as_str().unwrap().to_owned(), p["in"].as_str().unwrap().to_owned())).collect())
             .unwrap_or_default();
         let collections: &[&str] = if path.contains("{collectionId}") {
-            &["municipalities", "sites", "measures", "dead-spots", "districts", "regions"]
+            &["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]
         } else if path.starts_with("/api/v1/sites") {
             &["sites"]
         } else if path.starts_with("/api/v1/measures") {

@@ -41,7 +41,7 @@ async fn landing_conformance_and_collections() {
     }
     let cols = app.get("/ogc/collections").await.json();
     let ids: Vec<&str> = cols["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["municipalities", "sites", "measures", "dead-spots", "districts", "regions"]);
+    assert_eq!(ids, vec!["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]);
     let sites = app.get("/ogc/collections/sites").await.json();
     assert_eq!(sites["extent"]["spatial"]["crs"], CRS84);
     let bbox = sites["extent"]["spatial"]["bbox"][0].as_array().unwrap();

@@ -1,6 +1,6 @@
 //! The collections of the catalog: municipalities with their coverage,
-//! sites, measures, dead spots, and the areas (districts, Regierungsbezirke)
-//! that municipalities add up to.
+//! sites, measures, dead spots, and the areas (districts, Regierungsbezirke,
+//! the state) that municipalities add up to.
 
 use super::{Collection, Filter};
 
@@ -59,7 +59,7 @@ const AREA_PROPS: &str = "json_build_object('ags', t.ags, 'name', t.name, 'kind'
     'source', t.source, 'synthetic', t.synthetic, 'computed_at', t.computed_at)";
 
 /// Every collection, in the order they are listed.
-pub(super) const ALL: [Collection; 6] = [
+pub(super) const ALL: [Collection; 7] = [
     Collection {
         id: "municipalities",
         title: "Gemeinden (municipalities) with coverage",
@@ -174,6 +174,20 @@ pub(super) const ALL: [Collection; 6] = [
             summed, as for districts, by their official names. Outline: the union of their municipalities, simplified \
             to 20 m; ?geometry=full for the union itself.",
         from: area_from!(3, "coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 3)), 'Regierungsbezirk ' || substr(min(m.ags), 1, 3)) AS name, 'Regierungsbezirk' AS kind"),
+        id_expr: "t.ags",
+        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
+        geom_full: Some("t.geom"),
+        geom_filter: "t.geom",
+        props: AREA_PROPS,
+        datetime: "t.computed_at",
+        filters: &[Filter::eq("ags", "t.ags")],
+    },
+    Collection {
+        id: "state",
+        title: "Nordrhein-Westfalen (the state) with coverage",
+        description: "The state as one feature (AGS 05) with the coverage of all its municipalities summed, as for \
+            districts. Outline: the union of the municipalities, simplified to 20 m; ?geometry=full for the union itself.",
+        from: area_from!(2, "'Nordrhein-Westfalen' AS name, 'Land' AS kind"),
         id_expr: "t.ags",
         geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
         geom_full: Some("t.geom"),

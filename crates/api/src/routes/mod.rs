@@ -4,6 +4,7 @@
 
 pub(crate) mod areas;
 pub(crate) mod audit;
+pub(crate) mod export;
 mod figures;
 pub(crate) mod health;
 pub(crate) mod meta;
@@ -56,6 +57,7 @@ routes! {
     GET "/api/v1/municipalities/{ags}/dead-spots" cached => municipalities::dead_spots;
     GET "/api/v1/municipalities/{ags}/changes" cached => releases::changes;
     GET "/api/v1/releases" cached => releases::list;
+    GET "/api/v1/export/{file}" cached => export::download;
     GET "/api/v1/districts/{ags5}" cached => areas::district;
     GET "/api/v1/regions/{ags3}" cached => areas::region;
     POST "/api/v1/sites" live => writes::create_site;

@@ -43,7 +43,7 @@ async fn extent(conn: &Conn, c: &Collection) -> Result<Value, DbError> {
 /// synthetic. Sites and measures are synthetic either way: no real list of
 /// mobile sites is open. The same for every collection, so asked once per
 /// request.
-pub(super) async fn attribution(conn: &Conn) -> Result<&'static str, DbError> {
+pub(crate) async fn attribution(conn: &Conn) -> Result<&'static str, DbError> {
     let what = "reading whether the municipalities are real";
     let real: bool = conn
         .query_one("SELECT coalesce(bool_or(NOT synthetic), false) AS real FROM municipality", &[])
