@@ -17,9 +17,12 @@ const COLUMNS = [
   { key: 'dead_spot_area_km2', label: 'LTE-Funklöcher', value: (m) => m.dead_spot_area_km2, show: formatKm2 },
 ];
 
-/** Rows sorted by column `key`, `dir` 1 ascending or -1 descending; missing values last. */
-export function sortMembers(rows, key, dir) {
-  const col = COLUMNS.find((c) => c.key === key) ?? COLUMNS[0];
+/**
+ * Rows sorted by column `key` of `columns`, `dir` 1 ascending or -1
+ * descending; missing values last, ties by name.
+ */
+export function sortMembers(rows, key, dir, columns = COLUMNS) {
+  const col = columns.find((c) => c.key === key) ?? columns[0];
   return [...rows].sort((a, b) => {
     const va = col.value(a);
     const vb = col.value(b);

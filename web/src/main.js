@@ -1,4 +1,4 @@
-// Entry point: hash router over three views and the search box.
+// Entry point: hash router over the views and the search box.
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import 'uplot/dist/uPlot.min.css';
@@ -7,6 +7,7 @@ import { renderDashboard } from './dashboard.js';
 import { renderMap } from './map.js';
 import { renderMunicipality } from './municipality.js';
 import { renderArea } from './area.js';
+import { renderAll } from './all.js';
 import { initSearch } from './search.js';
 import { initAttribution } from './attribution.js';
 
@@ -25,6 +26,7 @@ function route() {
   if ((m = h.match(/^\/gemeinde\/(\d{8})\/?$/))) return { view: 'gemeinde', ags: m[1] };
   if ((m = h.match(/^\/(kreis|bezirk)\/(\d+)\/?$/))) return { view: 'gebiet', level: m[1], key: m[2] };
   if (/^\/karte\/?$/.test(h)) return { view: 'karte' };
+  if (/^\/gemeinden\/?$/.test(h)) return { view: 'alle' };
   if (h === '/' || h === '') return { view: 'ziele' };
   return { view: 'unknown', path: h };
 }
@@ -45,6 +47,7 @@ async function show() {
   else if (r.view === 'karte') cleanup = renderMap(main);
   else if (r.view === 'gemeinde') cleanup = renderMunicipality(main, r.ags);
   else if (r.view === 'gebiet') cleanup = renderArea(main, r.level, r.key);
+  else if (r.view === 'alle') cleanup = renderAll(main);
   else {
     const p = document.createElement('p');
     p.className = 'error';

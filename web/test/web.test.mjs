@@ -582,6 +582,41 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('all municipalities: one table, filtered by district, sorted, downloadable as XLSX and CSV', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const fc = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
+    const all = fc.features.map((f) => f.properties);
+    await page.goto(`${BASE}/#/gemeinden`);
+    await waitReady(page, 'alle');
+    const ags = () => page.locator('table.all-members tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.ags));
+    assert.deepEqual([...(await ags())].sort(), all.map((p) => p.ags).sort());
+    // One district: exactly its municipalities, the Kreis by its name.
+    const d = all[0].district;
+    const kreis = await getJson(`${BASE}/api/v1/districts/${d}`);
+    await page.selectOption('#alle-kreis', d);
+    assert.deepEqual([...(await ags())].sort(), all.filter((p) => p.district === d).map((p) => p.ags).sort());
+    assert.match(await text(page.locator('[data-field="alle-count"]')), new RegExp(`^${all.filter((p) => p.district === d).length} von ${all.length}`));
+    assert.equal(await text(page.locator('table.all-members tbody tr td[data-field="district_name"]').first()), kreis.name);
+    // Sorted by dead-spot area, largest first.
+    await page.selectOption('#alle-kreis', '');
+    await page.locator('button[data-sort="dead_spot_area_km2"]').click();
+    const shown = await ags();
+    const byAgs = new Map(all.map((p) => [p.ags, p.dead_spot_area_km2 ?? -1]));
+    for (let i = 1; i < shown.length; i += 1) assert.ok(byAgs.get(shown[i - 1]) >= byAgs.get(shown[i]), `sorted at ${i}`);
+    // The downloads: the browser saves the server's files.
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-download$="municipalities.xlsx"]').click()]);
+    assert.match(dl.suggestedFilename(), /^funkplan-municipalities-\d{4}-\d{2}-\d{2}\.xlsx$/);
+    const xlsx = await (await fetch(`${BASE}/api/v1/export/municipalities.xlsx`)).arrayBuffer();
+    assert.equal(Buffer.from(xlsx).subarray(0, 2).toString(), 'PK', 'an XLSX is a zip');
+    const csv = await (await fetch(`${BASE}/api/v1/export/municipalities.csv?locale=de`)).text();
+    const lines = csv.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    assert.equal(lines.length, all.length + 1);
+    assert.match(lines[0], /^ags;name;district;/);
+    await page.screenshot({ path: shot('all-municipalities'), fullPage: false });
+    assertClean(problems, 'all municipalities');
+    await page.close();
+  });
+
   test('every page: no serious accessibility issue (axe), map controls in German', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const { m } = await pickMunicipality();
@@ -590,6 +625,7 @@ describe('Funkplan web app', () => {
       ['Karte', '/#/karte', 'map'],
       ['Gemeinde', `/#/gemeinde/${m.ags}`, 'gemeinde'],
       ['Kreis', `/#/kreis/${m.ags.slice(0, 5)}`, 'gebiet'],
+      ['Alle Gemeinden', '/#/gemeinden', 'alle'],
     ];
     const german = new Set(Object.values(LOCALE_DE));
     for (const [name, url, ready] of pages) {
