@@ -123,6 +123,36 @@ pub struct Computed {
     pub dead_spots_ms: f64,
 }
 
+/// The figures of every municipality for a date ([`Live::figures_at`]).
+#[derive(Debug, Clone)]
+pub struct FiguresAt {
+    /// The date asked for.
+    pub date: chrono::NaiveDate,
+    /// The source computed.
+    pub source: CoverageSource,
+    /// The release in force at `date` (`None`: before the first release, or
+    /// reported coverage without releases, counted at every date).
+    pub release: Option<chrono::NaiveDate>,
+    /// AGS of each municipality, index of `figures`.
+    pub ags: Vec<String>,
+    /// Operators as `(bit, id)`, for the per-operator figures.
+    pub operators: Vec<(u8, String)>,
+    /// Per municipality (as `ags`) and technology (LTE, 5G) the actual
+    /// figures at `date`.
+    pub figures: Figures,
+    /// Time of the computation.
+    pub compute_ms: f64,
+}
+
+impl FiguresAt {
+    /// The figures of one municipality (LTE, 5G), if it has grid cells.
+    #[must_use]
+    pub fn get(&self, ags: &str) -> Option<&[crate::engine::TechFigures; 2]> {
+        let i = self.ags.binary_search_by(|a| a.as_str().cmp(ags)).ok()?;
+        self.figures.get(i)
+    }
+}
+
 /// The source to use when none is given: `union` when a reported grid has
 /// been imported, else `modelled`.
 pub async fn default_source(db: &Db) -> Result<CoverageSource> {
@@ -192,6 +222,37 @@ impl Live {
         let mut st = self.inner.lock().await;
         let st = &mut *st;
         cpu(|| compute_all(st, true))
+    }
+
+    /// The actual figures of every municipality at `date` with `source`:
+    /// the reported coverage of the release in force at `date` and the
+    /// sites on air at `date` (see [`crate::dated::figures_at`]), computed
+    /// in memory, writing nothing. For `?as_of=` in the API: the current
+    /// figures (stored by [`Live::recompute`]) are those at today's date.
+    ///
+    /// Holds the engine's lock while computing (a stamp of the sites on air
+    /// then and one sum over the grid; for `reported`, the sum only).
+    #[tracing::instrument(skip(self))]
+    pub async fn figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+        let st = self.inner.lock().await;
+        let t = Instant::now();
+        let figures = cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
+        let compute_ms = t.elapsed().as_secs_f64() * 1e3;
+        tracing::debug!(compute_ms, "figures at a date");
+        FiguresAt {
+            date,
+            source,
+            release: st.grid.releases.release_at(date),
+            ags: st.grid.ags.clone(),
+            operators: st.operators.clone(),
+            figures,
+            compute_ms,
+        }
+    }
+
+    /// The dates of the coverage releases the engine has loaded, ascending.
+    pub async fn release_dates(&self) -> Vec<chrono::NaiveDate> {
+        self.inner.lock().await.grid.releases.dates().to_vec()
     }
 
     /// Compare computed figures with the PostGIS reference (actual or
