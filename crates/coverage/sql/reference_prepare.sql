@@ -31,11 +31,21 @@
 -- every source are sums over those states (reference_figures.sql,
 -- reference_operators.sql through the view ref_source).
 --
+-- A date (issue 16): the session setting funkplan.reference_as_of (set by
+-- the caller, '' = now) makes the actual figures those at that date, as
+-- the engine's figures_at counts them: the reported coverage of the
+-- release in force then (the versions with valid_from <= date <
+-- valid_to; none before the first release; reported_coverage as it is
+-- when no release exists at all, undated), and the sites on air then (a
+-- technology on air now and since that date or earlier: its first
+-- completed measure or the site's on-air date, none = always). The
+-- scenario is not dated.
+--
 -- Big joins and aggregates stay in memory (reset at the end: the session
 -- may come from a pool).
 SET work_mem = '256MB';
 DROP VIEW IF EXISTS ref_source;
-DROP TABLE IF EXISTS ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_ops, ref_part, ref_hit, ref_state;
+DROP TABLE IF EXISTS ref_reported, ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_ops, ref_part, ref_hit, ref_state;
 
 -- The grid cells of the municipalities, built once: centre, households,
 -- reported count and operator set per technology, and the 1 km tile of
@@ -44,6 +54,19 @@ DROP TABLE IF EXISTS ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_o
 -- falls back to sorting millions of rows. (Grid keys in EPSG:25832 are
 -- positive and e < 10 000 — NRW: n 55 995..57 675, e 2 895..4 946 —
 -- so integer division is the floor and the keys are unique.)
+CREATE TEMP TABLE ref_reported AS
+WITH p AS (
+    SELECT nullif(current_setting('funkplan.reference_as_of', true), '')::date AS as_of,
+           EXISTS (SELECT 1 FROM coverage_release) AS dated
+)
+SELECT rc.n, rc.e, rc.lte_count, rc.lte_operators, rc.nr_count, rc.nr_operators
+FROM reported_coverage rc CROSS JOIN p
+WHERE p.as_of IS NULL OR NOT p.dated
+UNION ALL
+SELECT v.n, v.e, v.lte_count, v.lte_operators, v.nr_count, v.nr_operators
+FROM reported_coverage_version v CROSS JOIN p
+WHERE p.as_of IS NOT NULL AND p.dated AND v.valid_from <= p.as_of AND (v.valid_to IS NULL OR v.valid_to > p.as_of);
+
 CREATE TEMP TABLE ref_grid AS
 SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile, g.ags,
        ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt,
@@ -52,7 +75,7 @@ SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile
        coalesce(rc.nr_count, 0)::int AS nr_rc, rc.nr_operators AS nr_rmask
 FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags
 LEFT JOIN household_cell h USING (n, e)
-LEFT JOIN reported_coverage rc USING (n, e);
+LEFT JOIN ref_reported rc USING (n, e);
 ANALYZE ref_grid;
 
 -- Household cell centres as points with a GiST index, for the density
@@ -72,14 +95,18 @@ WITH p AS (
     SELECT (SELECT value FROM coverage_param WHERE key = 'urban_households_per_km2') AS thr,
            (SELECT value FROM coverage_param WHERE key = 'urban_density_radius_m') AS dr
 ), m AS (
-    SELECT site_id, array_agg(DISTINCT kind) FILTER (WHERE status IN ('planned', 'in_progress')) AS open_kinds
+    SELECT site_id, array_agg(DISTINCT kind) FILTER (WHERE status IN ('planned', 'in_progress')) AS open_kinds,
+           min(completed_date) FILTER (WHERE status = 'completed' AND kind IN ('lte_new_site', 'lte_upgrade')) AS lte_done,
+           min(completed_date) FILTER (WHERE status = 'completed' AND kind = '5g_upgrade') AS nr_done
     FROM measure GROUP BY site_id
 ), s AS (
-    SELECT s.site_id, o.bit, s.geom, s.status, s.technologies, coalesce(m.open_kinds, '{}') AS open_kinds
+    SELECT s.site_id, o.bit, s.geom, s.status, s.technologies, coalesce(m.open_kinds, '{}') AS open_kinds,
+           least(s.on_air_date, m.lte_done) AS lte_since, coalesce(m.nr_done, s.on_air_date) AS nr_since
     FROM site s JOIN operator o ON o.id = s.operator_id LEFT JOIN m USING (site_id)
 ), st AS (
     SELECT s.site_id, s.bit, s.geom, t.tech,
-           (s.status = 'on_air' AND t.tech = ANY (s.technologies)) AS actual,
+           (s.status = 'on_air' AND t.tech = ANY (s.technologies)
+            AND (d.as_of IS NULL OR coalesce(CASE t.tech WHEN 'lte' THEN s.lte_since ELSE s.nr_since END <= d.as_of, true))) AS actual,
            (s.status <> 'decommissioned' AND (
                (s.status = 'on_air' AND t.tech = ANY (s.technologies))
                OR (cardinality(s.open_kinds) > 0 AND (
@@ -87,6 +114,7 @@ WITH p AS (
                    OR (t.tech = 'lte' AND s.open_kinds && ARRAY['lte_new_site', 'lte_upgrade'])
                    OR (t.tech = '5g' AND '5g_upgrade' = ANY (s.open_kinds)))))) AS scenario
     FROM s CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
+    CROSS JOIN (SELECT nullif(current_setting('funkplan.reference_as_of', true), '')::date AS as_of) d
 ), dens AS MATERIALIZED (
     -- Once per site (materialised: as an inlined scalar subquery the
     -- planner evaluated it per site, technology and each of its uses).
