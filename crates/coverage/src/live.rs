@@ -98,6 +98,9 @@ pub struct Stats {
     pub sites: usize,
     /// Dead spots written.
     pub dead_spots: usize,
+    /// Coverage releases loaded (the history counts each in the months it
+    /// is in force).
+    pub releases: usize,
     pub load_ms: f64,
     pub compute_ms: f64,
     pub write_ms: f64,
@@ -298,7 +301,12 @@ impl Live {
             let months = funkplan_targets::history_months(db, today).await?;
             let t_replay = Instant::now();
             let points = cpu(|| crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today));
-            tracing::debug!(months = months.len(), replay_ms = t_replay.elapsed().as_secs_f64() * 1e3, "history replayed");
+            tracing::debug!(
+                months = months.len(),
+                releases = st.grid.releases.dates().len(),
+                replay_ms = t_replay.elapsed().as_secs_f64() * 1e3,
+                "history replayed over the releases"
+            );
             funkplan_targets::rebuild_history(db, Some(&points)).await?;
         }
         Ok(Stats {
@@ -308,6 +316,7 @@ impl Live {
             cells: st.grid.cells,
             sites: st.sites.len(),
             dead_spots: if what.actual { c.dead_spots.len() } else { 0 },
+            releases: st.grid.releases.dates().len(),
             load_ms: st.load_ms,
             compute_ms: c.compute_ms,
             write_ms: written.write_ms,
@@ -558,6 +567,7 @@ impl Live {
             cells: st.grid.cells,
             sites: st.sites.len(),
             dead_spots: spots.len(),
+            releases: st.grid.releases.dates().len(),
             load_ms,
             compute_ms,
             write_ms: written.write_ms,

@@ -122,6 +122,40 @@ async fn engine_equals_postgis_reference_at_dates_over_releases() {
     assert!(d.equal(c_now.actual.iter().map(|f| f[0].households).sum()), "{d:#?}");
 }
 
+/// Issue 16: `recompute` builds the targets' history over the releases:
+/// each month's 5G household share is the engine's figure for the month's
+/// last day (release in force, sites on air), the history starts with the
+/// first release, and "Stand zur Frist" is the deadline month's value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recompute_writes_the_history_over_releases() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 22, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, None).await.unwrap();
+    let stats = live.recompute(&db, Recompute::default()).await.unwrap();
+    assert_eq!(stats.releases, 3);
+    let hist = funkplan_targets::history(&db, "5g-households").await.unwrap().unwrap();
+    assert_eq!(hist.first().unwrap().month.to_string(), common::RELEASES[0], "the history starts with the first release");
+    let today = chrono::Utc::now().date_naive();
+    for p in &hist {
+        let end = p.month.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap().min(today);
+        let at = live.figures_at(end, CoverageSource::Union).await;
+        let hh: f64 = at.figures.iter().map(|f| f[1].households).sum();
+        let cov: f64 = at.figures.iter().map(|f| f[1].households_covered).sum();
+        assert!((p.value - 100.0 * cov / hh).abs() < 1e-9, "{}: history {} vs figures_at {}", p.month, p.value, 100.0 * cov / hh);
+    }
+    // The series steps at the release dates (release 2 lost cells).
+    let at = |m: &str| hist.iter().find(|p| p.month.to_string() == m).unwrap().value;
+    assert!((at("2021-12-01") - at("2022-01-01")).abs() > 1e-9, "a step at the second release");
+    // Stand zur Frist (31.12.2022): the December 2022 point, not today's value.
+    let st = funkplan_targets::status_all(&db).await.unwrap();
+    let s = st.iter().find(|s| s.id == "5g-households").unwrap();
+    assert_eq!(s.forecast.value_at_deadline, Some(at("2022-12-01")));
+    assert_eq!(s.met_at_deadline, Some(at("2022-12-01") > 90.0));
+}
+
 /// The release in force at each date of the test above.
 const RELEASE_AT: [(&str, Option<&str>); 4] =
     [("2020-06-30", None), ("2021-03-31", Some("2021-01-01")), ("2022-02-28", Some("2022-01-01")), ("2023-06-30", Some("2023-01-01"))];
