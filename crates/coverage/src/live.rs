@@ -33,8 +33,9 @@ use crate::{cpu, load, Error, Result};
 /// // measure's site id):
 /// live.sites_changed(&db, &[site_id]).await?;
 /// ```
-/// The radii, operators, households and reported grid are read at
-/// [`Live::load`]; after re-ingesting those, load a new `Live`.
+/// The radii, operators, households, reported grid and coverage releases
+/// are read at [`Live::load`]; after re-ingesting those (a new or dropped
+/// release too), load a new `Live`.
 #[derive(Clone)]
 pub struct Live {
     inner: Arc<Mutex<State>>,
