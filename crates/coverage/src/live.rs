@@ -67,7 +67,15 @@ struct State {
     /// the benchmark of a full recompute, always stamps.)
     stamped: bool,
     load_ms: f64,
+    /// The last few [`Live::figures_at`] results, newest last: a date
+    /// control asks for the same release dates over and over (map,
+    /// municipality, district and region alike). Cleared when a site
+    /// changes; the grid and releases change only with a new `Live`.
+    dated: Vec<FiguresAt>,
 }
+
+/// How many [`Live::figures_at`] results are kept (each ~400 × 2 figures).
+const DATED_KEPT: usize = 8;
 
 /// Which parts a full recompute writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +154,9 @@ pub struct FiguresAt {
     pub figures: Figures,
     /// Time of the computation.
     pub compute_ms: f64,
+    /// Answered from the results kept of an earlier call (no site has
+    /// changed since); `compute_ms` is then that call's.
+    pub cached: bool,
 }
 
 impl FiguresAt {
@@ -203,7 +214,7 @@ impl Live {
         tracing::debug!(read_and_build_ms = t_read, classify_ms, stamp_ms = load_ms - t_read - classify_ms, "coverage grid load parts");
         tracing::info!(cells = grid.cells, sites = sites.len(), %source, load_ms, "coverage grid loaded");
         Ok(Self {
-            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms })),
+            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new() })),
             writer: Arc::default(),
             batch: Arc::default(),
         })
@@ -235,23 +246,29 @@ impl Live {
     /// figures (stored by [`Live::recompute`]) are those at today's date.
     ///
     /// Holds the engine's lock while computing (a stamp of the sites on air
-    /// then and one sum over the grid; for `reported`, the sum only).
+    /// then and one sum over the grid; for `reported`, the sum only). The
+    /// last few results are kept (`cached` in the answer) until a site
+    /// changes.
     #[tracing::instrument(skip(self))]
     pub async fn figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
-        let st = self.inner.lock().await;
-        let t = Instant::now();
-        let figures = cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
-        let compute_ms = t.elapsed().as_secs_f64() * 1e3;
-        tracing::debug!(compute_ms, "figures at a date");
-        FiguresAt {
-            date,
-            source,
-            release: st.grid.releases.release_at(date),
-            ags: st.grid.ags.clone(),
-            operators: st.operators.clone(),
-            figures,
-            compute_ms,
+        let mut st = self.inner.lock().await;
+        if let Some(kept) = st.dated.iter().find(|f| f.date == date && f.source == source) {
+            return FiguresAt { cached: true, ..kept.clone() };
         }
+        let out = dated(&st, date, source);
+        if st.dated.len() >= DATED_KEPT {
+            st.dated.remove(0);
+        }
+        st.dated.push(out.clone());
+        out
+    }
+
+    /// [`Live::figures_at`] computed afresh, never from the results kept
+    /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
+    /// times.
+    pub async fn compute_figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+        let st = self.inner.lock().await;
+        dated(&st, date, source)
     }
 
     /// The dates of the coverage releases the engine has loaded, ascending.
@@ -448,6 +465,8 @@ impl Live {
         // through the shared pool, where every pooled connection would
         // prepare them and warm its catalog caches on its first update.
         let mut conn = self.writer(db).await?.conn().await?;
+        // The sites change: figures kept for other dates no longer hold.
+        st.dated.clear();
         let fresh = load::sites(&conn, Some(site_ids)).await?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
@@ -614,6 +633,24 @@ fn disjoint(boxes: Vec<Rect>) -> Vec<Rect> {
 /// A waiter's answer as the caller's result.
 fn answer(done: std::result::Result<Outcome, tokio::sync::oneshot::error::RecvError>) -> Result<Stats> {
     done.unwrap_or_else(|_| Err(Error::Data("the incremental update that took this change ended without an answer".into())))
+}
+
+/// The figures at a date, computed (see [`Live::figures_at`]).
+fn dated(st: &State, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+    let t = Instant::now();
+    let figures = cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
+    let compute_ms = t.elapsed().as_secs_f64() * 1e3;
+    tracing::debug!(compute_ms, "figures at a date");
+    FiguresAt {
+        date,
+        source,
+        release: st.grid.releases.release_at(date),
+        ags: st.grid.ags.clone(),
+        operators: st.operators.clone(),
+        figures,
+        compute_ms,
+        cached: false,
+    }
 }
 
 /// Stamp (unless the masks are known to be a fresh full stamp), sum and

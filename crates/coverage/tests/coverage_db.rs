@@ -156,6 +156,38 @@ async fn recompute_writes_the_history_over_releases() {
     assert_eq!(s.met_at_deadline, Some(at("2022-12-01") > 90.0));
 }
 
+/// `Live::figures_at` keeps its last results until a site changes: the
+/// second call for a date is kept, a site write forgets it, and the fresh
+/// figures show the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_at_are_kept_until_a_site_changes() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 23, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
+    let date: chrono::NaiveDate = "2022-06-30".parse().unwrap();
+    let first = live.figures_at(date, CoverageSource::Modelled).await;
+    let again = live.figures_at(date, CoverageSource::Modelled).await;
+    assert!(!first.cached && again.cached);
+    assert_eq!(first.figures, again.figures);
+    assert!(!live.figures_at(date, CoverageSource::Union).await.cached, "kept per source");
+    // A new LTE site of its own operator, on air since 2021, in the middle of the block.
+    c.batch_execute(
+        "INSERT INTO site (site_id, operator_id, geom, status, technologies, on_air_date)
+         VALUES ('NEW-1', 'vodafone', ST_Point(352000, 5702000, 25832), 'on_air', '{lte}', DATE '2021-01-01')",
+    )
+    .await
+    .unwrap();
+    live.sites_changed(&db, &["NEW-1".to_owned()]).await.unwrap();
+    let after = live.figures_at(date, CoverageSource::Modelled).await;
+    assert!(!after.cached);
+    let lte = |f: &funkplan_coverage::FiguresAt| f.figures.iter().map(|m| m[0].cells_covered).sum::<u32>();
+    assert!(lte(&after) >= lte(&first));
+    assert_ne!(after.figures, first.figures, "the new site counts at the date");
+}
+
 /// The release in force at each date of the test above.
 const RELEASE_AT: [(&str, Option<&str>); 4] =
     [("2020-06-30", None), ("2021-03-31", Some("2021-01-01")), ("2022-02-28", Some("2022-01-01")), ("2023-06-30", Some("2023-01-01"))];

@@ -159,7 +159,7 @@ async fn time_figures_at(live: &Live, n: usize, date: chrono::NaiveDate, json: b
     let mut ms = Vec::with_capacity(n);
     let mut release = None;
     for _ in 0..n.max(1) {
-        let at = live.figures_at(date, source).await;
+        let at = live.compute_figures_at(date, source).await;
         ms.push(at.compute_ms);
         release = at.release;
     }
