@@ -232,7 +232,7 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "reported_coverage read");
         // The releases after the latest layer, on the same connection: their
         // versions are the changes between releases, a fraction of a layer.
-        let (dates, versions) = releases(&c3).await?;
+        let (dates, versions) = releases(&c3, out.len()).await?;
         Ok::<_, Error>((out, dates, versions))
     });
     let (cells, households, (reported, release_dates, versions)) =
@@ -246,16 +246,24 @@ pub async fn grid(db: &Db) -> Result<Grid> {
 /// The release dates and the versions that tell older releases apart
 /// from the latest (see [`crate::releases`]).
 #[tracing::instrument(skip_all)]
-async fn releases(c: &Client) -> Result<(Vec<NaiveDate>, Vec<Version>)> {
+async fn releases(c: &Client, reported_rows: usize) -> Result<(Vec<NaiveDate>, Vec<Version>)> {
     const WHAT: &str = "reading coverage releases";
     let t = std::time::Instant::now();
-    let dates: Vec<NaiveDate> = c
-        .query(include_str!("../sql/release_dates.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?
-        .iter()
-        .map(|r| col(r, "as_of", WHAT))
-        .collect::<Result<_>>()?;
+    let rows = c.query(include_str!("../sql/release_dates.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
+    let dates: Vec<NaiveDate> = rows.iter().map(|r| col(r, "as_of", WHAT)).collect::<Result<_>>()?;
+    if let Some(last) = rows.last() {
+        // The ingest keeps reported_coverage equal to the latest release; if
+        // it is not, "now" and the dated figures disagree: say so loudly.
+        let cells: i64 = col(last, "cells", WHAT)?;
+        if usize::try_from(cells).ok() != Some(reported_rows) {
+            tracing::warn!(
+                latest_release = %dates[dates.len() - 1],
+                release_cells = cells,
+                reported_rows,
+                "reported_coverage does not hold the latest coverage release; figures for past dates may disagree with now"
+            );
+        }
+    }
     let mut versions = Vec::new();
     if dates.len() > 1 {
         copy_binary(c, include_str!("../sql/copy_versions.sql"), "reading reported_coverage_version", |f| {
