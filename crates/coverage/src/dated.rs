@@ -33,7 +33,7 @@ pub fn sites_at(sites: &[Site], date: NaiveDate) -> Vec<Site> {
 /// and `source`: reported = the release in force at `date` (none before
 /// the first release), modelled = the sites on air at `date`
 /// ([`sites_at`]), union = both. `sites` must be classified (their urban
-/// flag set, as [`crate::engine::classify`] does).
+/// flag set, as [`crate::engine::classify()`] does).
 ///
 /// Cost: the reported layers are borrowed for the latest release, else
 /// copied and rewound by the changes since (see
