@@ -14,6 +14,8 @@
 //!   as the grid's layer and each older one as its changes.
 //! - [`dated`]: figures for any date (the release in force then, the sites
 //!   on air then); [`Live::figures_at`] for the server.
+//! - [`changes`]: what changed in a municipality between two dates
+//!   (gained, lost, dead cells; the changed areas as polygons).
 //! - [`history`]: month-by-month replay for the targets' history, over the
 //!   releases.
 //! - [`reference`](mod@reference): the PostGIS reference in plain SQL, the test oracle.
@@ -25,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod changes;
 pub mod dated;
 pub mod deadspot;
 pub mod engine;

@@ -263,6 +263,17 @@ impl Live {
         out
     }
 
+    /// What changed in the municipality `ags` from `from` to `to` with
+    /// `source` (see [`crate::changes::changes`]): for
+    /// `GET /municipalities/{ags}/changes`. `None` for an AGS the grid does
+    /// not know.
+    #[tracing::instrument(skip(self))]
+    pub async fn changes(&self, ags: &str, from: chrono::NaiveDate, to: chrono::NaiveDate, source: CoverageSource) -> Option<crate::changes::Changes> {
+        let st = self.inner.lock().await;
+        let m = st.grid.muni_index(ags)?;
+        Some(cpu(|| crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)))
+    }
+
     /// [`Live::figures_at`] computed afresh, never from the results kept
     /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
     /// times.

@@ -7,12 +7,15 @@
 //!   (`figures_at` of the month's last day, summed over the municipalities:
 //!   state = sum of municipalities in every month);
 //! - shares stay within 0..=1 in every month and municipality;
+//! - a municipality's changes between two dates equal brute force, are the
+//!   difference of the figures, and their areas' polygons measure them;
 //! - with one release before the first month, the history equals the
 //!   replay of reported coverage without releases (as before issue 16).
 
 #![allow(clippy::needless_range_loop, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
 
 use chrono::{Days, Months, NaiveDate};
+use funkplan_coverage::changes::changes;
 use funkplan_coverage::dated::figures_at;
 use funkplan_coverage::engine::classify;
 use funkplan_coverage::grid::{Grid, GridInput, UNKNOWN};
@@ -168,8 +171,66 @@ fn centre(g: &Grid, slot: usize) -> (f64, f64, i32, i32) {
     (f64::from(e) * 100.0 + 50.0, f64::from(n) * 100.0 + 50.0, n, e)
 }
 
+/// Whether cell `slot` counts as covered by `tech` at `date` with
+/// `source`, every site tested and the release told by the generator.
+fn brute_covered(w: &World, slot: usize, tech: usize, date: NaiveDate, source: CoverageSource) -> bool {
+    let (cx, cy, n, e) = centre(&w.grid, slot);
+    let rv = w.reported_at(n, e, date);
+    let mut modelled = 0u16;
+    for s in &w.sites {
+        if s.on_air[tech] && s.since[tech].is_none_or(|d| d <= date) && (cx - s.x).hypot(cy - s.y) <= w.model.radius_m[tech][usize::from(s.urban)] {
+            modelled |= 1 << s.bit;
+        }
+    }
+    combine(source, rv.count[tech], rv.mask[tech], modelled).0 > 0
+}
+
+/// Shoelace area of a closed ring in m² (positive counter-clockwise).
+fn ring_area(ring: &[(f64, f64)]) -> f64 {
+    ring.windows(2).map(|p| p[0].0 * p[1].1 - p[1].0 * p[0].1).sum::<f64>() / 2.0
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn changes_between_two_dates_equal_brute_force_and_the_figures(w in world(), a in 0u64..400, b in 0u64..400) {
+        let from = day0() - Days::new(60) + Days::new(a.min(b));
+        let to = day0() - Days::new(60) + Days::new(a.max(b));
+        for source in SOURCES {
+            let f0 = figures_at(&w.grid, &w.model, &w.sites, &[0, 1, 2, 3], from, source);
+            let f1 = figures_at(&w.grid, &w.model, &w.sites, &[0, 1, 2, 3], to, source);
+            for m in 0..w.grid.ags.len() {
+                let c = changes(&w.grid, &w.model, &w.sites, m as u16, from, to, source);
+                for t in 0..2 {
+                    let tc = &c.tech[t];
+                    let (mut gained, mut lost) = (0u32, 0u32);
+                    for slot in 0..w.grid.slots() {
+                        if usize::from(w.grid.muni[slot]) != m { continue; }
+                        let (x, y) = (brute_covered(&w, slot, t, from, source), brute_covered(&w, slot, t, to, source));
+                        gained += u32::from(!x && y);
+                        lost += u32::from(x && !y);
+                    }
+                    prop_assert_eq!((tc.cells_gained, tc.cells_lost), (gained, lost), "{} tech {} muni {} {}..{}", source, t, m, from, to);
+                    prop_assert_eq!(tc.dead_cells_before, f0[m][t].dead_cells);
+                    prop_assert_eq!(tc.dead_cells_after, f1[m][t].dead_cells);
+                    let dh = f1[m][t].households_covered - f0[m][t].households_covered;
+                    prop_assert!((dh - (tc.households_gained - tc.households_lost)).abs() < 1e-6);
+                    // The areas hold exactly the changed cells, and their
+                    // polygons (outer ring minus holes) measure them.
+                    for (areas, cells) in [(&tc.gained, tc.cells_gained), (&tc.lost, tc.cells_lost)] {
+                        prop_assert_eq!(areas.iter().map(|a| a.cells).sum::<u32>(), cells);
+                        for a in areas {
+                            let outer = ring_area(&a.rings[0]);
+                            let holes: f64 = a.rings[1..].iter().map(|r| ring_area(r)).sum();
+                            prop_assert!(outer > 0.0 && holes <= 0.0);
+                            prop_assert!((outer + holes - f64::from(a.cells) * 1e4).abs() < 1e-3);
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn figures_at_a_date_equal_brute_force(w in world(), offset in 0u64..400) {
