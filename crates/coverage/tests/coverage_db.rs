@@ -188,6 +188,30 @@ async fn figures_at_are_kept_until_a_site_changes() {
     assert_ne!(after.figures, first.figures, "the new site counts at the date");
 }
 
+/// `Live::changes`: between the first and second release of the fixture
+/// cells are both gained and lost, and the changes are the difference of
+/// the figures at the two dates; an unknown AGS has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_between_releases_of_a_municipality() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 24, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, None).await.unwrap();
+    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) = ("2021-06-30".parse().unwrap(), "2022-06-30".parse().unwrap());
+    let ch = live.changes("05000002", from, to, CoverageSource::Reported).await.unwrap();
+    assert_eq!((ch.release_from.unwrap().to_string(), ch.release_to.unwrap().to_string()), ("2021-01-01".into(), "2022-01-01".into()));
+    let lte = &ch.tech[0];
+    assert!(lte.cells_gained > 0 && lte.cells_lost > 0, "{lte:?}");
+    assert!(!lte.gained.is_empty() && !lte.lost.is_empty());
+    let (a, b) = (live.figures_at(from, CoverageSource::Reported).await, live.figures_at(to, CoverageSource::Reported).await);
+    let (fa, fb) = (&a.get("05000002").unwrap()[0], &b.get("05000002").unwrap()[0]);
+    assert_eq!(i64::from(fb.cells_covered) - i64::from(fa.cells_covered), i64::from(lte.cells_gained) - i64::from(lte.cells_lost));
+    assert_eq!((lte.dead_cells_before, lte.dead_cells_after), (fa.dead_cells, fb.dead_cells));
+    assert!(live.changes("05999999", from, to, CoverageSource::Reported).await.is_none());
+}
+
 /// The release in force at each date of the test above.
 const RELEASE_AT: [(&str, Option<&str>); 4] =
     [("2020-06-30", None), ("2021-03-31", Some("2021-01-01")), ("2022-02-28", Some("2022-01-01")), ("2023-06-30", Some("2023-01-01"))];
