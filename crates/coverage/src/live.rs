@@ -212,7 +212,16 @@ impl Live {
         let index = sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         tracing::debug!(read_and_build_ms = t_read, classify_ms, stamp_ms = load_ms - t_read - classify_ms, "coverage grid load parts");
-        tracing::info!(cells = grid.cells, sites = sites.len(), %source, load_ms, "coverage grid loaded");
+        tracing::info!(
+            cells = grid.cells,
+            sites = sites.len(),
+            releases = grid.releases.dates().len(),
+            release_changes = grid.releases.steps(),
+            release_changes_mb = grid.releases.bytes() as f64 / 1e6,
+            %source,
+            load_ms,
+            "coverage grid loaded"
+        );
         Ok(Self {
             inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new() })),
             writer: Arc::default(),

@@ -213,6 +213,13 @@ impl Releases {
         self.back.iter().map(Vec::len).sum()
     }
 
+    /// Bytes the older releases take beyond the latest layer (their back
+    /// steps).
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.steps() * std::mem::size_of::<Step>()
+    }
+
     /// The reported layers in force at `date`, from the latest layers
     /// (`latest`, as [`Grid::reported`](crate::grid::Grid::reported)) of a
     /// grid of `slots` slots: borrowed when the latest release is in force,
@@ -282,6 +289,7 @@ mod tests {
         assert_eq!(r.release_at(NaiveDate::from_ymd_opt(2022, 1, 1).unwrap()), None);
         // Only the changes are held: e1 and e2 between 1 and 4, e3 between 4 and 7.
         assert_eq!(r.steps(), 3);
+        assert_eq!(r.bytes(), 3 * 12, "12 bytes a changed cell");
     }
 
     #[test]
