@@ -31,13 +31,13 @@
 -- every source are sums over those states (reference_figures.sql,
 -- reference_operators.sql through the view ref_source).
 --
--- A date (issue 16): the session setting funkplan.reference_as_of (set by
--- the caller, '' = now) makes the actual figures those at that date, as
--- the engine's figures_at counts them: the reported coverage of the
--- release in force then (the versions with valid_from <= date <
--- valid_to; none before the first release; reported_coverage as it is
--- when no release exists at all, undated), and the sites on air then (a
--- technology on air now and since that date or earlier: its first
+-- A date (issue 16): the actual figures are those at that date, as the
+-- engine's figures_at counts them. The reported coverage counted is
+-- `ref_reported`, set up before this script (reference.rs): for now a view
+-- of reported_coverage (planned as before releases), for a date the
+-- release in force then (reference_reported_at.sql). The sites on air are
+-- those of the session setting funkplan.reference_as_of ('' = now): a
+-- technology on air now and since that date or earlier (its first
 -- completed measure or the site's on-air date, none = always). The
 -- scenario is not dated.
 --
@@ -45,7 +45,7 @@
 -- may come from a pool).
 SET work_mem = '256MB';
 DROP VIEW IF EXISTS ref_source;
-DROP TABLE IF EXISTS ref_reported, ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_ops, ref_part, ref_hit, ref_state;
+DROP TABLE IF EXISTS ref_hh, ref_site, ref_grid, ref_tile, ref_reach, ref_tile_ops, ref_part, ref_hit, ref_state;
 
 -- The grid cells of the municipalities, built once: centre, households,
 -- reported count and operator set per technology, and the 1 km tile of
@@ -54,19 +54,6 @@ DROP TABLE IF EXISTS ref_reported, ref_hh, ref_site, ref_grid, ref_tile, ref_rea
 -- falls back to sorting millions of rows. (Grid keys in EPSG:25832 are
 -- positive and e < 10 000 — NRW: n 55 995..57 675, e 2 895..4 946 —
 -- so integer division is the floor and the keys are unique.)
-CREATE TEMP TABLE ref_reported AS
-WITH p AS (
-    SELECT nullif(current_setting('funkplan.reference_as_of', true), '')::date AS as_of,
-           EXISTS (SELECT 1 FROM coverage_release) AS dated
-)
-SELECT rc.n, rc.e, rc.lte_count, rc.lte_operators, rc.nr_count, rc.nr_operators
-FROM reported_coverage rc CROSS JOIN p
-WHERE p.as_of IS NULL OR NOT p.dated
-UNION ALL
-SELECT v.n, v.e, v.lte_count, v.lte_operators, v.nr_count, v.nr_operators
-FROM reported_coverage_version v CROSS JOIN p
-WHERE p.as_of IS NOT NULL AND p.dated AND v.valid_from <= p.as_of AND (v.valid_to IS NULL OR v.valid_to > p.as_of);
-
 CREATE TEMP TABLE ref_grid AS
 SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile, g.ags,
        ST_Point(g.e * 100 + 50, g.n * 100 + 50, 25832) AS pt,

@@ -70,10 +70,18 @@ impl Session {
     pub async fn prepare_at(db: &Db, date: Option<chrono::NaiveDate>) -> Result<Self> {
         let conn = db.conn().await?;
         let t = Instant::now();
+        const WHAT: &str = "setting the PostGIS reference's date";
         let as_of = date.map(|d| d.to_string()).unwrap_or_default();
-        conn.execute(include_str!("../sql/reference_as_of.sql"), &[&as_of])
-            .await
-            .map_err(DbError::pg("setting the PostGIS reference's date"))?;
+        conn.execute(include_str!("../sql/reference_as_of.sql"), &[&as_of]).await.map_err(DbError::pg(WHAT))?;
+        conn.batch_execute(include_str!("../sql/reference_reported_drop.sql")).await.map_err(DbError::pg(WHAT))?;
+        match date {
+            None => conn.batch_execute(include_str!("../sql/reference_reported_now.sql")).await.map_err(DbError::pg(WHAT))?,
+            Some(d) => {
+                conn.batch_execute(include_str!("../sql/reference_reported_table.sql")).await.map_err(DbError::pg(WHAT))?;
+                conn.execute(include_str!("../sql/reference_reported_at.sql"), &[&d]).await.map_err(DbError::pg(WHAT))?;
+                conn.batch_execute(include_str!("../sql/reference_reported_analyze.sql")).await.map_err(DbError::pg(WHAT))?;
+            }
+        }
         conn.batch_execute(include_str!("../sql/reference_prepare.sql"))
             .await
             .map_err(DbError::pg("running the PostGIS reference (preparation)"))?;
