@@ -31,6 +31,16 @@
 -- every source are sums over those states (reference_figures.sql,
 -- reference_operators.sql through the view ref_source).
 --
+-- A date (issue 16): the actual figures are those at that date, as the
+-- engine's figures_at counts them. The reported coverage counted is
+-- `ref_reported`, set up before this script (reference.rs): for now a view
+-- of reported_coverage (planned as before releases), for a date the
+-- release in force then (reference_reported_at.sql). The sites on air are
+-- those of the session setting funkplan.reference_as_of ('' = now): a
+-- technology on air now and since that date or earlier (its first
+-- completed measure or the site's on-air date, none = always). The
+-- scenario is not dated.
+--
 -- Big joins and aggregates stay in memory (reset at the end: the session
 -- may come from a pool).
 SET work_mem = '256MB';
@@ -52,7 +62,7 @@ SELECT g.n::bigint * 100000 + g.e AS cell, (g.n / 10) * 10000 + g.e / 10 AS tile
        coalesce(rc.nr_count, 0)::int AS nr_rc, rc.nr_operators AS nr_rmask
 FROM grid_cell g JOIN municipality mu ON mu.ags = g.ags
 LEFT JOIN household_cell h USING (n, e)
-LEFT JOIN reported_coverage rc USING (n, e);
+LEFT JOIN ref_reported rc USING (n, e);
 ANALYZE ref_grid;
 
 -- Household cell centres as points with a GiST index, for the density
@@ -72,14 +82,18 @@ WITH p AS (
     SELECT (SELECT value FROM coverage_param WHERE key = 'urban_households_per_km2') AS thr,
            (SELECT value FROM coverage_param WHERE key = 'urban_density_radius_m') AS dr
 ), m AS (
-    SELECT site_id, array_agg(DISTINCT kind) FILTER (WHERE status IN ('planned', 'in_progress')) AS open_kinds
+    SELECT site_id, array_agg(DISTINCT kind) FILTER (WHERE status IN ('planned', 'in_progress')) AS open_kinds,
+           min(completed_date) FILTER (WHERE status = 'completed' AND kind IN ('lte_new_site', 'lte_upgrade')) AS lte_done,
+           min(completed_date) FILTER (WHERE status = 'completed' AND kind = '5g_upgrade') AS nr_done
     FROM measure GROUP BY site_id
 ), s AS (
-    SELECT s.site_id, o.bit, s.geom, s.status, s.technologies, coalesce(m.open_kinds, '{}') AS open_kinds
+    SELECT s.site_id, o.bit, s.geom, s.status, s.technologies, coalesce(m.open_kinds, '{}') AS open_kinds,
+           least(s.on_air_date, m.lte_done) AS lte_since, coalesce(m.nr_done, s.on_air_date) AS nr_since
     FROM site s JOIN operator o ON o.id = s.operator_id LEFT JOIN m USING (site_id)
 ), st AS (
     SELECT s.site_id, s.bit, s.geom, t.tech,
-           (s.status = 'on_air' AND t.tech = ANY (s.technologies)) AS actual,
+           (s.status = 'on_air' AND t.tech = ANY (s.technologies)
+            AND (d.as_of IS NULL OR coalesce(CASE t.tech WHEN 'lte' THEN s.lte_since ELSE s.nr_since END <= d.as_of, true))) AS actual,
            (s.status <> 'decommissioned' AND (
                (s.status = 'on_air' AND t.tech = ANY (s.technologies))
                OR (cardinality(s.open_kinds) > 0 AND (
@@ -87,6 +101,7 @@ WITH p AS (
                    OR (t.tech = 'lte' AND s.open_kinds && ARRAY['lte_new_site', 'lte_upgrade'])
                    OR (t.tech = '5g' AND '5g_upgrade' = ANY (s.open_kinds)))))) AS scenario
     FROM s CROSS JOIN (VALUES ('lte'), ('5g')) AS t (tech)
+    CROSS JOIN (SELECT nullif(current_setting('funkplan.reference_as_of', true), '')::date AS as_of) d
 ), dens AS MATERIALIZED (
     -- Once per site (materialised: as an inlined scalar subquery the
     -- planner evaluated it per site, technology and each of its uses).

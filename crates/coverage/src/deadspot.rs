@@ -195,6 +195,75 @@ pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Opt
     out
 }
 
+/// Closed rings in EPSG:25832 metres, the outer ring first.
+pub type Rings = Vec<Vec<(f64, f64)>>;
+
+/// The 4-connected areas of the cells of `region` for which `member(slot)`
+/// holds, each as `(cells, rings)` traced as the dead spots are (rings in
+/// EPSG:25832 metres, closed, the outer ring first, counter-clockwise),
+/// in row-major order of their first cell. For small regions (one
+/// municipality's box): one thread, a flag per slot of the region.
+#[must_use]
+pub fn areas(grid: &Grid, region: Rect, member: impl Fn(usize) -> bool) -> Vec<(u32, Rings)> {
+    let w = region.c1.saturating_sub(region.c0);
+    let h = region.r1.saturating_sub(region.r0);
+    let slot = |lr: usize, lc: usize| (region.r0 + lr) * grid.cols + region.c0 + lc;
+    let is_member: Vec<bool> = (0..h * w).map(|i| member(slot(i / w, i % w))).collect();
+    let mut seen = vec![false; h * w];
+    let mut out = Vec::new();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut members: Vec<(usize, usize)> = Vec::new();
+    for start in 0..h * w {
+        if !is_member[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push((start / w, start % w));
+        members.clear();
+        while let Some((lr, lc)) = stack.pop() {
+            members.push((lr, lc));
+            let mut visit = |r: usize, c: usize| {
+                if is_member[r * w + c] && !seen[r * w + c] {
+                    seen[r * w + c] = true;
+                    stack.push((r, c));
+                }
+            };
+            if lr > 0 {
+                visit(lr - 1, lc);
+            }
+            if lr + 1 < h {
+                visit(lr + 1, lc);
+            }
+            if lc > 0 {
+                visit(lr, lc - 1);
+            }
+            if lc + 1 < w {
+                visit(lr, lc + 1);
+            }
+        }
+        let is_in = |r: isize, c: isize| -> bool {
+            #[allow(clippy::cast_sign_loss)]
+            let (ru, cu) = (r as usize, c as usize);
+            r >= 0 && c >= 0 && ru < h && cu < w && is_member[ru * w + cu]
+        };
+        let rings = trace(is_in, &members)
+            .into_iter()
+            .map(|ring| {
+                ring.into_iter()
+                    .map(|(vr, vc)| {
+                        let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
+                        let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
+                        #[allow(clippy::cast_precision_loss)]
+                        (x as f64, y as f64)
+                    })
+                    .collect()
+            })
+            .collect();
+        out.push((u32::try_from(members.len()).unwrap_or(u32::MAX), rings));
+    }
+    out
+}
+
 /// Vertex = (row, col) of a grid corner (the SW corner of cell (row, col)).
 type V = (usize, usize);
 

@@ -29,7 +29,7 @@ mod tests;
 
 pub(crate) use disk::disk_runs;
 
-pub use aggregate::{aggregate, aggregate_pair, lte_dead, Figures, OperatorFigures, Scope, TechFigures};
+pub use aggregate::{aggregate, aggregate_pair, aggregate_with, lte_dead, Figures, OperatorFigures, Scope, TechFigures};
 pub use classify::{classify, is_urban};
 pub use regions::{munis_in, munis_rect, Rect};
 pub use stamp::{stamp, Masks};

@@ -10,6 +10,7 @@
 
 use funkplan_model::Technology;
 
+use crate::releases::{Releases, Version};
 use crate::{Error, Result};
 
 /// An operator set: bit `operator.bit` set when that operator covers.
@@ -66,8 +67,12 @@ pub struct Grid {
     pub muni: Vec<u16>,
     /// Households per slot (0 where unknown).
     pub households: Vec<f32>,
-    /// Reported coverage per technology (engine order, see [`TECHS`]).
+    /// Reported coverage per technology (engine order, see [`TECHS`]) of
+    /// the latest release: what "now" counts.
     pub reported: [ReportedLayer; 2],
+    /// The release dates and how to rewind [`Grid::reported`] to each older
+    /// release (see [`crate::releases`]).
+    pub releases: Releases,
     /// AGS of each municipality index, sorted.
     pub ags: Vec<String>,
     /// Per municipality: bounding box of its cells in slot coordinates
@@ -93,6 +98,12 @@ pub struct GridInput {
     /// `(n, e, lte_count, nr_count, lte_mask, nr_mask)` with [`UNKNOWN`]
     /// where the mask is NULL.
     pub reported: Vec<(i32, i32, u8, u8, Mask, Mask)>,
+    /// Dates of the coverage releases (`coverage_release.as_of`); empty
+    /// with reported rows = undated (in force at every date).
+    pub release_dates: Vec<chrono::NaiveDate>,
+    /// The versions that tell older releases apart from the latest
+    /// (`reported_coverage_version`; see [`Releases::build`]).
+    pub versions: Vec<Version>,
 }
 
 impl Grid {
@@ -137,6 +148,7 @@ impl Grid {
             muni: vec![NO_MUNI; slots],
             households: vec![0.0; slots],
             reported: [ReportedLayer::default(), ReportedLayer::default()],
+            releases: Releases::default(),
             muni_box: vec![None; ags.len()],
             ags,
             cells: 0,
@@ -191,6 +203,8 @@ impl Grid {
                 }
             }
         }
+        let releases = Releases::build(std::mem::take(&mut input.release_dates), &input.versions, !input.reported.is_empty(), |n, e| grid.slot(n, e))?;
+        grid.releases = releases;
         Ok(grid)
     }
 

@@ -12,7 +12,14 @@
 //! - [`Live`]: the loaded engine kept by the server for incremental
 //!   updates after a single write; concurrent writes' updates are grouped
 //!   into one run (`batch`, group commit).
-//! - [`history`]: month-by-month replay for the targets' history.
+//! - [`releases`]: the dated releases of the reported coverage, the latest
+//!   as the grid's layer and each older one as its changes.
+//! - [`dated`]: figures for any date (the release in force then, the sites
+//!   on air then); [`Live::figures_at`] for the server.
+//! - [`changes`]: what changed in a municipality between two dates
+//!   (gained, lost, dead cells; the changed areas as polygons).
+//! - [`history`]: month-by-month replay for the targets' history, over the
+//!   releases.
 //! - [`reference`](mod@reference): the PostGIS reference in plain SQL, the test oracle.
 //!
 //! Coverage rule, everywhere: a site covers a cell when the distance from
@@ -22,6 +29,8 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod changes;
+pub mod dated;
 pub mod deadspot;
 pub mod engine;
 pub mod grid;
@@ -34,13 +43,14 @@ mod live;
 pub mod load;
 pub mod model;
 pub mod reference;
+pub mod releases;
 mod row;
 #[allow(missing_docs)]
 pub mod write;
 
 pub use funkplan_model::CoverageSource;
 pub use batch::UpdateCounts;
-pub use live::{default_source, Computed, Live, Recompute, Stats};
+pub use live::{default_source, Computed, FiguresAt, Live, Recompute, Stats};
 
 /// Errors of the coverage engine.
 #[derive(Debug, thiserror::Error)]

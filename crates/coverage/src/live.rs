@@ -33,8 +33,9 @@ use crate::{cpu, load, Error, Result};
 /// // measure's site id):
 /// live.sites_changed(&db, &[site_id]).await?;
 /// ```
-/// The radii, operators, households and reported grid are read at
-/// [`Live::load`]; after re-ingesting those, load a new `Live`.
+/// The radii, operators, households, reported grid and coverage releases
+/// are read at [`Live::load`]; after re-ingesting those (a new or dropped
+/// release too), load a new `Live`.
 #[derive(Clone)]
 pub struct Live {
     inner: Arc<Mutex<State>>,
@@ -66,7 +67,15 @@ struct State {
     /// the benchmark of a full recompute, always stamps.)
     stamped: bool,
     load_ms: f64,
+    /// The last few [`Live::figures_at`] results, newest last: a date
+    /// control asks for the same release dates over and over (map,
+    /// municipality, district and region alike). Cleared when a site
+    /// changes; the grid and releases change only with a new `Live`.
+    dated: Vec<FiguresAt>,
 }
+
+/// How many [`Live::figures_at`] results are kept (each ~400 × 2 figures).
+const DATED_KEPT: usize = 8;
 
 /// Which parts a full recompute writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +107,9 @@ pub struct Stats {
     pub sites: usize,
     /// Dead spots written.
     pub dead_spots: usize,
+    /// Coverage releases loaded (the history counts each in the months it
+    /// is in force).
+    pub releases: usize,
     pub load_ms: f64,
     pub compute_ms: f64,
     pub write_ms: f64,
@@ -121,6 +133,39 @@ pub struct Computed {
     pub stamp_ms: f64,
     pub aggregate_ms: f64,
     pub dead_spots_ms: f64,
+}
+
+/// The figures of every municipality for a date ([`Live::figures_at`]).
+#[derive(Debug, Clone)]
+pub struct FiguresAt {
+    /// The date asked for.
+    pub date: chrono::NaiveDate,
+    /// The source computed.
+    pub source: CoverageSource,
+    /// The release in force at `date` (`None`: before the first release, or
+    /// reported coverage without releases, counted at every date).
+    pub release: Option<chrono::NaiveDate>,
+    /// AGS of each municipality, index of `figures`.
+    pub ags: Vec<String>,
+    /// Operators as `(bit, id)`, for the per-operator figures.
+    pub operators: Vec<(u8, String)>,
+    /// Per municipality (as `ags`) and technology (LTE, 5G) the actual
+    /// figures at `date`.
+    pub figures: Figures,
+    /// Time of the computation.
+    pub compute_ms: f64,
+    /// Answered from the results kept of an earlier call (no site has
+    /// changed since); `compute_ms` is then that call's.
+    pub cached: bool,
+}
+
+impl FiguresAt {
+    /// The figures of one municipality (LTE, 5G), if it has grid cells.
+    #[must_use]
+    pub fn get(&self, ags: &str) -> Option<&[crate::engine::TechFigures; 2]> {
+        let i = self.ags.binary_search_by(|a| a.as_str().cmp(ags)).ok()?;
+        self.figures.get(i)
+    }
 }
 
 /// The source to use when none is given: `union` when a reported grid has
@@ -167,9 +212,18 @@ impl Live {
         let index = sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         tracing::debug!(read_and_build_ms = t_read, classify_ms, stamp_ms = load_ms - t_read - classify_ms, "coverage grid load parts");
-        tracing::info!(cells = grid.cells, sites = sites.len(), %source, load_ms, "coverage grid loaded");
+        tracing::info!(
+            cells = grid.cells,
+            sites = sites.len(),
+            releases = grid.releases.dates().len(),
+            release_changes = grid.releases.steps(),
+            release_changes_mb = grid.releases.bytes() as f64 / 1e6,
+            %source,
+            load_ms,
+            "coverage grid loaded"
+        );
         Ok(Self {
-            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms })),
+            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new() })),
             writer: Arc::default(),
             batch: Arc::default(),
         })
@@ -192,6 +246,54 @@ impl Live {
         let mut st = self.inner.lock().await;
         let st = &mut *st;
         cpu(|| compute_all(st, true))
+    }
+
+    /// The actual figures of every municipality at `date` with `source`:
+    /// the reported coverage of the release in force at `date` and the
+    /// sites on air at `date` (see [`crate::dated::figures_at`]), computed
+    /// in memory, writing nothing. For `?as_of=` in the API: the current
+    /// figures (stored by [`Live::recompute`]) are those at today's date.
+    ///
+    /// Holds the engine's lock while computing (a stamp of the sites on air
+    /// then and one sum over the grid; for `reported`, the sum only). The
+    /// last few results are kept (`cached` in the answer) until a site
+    /// changes.
+    #[tracing::instrument(skip(self))]
+    pub async fn figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+        let mut st = self.inner.lock().await;
+        if let Some(kept) = st.dated.iter().find(|f| f.date == date && f.source == source) {
+            return FiguresAt { cached: true, ..kept.clone() };
+        }
+        let out = dated(&st, date, source);
+        if st.dated.len() >= DATED_KEPT {
+            st.dated.remove(0);
+        }
+        st.dated.push(out.clone());
+        out
+    }
+
+    /// What changed in the municipality `ags` from `from` to `to` with
+    /// `source` (see [`crate::changes::changes`]): for
+    /// `GET /municipalities/{ags}/changes`. `None` for an AGS the grid does
+    /// not know.
+    #[tracing::instrument(skip(self))]
+    pub async fn changes(&self, ags: &str, from: chrono::NaiveDate, to: chrono::NaiveDate, source: CoverageSource) -> Option<crate::changes::Changes> {
+        let st = self.inner.lock().await;
+        let m = st.grid.muni_index(ags)?;
+        Some(cpu(|| crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)))
+    }
+
+    /// [`Live::figures_at`] computed afresh, never from the results kept
+    /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
+    /// times.
+    pub async fn compute_figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+        let st = self.inner.lock().await;
+        dated(&st, date, source)
+    }
+
+    /// The dates of the coverage releases the engine has loaded, ascending.
+    pub async fn release_dates(&self) -> Vec<chrono::NaiveDate> {
+        self.inner.lock().await.grid.releases.dates().to_vec()
     }
 
     /// Compare computed figures with the PostGIS reference (actual or
@@ -237,7 +339,12 @@ impl Live {
             let months = funkplan_targets::history_months(db, today).await?;
             let t_replay = Instant::now();
             let points = cpu(|| crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today));
-            tracing::debug!(months = months.len(), replay_ms = t_replay.elapsed().as_secs_f64() * 1e3, "history replayed");
+            tracing::debug!(
+                months = months.len(),
+                releases = st.grid.releases.dates().len(),
+                replay_ms = t_replay.elapsed().as_secs_f64() * 1e3,
+                "history replayed over the releases"
+            );
             funkplan_targets::rebuild_history(db, Some(&points)).await?;
         }
         Ok(Stats {
@@ -247,6 +354,7 @@ impl Live {
             cells: st.grid.cells,
             sites: st.sites.len(),
             dead_spots: if what.actual { c.dead_spots.len() } else { 0 },
+            releases: st.grid.releases.dates().len(),
             load_ms: st.load_ms,
             compute_ms: c.compute_ms,
             write_ms: written.write_ms,
@@ -377,6 +485,8 @@ impl Live {
         // through the shared pool, where every pooled connection would
         // prepare them and warm its catalog caches on its first update.
         let mut conn = self.writer(db).await?.conn().await?;
+        // The sites change: figures kept for other dates no longer hold.
+        st.dated.clear();
         let fresh = load::sites(&conn, Some(site_ids)).await?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
@@ -497,6 +607,7 @@ impl Live {
             cells: st.grid.cells,
             sites: st.sites.len(),
             dead_spots: spots.len(),
+            releases: st.grid.releases.dates().len(),
             load_ms,
             compute_ms,
             write_ms: written.write_ms,
@@ -542,6 +653,24 @@ fn disjoint(boxes: Vec<Rect>) -> Vec<Rect> {
 /// A waiter's answer as the caller's result.
 fn answer(done: std::result::Result<Outcome, tokio::sync::oneshot::error::RecvError>) -> Result<Stats> {
     done.unwrap_or_else(|_| Err(Error::Data("the incremental update that took this change ended without an answer".into())))
+}
+
+/// The figures at a date, computed (see [`Live::figures_at`]).
+fn dated(st: &State, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
+    let t = Instant::now();
+    let figures = cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
+    let compute_ms = t.elapsed().as_secs_f64() * 1e3;
+    tracing::debug!(compute_ms, "figures at a date");
+    FiguresAt {
+        date,
+        source,
+        release: st.grid.releases.release_at(date),
+        ags: st.grid.ags.clone(),
+        operators: st.operators.clone(),
+        figures,
+        compute_ms,
+        cached: false,
+    }
 }
 
 /// Stamp (unless the masks are known to be a fresh full stamp), sum and

@@ -15,6 +15,7 @@ use funkplan_model::{MeasureKind, SiteStatus, Technology};
 
 use crate::grid::{Grid, GridInput, Mask, MAX_BIT, TECHNOLOGIES, UNKNOWN};
 use crate::model::{Model, Site};
+use crate::releases::{CellValue, Version};
 use crate::row::col;
 use crate::{Error, Result};
 
@@ -110,6 +111,11 @@ fn int4(f: Option<&[u8]>) -> Option<i32> {
 }
 fn int2(f: Option<&[u8]>) -> Option<i16> {
     f.and_then(|b| b.try_into().ok()).map(i16::from_be_bytes)
+}
+/// A binary `date`: days since 2000-01-01.
+fn date(f: Option<&[u8]>) -> Option<NaiveDate> {
+    let days = int4(f)?;
+    NaiveDate::from_ymd_opt(2000, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(days)))
 }
 fn float4(f: Option<&[u8]>) -> Option<f32> {
     f.and_then(|b| b.try_into().ok()).map(f32::from_be_bytes)
@@ -224,13 +230,62 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         })
         .await?;
         tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "reported_coverage read");
-        Ok::<_, Error>(out)
+        // The releases after the latest layer, on the same connection: their
+        // versions are the changes between releases, a fraction of a layer.
+        let (dates, versions) = releases(&c3, out.len()).await?;
+        Ok::<_, Error>((out, dates, versions))
     });
-    let (cells, households, reported) = tokio::try_join!(joined(cells), joined(households), joined(reported))?;
+    let (cells, households, (reported, release_dates, versions)) =
+        tokio::try_join!(joined(cells), joined(households), joined(reported))?;
     let t_read = t0.elapsed().as_secs_f64() * 1e3;
-    let grid = crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported }))?;
+    let grid = crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported, release_dates, versions }))?;
     tracing::debug!(read_ms = t_read, build_ms = t0.elapsed().as_secs_f64() * 1e3 - t_read, "grid built");
     Ok(grid)
+}
+
+/// The release dates and the versions that tell older releases apart
+/// from the latest (see [`crate::releases`]).
+#[tracing::instrument(skip_all)]
+async fn releases(c: &Client, reported_rows: usize) -> Result<(Vec<NaiveDate>, Vec<Version>)> {
+    const WHAT: &str = "reading coverage releases";
+    let t = std::time::Instant::now();
+    let rows = c.query(include_str!("../sql/release_dates.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
+    let dates: Vec<NaiveDate> = rows.iter().map(|r| col(r, "as_of", WHAT)).collect::<Result<_>>()?;
+    if let Some(last) = rows.last() {
+        // The ingest keeps reported_coverage equal to the latest release; if
+        // it is not, "now" and the dated figures disagree: say so loudly.
+        let cells: i64 = col(last, "cells", WHAT)?;
+        if usize::try_from(cells).ok() != Some(reported_rows) {
+            tracing::warn!(
+                latest_release = %dates[dates.len() - 1],
+                release_cells = cells,
+                reported_rows,
+                "reported_coverage does not hold the latest coverage release; figures for past dates may disagree with now"
+            );
+        }
+    }
+    let mut versions = Vec::new();
+    if dates.len() > 1 {
+        copy_binary(c, include_str!("../sql/copy_versions.sql"), "reading reported_coverage_version", |f| {
+            let (Some(n), Some(e), Some(valid_from)) = (int4(f[0]), int4(f[1]), date(f[2])) else {
+                return Err(Error::Data("reported_coverage_version row with NULL key".into()));
+            };
+            versions.push(Version {
+                n,
+                e,
+                valid_from,
+                valid_to: date(f[3]),
+                value: CellValue {
+                    count: [count(int2(f[4])), count(int2(f[5]))],
+                    mask: [mask(int4(f[6]), "lte_operators")?, mask(int4(f[7]), "nr_operators")?],
+                },
+            });
+            Ok(())
+        })
+        .await?;
+    }
+    tracing::debug!(releases = dates.len(), versions = versions.len(), ms = t.elapsed().as_secs_f64() * 1e3, "releases read");
+    Ok((dates, versions))
 }
 
 /// A word read from the database as a domain type; a word the type does

@@ -59,8 +59,29 @@ impl Session {
     /// operators reaching each cell — whole 1 km tiles at once where a site
     /// covers them, cell by cell at the rims — and the sums per cell state).
     pub async fn prepare(db: &Db) -> Result<Self> {
+        Self::prepare_at(db, None).await
+    }
+
+    /// [`Session::prepare`] for a date: the actual figures are then those
+    /// at `date` (the release in force then, the sites on air then), as
+    /// [`crate::dated::figures_at`] counts them; `None` = now. The
+    /// scenario is not dated.
+    #[tracing::instrument(skip(db))]
+    pub async fn prepare_at(db: &Db, date: Option<chrono::NaiveDate>) -> Result<Self> {
         let conn = db.conn().await?;
         let t = Instant::now();
+        const WHAT: &str = "setting the PostGIS reference's date";
+        let as_of = date.map(|d| d.to_string()).unwrap_or_default();
+        conn.execute(include_str!("../sql/reference_as_of.sql"), &[&as_of]).await.map_err(DbError::pg(WHAT))?;
+        conn.batch_execute(include_str!("../sql/reference_reported_drop.sql")).await.map_err(DbError::pg(WHAT))?;
+        match date {
+            None => conn.batch_execute(include_str!("../sql/reference_reported_now.sql")).await.map_err(DbError::pg(WHAT))?,
+            Some(d) => {
+                conn.batch_execute(include_str!("../sql/reference_reported_table.sql")).await.map_err(DbError::pg(WHAT))?;
+                conn.execute(include_str!("../sql/reference_reported_at.sql"), &[&d]).await.map_err(DbError::pg(WHAT))?;
+                conn.batch_execute(include_str!("../sql/reference_reported_analyze.sql")).await.map_err(DbError::pg(WHAT))?;
+            }
+        }
         conn.batch_execute(include_str!("../sql/reference_prepare.sql"))
             .await
             .map_err(DbError::pg("running the PostGIS reference (preparation)"))?;

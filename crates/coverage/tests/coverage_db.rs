@@ -80,6 +80,142 @@ async fn assert_engine_equals_reference(db: &funkplan_db::Db, session: &Session,
     }
 }
 
+/// Issue 16: three releases with cells gained, lost and changed between
+/// them, and sites coming on air over the years. For dates before, between
+/// and after the releases, the engine's figures for the date equal the
+/// PostGIS reference prepared for the same date, every source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_equals_postgis_reference_at_dates_over_releases() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 21, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, None).await.unwrap();
+    assert_eq!(live.release_dates().await.len(), 3);
+    let mut reported_cells = Vec::new();
+    for date in ["2020-06-30", "2021-03-31", "2022-02-28", "2023-06-30"] {
+        let date: chrono::NaiveDate = date.parse().unwrap();
+        let session = Session::prepare_at(&db, Some(date)).await.unwrap();
+        for source in SOURCES {
+            let at = live.figures_at(date, source).await;
+            let r = session.figures(source, false).await.unwrap();
+            let d = funkplan_coverage::reference::compare(&at.ags, &at.operators, &at.figures, &r);
+            let scale: f64 = at.figures.iter().map(|f| f[0].households).sum();
+            assert_eq!(d.rows, 6, "3 municipalities with cells × 2 technologies");
+            assert!(d.equal(scale), "{date} {source}: {d:#?}");
+            if source == CoverageSource::Reported {
+                reported_cells.push(at.figures.iter().map(|f| f[0].cells_covered).sum::<u32>());
+                assert_eq!(at.release, RELEASE_AT.iter().find(|(d, _)| *d == date.to_string()).and_then(|(_, r)| r.map(|r| r.parse().unwrap())));
+            }
+        }
+    }
+    // Not trivial: nothing before the first release; cells gained from
+    // release 1 to 2 but lost from 2 to 3 can go either way, the counts
+    // differ at every date.
+    assert_eq!(reported_cells[0], 0, "no release in force yet");
+    assert!(reported_cells.windows(2).all(|w| w[0] != w[1]), "{reported_cells:?}");
+    // Now (no date) is the latest release, as before.
+    let now = Session::prepare(&db).await.unwrap();
+    let c_now = live.compute().await;
+    let d = live.compare(&c_now, &now.figures(CoverageSource::Union, false).await.unwrap(), false).await;
+    assert!(d.equal(c_now.actual.iter().map(|f| f[0].households).sum()), "{d:#?}");
+}
+
+/// Issue 16: `recompute` builds the targets' history over the releases:
+/// each month's 5G household share is the engine's figure for the month's
+/// last day (release in force, sites on air), the history starts with the
+/// first release, and "Stand zur Frist" is the deadline month's value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recompute_writes_the_history_over_releases() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 22, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, None).await.unwrap();
+    let stats = live.recompute(&db, Recompute::default()).await.unwrap();
+    assert_eq!(stats.releases, 3);
+    let hist = funkplan_targets::history(&db, "5g-households").await.unwrap().unwrap();
+    assert_eq!(hist.first().unwrap().month.to_string(), common::RELEASES[0], "the history starts with the first release");
+    let today = chrono::Utc::now().date_naive();
+    for p in &hist {
+        let end = p.month.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap().min(today);
+        let at = live.figures_at(end, CoverageSource::Union).await;
+        let hh: f64 = at.figures.iter().map(|f| f[1].households).sum();
+        let cov: f64 = at.figures.iter().map(|f| f[1].households_covered).sum();
+        assert!((p.value - 100.0 * cov / hh).abs() < 1e-9, "{}: history {} vs figures_at {}", p.month, p.value, 100.0 * cov / hh);
+    }
+    // The series steps at the release dates (release 2 lost cells).
+    let at = |m: &str| hist.iter().find(|p| p.month.to_string() == m).unwrap().value;
+    assert!((at("2021-12-01") - at("2022-01-01")).abs() > 1e-9, "a step at the second release");
+    // Stand zur Frist (31.12.2022): the December 2022 point, not today's value.
+    let st = funkplan_targets::status_all(&db).await.unwrap();
+    let s = st.iter().find(|s| s.id == "5g-households").unwrap();
+    assert_eq!(s.forecast.value_at_deadline, Some(at("2022-12-01")));
+    assert_eq!(s.met_at_deadline, Some(at("2022-12-01") > 90.0));
+}
+
+/// `Live::figures_at` keeps its last results until a site changes: the
+/// second call for a date is kept, a site write forgets it, and the fresh
+/// figures show the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_at_are_kept_until_a_site_changes() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 23, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
+    let date: chrono::NaiveDate = "2022-06-30".parse().unwrap();
+    let first = live.figures_at(date, CoverageSource::Modelled).await;
+    let again = live.figures_at(date, CoverageSource::Modelled).await;
+    assert!(!first.cached && again.cached);
+    assert_eq!(first.figures, again.figures);
+    assert!(!live.figures_at(date, CoverageSource::Union).await.cached, "kept per source");
+    // A new LTE site of its own operator, on air since 2021, in the middle of the block.
+    c.batch_execute(
+        "INSERT INTO site (site_id, operator_id, geom, status, technologies, on_air_date)
+         VALUES ('NEW-1', 'vodafone', ST_Point(352000, 5702000, 25832), 'on_air', '{lte}', DATE '2021-01-01')",
+    )
+    .await
+    .unwrap();
+    live.sites_changed(&db, &["NEW-1".to_owned()]).await.unwrap();
+    let after = live.figures_at(date, CoverageSource::Modelled).await;
+    assert!(!after.cached);
+    let lte = |f: &funkplan_coverage::FiguresAt| f.figures.iter().map(|m| m[0].cells_covered).sum::<u32>();
+    assert!(lte(&after) >= lte(&first));
+    assert_ne!(after.figures, first.figures, "the new site counts at the date");
+}
+
+/// `Live::changes`: between the first and second release of the fixture
+/// cells are both gained and lost, and the changes are the difference of
+/// the figures at the two dates; an unknown AGS has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_between_releases_of_a_municipality() {
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 24, true).await;
+    common::releases(&c).await;
+    let live = Live::load(&db, None).await.unwrap();
+    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) = ("2021-06-30".parse().unwrap(), "2022-06-30".parse().unwrap());
+    let ch = live.changes("05000002", from, to, CoverageSource::Reported).await.unwrap();
+    assert_eq!((ch.release_from.unwrap().to_string(), ch.release_to.unwrap().to_string()), ("2021-01-01".into(), "2022-01-01".into()));
+    let lte = &ch.tech[0];
+    assert!(lte.cells_gained > 0 && lte.cells_lost > 0, "{lte:?}");
+    assert!(!lte.gained.is_empty() && !lte.lost.is_empty());
+    let (a, b) = (live.figures_at(from, CoverageSource::Reported).await, live.figures_at(to, CoverageSource::Reported).await);
+    let (fa, fb) = (&a.get("05000002").unwrap()[0], &b.get("05000002").unwrap()[0]);
+    assert_eq!(i64::from(fb.cells_covered) - i64::from(fa.cells_covered), i64::from(lte.cells_gained) - i64::from(lte.cells_lost));
+    assert_eq!((lte.dead_cells_before, lte.dead_cells_after), (fa.dead_cells, fb.dead_cells));
+    assert!(live.changes("05999999", from, to, CoverageSource::Reported).await.is_none());
+}
+
+/// The release in force at each date of the test above.
+const RELEASE_AT: [(&str, Option<&str>); 4] =
+    [("2020-06-30", None), ("2021-03-31", Some("2021-01-01")), ("2022-02-28", Some("2022-01-01")), ("2023-06-30", Some("2023-01-01"))];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recompute_writes_results_dead_spots_and_history() {
     let t = TestDb::new().await;

@@ -4,7 +4,9 @@
 //! if the history is shorter; at least 2), x in months. The slope is the
 //! achieved rate per month; the value at the deadline is the current value
 //! plus that rate times the months left. Targets whose deadline has passed
-//! are judged on their value at the deadline instead.
+//! are judged on their value at the deadline instead: the history's point
+//! of the deadline's month (for coverage, the release in force on that
+//! month's last day and the sites on air by then), not today's value.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -31,7 +33,8 @@ pub struct HistoryPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Forecast {
     /// Expected value at the deadline (for a passed deadline: the value it
-    /// had then). `None` when there are too few points for a rate.
+    /// had then, from the history; `None` when the history starts after
+    /// it). `None` when there are too few points for a rate.
     pub value_at_deadline: Option<f64>,
     /// Whether the goal is (expected to be) met by the deadline.
     pub on_track: bool,
@@ -85,8 +88,12 @@ pub fn forecast(cmp: Comparator, goal: f64, deadline: NaiveDate, current: f64, t
     let passed = deadline < today;
     let months_left = f64::from(i32::try_from((deadline - today).num_days()).unwrap_or(i32::MAX)) / DAYS_PER_MONTH;
     let met_now = cmp.met(current, goal);
+    // A passed deadline is judged by the history's month of the deadline
+    // (its value on that month's last day: the release in force then and
+    // the sites on air by then), never by today's value: with no point at
+    // or before the deadline, the value then is not known.
     let value_at_deadline = if passed {
-        value_at(history, deadline).or(Some(current))
+        value_at(history, deadline)
     } else {
         rate.map(|r| current + r * months_left)
     };
@@ -199,5 +206,21 @@ mod tests {
         assert!(!f.on_track);
         assert_eq!(f.rate_needed_per_month, None);
         assert_eq!(met_on(Comparator::Gt, 90.0, &h), Some(d("2023-01-01")));
+        // A history that starts after the deadline does not know the value
+        // then; today's value (met) is not taken for it.
+        let late = series("2023-01-01", &[91.0, 93.0]);
+        let f = forecast(Comparator::Gt, 90.0, d("2022-12-31"), 93.0, d("2023-02-10"), &late);
+        assert_eq!(f.value_at_deadline, None);
+        assert!(!f.on_track);
+    }
+
+    #[test]
+    fn a_series_that_goes_down_is_judged_at_the_deadline() {
+        // Releases may report less than before: met in November, not at
+        // the December deadline, met again today.
+        let h = series("2022-10-01", &[89.0, 91.0, 88.0, 92.0]);
+        let f = forecast(Comparator::Gt, 90.0, d("2022-12-31"), 92.0, d("2023-01-20"), &h);
+        assert_eq!(f.value_at_deadline, Some(88.0));
+        assert!(!f.on_track);
     }
 }

@@ -39,7 +39,9 @@ pub struct TargetStatus {
     pub forecast: Forecast,
     /// Whether the deadline lies in the past.
     pub deadline_passed: bool,
-    /// For a passed deadline: whether the goal was met by then.
+    /// For a passed deadline: whether the goal was met by then, judged by
+    /// the history's month of the deadline (`None` before the deadline, and
+    /// when the history starts after it).
     pub met_at_deadline: Option<bool>,
     /// The first month (its first day) whose value met the goal, from the
     /// history; `None` if never (or no history yet).
@@ -92,7 +94,9 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
         out.push(TargetStatus {
             progress: progress(t.comparator, v, t.target_value, baseline),
             met: t.comparator.met(v, t.target_value),
-            met_at_deadline: deadline_passed.then_some(fc.on_track),
+            // From the history's month of the deadline (see forecast); not
+            // known when the history starts after it.
+            met_at_deadline: if deadline_passed { fc.value_at_deadline.map(|v| t.comparator.met(v, t.target_value)) } else { None },
             met_on: forecast::met_on(t.comparator, t.target_value, &hist),
             deadline_passed,
             baseline,

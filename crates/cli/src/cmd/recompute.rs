@@ -40,6 +40,15 @@ pub struct Args {
     /// does after a write; prints the incremental update's own times.
     #[arg(long, value_delimiter = ',', value_name = "SITE_IDS")]
     sites: Option<Vec<String>>,
+    /// A date (YYYY-MM-DD) instead of now, for checking and timing only: the
+    /// coverage release in force then and the sites on air then. With
+    /// `--engine postgis` the reference counts at that date (with `--check`
+    /// compared with the engine's figures for it, actual only); with
+    /// `--repeat N` the engine's figures for that date are timed (the
+    /// in-memory switch of date). A recompute always writes today's figures;
+    /// the history counts every month's release by itself.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<chrono::NaiveDate>,
     /// Print the run's statistics as JSON.
     #[arg(long)]
     json: bool,
@@ -51,7 +60,13 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if a.engine == "postgis" {
         return reference(&db, &a).await;
     }
+    if a.as_of.is_some() && a.repeat.is_none() {
+        bail!("--as-of is for checking (--engine postgis) and timing (--repeat N) only; a recompute writes today's figures");
+    }
     let live = Live::load(&db, a.source).await.context("loading the coverage grid")?;
+    if let (Some(n), Some(date)) = (a.repeat, a.as_of) {
+        return time_figures_at(&live, n, date, a.json).await;
+    }
     if let Some(n) = a.repeat {
         let mut ms = Vec::with_capacity(n);
         // Per part (stamp, sums, dead spots): where the time goes.
@@ -118,12 +133,13 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
         println!(
-            "recomputed {} ({}) for {} municipalities, {} cells, {} sites: {} dead spots; load {:.0} ms, compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
+            "recomputed {} ({}) for {} municipalities, {} cells, {} sites, {} coverage releases: {} dead spots; load {:.0} ms, compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
             if a.scenario { "the scenario" } else { "actual and scenario" },
             stats.source,
             stats.municipalities,
             stats.cells,
             stats.sites,
+            stats.releases,
             stats.dead_spots,
             stats.load_ms,
             stats.compute_ms,
@@ -135,13 +151,48 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--repeat N --as-of DATE`: the engine's figures of every municipality
+/// for another date, N times with the grid in memory (the switch of date
+/// the API's `as_of` makes).
+async fn time_figures_at(live: &Live, n: usize, date: chrono::NaiveDate, json: bool) -> anyhow::Result<()> {
+    let source = live.source().await;
+    let mut ms = Vec::with_capacity(n);
+    let mut release = None;
+    for _ in 0..n.max(1) {
+        let at = live.compute_figures_at(date, source).await;
+        ms.push(at.compute_ms);
+        release = at.release;
+    }
+    ms.sort_by(f64::total_cmp);
+    let median = ms[ms.len() / 2];
+    let release = release.map_or_else(|| "none".to_owned(), |d| d.to_string());
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"as_of": date, "release": release, "source": source.as_str(), "runs": ms.len(),
+                "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1]})
+        );
+    } else {
+        println!(
+            "figures for {date} ({source}, release in force: {release}), {} runs: min {:.1} ms, median {median:.1} ms, max {:.1} ms",
+            ms.len(),
+            ms[0],
+            ms[ms.len() - 1]
+        );
+    }
+    Ok(())
+}
+
 /// The PostGIS reference: time it, and with `--check` compare with the
-/// engine.
+/// engine (at `--as-of` when given: the actual figures at that date).
 async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
     let source = match a.source {
         Some(s) => s,
         None => default_source(db).await?,
     };
+    if let Some(date) = a.as_of {
+        return reference_at(db, a, source, date).await;
+    }
     let t = Instant::now();
     let session = Session::prepare(db).await?;
     let actual = session.figures(source, false).await?;
@@ -177,6 +228,35 @@ async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
     }
     if !equal {
         bail!("the engine's figures differ from the PostGIS reference (see the differences above)");
+    }
+    Ok(())
+}
+
+/// The PostGIS reference at a date (actual figures only: the scenario is
+/// not dated), with `--check` compared with the engine's figures for it.
+async fn reference_at(db: &funkplan_db::Db, a: &Args, source: CoverageSource, date: chrono::NaiveDate) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let session = Session::prepare_at(db, Some(date)).await?;
+    let actual = session.figures(source, false).await?;
+    let mut out = serde_json::json!({
+        "engine": "postgis", "source": source.as_str(), "as_of": date, "rows": actual.rows.len(),
+        "prepare_ms": session.prepare_ms, "figures_actual_ms": actual.figures_ms, "total_s": t.elapsed().as_secs_f64(),
+    });
+    let mut equal = true;
+    if a.check {
+        let live = Live::load(db, Some(source)).await?;
+        let at = live.figures_at(date, source).await;
+        let scale: f64 = at.figures.iter().map(|f| f[0].households).sum();
+        let d = funkplan_coverage::reference::compare(&at.ags, &at.operators, &at.figures, &actual);
+        equal = d.equal(scale);
+        out["release"] = serde_json::to_value(at.release)?;
+        out["engine_compute_ms"] = at.compute_ms.into();
+        out["diff_actual"] = serde_json::to_value(&d)?;
+        out["equal"] = equal.into();
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    if !equal {
+        bail!("the engine's figures for {date} differ from the PostGIS reference (see the differences above)");
     }
     Ok(())
 }

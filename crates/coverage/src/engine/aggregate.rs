@@ -3,7 +3,7 @@
 use funkplan_model::CoverageSource;
 
 use super::{threads, Masks, Rect};
-use crate::grid::{Grid, Mask, NO_MUNI, UNKNOWN};
+use crate::grid::{Grid, Mask, ReportedLayer, NO_MUNI, UNKNOWN};
 use crate::model::combine;
 
 /// One operator's figures in a municipality and technology.
@@ -146,6 +146,15 @@ pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>
 /// `sc.scenario` is ignored.
 #[must_use]
 pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
+    aggregate_with(grid, &grid.reported, masks, operator_bits, sc)
+}
+
+/// [`aggregate_pair`] with the reported layers given rather than the
+/// grid's latest ones: the layers of an older release (see
+/// [`Releases::layers_at`](crate::releases::Releases::layers_at)), or
+/// empty layers for a date before the first release.
+#[must_use]
+pub fn aggregate_with(grid: &Grid, reported: &[ReportedLayer; 2], masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
     let t = threads();
     let region = sc.region;
     let nm = grid.ags.len();
@@ -158,13 +167,13 @@ pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scop
                 scope.spawn(move || {
                     let mut acc: Vec<[[Acc; 2]; 2]> = vec![Default::default(); nm];
                     match sc.source {
-                        CoverageSource::Modelled => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                        CoverageSource::Modelled => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
                             combine(CoverageSource::Modelled, rc, rm, m)
                         }),
-                        CoverageSource::Reported => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                        CoverageSource::Reported => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
                             combine(CoverageSource::Reported, rc, rm, m)
                         }),
-                        CoverageSource::Union => sum_rows_pair(grid, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                        CoverageSource::Union => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
                             combine(CoverageSource::Union, rc, rm, m)
                         }),
                     }
@@ -223,9 +232,9 @@ fn add_cells(a: &mut Acc, h: f64, n: u32, count: u8, set: Option<Mask>, operator
 /// modelled actual and extra sets of LTE and 5G. Equal keys = equal
 /// coverage state.
 #[inline(always)]
-fn state_key(grid: &Grid, masks: &Masks, has_reported: bool, slot: usize) -> (u64, u64) {
+fn state_key(grid: &Grid, reported: &[ReportedLayer; 2], masks: &Masks, has_reported: bool, slot: usize) -> (u64, u64) {
     let (reported, counts) = if has_reported {
-        let [l, n] = &grid.reported;
+        let [l, n] = reported;
         (
             u64::from(l.mask[slot]) | u64::from(n.mask[slot]) << 16,
             u64::from(l.count[slot]) << 16 | u64::from(n.count[slot]) << 24,
@@ -253,6 +262,7 @@ fn state_key(grid: &Grid, masks: &Masks, has_reported: bool, slot: usize) -> (u6
 #[inline]
 fn sum_rows_pair(
     grid: &Grid,
+    reported: &[ReportedLayer; 2],
     masks: &Masks,
     operator_bits: &[u8],
     sc: Scope<'_>,
@@ -262,7 +272,7 @@ fn sum_rows_pair(
     comb: impl Fn(u8, Mask, Mask) -> (u8, Option<Mask>),
 ) {
     let region = sc.region;
-    let has_reported = grid.has_reported();
+    let has_reported = !reported[0].count.is_empty();
     let mut add_run = |(k1, k2): (u64, u64), h: f64, n: u32| {
         #[allow(clippy::cast_possible_truncation)] // fields of the key
         let field = |k: u64, at: u32, bits: u32| (k >> at) as u32 & ((1 << bits) - 1);
@@ -291,10 +301,10 @@ fn sum_rows_pair(
         if c0 >= c1 {
             continue;
         }
-        let mut key = state_key(grid, masks, has_reported, base + c0);
+        let mut key = state_key(grid, reported, masks, has_reported, base + c0);
         let (mut h, mut n) = (0.0f64, 0u32);
         for slot in base + c0..base + c1 {
-            let k = state_key(grid, masks, has_reported, slot);
+            let k = state_key(grid, reported, masks, has_reported, slot);
             if k != key {
                 add_run(key, h, n);
                 (key, h, n) = (k, 0.0, 0);

@@ -156,3 +156,82 @@ pub async fn sites(c: &Client, r: &mut Lcg, count: usize) {
         }
     }
 }
+
+/// The release dates [`releases`] writes.
+pub const RELEASES: [&str; 3] = ["2021-01-01", "2022-01-01", "2023-01-01"];
+
+/// Turn the fixture's reported coverage into three dated releases (issue
+/// 16), written as the schema keeps them (`coverage_release` and the
+/// per-cell versions, stretches of equal values), the latest equal to
+/// `reported_coverage` (the invariant the ingest keeps). Between releases
+/// cells are gained, lost and changed: release 1 lacks every cell with
+/// `(n + e) % 7 == 0` (gained in release 2) and reports one operator more
+/// where `(3n + e) % 11 == 0`; release 2 lacks every cell with
+/// `(n + 2e) % 5 == 0` (lost, regained in release 3). Also spreads the
+/// on-air sites' on-air dates over 2020–2023, so that the sites on air
+/// differ between the dates too.
+pub async fn releases(c: &Client) {
+    type Value = (i16, i16, Option<i32>, Option<i32>);
+    let rows = c
+        .query("SELECT n, e, lte_count, nr_count, lte_operators, nr_operators FROM reported_coverage ORDER BY n, e", &[])
+        .await
+        .unwrap();
+    let dates: Vec<chrono::NaiveDate> = RELEASES.iter().map(|d| d.parse().unwrap()).collect();
+    let (mut vn, mut ve, mut vf, mut vt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut vl, mut vr, mut vlm, mut vrm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cells = [0i64; 3];
+    for row in &rows {
+        let (n, e): (i32, i32) = (row.get(0), row.get(1));
+        let latest: Value = (row.get(2), row.get(3), row.get(4), row.get(5));
+        let first: Option<Value> = ((n + e) % 7 != 0).then(|| {
+            if (3 * n + e) % 11 == 0 {
+                (latest.0 + 1, latest.1, None, latest.3)
+            } else {
+                latest
+            }
+        });
+        let second: Option<Value> = ((n + 2 * e) % 5 != 0).then_some(latest);
+        let per = [first, second, Some(latest)];
+        let mut r = 0;
+        while r < 3 {
+            let Some(v) = per[r] else {
+                r += 1;
+                continue;
+            };
+            let start = r;
+            while r + 1 < 3 && per[r + 1] == Some(v) {
+                r += 1;
+            }
+            for n in &mut cells[start..=r] {
+                *n += 1;
+            }
+            vn.push(n);
+            ve.push(e);
+            vf.push(dates[start]);
+            vt.push((r + 1 < 3).then(|| dates[r + 1]));
+            vl.push(v.0);
+            vr.push(v.1);
+            vlm.push(v.2);
+            vrm.push(v.3);
+            r += 1;
+        }
+    }
+    for (d, n) in dates.iter().zip(cells) {
+        c.execute(
+            "INSERT INTO coverage_release (as_of, cells, checksum, source_file, source_sha256) VALUES ($1, $2, 'fixture', 'fixture', repeat('0', 64))",
+            &[d, &n],
+        )
+        .await
+        .unwrap();
+    }
+    c.execute(
+        "INSERT INTO reported_coverage_version (n, e, valid_from, valid_to, lte_count, nr_count, lte_operators, nr_operators)
+         SELECT * FROM unnest($1::int[], $2::int[], $3::date[], $4::date[], $5::smallint[], $6::smallint[], $7::int[], $8::int[])",
+        &[&vn, &ve, &vf, &vt, &vl, &vr, &vlm, &vrm],
+    )
+    .await
+    .unwrap();
+    c.batch_execute("UPDATE site SET on_air_date = DATE '2020-01-01' + abs(hashtext(site_id)) % 1400 WHERE status = 'on_air'")
+        .await
+        .unwrap();
+}
