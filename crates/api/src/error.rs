@@ -38,6 +38,11 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("the database is not available right now")]
     Unavailable(String),
+    /// 503 for what only the coverage engine of `funkplan serve` can
+    /// answer (figures at a date) when it is not there or failed; the
+    /// message says which, unlike a database outage's.
+    #[error("{0}")]
+    EngineUnavailable(String),
     /// The database's disk is full (SQLSTATE 53100). 507 Insufficient
     /// Storage (RFC 4918 §11.5: the server cannot store what the request
     /// needs), not 503 + Retry-After: a full disk does not pass by itself in
@@ -77,7 +82,7 @@ impl ApiError {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::EngineUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,7 +7,8 @@
 //! A failing hook is logged, never returned: the write itself has been
 //! committed.
 
-use funkplan_model::Change;
+use chrono::NaiveDate;
+use funkplan_model::{Change, CoverageSource};
 use futures_util::future::BoxFuture;
 
 /// Why the hook could not reflect a change; the cause is kept (the engine's
@@ -22,6 +23,47 @@ pub trait CoverageHook: Send + Sync + 'static {
     /// targets may be left alone then). Resolves when the figures and
     /// target values in the database reflect the change.
     fn changed(&self, change: Change) -> BoxFuture<'static, Result<(), HookError>>;
+
+    /// The figures of the municipality `ags` at `date`: the coverage
+    /// release in force then combined with the sites on air by then
+    /// (issue 16). `Ok(None)` for an AGS without grid cells. Without an
+    /// engine (the default) there are none: the API answers 503.
+    fn figures_at(&self, ags: String, date: NaiveDate) -> BoxFuture<'static, Result<Option<DatedFigures>, HookError>> {
+        let _ = (ags, date);
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
+    }
+}
+
+/// A municipality's figures at a date, computed by the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatedFigures {
+    /// The date asked for.
+    pub date: NaiveDate,
+    /// The coverage release in force at `date` (None: none yet).
+    pub release: Option<NaiveDate>,
+    /// What the figures count: the release, the modelled sites, or both.
+    pub source: CoverageSource,
+    /// LTE.
+    pub lte: DatedTech,
+    /// 5G.
+    pub nr: DatedTech,
+}
+
+/// One technology's counts at a date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DatedTech {
+    /// Households in the municipality.
+    pub households: f64,
+    /// Households covered by at least one operator.
+    pub households_covered: f64,
+    /// Grid cells.
+    pub cells: u32,
+    /// Cells covered by at least one operator.
+    pub cells_covered: u32,
+    /// Cells with no operator.
+    pub dead_cells: u32,
+    /// Cells with exactly one operator.
+    pub grey_cells: u32,
 }
 
 /// `e` and its causes, `: `-separated, for one log line.

@@ -41,7 +41,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
-pub use hook::{CoverageHook, HookError};
+pub use hook::{CoverageHook, DatedFigures, DatedTech, HookError};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
 
@@ -135,6 +135,11 @@ impl AppState {
     }
 
     #[must_use]
+    /// The coverage hook, if an engine is wired in.
+    pub(crate) fn hook(&self) -> Option<&Arc<dyn CoverageHook>> {
+        self.hook.as_ref()
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }

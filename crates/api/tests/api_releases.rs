@@ -112,3 +112,79 @@ async fn bad_change_requests_are_refused() {
         assert!(d.contains(words), "{uri}: {d}");
     }
 }
+
+/// An engine stand-in that answers a date with fixed counts, so the API's
+/// side (checking the date, naming the figures) is tested on its own; the
+/// engine's figures for a date are tested against the PostGIS reference in
+/// funkplan-coverage.
+struct DatedHook;
+
+impl funkplan_api::CoverageHook for DatedHook {
+    fn changed(&self, _: funkplan_model::Change) -> futures_util::future::BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn figures_at(
+        &self,
+        ags: String,
+        date: chrono::NaiveDate,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<funkplan_api::DatedFigures>, funkplan_api::HookError>> {
+        use funkplan_api::{DatedFigures, DatedTech};
+        Box::pin(async move {
+            if ags != "05111000" {
+                return Ok(None);
+            }
+            let t = |hh_cov: f64, cov: u32, dead: u32| DatedTech {
+                households: 1000.0,
+                households_covered: hh_cov,
+                cells: 100,
+                cells_covered: cov,
+                dead_cells: dead,
+                grey_cells: 5,
+            };
+            Ok(Some(DatedFigures {
+                date,
+                release: chrono::NaiveDate::from_ymd_opt(2023, 1, 1),
+                source: funkplan_model::CoverageSource::Union,
+                lte: t(990.0, 96, 4),
+                nr: t(600.0, 50, 50),
+            }))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_municipality_at_a_date_from_the_engine() {
+    let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
+    app.fixture().await;
+    let v = app.get("/api/v1/municipalities/05111000?as_of=2023-02-15").await.json();
+    assert_eq!(v["as_of"], "2023-02-15");
+    assert_eq!(v["release"], "2023-01-01");
+    assert_eq!(v["source"], "union");
+    assert_eq!(v["name"], "Düsseldorf");
+    assert_eq!(v["coverage"]["5g"]["household_share"], 0.6);
+    assert_eq!(v["coverage"]["5g"]["area_share"], 0.5);
+    assert_eq!(v["coverage"]["lte"]["dead_spot_area_km2"], 0.04);
+    // Without a date: today's stored figures, as before.
+    assert_eq!(app.get("/api/v1/municipalities/05111000").await.json()["coverage"]["5g"]["household_share"], 0.8);
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    for (uri, status, words) in [
+        (format!("/api/v1/municipalities/05111000?as_of={tomorrow}"), StatusCode::BAD_REQUEST, "today"),
+        ("/api/v1/municipalities/05111000?as_of=2018-12-31".into(), StatusCode::BAD_REQUEST, "2019-01-01"),
+        ("/api/v1/municipalities/05111000?as_of=15.02.2023".into(), StatusCode::BAD_REQUEST, "YYYY-MM-DD"),
+        ("/api/v1/municipalities/05111000?asof=2023-02-15".into(), StatusCode::BAD_REQUEST, "asof"),
+        ("/api/v1/municipalities/05999000?as_of=2023-02-15".into(), StatusCode::NOT_FOUND, "05999000"),
+        ("/api/v1/municipalities/05112000?as_of=2023-02-15".into(), StatusCode::NOT_FOUND, "no grid cells"),
+    ] {
+        let d = app.get(&uri).await.problem(status);
+        assert!(d.contains(words), "{uri}: {d}");
+    }
+}
+
+#[tokio::test]
+async fn a_date_without_the_engine_is_unavailable() {
+    let app = App::new().await;
+    app.fixture().await;
+    let d = app.get("/api/v1/municipalities/05111000?as_of=2023-02-15").await.problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(d.contains("funkplan serve"), "{d}");
+}

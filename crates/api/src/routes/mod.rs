@@ -4,6 +4,7 @@
 
 pub(crate) mod areas;
 pub(crate) mod audit;
+pub(crate) mod dated;
 pub(crate) mod export;
 mod figures;
 pub(crate) mod health;

@@ -26,16 +26,23 @@ fn parse_ags(s: &str) -> ApiResult<Ags> {
 /// per operator where known, the what-if scenario, sites by status and
 /// measures by kind and status.
 #[utoipa::path(get, path = "/api/v1/municipalities/{ags}", tag = "coverage",
-    params(("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000")),
+    params(
+        ("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000"),
+        ("as_of" = Option<String>, Query, description = "The figures at this date (YYYY-MM-DD, from 2019-01-01 to today): the coverage release in force then combined with the sites on air by then; answered by the engine of `funkplan serve`"),
+    ),
     responses(
         (status = 200, description = "Figures of the municipality", body = schema::MunicipalityFigures),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed AGS or date", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable, or a date asked of a server without the engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>) -> ApiResult<Response> {
+pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
+    q.check(&["as_of"], |_| false)?;
     let ags = parse_ags(&ags)?;
+    if let Some(d) = q.get("as_of") {
+        return super::dated::municipality(&state, &ags, d).await;
+    }
     let c = state.db().conn().await?;
     let stmt = c
         .prepare_cached(&super::figures::MUNICIPALITY)

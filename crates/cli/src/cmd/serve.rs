@@ -86,9 +86,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     // The engine stays in memory so one write is reflected in its
     // municipalities' figures in milliseconds (the grid is read once here;
     // after re-ingesting municipalities or households, restart `serve`).
-    let live = funkplan_coverage::Live::load(&db, None).await?;
-    live.warm_up(&db).await?;
-    let hook = std::sync::Arc::new(crate::live_hook::LiveHook { live, db: db.clone() });
+    let hook = std::sync::Arc::new(crate::live_hook::LiveHook::load(&db).await.map_err(|e| anyhow::anyhow!(e))?);
     let state = funkplan_api::AppState::new(db)
         .with_web_dir(a.web_dir)
         .with_coverage_hook(hook)
