@@ -32,6 +32,26 @@ pub trait CoverageHook: Send + Sync + 'static {
         let _ = (ags, date);
         Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
+
+    /// Every municipality's figures at `date`, as [`CoverageHook::figures_at`].
+    fn coverage_at(&self, date: NaiveDate) -> BoxFuture<'static, Result<DatedAll, HookError>> {
+        let _ = date;
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
+    }
+}
+
+/// Every municipality's figures at a date, computed by the engine (for the
+/// map's date control).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatedAll {
+    /// The date asked for.
+    pub date: NaiveDate,
+    /// The coverage release in force at `date` (None: none yet).
+    pub release: Option<NaiveDate>,
+    /// What the figures count.
+    pub source: CoverageSource,
+    /// Per municipality with grid cells: AGS, LTE, 5G; in AGS order.
+    pub municipalities: Vec<(String, DatedTech, DatedTech)>,
 }
 
 /// A municipality's figures at a date, computed by the engine.

@@ -151,6 +151,29 @@ impl funkplan_api::CoverageHook for DatedHook {
             }))
         })
     }
+
+    fn coverage_at(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> futures_util::future::BoxFuture<'static, Result<funkplan_api::DatedAll, funkplan_api::HookError>> {
+        use funkplan_api::{DatedAll, DatedTech};
+        Box::pin(async move {
+            let t = |hh_cov: f64, cov: u32| DatedTech {
+                households: 1000.0,
+                households_covered: hh_cov,
+                cells: 100,
+                cells_covered: cov,
+                dead_cells: 100 - cov,
+                grey_cells: 0,
+            };
+            Ok(DatedAll {
+                date,
+                release: None,
+                source: funkplan_model::CoverageSource::Modelled,
+                municipalities: vec![("05111000".into(), t(900.0, 90), t(250.0, 25)), ("05112000".into(), t(0.0, 0), t(0.0, 0))],
+            })
+        })
+    }
 }
 
 #[tokio::test]
@@ -187,4 +210,21 @@ async fn a_date_without_the_engine_is_unavailable() {
     app.fixture().await;
     let d = app.get("/api/v1/municipalities/05111000?as_of=2023-02-15").await.problem(StatusCode::SERVICE_UNAVAILABLE);
     assert!(d.contains("funkplan serve"), "{d}");
+}
+
+#[tokio::test]
+async fn every_municipality_at_a_date_for_the_map() {
+    let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
+    let v = app.get("/api/v1/coverage?as_of=2021-03-31").await.json();
+    assert_eq!(v["as_of"], "2021-03-31");
+    assert_eq!(v["release"], serde_json::Value::Null);
+    assert_eq!(v["source"], "modelled");
+    let m = v["municipalities"].as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0]["ags"], "05111000");
+    assert_eq!(m[0]["household_share_5g"], 0.25);
+    assert_eq!(m[0]["household_share_lte"], 0.9);
+    assert_eq!(m[0]["dead_spot_area_km2"], 0.1);
+    assert!(app.get("/api/v1/coverage?as_of=2018-06-01").await.problem(StatusCode::BAD_REQUEST).contains("2019-01-01"));
+    assert!(App::new().await.get("/api/v1/coverage").await.problem(StatusCode::SERVICE_UNAVAILABLE).contains("funkplan serve"));
 }

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use funkplan_api::{CoverageHook, DatedFigures, DatedTech, HookError};
+use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
@@ -65,6 +65,18 @@ async fn fresh<'a>(loaded: &'a RwLock<Loaded>, db: &Db) -> Result<RwLockReadGuar
     Ok(w.downgrade())
 }
 
+/// The engine's counts as the API takes them.
+fn tech(t: &funkplan_coverage::engine::TechFigures) -> DatedTech {
+    DatedTech {
+        households: t.households,
+        households_covered: t.households_covered,
+        cells: t.cells,
+        cells_covered: t.cells_covered,
+        dead_cells: t.dead_cells,
+        grey_cells: t.grey_cells,
+    }
+}
+
 impl LiveHook {
     /// Load the engine from `db` (the grid, sites and releases).
     ///
@@ -108,15 +120,21 @@ impl CoverageHook for LiveHook {
             let g = fresh(&loaded, &db).await?;
             let source = g.live.source().await;
             let f = g.live.figures_at(date, source).await;
-            let tech = |t: &funkplan_coverage::engine::TechFigures| DatedTech {
-                households: t.households,
-                households_covered: t.households_covered,
-                cells: t.cells,
-                cells_covered: t.cells_covered,
-                dead_cells: t.dead_cells,
-                grey_cells: t.grey_cells,
-            };
             Ok(f.get(&ags).map(|[lte, nr]| DatedFigures { date, release: f.release, source, lte: tech(lte), nr: tech(nr) }))
+        })
+    }
+
+    /// Every municipality at `date`: one engine computation (kept for the
+    /// next request of the same date).
+    fn coverage_at(&self, date: chrono::NaiveDate) -> BoxFuture<'static, Result<DatedAll, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let g = fresh(&loaded, &db).await?;
+            let source = g.live.source().await;
+            let f = g.live.figures_at(date, source).await;
+            let municipalities = f.ags.iter().zip(f.figures.iter()).map(|(a, [lte, nr])| (a.clone(), tech(lte), tech(nr))).collect();
+            Ok(DatedAll { date, release: f.release, source, municipalities })
         })
     }
 }

@@ -78,3 +78,44 @@ pub(crate) async fn municipality(state: &AppState, ags: &Ags, as_of: &str) -> Ap
     }))
     .into_response())
 }
+
+/// Every municipality's shares at a date, for the map's date control:
+/// the release in force then and the sites on air by then. Without
+/// `as_of`: today.
+#[utoipa::path(get, path = "/api/v1/coverage", tag = "coverage",
+    params(("as_of" = Option<String>, Query, description = "The date (YYYY-MM-DD, 2019-01-01 … today); default today")),
+    responses(
+        (status = 200, description = "Per municipality the shares at the date (`release`: the release in force)", body = Object),
+        (status = 400, description = "Malformed or impossible date, unknown parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The coverage engine of `funkplan serve` is not there", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn coverage(axum::extract::State(state): axum::extract::State<AppState>, q: crate::http::QueryPairs) -> ApiResult<Response> {
+    q.check(&["as_of"], |_| false)?;
+    let date = match q.get("as_of") {
+        Some(s) => parse_as_of(s)?,
+        None => Utc::now().date_naive(),
+    };
+    let Some(hook) = state.hook() else {
+        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
+    };
+    let all = hook.coverage_at(date).await.map_err(|e| {
+        tracing::warn!(error = %chain(&*e), %date, "figures at a date failed");
+        ApiError::EngineUnavailable(format!("the figures at {date} could not be computed: {e}"))
+    })?;
+    let share = |a: f64, b: f64| if b > 0.0 { Some((a / b * 1e6).round() / 1e6) } else { None };
+    let rows: Vec<Value> = all
+        .municipalities
+        .iter()
+        .map(|(ags, lte, nr)| {
+            json!({
+                "ags": ags,
+                "household_share_5g": share(nr.households_covered, nr.households),
+                "area_share_5g": share(f64::from(nr.cells_covered), f64::from(nr.cells)),
+                "household_share_lte": share(lte.households_covered, lte.households),
+                "area_share_lte": share(f64::from(lte.cells_covered), f64::from(lte.cells)),
+                "dead_spot_area_km2": (f64::from(lte.dead_cells) * 0.01 * 100.0).round() / 100.0,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"as_of": all.date, "release": all.release, "source": all.source, "municipalities": rows})).into_response())
+}
