@@ -1,9 +1,9 @@
 // The state map: municipalities as a choropleth, sites by status, LTE dead spots.
 import * as maplibregl from 'maplibre-gl';
 import {
-  areas, LEVELS, MEASURES, municipality, ogcAll,
+  areas, getJson, LEVELS, MEASURES, municipality, normalizeMunicipalities, ogcAll, releases,
 } from './api.js';
-import { formatCount, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
+import { formatCount, formatDate, formatShare, OPERATOR, SITE_STATUS, operatorName } from './format.js';
 import { el, errorBox, loading, announce } from './dom.js';
 import {
   bounds, choroplethColor, DEAD_COLOR, diffColor, diffLegendRows, emptyStyle, legendRows, LOCALE_DE, siteColor, STATUS_COLORS,
@@ -28,6 +28,11 @@ export function renderMap(main) {
   const legend = el('div', { class: 'legend', 'aria-live': 'polite' });
   const diffBox = el('input', { type: 'checkbox', id: 'map-diff' });
   const diffLabel = el('label', { class: 'diff-toggle', hidden: true }, diffBox, ' Änderung durch geplante Maßnahmen');
+  // The date control: the coverage releases, then today (issue 16).
+  const dateRange = el('input', { type: 'range', id: 'map-date', min: '0', max: '0', step: '1', value: '0', 'aria-describedby': 'map-date-out' });
+  const dateOut = el('output', { id: 'map-date-out', for: 'map-date' }, 'heute');
+  const dateBox = el('fieldset', { class: 'filter date-filter', hidden: true },
+    el('legend', {}, el('label', { for: 'map-date' }, 'Stand der Versorgung')), dateRange, dateOut);
   const sitesBox = el('input', { type: 'checkbox', id: 'lyr-sites', checked: true });
   const deadBox = el('input', { type: 'checkbox', id: 'lyr-dead', checked: true });
   const opBox = el('fieldset', { class: 'filter', id: 'filter-operator' }, el('legend', {}, 'Netzbetreiber'));
@@ -38,6 +43,7 @@ export function renderMap(main) {
     el('h1', {}, 'Karte'),
     el('label', { for: 'map-level' }, 'Gebiete'), levelSel,
     el('label', { for: 'map-measure' }, 'Einfärbung'), measureSel, diffLabel,
+    dateBox,
     legend,
     el('fieldset', { class: 'filter' }, el('legend', {}, 'Ebenen'),
       el('label', {}, sitesBox, ' Standorte'),
@@ -309,6 +315,61 @@ export function renderMap(main) {
       if (alive) note.textContent = `${LEVELS[want].label} nicht geladen: ${e.message}`;
     }
   });
+  // A past date: the municipalities' shares at it (the release in force
+  // and the sites on air then), computed by the server's engine; today: the
+  // stored figures again. Municipalities and today's shares only.
+  let dates = [];
+  let dateSeq = 0;
+  const dateIndexToday = () => String(Math.max(0, dates.length - 1));
+  releases().then((rs) => {
+    if (!alive || rs.length === 0) return;
+    dates = [...rs.map((r) => r.as_of), null];
+    dateRange.max = String(dates.length - 1);
+    dateRange.value = dateIndexToday();
+    dateBox.hidden = false;
+  }).catch(() => { /* no date control */ });
+  const applyDate = async () => {
+    const d = dates[Number(dateRange.value)] ?? null;
+    dateOut.textContent = d ? formatDate(d) : 'heute';
+    const n = ++dateSeq;
+    try {
+      const fc = await areas('gemeinden');
+      if (!d) {
+        if (alive && n === dateSeq && level === 'gemeinden') {
+          map.getSource('municipalities')?.setData(fc);
+          note.textContent = `Stand heute: ${formatCount(fc.features.length)} Gemeinden eingefärbt.`;
+        }
+        return;
+      }
+      const c = await getJson(`/api/v1/coverage?as_of=${d}`);
+      if (!alive || n !== dateSeq) return;
+      const at = new Map(c.municipalities.map((m) => [m.ags, m]));
+      const dated = normalizeMunicipalities({
+        type: 'FeatureCollection',
+        features: fc.features.map((f) => ({ ...f, properties: { ...f.properties, ...(at.get(f.properties.ags) ?? {}) } })),
+      });
+      map.getSource('municipalities')?.setData(dated);
+      note.textContent = `Stand ${formatDate(d)}: ${c.release ? `Versorgungsstand der Bundesnetzagentur vom ${formatDate(c.release)}` : 'noch kein Versorgungsstand der Bundesnetzagentur'} und die bis dahin gebauten Standorte.`;
+    } catch (e) {
+      if (alive && n === dateSeq) note.textContent = `Stand ${formatDate(d)} nicht geladen: ${e.message}`;
+    }
+  };
+  let dateTimer = 0;
+  dateRange.addEventListener('input', () => { clearTimeout(dateTimer); dateTimer = setTimeout(applyDate, 120); });
+  // Only municipalities and today's figures have dates: elsewhere the
+  // control rests at today.
+  const dateUsable = () => {
+    const usable = level === 'gemeinden' && !MEASURES[measureSel.value].scenario;
+    if (!usable && dateRange.value !== dateIndexToday()) {
+      dateRange.value = dateIndexToday();
+      dateOut.textContent = 'heute';
+      dateSeq += 1;
+    }
+    dateRange.disabled = !usable;
+    dateRange.title = usable ? '' : 'Frühere Stände gibt es für die Gemeinden und die heutigen Anteile.';
+  };
+  levelSel.addEventListener('change', dateUsable);
+  measureSel.addEventListener('change', dateUsable);
   sitesBox.addEventListener('change', () => {
     if (map.getLayer('sites')) map.setLayoutProperty('sites', 'visibility', sitesBox.checked ? 'visible' : 'none');
     if (sitesBox.checked) loadSites();
@@ -327,6 +388,7 @@ export function renderMap(main) {
     popup.remove();
     delete window.__funkplan.maps.main;
     window.__funkplan.ready.map = false;
+    clearTimeout(dateTimer);
     map.remove();
   };
 }

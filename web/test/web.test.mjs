@@ -298,6 +298,27 @@ describe('Funkplan web app', () => {
       assert.ok(px.matching / px.total > 0.1, `difference pixels: ${px.matching} of ${px.total}`);
       await page.locator('#map-diff').uncheck();
     }
+    // The date control: a past release recolours the municipalities with
+    // the server's figures at that date; without releases it stays hidden.
+    const rs = await getJson(`${BASE}/api/v1/releases`);
+    if (rs.length === 0) {
+      assert.equal(await page.locator('fieldset.date-filter').isHidden(), true);
+    } else {
+      await page.selectOption('#map-measure', '5g_hh');
+      await page.locator('fieldset.date-filter').waitFor();
+      const first = rs[0].as_of;
+      const at = await getJson(`${BASE}/api/v1/coverage?as_of=${first}`);
+      await page.locator('#map-date').evaluate((e) => { e.value = '0'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+      await page.locator('#map-note', { hasText: `Stand ${formatDate(first)}` }).waitFor();
+      await page.evaluate(() => new Promise((r) => { const m = window.__funkplan.maps.main; m.once('idle', r); m.triggerRepaint(); }));
+      const probe = at.municipalities.find((m) => typeof m.household_share_5g === 'number');
+      const shown = await page.evaluate((ags) => window.__funkplan.maps.main.querySourceFeatures('municipalities').find((f) => f.properties.ags === ags)?.properties.m_5g_hh, probe.ags);
+      assert.ok(Math.abs(shown - probe.household_share_5g) < 1e-9, `5G share of ${probe.ags} at ${first}: ${shown} vs ${probe.household_share_5g}`);
+      await page.screenshot({ path: shot('map-date') });
+      // Back to today.
+      await page.locator('#map-date').evaluate((e) => { e.value = e.max; e.dispatchEvent(new Event('input', { bubbles: true })); });
+      await page.locator('#map-note', { hasText: 'Stand heute' }).waitFor();
+    }
     // Back to 5G households (without figures yet the option is disabled:
     // set it as the page would).
     await page.evaluate(() => {
