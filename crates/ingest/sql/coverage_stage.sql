@@ -1,3 +1,6 @@
+-- Cells to write (new or changed); dropped first, as one command may write
+-- reported_coverage once per release it applies.
+DROP TABLE IF EXISTS ingest_coverage_stage;
 CREATE TEMP TABLE ingest_coverage_stage (
     n               integer NOT NULL,
     e               integer NOT NULL,

@@ -1,0 +1,22 @@
+-- What a new release dated D changes against the release in force at D
+-- (computed in memory, only the differences): cells new or with other
+-- values (release_stage), cells it no longer has (release_gone).
+DROP TABLE IF EXISTS release_stage;
+DROP TABLE IF EXISTS release_gone;
+CREATE TEMP TABLE release_stage (
+    n               integer NOT NULL,
+    e               integer NOT NULL,
+    gsm_count       smallint,
+    lte_count       smallint NOT NULL,
+    nr_dss_count    smallint,
+    nr_nsa_sa_count smallint,
+    nr_count        smallint NOT NULL,
+    lte_operators   integer,
+    nr_operators    integer,
+    PRIMARY KEY (n, e)
+) ON COMMIT DROP;
+CREATE TEMP TABLE release_gone (
+    n integer NOT NULL,
+    e integer NOT NULL,
+    PRIMARY KEY (n, e)
+) ON COMMIT DROP;
