@@ -155,10 +155,33 @@ fn demo_data_is_deterministic_real_where_it_can_be_and_marked_synthetic_elsewher
         assert!(o.status.success(), "{:?}", text(&o));
         assert!(text(&o).0.contains("SYNTHETIC"));
     }
-    for f in ["municipalities.geojson", "households.csv", "sites.csv", "measures.csv", "coverage.csv"] {
+    for f in ["municipalities.geojson", "households.csv", "sites.csv", "measures.csv", "coverage.csv", "releases/202010_coverage.csv", "releases/202410_coverage.csv"] {
         let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
         assert!(x == y, "{f} differs between two runs");
     }
+    // The quarterly releases (issue 16): 2020-10 … 2026-10, the first whole,
+    // the others their changes; merged in order they end at coverage.csv,
+    // and the releases before differ from it (the coverage grew).
+    let mut names: Vec<String> = std::fs::read_dir(a.join("releases")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!((names.len(), names[0].as_str(), names[24].as_str()), (25, "202010_coverage.csv", "202610_coverage.csv"));
+    let lines = |p: PathBuf| -> std::collections::BTreeMap<String, String> {
+        std::fs::read_to_string(p).unwrap().lines().skip(1).map(|l| (l.split(',').next().unwrap().to_owned(), l.to_owned())).collect()
+    };
+    let current = lines(a.join("coverage.csv"));
+    let mut state = std::collections::BTreeMap::new();
+    for (k, n) in names.iter().enumerate() {
+        let delta = lines(a.join("releases").join(n));
+        if k > 0 {
+            assert!(delta.len() < current.len() / 2, "{n} holds the changes only");
+        }
+        state.extend(delta);
+        if k == 0 {
+            assert_eq!(state.len(), current.len(), "the first release is whole");
+            assert_ne!(state, current, "the coverage of 2020-10 is not today's");
+        }
+    }
+    assert!(state == current, "the releases merged end at coverage.csv");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("municipalities.geojson")).unwrap()).unwrap();
     let features = m["features"].as_array().unwrap();
     // The real municipalities of the small scale (issue 15): Düsseldorf to

@@ -1,9 +1,8 @@
 -- What a new release dated D changes against the release in force at D
 -- (computed in memory, only the differences): cells new or with other
--- values (release_stage), cells it no longer has (release_gone).
-DROP TABLE IF EXISTS release_stage;
-DROP TABLE IF EXISTS release_gone;
-CREATE TEMP TABLE release_stage (
+-- values (release_stage), cells it no longer has (release_gone). Emptied
+-- when one command stages several releases.
+CREATE TEMP TABLE IF NOT EXISTS release_stage (
     n               integer NOT NULL,
     e               integer NOT NULL,
     gsm_count       smallint,
@@ -15,8 +14,9 @@ CREATE TEMP TABLE release_stage (
     nr_operators    integer,
     PRIMARY KEY (n, e)
 ) ON COMMIT DROP;
-CREATE TEMP TABLE release_gone (
+CREATE TEMP TABLE IF NOT EXISTS release_gone (
     n integer NOT NULL,
     e integer NOT NULL,
     PRIMARY KEY (n, e)
 ) ON COMMIT DROP;
+TRUNCATE release_stage, release_gone;

@@ -249,6 +249,9 @@ pub(crate) struct Parsed {
     /// [`checksum`] of `rows`.
     pub sum: (String, u64),
     pub layout: &'static str,
+    /// How many of its cells lie outside the municipalities' grid (kept as
+    /// published); filled in by [`outside_grid`].
+    pub outside: usize,
 }
 
 /// Parse the coverage file at `path` (every bad row reported, as one
@@ -276,7 +279,7 @@ pub(crate) fn parse(path: &Path, file: String, ops: HashMap<String, i16>, show: 
     problems.into_result()?;
     rows.sort_unstable_by_key(|r| (r.n, r.e));
     let sum = checksum(rows.iter());
-    Ok(Parsed { file, sha256: digest.hex(), rows, sum, layout: layout_name })
+    Ok(Parsed { file, sha256: digest.hex(), rows, sum, layout: layout_name, outside: 0 })
 }
 
 /// `base` with `over`'s cells put over it (both in key order): a partial
@@ -306,11 +309,14 @@ pub(crate) fn release_checksum(rows: &[Row]) -> (String, u64) {
     checksum(rows.iter())
 }
 
-/// How many of the files' cells lie outside the municipalities' grid (kept
-/// as published), for the summary.
-pub(crate) async fn outside_grid<'a>(tx: &Transaction<'_>, files: impl Iterator<Item = &'a [Row]>) -> Result<usize> {
+/// Count each file's cells outside the municipalities' grid (kept as
+/// published), for the summary: the grid read once for all.
+pub(crate) async fn outside_grid<'a>(tx: &Transaction<'_>, files: impl Iterator<Item = &'a mut Parsed>) -> Result<()> {
     let grid = crate::pgcopy::read_grid(tx).await?;
-    Ok(files.map(|rows| rows.iter().filter(|r| !grid.contains(r.n, r.e)).count()).sum())
+    for f in files {
+        f.outside = f.rows.iter().filter(|r| !grid.contains(r.n, r.e)).count();
+    }
+    Ok(())
 }
 
 /// Make reported_coverage hold exactly `new` (in key order), given that it

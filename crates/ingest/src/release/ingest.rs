@@ -56,6 +56,7 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
         groups.entry(*d).or_default().push(parsed);
     }
+    coverage::outside_grid(&tx, groups.values_mut().flatten()).await?;
     if !opts.partial {
         for (d, files) in &groups {
             if let Some(other) = files.iter().find(|f| f.sum != files[0].sum) {
@@ -67,9 +68,10 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         }
     }
     let mut summaries = Vec::with_capacity(groups.len());
+    let mut table = None;
     for (d, files) in groups {
         let t = Instant::now();
-        let mut s = apply(&tx, d, files, opts).await?;
+        let mut s = apply(&tx, d, files, opts, &mut table).await?;
         s.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
         summaries.push(s);
     }
@@ -91,14 +93,16 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
 
 /// Store the release of `date` from `files` (one, or several partial ones
 /// merged in order), keeping `reported_coverage` the latest release.
-async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: &Options) -> Result<Summary> {
+/// `table` is reported_coverage's content when an earlier release of the
+/// same command left it known (so a series is not read back each time).
+async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: &Options, table: &mut Option<Vec<Row>>) -> Result<Summary> {
     let list = super::list(tx).await?;
     let place = Place::of(&list, date);
     let mut summary = summary_of(&files, opts);
     summary.detail.insert("as_of".into(), date.to_string().into());
     let names = files.iter().map(|f| f.file.as_str()).collect::<Vec<_>>().join(", ");
     let sha = files.last().map(|f| f.sha256.clone()).unwrap_or_default();
-    let outside = coverage::outside_grid(tx, files.iter().map(|f| f.rows.as_slice())).await?;
+    let outside: usize = files.iter().map(|f| f.outside).sum();
     summary.detail.insert("cells_outside_grid".into(), outside.into());
     summary.notes.push(format!("{outside} of the cells lie outside the municipalities' grid (kept as published)."));
     summary.detail.insert("compared_with".into(), compared_with(&place).into());
@@ -118,7 +122,10 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     // the latest release (the invariant), else from the versions.
     let before: Vec<Row> = match place.latest {
         None => Vec::new(),
-        Some(_) if place.is_latest() => coverage::read_table(tx).await?,
+        Some(_) if place.is_latest() => match table.take() {
+            Some(t) => t,
+            None => coverage::read_table(tx).await?,
+        },
         Some(_) => coverage::read_in_force(tx, date).await?,
     };
     let single_source = (!opts.partial).then(|| sha.clone());
@@ -137,6 +144,7 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
         // moved away from it (written by other means): put it back.
         if place.is_latest() {
             coverage::write_table(tx, &before, &content, &sum, single_source.as_deref(), &mut summary.detail).await?;
+            *table = Some(content);
         } else {
             (summary.inserted, summary.updated, summary.unchanged) = (0, 0, summary.rows);
         }
@@ -181,6 +189,7 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     // The invariant: reported_coverage is the latest release.
     if place.is_latest() {
         coverage::write_table(tx, &before, &content, &sum, single_source.as_deref(), &mut summary.detail).await?;
+        *table = Some(content);
     } else {
         summary.detail.insert("write".into(), "older release: reported_coverage untouched".into());
     }

@@ -38,7 +38,10 @@ pub(super) async fn insert(tx: &Transaction<'_>, date: NaiveDate, next: Option<N
     stage.send(tx, &format!("COPY release_stage ({STAGE_COLUMNS}) FROM STDIN (FORMAT binary)"), "staging the release's changed cells").await?;
     gone.send(tx, "COPY release_gone (n, e) FROM STDIN (FORMAT binary)", "staging the release's removed cells").await?;
     tx.batch_execute("ANALYZE release_stage; ANALYZE release_gone").await.map_err(Error::pg("analysing the release staging tables"))?;
-    let reopened = tx.execute(include_str!("../../sql/release_reopen.sql"), &[&date, &next]).await.map_err(Error::pg("re-opening versions at the next release"))?;
+    let reopened = match next {
+        Some(_) => tx.execute(include_str!("../../sql/release_reopen.sql"), &[&date, &next]).await.map_err(Error::pg("re-opening versions at the next release"))?,
+        None => 0,
+    };
     let closed = tx.execute(include_str!("../../sql/release_close.sql"), &[&date]).await.map_err(Error::pg("closing the versions the release changes"))?;
     let opened = tx.execute(include_str!("../../sql/release_open.sql"), &[&date, &next]).await.map_err(Error::pg("adding the release's versions"))?;
     tracing::debug!(reopened, closed, opened, "release versions written");
