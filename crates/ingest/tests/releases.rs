@@ -92,6 +92,18 @@ async fn check(c: &tokio_postgres::Client, model: &BTreeMap<NaiveDate, Cells>, s
         .unwrap()
         .get(0);
     assert_eq!(overlaps, 0, "{step}: overlapping versions");
+    // No foreign keys (migration V70): every date a version names is a release's.
+    let stray: i64 = c
+        .query_one(
+            "SELECT count(*) FROM reported_coverage_version v
+             WHERE NOT EXISTS (SELECT 1 FROM coverage_release r WHERE r.as_of = v.valid_from)
+                OR (v.valid_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM coverage_release r WHERE r.as_of = v.valid_to))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0, "{step}: versions naming a date without a release");
 }
 
 /// A small deterministic generator (xorshift), so a failure replays.

@@ -48,7 +48,7 @@ pub async fn drop_release(client: &mut tokio_postgres::Client, date: NaiveDate, 
     let next = place.next.map(|r| r.as_of);
     let old = if place.is_latest() { Some(coverage::read_table(&tx).await?) } else { None };
     versions::drop(&tx, date, next).await?;
-    tx.execute(include_str!("../../sql/release_delete.sql"), &[&date]).await.map_err(Error::pg("deleting the release"))?;
+    versions::delete_release(&tx, date).await?;
     let mut s = Summary::new(Kind::Coverage, std::path::Path::new(""), &Options::default());
     s.file = format!("releases drop {date} ({})", gone.source_file);
     s.sha256.clone_from(&gone.source_sha256);

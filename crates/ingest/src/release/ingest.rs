@@ -165,7 +165,7 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     let base_owned;
     let base: &[Row] = if let Some(old) = place.at {
         versions::drop(tx, date, next).await?;
-        tx.execute(include_str!("../../sql/release_delete.sql"), &[&date]).await.map_err(Error::pg("deleting the replaced release"))?;
+        versions::delete_release(tx, date).await?;
         base_owned = match place.prev {
             Some(p) => coverage::read_in_force(tx, p.as_of).await?,
             None => Vec::new(),

@@ -48,6 +48,17 @@ pub(super) async fn insert(tx: &Transaction<'_>, date: NaiveDate, next: Option<N
     Ok(())
 }
 
+/// Delete the row of release `date`, which no version may refer to any
+/// more (migration V70 keeps this without foreign keys): anything else is
+/// a broken drop, and the caller's transaction rolls back.
+pub(super) async fn delete_release(tx: &Transaction<'_>, date: NaiveDate) -> Result<()> {
+    let n = tx.execute(include_str!("../../sql/release_delete.sql"), &[&date]).await.map_err(Error::pg("deleting a release"))?;
+    if n != 1 {
+        return Err(Error::Usage(format!("release {date} could not be deleted: versions still refer to it (nothing was changed)")));
+    }
+    Ok(())
+}
+
 /// Take release `date` out of the versions (its row in `coverage_release`
 /// stays for the caller to delete or replace); `next` is the first release
 /// after it.
