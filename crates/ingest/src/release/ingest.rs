@@ -193,10 +193,12 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     } else {
         summary.detail.insert("write".into(), "older release: reported_coverage untouched".into());
     }
-    let verb = match action {
-        "replaced" => "replaced the release of that date whole",
-        "merged" => "merged into the release of that date",
-        _ => "a new release",
+    let verb = match (action, place.prev) {
+        ("replaced", _) => "replaced the release of that date whole".to_owned(),
+        ("merged", _) if place.at.is_some() => "merged into the release of that date".to_owned(),
+        ("merged", Some(p)) => format!("a new release, the file merged into a copy of the release in force ({})", p.as_of),
+        ("merged", None) => "a new release (the first: nothing to merge into)".to_owned(),
+        _ => "a new release".to_owned(),
     };
     summary.notes.push(format!(
         "Release {date}: {verb}; {added} cells new, {changed} changed, {removed} removed against {}.",
