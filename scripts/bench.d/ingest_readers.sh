@@ -40,7 +40,10 @@ READER=$!
 sleep 1 # the reader's steady state first
 start=$(date +%s.%N)
 status=0
-"$F" ingest "$KIND" "$FILE" >&2 || status=$?
+# Coverage files are dated releases (issue 16): the demo's one (scripts/lib.sh).
+AS_OF=()
+[ "$KIND" = coverage ] && AS_OF=(--as-of "${DEMO_COVERAGE_AS_OF:-2026-10-01}")
+"$F" ingest "$KIND" "$FILE" "${AS_OF[@]}" >&2 || status=$?
 end=$(date +%s.%N)
 sleep 0.5
 touch "$TMP/stop"

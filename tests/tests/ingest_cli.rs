@@ -155,10 +155,33 @@ fn demo_data_is_deterministic_real_where_it_can_be_and_marked_synthetic_elsewher
         assert!(o.status.success(), "{:?}", text(&o));
         assert!(text(&o).0.contains("SYNTHETIC"));
     }
-    for f in ["municipalities.geojson", "households.csv", "sites.csv", "measures.csv", "coverage.csv"] {
+    for f in ["municipalities.geojson", "households.csv", "sites.csv", "measures.csv", "coverage.csv", "releases/202010_coverage.csv", "releases/202410_coverage.csv"] {
         let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
         assert!(x == y, "{f} differs between two runs");
     }
+    // The quarterly releases (issue 16): 2020-10 … 2026-10, the first whole,
+    // the others their changes; merged in order they end at coverage.csv,
+    // and the releases before differ from it (the coverage grew).
+    let mut names: Vec<String> = std::fs::read_dir(a.join("releases")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!((names.len(), names[0].as_str(), names[24].as_str()), (25, "202010_coverage.csv", "202610_coverage.csv"));
+    let lines = |p: PathBuf| -> std::collections::BTreeMap<String, String> {
+        std::fs::read_to_string(p).unwrap().lines().skip(1).map(|l| (l.split(',').next().unwrap().to_owned(), l.to_owned())).collect()
+    };
+    let current = lines(a.join("coverage.csv"));
+    let mut state = std::collections::BTreeMap::new();
+    for (k, n) in names.iter().enumerate() {
+        let delta = lines(a.join("releases").join(n));
+        if k > 0 {
+            assert!(delta.len() < current.len() / 2, "{n} holds the changes only");
+        }
+        state.extend(delta);
+        if k == 0 {
+            assert_eq!(state.len(), current.len(), "the first release is whole");
+            assert_ne!(state, current, "the coverage of 2020-10 is not today's");
+        }
+    }
+    assert!(state == current, "the releases merged end at coverage.csv");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("municipalities.geojson")).unwrap()).unwrap();
     let features = m["features"].as_array().unwrap();
     // The real municipalities of the small scale (issue 15): Düsseldorf to
@@ -197,4 +220,58 @@ fn demo_data_is_deterministic_real_where_it_can_be_and_marked_synthetic_elsewher
     assert!(five_g > 10_300, "{five_g}");
     assert!(lte < 7_500 && lte_later >= 7_500, "{lte} {lte_later}");
     assert!(measures.contains(",planned,"));
+}
+
+/// Coverage releases through the binary (issue 16): several dated files in
+/// one command, `releases` as a table and JSON, and the refusals' last line.
+#[tokio::test]
+async fn coverage_releases_are_ingested_listed_and_dropped() {
+    let db = TestDb::new().await;
+    let c = db.client().await;
+    let dir = tmp_dir("releases");
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let head = "id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n";
+    let (a, b) = (dir.join("202401_MobilfunkMonitoring.csv"), dir.join("202404_MobilfunkMonitoring.csv"));
+    std::fs::write(&a, format!("{head}100mN56400E3500,3,2,1,1,2\n")).unwrap();
+    std::fs::write(&b, format!("{head}100mN56400E3500,3,3,1,1,2\n100mN56400E3501,3,1,0,0,0\n")).unwrap();
+    let o = run(&["ingest", "coverage", a.to_str().unwrap(), b.to_str().unwrap()], &env);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("Release 2024-01-01: a new release") && out.contains("Release 2024-04-01: a new release"), "{out}");
+
+    let o = run(&["releases"], &env);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[1].starts_with("2024-01-01") && lines[1].contains("202401_MobilfunkMonitoring.csv"), "{out}");
+    assert!(lines[2].starts_with("2024-04-01") && lines[2].contains(" 2 "), "{out}");
+    let o = run(&["releases", "--json"], &env);
+    let json: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(json[1]["as_of"], "2024-04-01");
+    assert_eq!(json[1]["cells"], 2);
+
+    // Refusals: nothing changed, the last line says why.
+    let before = checksum(&c).await;
+    let undated = dir.join("coverage.csv");
+    std::fs::write(&undated, format!("{head}100mN56400E3500,3,2,1,1,2\n")).unwrap();
+    for (args, why) in [
+        (vec!["ingest", "coverage", undated.to_str().unwrap()], "pass --as-of"),
+        (vec!["ingest", "coverage", a.to_str().unwrap(), "--as-of", "2024-02-01"], "the file name says 2024-01"),
+        (vec!["ingest", "coverage", undated.to_str().unwrap(), "--as-of", "2099-01-01"], "in the future"),
+        (vec!["releases", "drop", "2023-01-01"], "the releases are: 2024-01-01, 2024-04-01"),
+    ] {
+        let o = run(&args, &env);
+        let (_, err) = text(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: ") && last.contains(why), "{args:?}: {last}");
+    }
+    assert_eq!(checksum(&c).await, before);
+
+    // Dropping the latest: the one before is the current coverage again.
+    let o = run(&["releases", "drop", "2024-04-01"], &env);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let lte: Vec<i16> = c.query("SELECT lte_count FROM reported_coverage ORDER BY n, e", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(lte, vec![2]);
 }

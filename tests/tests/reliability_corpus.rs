@@ -119,6 +119,10 @@ fn every_corpus_file_is_refused_with_its_place_and_changes_nothing() {
         assert!(path.is_file(), "{} listed but missing", path.display());
         let mut args = vec!["ingest", e.kind.as_str(), path.to_str().unwrap()];
         args.extend(e.args.iter().map(String::as_str));
+        if e.kind == "coverage" && !args.contains(&"--as-of") {
+            // A dated release (issue 16), so the file's own faults are what is refused.
+            args.extend(["--as-of", "2026-10-01"]);
+        }
         let (ok, stderr, _) = run_limited(&args, &l.url, 60);
         let what = format!("{}/{}", e.kind, e.file);
         let mut frags: Vec<&str> = e.fragments.iter().map(String::as_str).collect();

@@ -46,6 +46,8 @@ enum Command {
     Recompute(cmd::recompute::Args),
     /// Create, revoke or list API tokens for writes.
     Token(cmd::token::Args),
+    /// List the dated coverage releases, or drop one.
+    Releases(cmd::releases::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             Command::DemoData(a) => cmd::demo_data::run(a).await,
             Command::Recompute(a) => cmd::recompute::run(&cli.global, a).await,
             Command::Token(a) => cmd::token::run(&cli.global, a).await,
+            Command::Releases(a) => cmd::releases::run(&cli.global, a).await,
         }
     });
     match result {

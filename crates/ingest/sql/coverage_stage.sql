@@ -1,4 +1,6 @@
-CREATE TEMP TABLE ingest_coverage_stage (
+-- Cells to write (new or changed); emptied when one command writes
+-- reported_coverage once per release it applies.
+CREATE TEMP TABLE IF NOT EXISTS ingest_coverage_stage (
     n               integer NOT NULL,
     e               integer NOT NULL,
     gsm_count       smallint,
@@ -8,4 +10,5 @@ CREATE TEMP TABLE ingest_coverage_stage (
     nr_count        smallint NOT NULL,
     lte_operators   integer,
     nr_operators    integer
-) ON COMMIT DROP
+) ON COMMIT DROP;
+TRUNCATE ingest_coverage_stage;

@@ -18,7 +18,7 @@ use crate::grid;
 use crate::pgcopy::{CopyBuf, CopyIn, Replace};
 use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
-use crate::{Error, Options, Progress, Result, Summary};
+use crate::{Error, Progress, Result};
 
 pub(crate) enum Layout {
     Regulator { id: usize, gsm: Option<usize>, lte: usize, dss: Option<usize>, nsa: Option<usize>, nr: usize },
@@ -94,7 +94,7 @@ const REWRITE_SHARE: f64 = 0.25;
 
 const COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa_count, nr_count, lte_operators, nr_operators";
 
-fn encode(buf: &mut CopyBuf, r: &Row) {
+pub(crate) fn encode(buf: &mut CopyBuf, r: &Row) {
     buf.row(9);
     buf.i32(r.n);
     buf.i32(r.e);
@@ -155,27 +155,23 @@ fn checksum<'a>(rows: impl Iterator<Item = &'a Row>) -> (String, u64) {
     (hex::encode(h.finalize()), n)
 }
 
-/// The SHA-256 of the file at `path` (hex), as [`source::open`]'s digest.
-fn file_sha256(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
-        if n == 0 {
-            return Ok(hex::encode(h.finalize()));
-        }
-        h.update(&buf[..n]);
-    }
+/// reported_coverage as it is, in key order.
+pub(crate) async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
+    copy_rows(tx, &format!("COPY reported_coverage ({COLUMNS}) TO STDOUT (FORMAT binary)"), "reading reported_coverage").await
 }
 
-/// reported_coverage as it is, in key order.
-async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
+/// The cells of the release in force at `date`, from the versions, in key order.
+pub(crate) async fn read_in_force(tx: &Transaction<'_>, date: chrono::NaiveDate) -> Result<Vec<Row>> {
+    // COPY takes no parameters: the date as a literal (a NaiveDate prints as ISO).
+    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", include_str!("../sql/release_in_force.sql").trim().replace("$1", &format!("DATE '{date}'")));
+    copy_rows(tx, &sql, "reading the release in force").await
+}
+
+/// Rows of a binary COPY of [`COLUMNS`], in key order.
+async fn copy_rows(tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<Vec<Row>> {
     let mut out = Vec::new();
-    let bad = || Error::Usage("reported_coverage: unexpected binary COPY row".into());
-    crate::pgcopy::copy_out_rows(tx, &format!("COPY reported_coverage ({COLUMNS}) TO STDOUT (FORMAT binary)"), "reading reported_coverage", |f| {
+    let bad = || Error::Usage(format!("{what}: unexpected binary COPY row"));
+    crate::pgcopy::copy_out_rows(tx, sql, what, |f| {
         let i32_ = |k: usize| -> Result<Option<i32>> {
             f.get(k).ok_or_else(bad)?.map(|b| <[u8; 4]>::try_from(b).map(i32::from_be_bytes).map_err(|_| bad())).transpose()
         };
@@ -228,109 +224,119 @@ fn merge<'a>(old: &'a [Row], new: &'a [Row], mut f: impl FnMut(Option<&'a Row>, 
     }
 }
 
-pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
-    let ops = crate::sites::operators(tx).await?;
-    let (reader, digest) = source::open(path)?;
-    let file = summary.file.clone();
-    let show = opts.progress;
-    // Parse on a blocking thread while the grid and the table load.
-    let parse_task = tokio::task::spawn_blocking(move || -> Result<(Vec<Row>, String, &'static str, Problems)> {
-        let progress = Progress::new("coverage", show);
-        let mut problems = Problems::new(file);
-        let mut rows_out: Vec<Row> = Vec::new();
-        let mut lay_name = "";
-        if let Some(mut csv) = source::csv(reader, &mut problems)? {
-            let h = csv.header.clone();
-            if let Some(lay) = layout(&h, &ops, &mut problems) {
-                lay_name = match lay {
-                    Layout::Regulator { .. } => "regulator",
-                    Layout::Flags { .. } => "operator flags",
-                };
-                if problems.is_empty() {
-                    rows_out = read(&mut csv, &h, &lay, &mut problems, &progress);
-                }
-            }
-            let mut rest = csv.reader.into_inner();
-            std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
-        }
-        rows_out.sort_unstable_by_key(|r| (r.n, r.e));
-        let (sum, _) = checksum(rows_out.iter());
-        Ok((rows_out, sum, lay_name, problems))
-    });
-    // The file's SHA-256 up front (a fraction of the parse): when the table
-    // holds exactly the rows of this very file, reading the table back is
-    // most likely wasted; otherwise it is read while the file is parsed.
-    let hash_path = path.to_owned();
-    let file_sha = tokio::task::spawn_blocking(move || file_sha256(&hash_path));
-    let load = async {
-        // Other writers of reported_coverage wait (readers do not), so the
-        // table read here is the one the write below replaces.
-        tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
-        const W: &str = "reading reported_coverage's checksum";
-        let stored: Option<(String, Option<String>)> = tx
-            .query_opt(include_str!("../sql/checksum_get.sql"), &[&TABLE])
-            .await
-            .map_err(Error::pg("reading reported_coverage's checksum"))?
-            .map(|r| Ok::<_, Error>((crate::col(&r, "checksum", W)?, crate::col(&r, "source_sha256", W)?)))
-            .transpose()?;
-        let grid = crate::pgcopy::read_grid(tx).await?;
-        let file_sha = file_sha.await.map_err(|e| Error::Usage(format!("hashing the coverage file failed: {e}")))??;
-        let same_file = stored.as_ref().and_then(|s| s.1.as_deref()) == Some(file_sha.as_str());
-        let table = if same_file { None } else { Some(read_table(tx).await?) };
-        Ok::<_, Error>((grid, stored.map(|s| s.0), table))
-    };
-    let (parsed, loaded) = tokio::join!(parse_task, load);
-    let (rows_out, file_sum, lay_name, problems) = parsed.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-    let (grid, stored, table) = loaded?;
-    summary.sha256 = digest.hex();
-    summary.rows = rows_out.len() as u64;
-    problems.into_result()?;
-    // The table holds exactly the file's rows: nothing to compare or write.
-    let same = stored.as_deref() == Some(file_sum.as_str());
-    summary.detail.insert("compared".into(), if same { "checksum" } else { "rows" }.into());
-    let old = match table {
-        Some(t) => t,
-        None if same => Vec::new(),
-        None => read_table(tx).await?,
-    };
-    let progress = Progress::new("coverage", opts.progress);
-    let outside = rows_out.iter().filter(|r| !grid.contains(r.n, r.e)).count();
-    drop(grid);
+/// The key of a row (northing, easting in 100 m).
+pub(crate) const fn key(r: &Row) -> (i32, i32) {
+    (r.n, r.e)
+}
 
-    // What the file changes, compared in memory (a join in the database
-    // took ~10 s at NRW scale).
-    let (mut new, mut changed) = (0u64, 0u64);
-    if !same {
-        merge(&old, &rows_out, |a, b| match (a, b) {
-            (None, Some(_)) => new += 1,
-            (Some(a), Some(b)) if a != b => changed += 1,
-            _ => {}
-        });
-    }
-    // The checksum of what the table will hold (the file's rows and the
-    // others kept), computed before the write: after a swap, readers wait
-    // until commit.
-    let after = (!same).then(|| {
-        let mut rows = Vec::with_capacity(old.len().max(rows_out.len()));
-        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
-        checksum(rows.into_iter().flatten())
+/// Walk `old` and `new` (in key order) and call `f` for every row of `new`
+/// that is new or changed (`Some`) and every key of `old` that `new` lacks
+/// (`None` with that row): what a write of `new` over `old` has to touch.
+pub(crate) fn changes<'a>(old: &'a [Row], new: &'a [Row], mut f: impl FnMut(Result<&'a Row, &'a Row>)) {
+    merge(old, new, |a, b| match (a, b) {
+        (a, Some(b)) if a != Some(b) => f(Ok(b)),
+        (Some(a), None) => f(Err(a)),
+        _ => {}
     });
-    progress.stage("writing coverage");
+}
+
+/// One parsed coverage file: its rows in key order and their checksum.
+pub(crate) struct Parsed {
+    /// The name shown in messages and stored in provenance.
+    pub file: String,
+    pub sha256: String,
+    pub rows: Vec<Row>,
+    /// [`checksum`] of `rows`.
+    pub sum: (String, u64),
+    pub layout: &'static str,
+    /// How many of its cells lie outside the municipalities' grid (kept as
+    /// published); filled in by [`outside_grid`].
+    pub outside: usize,
+}
+
+/// Parse the coverage file at `path` (every bad row reported, as one
+/// [`Error::Invalid`]).
+pub(crate) fn parse(path: &Path, file: String, ops: HashMap<String, i16>, show: bool) -> Result<Parsed> {
+    let (reader, digest) = source::open(path)?;
+    let progress = Progress::new("coverage", show);
+    let mut problems = Problems::new(file.clone());
+    let mut rows: Vec<Row> = Vec::new();
+    let mut layout_name = "";
+    if let Some(mut csv) = source::csv(reader, &mut problems)? {
+        let h = csv.header.clone();
+        if let Some(lay) = layout(&h, &ops, &mut problems) {
+            layout_name = match lay {
+                Layout::Regulator { .. } => "regulator",
+                Layout::Flags { .. } => "operator flags",
+            };
+            if problems.is_empty() {
+                rows = read(&mut csv, &h, &lay, &mut problems, &progress);
+            }
+        }
+        let mut rest = csv.reader.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
+    }
+    problems.into_result()?;
+    rows.sort_unstable_by_key(|r| (r.n, r.e));
+    let sum = checksum(rows.iter());
+    Ok(Parsed { file, sha256: digest.hex(), rows, sum, layout: layout_name, outside: 0 })
+}
+
+/// `base` with `over`'s cells put over it (both in key order): a partial
+/// file merged into a release.
+pub(crate) fn overlay(base: Vec<Row>, over: &[Row]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(base.len().max(over.len()));
+    merge(&base, over, |a, b| out.extend(b.or(a).cloned()));
+    out
+}
+
+/// How `new` differs from `old` (both in key order): cells (new, changed,
+/// removed).
+pub(crate) fn diff(old: &[Row], new: &[Row]) -> (u64, u64, u64) {
+    let (mut added, mut changed, mut removed) = (0, 0, 0);
+    merge(old, new, |a, b| match (a, b) {
+        (None, Some(_)) => added += 1,
+        (Some(_), None) => removed += 1,
+        (Some(a), Some(b)) if a != b => changed += 1,
+        _ => {}
+    });
+    (added, changed, removed)
+}
+
+/// The checksum of release content `rows` (in key order), as stored in
+/// `coverage_release.checksum` and `table_checksum`.
+pub(crate) fn release_checksum(rows: &[Row]) -> (String, u64) {
+    checksum(rows.iter())
+}
+
+/// Count each file's cells outside the municipalities' grid (kept as
+/// published), for the summary: the grid read once for all.
+pub(crate) async fn outside_grid<'a>(tx: &Transaction<'_>, files: impl Iterator<Item = &'a mut Parsed>) -> Result<()> {
+    let grid = crate::pgcopy::read_grid(tx).await?;
+    for f in files {
+        f.outside = f.rows.iter().filter(|r| !grid.contains(r.n, r.e)).count();
+    }
+    Ok(())
+}
+
+/// Make reported_coverage hold exactly `new` (in key order), given that it
+/// holds `old` now: nothing written when equal, an upsert (and delete) of
+/// the few cells that differ, or a rewrite of the whole table (swapped in)
+/// when many do. `source` is the SHA-256 of the file whose rows `new` is
+/// exactly, if one is. Returns the write path taken.
+pub(crate) async fn write_table(tx: &Transaction<'_>, old: &[Row], new: &[Row], sum: &(String, u64), source: Option<&str>, detail: &mut serde_json::Map<String, serde_json::Value>) -> Result<&'static str> {
+    // Other writers of reported_coverage wait (readers do not).
+    tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
+    let (added, changed, removed) = diff(old, new);
     #[allow(clippy::cast_precision_loss)]
-    let rewrite = old.is_empty() || (new + changed) as f64 > REWRITE_SHARE * old.len() as f64;
-    let sha = summary.sha256.clone();
-    let path_taken = if new + changed == 0 {
-        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
+    let rewrite = old.is_empty() || (added + changed + removed) as f64 > REWRITE_SHARE * old.len() as f64;
+    let path_taken = if added + changed + removed == 0 {
         "no change"
     } else if rewrite {
-        // The table's cells the file leaves alone and the file's, in key
-        // order, into the emptied table.
         let replace = Replace::begin(tx, "reported_coverage").await?;
         let mut copy = CopyIn::start(tx, &replace.copy_sql(COLUMNS), "writing reported_coverage").await?;
         let mut buf = CopyBuf::new();
-        let mut rows = Vec::with_capacity(1024);
-        merge(&old, &rows_out, |a, b| rows.push(b.or(a)));
-        for r in rows.into_iter().flatten() {
+        for r in new {
             encode(&mut buf, r);
             if buf.has_full_chunks() {
                 copy.flush(&mut buf).await?;
@@ -338,51 +344,46 @@ pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mu
         }
         copy.finish(buf).await?;
         // Before the swap, whose lock readers wait for until commit: the
-        // checksum (the COPY's trigger has forgotten the old one) and
-        // freeing the rows.
-        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
-        let bulk = old.is_empty();
-        drop((old, rows_out));
+        // checksum (the COPY's trigger has forgotten the old one).
+        put_checksum(tx, sum, source).await?;
         let swapped = replace.swaps();
         replace.finish(tx).await?;
-        summary.detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
-        if bulk { "bulk load" } else { "rewrite" }
+        detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
+        if old.is_empty() { "bulk load" } else { "rewrite" }
     } else {
-        // Few cells: stage only the new and changed ones, one upsert.
+        // Few cells: stage only the new and changed ones, one upsert, and
+        // the removed ones, one delete.
         tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
-        let mut buf = CopyBuf::new();
-        merge(&old, &rows_out, |a, b| {
-            if let Some(b) = b {
-                if a != Some(b) {
-                    encode(&mut buf, b);
-                }
+        let (mut buf, mut gone) = (CopyBuf::new(), CopyBuf::new());
+        changes(old, new, |c| match c {
+            Ok(b) => encode(&mut buf, b),
+            Err(a) => {
+                gone.row(2);
+                gone.i32(a.n);
+                gone.i32(a.e);
             }
         });
         buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
-        let rows = tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
-        (new, changed) = crate::split_counts(&rows)?;
-        put_checksum(tx, after.as_ref(), &file_sum, &sha).await?;
+        tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
+        if removed > 0 {
+            tx.batch_execute(include_str!("../sql/coverage_gone_stage.sql")).await.map_err(Error::pg("creating the staging table of removed cells"))?;
+            gone.send(tx, "COPY ingest_coverage_gone (n, e) FROM STDIN (FORMAT binary)", "staging removed cells").await?;
+            tx.execute(include_str!("../sql/coverage_delete.sql"), &[]).await.map_err(Error::pg("deleting removed cells from reported_coverage"))?;
+        }
+        put_checksum(tx, sum, source).await?;
         "upsert"
     };
-    summary.inserted = new;
-    summary.updated = changed;
-    summary.unchanged = summary.rows.saturating_sub(new + changed);
-    tracing::debug!(write = path_taken, "reported_coverage written");
-    summary.detail.insert("layout".into(), lay_name.into());
-    summary.detail.insert("cells_outside_grid".into(), outside.into());
-    summary.detail.insert("write".into(), path_taken.into());
-    summary.notes.push(format!("Layout: {lay_name}. {outside} of the cells lie outside the municipalities' grid (kept as published)."));
-    Ok(())
+    tracing::debug!(write = path_taken, added, changed, removed, "reported_coverage written");
+    detail.insert("write".into(), path_taken.into());
+    Ok(path_taken)
 }
 
-/// Record `after`, the checksum of the table as this ingest leaves it (none:
-/// the stored one still holds), naming the file `sha` when the table holds
-/// exactly its rows (`file_sum`). After the ingest's writes to the table,
-/// whose trigger forgets the old checksum.
-async fn put_checksum(tx: &Transaction<'_>, after: Option<&(String, u64)>, file_sum: &str, sha: &str) -> Result<()> {
-    let Some((sum, n)) = after else { return Ok(()) };
+/// Record `sum`, the checksum of the table as this ingest leaves it,
+/// naming the file `source` when the table holds exactly its rows. After
+/// the ingest's writes to the table, whose trigger forgets the old checksum.
+async fn put_checksum(tx: &Transaction<'_>, sum: &(String, u64), source: Option<&str>) -> Result<()> {
+    let (sum, n) = sum;
     let n = i64::try_from(*n).unwrap_or(i64::MAX);
-    let source = (sum == file_sum).then_some(sha);
     tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, sum, &n, &source]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
     Ok(())
 }

@@ -16,6 +16,11 @@
 //!   for every grid cell, SYNTHETIC: from the on-air sites with the seeded
 //!   radii (urban/rural by household density), so the rural gaps stay LTE
 //!   dead spots.
+//! - `releases/YYYYMM_coverage.csv`: the same as quarterly releases
+//!   2020-10 … 2026-10 (issue 16), SYNTHETIC: each sees the sites on air
+//!   at its date, with a little noise; the first whole, the later ones only
+//!   their changes (ingested with `--partial`); the newest equals
+//!   `coverage.csv`.
 //!
 //! The story (both scales, the state-wide site and measure counts): 5G
 //! upgrades pass 10,300 in September 2024 (target met), further LTE measures
@@ -28,13 +33,15 @@
 //!
 //! The generator runs in named steps, one module each: [`municipalities`]
 //! (the real outlines and the 100 m raster), [`households`], [`sites`]
-//! (placement and the measures' story) and [`coverage`] (drawn with the
-//! seeded model, [`seeds`]); [`rng`] holds the fixed randomness. The same
+//! (placement and the measures' story), [`coverage`] (drawn with the
+//! seeded model, [`seeds`]) and [`releases`] (the same over time);
+//! [`rng`] holds the fixed randomness. The same
 //! seed gives the same bytes.
 
 mod coverage;
 mod households;
 mod municipalities;
+pub mod releases;
 mod rng;
 mod seeds;
 mod sites;
@@ -72,6 +79,8 @@ pub struct Stats {
     pub measures: usize,
     pub coverage_cells: u64,
     pub lte_dead_cells: u64,
+    /// Quarterly coverage releases written ([`releases`]).
+    pub coverage_releases: usize,
 }
 
 /// The real open data the demo runs on (the repository's `data/`, see
@@ -115,6 +124,7 @@ pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
     let plan = sites::plan(&raster, &hh_utm, &remote, &mut rng);
     sites::write(out, &plan, &mut stats)?;
     coverage::write(out, &raster, &hh_utm, &model, &plan.sites, &mut stats)?;
+    releases::write(out, &raster, &hh_utm, &model, &plan, &mut stats)?;
     write_readme(out, scale, &stats)?;
     Ok(stats)
 }

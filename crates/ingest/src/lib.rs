@@ -28,6 +28,7 @@ mod geojson;
 pub mod fuzzing;
 
 mod coverage;
+pub mod release;
 mod households;
 mod measures;
 mod municipalities;
@@ -61,6 +62,12 @@ pub struct Options {
     /// How far outside the loaded municipalities a site may lie (metres);
     /// `None` = [`funkplan_model::DEFAULT_SITE_MARGIN_M`].
     pub site_margin_m: Option<f64>,
+    /// `--as-of`: the date of the coverage release a file is; `None` = the
+    /// `YYYYMM` prefix of its name ([`release::date`]).
+    pub as_of: Option<chrono::NaiveDate>,
+    /// `--partial`: a coverage file is merged into the release of its date
+    /// rather than being that release whole.
+    pub partial: bool,
 }
 
 impl Options {
@@ -133,8 +140,15 @@ impl Summary {
 /// # Errors
 /// [`Error::Invalid`] with every bad row when the file has any (nothing is
 /// changed then), I/O and database errors otherwise.
+///
+/// Coverage is stored as a dated release ([`release::ingest_files`], which
+/// also takes several files at once).
 #[tracing::instrument(skip(client, opts), fields(kind = %kind, file = %path.display()))]
 pub async fn ingest(client: &mut tokio_postgres::Client, kind: Kind, path: &Path, opts: &Options) -> Result<Summary> {
+    if kind == Kind::Coverage {
+        let mut all = release::ingest_files(client, &[path.to_owned()], opts).await?;
+        return all.pop().ok_or_else(|| Error::Usage("ingest coverage: no release was made".into()));
+    }
     let started = Instant::now();
     let mut summary = Summary::new(kind, path, opts);
     let path: PathBuf = path.to_owned();
@@ -144,7 +158,7 @@ pub async fn ingest(client: &mut tokio_postgres::Client, kind: Kind, path: &Path
         Kind::Households => households::run(&tx, &path, opts, &mut summary).await?,
         Kind::Sites => sites::run(&tx, &path, opts, &mut summary).await?,
         Kind::Measures => measures::run(&tx, &path, opts, &mut summary).await?,
-        Kind::Coverage => coverage::run(&tx, &path, opts, &mut summary).await?,
+        Kind::Coverage => return Err(Error::Usage("coverage is ingested as releases (release::ingest_files)".into())),
     }
     summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     if opts.dry_run {
@@ -158,10 +172,11 @@ pub async fn ingest(client: &mut tokio_postgres::Client, kind: Kind, path: &Path
     Ok(summary)
 }
 
-/// The provenance row (issue 3): file, SHA-256, kind, counts, duration.
-async fn record(tx: &tokio_postgres::Transaction<'_>, s: &Summary) -> Result<()> {
+/// The provenance row (issue 3): file, SHA-256, kind, counts, duration;
+/// returns its id.
+async fn record(tx: &tokio_postgres::Transaction<'_>, s: &Summary) -> Result<i64> {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.execute(
+    let row = tx.query_one(
         include_str!("../sql/ingest_run.sql"),
         &[
             &s.kind,
@@ -177,7 +192,7 @@ async fn record(tx: &tokio_postgres::Transaction<'_>, s: &Summary) -> Result<()>
     )
     .await
     .map_err(Error::pg("recording the ingest run"))?;
-    Ok(())
+    col(&row, "id", "recording the ingest run")
 }
 
 /// Column `name` of `row`, read by name: a query whose columns drift is an

@@ -51,10 +51,11 @@ async fn bad_coverage_rows_are_all_reported() {
     has(&lines, &["flag2.csv", "line 2", "telekom_lte", "0..1"]);
 }
 
-/// A file may cover part of the grid (one state, one operator's area):
-/// each write path — bulk load into an empty table, upsert of a few cells,
-/// rewrite when many change, nothing when nothing changes — keeps the cells
-/// the file does not mention and writes the same values.
+/// A partial file (`--partial`) may cover part of the grid (one state, one
+/// operator's area): each write path — bulk load into an empty table,
+/// upsert of a few cells, rewrite when many change, nothing when nothing
+/// changes — keeps the cells the file does not mention and writes the same
+/// values.
 #[tokio::test]
 async fn partial_files_keep_the_other_cells_on_every_write_path() {
     let db = TestDb::new().await;
@@ -67,13 +68,13 @@ async fn partial_files_keep_the_other_cells_on_every_write_path() {
         s
     };
     let ten: Vec<(i32, i16)> = (3500..3510).map(|e| (e, 2)).collect();
-    let s = ingest(&mut c, Kind::Coverage, &tmp_file("ten.csv", &file(&ten)), &opts()).await.unwrap();
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("ten.csv", &file(&ten)), &partial()).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (10, 0, 0));
     assert_eq!(s.detail["write"], "bulk load");
     assert_eq!(table(&c).await, ten);
 
     // One changed, one new: 2 of 10 rows, an upsert.
-    let s = ingest(&mut c, Kind::Coverage, &tmp_file("two.csv", &file(&[(3503, 3), (3600, 1)])), &opts()).await.unwrap();
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("two.csv", &file(&[(3503, 3), (3600, 1)])), &partial()).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged, s.rows), (1, 1, 0, 2));
     assert_eq!(s.detail["write"], "upsert");
     let mut want = ten.clone();
@@ -83,7 +84,7 @@ async fn partial_files_keep_the_other_cells_on_every_write_path() {
 
     // Five changed, one unchanged: a rewrite of the table.
     let many = [(3500, 0), (3501, 0), (3502, 0), (3503, 3), (3504, 0), (3505, 0), (3506, 0)];
-    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &opts()).await.unwrap();
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &partial()).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (0, 6, 1));
     assert_eq!(s.detail["write"], "rewrite");
     for (i, &(e, lte)) in many.iter().enumerate() {
@@ -100,7 +101,7 @@ async fn partial_files_keep_the_other_cells_on_every_write_path() {
     // The same file again: nothing written.
     let xmins = "SELECT string_agg(xmin::text, ',' ORDER BY n, e) FROM reported_coverage";
     let before: String = c.query_one(xmins, &[]).await.unwrap().get(0);
-    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &opts()).await.unwrap();
+    let s = ingest(&mut c, Kind::Coverage, &tmp_file("many.csv", &file(&many)), &partial()).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 7));
     assert_eq!(s.detail["write"], "no change");
     assert_eq!(table(&c).await, want);

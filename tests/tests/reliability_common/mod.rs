@@ -64,7 +64,8 @@ pub fn site_id(ags: &str, j: usize) -> String {
 }
 
 /// Write the fixture files into `dir`: municipalities.geojson,
-/// households.csv, sites.csv, measures.csv, coverage.csv.
+/// households.csv, sites.csv, measures.csv, 202610_coverage.csv (a coverage
+/// release dated by its name, issue 16).
 pub fn write_fixture(dir: &Path) {
     // Municipalities, in EPSG:25832 with the file's own `crs` member.
     let mut feats = Vec::new();
@@ -144,7 +145,7 @@ pub fn write_fixture(dir: &Path) {
             writeln!(cov, "100mN{n}E{e},2,{lte},0,{nr},{nr}").unwrap();
         }
     }
-    std::fs::write(dir.join("coverage.csv"), cov).unwrap();
+    std::fs::write(dir.join("202610_coverage.csv"), cov).unwrap();
 }
 
 /// The five kinds in load order with their fixture file names.
@@ -153,7 +154,7 @@ pub const FILES: [(&str, &str); 5] = [
     ("households", "households.csv"),
     ("sites", "sites.csv"),
     ("measures", "measures.csv"),
-    ("coverage", "coverage.csv"),
+    ("coverage", "202610_coverage.csv"),
 ];
 
 /// Run `funkplan args` on `url`; panic with stderr unless it succeeds.

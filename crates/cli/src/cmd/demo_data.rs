@@ -32,7 +32,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let stats = tokio::task::spawn_blocking(move || demo::generate(scale, &out)).await??;
     println!(
         "Wrote the demo data to {} in {:.1} s: {} real municipalities, {} grid cells, {} real census cells with {} households; \
-         SYNTHETIC: {} sites, {} measures, {} coverage cells ({} LTE dead).",
+         SYNTHETIC: {} sites, {} measures, {} coverage cells ({} LTE dead), {} quarterly coverage releases in releases/.",
         a.out_dir.display(),
         t.elapsed().as_secs_f64(),
         stats.municipalities,
@@ -42,7 +42,8 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         stats.sites,
         stats.measures,
         stats.coverage_cells,
-        stats.lte_dead_cells
+        stats.lte_dead_cells,
+        stats.coverage_releases
     );
     Ok(())
 }

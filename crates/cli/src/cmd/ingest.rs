@@ -23,8 +23,18 @@ pub struct Args {
     #[arg(value_enum)]
     kind: KindArg,
     /// The input file: municipalities from GeoJSON, GeoPackage (.gpkg) or an ESRI Shapefile (.shp, or a .zip of
-    /// one); sites from CSV or GeoJSON; the others from CSV, also inside a .zip.
-    file: PathBuf,
+    /// one); sites from CSV or GeoJSON; the others from CSV, also inside a .zip. Coverage takes several files
+    /// (releases of several dates, or partial files), applied in one transaction.
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// Coverage: the date of the release the file is (YYYY-MM-DD); default: the file name's YYYYMM prefix
+    /// (202401_MobilfunkMonitoring.csv → 2024-01-01).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    as_of: Option<chrono::NaiveDate>,
+    /// Coverage: merge the file's cells into the release of its date (or into a copy of the release in force
+    /// then) instead of the file being that release whole.
+    #[arg(long)]
+    partial: bool,
     /// CRS of the coordinates when the file does not say (e.g. EPSG:25832); default EPSG:4326.
     #[arg(long)]
     crs: Option<String>,
@@ -58,6 +68,9 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(s) = &a.state {
         anyhow::ensure!(!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()), "--state must be leading AGS digits, e.g. 05");
     }
+    let coverage = matches!(a.kind, KindArg::Coverage);
+    anyhow::ensure!(coverage || a.files.len() == 1, "ingest {kind} takes one file ({} given)", a.files.len());
+    anyhow::ensure!(coverage || (a.as_of.is_none() && !a.partial), "--as-of and --partial are for ingest coverage");
     let opts = Options {
         crs,
         dry_run: a.dry_run,
@@ -67,18 +80,27 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         progress: true,
         today: None,
         site_margin_m: Some(a.site_margin_m),
+        as_of: a.as_of,
+        partial: a.partial,
     };
     let url = g.database_url().await?;
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .map_err(|e| funkplan_db::Error::Connect { url: funkplan_db::redact(&url), detail: funkplan_db::pg_detail(&e) })?;
     let conn = tokio::spawn(conn);
-    let result = funkplan_ingest::ingest(&mut client, kind, &a.file, &opts).await;
+    let result = if coverage {
+        funkplan_ingest::release::ingest_files(&mut client, &a.files, &opts).await
+    } else {
+        funkplan_ingest::ingest(&mut client, kind, &a.files[0], &opts).await.map(|s| vec![s])
+    };
     drop(client);
     let _ = conn.await;
+    let names = a.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" ");
     match result {
-        Ok(summary) => {
-            println!("{}", summary.paragraph());
+        Ok(summaries) => {
+            for s in summaries {
+                println!("{}", s.paragraph());
+            }
             Ok(())
         }
         Err(e) => {
@@ -86,7 +108,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             if let Some(list) = e.problem_list() {
                 eprint!("{list}");
             }
-            Err(e).with_context(|| format!("ingest {} {}", kind, a.file.display()))
+            Err(e).with_context(|| format!("ingest {kind} {names}"))
         }
     }
 }

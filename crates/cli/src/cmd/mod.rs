@@ -3,6 +3,7 @@ pub mod demo_data;
 pub mod ingest;
 pub mod migrate;
 pub mod recompute;
+pub mod releases;
 pub mod serve;
 pub mod targets;
 pub mod token;

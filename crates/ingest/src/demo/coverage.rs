@@ -13,7 +13,7 @@ use super::Stats;
 use crate::{Error, Result};
 
 /// Operator masks (bits of [`Model::op_bits`]) per slot of the raster.
-struct Masks {
+pub(super) struct Masks {
     lte: Vec<u8>,
     nr: Vec<u8>,
 }
@@ -39,32 +39,60 @@ fn is_urban(raster: &Raster, hh_utm: &[f32], model: &Model, n: i32, e: i32) -> b
 }
 
 /// Stamp every on-air site's disks into the masks.
-#[allow(clippy::cast_possible_truncation)]
 fn stamp(raster: &Raster, hh_utm: &[f32], model: &Model, sites: &[Site]) -> Masks {
-    let mut masks = Masks { lte: vec![0u8; raster.owner.len()], nr: vec![0u8; raster.owner.len()] };
+    let mut masks = Masks::empty(raster);
     for s in sites.iter().filter(|s| s.status == "on_air") {
-        let c = funkplan_model::CellId::containing(s.utm.0, s.utm.1);
-        let setting = usize::from(is_urban(raster, hh_utm, model, c.n, c.e));
-        let bit = model.op_bits[s.op];
-        for (on, mask, r) in [(s.lte, &mut masks.lte, model.radius_m[0][setting]), (s.nr, &mut masks.nr, model.radius_m[1][setting])] {
-            if !on {
-                continue;
-            }
-            let rc = (r / 100.0) as i32 + 1;
-            for dn in -rc..=rc {
-                for de in -rc..=rc {
-                    let (n, e) = (c.n + dn, c.e + de);
-                    let (x, y) = (f64::from(e) * 100.0 + 50.0, f64::from(n) * 100.0 + 50.0);
-                    if (x - s.utm.0).powi(2) + (y - s.utm.1).powi(2) <= r * r {
-                        if let Some(i) = raster.at(n, e) {
-                            mask[i] |= bit;
-                        }
+        stamp_site(&mut masks, raster, hh_utm, model, s, s.lte, s.nr);
+    }
+    masks
+}
+
+impl Masks {
+    pub(super) fn empty(raster: &Raster) -> Self {
+        Self { lte: vec![0u8; raster.owner.len()], nr: vec![0u8; raster.owner.len()] }
+    }
+}
+
+/// Stamp site `s`'s LTE disk (when `lte`) and 5G disk (when `nr`) into the
+/// masks.
+#[allow(clippy::cast_possible_truncation)]
+pub(super) fn stamp_site(masks: &mut Masks, raster: &Raster, hh_utm: &[f32], model: &Model, s: &Site, lte: bool, nr: bool) {
+    let c = funkplan_model::CellId::containing(s.utm.0, s.utm.1);
+    let setting = usize::from(is_urban(raster, hh_utm, model, c.n, c.e));
+    let bit = model.op_bits[s.op];
+    for (on, mask, r) in [(lte, &mut masks.lte, model.radius_m[0][setting]), (nr, &mut masks.nr, model.radius_m[1][setting])] {
+        if !on {
+            continue;
+        }
+        let rc = (r / 100.0) as i32 + 1;
+        for dn in -rc..=rc {
+            for de in -rc..=rc {
+                let (n, e) = (c.n + dn, c.e + de);
+                let (x, y) = (f64::from(e) * 100.0 + 50.0, f64::from(n) * 100.0 + 50.0);
+                if (x - s.utm.0).powi(2) + (y - s.utm.1).powi(2) <= r * r {
+                    if let Some(i) = raster.at(n, e) {
+                        mask[i] |= bit;
                     }
                 }
             }
         }
     }
-    masks
+}
+
+/// The regulator's counts of slot `i`: (gsm, lte, nr_dss, nr) operators.
+/// Not every operator runs GSM; 5G splits into DSS (on LTE sites) and
+/// NSA/SA.
+#[allow(clippy::cast_possible_truncation)]
+pub(super) fn counts(masks: &Masks, model: &Model, i: usize) -> [u8; 4] {
+    let (l, nr) = (masks.lte[i].count_ones(), masks.nr[i].count_ones());
+    let gsm = (masks.lte[i] & model.gsm_mask).count_ones();
+    [gsm as u8, l as u8, nr.min(1) as u8, nr as u8]
+}
+
+/// One line of the regulator's format for cell (`n`, `e`).
+pub(super) fn line(out: &mut String, n: i32, e: i32, [gsm, l, dss, nr]: [u8; 4]) {
+    out.clear();
+    let _ = writeln!(out, "100mN{n}E{e},{gsm},{l},{dss},{nr},{nr}");
 }
 
 /// `coverage.csv` for every cell of the raster's municipalities.
@@ -79,16 +107,11 @@ pub(super) fn write(out: &Path, raster: &Raster, hh_utm: &[f32], model: &Model, 
             continue;
         }
         let (n, e) = raster.cell(i);
-        let (l, nr) = (masks.lte[i].count_ones(), masks.nr[i].count_ones());
-        if l == 0 {
+        let c = counts(&masks, model, i);
+        if c[1] == 0 {
             stats.lte_dead_cells += 1;
         }
-        // Not every operator runs GSM; 5G splits into DSS (on LTE sites)
-        // and NSA/SA.
-        let gsm = (masks.lte[i] & model.gsm_mask).count_ones();
-        let dss = nr.min(1);
-        line.clear();
-        let _ = writeln!(line, "100mN{n}E{e},{gsm},{l},{dss},{nr},{nr}");
+        self::line(&mut line, n, e, c);
         w.write_all(line.as_bytes()).map_err(Error::io("writing coverage.csv"))?;
         stats.coverage_cells += 1;
     }

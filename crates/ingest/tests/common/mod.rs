@@ -19,8 +19,15 @@ fn rand_u32() -> u32 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Today is 2026-11-23 for the tests; coverage files are the release of
+/// 2026-10-01 unless a test says otherwise.
 pub fn opts() -> Options {
-    Options { today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23), ..Options::default() }
+    Options { today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23), as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 1), ..Options::default() }
+}
+
+/// [`opts`] for a partial coverage file, merged into the release of its date.
+pub fn partial() -> Options {
+    Options { partial: true, ..opts() }
 }
 
 /// One checksum over every table an ingest may touch.
