@@ -18,7 +18,7 @@ const main = document.getElementById('main');
 let cleanup = null;
 
 /** Debug hooks for the browser tests (read only). */
-window.__funkplan = { maplibregl, maps: {}, ready: {} };
+window.__funkplan = { maplibregl, maps: {}, ready: {}, marks: {} };
 
 function route() {
   const h = location.hash.replace(/^#/, '') || '/';

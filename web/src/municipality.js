@@ -16,6 +16,7 @@ import { bounds, emptyStyle, LOCALE_DE, siteColor, STATUS_COLORS } from './mapst
 
 export function renderMunicipality(main, ags) {
   document.title = `Gemeinde ${ags} – Funkplan NRW`;
+  const started = performance.now();
   const section = el('section', { class: 'gemeinde', 'data-ags': ags, 'aria-busy': 'true' }, loading('Zahlen der Gemeinde werden geladen …'));
   main.append(section);
   let alive = true;
@@ -77,6 +78,7 @@ export function renderMunicipality(main, ags) {
     map = smallMap(mapEl, ags, () => alive);
     map.on('idle', () => { if (alive) mapPrint.src = map.getCanvas().toDataURL('image/png'); });
     fillLists(lists, ags, () => map, () => alive);
+    window.__funkplan.marks.gemeinde = performance.now() - started;
     window.__funkplan.ready.gemeinde = true;
   })();
 

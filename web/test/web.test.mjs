@@ -638,6 +638,48 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('numbers: time to a usable map, bytes of the map view, the municipality page (for BENCHMARKS.md)', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    // Bytes as sent over the wire (compressed), with the browser cache off:
+    // what a first visit costs. The server is warm (earlier tests).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    let bytes = 0;
+    const byType = {};
+    const types = new Map();
+    cdp.on('Network.responseReceived', (e) => types.set(e.requestId, e.type));
+    cdp.on('Network.loadingFinished', (e) => {
+      bytes += e.encodedDataLength;
+      const t = types.get(e.requestId) ?? 'Other';
+      byType[t] = (byType[t] ?? 0) + e.encodedDataLength;
+    });
+    await page.goto(`${BASE}/#/karte`);
+    await waitReady(page, 'map', 60000);
+    const mapMs = await page.evaluate(() => window.__funkplan.marks.map);
+    const mapBytes = bytes;
+    const mapByType = { ...byType };
+    await page.evaluate((ags) => { location.hash = `#/gemeinde/${ags}`; }, m.ags);
+    await waitReady(page, 'gemeinde');
+    const muniMs = await page.evaluate(() => window.__funkplan.marks.gemeinde);
+    const numbers = {
+      measured: new Date().toISOString(),
+      map_usable_ms: Math.round(mapMs),
+      map_bytes_compressed: mapBytes,
+      map_bytes_by_type: mapByType,
+      municipality_page_ms: Math.round(muniMs),
+      municipality_bytes_compressed: bytes - mapBytes,
+    };
+    writeFileSync(path.join(ARTIFACTS, 'numbers.json'), `${JSON.stringify(numbers, null, 2)}\n`);
+    console.log(`web numbers: ${JSON.stringify(numbers)}`);
+    // Bytes do not depend on the machine's load: the issue's budget holds.
+    assert.ok(mapBytes <= 1024 * 1024, `the map view transferred ${mapBytes} bytes (budget 1 MiB): ${JSON.stringify(mapByType)}`);
+    await cdp.detach();
+    assertClean(problems, 'numbers');
+    await page.close();
+  });
+
   test('every page: no serious accessibility issue (axe), map controls in German', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const { m } = await pickMunicipality();
