@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_found() {
         let ids: Vec<&str> = all().iter().map(|c| c.id).collect();
-        assert_eq!(ids, ["municipalities", "sites", "measures", "dead-spots", "districts", "regions"]);
+        assert_eq!(ids, ["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]);
         for id in ids {
             assert_eq!(get(id).map(|c| c.id).ok(), Some(id));
         }
@@ -157,7 +157,7 @@ mod tests {
         let e = get("nothing").err().map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
-            Some("no collection \"nothing\"; collections: municipalities, sites, measures, dead-spots, districts, regions")
+            Some("no collection \"nothing\"; collections: municipalities, sites, measures, dead-spots, districts, regions, state")
         );
     }
 
