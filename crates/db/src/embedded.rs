@@ -50,9 +50,15 @@ pub enum Started {
 /// The state of the cluster as `pg_ctl status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
+    /// No data directory yet (`funkplan db start` creates it).
     NotInitialised,
+    /// Initialised but not running.
     Stopped,
-    Running { pid: Option<u32> },
+    /// Running, with its postmaster's pid when `pg_ctl` names it.
+    Running {
+        /// The postmaster's process id.
+        pid: Option<u32>,
+    },
 }
 
 /// Where a private cluster lives and how to run its programs.
@@ -60,8 +66,11 @@ pub enum Status {
 pub struct Cluster {
     /// `$FUNKPLAN_HOME` or `./.funkplan`.
     pub home: PathBuf,
+    /// The cluster's data directory.
     pub data_dir: PathBuf,
+    /// Where the server puts its Unix socket (connections go there).
     pub socket_dir: PathBuf,
+    /// The server's log.
     pub log_file: PathBuf,
     bin_dir: PathBuf,
     /// Run server programs as the `postgres` user (we are root).

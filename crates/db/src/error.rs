@@ -3,24 +3,56 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The PostgreSQL server programs are not installed.
     #[error("PostgreSQL server programs not found ({0}); install them, e.g. `apt-get install postgresql-15 postgresql-15-postgis-3`, or set DATABASE_URL to an existing server")]
     PgMissing(String),
 
     #[error("the data directory {dir} was created by PostgreSQL {found}, but the installed server is PostgreSQL {installed}; install PostgreSQL {found} or move the directory away to start afresh")]
-    VersionMismatch { dir: String, found: String, installed: String },
+    /// The data directory belongs to another PostgreSQL major version.
+    VersionMismatch {
+        /// The data directory.
+        dir: String,
+        /// The version that created it.
+        found: String,
+        /// The version installed.
+        installed: String,
+    },
 
     #[error("{what} failed: {detail}")]
-    Command { what: String, detail: String },
+    /// A program (initdb, pg_ctl …) failed.
+    Command {
+        /// What was being run.
+        what: String,
+        /// Its output.
+        detail: String,
+    },
 
     #[error("I/O error while {what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    /// A file or directory could not be read or written.
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
 
     #[error("cannot connect to the database at {url}: {detail}")]
-    Connect { url: String, detail: String },
+    /// No connection could be made.
+    Connect {
+        /// The URL, its password redacted.
+        url: String,
+        /// Why.
+        detail: String,
+    },
 
     #[error("PostgreSQL {found} is too old; Funkplan needs PostgreSQL 14 or newer")]
-    ServerTooOld { found: String },
+    /// The server is older than PostgreSQL 14.
+    ServerTooOld {
+        /// Its version.
+        found: String,
+    },
 
+    /// The PostGIS extension is missing on the server.
     #[error("PostGIS is not available on the database server ({0}); install it there, e.g. `apt-get install postgresql-15-postgis-3`")]
     PostgisMissing(String),
 
@@ -29,7 +61,9 @@ pub enum Error {
     /// status, and `{:#}`-style reporters can walk the chain.
     #[error("Postgres error while {what}: {}", pg_detail(source))]
     Postgres {
+        /// What was being done.
         what: &'static str,
+        /// The driver's error.
         #[source]
         source: tokio_postgres::Error,
     },
@@ -38,18 +72,32 @@ pub enum Error {
     /// failed transaction was rolled back, so nothing of it is stored; the
     /// cure is outside Funkplan, hence the message says what to do.
     #[error("the database server's disk is full (while {what}: {detail}); the transaction was rolled back and nothing of it was stored; free or add disk space where the database keeps its data, then run it again")]
-    DiskFull { what: &'static str, detail: String },
+    DiskFull {
+        /// What was being done.
+        what: &'static str,
+        /// The server's message.
+        detail: String,
+    },
 
+    /// The pool could not hand out a connection.
     #[error("no database connection available: {0}")]
     Pool(String),
 
+    /// A migration failed (and was rolled back).
     #[error("migration failed, schema left unchanged: {0}")]
     Migration(String),
 
     #[error("seed {file}: {reason}")]
-    Seed { file: &'static str, reason: String },
+    /// A seed file is broken.
+    Seed {
+        /// The seed file.
+        file: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
+/// A result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The useful part of a Postgres error: the server's message, detail and

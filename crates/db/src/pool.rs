@@ -8,6 +8,7 @@ use crate::{pg_detail, redact, Error, Result};
 /// Pool settings; the defaults suit a 2-core server with 64 HTTP clients.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
+    /// Connections at most.
     pub max_size: usize,
     /// How long a request waits for a connection before the API answers 503.
     pub wait_timeout: Duration,

@@ -11,8 +11,11 @@ use serde::Deserialize;
 
 use crate::{Error, Result};
 
+/// `seeds/targets.json`, embedded.
 pub const TARGETS_JSON: &str = include_str!("../../../seeds/targets.json");
+/// `seeds/operators.json`, embedded.
 pub const OPERATORS_JSON: &str = include_str!("../../../seeds/operators.json");
+/// `seeds/coverage_model.json`, embedded.
 pub const COVERAGE_MODEL_JSON: &str = include_str!("../../../seeds/coverage_model.json");
 
 #[derive(Debug, Deserialize)]
@@ -24,22 +27,34 @@ struct TargetsFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSeed {
+    /// The target's id (e.g. `5g-households`).
     pub id: String,
+    /// Its title as shown.
     pub title: String,
+    /// `count`, `percent` or `km2`.
     pub unit: String,
+    /// `gt`, `ge`, `lt` or `le`.
     pub comparator: String,
+    /// The goal.
     pub target_value: f64,
+    /// By when.
     pub deadline: NaiveDate,
     /// Parsed here, so a seed naming a metric the engine does not know is
     /// refused before a row is written.
     #[serde(deserialize_with = "known_metric")]
     pub metric: Metric,
+    /// The metric's parameters (e.g. `technology`).
     #[serde(default)]
     pub metric_params: serde_json::Value,
+    /// The document the target comes from.
     pub source_document: String,
+    /// Its date.
     pub source_date: Option<NaiveDate>,
+    /// The phrase quoted from it.
     pub source_quote: Option<String>,
+    /// A note on reading the target.
     pub note: Option<String>,
+    /// Order on the dashboard.
     #[serde(default)]
     pub sort_order: i32,
 }
@@ -49,12 +64,17 @@ struct OperatorsFile {
     operators: Vec<OperatorSeed>,
 }
 
+/// One operator of `seeds/operators.json`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorSeed {
+    /// The operator's id (e.g. `telekom`).
     pub id: OperatorId,
+    /// Its name as shown.
     pub name: String,
+    /// Its bit in the coverage masks.
     pub bit: i16,
+    /// Where the operator's data comes from.
     pub source: Option<String>,
 }
 
@@ -64,20 +84,29 @@ struct ModelFile {
     params: Vec<ParamSeed>,
 }
 
+/// One radius of `seeds/coverage_model.json`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RadiusSeed {
+    /// LTE or 5G.
     pub technology: Technology,
+    /// `urban` or `rural`.
     pub setting: String,
+    /// The radius a site covers, metres.
     pub radius_m: f64,
+    /// Where the value comes from.
     pub note: Option<String>,
 }
 
+/// One scalar parameter of `seeds/coverage_model.json`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSeed {
+    /// The parameter's name.
     pub key: String,
+    /// Its value.
     pub value: f64,
+    /// What it means and where it comes from.
     pub note: Option<String>,
 }
 
@@ -94,9 +123,13 @@ fn known_metric<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<M
 /// All seed data, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Seeds {
+    /// The targets.
     pub targets: Vec<TargetSeed>,
+    /// The operators.
     pub operators: Vec<OperatorSeed>,
+    /// The coverage model's radii.
     pub radii: Vec<RadiusSeed>,
+    /// The coverage model's scalar parameters.
     pub params: Vec<ParamSeed>,
 }
 
@@ -106,6 +139,10 @@ impl Seeds {
         Self::parse(TARGETS_JSON, OPERATORS_JSON, COVERAGE_MODEL_JSON)
     }
 
+    /// Parse and check the given texts of the three seed files.
+    ///
+    /// # Errors
+    /// [`Error::Seed`] naming the file and what is wrong.
     pub fn parse(targets: &str, operators: &str, model: &str) -> Result<Self> {
         let t: TargetsFile =
             serde_json::from_str(targets).map_err(|e| Error::Seed { file: "targets.json", reason: e.to_string() })?;
@@ -138,9 +175,13 @@ impl Seeds {
 /// Counts of what `run` wrote.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Report {
+    /// Targets written.
     pub targets: usize,
+    /// Operators written.
     pub operators: usize,
+    /// Radii written.
     pub radii: usize,
+    /// Parameters written.
     pub params: usize,
 }
 
