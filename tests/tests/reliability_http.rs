@@ -49,10 +49,12 @@ fn path_default(name: &str, collection: &str) -> String {
         ("featureId", "dead-spots") => "05111000-1".into(),
         ("featureId", "districts") => "05111".into(),
         ("featureId", "regions") => "051".into(),
+        ("featureId", "state") => "05".into(),
         ("featureId", _) => "S-05111000-0".into(),
         ("id", "sites") => "S-05111000-0".into(),
         ("id", "measures") => "M-S-05111000-0-lte".into(),
         ("id", _) => "5g-upgrades".into(),
+        ("file", _) => "municipalities.csv".into(),
         (other, _) => panic!("no default for path parameter {other}"),
     }
 }
