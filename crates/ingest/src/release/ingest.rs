@@ -159,24 +159,12 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     for (k, v) in [("cells_new", added), ("cells_changed", changed), ("cells_removed", removed)] {
         summary.detail.insert(k.into(), v.into());
     }
-    // The versions: replacing a release is dropping it and inserting it
-    // again; the base of the insert is then the release before it.
+    // The versions, against what is in force at the date now (a release of
+    // that date is re-stated in place: only the cells that change move).
     let next = place.next.map(|r| r.as_of);
-    let base_owned;
-    let base: &[Row] = if let Some(old) = place.at {
-        versions::drop(tx, date, next).await?;
-        versions::delete_release(tx, date).await?;
-        base_owned = match place.prev {
-            Some(p) => coverage::read_in_force(tx, p.as_of).await?,
-            None => Vec::new(),
-        };
-        if opts.partial {
-            summary.detail.insert("merged_into".into(), old.source_file.clone().into());
-        }
-        &base_owned
-    } else {
-        &before
-    };
+    if let (Some(old), true) = (place.at, opts.partial) {
+        summary.detail.insert("merged_into".into(), old.source_file.clone().into());
+    }
     let source_file = match place.at {
         Some(old) if opts.partial => format!("{}, {names}", old.source_file),
         _ => names,
@@ -185,7 +173,7 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     tx.execute(include_str!("../../sql/release_put.sql"), &[&date, &cells, &sum.0, &source_file, &sha])
         .await
         .map_err(Error::pg("storing the release"))?;
-    versions::insert(tx, date, next, base, &content).await?;
+    versions::insert(tx, date, next, &before, &content).await?;
     // The invariant: reported_coverage is the latest release.
     if place.is_latest() {
         coverage::write_table(tx, &before, &content, &sum, single_source.as_deref(), &mut summary.detail).await?;
