@@ -51,12 +51,20 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         })
         .collect();
     tx.batch_execute(include_str!("../../sql/release_lock.sql")).await.map_err(Error::pg("locking the coverage releases"))?;
-    let mut groups: BTreeMap<NaiveDate, Vec<Parsed>> = BTreeMap::new();
-    for ((d, _), task) in dated.iter().zip(parsing) {
-        let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-        groups.entry(*d).or_default().push(parsed);
-    }
-    coverage::outside_grid(&tx, groups.values_mut().flatten()).await?;
+    // The grid (for the summary's count of cells outside it) loads while
+    // the files parse.
+    let parsed = async {
+        let mut groups: BTreeMap<NaiveDate, Vec<Parsed>> = BTreeMap::new();
+        for ((d, _), task) in dated.iter().zip(parsing) {
+            let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
+            groups.entry(*d).or_default().push(parsed);
+        }
+        Ok::<_, Error>(groups)
+    };
+    let (groups, grid) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx));
+    let (mut groups, grid) = (groups?, grid?);
+    coverage::outside_grid(&grid, groups.values_mut().flatten());
+    drop(grid);
     if !opts.partial {
         for (d, files) in &groups {
             if let Some(other) = files.iter().find(|f| f.sum != files[0].sum) {
