@@ -51,8 +51,23 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         })
         .collect();
     tx.batch_execute(include_str!("../../sql/release_lock.sql")).await.map_err(Error::pg("locking the coverage releases"))?;
-    // The grid (for the summary's count of cells outside it) loads while
-    // the files parse.
+    // While the files parse: the grid (for the summary's count of cells
+    // outside it) and, when the oldest file's release will be the latest
+    // and is not just the same whole file again, reported_coverage, which
+    // that release is compared with and written over.
+    let first = dated.iter().map(|(d, _)| *d).min();
+    let prefetch = async {
+        let list = super::list(&tx).await?;
+        let worth = match (first, list.last()) {
+            (Some(f), Some(latest)) => f >= latest.as_of && (opts.partial || list.iter().all(|r| r.as_of != f)),
+            _ => false,
+        };
+        if worth {
+            coverage::read_table(&tx).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
     let parsed = async {
         let mut groups: BTreeMap<NaiveDate, Vec<Parsed>> = BTreeMap::new();
         for ((d, _), task) in dated.iter().zip(parsing) {
@@ -61,8 +76,8 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         }
         Ok::<_, Error>(groups)
     };
-    let (groups, grid) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx));
-    let (mut groups, grid) = (groups?, grid?);
+    let (groups, grid, table) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx), prefetch);
+    let (mut groups, grid, mut table) = (groups?, grid?, table?);
     coverage::outside_grid(&grid, groups.values_mut().flatten());
     drop(grid);
     if !opts.partial {
@@ -76,7 +91,6 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         }
     }
     let mut summaries = Vec::with_capacity(groups.len());
-    let mut table = None;
     for (d, files) in groups {
         let t = Instant::now();
         let mut s = apply(&tx, d, files, opts, &mut table).await?;
