@@ -309,14 +309,12 @@ pub(crate) fn release_checksum(rows: &[Row]) -> (String, u64) {
     checksum(rows.iter())
 }
 
-/// Count each file's cells outside the municipalities' grid (kept as
-/// published), for the summary: the grid read once for all.
-pub(crate) async fn outside_grid<'a>(tx: &Transaction<'_>, files: impl Iterator<Item = &'a mut Parsed>) -> Result<()> {
-    let grid = crate::pgcopy::read_grid(tx).await?;
+/// Count each file's cells outside the municipalities' grid `grid` (kept
+/// as published), for the summary.
+pub(crate) fn outside_grid<'a>(grid: &crate::grid::CellSet, files: impl Iterator<Item = &'a mut Parsed>) {
     for f in files {
         f.outside = f.rows.iter().filter(|r| !grid.contains(r.n, r.e)).count();
     }
-    Ok(())
 }
 
 /// Make reported_coverage hold exactly `new` (in key order), given that it

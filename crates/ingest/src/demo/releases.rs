@@ -47,7 +47,7 @@ pub const LAST: NaiveDate = match NaiveDate::from_ymd_opt(2026, 10, 1) {
 /// (regained in the next).
 const NOISE: f64 = 0.003;
 
-/// The release dates, quarterly from [`FIRST`] to [`LAST`].
+/// The release dates, quarterly from 2020-10-01 (`FIRST`) to [`LAST`].
 #[must_use]
 pub fn dates() -> Vec<NaiveDate> {
     std::iter::successors(Some(FIRST), |d| d.checked_add_months(Months::new(3))).take_while(|d| *d <= LAST).collect()

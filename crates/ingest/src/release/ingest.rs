@@ -51,12 +51,35 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         })
         .collect();
     tx.batch_execute(include_str!("../../sql/release_lock.sql")).await.map_err(Error::pg("locking the coverage releases"))?;
-    let mut groups: BTreeMap<NaiveDate, Vec<Parsed>> = BTreeMap::new();
-    for ((d, _), task) in dated.iter().zip(parsing) {
-        let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
-        groups.entry(*d).or_default().push(parsed);
-    }
-    coverage::outside_grid(&tx, groups.values_mut().flatten()).await?;
+    // While the files parse: the grid (for the summary's count of cells
+    // outside it) and, when the oldest file's release will be the latest
+    // and is not just the same whole file again, reported_coverage, which
+    // that release is compared with and written over.
+    let first = dated.iter().map(|(d, _)| *d).min();
+    let prefetch = async {
+        let list = super::list(&tx).await?;
+        let worth = match (first, list.last()) {
+            (Some(f), Some(latest)) => f >= latest.as_of && (opts.partial || list.iter().all(|r| r.as_of != f)),
+            _ => false,
+        };
+        if worth {
+            coverage::read_table(&tx).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let parsed = async {
+        let mut groups: BTreeMap<NaiveDate, Vec<Parsed>> = BTreeMap::new();
+        for ((d, _), task) in dated.iter().zip(parsing) {
+            let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
+            groups.entry(*d).or_default().push(parsed);
+        }
+        Ok::<_, Error>(groups)
+    };
+    let (groups, grid, table) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx), prefetch);
+    let (mut groups, grid, mut table) = (groups?, grid?, table?);
+    coverage::outside_grid(&grid, groups.values_mut().flatten());
+    drop(grid);
     if !opts.partial {
         for (d, files) in &groups {
             if let Some(other) = files.iter().find(|f| f.sum != files[0].sum) {
@@ -68,7 +91,6 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
         }
     }
     let mut summaries = Vec::with_capacity(groups.len());
-    let mut table = None;
     for (d, files) in groups {
         let t = Instant::now();
         let mut s = apply(&tx, d, files, opts, &mut table).await?;
@@ -159,24 +181,12 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     for (k, v) in [("cells_new", added), ("cells_changed", changed), ("cells_removed", removed)] {
         summary.detail.insert(k.into(), v.into());
     }
-    // The versions: replacing a release is dropping it and inserting it
-    // again; the base of the insert is then the release before it.
+    // The versions, against what is in force at the date now (a release of
+    // that date is re-stated in place: only the cells that change move).
     let next = place.next.map(|r| r.as_of);
-    let base_owned;
-    let base: &[Row] = if let Some(old) = place.at {
-        versions::drop(tx, date, next).await?;
-        versions::delete_release(tx, date).await?;
-        base_owned = match place.prev {
-            Some(p) => coverage::read_in_force(tx, p.as_of).await?,
-            None => Vec::new(),
-        };
-        if opts.partial {
-            summary.detail.insert("merged_into".into(), old.source_file.clone().into());
-        }
-        &base_owned
-    } else {
-        &before
-    };
+    if let (Some(old), true) = (place.at, opts.partial) {
+        summary.detail.insert("merged_into".into(), old.source_file.clone().into());
+    }
     let source_file = match place.at {
         Some(old) if opts.partial => format!("{}, {names}", old.source_file),
         _ => names,
@@ -185,7 +195,7 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
     tx.execute(include_str!("../../sql/release_put.sql"), &[&date, &cells, &sum.0, &source_file, &sha])
         .await
         .map_err(Error::pg("storing the release"))?;
-    versions::insert(tx, date, next, base, &content).await?;
+    versions::insert(tx, date, next, &before, &content).await?;
     // The invariant: reported_coverage is the latest release.
     if place.is_latest() {
         coverage::write_table(tx, &before, &content, &sum, single_source.as_deref(), &mut summary.detail).await?;

@@ -10,9 +10,11 @@
 //! ingest's write paths, and one of an older release leaves it alone.
 //!
 //! - [`date`]: the release date of a file (`--as-of`, the name's `YYYYMM`);
-//! - [`versions`]: inserting and dropping a release among the versions;
-//! - [`ingest`]: `ingest coverage FILE…` as releases, one transaction;
-//! - [`drop`](mod@drop): `releases drop DATE`.
+//! - `versions`: inserting, re-stating and dropping a release among the
+//!   versions;
+//! - `ingest`: `ingest coverage FILE…` as releases, one transaction
+//!   ([`ingest_files`]);
+//! - `drop`: `releases drop DATE` ([`drop_release`]).
 
 pub mod date;
 mod drop;

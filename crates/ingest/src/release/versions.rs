@@ -7,6 +7,11 @@
 //!   from N to its old end); D's new and changed cells get a version from D
 //!   to N (open when D is the latest). Cells D keeps equal are not touched,
 //!   so the work and the growth follow what changed.
+//! - re-state an existing D (replaced whole, or a partial file merged in):
+//!   the same against D's cells as stored, where a changed cell's version
+//!   that *starts* at D gives way — moved to start at N if still in force
+//!   there, else deleted. That is "drop D, insert D" without touching the
+//!   cells D keeps, so a merge costs what the file changes.
 //! - drop D: versions ending at D run on to N (or stay open); versions
 //!   starting at D move to N if still in force there, else go.
 
@@ -20,8 +25,9 @@ use crate::{Error, Result};
 const STAGE_COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa_count, nr_count, lte_operators, nr_operators";
 
 /// Put release `date` (its row in `coverage_release` already written) with
-/// cells `new` among the versions, where `base` is the release in force at
-/// `date` without it and `next` the first release after it.
+/// cells `new` among the versions, where `base` is what is in force at
+/// `date` now (the release of that date as stored, or the one before) and
+/// `next` the first release after it.
 #[tracing::instrument(skip(tx, base, new), fields(base = base.len(), new = new.len()))]
 pub(super) async fn insert(tx: &Transaction<'_>, date: NaiveDate, next: Option<NaiveDate>, base: &[Row], new: &[Row]) -> Result<()> {
     tx.batch_execute(include_str!("../../sql/release_stage.sql")).await.map_err(Error::pg("creating the release staging tables"))?;
@@ -43,8 +49,13 @@ pub(super) async fn insert(tx: &Transaction<'_>, date: NaiveDate, next: Option<N
         None => 0,
     };
     let closed = tx.execute(include_str!("../../sql/release_close.sql"), &[&date]).await.map_err(Error::pg("closing the versions the release changes"))?;
+    let unstarted = tx.execute(include_str!("../../sql/release_unstart.sql"), &[&date, &next]).await.map_err(Error::pg("deleting the re-stated release's versions"))?;
+    let restarted = match next {
+        Some(_) => tx.execute(include_str!("../../sql/release_restart.sql"), &[&date, &next]).await.map_err(Error::pg("moving the re-stated release's versions to the next release"))?,
+        None => 0,
+    };
     let opened = tx.execute(include_str!("../../sql/release_open.sql"), &[&date, &next]).await.map_err(Error::pg("adding the release's versions"))?;
-    tracing::debug!(reopened, closed, opened, "release versions written");
+    tracing::debug!(reopened, closed, unstarted, restarted, opened, "release versions written");
     Ok(())
 }
 
