@@ -52,6 +52,12 @@ GOAL_COLD_S = 5.0
 GOAL_WRITE_MS = 50.0
 GOAL_HTTP_RATIO = 20.0
 GOAL_HTTP_P99_MS = 50.0
+# Issue 16: coverage releases.
+GOAL_RELEASE_INGEST_S = 8.0
+GOAL_RELEASE_GROWTH = 0.15
+GOAL_RELEASE_CHANGE = 0.05
+GOAL_HISTORY_MS = 1000.0
+GOAL_DATE_SWITCH_MS = 150.0
 
 
 class Skip(Exception):
@@ -296,6 +302,110 @@ class Bench:
             raise RuntimeError(f"demo data in {out} lacks households or municipalities: {sorted(p.name for p in out.iterdir())}")
         self.commands.append(f"{pretty_cmd([self.F, 'demo-data', '--scale', self.scale, str(out)])}")
         return files
+
+    # ---- coverage releases (issue 16)
+
+    def bench_releases(self):
+        """The demo's quarterly coverage releases (2020-10 … 2026-10), as a
+        rollout office would load them: one by one, oldest first, the first
+        whole and the later ones as `--partial` files of what changed, into
+        a copy of the benchmark database (the other sections keep their one
+        release). Then the targets' history over all of them and the switch
+        of the in-memory date."""
+        rel_dir = self.home / f"data-{self.scale}" / "releases"
+        files = sorted(rel_dir.glob("*_coverage.csv")) if rel_dir.exists() else []
+        if len(files) < 2:
+            raise Skip(f"no series of releases in {rel_dir} (this build's demo-data writes none)")
+        if not self.has_cmd("releases"):
+            raise Skip("`funkplan releases` is not in this build")
+        self.settle("the releases section")
+        u = urllib.parse.urlsplit(self.url)
+        db = u.path.lstrip("/")
+        rdb = f"{db}_releases"
+        admin_url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/postgres", u.query, u.fragment))
+        rurl = urllib.parse.urlunsplit((u.scheme, u.netloc, f"/{rdb}", u.query, u.fragment))
+        sh(["psql", admin_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", f'DROP DATABASE IF EXISTS "{rdb}" WITH (FORCE)',
+            "-c", f'CREATE DATABASE "{rdb}" TEMPLATE "{db}"'])
+        env = dict(self.env)
+        env["DATABASE_URL"] = rurl
+
+        def q(sql):
+            return subprocess.run(["psql", rurl, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                  text=True, capture_output=True, check=True).stdout.strip()
+
+        try:
+            sh([self.F, "releases", "drop", DEMO_COVERAGE_AS_OF, "--force"], env=env)
+            rows = []
+            for i, f in enumerate(files):
+                cmd = [self.F, "ingest", "coverage", str(f)] + ([] if i == 0 else ["--partial"])
+                log(f"release {i + 1}/{len(files)}: {f.name}")
+                t = timed(cmd, env=env)
+                if i == 0:
+                    self.commands.append(pretty_cmd(cmd))
+                elif i == 1:
+                    self.commands.append(pretty_cmd(cmd))
+                # Sizes after a VACUUM, as a database between quarterly
+                # ingests would be (closing a version leaves a dead tuple).
+                q("VACUUM reported_coverage_version")
+                size = int(q("SELECT pg_total_relation_size('reported_coverage_version')"))
+                cells = int(q("SELECT cells FROM coverage_release ORDER BY as_of DESC LIMIT 1"))
+                d = json.loads(q("SELECT detail::text FROM ingest_run WHERE kind = 'coverage' ORDER BY id DESC LIMIT 1") or "{}")
+                moved = sum(int(d.get(k) or 0) for k in ("cells_new", "cells_changed", "cells_removed"))
+                rows.append({"file": f.name, "s": t["wall_s"], "rss": t["rss_mib"], "size": size, "cells": cells, "moved": moved})
+            versions = int(q("SELECT count(*) FROM reported_coverage_version"))
+            rc_size = int(q("SELECT pg_total_relation_size('reported_coverage')"))
+            log("recompute over all releases")
+            rec_cmd = [self.F, "recompute", "--json"]
+            rec = json.loads(sh(rec_cmd, env=env).stdout)
+            self.commands.append(pretty_cmd(rec_cmd))
+            mid = q("SELECT as_of FROM coverage_release ORDER BY as_of OFFSET (SELECT count(*) / 2 FROM coverage_release) LIMIT 1")
+            n = 5 if self.quick else 20
+            sw_cmd = [self.F, "recompute", "--as-of", mid, "--repeat", str(n), "--json"]
+            sw = json.loads(sh(sw_cmd, env=env).stdout.strip().splitlines()[-1])
+            self.commands.append(pretty_cmd(sw_cmd))
+        finally:
+            sh(["psql", admin_url, "-X", "-q", "-c", f'DROP DATABASE IF EXISTS "{rdb}" WITH (FORCE)'])
+
+        first = rows[0]
+        later = rows[1:]
+        growth = [(b["size"] - a["size"]) / first["size"] for a, b in zip(rows, rows[1:])]
+        change = [r["moved"] / max(1, first["cells"]) for r in later]
+        small = [g for g, c in zip(growth, change) if c <= GOAL_RELEASE_CHANGE]
+        later_s = [r["s"] for r in later]
+        mb = lambda b: f"{b / 2**20:,.1f} MiB"  # noqa: E731
+        lines = [
+            "## Coverage releases (issue 16)",
+            "",
+            f"The demo's {len(rows)} quarterly releases ({rows[0]['file'][:6]} … {rows[-1]['file'][:6]}) ingested one by one, "
+            "oldest first, into a copy of this database (the first file whole, the others `--partial`: each holds the cells "
+            "that changed), then `funkplan recompute` (the targets' history over every month and release) and the switch "
+            "of the in-memory date (`recompute --as-of DATE --repeat N`: all municipalities' figures at another release). "
+            "Path: CLI → ingest crate (staged differences, versions closed and opened in SQL) → PostgreSQL; the engine in "
+            "the `funkplan` process.",
+            "",
+            "| | median | spread | goal |",
+            "|---|---:|---:|---|",
+            f"| first release, {first['cells']:,} cells (whole file) | {first['s']:.1f} s | | ≤ {GOAL_RELEASE_INGEST_S:.0f} s |",
+            f"| each later release (changes only) | {med(later_s):.1f} s | {spread(later_s, '{:.1f}')} s | ≤ {GOAL_RELEASE_INGEST_S:.0f} s |",
+            f"| cells moved per later release (new + changed + removed) / cells | {100 * med(change):.2f} % | {100 * min(change):.2f}–{100 * max(change):.2f} % | |",
+            f"| version table growth per later release / first release's size | {100 * med(growth):.2f} % | {100 * min(growth):.2f}–{100 * max(growth):.2f} % | ≤ {100 * GOAL_RELEASE_GROWTH:.0f} % when ≤ {100 * GOAL_RELEASE_CHANGE:.0f} % of cells change |",
+            f"| versions after all releases | {versions:,} rows, {mb(rows[-1]['size'])} | | first release alone {mb(first['size'])}; `reported_coverage` (latest) {mb(rc_size)} |",
+            f"| history replay in `funkplan recompute` (`history_ms`, all targets × months, incl. writing them) | {rec.get('history_ms', float('nan')):.0f} ms | | ≤ {GOAL_HISTORY_MS:.0f} ms |",
+            f"| switch of date: every municipality at {mid} ({sw.get('release')} in force) | {sw.get('median_ms', float('nan')):.1f} ms | {sw.get('min_ms', 0):.1f}–{sw.get('max_ms', 0):.1f} ms, n={sw.get('runs')} | ≤ {GOAL_DATE_SWITCH_MS:.0f} ms |",
+            "",
+        ]
+        ok_ingest = max([first["s"], *later_s]) <= GOAL_RELEASE_INGEST_S
+        ok_growth = None if not small else max(small) <= GOAL_RELEASE_GROWTH
+        ok_hist = rec.get("history_ms") is not None and rec["history_ms"] <= GOAL_HISTORY_MS
+        ok_sw = sw.get("median_ms") is not None and sw["median_ms"] <= GOAL_DATE_SWITCH_MS
+        self.goals.append(("ingest of a release ≤ 8 s", verdict(ok_ingest, f"first {first['s']:.1f} s, later median {med(later_s):.1f} s, max {max(later_s):.1f} s")))
+        self.goals.append(("a release with ≤ 5 % of cells changed adds ≤ 15 %",
+                           verdict(ok_growth, f"max {100 * max(small):.1f} %" if small else "no release changed ≤ 5 %")))
+        self.goals.append(("history replay over the releases ≤ 1 s", verdict(ok_hist, f"{rec.get('history_ms', float('nan')):.0f} ms")))
+        self.goals.append(("switching the in-memory date ≤ 150 ms", verdict(ok_sw, f"{sw.get('median_ms', float('nan')):.1f} ms")))
+        lines.append(f"Goals: ingest — {self.goals[-4][1]}; growth — {self.goals[-3][1]}; history — {self.goals[-2][1]}; "
+                     f"switch — {self.goals[-1][1]}.")
+        self.sections.append("\n".join(lines))
 
     # ---- profiles (only where a goal is missed)
 
@@ -1224,7 +1334,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,incremental,load,http")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1253,6 +1363,7 @@ def main():
         step("ingest", b.bench_ingest)
         step("readers", b.bench_ingest_readers)
         step("recompute", b.bench_recompute)
+        step("releases", b.bench_releases)
         servers_up = True
         try:
             if not only or only & {"incremental", "http", "load"}:

@@ -31,7 +31,7 @@ pub enum DateError {
 #[must_use]
 pub fn from_name(name: &str) -> Option<NaiveDate> {
     let b = name.as_bytes();
-    if b.len() < 6 || !b[..6].iter().all(u8::is_ascii_digit) || b.get(6).is_some_and(u8::is_ascii_digit) {
+    if b.len() < 6 || !b[..6].iter().all(u8::is_ascii_digit) || b[6..].first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
     let year: i32 = name[..4].parse().ok()?;
