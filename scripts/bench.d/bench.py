@@ -603,9 +603,15 @@ class Bench:
         ops = (sql / "reference_operators.sql").read_text().strip().rstrip(";")
         src = source.replace("'", "")
         prepare = (sql / "reference_prepare.sql").read_text()
+        # The reported coverage the reference counts, set up as the coverage
+        # crate's Session does for "now" (reference.rs): a view of the
+        # latest release, no date set.
+        reported = [(sql / f).read_text().strip().rstrip(";") + ";" for f in ("reference_reported_drop.sql", "reference_reported_now.sql")]
         script = "\n".join([
             "\\set ON_ERROR_STOP 1",
             "DROP TABLE IF EXISTS bench_ref_a, bench_ref_s, bench_ref_oa, bench_ref_os;",
+            "SELECT set_config('funkplan.reference_as_of', '', false);",
+            *reported,
             prepare,
             f"PREPARE fig(text, bool) AS {fig};",
             f"PREPARE ops(text, bool) AS {ops};",
@@ -639,7 +645,7 @@ class Bench:
                    (e.ags IS NULL) AS miss_e, (ro.ags IS NULL) AS miss_r
             FROM (SELECT scenario, ags::text AS ags, technology, operator_id, households_covered, cells_covered
                   FROM coverage_operator_result) e
-            FULL JOIN ro ON ro.scenario = e.scenario AND ro.ags = e.ags AND ro.tech = e.technology AND ro.id = e.operator_id)
+            FULL JOIN ro ON ro.scenario = e.scenario AND ro.ags = e.ags AND ro.tech = e.technology AND ro.operator = e.operator_id)
         SELECT json_build_object(
             'rows', (SELECT count(*) FROM j),
             'missing', (SELECT count(*) FROM j WHERE miss_e OR miss_r),
