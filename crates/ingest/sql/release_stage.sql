@@ -3,17 +3,8 @@
 -- values (release_stage), cells it no longer has (release_gone). Emptied
 -- when one command stages several releases. No keys: the cells are
 -- unique by construction, and the joins go through the versions' key.
-CREATE TEMP TABLE IF NOT EXISTS release_stage (
-    n               integer NOT NULL,
-    e               integer NOT NULL,
-    gsm_count       smallint,
-    lte_count       smallint NOT NULL,
-    nr_dss_count    smallint,
-    nr_nsa_sa_count smallint,
-    nr_count        smallint NOT NULL,
-    lte_operators   integer,
-    nr_operators    integer
-) ON COMMIT DROP;
+-- The columns of reported_coverage itself (LIKE: names, types, NOT NULL).
+CREATE TEMP TABLE IF NOT EXISTS release_stage (LIKE reported_coverage) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS release_gone (
     n integer NOT NULL,
     e integer NOT NULL

@@ -58,6 +58,24 @@ const AREA_PROPS: &str = "json_build_object('ags', t.ags, 'name', t.name, 'kind'
     'dead_spot_area_km2', round(t.dead_km2::numeric, 2)::float8, \
     'source', t.source, 'synthetic', t.synthetic, 'computed_at', t.computed_at)";
 
+/// An area collection (municipalities summed by the first AGS digits):
+/// everything but its words and its FROM is the same for all of them.
+const fn area(id: &'static str, title: &'static str, description: &'static str, from: &'static str, filters: &'static [Filter]) -> Collection {
+    Collection {
+        id,
+        title,
+        description,
+        from,
+        id_expr: "t.ags",
+        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
+        geom_full: Some("t.geom"),
+        geom_filter: "t.geom",
+        props: AREA_PROPS,
+        datetime: "t.computed_at",
+        filters,
+    }
+}
+
 /// Every collection, in the order they are listed.
 pub(super) const ALL: [Collection; 7] = [
     Collection {
@@ -149,51 +167,33 @@ pub(super) const ALL: [Collection; 7] = [
         datetime: "t.computed_at",
         filters: &[Filter::eq("ags", "t.ags")],
     },
-    Collection {
-        id: "districts",
-        title: "Kreise und kreisfreie Städte (districts) with coverage",
-        description: "The 53 districts of NRW (first 5 AGS digits) with the coverage of their municipalities summed \
+    area(
+        "districts",
+        "Kreise und kreisfreie Städte (districts) with coverage",
+        "The 53 districts of NRW (first 5 AGS digits) with the coverage of their municipalities summed \
             (shares 0..1 of households and area, LTE dead spot area in km², scenario shares). A kreisfreie Stadt is \
             named as in the data, a Kreis by its official name. Outline: the union of its municipalities, simplified \
             to 20 m; ?geometry=full for the union itself.",
-        from: area_from!(5, "CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN min(m.name) \
+        area_from!(5, "CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN min(m.name) \
             ELSE coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 5)), 'Kreis ' || substr(min(m.ags), 1, 5)) END AS name, \
             CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN 'Kreisfreie Stadt' ELSE 'Kreis' END AS kind"),
-        id_expr: "t.ags",
-        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
-        geom_full: Some("t.geom"),
-        geom_filter: "t.geom",
-        props: AREA_PROPS,
-        datetime: "t.computed_at",
-        filters: &[Filter::eq("ags", "t.ags"), Filter::eq("kind", "t.kind")],
-    },
-    Collection {
-        id: "regions",
-        title: "Regierungsbezirke (regions) with coverage",
-        description: "The 5 Regierungsbezirke of NRW (first 3 AGS digits) with the coverage of their municipalities \
+        &[Filter::eq("ags", "t.ags"), Filter::eq("kind", "t.kind")],
+    ),
+    area(
+        "regions",
+        "Regierungsbezirke (regions) with coverage",
+        "The 5 Regierungsbezirke of NRW (first 3 AGS digits) with the coverage of their municipalities \
             summed, as for districts, by their official names. Outline: the union of their municipalities, simplified \
             to 20 m; ?geometry=full for the union itself.",
-        from: area_from!(3, "coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 3)), 'Regierungsbezirk ' || substr(min(m.ags), 1, 3)) AS name, 'Regierungsbezirk' AS kind"),
-        id_expr: "t.ags",
-        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
-        geom_full: Some("t.geom"),
-        geom_filter: "t.geom",
-        props: AREA_PROPS,
-        datetime: "t.computed_at",
-        filters: &[Filter::eq("ags", "t.ags")],
-    },
-    Collection {
-        id: "state",
-        title: "Nordrhein-Westfalen (the state) with coverage",
-        description: "The state as one feature (AGS 05) with the coverage of all its municipalities summed, as for \
+        area_from!(3, "coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 3)), 'Regierungsbezirk ' || substr(min(m.ags), 1, 3)) AS name, 'Regierungsbezirk' AS kind"),
+        &[Filter::eq("ags", "t.ags")],
+    ),
+    area(
+        "state",
+        "Nordrhein-Westfalen (the state) with coverage",
+        "The state as one feature (AGS 05) with the coverage of all its municipalities summed, as for \
             districts. Outline: the union of the municipalities, simplified to 20 m; ?geometry=full for the union itself.",
-        from: area_from!(2, "'Nordrhein-Westfalen' AS name, 'Land' AS kind"),
-        id_expr: "t.ags",
-        geom: "ST_Multi(ST_SimplifyPreserveTopology(t.geom, 20))",
-        geom_full: Some("t.geom"),
-        geom_filter: "t.geom",
-        props: AREA_PROPS,
-        datetime: "t.computed_at",
-        filters: &[Filter::eq("ags", "t.ags")],
-    },
+        area_from!(2, "'Nordrhein-Westfalen' AS name, 'Land' AS kind"),
+        &[Filter::eq("ags", "t.ags")],
+    ),
 ];

@@ -21,9 +21,14 @@ const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2019, 1, 1) {
     None => panic!("a valid date"),
 };
 
+/// The query parameter `key`'s value `s` as a `YYYY-MM-DD` date.
+pub(crate) fn parse_date(key: &str, s: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{key}: `{s}` is not a date (YYYY-MM-DD)")))
+}
+
 /// `as_of` as a date between [`EARLIEST`] and today.
 pub(crate) fn parse_as_of(s: &str) -> ApiResult<NaiveDate> {
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("as_of: `{s}` is not a date (YYYY-MM-DD)")))?;
+    let d = parse_date("as_of", s)?;
     let today = Utc::now().date_naive();
     if d < EARLIEST || d > today {
         return Err(ApiError::BadRequest(format!("as_of: {d} lies outside {EARLIEST} … {today} (today)")));

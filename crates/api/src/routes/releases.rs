@@ -31,12 +31,7 @@ pub(crate) async fn list(State(state): State<AppState>, q: QueryPairs) -> ApiRes
 
 /// A `YYYY-MM-DD` query parameter.
 fn date_param(q: &QueryPairs, key: &str) -> ApiResult<Option<NaiveDate>> {
-    q.get(key)
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| ApiError::BadRequest(format!("{key}: `{s}` is not a date (YYYY-MM-DD)")))
-        })
-        .transpose()
+    q.get(key).map(|s| super::dated::parse_date(key, s)).transpose()
 }
 
 /// What changed in a municipality's reported coverage between the release
