@@ -122,3 +122,38 @@ fn missing_postgis_is_recognised_from_the_servers_own_message() {
         assert!(funkplan_db::migrate::is_missing_extension(&msg), "{msg}");
     });
 }
+
+/// `funkplan … | head -1`: a reader that has gone is not an error of the
+/// command (it panicked on the broken pipe before).
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let home = tmp_home("pipe");
+    let mut child = std::process::Command::new(funkplan_e2e::bin())
+        .args(["demo-data", "--help"])
+        .env("FUNKPLAN_HOME", &home)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the command gets to print.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let o = std::process::Command::new(funkplan_e2e::bin())
+        .args(["db", "url"])
+        .env("FUNKPLAN_HOME", &home)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            drop(c.stdout.take());
+            c.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(o.status.success(), "{stderr}");
+}

@@ -228,3 +228,84 @@ async fn every_municipality_at_a_date_for_the_map() {
     assert!(app.get("/api/v1/coverage?as_of=2018-06-01").await.problem(StatusCode::BAD_REQUEST).contains("2019-01-01"));
     assert!(App::new().await.get("/api/v1/coverage").await.problem(StatusCode::SERVICE_UNAVAILABLE).contains("funkplan serve"));
 }
+
+#[tokio::test]
+async fn an_area_at_a_date_adds_up_its_municipalities_counts() {
+    let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
+    app.fixture().await;
+    // Regierungsbezirk Düsseldorf holds both fixture municipalities; the
+    // engine stand-in gives Düsseldorf 900 of 1000 households with LTE and
+    // Duisburg none, so the region's share is 900 / 2000 — counts added,
+    // divided once — and its dead area 110 cells.
+    let v = app.get("/api/v1/regions/051?as_of=2021-03-31").await.json();
+    assert_eq!(v["ags"], "051");
+    assert_eq!(v["level"], "region");
+    assert_eq!(v["as_of"], "2021-03-31");
+    assert_eq!(v["source"], "modelled");
+    assert_eq!(v["households"], 2000.0);
+    assert_eq!(v["coverage"]["lte"]["household_share"], 0.45);
+    assert_eq!(v["coverage"]["lte"]["area_share"], 0.45);
+    assert_eq!(v["coverage"]["5g"]["household_share"], 0.125);
+    assert!((v["coverage"]["lte"]["dead_spot_area_km2"].as_f64().unwrap() - 1.1).abs() < 1e-9, "{v}");
+    let m = v["municipalities"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{v}");
+    assert_eq!(m[0]["name"], "Düsseldorf");
+    assert_eq!(m[0]["coverage"]["lte"]["household_share"], 0.9);
+    // A district of one municipality is that municipality.
+    let d = app.get("/api/v1/districts/05112?as_of=2021-03-31").await.json();
+    assert_eq!(d["name"], "Duisburg");
+    assert_eq!(d["coverage"]["lte"]["household_share"], 0.0);
+    // Today's answer stays the stored one.
+    assert_eq!(app.get("/api/v1/regions/051").await.json()["ags"], "051");
+    for (uri, status, words) in [
+        ("/api/v1/regions/051?as_of=2018-12-31", StatusCode::BAD_REQUEST, "2019-01-01"),
+        ("/api/v1/districts/05111?as_of=31.03.2021", StatusCode::BAD_REQUEST, "YYYY-MM-DD"),
+        ("/api/v1/districts/05111?asof=2021-03-31", StatusCode::BAD_REQUEST, "asof"),
+        ("/api/v1/districts/05999?as_of=2021-03-31", StatusCode::NOT_FOUND, "05999"),
+    ] {
+        let d = app.get(uri).await.problem(status);
+        assert!(d.contains(words), "{uri}: {d}");
+    }
+    let d = App::new().await;
+    d.fixture().await;
+    assert!(d.get("/api/v1/regions/051?as_of=2021-03-31").await.problem(StatusCode::SERVICE_UNAVAILABLE).contains("funkplan serve"));
+}
+
+#[tokio::test]
+async fn targets_as_they_stood_on_a_date() {
+    let app = App::new().await;
+    // Every target has a point in 2024-10; 5g-upgrades (more than 10,300
+    // by 2024-12-31) climbs past its goal only after the deadline.
+    app.sql(
+        "INSERT INTO target_history (target_id, month, value)
+           SELECT id, '2024-10-01', 0 FROM target WHERE id <> '5g-upgrades';
+         INSERT INTO target_history (target_id, month, value) VALUES
+           ('5g-upgrades', '2024-10-01', 9000), ('5g-upgrades', '2024-11-01', 9500),
+           ('5g-upgrades', '2024-12-01', 10000), ('5g-upgrades', '2025-01-01', 10400),
+           ('5g-upgrades', '2025-06-01', 11000)",
+    )
+    .await;
+    let at = |list: &serde_json::Value| list.as_array().unwrap().iter().find(|t| t["id"] == "5g-upgrades").unwrap().clone();
+    // Before the deadline: December's value, not met, deadline ahead, and
+    // the later catch-up unknown then.
+    let t = at(&app.get("/api/v1/targets?as_of=2024-12-15").await.json());
+    assert_eq!(t["current_value"], 10000.0);
+    assert_eq!(t["met"], false);
+    assert_eq!(t["deadline_passed"], false);
+    assert_eq!(t["met_on"], serde_json::Value::Null);
+    assert_eq!(t["as_of"], "2024-12-31T23:59:59Z");
+    assert_eq!(t["baseline"], 9000.0);
+    // After it: January's value meets the goal, but not at the deadline.
+    let t = at(&app.get("/api/v1/targets?as_of=2025-02-10").await.json());
+    assert_eq!(t["current_value"], 10400.0);
+    assert_eq!(t["met"], true);
+    assert_eq!(t["deadline_passed"], true);
+    assert_eq!(t["met_at_deadline"], false);
+    assert_eq!(t["met_on"], "2025-01-01");
+    assert_eq!(t["forecast"]["value_at_deadline"], 10000.0);
+    // Nothing known before the history starts; bad dates refused.
+    let d = app.get("/api/v1/targets?as_of=2024-09-30").await.problem(StatusCode::NOT_FOUND);
+    assert!(d.contains("2024-09-30"), "{d}");
+    assert!(app.get("/api/v1/targets?as_of=2024-13-01").await.problem(StatusCode::BAD_REQUEST).contains("YYYY-MM-DD"));
+    assert!(app.get("/api/v1/targets?when=2024-12-01").await.problem(StatusCode::BAD_REQUEST).contains("when"));
+}

@@ -9,6 +9,8 @@
 // The CLI's own output goes to stdout by design.
 #![allow(clippy::print_stdout)]
 
+#[macro_use]
+mod out;
 mod cmd;
 mod config;
 mod live_hook;

@@ -42,7 +42,7 @@ pub use forecast::{Forecast, HistoryPoint};
 pub use history::{history, history_months, month_of, rebuild_history, CoveragePoint};
 pub use metric::{metric_value, Definition};
 pub use running_month::{refresh_current_month, running_month, RunningMonth};
-pub use status::{progress, status_all, TargetStatus};
+pub use status::{progress, status_all, status_at, TargetStatus};
 pub use target::{load, Comparator, Target};
 
 /// Errors of target evaluation.

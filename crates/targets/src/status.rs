@@ -5,7 +5,7 @@ use funkplan_db::Db;
 use funkplan_model::Metric;
 use serde::Serialize;
 
-use crate::{forecast, history, load, metric_value, Comparator, Forecast, Result, Target};
+use crate::{forecast, history, load, metric_value, Comparator, Forecast, HistoryPoint, Result, Target};
 
 /// A target with its value now.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -88,32 +88,69 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
     for t in load(db).await? {
         let (v, as_of) = metric_value(db, &t, now).await?;
         let hist = history(db, &t.id).await?.unwrap_or_default();
-        let baseline = hist.first().map(|p| p.value);
-        let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, &hist);
-        let deadline_passed = t.deadline < today;
-        out.push(TargetStatus {
-            progress: progress(t.comparator, v, t.target_value, baseline),
-            met: t.comparator.met(v, t.target_value),
-            // From the history's month of the deadline (see forecast); not
-            // known when the history starts after it.
-            met_at_deadline: if deadline_passed { fc.value_at_deadline.map(|v| t.comparator.met(v, t.target_value)) } else { None },
-            met_on: forecast::met_on(t.comparator, t.target_value, &hist),
-            deadline_passed,
-            baseline,
-            forecast: fc,
-            current_value: v,
-            as_of,
-            source: source_line(&t),
-            id: t.id,
-            title: t.title,
-            unit: t.unit,
-            target_value: t.target_value,
-            deadline: t.deadline,
-            comparator: t.comparator,
-            metric: t.metric,
-        });
+        out.push(judge(t, v, as_of, today, &hist));
     }
     Ok(out)
+}
+
+/// Every target as it stood on `date` (issue 16: "was it met at the
+/// deadline?" asked of any day): the value is the history's point of
+/// `date`'s month — as of that month's last day, the same rule the
+/// deadline verdict uses (for coverage, the release in force then and the
+/// sites on air by then) — and progress, forecast and the deadline verdicts
+/// are computed from the history up to that month only, as they would have
+/// been read then. `None` when the history starts after `date`'s month
+/// (nothing is known of that day).
+///
+/// # Errors
+/// A database error, or [`crate::Error::Definition`] for a broken target.
+pub async fn status_at(db: &Db, date: NaiveDate) -> Result<Option<Vec<TargetStatus>>> {
+    let month = crate::month_of(date);
+    let as_of = month_end(month).and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
+    let mut out = Vec::new();
+    for t in load(db).await? {
+        let mut hist = history(db, &t.id).await?.unwrap_or_default();
+        hist.retain(|p| p.month <= month);
+        let Some(v) = forecast::value_at(&hist, date) else {
+            return Ok(None);
+        };
+        out.push(judge(t, v, as_of, date, &hist));
+    }
+    Ok(Some(out))
+}
+
+/// The last day of the month that starts on `month`.
+fn month_end(month: NaiveDate) -> NaiveDate {
+    month.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(month)
+}
+
+/// The verdict on `t` with value `v` (computed at `as_of`) seen on `today`
+/// with the history `hist` known then.
+fn judge(t: Target, v: f64, as_of: DateTime<Utc>, today: NaiveDate, hist: &[HistoryPoint]) -> TargetStatus {
+    let baseline = hist.first().map(|p| p.value);
+    let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, hist);
+    let deadline_passed = t.deadline < today;
+    TargetStatus {
+        progress: progress(t.comparator, v, t.target_value, baseline),
+        met: t.comparator.met(v, t.target_value),
+        // From the history's month of the deadline (see forecast); not
+        // known when the history starts after it.
+        met_at_deadline: if deadline_passed { fc.value_at_deadline.map(|v| t.comparator.met(v, t.target_value)) } else { None },
+        met_on: forecast::met_on(t.comparator, t.target_value, hist),
+        deadline_passed,
+        baseline,
+        forecast: fc,
+        current_value: v,
+        as_of,
+        source: source_line(&t),
+        id: t.id,
+        title: t.title,
+        unit: t.unit,
+        target_value: t.target_value,
+        deadline: t.deadline,
+        comparator: t.comparator,
+        metric: t.metric,
+    }
 }
 
 /// "document, date: „quote“" — where a target comes from, in one line.
@@ -131,6 +168,14 @@ fn source_line(t: &Target) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_end_handles_short_months_and_december() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(month_end(d("2024-02-01")), d("2024-02-29"));
+        assert_eq!(month_end(d("2023-02-01")), d("2023-02-28"));
+        assert_eq!(month_end(d("2024-12-01")), d("2024-12-31"));
+    }
 
     #[test]
     fn progress_counts_up_and_down() {

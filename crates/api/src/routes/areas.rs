@@ -9,7 +9,7 @@ use axum::response::Response;
 use funkplan_db::Error as DbError;
 
 use super::municipalities::json_bytes;
-use crate::http::ApiPath;
+use crate::http::{ApiPath, QueryPairs};
 use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -50,8 +50,10 @@ impl Level {
     }
 }
 
-async fn area(state: &AppState, level: Level, key: &str) -> ApiResult<Response> {
+async fn area(state: &AppState, level: Level, key: &str, q: &QueryPairs) -> ApiResult<Response> {
+    q.check(&["as_of"], |_| false)?;
     let key = level.key(key)?;
+    let date = q.get("as_of").map(super::dated::parse_as_of).transpose()?;
     let c = state.db().conn().await?;
     let stmt = c
         .prepare_cached(&super::figures::AREA)
@@ -62,32 +64,39 @@ async fn area(state: &AppState, level: Level, key: &str) -> ApiResult<Response> 
     let Some(row) = row else {
         return Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}")));
     };
-    Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
+    let figures: String = row.try_get("figures").map_err(DbError::pg(what))?;
+    drop(c);
+    match date {
+        None => Ok(json_bytes(figures, "application/json")),
+        Some(date) => super::dated::area(state, &figures, date).await,
+    }
 }
 
 /// The figures of a district (Kreis or kreisfreie Stadt) with its
 /// municipalities.
 #[utoipa::path(get, path = "/api/v1/districts/{ags5}", tag = "coverage",
-    params(("ags5" = String, Path, description = "The first 5 AGS digits", example = "05158")),
+    params(("ags5" = String, Path, description = "The first 5 AGS digits", example = "05158"), ("as_of" = Option<String>, Query, description = "The figures at this date (YYYY-MM-DD, 2019-01-01 … today), summed from its municipalities' engine counts at that date: the coverage release in force then and the sites on air by then")),
     responses(
         (status = 200, description = "Figures of the district, summed from its municipalities", body = schema::AreaFigures),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "Malformed key", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed key or date", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such district", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A date asked of a server without the coverage engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn district(State(state): State<AppState>, ApiPath(ags5): ApiPath<String>) -> ApiResult<Response> {
-    area(&state, Level::District, &ags5).await
+pub(crate) async fn district(State(state): State<AppState>, ApiPath(ags5): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
+    area(&state, Level::District, &ags5, &q).await
 }
 
 /// The figures of a Regierungsbezirk with its municipalities.
 #[utoipa::path(get, path = "/api/v1/regions/{ags3}", tag = "coverage",
-    params(("ags3" = String, Path, description = "The first 3 AGS digits", example = "051")),
+    params(("ags3" = String, Path, description = "The first 3 AGS digits", example = "051"), ("as_of" = Option<String>, Query, description = "The figures at this date (YYYY-MM-DD, 2019-01-01 … today), summed from its municipalities' engine counts at that date: the coverage release in force then and the sites on air by then")),
     responses(
         (status = 200, description = "Figures of the Regierungsbezirk, summed from its municipalities", body = schema::AreaFigures),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 400, description = "Malformed key", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed key or date", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such Regierungsbezirk", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A date asked of a server without the coverage engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn region(State(state): State<AppState>, ApiPath(ags3): ApiPath<String>) -> ApiResult<Response> {
-    area(&state, Level::Region, &ags3).await
+pub(crate) async fn region(State(state): State<AppState>, ApiPath(ags3): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
+    area(&state, Level::Region, &ags3, &q).await
 }

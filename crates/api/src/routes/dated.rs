@@ -84,6 +84,63 @@ pub(crate) async fn municipality(state: &AppState, ags: &Ags, as_of: &str) -> Ap
     .into_response())
 }
 
+/// The counts of `a` and `b` together: an area's figures are its
+/// municipalities' counts added up and divided once, never a sum of shares.
+fn add(a: DatedTech, b: &DatedTech) -> DatedTech {
+    DatedTech {
+        households: a.households + b.households,
+        households_covered: a.households_covered + b.households_covered,
+        cells: a.cells + b.cells,
+        cells_covered: a.cells_covered + b.cells_covered,
+        dead_cells: a.dead_cells + b.dead_cells,
+        grey_cells: a.grey_cells + b.grey_cells,
+    }
+}
+
+const NO_TECH: DatedTech = DatedTech { households: 0.0, households_covered: 0.0, cells: 0, cells_covered: 0, dead_cells: 0, grey_cells: 0 };
+
+/// `GET /api/v1/districts/{ags5}?as_of=DATE` and the same for a region:
+/// `today` is the area's answer of today (its name, kind and members come
+/// from there), the figures are the engine's at `date`, the members' counts
+/// added up.
+pub(crate) async fn area(state: &AppState, today: &str, date: NaiveDate) -> ApiResult<Response> {
+    let today: Value = serde_json::from_str(today).map_err(|e| ApiError::Internal(format!("the area's figures are not JSON: {e}")))?;
+    let members: Vec<(&str, Option<&str>)> = today["municipalities"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| Some((m["ags"].as_str()?, m["name"].as_str()))).collect())
+        .unwrap_or_default();
+    let Some(hook) = state.hook() else {
+        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
+    };
+    let all = hook.coverage_at(date).await.map_err(|e| {
+        tracing::warn!(error = %chain(&*e), %date, "figures at a date failed");
+        ApiError::EngineUnavailable(format!("the figures at {date} could not be computed: {e}"))
+    })?;
+    let by_ags: std::collections::HashMap<&str, (&DatedTech, &DatedTech)> =
+        all.municipalities.iter().map(|(a, l, n)| (a.as_str(), (l, n))).collect();
+    let (mut lte, mut nr) = (NO_TECH, NO_TECH);
+    let mut rows = Vec::with_capacity(members.len());
+    for (ags, name) in members {
+        let Some((l, n)) = by_ags.get(ags) else { continue };
+        lte = add(lte, l);
+        nr = add(nr, n);
+        rows.push(json!({"ags": ags, "name": name, "households": l.households, "coverage": {"5g": tech(n, false), "lte": tech(l, true)}}));
+    }
+    Ok(Json(json!({
+        "ags": today["ags"],
+        "level": today["level"],
+        "name": today["name"],
+        "kind": today["kind"],
+        "as_of": all.date,
+        "release": all.release,
+        "source": all.source,
+        "households": lte.households,
+        "coverage": {"5g": tech(&nr, false), "lte": tech(&lte, true)},
+        "municipalities": rows,
+    }))
+    .into_response())
+}
+
 /// Every municipality's shares at a date, for the map's date control:
 /// the release in force then and the sites on air by then. Without
 /// `as_of`: today.

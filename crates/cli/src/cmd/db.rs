@@ -30,7 +30,7 @@ enum Action {
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Action::Url = a.action {
-        println!("{}", g.database_url().await?);
+        outln!("{}", g.database_url().await?);
         return Ok(());
     }
     if g.database_url.as_deref().is_some_and(|u| !u.is_empty()) {
@@ -47,21 +47,21 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
                 Started::Started => "started",
                 Started::AlreadyRunning => "already running",
             };
-            println!("embedded PostgreSQL {what}: {}", cluster.url(APP_DB));
+            outln!("embedded PostgreSQL {what}: {}", cluster.url(APP_DB));
         }
         Action::Stop => {
             let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await??;
-            println!("{}", if stopped { "embedded PostgreSQL stopped" } else { "embedded PostgreSQL was not running" });
+            outln!("{}", if stopped { "embedded PostgreSQL stopped" } else { "embedded PostgreSQL was not running" });
         }
         Action::Status => match cluster.status()? {
-            Status::Running { pid } => println!(
+            Status::Running { pid } => outln!(
                 "running (pid {}), data {}, {}",
                 pid.map_or_else(|| "?".into(), |p| p.to_string()),
                 cluster.data_dir.display(),
                 cluster.url(APP_DB)
             ),
-            Status::Stopped => println!("stopped, data {}", cluster.data_dir.display()),
-            Status::NotInitialised => println!("not created yet; `funkplan db start` creates it"),
+            Status::Stopped => outln!("stopped, data {}", cluster.data_dir.display()),
+            Status::NotInitialised => outln!("not created yet; `funkplan db start` creates it"),
         },
         Action::Url => {}
     }

@@ -30,7 +30,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let out = a.out_dir.clone();
     let t = std::time::Instant::now();
     let stats = tokio::task::spawn_blocking(move || demo::generate(scale, &out)).await??;
-    println!(
+    outln!(
         "Wrote the demo data to {} in {:.1} s: {} real municipalities, {} grid cells, {} real census cells with {} households; \
          SYNTHETIC: {} sites, {} measures, {} coverage cells ({} LTE dead), {} quarterly coverage releases in releases/.",
         a.out_dir.display(),

@@ -99,7 +99,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     match result {
         Ok(summaries) => {
             for s in summaries {
-                println!("{}", s.paragraph());
+                outln!("{}", s.paragraph());
             }
             Ok(())
         }

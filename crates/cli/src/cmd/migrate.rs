@@ -8,9 +8,9 @@ pub async fn run(g: &Global) -> anyhow::Result<()> {
     let db = funkplan_db::Db::connect(&url, &funkplan_db::PoolOptions { max_size: 1, ..Default::default() }).await?;
     let postgis = db.postgis_version().await?;
     if report.applied.is_empty() {
-        println!("schema is up to date (PostGIS {postgis})");
+        outln!("schema is up to date (PostGIS {postgis})");
     } else {
-        println!("applied {} migration(s): {} (PostGIS {postgis})", report.applied.len(), report.applied.join(", "));
+        outln!("applied {} migration(s): {} (PostGIS {postgis})", report.applied.len(), report.applied.join(", "));
     }
     Ok(())
 }
@@ -22,7 +22,7 @@ pub async fn seed(g: &Global) -> anyhow::Result<()> {
     let report = funkplan_db::seed::run(&mut client, &seeds).await?;
     drop(client);
     let _ = conn.await;
-    println!(
+    outln!(
         "seeded {} targets, {} operators, {} coverage radii, {} model parameters",
         report.targets, report.operators, report.radii, report.params
     );

@@ -93,14 +93,14 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         ms.sort_by(f64::total_cmp);
         let median = ms[ms.len() / 2];
         if a.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"runs": ms.len(), "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1], "cpu_ms_per_run": cpu_ms,
                     "median_stamp_ms": stamp_ms, "median_sums_ms": sums_ms, "median_dead_spots_ms": dead_ms,
                     "min_stamp_ms": stamp_min, "min_sums_ms": sums_min, "min_dead_spots_ms": dead_min})
             );
         } else {
-            println!(
+            outln!(
                 "in-memory full computation ({} runs): min {:.1} ms, median {median:.1} ms, max {:.1} ms, CPU {} ms per run (medians: stamp {stamp_ms:.1} ms, sums {sums_ms:.1} ms, dead spots {dead_ms:.1} ms)",
                 ms.len(),
                 ms[0],
@@ -113,9 +113,9 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if let Some(ids) = &a.sites {
         let stats = live.sites_changed(&db, ids).await?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&stats)?);
+            outln!("{}", serde_json::to_string_pretty(&stats)?);
         } else {
-            println!(
+            outln!(
                 "incremental update for {} site(s): {} municipalities; read sites {:.1} ms, compute {:.1} ms, write {:.1} ms, target history {:.1} ms",
                 ids.len(),
                 stats.municipalities,
@@ -130,9 +130,9 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let what = if a.scenario { Recompute { actual: false, scenario: true, history: false } } else { Recompute::default() };
     let stats = live.recompute(&db, what).await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        outln!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        println!(
+        outln!(
             "recomputed {} ({}) for {} municipalities, {} cells, {} sites, {} coverage releases: {} dead spots; load {:.0} ms, compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
             if a.scenario { "the scenario" } else { "actual and scenario" },
             stats.source,
@@ -167,13 +167,13 @@ async fn time_figures_at(live: &Live, n: usize, date: chrono::NaiveDate, json: b
     let median = ms[ms.len() / 2];
     let release = release.map_or_else(|| "none".to_owned(), |d| d.to_string());
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"as_of": date, "release": release, "source": source.as_str(), "runs": ms.len(),
                 "min_ms": ms[0], "median_ms": median, "max_ms": ms[ms.len() - 1]})
         );
     } else {
-        println!(
+        outln!(
             "figures for {date} ({source}, release in force: {release}), {} runs: min {:.1} ms, median {median:.1} ms, max {:.1} ms",
             ms.len(),
             ms[0],
@@ -217,9 +217,9 @@ async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
         out["equal"] = equal.into();
     }
     if a.json || a.check {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "PostGIS reference ({source}): {} municipality × technology rows, {:.2} s (prepare {:.0} ms)",
             actual.rows.len(),
             ref_s,
@@ -254,7 +254,7 @@ async fn reference_at(db: &funkplan_db::Db, a: &Args, source: CoverageSource, da
         out["diff_actual"] = serde_json::to_value(&d)?;
         out["equal"] = equal.into();
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     if !equal {
         bail!("the engine's figures for {date} differ from the PostGIS reference (see the differences above)");
     }

@@ -38,9 +38,9 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         Some(Action::Drop { date, force }) => {
             let s = release::drop_release(&mut client, date, DropOptions { force }).await.with_context(|| format!("releases drop {date}"))?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                println!("{}", s.notes.join(" "));
+                outln!("{}", s.notes.join(" "));
             }
             Ok(())
         }
@@ -53,16 +53,16 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
 async fn list(client: &tokio_postgres::Client, json: bool) -> anyhow::Result<()> {
     let releases = release::list(client).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&releases)?);
+        outln!("{}", serde_json::to_string_pretty(&releases)?);
         return Ok(());
     }
     if releases.is_empty() {
-        println!("no coverage releases (ingest one: funkplan ingest coverage FILE --as-of YYYY-MM-DD)");
+        outln!("no coverage releases (ingest one: funkplan ingest coverage FILE --as-of YYYY-MM-DD)");
         return Ok(());
     }
-    println!("{:<10} {:>10}  {:<12}  {:<16}  source file", "as of", "cells", "checksum", "ingested at (UTC)");
+    outln!("{:<10} {:>10}  {:<12}  {:<16}  source file", "as of", "cells", "checksum", "ingested at (UTC)");
     for r in &releases {
-        println!(
+        outln!(
             "{:<10} {:>10}  {:<12}  {:<16}  {}",
             r.as_of,
             r.cells,

@@ -41,21 +41,21 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             let db = g.db().await?;
             funkplan_db::migrate::run(db.url()).await?;
             let t = funkplan_api::create_token(&db, &role, label.as_deref()).await?;
-            println!("created token {} with role {} (shown once; store it now)", t.id, t.role);
-            println!("{}", t.token);
+            outln!("created token {} with role {} (shown once; store it now)", t.id, t.role);
+            outln!("{}", t.token);
         }
         Action::Revoke { id_or_token } => {
             let db = g.db().await?;
             match funkplan_api::revoke_token(&db, &id_or_token).await? {
-                Some(id) => println!("revoked token {id}"),
+                Some(id) => outln!("revoked token {id}"),
                 None => anyhow::bail!("no such token: {}", redact(&id_or_token)),
             }
         }
         Action::List => {
             let db = g.db().await?;
-            println!("{:>5}  {:<24}  {:<20}  {:<20}  label", "id", "role", "created", "revoked");
+            outln!("{:>5}  {:<24}  {:<20}  {:<20}  label", "id", "role", "created", "revoked");
             for t in funkplan_api::list_tokens(&db).await? {
-                println!(
+                outln!(
                     "{:>5}  {:<24}  {:<20}  {:<20}  {}",
                     t.id,
                     t.role,
