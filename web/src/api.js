@@ -184,3 +184,8 @@ export function changes(ags, from, to) {
   const s = q.toString();
   return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/changes${s ? `?${s}` : ''}`);
 }
+
+/** A municipality at each coverage release: {source, releases: [{date, coverage: {5g, lte}}]}. */
+export function municipalityReleases(ags) {
+  return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/releases`);
+}

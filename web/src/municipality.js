@@ -6,6 +6,7 @@ import {
 } from './api.js';
 import { changesSection } from './changes.js';
 import { compare } from './compare.js';
+import { releaseChart } from './releasechart.js';
 import { listTable, MEASURE_COLUMNS, SITE_COLUMNS } from './lists.js';
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
@@ -65,7 +66,8 @@ export function renderMunicipality(main, ags) {
           operatorTables(m)),
         el('div', {}, mapEl, mapPrint, el('p', { class: 'small muted' },
           el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'),
-          changesSection(ags, () => map, () => alive))),
+          changesSection(ags, () => map, () => alive),
+          releaseChart(ags, () => alive))),
       el('div', { class: 'gemeinde-grid' }, sitesTable(m), measuresTable(m)),
       lists,
       el('p', { class: 'print-only small' }, 'Im Bericht die sechs nächsten geplanten Maßnahmen; alle Standorte und Maßnahmen in der Web-Ansicht.'),

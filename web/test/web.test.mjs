@@ -603,6 +603,42 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('municipality: its household shares over the releases, equal to the figures at each release date', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const rs = await getJson(`${BASE}/api/v1/releases`);
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    const section = page.locator('[data-section="release-chart"]');
+    if (rs.length < 2) {
+      await section.locator('[data-field="release-chart-note"]').waitFor();
+    } else {
+      await section.locator('table.release-table').waitFor({ state: 'attached' });
+      const series = await getJson(`${BASE}/api/v1/municipalities/${m.ags}/releases`);
+      assert.deepEqual(series.releases.map((r) => r.date), rs.map((r) => r.as_of));
+      const rows = section.locator('table.release-table tbody tr');
+      assert.equal(await rows.count(), rs.length);
+      // The engine's walk over the releases equals its figures for a date
+      // (first, middle and latest release), and the table shows them.
+      for (const i of [0, Math.floor(rs.length / 2), rs.length - 1]) {
+        const at = await getJson(`${BASE}/api/v1/municipalities/${m.ags}?as_of=${rs[i].as_of}`);
+        for (const tech of ['5g', 'lte']) {
+          const want = at.coverage[tech].household_share;
+          const got = series.releases[i].coverage[tech].household_share;
+          assert.ok(Math.abs(got - want) < 1e-9, `${rs[i].as_of} ${tech}: ${got} vs ${want}`);
+          const cell = rows.nth(i).locator(`td[data-field="share-${tech}"]`);
+          assert.equal(await cell.getAttribute('data-value'), String(got));
+          assert.equal(normSpace(await cell.textContent()), normSpace(formatShare(got)));
+        }
+      }
+      await page.waitForFunction((k) => Boolean(window.__funkplan.charts?.[k]), `releases-${m.ags}`);
+      await section.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: shot('municipality-release-chart'), fullPage: true });
+    }
+    assertClean(problems, 'release chart');
+    await page.close();
+  });
+
   test('all municipalities: one table, filtered by district, sorted, downloadable as XLSX and CSV', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const fc = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);

@@ -38,6 +38,24 @@ pub trait CoverageHook: Send + Sync + 'static {
         let _ = date;
         Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
+
+    /// The figures of the municipality `ags` at each coverage release date
+    /// (oldest first), as [`CoverageHook::figures_at`] would give them for
+    /// those dates. `Ok(None)` for an AGS without grid cells.
+    fn series(&self, ags: String) -> BoxFuture<'static, Result<Option<DatedSeries>, HookError>> {
+        let _ = ags;
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
+    }
+}
+
+/// A municipality's figures at each coverage release, computed by the
+/// engine (for the municipality page's chart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatedSeries {
+    /// What the figures count.
+    pub source: CoverageSource,
+    /// Per release date, oldest first: the date, LTE, 5G.
+    pub points: Vec<(NaiveDate, DatedTech, DatedTech)>,
 }
 
 /// Every municipality's figures at a date, computed by the engine (for the

@@ -174,6 +174,21 @@ impl funkplan_api::CoverageHook for DatedHook {
             })
         })
     }
+
+    fn series(&self, ags: String) -> futures_util::future::BoxFuture<'static, Result<Option<funkplan_api::DatedSeries>, funkplan_api::HookError>> {
+        use funkplan_api::{DatedSeries, DatedTech};
+        Box::pin(async move {
+            if ags != "05111000" {
+                return Ok(None);
+            }
+            let t = |hh_cov: f64| DatedTech { households: 1000.0, households_covered: hh_cov, cells: 100, cells_covered: 50, dead_cells: 50, grey_cells: 0 };
+            let d = |m| chrono::NaiveDate::from_ymd_opt(2023, m, 1).unwrap();
+            Ok(Some(DatedSeries {
+                source: funkplan_model::CoverageSource::Union,
+                points: vec![(d(1), t(900.0), t(100.0)), (d(4), t(950.0), t(300.0))],
+            }))
+        })
+    }
 }
 
 #[tokio::test]
@@ -308,4 +323,27 @@ async fn targets_as_they_stood_on_a_date() {
     assert!(d.contains("2024-09-30"), "{d}");
     assert!(app.get("/api/v1/targets?as_of=2024-13-01").await.problem(StatusCode::BAD_REQUEST).contains("YYYY-MM-DD"));
     assert!(app.get("/api/v1/targets?when=2024-12-01").await.problem(StatusCode::BAD_REQUEST).contains("when"));
+}
+
+#[tokio::test]
+async fn a_municipality_over_the_releases() {
+    let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
+    app.fixture().await;
+    let v = app.get("/api/v1/municipalities/05111000/releases").await.json();
+    assert_eq!(v["name"], "Düsseldorf");
+    assert_eq!(v["source"], "union");
+    let r = v["releases"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["date"], "2023-01-01");
+    assert_eq!(r[1]["coverage"]["5g"]["household_share"], 0.3);
+    assert_eq!(r[1]["coverage"]["lte"]["household_share"], 0.95);
+    for (uri, status, words) in [
+        ("/api/v1/municipalities/0511100/releases", StatusCode::BAD_REQUEST, "AGS"),
+        ("/api/v1/municipalities/05111000/releases?as_of=2023-01-01", StatusCode::BAD_REQUEST, "as_of"),
+        ("/api/v1/municipalities/05999000/releases", StatusCode::NOT_FOUND, "05999000"),
+        ("/api/v1/municipalities/05112000/releases", StatusCode::NOT_FOUND, "no grid cells"),
+    ] {
+        let d = app.get(uri).await.problem(status);
+        assert!(d.contains(words), "{uri}: {d}");
+    }
 }

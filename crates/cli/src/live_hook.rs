@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
+use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
@@ -135,6 +135,19 @@ impl CoverageHook for LiveHook {
             let f = g.live.figures_at(date, source).await;
             let municipalities = f.ags.iter().zip(f.figures.iter()).map(|(a, [lte, nr])| (a.clone(), tech(lte), tech(nr))).collect();
             Ok(DatedAll { date, release: f.release, source, municipalities })
+        })
+    }
+
+    /// The municipality at every release date: one walk over its box of
+    /// the grid (see `funkplan_coverage::series`).
+    fn series(&self, ags: String) -> BoxFuture<'static, Result<Option<DatedSeries>, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let g = fresh(&loaded, &db).await?;
+            let source = g.live.source().await;
+            let points = g.live.series(&ags, source).await;
+            Ok(points.map(|p| DatedSeries { source, points: p.iter().map(|p| (p.date, tech(&p.figures[0]), tech(&p.figures[1]))).collect() }))
         })
     }
 }

@@ -44,6 +44,7 @@ pub mod load;
 pub mod model;
 pub mod reference;
 pub mod releases;
+pub mod series;
 mod row;
 #[allow(missing_docs)]
 pub mod write;

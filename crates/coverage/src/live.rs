@@ -283,6 +283,17 @@ impl Live {
         Some(cpu(|| crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)))
     }
 
+    /// The figures of the municipality `ags` at every coverage release
+    /// date with `source` (see [`crate::series::series`]), oldest first:
+    /// the municipality page's chart over the releases. `None` for an AGS
+    /// the grid does not know.
+    #[tracing::instrument(skip(self))]
+    pub async fn series(&self, ags: &str, source: CoverageSource) -> Option<Vec<crate::series::SeriesPoint>> {
+        let st = self.inner.lock().await;
+        let m = st.grid.muni_index(ags)?;
+        Some(cpu(|| crate::series::series(&st.grid, &st.model, &st.sites, m, source)))
+    }
+
     /// [`Live::figures_at`] computed afresh, never from the results kept
     /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
     /// times.

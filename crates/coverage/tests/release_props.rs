@@ -233,6 +233,29 @@ proptest! {
     }
 
     #[test]
+    fn series_equals_figures_at(w in world()) {
+        for source in SOURCES {
+            let at: Vec<_> = w.grid.releases.dates().iter().map(|&d| figures_at(&w.grid, &w.model, &w.sites, &[0, 1, 2, 3], d, source)).collect();
+            for m in 0..w.grid.ags.len() {
+                let s = funkplan_coverage::series::series(&w.grid, &w.model, &w.sites, m as u16, source);
+                if w.grid.muni_box[m].is_none() {
+                    prop_assert!(s.is_empty());
+                    continue;
+                }
+                prop_assert_eq!(s.len(), w.grid.releases.dates().len());
+                for (i, p) in s.iter().enumerate() {
+                    prop_assert_eq!(p.date, w.grid.releases.dates()[i]);
+                    for t in 0..2 {
+                        let (a, b) = (&p.figures[t], &at[i][m][t]);
+                        prop_assert_eq!((a.cells, a.cells_covered, a.dead_cells, a.grey_cells), (b.cells, b.cells_covered, b.dead_cells, b.grey_cells), "{} muni {} release {} tech {}", source, m, p.date, t);
+                        prop_assert!((a.households - b.households).abs() < 1e-6 && (a.households_covered - b.households_covered).abs() < 1e-6);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn figures_at_a_date_equal_brute_force(w in world(), offset in 0u64..400) {
         let date = day0() - Days::new(60) + Days::new(offset);
         for source in SOURCES {

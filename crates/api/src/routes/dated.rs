@@ -181,3 +181,51 @@ pub(crate) async fn coverage(axum::extract::State(state): axum::extract::State<A
         .collect();
     Ok(Json(json!({"as_of": all.date, "release": all.release, "source": all.source, "municipalities": rows})).into_response())
 }
+
+/// A municipality's figures at each coverage release (issue 16: the
+/// municipality page charts its 5G and LTE household share over the
+/// releases), from the engine: the release of that date and the sites on
+/// air by then, as `?as_of=` would give them for each release date.
+#[utoipa::path(get, path = "/api/v1/municipalities/{ags}/releases", tag = "coverage",
+    params(("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000")),
+    responses(
+        (status = 200, description = "Per release date, oldest first, the municipality's figures at that date", body = Object),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Malformed AGS, unknown parameter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown AGS, or no grid cells", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The coverage engine of `funkplan serve` is not there", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn series(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::http::ApiPath(ags): crate::http::ApiPath<String>,
+    q: crate::http::QueryPairs,
+) -> ApiResult<Response> {
+    q.check(&[], |_| false)?;
+    let ags: Ags = ags
+        .parse()
+        .map_err(|e| ApiError::BadRequest(format!("{e}; an AGS is the 8-digit official municipality key, e.g. 05111000")))?;
+    let c = state.db().conn().await?;
+    let what = "reading the municipality";
+    let stmt = c.prepare_cached("SELECT name FROM municipality WHERE ags = $1").await.map_err(DbError::pg(what))?;
+    let Some(row) = c.query_opt(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))? else {
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
+    };
+    let name: String = row.try_get("name").map_err(DbError::pg(what))?;
+    drop(c);
+    let Some(hook) = state.hook() else {
+        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
+    };
+    let s = hook.series(ags.as_str().to_owned()).await.map_err(|e| {
+        tracing::warn!(error = %chain(&*e), %ags, "figures over the releases failed");
+        ApiError::EngineUnavailable(format!("the figures over the releases could not be computed: {e}"))
+    })?;
+    let Some(s) = s else {
+        return Err(ApiError::NotFound(format!("municipality {ags} has no grid cells: no figures")));
+    };
+    let points: Vec<Value> = s
+        .points
+        .iter()
+        .map(|(date, lte, nr)| json!({"date": date, "households": lte.households, "coverage": {"5g": tech(nr, false), "lte": tech(lte, true)}}))
+        .collect();
+    Ok(Json(json!({"ags": ags.as_str(), "name": name, "source": s.source, "releases": points})).into_response())
+}

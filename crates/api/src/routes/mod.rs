@@ -59,6 +59,7 @@ routes! {
     GET "/api/v1/municipalities/{ags}/changes" cached => releases::changes;
     GET "/api/v1/releases" cached => releases::list;
     GET "/api/v1/coverage" cached => dated::coverage;
+    GET "/api/v1/municipalities/{ags}/releases" cached => dated::series;
     GET "/api/v1/export/{file}" cached => export::download;
     GET "/api/v1/districts/{ags5}" cached => areas::district;
     GET "/api/v1/regions/{ags3}" cached => areas::region;

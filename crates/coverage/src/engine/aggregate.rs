@@ -18,7 +18,7 @@ pub struct OperatorFigures {
 }
 
 /// Figures of one municipality and technology.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TechFigures {
     /// Households in the municipality.
     pub households: f64,
