@@ -14,6 +14,7 @@ pub mod auth;
 mod cache;
 mod catalog;
 mod error;
+mod gpkg;
 mod hook;
 pub mod http;
 mod metrics;
@@ -41,6 +42,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
+pub use routes::export::export;
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};

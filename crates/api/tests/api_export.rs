@@ -129,3 +129,80 @@ async fn unknown_exports_and_parameters_are_refused() {
     assert!(d.contains("de, en"), "{d}");
     app.get("/api/v1/export/municipalities.csv?sep=tab").await.problem(StatusCode::BAD_REQUEST);
 }
+
+/// The whole dataset as a GeoPackage: read back with SQLite (every layer,
+/// every feature's properties equal to the OGC API's) and with GDAL (the
+/// file opens as a GeoPackage with typed fields). `scripts/test` installs
+/// GDAL (`gdal-bin`).
+#[tokio::test]
+async fn the_dataset_as_geopackage_reads_back_in_sqlite_and_gdal() {
+    let app = App::new().await;
+    app.fixture().await;
+    let r = app.get("/api/v1/export/funkplan.gpkg").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/geopackage+sqlite3"));
+    assert!(r.header("content-disposition").unwrap().contains(".gpkg"));
+    let dir = std::env::temp_dir().join(format!("funkplan-gpkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("funkplan.gpkg");
+    std::fs::write(&path, &r.bytes).unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let app_id: i64 = db.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+    assert_eq!(app_id, 0x4750_4B47, "GPKG");
+    let layers: Vec<(String, i64)> = db
+        .prepare("SELECT table_name, srs_id FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["dead_spots", "districts", "measures", "municipalities", "regions", "sites", "state"]);
+    assert!(layers.iter().all(|(_, srs)| *srs == 25832));
+    for (layer, collection) in [("municipalities", "municipalities"), ("sites", "sites"), ("measures", "measures"), ("districts", "districts")] {
+        let feats = features(&app, collection).await;
+        let n: i64 = db.query_row(&format!("SELECT count(*) FROM {layer}"), [], |r| r.get(0)).unwrap();
+        assert_eq!(n as usize, feats.len(), "{layer}");
+        // Every property of the first feature, as stored in its column.
+        let f = &feats[0];
+        let mut st = db.prepare(&format!("SELECT * FROM {layer} ORDER BY fid LIMIT 1")).unwrap();
+        let cols: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+        st.query_row([], |row| {
+            for (k, v) in f {
+                let i = cols.iter().position(|c| c == k).unwrap_or_else(|| panic!("{layer}: no column {k}"));
+                let got: rusqlite::types::Value = row.get(i).unwrap();
+                use rusqlite::types::Value as S;
+                match (v, &got) {
+                    (Value::Null, S::Null) => {}
+                    (Value::Number(a), S::Real(b)) => assert!((a.as_f64().unwrap() - b).abs() < 1e-9, "{layer}.{k}"),
+                    (Value::Number(a), S::Integer(b)) => assert_eq!(a.as_i64(), Some(*b), "{layer}.{k}"),
+                    (Value::Bool(a), S::Integer(b)) => assert_eq!(i64::from(*a), *b, "{layer}.{k}"),
+                    (Value::String(a), S::Text(b)) if a.len() > 10 && a.contains('T') => {
+                        // Instants in UTC with a Z, as GeoPackage DATETIME wants.
+                        assert_eq!(chrono::DateTime::parse_from_rfc3339(a).unwrap(), chrono::DateTime::parse_from_rfc3339(b).unwrap(), "{layer}.{k}");
+                    }
+                    (Value::String(a), S::Text(b)) => assert_eq!(a, b, "{layer}.{k}"),
+                    (Value::Array(_) | Value::Object(_), S::Text(b)) => assert_eq!(&v.to_string(), b, "{layer}.{k}"),
+                    (a, b) => panic!("{layer}.{k}: {a:?} stored as {b:?}"),
+                }
+            }
+            let geom: Vec<u8> = row.get(cols.iter().position(|c| c == "geom").unwrap()).unwrap();
+            assert_eq!(&geom[..2], b"GP");
+            Ok(())
+        })
+        .unwrap();
+    }
+    // GDAL opens it as a GeoPackage, with typed fields and the features.
+    let o = std::process::Command::new("ogrinfo").args(["-ro", "-so", "-al"]).arg(&path).output().expect("ogrinfo (GDAL) runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out} {}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("using driver `GPKG'"), "{out}");
+    assert!(out.contains("Layer name: municipalities"), "{out}");
+    assert!(out.contains("Geometry: Multi Polygon") || out.contains("Geometry: Polygon"), "{out}");
+    assert!(out.contains("Geometry: Point"), "{out}");
+    assert!(out.contains("household_share_5g: Real"), "{out}");
+    assert!(out.contains("planned_date: Date"), "{out}");
+    assert!(out.contains("computed_at: DateTime"), "{out}");
+    assert!(out.contains("ETRS89 / UTM zone 32N") || out.contains("25832"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}

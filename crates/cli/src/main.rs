@@ -50,6 +50,8 @@ enum Command {
     Token(cmd::token::Args),
     /// List the dated coverage releases, or drop one.
     Releases(cmd::releases::Args),
+    /// Write the figures as CSV or XLSX, or the whole dataset as GeoPackage.
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::Recompute(a) => cmd::recompute::run(&cli.global, a).await,
             Command::Token(a) => cmd::token::run(&cli.global, a).await,
             Command::Releases(a) => cmd::releases::run(&cli.global, a).await,
+            Command::Export(a) => cmd::export::run(&cli.global, a).await,
         }
     });
     match result {

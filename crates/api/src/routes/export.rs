@@ -46,10 +46,11 @@ struct Table {
     rows: Vec<Map<String, Value>>,
 }
 
-/// The figures of one level as CSV or XLSX: `/api/v1/export/{level}.{csv|xlsx}`.
+/// The figures of one level as CSV or XLSX: `/api/v1/export/{level}.{csv|xlsx}`;
+/// the whole dataset as GeoPackage: `/api/v1/export/funkplan.gpkg`.
 #[utoipa::path(get, path = "/api/v1/export/{file}", tag = "coverage",
     params(
-        ("file" = String, Path, description = "`municipalities`, `districts`, `regions` or `state`, then `.csv` or `.xlsx`", example = "municipalities.csv"),
+        ("file" = String, Path, description = "`municipalities`, `districts`, `regions` or `state`, then `.csv` or `.xlsx`; or `funkplan.gpkg`: every collection with geometry (EPSG:25832) as one GeoPackage", example = "municipalities.csv"),
         ("locale" = Option<String>, Query, description = "CSV only: `de` for `;` between fields and a decimal comma (German Excel); default `,` and `.`"),
     ),
     responses(
@@ -59,32 +60,8 @@ struct Table {
         (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn download(State(state): State<AppState>, ApiPath(file): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
-    let known = || LEVELS.iter().flat_map(|(l, _)| [format!("{l}.csv"), format!("{l}.xlsx")]).collect::<Vec<_>>().join(", ");
-    let not_found = || ApiError::NotFound(format!("no export {file:?}; exports: {}", known()));
-    let (level, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
-    let format = match ext {
-        "csv" => Format::Csv,
-        "xlsx" => Format::Xlsx,
-        _ => return Err(not_found()),
-    };
-    let &(id, sheet) = LEVELS.iter().find(|(l, _)| *l == level).ok_or_else(not_found)?;
     q.check(&["locale"], |_| false)?;
-    let dialect = match (format, q.get("locale")) {
-        (_, None | Some("en")) => Dialect::Plain,
-        (Format::Csv, Some("de")) => Dialect::German,
-        (Format::Xlsx, Some("de")) => Dialect::Plain, // XLSX stores numbers, not text: nothing to choose
-        (_, Some(other)) => return Err(ApiError::BadRequest(format!("locale: `{other}` is not one of de, en"))),
-    };
-    let collection = catalog::get(id)?;
-    let conn = state.db().conn().await?;
-    let table = read(&conn, collection).await?;
-    let attribution = super::ogc::collections::attribution(&conn).await?;
-    let today = Utc::now().date_naive();
-    let name = format!("funkplan-{id}-{today}.{ext}");
-    let (bytes, content_type) = match format {
-        Format::Csv => (csv(&table, dialect, attribution)?, "text/csv; charset=utf-8"),
-        Format::Xlsx => (xlsx(&table, sheet, collection, attribution)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    };
+    let (bytes, content_type, name) = export(state.db(), &file, q.get("locale")).await?;
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -92,6 +69,125 @@ pub(crate) async fn download(State(state): State<AppState>, ApiPath(file): ApiPa
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(r)
+}
+
+/// The export named `file` (as in `/api/v1/export/{file}`) with CSV
+/// `locale` (`de`, `en` or none): its bytes, content type and a file name
+/// for saving it. Also what `funkplan export` writes.
+///
+/// # Errors
+/// [`ApiError::NotFound`] for an unknown file, [`ApiError::BadRequest`]
+/// for an unknown locale, database errors.
+pub async fn export(db: &funkplan_db::Db, file: &str, locale: Option<&str>) -> ApiResult<(Vec<u8>, &'static str, String)> {
+    let today = Utc::now().date_naive();
+    let known = || {
+        LEVELS.iter().flat_map(|(l, _)| [format!("{l}.csv"), format!("{l}.xlsx")]).chain([GPKG.to_owned()]).collect::<Vec<_>>().join(", ")
+    };
+    let not_found = || ApiError::NotFound(format!("no export {file:?}; exports: {}", known()));
+    if file == GPKG {
+        if let Some(l) = locale {
+            return Err(ApiError::BadRequest(format!("locale: `{l}` applies to CSV only")));
+        }
+        let conn = db.conn().await?;
+        let bytes = geopackage(&conn).await?;
+        return Ok((bytes, "application/geopackage+sqlite3", format!("funkplan-{today}.gpkg")));
+    }
+    let (level, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
+    let format = match ext {
+        "csv" => Format::Csv,
+        "xlsx" => Format::Xlsx,
+        _ => return Err(not_found()),
+    };
+    let &(id, sheet) = LEVELS.iter().find(|(l, _)| *l == level).ok_or_else(not_found)?;
+    let dialect = match (format, locale) {
+        (_, None | Some("en")) => Dialect::Plain,
+        (Format::Csv, Some("de")) => Dialect::German,
+        (Format::Xlsx, Some("de")) => Dialect::Plain, // XLSX stores numbers, not text: nothing to choose
+        (_, Some(other)) => return Err(ApiError::BadRequest(format!("locale: `{other}` is not one of de, en"))),
+    };
+    let collection = catalog::get(id)?;
+    let conn = db.conn().await?;
+    let table = read(&conn, collection).await?;
+    let attribution = super::ogc::collections::attribution(&conn).await?;
+    let name = format!("funkplan-{id}-{today}.{ext}");
+    Ok(match format {
+        Format::Csv => (csv(&table, dialect, attribution)?, "text/csv; charset=utf-8", name),
+        Format::Xlsx => (xlsx(&table, sheet, collection, attribution)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name),
+    })
+}
+
+/// The name of the whole dataset's GeoPackage export.
+const GPKG: &str = "funkplan.gpkg";
+
+/// Every collection of the catalog as a layer of one GeoPackage, in the
+/// storage CRS (EPSG:25832, full geometries), properties as the OGC API
+/// serves them, plus a table-less description naming the sources.
+async fn geopackage(conn: &funkplan_db::Conn) -> ApiResult<Vec<u8>> {
+    let what = "reading the dataset for the GeoPackage";
+    let srs = conn
+        .query_one("SELECT srtext FROM spatial_ref_sys WHERE srid = 25832", &[])
+        .await
+        .and_then(|r| r.try_get::<_, String>("srtext"))
+        .map_err(DbError::pg(what))?;
+    let attribution = super::ogc::collections::attribution(conn).await?;
+    let mut layers = Vec::new();
+    for c in catalog::all() {
+        // The property keys in the catalog's order from the first row
+        // (PostgreSQL's `json` keeps it; serde_json's map would sort them).
+        let sql = format!(
+            "SELECT ({props})::text AS p, \
+               CASE WHEN row_number() OVER (ORDER BY {id}) = 1 THEN (SELECT array_agg(key) FROM json_object_keys({props}) AS key) END AS keys, \
+               ST_AsBinary(gg.g, 'NDR') AS wkb, ST_XMin(gg.g) AS xmin, ST_XMax(gg.g) AS xmax, ST_YMin(gg.g) AS ymin, ST_YMax(gg.g) AS ymax, \
+               upper(GeometryType(gg.g)) AS kind \
+             FROM {from} CROSS JOIN LATERAL (SELECT CASE WHEN ST_IsEmpty({geom}) THEN NULL ELSE {geom} END AS g) gg \
+             ORDER BY {id}",
+            props = c.props,
+            geom = c.geometry(true),
+            id = c.id_expr,
+            from = c.from
+        );
+        let rows = conn.query(&sql, &[]).await.map_err(DbError::pg(what))?;
+        let mut columns = Vec::new();
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut features = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(keys) = r.try_get::<_, Option<Vec<String>>>("keys").map_err(DbError::pg(what))? {
+                columns = keys;
+            }
+            let text: String = r.try_get("p").map_err(DbError::pg(what))?;
+            let Ok(Value::Object(properties)) = serde_json::from_str::<Value>(&text) else {
+                return Err(ApiError::Internal(format!("{what}: a row is not a JSON object")));
+            };
+            let wkb: Option<Vec<u8>> = r.try_get("wkb").map_err(DbError::pg(what))?;
+            let geometry = match wkb {
+                Some(wkb) => {
+                    let e = |k: &str| r.try_get::<_, f64>(k).map_err(DbError::pg(what));
+                    kinds.insert(r.try_get::<_, String>("kind").map_err(DbError::pg(what))?);
+                    Some((wkb, [e("xmin")?, e("xmax")?, e("ymin")?, e("ymax")?]))
+                }
+                None => None,
+            };
+            features.push(crate::gpkg::Feature { geometry, properties });
+        }
+        let geometry_type = match kinds.len() {
+            1 => kinds.into_iter().next().unwrap_or_else(|| "GEOMETRY".into()),
+            _ => "GEOMETRY".into(),
+        };
+        layers.push(crate::gpkg::Layer {
+            name: c.id.replace('-', "_"),
+            title: c.title.to_owned(),
+            description: format!("{} Quellen: {attribution}", c.description),
+            geometry_type,
+            srs_id: 25832,
+            columns,
+            features,
+        });
+    }
+    let srs = [crate::gpkg::Srs { id: 25832, name: "ETRS89 / UTM zone 32N".into(), organization: "EPSG", definition: srs }];
+    tokio::task::spawn_blocking(move || crate::gpkg::write(&srs, &layers))
+        .await
+        .map_err(|e| ApiError::Internal(format!("writing the GeoPackage: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("writing the GeoPackage: {e}")))
 }
 
 /// The collection's features' properties, in id order, with the column

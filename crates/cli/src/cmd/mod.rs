@@ -1,4 +1,5 @@
 pub mod db;
+pub mod export;
 pub mod demo_data;
 pub mod ingest;
 pub mod migrate;
