@@ -22,6 +22,7 @@ export const DOWNLOADS = [
   { href: '/api/v1/export/municipalities.xlsx', label: 'Excel (XLSX)' },
   { href: '/api/v1/export/municipalities.csv?locale=de', label: 'CSV für Excel (deutsch: ; und Komma)' },
   { href: '/api/v1/export/municipalities.csv', label: 'CSV (Komma, Dezimalpunkt)' },
+  { href: '/api/v1/export/funkplan.gpkg', label: 'GeoPackage (alle Daten mit Geometrie, für QGIS)' },
 ];
 
 /** The rows whose district is `district` (all for '') and whose name contains `text`. */

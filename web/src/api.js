@@ -189,3 +189,8 @@ export function changes(ags, from, to) {
 export function municipalityReleases(ags) {
   return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/releases`);
 }
+
+/** The municipalities bordering `ags`: {neighbours: [{ags, name, border_km}]}, longest border first. */
+export function neighbours(ags) {
+  return getJson(`/api/v1/municipalities/${encodeURIComponent(ags)}/neighbours`);
+}

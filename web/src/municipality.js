@@ -7,6 +7,7 @@ import {
 import { changesSection } from './changes.js';
 import { compare } from './compare.js';
 import { releaseChart } from './releasechart.js';
+import { neighboursTable } from './neighbours.js';
 import { listTable, MEASURE_COLUMNS, SITE_COLUMNS } from './lists.js';
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatKm2, formatShare, MEASURE_KIND, MEASURE_STATUS,
@@ -63,6 +64,7 @@ export function renderMunicipality(main, ags) {
             'Für diese Gemeinde ist noch keine Versorgung berechnet (funkplan recompute).'),
           coverageTable(m),
           comparison(m, () => alive),
+          neighboursTable(ags, () => alive),
           operatorTables(m)),
         el('div', {}, mapEl, mapPrint, el('p', { class: 'small muted' },
           el('span', { class: 'swatch', style: 'background:#d7263d' }), ' LTE-Funkloch · Punkte: Standorte nach Status'),

@@ -639,6 +639,40 @@ describe('Funkplan web app', () => {
     await page.close();
   });
 
+  test('municipality: its neighbours in a sortable table with their figures', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const { m } = await pickMunicipality();
+    const n = await getJson(`${BASE}/api/v1/municipalities/${m.ags}/neighbours`);
+    const fc = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
+    const props = new Map(fc.features.map((f) => [f.properties.ags, f.properties]));
+    await page.goto(`${BASE}/#/gemeinde/${m.ags}`);
+    await waitReady(page, 'gemeinde');
+    const section = page.locator('[data-section="neighbours"]');
+    if (n.neighbours.length === 0) {
+      await section.locator('[data-field="neighbours-note"]').waitFor();
+    } else {
+      await section.locator('table.neighbours-table').waitFor();
+      const order = () => section.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.ags));
+      // Longest shared border first, the municipality itself (no border) last.
+      assert.deepEqual(await order(), [...n.neighbours.map((x) => x.ags), m.ags]);
+      const first = n.neighbours[0];
+      const cell = (ags, key) => text(section.locator(`tr[data-ags="${ags}"] td[data-field="${key}"]`));
+      assert.equal(normSpace(await cell(first.ags, 'household_share_5g')), normSpace(formatShare(props.get(first.ags).household_share_5g)));
+      assert.equal(normSpace(await cell(first.ags, 'dead_spot_area_km2')), normSpace(formatKm2(props.get(first.ags).dead_spot_area_km2)));
+      // Sorted by 5G share of households, highest first.
+      await section.locator('button[data-sort="household_share_5g"]').click();
+      const byShare = await order();
+      for (let i = 1; i < byShare.length; i += 1) {
+        assert.ok((props.get(byShare[i - 1]).household_share_5g ?? -1) >= (props.get(byShare[i]).household_share_5g ?? -1), `sorted at ${i}`);
+      }
+      // A neighbour's name leads to its page.
+      await section.locator(`tr[data-ags="${first.ags}"] th a`).click();
+      await page.waitForFunction((a) => document.querySelector('section.gemeinde')?.dataset.ags === a, first.ags);
+    }
+    assertClean(problems, 'neighbours');
+    await page.close();
+  });
+
   test('all municipalities: one table, filtered by district, sorted, downloadable as XLSX and CSV', async () => {
     const { page, problems } = await watchedPage(browser.context);
     const fc = await getJson(`${BASE}/ogc/collections/municipalities/items?limit=1000`);
@@ -669,6 +703,11 @@ describe('Funkplan web app', () => {
     const lines = csv.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
     assert.equal(lines.length, all.length + 1);
     assert.match(lines[0], /^ags;name;district;/);
+    // The GeoPackage: an SQLite file, saved under the dataset's name.
+    const [gp] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-download$="funkplan.gpkg"]').click()]);
+    assert.match(gp.suggestedFilename(), /^funkplan-\d{4}-\d{2}-\d{2}\.gpkg$/);
+    const gpkg = Buffer.from(await (await fetch(`${BASE}/api/v1/export/funkplan.gpkg`)).arrayBuffer());
+    assert.equal(gpkg.subarray(0, 15).toString(), 'SQLite format 3');
     await page.screenshot({ path: shot('all-municipalities'), fullPage: false });
     assertClean(problems, 'all municipalities');
     await page.close();

@@ -293,3 +293,33 @@ async fn target_history_is_the_stored_monthly_series() {
     let d = app.get("/api/v1/targets/no-such/history").await.problem(StatusCode::NOT_FOUND);
     assert!(d.contains("no-such"), "{d}");
 }
+
+#[tokio::test]
+async fn neighbours_share_a_border_not_a_corner() {
+    let app = App::new().await;
+    app.fixture().await;
+    // Düsseldorf of the fixture is the 10 km square 340000..350000 ×
+    // 5670000..5680000: one square shares its east edge, one only its
+    // north-east corner, one half of its north edge.
+    app.sql(
+        "INSERT INTO municipality (ags, name, kind, population, households, geom) VALUES
+          ('05111901', 'Ost', 'Gemeinde', 1, 1, ST_Multi(ST_MakeEnvelope(350000, 5670000, 355000, 5680000, 25832))),
+          ('05111902', 'Ecke', 'Gemeinde', 1, 1, ST_Multi(ST_MakeEnvelope(350000, 5680000, 351000, 5681000, 25832))),
+          ('05111903', 'Nord', 'Gemeinde', 1, 1, ST_Multi(ST_MakeEnvelope(340000, 5680000, 345000, 5690000, 25832)))",
+    )
+    .await;
+    let v = app.get("/api/v1/municipalities/05111000/neighbours").await.json();
+    assert_eq!(
+        v,
+        json!({"ags": "05111000", "neighbours": [
+            {"ags": "05111901", "name": "Ost", "border_km": 10.0},
+            {"ags": "05111903", "name": "Nord", "border_km": 5.0},
+        ]})
+    );
+    // The corner square borders Ost (1 km of Ost's north edge), and
+    // Düsseldorf only by a corner: not a neighbour.
+    let e = app.get("/api/v1/municipalities/05111902/neighbours").await.json();
+    assert_eq!(e["neighbours"], json!([{"ags": "05111901", "name": "Ost", "border_km": 1.0}]));
+    assert!(app.get("/api/v1/municipalities/05999999/neighbours").await.problem(StatusCode::NOT_FOUND).contains("05999999"));
+    assert!(app.get("/api/v1/municipalities/0511/neighbours").await.problem(StatusCode::BAD_REQUEST).contains("AGS"));
+}

@@ -56,6 +56,7 @@ routes! {
     GET "/api/v1/municipalities" cached => municipalities::search;
     GET "/api/v1/municipalities/{ags}" cached => municipalities::figures;
     GET "/api/v1/municipalities/{ags}/dead-spots" cached => municipalities::dead_spots;
+    GET "/api/v1/municipalities/{ags}/neighbours" cached => municipalities::neighbours;
     GET "/api/v1/municipalities/{ags}/changes" cached => releases::changes;
     GET "/api/v1/releases" cached => releases::list;
     GET "/api/v1/coverage" cached => dated::coverage;

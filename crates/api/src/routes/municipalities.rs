@@ -56,6 +56,42 @@ pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath
     Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
 }
 
+/// The municipalities bordering this one, longest shared border first:
+/// for the municipality page's table of its neighbours (their figures come
+/// from the municipalities collection the page has already).
+#[utoipa::path(get, path = "/api/v1/municipalities/{ags}/neighbours", tag = "coverage",
+    params(("ags" = String, Path, description = "8-digit official municipality key (AGS)", example = "05111000")),
+    responses(
+        (status = 200, description = "`{ags, neighbours: [{ags, name, border_km}]}`", body = Object),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn neighbours(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
+    q.check(&[], |_| false)?;
+    let ags = parse_ags(&ags)?;
+    let c = state.db().conn().await?;
+    let what = "reading the neighbouring municipalities";
+    let exists = c.prepare_cached("SELECT 1 FROM municipality WHERE ags = $1").await.map_err(DbError::pg(what))?;
+    if c.query_opt(&exists, &[&ags.as_str()]).await.map_err(DbError::pg(what))?.is_none() {
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
+    }
+    let stmt = c.prepare_cached(include_str!("../../sql/municipality_neighbours.sql")).await.map_err(DbError::pg(what))?;
+    let rows = c.query(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "ags": r.try_get::<_, String>("ags")?,
+                "name": r.try_get::<_, String>("name")?,
+                "border_km": r.try_get::<_, f64>("border_km")?,
+            }))
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+        .map_err(DbError::pg(what))?;
+    Ok(axum::Json(serde_json::json!({"ags": ags.as_str(), "neighbours": list})).into_response())
+}
+
 /// The LTE dead spots of a municipality: merged dead cells as a GeoJSON
 /// FeatureCollection in WGS84.
 #[utoipa::path(get, path = "/api/v1/municipalities/{ags}/dead-spots", tag = "coverage",
