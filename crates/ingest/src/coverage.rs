@@ -362,7 +362,13 @@ pub(crate) async fn write_table(tx: &Transaction<'_>, old: &[Row], new: &[Row], 
             }
         });
         buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
-        tx.query(include_str!("../sql/coverage_upsert.sql"), &[]).await.map_err(Error::pg("upserting coverage"))?;
+        tx.batch_execute("ANALYZE ingest_coverage_stage").await.map_err(Error::pg("analysing the coverage staging table"))?;
+        if changed > 0 {
+            tx.execute(include_str!("../sql/coverage_update.sql"), &[]).await.map_err(Error::pg("updating the changed cells of reported_coverage"))?;
+        }
+        if added > 0 {
+            tx.execute(include_str!("../sql/coverage_insert.sql"), &[]).await.map_err(Error::pg("adding the new cells to reported_coverage"))?;
+        }
         if removed > 0 {
             tx.batch_execute(include_str!("../sql/coverage_gone_stage.sql")).await.map_err(Error::pg("creating the staging table of removed cells"))?;
             gone.send(tx, "COPY ingest_coverage_gone (n, e) FROM STDIN (FORMAT binary)", "staging removed cells").await?;
