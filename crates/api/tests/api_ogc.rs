@@ -301,3 +301,25 @@ async fn every_collection_of_the_catalog_is_served() {
         assert_eq!(f["properties"], features[0]["properties"], "{id}");
     }
 }
+
+/// OWSLib's `api()` asks for `/ogc/` and `/ogc/collections/`: a trailing
+/// slash leads to the one canonical URL (308, query kept), never a 404.
+#[tokio::test]
+async fn trailing_slashes_lead_to_the_resource() {
+    let app = App::new().await;
+    app.fixture().await;
+    for (from, to) in [
+        ("/ogc/", "/ogc"),
+        ("/ogc/collections/", "/ogc/collections"),
+        ("/ogc/collections/sites/items/?limit=2&f=json", "/ogc/collections/sites/items?limit=2&f=json"),
+        ("/api/v1/targets/", "/api/v1/targets"),
+    ] {
+        let r = app.get(from).await;
+        assert_eq!(r.status, StatusCode::PERMANENT_REDIRECT, "{from}");
+        assert_eq!(r.header("location").as_deref(), Some(to), "{from}");
+        assert_eq!(app.get(to).await.status, StatusCode::OK, "{to}");
+    }
+    // Without a slash nothing changes; the web app's paths are the app's.
+    assert_eq!(app.get("/ogc").await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/nothing").await.status, StatusCode::NOT_FOUND);
+}

@@ -27,6 +27,20 @@ const NOT_BUILT: &str = r#"<!doctype html>
 /// Anything no API route matched.
 pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
+    // `/ogc/`, `/ogc/collections/`: clients that add a slash (OWSLib's
+    // `api()`, hand-typed URLs) are sent to the one canonical URL of the
+    // resource, query kept (308 keeps the method).
+    let api = path.starts_with("/api/") || path.starts_with("/ogc/") || path.starts_with("/tiles/");
+    if api && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let to = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, v)]).into_response();
+        }
+    }
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/ogc/") || path == "/metrics" {
         return ApiError::NotFound(format!("no resource at {path}")).into_response();
     }
