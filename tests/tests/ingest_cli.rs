@@ -275,3 +275,32 @@ async fn coverage_releases_are_ingested_listed_and_dropped() {
     let lte: Vec<i16> = c.query("SELECT lte_count FROM reported_coverage ORDER BY n, e", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(lte, vec![2]);
 }
+
+/// `funkplan export` writes the API's files: a GeoPackage GDAL reads, CSV
+/// for German Excel, and a clear error for a locale that does not apply.
+#[tokio::test]
+async fn export_writes_the_api_files() {
+    let db = TestDb::new().await;
+    let dir = tmp_dir("export");
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let m = dir.join("m.geojson");
+    std::fs::write(&m, SQUARES).unwrap();
+    assert!(run(&["ingest", "municipalities", m.to_str().unwrap(), "--state", "05"], &env).status.success());
+    let gpkg = dir.join("all.gpkg");
+    let o = run(&["export", "--format", "gpkg", gpkg.to_str().unwrap()], &env);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("all.gpkg written"), "{:?}", text(&o));
+    let info = Command::new("ogrinfo").args(["-ro", "-so", "-al"]).arg(&gpkg).output().expect("ogrinfo (GDAL) runs");
+    let out = String::from_utf8_lossy(&info.stdout);
+    assert!(out.contains("Layer name: municipalities") && out.contains("Feature Count: 1"), "{out}");
+    assert!(!dir.join("all.part").exists(), "no half file left");
+    let csv = dir.join("m.csv");
+    assert!(run(&["export", "--format", "csv", "--locale", "de", csv.to_str().unwrap()], &env).status.success());
+    let body = std::fs::read_to_string(&csv).unwrap();
+    assert!(body.starts_with("\u{feff}ags;name;"), "{body}");
+    assert!(body.contains("05111000;Beispielstadt;"), "{body}");
+    let o = run(&["export", "--format", "gpkg", "--locale", "de", dir.join("x.gpkg").to_str().unwrap()], &env);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("applies to CSV only"), "{:?}", text(&o));
+    assert!(!dir.join("x.gpkg").exists());
+}
