@@ -15,6 +15,7 @@ mod cache;
 mod catalog;
 mod error;
 mod gpkg;
+mod ogc_html;
 mod hook;
 pub mod http;
 mod metrics;
@@ -222,6 +223,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     routes::build(state.clone())
+        .layer(axum::middleware::from_fn(ogc_html::layer))
         .layer(axum::middleware::from_fn_with_state(state, origin::attach))
         .layer(axum::middleware::from_fn(http::conditional))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

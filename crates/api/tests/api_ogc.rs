@@ -323,3 +323,41 @@ async fn trailing_slashes_lead_to_the_resource() {
     assert_eq!(app.get("/ogc").await.status, StatusCode::OK);
     assert_eq!(app.get("/api/v1/nothing").await.status, StatusCode::NOT_FOUND);
 }
+
+/// Browsers get pages (issue 18 item 4): `f=html` or `Accept: text/html`,
+/// server-rendered German HTML with the same content as the JSON, links
+/// between the pages, no script; clients asking for JSON get JSON.
+#[tokio::test]
+async fn html_pages_for_browsers() {
+    let app = App::new().await;
+    app.fixture().await;
+    let page = |r: &common::Resp| {
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("content-type").as_deref(), Some("text/html; charset=utf-8"));
+        let h = String::from_utf8(r.bytes.to_vec()).unwrap();
+        assert!(h.starts_with("<!doctype html>") && h.contains("<html lang=\"de\">") && !h.contains("<script"), "{h}");
+        h
+    };
+    let h = page(&app.get("/ogc?f=html").await);
+    assert!(h.contains("/ogc/collections?f=html"), "{h}");
+    let h = page(&app.get_with("/ogc/collections", &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")]).await);
+    for id in ["municipalities", "sites", "measures", "dead-spots"] {
+        assert!(h.contains(&format!("/ogc/collections/{id}/items?f=html")), "{id}: {h}");
+    }
+    let j = app.get("/ogc/collections/sites/items?limit=1&f=json").await.json();
+    let h = page(&app.get("/ogc/collections/sites/items?limit=1&f=html").await);
+    assert!(h.contains(&format!("{} passende Objekte, 1 auf dieser Seite", j["numberMatched"])), "{h}");
+    let id = j["features"][0]["id"].as_str().unwrap();
+    assert!(h.contains(&format!("/ogc/collections/sites/items/{id}?f=html")), "{h}");
+    assert!(h.contains("nächste Seite"), "{h}");
+    let h = page(&app.get("/ogc/collections/municipalities/items/05111000?f=html").await);
+    assert!(h.contains("Düsseldorf") && h.contains("/#/gemeinde/05111000"), "{h}");
+    // JSON stays JSON, for GIS clients and when asked.
+    let r = app.get_with("/ogc/collections", &[("accept", "application/json")]).await;
+    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
+    let c = app.get("/ogc/conformance").await.json();
+    assert!(c["conformsTo"].as_array().unwrap().iter().any(|v| v.as_str().unwrap().ends_with("conf/html")));
+    // Errors stay problem+json.
+    let r = app.get("/ogc/collections/nothing/items?f=html").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

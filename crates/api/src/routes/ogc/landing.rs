@@ -12,9 +12,10 @@ use crate::openapi::schema;
 use crate::origin::Origin;
 use crate::{ApiResult, AppState};
 
-const CONFORMANCE: [&str; 5] = [
+const CONFORMANCE: [&str; 6] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
@@ -38,6 +39,7 @@ pub(crate) async fn landing(State(state): State<AppState>, origin: Origin, q: Qu
         "attribution": attribution,
         "links": [
             link(&format!("{base}/ogc"), "self", JSON, "This document"),
+            link(&format!("{base}/ogc?f=html"), "alternate", "text/html", "This document as a web page"),
             link(&format!("{base}/api/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition (OpenAPI 3.0)"),
             link(&format!("{base}/ogc/conformance"), "conformance", JSON, "Conformance classes implemented"),
             link(&format!("{base}/ogc/collections"), "data", JSON, "The feature collections"),
