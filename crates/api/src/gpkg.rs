@@ -14,6 +14,8 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection, MAIN_DB};
 use serde_json::Value;
 
+use crate::catalog::schema::PropType;
+
 /// A spatial reference system of the file.
 pub(crate) struct Srs {
     pub(crate) id: i32,
@@ -22,54 +24,17 @@ pub(crate) struct Srs {
     pub(crate) definition: String,
 }
 
-/// The SQLite/GeoPackage type of a column, inferred from its values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ColumnType {
-    Integer,
-    Real,
-    Boolean,
-    Date,
-    DateTime,
-    Text,
-}
-
-impl ColumnType {
-    fn sql(self) -> &'static str {
-        match self {
-            Self::Integer => "INTEGER",
-            Self::Real => "REAL",
-            Self::Boolean => "BOOLEAN",
-            Self::Date => "DATE",
-            Self::DateTime => "DATETIME",
-            Self::Text => "TEXT",
-        }
+/// The SQLite/GeoPackage column type of a property type (GeoPackage
+/// clause 1.1.6.1.1; arrays are kept as their JSON text).
+fn sql_type(t: PropType) -> &'static str {
+    match t {
+        PropType::Integer => "INTEGER",
+        PropType::Number => "REAL",
+        PropType::Boolean => "BOOLEAN",
+        PropType::Date => "DATE",
+        PropType::DateTime => "DATETIME",
+        PropType::Array | PropType::Text => "TEXT",
     }
-
-    /// The narrowest type holding `v` (`None` for null: no evidence).
-    fn of(v: &Value) -> Option<Self> {
-        Some(match v {
-            Value::Null => return None,
-            Value::Bool(_) => Self::Boolean,
-            Value::Number(n) if n.is_i64() || n.is_u64() => Self::Integer,
-            Value::Number(_) => Self::Real,
-            Value::String(s) if is_date(s) => Self::Date,
-            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Self::DateTime,
-            _ => Self::Text,
-        })
-    }
-
-    /// The type holding values of both `self` and `o`.
-    fn join(self, o: Self) -> Self {
-        match (self, o) {
-            (a, b) if a == b => a,
-            (Self::Integer, Self::Real) | (Self::Real, Self::Integer) => Self::Real,
-            _ => Self::Text,
-        }
-    }
-}
-
-fn is_date(s: &str) -> bool {
-    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 /// One feature: its geometry (ISO WKB, little-endian, with its envelope
@@ -93,19 +58,9 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    /// Each column's type: the join of the types of its non-null values
-    /// (text when none has a value).
-    fn types(&self) -> Vec<ColumnType> {
-        self.columns
-            .iter()
-            .map(|c| {
-                self.features
-                    .iter()
-                    .filter_map(|f| f.properties.get(c).and_then(ColumnType::of))
-                    .reduce(ColumnType::join)
-                    .unwrap_or(ColumnType::Text)
-            })
-            .collect()
+    /// Each column's type, read off its values (the OGC schema's rule).
+    fn types(&self) -> Vec<PropType> {
+        crate::catalog::schema::types_of(&self.columns, self.features.iter().map(|f| &f.properties))
     }
 }
 
@@ -127,16 +82,16 @@ pub(crate) fn blob(srs_id: i32, envelope: [f64; 4], wkb: &[u8]) -> Vec<u8> {
 }
 
 /// A property value as SQLite stores it in a column of type `t`.
-fn sql_value(v: Option<&Value>, t: ColumnType) -> Sql {
+fn sql_value(v: Option<&Value>, t: PropType) -> Sql {
     match v {
         None | Some(Value::Null) => Sql::Null,
         Some(Value::Bool(b)) => Sql::Integer(i64::from(*b)),
         Some(Value::Number(n)) => match (t, n.as_i64()) {
-            (ColumnType::Integer, Some(i)) => Sql::Integer(i),
+            (PropType::Integer, Some(i)) => Sql::Integer(i),
             _ => n.as_f64().map_or(Sql::Null, Sql::Real),
         },
         // GeoPackage DATETIME is ISO 8601 in UTC with a Z.
-        Some(Value::String(s)) if t == ColumnType::DateTime => match chrono::DateTime::parse_from_rfc3339(s) {
+        Some(Value::String(s)) if t == PropType::DateTime => match chrono::DateTime::parse_from_rfc3339(s) {
             Ok(d) => Sql::Text(d.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
             Err(_) => Sql::Text(s.clone()),
         },
@@ -188,7 +143,7 @@ pub(crate) fn write(srs: &[Srs], layers: &[Layer]) -> rusqlite::Result<Vec<u8>> 
     }
     for l in layers {
         let types = l.types();
-        let cols: Vec<String> = l.columns.iter().zip(&types).map(|(c, t)| format!("{} {}", ident(c), t.sql())).collect();
+        let cols: Vec<String> = l.columns.iter().zip(&types).map(|(c, t)| format!("{} {}", ident(c), sql_type(*t))).collect();
         let mut create = format!("CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {}", ident(&l.name), l.geometry_type);
         for c in &cols {
             create.push_str(", ");
@@ -261,8 +216,8 @@ mod tests {
                 f(json!({"n": 2, "x": 1.5, "d": null, "t": "2024-02-01T00:00:00+01:00", "b": false, "s": "2024-01-01", "arr": []})),
             ],
         };
-        use ColumnType::*;
-        assert_eq!(l.types(), [Integer, Real, Date, DateTime, Boolean, Text, Text, Text]);
-        assert_eq!(sql_value(Some(&json!("2024-02-01T00:00:00+01:00")), DateTime), Sql::Text("2024-01-31T23:00:00.000Z".into()));
+        let types: Vec<&str> = l.types().into_iter().map(sql_type).collect();
+        assert_eq!(types, ["INTEGER", "REAL", "DATE", "DATETIME", "BOOLEAN", "TEXT", "TEXT", "TEXT"]);
+        assert_eq!(sql_value(Some(&json!("2024-02-01T00:00:00+01:00")), PropType::DateTime), Sql::Text("2024-01-31T23:00:00.000Z".into()));
     }
 }

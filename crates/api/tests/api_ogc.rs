@@ -361,3 +361,39 @@ async fn html_pages_for_browsers() {
     let r = app.get("/ogc/collections/nothing/items?f=html").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Each collection describes its properties with types (so GDAL types
+/// dates and numbers) and names what it can be filtered by.
+#[tokio::test]
+async fn schema_and_queryables_type_the_properties() {
+    let app = App::new().await;
+    app.fixture().await;
+    let r = app.get("/ogc/collections/sites/schema").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/schema+json"));
+    let s = r.json();
+    assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let p = &s["properties"];
+    assert_eq!(p["geometry"]["format"], "geometry-point");
+    assert_eq!(p["site_id"]["x-ogc-role"], "id");
+    assert_eq!(p["site_id"]["type"], "string");
+    assert_eq!(p["planned_date"]["format"], "date", "{s}");
+    assert_eq!(p["technologies"]["type"], "array");
+    // Every property of a feature is in the schema.
+    let f = app.get("/ogc/collections/sites/items?limit=1").await.json();
+    for k in f["features"][0]["properties"].as_object().unwrap().keys() {
+        assert!(p.get(k).is_some(), "{k} missing from the schema");
+    }
+    let m = app.get("/ogc/collections/municipalities/schema").await.json();
+    assert_eq!(m["properties"]["household_share_5g"]["type"], "number", "{m}");
+    assert_eq!(m["properties"]["computed_at"]["format"], "date-time", "{m}");
+    let q = app.get("/ogc/collections/sites/queryables").await.json();
+    assert_eq!(q["additionalProperties"], false);
+    for k in ["status", "operator", "ags", "technology"] {
+        assert!(q["properties"].get(k).is_some(), "{k}: {q}");
+    }
+    // The collection links both; unknown collections are 404.
+    let c = app.get("/ogc/collections/sites").await.json();
+    assert!(link(&c, "describedby").is_some_and(|l| l["href"].as_str().unwrap().ends_with("/ogc/collections/sites/schema")));
+    assert_eq!(app.get("/ogc/collections/nothing/queryables").await.status, StatusCode::NOT_FOUND);
+}

@@ -12,6 +12,7 @@
 //! served and filterable everywhere from then on.
 
 mod collections;
+pub(crate) mod schema;
 
 use crate::ApiError;
 

@@ -77,6 +77,8 @@ routes! {
     GET "/ogc/conformance" live => ogc::landing::conformance;
     GET "/ogc/collections" cached => ogc::collections::collections;
     GET "/ogc/collections/{collectionId}" cached => ogc::collections::collection_meta;
+    GET "/ogc/collections/{collectionId}/schema" cached => ogc::schema::schema;
+    GET "/ogc/collections/{collectionId}/queryables" cached => ogc::schema::queryables;
     GET "/ogc/collections/{collectionId}/items" cached => ogc::features::items;
     GET "/ogc/collections/{collectionId}/items/{featureId}" cached => ogc::features::item;
 }

@@ -75,6 +75,8 @@ async fn collection_json(conn: &Conn, base: &str, c: &Collection, attribution: &
             link(&url, "self", JSON, "This collection"),
             link(&format!("{url}/items"), "items", GEOJSON, "The features (GeoJSON)"),
             link(&format!("{url}/items?f=json"), "items", JSON, "The features (JSON)"),
+            link(&format!("{url}/schema"), "describedby", "application/schema+json", "The features' properties with their types (JSON Schema)"),
+            link(&format!("{url}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "The properties to filter by"),
         ]
     }))
 }

@@ -19,6 +19,7 @@ pub(crate) mod features;
 pub(crate) mod landing;
 mod params;
 mod query;
+pub(crate) mod schema;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
