@@ -700,6 +700,27 @@ fn compute_all(st: &mut State, restamp: bool) -> Computed {
     }
 }
 
+/// The dead-spot planner on the loaded engine (issue 23).
+impl Live {
+    /// A plan on the engine's grid, sites and masks as they are now (the
+    /// scenario is the baseline: what planned measures will close is not
+    /// open). Writes nothing; holds the engine's lock while it runs, which
+    /// the planner's up-front time limit keeps short.
+    ///
+    /// # Errors
+    /// A [`crate::planner::PlanError`] naming what is wrong with the request.
+    pub async fn plan(&self, req: &crate::planner::PlanRequest) -> std::result::Result<crate::planner::Plan, crate::planner::PlanError> {
+        let st = self.inner.lock().await;
+        let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
+        cpu(|| crate::planner::plan(inputs, req))
+    }
+
+    /// The operators `(bit, id)` the engine was loaded with.
+    pub async fn operators(&self) -> Vec<(u8, String)> {
+        self.inner.lock().await.operators.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{disjoint, overlap, Rect};
