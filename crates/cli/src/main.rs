@@ -48,6 +48,8 @@ enum Command {
     Token(cmd::token::Args),
     /// List the dated coverage releases, or drop one.
     Releases(cmd::releases::Args),
+    /// Plan the sites that close the most dead spots (or an operator's gaps).
+    Plan(cmd::plan::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
             Command::Recompute(a) => cmd::recompute::run(&cli.global, a).await,
             Command::Token(a) => cmd::token::run(&cli.global, a).await,
             Command::Releases(a) => cmd::releases::run(&cli.global, a).await,
+            Command::Plan(a) => cmd::plan::run(&cli.global, a).await,
         }
     });
     match result {

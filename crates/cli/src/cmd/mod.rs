@@ -2,6 +2,7 @@ pub mod db;
 pub mod demo_data;
 pub mod ingest;
 pub mod migrate;
+pub mod plan;
 pub mod recompute;
 pub mod releases;
 pub mod serve;
