@@ -715,6 +715,24 @@ impl Live {
         cpu(|| crate::planner::plan(inputs, req))
     }
 
+    /// The planner's PostGIS reference on the same input: the candidates
+    /// the engine would consider (given or generated), judged in SQL
+    /// ([`crate::planner::reference`]). Any operator, no grey cells.
+    ///
+    /// # Errors
+    /// The request's own error, or a database error.
+    pub async fn plan_reference(&self, db: &Db, req: &crate::planner::PlanRequest) -> Result<crate::planner::reference::RefPlan> {
+        let (cands, source) = {
+            let st = self.inner.lock().await;
+            let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
+            (cpu(|| crate::planner::candidates(inputs, req)).map_err(|e| Error::Data(e.to_string()))?, st.source)
+        };
+        if req.operator.is_some() || req.count_grey {
+            return Err(Error::Data("the planner's PostGIS reference plans for any operator without grey cells".into()));
+        }
+        crate::planner::reference::reference_plan(db, req.technology.as_str(), &req.scope, source, req.objective.name(), &cands, req.budget).await
+    }
+
     /// The operators `(bit, id)` the engine was loaded with.
     pub async fn operators(&self) -> Vec<(u8, String)> {
         self.inner.lock().await.operators.clone()

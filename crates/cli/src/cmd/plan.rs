@@ -55,6 +55,15 @@ pub struct Args {
     /// Refuse a plan estimated to run longer than this many seconds.
     #[arg(long, default_value_t = 120.0)]
     limit_s: f64,
+    /// Which planner: `rust` (the engine) or `postgis` (the reference in
+    /// SQL: ST_DWithin pairs and a greedy loop over them; any operator,
+    /// households or area; the test oracle and benchmark peer).
+    #[arg(long, default_value = "rust", value_parser = ["rust", "postgis"])]
+    engine: String,
+    /// With `--engine postgis`: also plan with the engine and fail unless
+    /// both choose the same sites with the same gains (ties aside).
+    #[arg(long)]
+    check: bool,
     /// Print JSON (with GeoJSON of the sites) instead of a table.
     #[arg(long)]
     json: bool,
@@ -99,11 +108,53 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     }
     let db = g.db().await?;
     let live = Live::load(&db, None).await.context("loading the coverage grid")?;
+    if a.engine == "postgis" {
+        return reference(&db, &live, &req, a.check, a.json).await;
+    }
     let plan = live.plan(&req).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&plan_json(&plan)?)?);
     } else {
         print_table(&plan);
+    }
+    Ok(())
+}
+
+/// `--engine postgis`: the reference's plan (and with `check` the
+/// engine's beside it, compared).
+async fn reference(db: &funkplan_db::Db, live: &Live, req: &PlanRequest, check: bool, json: bool) -> anyhow::Result<()> {
+    if matches!(req.objective, Objective::Mix { .. }) {
+        bail!("the PostGIS reference plans for households or area, not a mix");
+    }
+    let r = live.plan_reference(db, req).await.context("PostGIS reference plan")?;
+    let engine = if check { Some(live.plan(req).await?) } else { None };
+    let mut differences = Vec::new();
+    if let Some(p) = &engine {
+        if p.sites.len() != r.sites.len() {
+            differences.push(format!("engine chose {} sites, the reference {}", p.sites.len(), r.sites.len()));
+        }
+        for (e, x) in p.sites.iter().zip(&r.sites) {
+            let same_gain = (e.households - x.households).abs() <= 1e-6 * e.households.abs().max(1.0) && i64::try_from(e.cells).ok() == Some(x.cells);
+            // Equal gains with another id is a tie, broken by input order
+            // on both sides; sums in another order may still split it.
+            if !same_gain || (e.id != x.id && !same_gain) {
+                differences.push(format!("rank {}: engine {} ({:.3} households, {} cells), reference {} ({:.3}, {})", e.rank, e.id, e.households, e.cells, x.id, x.households, x.cells));
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&json!({"reference": r, "engine": engine.as_ref().map(|p| json!({"greedy_ms": p.greedy_ms, "prepare_ms": p.prepare_ms, "sites": p.sites.iter().map(|s| json!({"id": s.id, "households": s.households, "cells": s.cells})).collect::<Vec<_>>()})), "differences": differences}))?);
+    } else {
+        println!("PostGIS reference: {} open cells, {} candidate-cell pairs; prepare {:.0} ms, greedy {:.0} ms", r.open_cells, r.pairs, r.prepare_ms, r.greedy_ms);
+        for (i, s) in r.sites.iter().enumerate() {
+            println!("{:>4}  {:<28} {:>12.0} households {:>9.2} km²", i + 1, s.id, s.households, s.cells as f64 * 0.01);
+        }
+        if let Some(p) = &engine {
+            println!("engine: prepare {:.1} ms, greedy {:.1} ms; {}", p.prepare_ms, p.greedy_ms, if differences.is_empty() { "the same sites and gains".to_owned() } else { differences.join("; ") });
+        }
+    }
+    if !differences.is_empty() {
+        bail!("engine and PostGIS reference differ: {}", differences.join("; "));
     }
     Ok(())
 }

@@ -36,6 +36,7 @@
 //! plan closes what is left after what is already planned.
 
 mod greedy;
+pub mod reference;
 #[cfg(test)]
 mod tests;
 
@@ -407,6 +408,93 @@ pub fn check_scope(scope: &str) -> Result<(), PlanError> {
 #[tracing::instrument(skip_all, fields(technology = %req.technology, objective = req.objective.name(), scope = %req.scope, budget = req.budget))]
 pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
     let t0 = Instant::now();
+    let Prepared { elements, cands, region, estimate_ms } = prepare(inp, req, t0)?;
+    let grid = inp.grid;
+    // Each candidate's runs over the scope's rectangle.
+    let runs = greedy::Runs::build(cands.iter().map(|c| (c.x, c.y, c.r)), |x, y, r, f| disk_runs(grid, region, x, y, r, f));
+    let bits: Vec<Option<u8>> = cands.iter().map(|c| c.bit).collect();
+    let prepare_ms = t0.elapsed().as_secs_f64() * 1e3;
+
+    let score = Score::new(req.objective, &elements.open);
+    let t1 = Instant::now();
+    let out = greedy::run(&elements, &runs, &bits, |g| score.of(g), req.budget)?;
+    let greedy_ms = out.budget_ms;
+    let _ = t1;
+
+    let mut sites = Vec::with_capacity(out.chosen.len());
+    let (mut ch, mut ca, mut cg) = (0.0, 0.0, 0.0);
+    for (rank, &(i, g)) in out.chosen.iter().enumerate() {
+        let c = &cands[i];
+        let gain = score.of(&g);
+        ch += g.households;
+        ca += g.area_km2();
+        cg += gain;
+        sites.push(Chosen {
+            rank: rank + 1,
+            id: c.id.clone(),
+            operator: c.operator.clone(),
+            kind: c.kind,
+            x: c.x,
+            y: c.y,
+            radius_m: c.r,
+            households: g.households,
+            area_km2: g.area_km2(),
+            cells: g.cells,
+            grey_cells: g.grey,
+            gain,
+            cumulative_households: ch,
+            cumulative_area_km2: ca,
+            cumulative_gain: cg,
+            cumulative_share: if score.total > 0.0 { cg / score.total } else { 0.0 },
+        });
+    }
+    let totals = |g: &Gain| Totals { households: g.households, cells: g.cells, area_km2: g.area_km2(), grey_cells: g.grey, objective: score.of(g) };
+    #[allow(clippy::cast_precision_loss)]
+    let ms_per_step = if sites.is_empty() { 0.0 } else { greedy_ms / sites.len() as f64 };
+    Ok(Plan {
+        technology: req.technology,
+        objective: req.objective,
+        operator: req.operator.clone(),
+        scope: req.scope.clone(),
+        budget: req.budget,
+        count_grey: req.count_grey,
+        source: inp.source,
+        candidates: out.usable,
+        candidates_total: cands.len(),
+        open: totals(&elements.open),
+        reachable: totals(&out.reachable),
+        sites,
+        sites_for: out.sites_for(score.total, |g| score.of(g)),
+        prepare_ms,
+        greedy_ms,
+        ms_per_step,
+        evaluations: out.evaluations,
+        estimate_ms,
+    })
+}
+
+/// A checked request: the open cells and the candidates with their radii.
+struct Prepared {
+    elements: Elements,
+    cands: Vec<Cand>,
+    region: Rect,
+    estimate_ms: f64,
+}
+
+/// The candidates a plan would consider, with their radii (metres), in
+/// the planner's order: for the PostGIS reference, which must judge the
+/// same input.
+///
+/// # Errors
+/// As [`plan`].
+pub fn candidates(inp: Inputs<'_>, req: &PlanRequest) -> Result<Vec<(String, f64, f64, f64)>, PlanError> {
+    let p = prepare(inp, req, Instant::now())?;
+    Ok(p.cands.into_iter().map(|c| (c.id, c.x, c.y, c.r)).collect())
+}
+
+/// Check the request, find the open cells, make and check the candidates,
+/// and refuse a run estimated above the limit.
+fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, PlanError> {
     let grid = inp.grid;
     if req.budget == 0 {
         return Err(PlanError::BudgetZero);
@@ -504,7 +592,6 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
             generate(inp, tech, op_bit, req.operator.as_deref(), &elements, region, s, &mut cands);
         }
     }
-    let candidates_total = cands.len();
 
     // The estimate, before any disk is walked.
     #[allow(clippy::cast_precision_loss)]
@@ -520,68 +607,8 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
             cells: cells_est as u64,
         });
     }
+    Ok(Prepared { elements, cands, region, estimate_ms })
 
-    // Each candidate's runs over the scope's rectangle.
-    let runs = greedy::Runs::build(cands.iter().map(|c| (c.x, c.y, c.r)), |x, y, r, f| disk_runs(grid, region, x, y, r, f));
-    let bits: Vec<Option<u8>> = cands.iter().map(|c| c.bit).collect();
-    let prepare_ms = t0.elapsed().as_secs_f64() * 1e3;
-
-    let score = Score::new(req.objective, &elements.open);
-    let t1 = Instant::now();
-    let out = greedy::run(&elements, &runs, &bits, |g| score.of(g), req.budget)?;
-    let greedy_ms = out.budget_ms;
-    let _ = t1;
-
-    let mut sites = Vec::with_capacity(out.chosen.len());
-    let (mut ch, mut ca, mut cg) = (0.0, 0.0, 0.0);
-    for (rank, &(i, g)) in out.chosen.iter().enumerate() {
-        let c = &cands[i];
-        let gain = score.of(&g);
-        ch += g.households;
-        ca += g.area_km2();
-        cg += gain;
-        sites.push(Chosen {
-            rank: rank + 1,
-            id: c.id.clone(),
-            operator: c.operator.clone(),
-            kind: c.kind,
-            x: c.x,
-            y: c.y,
-            radius_m: c.r,
-            households: g.households,
-            area_km2: g.area_km2(),
-            cells: g.cells,
-            grey_cells: g.grey,
-            gain,
-            cumulative_households: ch,
-            cumulative_area_km2: ca,
-            cumulative_gain: cg,
-            cumulative_share: if score.total > 0.0 { cg / score.total } else { 0.0 },
-        });
-    }
-    let totals = |g: &Gain| Totals { households: g.households, cells: g.cells, area_km2: g.area_km2(), grey_cells: g.grey, objective: score.of(g) };
-    #[allow(clippy::cast_precision_loss)]
-    let ms_per_step = if sites.is_empty() { 0.0 } else { greedy_ms / sites.len() as f64 };
-    Ok(Plan {
-        technology: req.technology,
-        objective: req.objective,
-        operator: req.operator.clone(),
-        scope: req.scope.clone(),
-        budget: req.budget,
-        count_grey: req.count_grey,
-        source: inp.source,
-        candidates: out.usable,
-        candidates_total,
-        open: totals(&elements.open),
-        reachable: totals(&out.reachable),
-        sites,
-        sites_for: out.sites_for(score.total, |g| score.of(g)),
-        prepare_ms,
-        greedy_ms,
-        ms_per_step,
-        evaluations: out.evaluations,
-        estimate_ms,
-    })
 }
 
 /// The objective's value of a gain.
