@@ -4,8 +4,18 @@
 //! lattice and for a candidates CSV; bad input is refused with the reason.
 #![allow(clippy::unwrap_used)]
 
+use std::process::{Child, Command, Stdio};
+
 use funkplan_db::testing::TestDb;
-use funkplan_e2e::{run, text};
+use funkplan_e2e::{bin, free_addr, header, http, run, text, wait_http_ok};
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
 
 fn ok(args: &[&str], url: &str) -> String {
     let o = run(args, &[("DATABASE_URL", url)]);
@@ -108,5 +118,79 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     assert!(err.contains("umts"), "{err}");
     let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--limit-s", "0.000001"], &url);
     assert!(err.contains("would take about") && err.contains("above the limit"), "{err}");
+
+    // Over HTTP (`funkplan serve`): kept with an id, roles checked, and "as
+    // scenario" moves the scenario's figures by exactly the plan's totals.
+    ok(&["recompute"], &url);
+    let staff = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
+    let muni = ok(&["token", "create", "--role", "municipality:05378004"], &url).lines().last().unwrap().trim().to_owned();
+    let addr = free_addr();
+    let child = Command::new(bin()).args(["serve", "--addr", &addr]).env("DATABASE_URL", &url).env("RUST_LOG", "warn").stdin(Stdio::null()).spawn().unwrap();
+    let _server = Server(child);
+    assert!(wait_http_ok(&addr, "/healthz", 120), "serve did not come up");
+    let post = |token: &str, body: &str| {
+        let auth = format!("Bearer {token}");
+        http(&addr, "POST", "/api/v1/plans", &[("Authorization", &auth)], Some(body)).unwrap()
+    };
+    let (s, _, body) = post(&muni, r#"{"technology":"5g","budget":1,"scope":"05378"}"#);
+    assert_eq!(s, 403, "a municipality plans for its own AGS only: {body}");
+    let (s, _, body) = post(&staff, r#"{"technology":"4g","budget":1}"#);
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("4g"), "{body}");
+    let (s, _, body) = post(&staff, r#"{"technology":"5g","budget":0}"#);
+    assert_eq!(s, 422, "{body}");
+    // A lattice plan for any operator has no builder: not into the scenario.
+    let (s, _, body) = post(&staff, r#"{"technology":"5g","budget":1,"scope":"05378","as_scenario":true}"#);
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("no operator to build it"), "{body}");
+
+    // Candidates with an operator, as scenario.
+    let cands: Vec<String> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!(r#"{{"candidate_id":"K{i}","operator":"telekom","lon":{},"lat":{},"technology":"5g"}}"#, r["lon"], r["lat"]))
+        .collect();
+    let scenario = |c: &tokio_postgres::Client| {
+        rt.block_on(async {
+            let r = c
+                .query_one(
+                    "SELECT sum(households_covered) AS hh, sum(dead_cells)::bigint AS dead FROM coverage_result
+                     WHERE scenario AND technology = '5g' AND ags LIKE '05378%'",
+                    &[],
+                )
+                .await
+                .unwrap();
+            (r.get::<_, f64>("hh"), r.get::<_, i64>("dead"))
+        })
+    };
+    let c = rt.block_on(t.client());
+    let before = scenario(&c);
+    let body = format!(r#"{{"technology":"5g","budget":2,"scope":"05378","candidates":[{}],"as_scenario":true}}"#, cands.join(","));
+    let (s, h, body) = post(&staff, &body);
+    assert_eq!(s, 201, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let location = header(&h, "location").unwrap().to_owned();
+    assert_eq!(location, format!("/api/v1/plans/{}", v["id"]));
+    assert_eq!(v["scenario"]["sites"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(v["plan"]["geojson"]["features"].as_array().unwrap().len(), 2);
+    let after = scenario(&c);
+    let last = &v["plan"]["sites"][1];
+    let (hh, km2) = (last["cumulative_households"].as_f64().unwrap(), last["cumulative_area_km2"].as_f64().unwrap());
+    assert!((after.0 - before.0 - hh).abs() < 1e-6 * hh.max(1.0), "scenario households rose by {}, the plan says {hh}", after.0 - before.0);
+    #[allow(clippy::cast_precision_loss)]
+    let closed = (before.1 - after.1) as f64 * 0.01;
+    assert!((closed - km2).abs() < 1e-9, "scenario dead area fell by {closed} km², the plan says {km2}");
+    // Kept: GET answers the same plan; the writes are in the audit log.
+    let (s, _, got) = http(&addr, "GET", &location, &[], None).unwrap();
+    assert_eq!(s, 200, "{got}");
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["plan"], v["plan"]);
+    assert_eq!(got["scenario"], v["scenario"]);
+    let (s, _, _) = http(&addr, "GET", "/api/v1/plans/999999", &[], None).unwrap();
+    assert_eq!(s, 404);
+    let audited: i64 = rt.block_on(async {
+        c.query_one("SELECT count(*) FROM audit_log WHERE entity IN ('plan', 'site', 'measure') AND (entity_id LIKE 'plan-%' OR entity = 'plan')", &[]).await.unwrap().get(0)
+    });
+    assert_eq!(audited, 5, "the plan, two sites and two measures");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -42,6 +42,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
+pub use hook::{PlanBody, PlanCandidate, PlanFailure};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
 

@@ -120,6 +120,52 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The time limit of plans asked for over HTTP: `FUNKPLAN_PLAN_LIMIT_S`
+/// seconds (default 10), so one request cannot hold the engine for long.
+fn http_limit_ms() -> f64 {
+    std::env::var("FUNKPLAN_PLAN_LIMIT_S").ok().and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite() && *v > 0.0).unwrap_or(10.0) * 1e3
+}
+
+/// A plan request from `POST /api/v1/plans`'s body: words parsed, the
+/// candidates checked and projected, each error naming its field.
+///
+/// # Errors
+/// The reason, for a 422.
+pub fn request_of(b: &funkplan_api::PlanBody) -> Result<PlanRequest, String> {
+    let technology: Technology = b.technology.parse().map_err(|e| format!("technology: {e}"))?;
+    let objective = objective(&b.objective, b.weight).map_err(|e| format!("objective: {e}"))?;
+    let candidates = match (&b.candidates, b.lattice_m) {
+        (Some(_), Some(_)) => return Err("give candidates or lattice_m, not both".into()),
+        (Some(list), None) => {
+            let proj = ToUtm32::new(Crs::WGS84)?;
+            let mut out = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                let origin = format!("candidates[{i}]");
+                let radius = match (c.radius_m, c.radius_class.as_deref()) {
+                    (Some(_), Some(_)) => return Err(format!("{origin}: give radius_m or radius_class, not both")),
+                    (Some(r), None) => RadiusRule::Metres(r),
+                    (None, Some(k)) => RadiusRule::Class { urban: radius_class_of(k).map_err(|e| format!("{origin}: {e}"))? },
+                    (None, None) => RadiusRule::Model,
+                };
+                let op = c.operator.as_deref().unwrap_or("");
+                out.push(candidate(&c.candidate_id, op, c.lon, c.lat, &c.technology, radius, origin, &proj).map_err(|e| e.to_string())?);
+            }
+            Candidates::List(out)
+        }
+        (None, spacing) => Candidates::Lattice { spacing_m: spacing.unwrap_or(DEFAULT_LATTICE_M) },
+    };
+    Ok(PlanRequest {
+        technology,
+        objective,
+        operator: b.operator.clone(),
+        scope: b.scope.clone(),
+        budget: b.budget,
+        count_grey: b.count_grey,
+        candidates,
+        limit_ms: http_limit_ms(),
+    })
+}
+
 /// `--engine postgis`: the reference's plan (and with `check` the
 /// engine's beside it, compared).
 async fn reference(db: &funkplan_db::Db, live: &Live, req: &PlanRequest, check: bool, json: bool) -> anyhow::Result<()> {

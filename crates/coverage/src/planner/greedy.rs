@@ -112,6 +112,11 @@ impl Runs {
     fn len(&self) -> usize {
         self.start.len() - 1
     }
+
+    /// Bytes held.
+    pub(super) fn bytes(&self) -> usize {
+        self.runs.capacity() * std::mem::size_of::<(u32, u32, u32)>() + self.start.capacity() * std::mem::size_of::<usize>()
+    }
 }
 
 /// Whether an element of kind `k` counts for a candidate of operator `bit`.
@@ -202,6 +207,8 @@ pub(super) struct Outcome {
     pub evaluations: usize,
     /// Time of the first pass and the budget's steps, ms.
     pub budget_ms: f64,
+    /// Bytes of the heap and the first pass's gains.
+    pub heap_bytes: usize,
 }
 
 impl Outcome {
@@ -258,6 +265,7 @@ pub(super) fn run(el: &Elements, runs: &Runs, bits: &[Option<u8>], score: impl F
     }
     let mut heap: BinaryHeap<Entry> =
         first.iter().enumerate().filter(|(_, g)| g.cells > 0).map(|(idx, g)| Entry { score: score(g), idx, round: 0, gain: *g }).collect();
+    out.heap_bytes = heap.capacity() * std::mem::size_of::<Entry>() + first.capacity() * std::mem::size_of::<Gain>();
     let mut cum = Gain::default();
     while let Some(top) = heap.pop() {
         let round = out.curve.len();

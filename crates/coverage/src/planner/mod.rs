@@ -350,6 +350,9 @@ pub struct Plan {
     pub evaluations: usize,
     /// The estimate made before running, ms.
     pub estimate_ms: f64,
+    /// Memory the planner allocated beside the engine's (element kinds,
+    /// households, covered bits, candidates' runs, the heap), bytes.
+    pub planner_bytes: usize,
 }
 
 /// Nanoseconds per cell visited by a gain evaluation, for the estimate
@@ -420,6 +423,12 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
     let out = greedy::run(&elements, &runs, &bits, |g| score.of(g), req.budget)?;
     let greedy_ms = out.budget_ms;
     let _ = t1;
+    let planner_bytes = elements.kind.capacity()
+        + elements.households.capacity() * std::mem::size_of::<f32>()
+        + elements.kind.len().div_ceil(8)
+        + runs.bytes()
+        + out.heap_bytes
+        + cands.capacity() * std::mem::size_of::<Cand>();
 
     let mut sites = Vec::with_capacity(out.chosen.len());
     let (mut ch, mut ca, mut cg) = (0.0, 0.0, 0.0);
@@ -470,6 +479,7 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
         ms_per_step,
         evaluations: out.evaluations,
         estimate_ms,
+        planner_bytes,
     })
 }
 
