@@ -132,6 +132,8 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
         let auth = format!("Bearer {token}");
         http(&addr, "POST", "/api/v1/plans", &[("Authorization", &auth)], Some(body)).unwrap()
     };
+    let (s, _, body) = http(&addr, "POST", "/api/v1/plans", &[], Some(r#"{"technology":"5g","budget":1}"#)).unwrap();
+    assert_eq!(s, 401, "plans need a token: {body}");
     let (s, _, body) = post(&muni, r#"{"technology":"5g","budget":1,"scope":"05378"}"#);
     assert_eq!(s, 403, "a municipality plans for its own AGS only: {body}");
     let (s, _, body) = post(&staff, r#"{"technology":"4g","budget":1}"#);
