@@ -209,6 +209,8 @@ pub(super) struct Outcome {
     pub budget_ms: f64,
     /// Bytes of the heap and the first pass's gains.
     pub heap_bytes: usize,
+    /// Time of the whole run, the continuation past the budget included, ms.
+    pub total_ms: f64,
 }
 
 impl Outcome {
@@ -296,6 +298,7 @@ pub(super) fn run(el: &Elements, runs: &Runs, bits: &[Option<u8>], score: impl F
     if out.chosen.len() < budget {
         out.budget_ms = t0.elapsed().as_secs_f64() * 1e3;
     }
+    out.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     // Whatever is left in the heap covers nothing new (or the open set is
     // covered): the run's total is what all candidates can reach.
     out.reachable = cum;

@@ -346,6 +346,9 @@ pub struct Plan {
     pub greedy_ms: f64,
     /// Greedy time per chosen site, ms.
     pub ms_per_step: f64,
+    /// Time of the greedy run continued past the budget for `sites_for`
+    /// (to 100 % or until nothing more closes), ms; `greedy_ms` included.
+    pub greedy_total_ms: f64,
     /// Marginal gains computed (first pass included).
     pub evaluations: usize,
     /// The estimate made before running, ms.
@@ -477,6 +480,7 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
         prepare_ms,
         greedy_ms,
         ms_per_step,
+        greedy_total_ms: out.total_ms,
         evaluations: out.evaluations,
         estimate_ms,
         planner_bytes,
