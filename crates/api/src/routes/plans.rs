@@ -63,6 +63,7 @@ pub(crate) async fn create_plan(State(state): State<AppState>, caller: Caller, A
         let (mut sites, mut measures) = (Vec::new(), Vec::new());
         for (k, w) in writes.into_iter().enumerate() {
             let rank = k + 1;
+            let upgrade = matches!(w, Write::Upgrade { .. });
             let site_id = match w {
                 Write::NewSite { operator, lon, lat } => {
                     let site_id = format!("plan-{id}-{rank}");
@@ -77,7 +78,7 @@ pub(crate) async fn create_plan(State(state): State<AppState>, caller: Caller, A
                 Write::Upgrade { site_id } => site_id,
             };
             let measure_id = format!("plan-{id}-{rank}-m");
-            let m = NewMeasure { measure_id: measure_id.clone(), site_id, kind: kind_of(&body), status: MeasureStatus::Planned, planned_date: None, completed_date: None };
+            let m = NewMeasure { measure_id: measure_id.clone(), site_id, kind: kind_of(&body, upgrade), status: MeasureStatus::Planned, planned_date: None, completed_date: None };
             let w = store::measure::create(state.db(), &caller, m).await?;
             if let Some(change) = w.change {
                 state.reflect(change).await;
@@ -116,14 +117,14 @@ enum Write {
     Upgrade { site_id: String },
 }
 
-/// The measure that brings the plan's technology on air.
-fn kind_of(body: &PlanBody) -> MeasureKind {
-    if body.technology == "5g" {
-        MeasureKind::FiveGUpgrade
-    } else if body.technology == "lte" {
-        MeasureKind::LteNewSite
-    } else {
-        MeasureKind::LteUpgrade
+/// The measure that brings the plan's technology on air: 5G is always an
+/// upgrade (of a new or an existing site); LTE a new site, or the upgrade
+/// of an existing one.
+fn kind_of(body: &PlanBody, upgrade: bool) -> MeasureKind {
+    match (body.technology.as_str(), upgrade) {
+        ("5g", _) => MeasureKind::FiveGUpgrade,
+        (_, false) => MeasureKind::LteNewSite,
+        (_, true) => MeasureKind::LteUpgrade,
     }
 }
 
