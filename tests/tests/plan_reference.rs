@@ -194,5 +194,33 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
         c.query_one("SELECT count(*) FROM audit_log WHERE entity IN ('plan', 'site', 'measure') AND (entity_id LIKE 'plan-%' OR entity = 'plan')", &[]).await.unwrap().get(0)
     });
     assert_eq!(audited, 5, "the plan, two sites and two measures");
+
+    // One operator's plan over a wide lattice: lattice points, its own sites
+    // to upgrade and other operators' masts to share; as scenario, an
+    // upgrade is a measure on the existing site, the others new sites.
+    let (s, _, body) = post(&staff, r#"{"technology":"5g","operator":"telekom","budget":5,"lattice_m":20000,"as_scenario":true}"#);
+    assert_eq!(s, 201, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = v["id"].as_i64().unwrap();
+    let chosen = v["plan"]["sites"].as_array().unwrap();
+    let kinds: Vec<&str> = chosen.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"upgrade") && kinds.contains(&"share"), "{kinds:?}");
+    assert!(chosen.iter().all(|s| s["operator"] == "telekom"), "{body}");
+    let new_sites = kinds.iter().filter(|k| **k != "upgrade").count();
+    assert_eq!(v["scenario"]["sites"].as_array().unwrap().len(), new_sites);
+    assert_eq!(v["scenario"]["measures"].as_array().unwrap().len(), chosen.len());
+    for s in chosen {
+        let rank = s["rank"].as_i64().unwrap();
+        let (site, kind, status): (String, String, String) = rt.block_on(async {
+            let r = c.query_one("SELECT site_id, kind, status FROM measure WHERE measure_id = $1", &[&format!("plan-{id}-{rank}-m")]).await.unwrap();
+            (r.get(0), r.get(1), r.get(2))
+        });
+        assert_eq!((kind.as_str(), status.as_str()), ("5g_upgrade", "planned"));
+        let want = match s["kind"].as_str().unwrap() {
+            "upgrade" => s["id"].as_str().unwrap().trim_start_matches("upgrade:").to_owned(),
+            _ => format!("plan-{id}-{rank}"),
+        };
+        assert_eq!(site, want);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
