@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import formats  # noqa: E402 — the section of issue 15's input formats, beside this file
 import web  # noqa: E402 — the section of issue 22's web numbers, beside this file
+import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1341,7 +1342,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http,web")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,web")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1371,6 +1372,7 @@ def main():
         step("readers", b.bench_ingest_readers)
         step("recompute", b.bench_recompute)
         step("releases", b.bench_releases)
+        step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
             if not only or only & {"incremental", "http", "load", "web"}:

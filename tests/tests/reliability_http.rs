@@ -53,6 +53,7 @@ fn path_default(name: &str, collection: &str) -> String {
         ("featureId", _) => "S-05111000-0".into(),
         ("id", "sites") => "S-05111000-0".into(),
         ("id", "measures") => "M-S-05111000-0-lte".into(),
+        ("id", "plans") => "1".into(),
         ("id", _) => "5g-upgrades".into(),
         ("file", _) => "municipalities.csv".into(),
         (other, _) => panic!("no default for path parameter {other}"),
@@ -112,6 +113,8 @@ fn every_get_parameter_survives_hostile_values() {
             &["sites"]
         } else if path.starts_with("/api/v1/measures") {
             &["measures"]
+        } else if path.starts_with("/api/v1/plans") {
+            &["plans"]
         } else {
             &["-"]
         };

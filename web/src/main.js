@@ -8,6 +8,7 @@ import { renderMap } from './map.js';
 import { renderMunicipality } from './municipality.js';
 import { renderArea } from './area.js';
 import { renderAll } from './all.js';
+import { renderPlan } from './plan.js';
 import { initSearch } from './search.js';
 import { initAttribution } from './attribution.js';
 
@@ -27,6 +28,7 @@ function route() {
   if ((m = h.match(/^\/(kreis|bezirk)\/(\d+)\/?$/))) return { view: 'gebiet', level: m[1], key: m[2] };
   if (/^\/karte\/?$/.test(h)) return { view: 'karte' };
   if (/^\/gemeinden\/?$/.test(h)) return { view: 'alle' };
+  if ((m = h.match(/^\/plan\/(\d+)\/?$/))) return { view: 'plan', id: m[1] };
   if (h === '/' || h === '') return { view: 'ziele' };
   return { view: 'unknown', path: h };
 }
@@ -48,6 +50,7 @@ async function show() {
   else if (r.view === 'gemeinde') cleanup = renderMunicipality(main, r.ags);
   else if (r.view === 'gebiet') cleanup = renderArea(main, r.level, r.key);
   else if (r.view === 'alle') cleanup = renderAll(main);
+  else if (r.view === 'plan') cleanup = renderPlan(main, r.id);
   else {
     const p = document.createElement('p');
     p.className = 'error';

@@ -46,6 +46,15 @@ pub trait CoverageHook: Send + Sync + 'static {
         let _ = ags;
         Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
+
+    /// A dead-spot closing plan (issue 23) for `req`, as the JSON of
+    /// `funkplan plan --json` (ranked sites, cumulative curve, GeoJSON).
+    /// [`PlanFailure::Invalid`] for a request the planner refuses (bad
+    /// candidates, budget, scope, operator, or too long by its estimate).
+    fn plan(&self, req: PlanBody) -> BoxFuture<'static, Result<serde_json::Value, PlanFailure>> {
+        let _ = req;
+        Box::pin(async { Err(PlanFailure::Engine(HookError::from("plans need the coverage engine of `funkplan serve`"))) })
+    }
 }
 
 /// A municipality's figures at each coverage release, computed by the
@@ -56,6 +65,90 @@ pub struct DatedSeries {
     pub source: CoverageSource,
     /// Per release date, oldest first: the date, LTE, 5G.
     pub points: Vec<(NaiveDate, DatedTech, DatedTech)>,
+}
+
+/// Why a plan was not made.
+#[derive(Debug)]
+pub enum PlanFailure {
+    /// The request is wrong; the text says where and why (422).
+    Invalid(String),
+    /// The engine failed or is missing (503).
+    Engine(HookError),
+}
+
+/// A plan request (`POST /api/v1/plans`), the CLI's `funkplan plan`
+/// options as JSON.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    /// `lte` or `5g`.
+    #[schema(example = "lte")]
+    pub technology: String,
+    /// `households` (newly covered), `area` (km² closed) or `mix`.
+    #[serde(default = "default_objective")]
+    #[schema(example = "households")]
+    pub objective: String,
+    /// With `mix`: the weight of households, 0..1.
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// How many sites to choose.
+    #[schema(example = 50)]
+    pub budget: usize,
+    /// AGS prefix: `05` (state), 3 digits (region), 5 (district), 8
+    /// (municipality). A municipality's token may plan for its own AGS only.
+    #[serde(default = "default_scope")]
+    #[schema(example = "05958")]
+    pub scope: String,
+    /// Close this operator's own gaps; absent = dead spots (no operator).
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Also count grey cells (one operator) turning to two.
+    #[serde(default)]
+    pub count_grey: bool,
+    /// Candidates; absent = a generated lattice (`lattice_m`) plus existing
+    /// sites to share or upgrade.
+    #[serde(default)]
+    pub candidates: Option<Vec<PlanCandidate>>,
+    /// Lattice spacing in metres when no candidates are given (500).
+    #[serde(default)]
+    pub lattice_m: Option<f64>,
+    /// Put the chosen sites into the scenario as planned sites and measures
+    /// (through the audited write path), so figures and targets show them.
+    #[serde(default)]
+    pub as_scenario: bool,
+}
+
+fn default_objective() -> String {
+    "households".into()
+}
+fn default_weight() -> f64 {
+    0.5
+}
+fn default_scope() -> String {
+    "05".into()
+}
+
+/// One candidate site of a plan request (the CSV's columns).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanCandidate {
+    /// Unique within the request.
+    pub candidate_id: String,
+    /// Operator id; absent = whichever operator builds it.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// `lte` or `5g`.
+    pub technology: String,
+    /// Radius in metres (else the model's).
+    #[serde(default)]
+    pub radius_m: Option<f64>,
+    /// `urban` or `rural`: the model's radius of that class.
+    #[serde(default)]
+    pub radius_class: Option<String>,
 }
 
 /// Every municipality's figures at a date, computed by the engine (for the

@@ -45,6 +45,7 @@ pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, Ne
 pub use error::{ApiError, ApiResult, Problem};
 pub use routes::export::export;
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
+pub use hook::{PlanBody, PlanCandidate, PlanFailure};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
 

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
+use funkplan_api::{PlanBody, PlanFailure};
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
@@ -148,6 +149,20 @@ impl CoverageHook for LiveHook {
             let source = g.live.source().await;
             let points = g.live.series(&ags, source).await;
             Ok(points.map(|p| DatedSeries { source, points: p.iter().map(|p| (p.date, tech(&p.figures[0]), tech(&p.figures[1]))).collect() }))
+        })
+    }
+
+    /// A plan on the engine as loaded (issue 23), answered as `funkplan
+    /// plan --json` prints it; the planner's refusals are the request's
+    /// fault (422), the rest the engine's.
+    fn plan(&self, req: PlanBody) -> BoxFuture<'static, Result<serde_json::Value, PlanFailure>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let request = crate::cmd::plan::request_of(&req).map_err(PlanFailure::Invalid)?;
+            let g = fresh(&loaded, &db).await.map_err(PlanFailure::Engine)?;
+            let plan = g.live.plan(&request).await.map_err(|e| PlanFailure::Invalid(e.to_string()))?;
+            crate::cmd::plan::plan_json(&plan).map_err(|e| PlanFailure::Engine(e.into()))
         })
     }
 }

@@ -52,6 +52,8 @@ enum Command {
     Releases(cmd::releases::Args),
     /// Write the figures as CSV or XLSX, or the whole dataset as GeoPackage.
     Export(cmd::export::Args),
+    /// Plan the sites that close the most dead spots (or an operator's gaps).
+    Plan(cmd::plan::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
             Command::Token(a) => cmd::token::run(&cli.global, a).await,
             Command::Releases(a) => cmd::releases::run(&cli.global, a).await,
             Command::Export(a) => cmd::export::run(&cli.global, a).await,
+            Command::Plan(a) => cmd::plan::run(&cli.global, a).await,
         }
     });
     match result {

@@ -42,6 +42,7 @@ pub mod history;
 mod live;
 pub mod load;
 pub mod model;
+pub mod planner;
 pub mod reference;
 pub mod releases;
 pub mod series;

@@ -711,6 +711,45 @@ fn compute_all(st: &mut State, restamp: bool) -> Computed {
     }
 }
 
+/// The dead-spot planner on the loaded engine (issue 23).
+impl Live {
+    /// A plan on the engine's grid, sites and masks as they are now (the
+    /// scenario is the baseline: what planned measures will close is not
+    /// open). Writes nothing; holds the engine's lock while it runs, which
+    /// the planner's up-front time limit keeps short.
+    ///
+    /// # Errors
+    /// A [`crate::planner::PlanError`] naming what is wrong with the request.
+    pub async fn plan(&self, req: &crate::planner::PlanRequest) -> std::result::Result<crate::planner::Plan, crate::planner::PlanError> {
+        let st = self.inner.lock().await;
+        let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
+        cpu(|| crate::planner::plan(inputs, req))
+    }
+
+    /// The planner's PostGIS reference on the same input: the candidates
+    /// the engine would consider (given or generated), judged in SQL
+    /// ([`crate::planner::reference`]). Any operator, no grey cells.
+    ///
+    /// # Errors
+    /// The request's own error, or a database error.
+    pub async fn plan_reference(&self, db: &Db, req: &crate::planner::PlanRequest) -> Result<crate::planner::reference::RefPlan> {
+        let (cands, source) = {
+            let st = self.inner.lock().await;
+            let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
+            (cpu(|| crate::planner::candidates(inputs, req)).map_err(|e| Error::Data(e.to_string()))?, st.source)
+        };
+        if req.operator.is_some() || req.count_grey {
+            return Err(Error::Data("the planner's PostGIS reference plans for any operator without grey cells".into()));
+        }
+        crate::planner::reference::reference_plan(db, req.technology.as_str(), &req.scope, source, req.objective.name(), &cands, req.budget).await
+    }
+
+    /// The operators `(bit, id)` the engine was loaded with.
+    pub async fn operators(&self) -> Vec<(u8, String)> {
+        self.inner.lock().await.operators.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{disjoint, overlap, Rect};

@@ -41,6 +41,7 @@ impl Modify for BearerAuth {
         (name = "sites", description = "Mobile sites (writes need a token)"),
         (name = "measures", description = "Build measures (writes need a token)"),
         (name = "audit", description = "Who changed what"),
+        (name = "plans", description = "Dead-spot closing plans: the sites that close the most (writes need a token)"),
         (name = "ogc", description = "OGC API – Features Part 1 and 2"),
         (name = "meta", description = "Health, API description, metrics"),
     )

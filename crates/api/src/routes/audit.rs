@@ -24,7 +24,7 @@ use crate::{ApiError, ApiResult, AppState};
     params(
         ("limit" = Option<i64>, Query, description = "Entries per page (1..1000, default 100)"),
         ("offset" = Option<i64>, Query, description = "Entries to skip (0..1000000000, default 0)"),
-        ("entity" = Option<String>, Query, description = "Only this kind of object: site or measure"),
+        ("entity" = Option<String>, Query, description = "Only this kind of object: site, measure or plan"),
         ("entity_id" = Option<String>, Query, description = "Only this object id"),
     ),
     responses(
@@ -49,8 +49,8 @@ pub(crate) async fn list(State(state): State<AppState>, caller: Caller, origin: 
     let offset = q.int("offset", 0, 0, 1_000_000_000, false)?;
     let entity = q.get("entity");
     if let Some(e) = entity {
-        if e != "site" && e != "measure" {
-            return Err(ApiError::BadRequest(format!("entity must be site or measure, got {e:?}")));
+        if e != "site" && e != "measure" && e != "plan" {
+            return Err(ApiError::BadRequest(format!("entity must be site, measure or plan, got {e:?}")));
         }
     }
     let entity_id = q.get("entity_id");

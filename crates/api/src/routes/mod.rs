@@ -11,6 +11,7 @@ pub(crate) mod health;
 pub(crate) mod meta;
 pub(crate) mod municipalities;
 pub(crate) mod ogc;
+pub(crate) mod plans;
 pub(crate) mod releases;
 pub(crate) mod targets;
 pub(crate) mod web;
@@ -81,6 +82,8 @@ routes! {
     GET "/ogc/collections/{collectionId}/queryables" cached => ogc::schema::queryables;
     GET "/ogc/collections/{collectionId}/items" cached => ogc::features::items;
     GET "/ogc/collections/{collectionId}/items/{featureId}" cached => ogc::features::item;
+    POST "/api/v1/plans" live => plans::create_plan;
+    GET "/api/v1/plans/{id}" live => plans::get_plan;
 }
 
 /// The paths of the OpenAPI document: every route's, as its handler's

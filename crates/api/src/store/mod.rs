@@ -10,6 +10,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod measure;
+pub(crate) mod plan;
 pub(crate) mod rules;
 pub(crate) mod site;
 

@@ -3,6 +3,7 @@ pub mod export;
 pub mod demo_data;
 pub mod ingest;
 pub mod migrate;
+pub mod plan;
 pub mod recompute;
 pub mod releases;
 pub mod serve;
