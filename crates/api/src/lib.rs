@@ -44,6 +44,8 @@ pub use error::{ApiError, ApiResult, Problem};
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
+#[doc(hidden)]
+pub use routes::ogc::features::reference_items;
 
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 1 << 20;

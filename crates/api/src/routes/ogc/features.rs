@@ -156,3 +156,28 @@ pub(crate) async fn item(
     let feature: String = row.try_get("feature").map_err(DbError::pg("reading a feature"))?;
     Ok(features_response(feature, ty, crs))
 }
+
+/// `numberMatched`, `numberReturned` and the features' text (the members
+/// of the `features` array) of the items page `query` asks of
+/// `collection`, computed by the plain formulation the API served before
+/// issue 19 ([`query::items_plain`]), unprepared on `client`. The oracle of
+/// the equality test that holds the served path to it; not a route.
+///
+/// # Errors
+/// What the route answers for a bad collection or parameter, or the
+/// database's error.
+#[doc(hidden)]
+pub async fn reference_items(
+    client: &tokio_postgres::Client,
+    collection: &str,
+    query: Vec<(String, String)>,
+) -> ApiResult<(i64, i64, String)> {
+    let c = catalog::get(collection)?;
+    let iq = ItemsQuery::parse(c, &QueryPairs(query))?;
+    let (sql, params) = query::items_plain(c, &iq);
+    let row = client.query_one(&sql, &query::refs(&params)).await.map_err(DbError::pg("reading features (reference)"))?;
+    let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features (reference)"))?;
+    let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features (reference)"))?;
+    let features: String = row.try_get("features").map_err(DbError::pg("reading features (reference)"))?;
+    Ok((matched, returned, features))
+}
