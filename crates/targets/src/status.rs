@@ -5,7 +5,10 @@ use funkplan_db::Db;
 use funkplan_model::Metric;
 use serde::Serialize;
 
-use crate::{forecast, history, load, metric_value, Comparator, Forecast, Result, Target};
+use crate::history::history_on;
+use crate::metric::metric_value_on;
+use crate::target::load_on;
+use crate::{forecast, Comparator, Forecast, Result, Target};
 
 /// A target with its value now.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -85,9 +88,13 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
     let now = Utc::now();
     let today = now.date_naive();
     let mut out = Vec::new();
-    for t in load(db).await? {
-        let (v, as_of) = metric_value(db, &t, now).await?;
-        let hist = history(db, &t.id).await?.unwrap_or_default();
+    // One connection and statements prepared once per connection for all
+    // targets: a pool checkout and a parse round trip per statement were
+    // most of an uncached answer (issue 19).
+    let c = db.conn().await?;
+    for t in load_on(&c).await? {
+        let (v, as_of) = metric_value_on(&c, &t, now).await?;
+        let hist = history_on(&c, &t.id).await?;
         let baseline = hist.first().map(|p| p.value);
         let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, &hist);
         let deadline_passed = t.deadline < today;
