@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import formats  # noqa: E402 — the section of issue 15's input formats, beside this file
+import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1177,7 +1178,9 @@ class Bench:
             "outline that is the `/ogc` default geometry; sites). Load: `wrk` "
             f"{self.wrk_version()}, {self.duration} s per run, {self.reps} runs per cell, on the same 2 cores as the servers "
             "(and PostgreSQL). requests/s and latencies are the median over the runs (spread of requests/s in brackets); "
-            "errors = socket errors + non-2xx/3xx responses, summed over the runs."
+            "errors = socket errors + non-2xx/3xx responses, summed over the runs. Each run repeats one URL, so "
+            "funkplan's rows here measure its **cached** path (its response cache answers every request after the "
+            "first); section 4b measures reads that miss the cache."
         )
         lines.append("")
         worst_ratio, worst_p99, all_err = None, None, 0
@@ -1340,7 +1343,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http,uncached")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1372,7 +1375,7 @@ def main():
         step("releases", b.bench_releases)
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load"}:
+            if not only or only & {"incremental", "http", "load", "uncached"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1383,10 +1386,14 @@ def main():
             def http():
                 b.settle("the HTTP section")
                 b.tipg_views()
+                uncached.tipg_views(b)
                 b.start_tipg()
-                b.bench_http()
+                if "uncached" not in only:
+                    b.bench_http()
+                # Issue 19: the same servers, every request distinct (--only=uncached runs this part alone).
+                uncached.bench_uncached(b)
 
-            step("http", http)
+            step("uncached" if "uncached" in only else "http", http)
             # Last: its PATCHes move sites, which the sections above read.
             step("load", b.bench_load)
         # After everything that reads the demo data: it re-ingests the
