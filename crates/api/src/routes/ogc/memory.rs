@@ -18,9 +18,10 @@
 //!   ([`crate::version`]) read before its query ran and is used only while
 //!   that is still the version, so it is never older than what the response
 //!   cache would serve; a stale or missing snapshot sends requests to SQL
-//!   and starts one reload in the background (not more often than every
-//!   four load times, so a stream of writes cannot keep a core busy
-//!   reloading).
+//!   and starts one reload in the background, at most every four load
+//!   times, and less often (up to 64) while snapshots go stale before they
+//!   answer anything, so a stream of writes cannot keep a core busy
+//!   reloading.
 //! - **The box.** A projected EPSG:25832 box is compared with the points'
 //!   EPSG:25832 coordinates exactly (the closed box, as `ST_Intersects`
 //!   treats a point on its edge). A lon/lat box is what the SQL path
@@ -29,7 +30,7 @@
 //!   unless it lies within [`EDGE`] of an edge: then the request goes to
 //!   SQL, which decides exactly.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,8 @@ struct Snapshot {
     /// Indexes into `features`, sorted by lon and by x.
     by_lon: Vec<(f64, u32)>,
     by_x: Vec<(f64, u32)>,
+    /// Requests it answered.
+    served: AtomicU64,
 }
 
 /// A page answered from memory.
@@ -82,7 +85,7 @@ pub(super) struct Page {
 struct Slot {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     loading: AtomicBool,
-    /// When the last load ended and how long it took.
+    /// When the last load ended, and the pause before the next one.
     last: Mutex<Option<(Instant, Duration)>>,
 }
 
@@ -90,7 +93,7 @@ struct Slot {
 #[derive(Default)]
 pub(crate) struct Memory {
     slots: [Slot; POINT_COLLECTIONS.len()],
-    served: std::sync::atomic::AtomicU64,
+    served: AtomicU64,
 }
 
 impl Memory {
@@ -114,6 +117,7 @@ impl Memory {
         }
         let page = snap.page(c, iq)?;
         self.served.fetch_add(1, Ordering::Relaxed);
+        snap.served.fetch_add(1, Ordering::Relaxed);
         Some(page)
     }
 
@@ -126,8 +130,8 @@ impl Memory {
             return;
         }
         if let Ok(last) = slot.last.lock() {
-            if let Some((ended, took)) = *last {
-                if ended.elapsed() < (took * 4).max(Duration::from_millis(250)) {
+            if let Some((ended, pause)) = *last {
+                if ended.elapsed() < pause {
                     return;
                 }
             }
@@ -140,17 +144,30 @@ impl Memory {
             let t0 = Instant::now();
             let result = Snapshot::load(&db, c, version).await;
             let Some(slot) = me.slot(c) else { return };
+            let took = t0.elapsed();
+            // A snapshot that answered nothing before the data changed
+            // again (a stream of writes) doubles the pause before the next
+            // load, up to 64 load times; one that served sets it back to 4.
+            let mut pause = took * 4;
             match result {
                 Ok(s) => {
-                    tracing::debug!(collection = c.id, features = s.features.len(), ms = t0.elapsed().as_millis(), "in-memory collection loaded");
+                    tracing::debug!(collection = c.id, features = s.features.len(), ms = took.as_millis(), "in-memory collection loaded");
                     if let Ok(mut w) = slot.snapshot.write() {
+                        let unused = w.as_ref().is_some_and(|old| old.served.load(Ordering::Relaxed) == 0);
+                        let before = slot.last.lock().ok().and_then(|l| l.map(|(_, p)| p));
+                        if let (true, Some(p)) = (unused, before) {
+                            pause = (p * 2).min(took * 64).max(pause);
+                        }
                         *w = Some(Arc::new(s));
                     }
                 }
-                Err(e) => tracing::warn!(collection = c.id, error = %e, "loading a collection into memory failed; its items are read from SQL"),
+                Err(e) => {
+                    tracing::warn!(collection = c.id, error = %e, "loading a collection into memory failed; its items are read from SQL");
+                    pause = took * 64;
+                }
             }
             if let Ok(mut last) = slot.last.lock() {
-                *last = Some((Instant::now(), t0.elapsed()));
+                *last = Some((Instant::now(), pause.max(Duration::from_millis(250))));
             }
             slot.loading.store(false, Ordering::Release);
         });
@@ -236,7 +253,7 @@ impl Snapshot {
         };
         let by_lon = order(|f| f.lon);
         let by_x = order(|f| f.x);
-        Ok(Self { version, features, by_lon, by_x })
+        Ok(Self { version, features, by_lon, by_x, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
