@@ -130,6 +130,18 @@ def timed(cmd: list[str], env=None, cwd=None, timeout=None) -> dict:
     return {"wall_s": wall, "rss_mib": rss_kb / 1024 if rss_kb else None, "stdout": p.stdout, "stderr": p.stderr}
 
 
+def tcp_free(addr: str, port: int) -> bool:
+    """Whether nothing listens on addr:port (a bind there would succeed)."""
+    s = socket.socket()
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def free_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -234,11 +246,19 @@ class Bench:
 
     def setup(self):
         # tipg (asyncpg behind a pydantic URL check) cannot use a unix-socket
-        # URL without a host, so the benchmark cluster also listens on
-        # loopback, and both HTTP servers connect over TCP alike.
-        if self.psql("SHOW listen_addresses") != "127.0.0.1":
-            log("letting the benchmark cluster listen on 127.0.0.1 too")
-            self.psql("ALTER SYSTEM SET listen_addresses = '127.0.0.1'")
+        # URL without a host, so the benchmark cluster also listens on a
+        # loopback address, and both HTTP servers connect over TCP alike.
+        port = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("port", ["5432"])[0]
+        current = self.psql("SHOW listen_addresses")
+        if not current.startswith("127."):
+            # Every embedded cluster uses the same port, so two benchmark
+            # clusters on one machine (another checkout's) would clash on
+            # 127.0.0.1: the first address of 127.0.0.0/8 free on that port.
+            addr = next((a for a in (f"127.0.0.{n}" for n in range(1, 255)) if tcp_free(a, int(port))), None)
+            if addr is None:
+                raise RuntimeError(f"no loopback address 127.0.0.1–254 has port {port} free for the benchmark cluster")
+            log(f"letting the benchmark cluster listen on {addr} too")
+            self.psql(f"ALTER SYSTEM SET listen_addresses = '{addr}'")
             # `funkplan db` manages the embedded cluster only when no
             # DATABASE_URL is set (it refuses otherwise), and self.env has
             # one: restart without it. This branch runs only on a machine
@@ -246,10 +266,10 @@ class Bench:
             no_url = {k: v for k, v in self.env.items() if k != "DATABASE_URL"}
             sh([self.F, "db", "stop"], env=no_url)
             sh([self.F, "db", "start"], env=no_url)
-        port = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("port", ["5432"])[0]
+            current = self.psql("SHOW listen_addresses")
         user = urllib.parse.urlsplit(self.url).username or "postgres"
         db = urllib.parse.urlsplit(self.url).path.lstrip("/")
-        self.tcp_url = f"postgresql://{user}@127.0.0.1:{port}/{db}"
+        self.tcp_url = f"postgresql://{user}@{current}:{port}/{db}"
         # A fresh database each run: the incremental benchmark moves sites on
         # air, and a site on air cannot go back under construction, so a
         # re-ingest of the same files would (rightly) refuse them.
