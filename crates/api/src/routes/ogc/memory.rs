@@ -1,5 +1,5 @@
-//! Point collections (sites, measures) served from memory when their
-//! items request misses the response cache (issue 19).
+//! Collections (sites, measures, dead spots, municipalities) served from
+//! memory when their items request misses the response cache (issue 19).
 //!
 //! A map client pans: every request is another bbox, so the response cache
 //! never hits, and each request paid a PostgreSQL query (index scan, a
@@ -7,10 +7,10 @@
 //! rendered once by PostgreSQL with the very expressions the SQL path uses
 //! ([`super::query::items`]: the catalog's id, geometry and properties,
 //! `ST_AsGeoJSON(ST_Transform(…))` in both CRSs), together with its
-//! position in both CRSs, its filter values, its instant and its place in
+//! extent in both CRSs, its filter values, its instant and its place in
 //! `ORDER BY id` (the database's collation). A request is then a scan of a
-//! slab of points sorted by x, the filters, a sort of the matches by that
-//! place, and the concatenation of the page's texts: same features, order,
+//! slab of extents sorted by min x, the filters, a sort of the matches by
+//! that place, and the concatenation of the page's texts: same features, order,
 //! paging, `numberMatched` and CRS output as the SQL path, which the
 //! equality test (`tests/api_ogc_equal.rs`) holds it to.
 //!
@@ -22,13 +22,15 @@
 //!   times, and less often (up to 64) while snapshots go stale before they
 //!   answer anything, so a stream of writes cannot keep a core busy
 //!   reloading.
-//! - **The box.** A projected EPSG:25832 box is compared with the points'
-//!   EPSG:25832 coordinates exactly (the closed box, as `ST_Intersects`
-//!   treats a point on its edge). A lon/lat box is what the SQL path
-//!   densifies every 0.01° and projects; its edges lie within ~1 cm of the
-//!   lon/lat lines, so a point's lon/lat (projected by PostGIS) decides
-//!   unless it lies within [`EDGE`] of an edge: then the request goes to
-//!   SQL, which decides exactly.
+//! - **The box.** A feature whose extent lies within the box intersects
+//!   it, one whose extent lies apart does not; one across an edge is left
+//!   to PostgreSQL, which decides exactly (the whole request goes to SQL).
+//!   A projected EPSG:25832 box is compared with the EPSG:25832 extents
+//!   exactly (a point on its edge is within the closed box, as for
+//!   `ST_Intersects`). A lon/lat box is what the SQL path densifies every
+//!   0.01° and projects; its edges lie within ~1 cm of the lon/lat lines,
+//!   so the lon/lat extent (of the geometry projected by PostGIS) decides,
+//!   with a margin per collection ([`COLLECTIONS`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -40,36 +42,41 @@ use funkplan_db::{Db, Error as DbError};
 use super::params::{Crs, ItemsQuery};
 use crate::catalog::{Collection, Match};
 
-/// Collections served from memory: their geometry is a point.
-const POINT_COLLECTIONS: [&str; 2] = ["sites", "measures"];
-
-/// Degrees around a lon/lat box's edges within which a point is left to
-/// PostgreSQL (~0.2 m; the projected, densified edge lies within ~1 cm of
-/// the lon/lat line in NRW).
-const EDGE: f64 = 2e-6;
+/// Collections served from memory, each with the degrees around a lon/lat
+/// box's edges within which a feature is left to PostgreSQL. Points: 2e-6°
+/// (~0.2 m; the projected, densified edge lies within ~1 cm of the lon/lat
+/// line in NRW). Polygons are decided by their lon/lat extent, which a
+/// straight projected edge between two vertices can overstep by its bulge
+/// (~0.6 m for a 5 km edge): 1e-4° (~7 m) for dead spots (100 m cells) and
+/// the municipalities' 20 m-simplified outlines.
+const COLLECTIONS: [(&str, f64); 4] = [("sites", 2e-6), ("measures", 2e-6), ("dead-spots", 1e-4), ("municipalities", 1e-4)];
 
 /// One feature as the snapshot holds it.
 struct Feature {
-    lon: f64,
-    lat: f64,
-    x: f64,
-    y: f64,
+    /// Extent in lon/lat (of the geometry projected by PostGIS) and in
+    /// EPSG:25832: min x, min y, max x, max y (a point's are its
+    /// coordinates twice).
+    ll: [f64; 4],
+    utm: [f64; 4],
     /// The values of the collection's filters, in the catalog's order
     /// (`None` = SQL NULL, which no filter matches).
     filters: Vec<Option<Vec<String>>>,
     datetime: Option<DateTime<Utc>>,
     /// GeoJSON text in CRS84 (6 decimals) and EPSG:25832 (2 decimals).
     crs84: String,
-    utm: String,
+    text_utm: String,
 }
 
 /// One collection's features at one data version, in id order.
 struct Snapshot {
     version: u64,
     features: Vec<Feature>,
-    /// Indexes into `features`, sorted by lon and by x.
+    /// Indexes into `features`, sorted by min lon and by min x, and the
+    /// widest extent in each.
     by_lon: Vec<(f64, u32)>,
     by_x: Vec<(f64, u32)>,
+    wide_lon: f64,
+    wide_x: f64,
     /// Requests it answered.
     served: AtomicU64,
 }
@@ -92,13 +99,13 @@ struct Slot {
 /// The in-memory point collections of one server.
 #[derive(Default)]
 pub(crate) struct Memory {
-    slots: [Slot; POINT_COLLECTIONS.len()],
+    slots: [Slot; COLLECTIONS.len()],
     served: AtomicU64,
 }
 
 impl Memory {
     fn slot(&self, c: &Collection) -> Option<&Slot> {
-        POINT_COLLECTIONS.iter().position(|id| *id == c.id).map(|i| &self.slots[i])
+        COLLECTIONS.iter().position(|(id, _)| *id == c.id).map(|i| &self.slots[i])
     }
 
     /// Requests answered from memory so far.
@@ -179,7 +186,7 @@ impl Memory {
     /// # Errors
     /// The database's error.
     pub(crate) async fn load_now(&self, db: &Db, version: u64) -> Result<(), crate::ApiError> {
-        for (i, id) in POINT_COLLECTIONS.iter().enumerate() {
+        for (i, (id, _)) in COLLECTIONS.iter().enumerate() {
             let c = crate::catalog::get(id)?;
             let s = Snapshot::load(db, c, version).await?;
             if let Ok(mut w) = self.slots[i].snapshot.write() {
@@ -212,10 +219,13 @@ impl Snapshot {
                 props = c.props,
             )
         };
+        let outer: String = (0..c.filters.len()).map(|i| format!(", f{i}")).collect();
         let sql = format!(
-            "SELECT ST_X(ST_Transform({g}, 4326)) AS lon, ST_Y(ST_Transform({g}, 4326)) AS lat, \
-                    ST_X({g}) AS x, ST_Y({g}) AS y, {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols} \
-             FROM {from} ORDER BY {idx}",
+            "SELECT ST_XMin(ll) AS lon0, ST_YMin(ll) AS lat0, ST_XMax(ll) AS lon1, ST_YMax(ll) AS lat1, \
+                    ST_XMin(u) AS x0, ST_YMin(u) AS y0, ST_XMax(u) AS x1, ST_YMax(u) AS y1, \
+                    dt, crs84, utm{outer} \
+             FROM (SELECT ST_Transform({g}, 4326)::box3d AS ll, ({g})::box3d AS u, \
+                          {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols}, {idx} AS k FROM {from}) q ORDER BY k",
             g = c.geom_filter,
             dt = c.datetime,
             f84 = feature(4326, 6),
@@ -227,22 +237,24 @@ impl Snapshot {
         let what = "loading a collection into memory";
         let rows = conn.query(&sql, &[]).await.map_err(DbError::pg(what))?;
         drop(conn);
+        let get = |r: &tokio_postgres::Row, name: &str| -> Result<f64, DbError> {
+            // An empty geometry has no extent: such a feature is never in a box.
+            r.try_get::<_, Option<f64>>(name).map(|v| v.unwrap_or(f64::NAN)).map_err(DbError::pg(what))
+        };
         let mut features = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut filters = Vec::with_capacity(c.filters.len());
             for i in 0..c.filters.len() {
-                let v: Option<Vec<Option<String>>> = r.try_get(7 + i).map_err(DbError::pg(what))?;
+                let v: Option<Vec<Option<String>>> = r.try_get(11 + i).map_err(DbError::pg(what))?;
                 // ARRAY[NULL] of a NULL column: no value, as in SQL.
                 filters.push(v.map(|v| v.into_iter().flatten().collect::<Vec<_>>()).filter(|v| !v.is_empty()));
             }
             features.push(Feature {
-                lon: r.try_get("lon").map_err(DbError::pg(what))?,
-                lat: r.try_get("lat").map_err(DbError::pg(what))?,
-                x: r.try_get("x").map_err(DbError::pg(what))?,
-                y: r.try_get("y").map_err(DbError::pg(what))?,
+                ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
+                utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
                 crs84: r.try_get("crs84").map_err(DbError::pg(what))?,
-                utm: r.try_get("utm").map_err(DbError::pg(what))?,
+                text_utm: r.try_get("utm").map_err(DbError::pg(what))?,
                 filters,
             });
         }
@@ -251,9 +263,11 @@ impl Snapshot {
             v.sort_by(|a, b| a.0.total_cmp(&b.0));
             v
         };
-        let by_lon = order(|f| f.lon);
-        let by_x = order(|f| f.x);
-        Ok(Self { version, features, by_lon, by_x, served: AtomicU64::new(0) })
+        let by_lon = order(|f| f.ll[0]);
+        let by_x = order(|f| f.utm[0]);
+        let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
@@ -269,12 +283,24 @@ impl Snapshot {
         }
         let mut hits: Vec<u32> = Vec::new();
         let keep = |f: &Feature| self.passes(c, iq, f);
+        let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
         match iq.bbox {
             None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(&self.features[i as usize]))),
             Some((b, Crs::Utm32)) => {
-                for &(_, i) in slab(&self.by_x, b[0], b[2]) {
+                for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
                     let f = &self.features[i as usize];
-                    if f.y >= b[1] && f.y <= b[3] && f.x >= b[0] && f.x <= b[2] && keep(f) {
+                    let u = f.utm;
+                    // Within the closed box: intersects. Apart from it: not.
+                    // Across or touching its edge: PostgreSQL decides.
+                    let inside = u[0] >= b[0] && u[2] <= b[2] && u[1] >= b[1] && u[3] <= b[3];
+                    let apart = !(u[2] >= b[0] && u[0] <= b[2] && u[3] >= b[1] && u[1] <= b[3]);
+                    if apart {
+                        continue;
+                    }
+                    if !inside {
+                        return None;
+                    }
+                    if keep(f) {
                         hits.push(i);
                     }
                 }
@@ -283,13 +309,14 @@ impl Snapshot {
                 let w = funkplan_model::WINDOW;
                 let b = [b[0].max(w[0]), b[1].max(w[1]), b[2].min(w[2]), b[3].min(w[3])];
                 if b[0] <= b[2] && b[1] <= b[3] {
-                    for &(_, i) in slab(&self.by_lon, b[0] - EDGE, b[2] + EDGE) {
+                    for &(_, i) in slab(&self.by_lon, b[0] - edge - self.wide_lon, b[2] + edge) {
                         let f = &self.features[i as usize];
-                        let outside = f.lon < b[0] - EDGE || f.lon > b[2] + EDGE || f.lat < b[1] - EDGE || f.lat > b[3] + EDGE;
-                        if outside {
+                        let l = f.ll;
+                        let apart = l[2] < b[0] - edge || l[0] > b[2] + edge || l[3] < b[1] - edge || l[1] > b[3] + edge;
+                        if apart {
                             continue;
                         }
-                        let inside = f.lon > b[0] + EDGE && f.lon < b[2] - EDGE && f.lat > b[1] + EDGE && f.lat < b[3] - EDGE;
+                        let inside = l[0] > b[0] + edge && l[2] < b[2] - edge && l[1] > b[1] + edge && l[3] < b[3] - edge;
                         if !inside {
                             return None;
                         }
@@ -312,7 +339,7 @@ impl Snapshot {
                 features.push(',');
             }
             let f = &self.features[i as usize];
-            features.push_str(if iq.crs == Crs::Utm32 { &f.utm } else { &f.crs84 });
+            features.push_str(if iq.crs == Crs::Utm32 { &f.text_utm } else { &f.crs84 });
         }
         Some(Page { matched: matched as i64, returned: page.len() as i64, features })
     }
