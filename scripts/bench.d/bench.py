@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import formats  # noqa: E402 — the section of issue 15's input formats, beside this file
 import web  # noqa: E402 — the section of issue 22's web numbers, beside this file
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
+import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -129,6 +130,18 @@ def timed(cmd: list[str], env=None, cwd=None, timeout=None) -> dict:
         tail = "\n".join(p.stderr.strip().splitlines()[-25:])
         raise RuntimeError(f"{pretty_cmd(cmd)} failed ({p.returncode}):\n{tail}")
     return {"wall_s": wall, "rss_mib": rss_kb / 1024 if rss_kb else None, "stdout": p.stdout, "stderr": p.stderr}
+
+
+def tcp_free(addr: str, port: int) -> bool:
+    """Whether nothing listens on addr:port (a bind there would succeed)."""
+    s = socket.socket()
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def free_port() -> int:
@@ -235,11 +248,19 @@ class Bench:
 
     def setup(self):
         # tipg (asyncpg behind a pydantic URL check) cannot use a unix-socket
-        # URL without a host, so the benchmark cluster also listens on
-        # loopback, and both HTTP servers connect over TCP alike.
-        if self.psql("SHOW listen_addresses") != "127.0.0.1":
-            log("letting the benchmark cluster listen on 127.0.0.1 too")
-            self.psql("ALTER SYSTEM SET listen_addresses = '127.0.0.1'")
+        # URL without a host, so the benchmark cluster also listens on a
+        # loopback address, and both HTTP servers connect over TCP alike.
+        port = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("port", ["5432"])[0]
+        current = self.psql("SHOW listen_addresses")
+        if not current.startswith("127."):
+            # Every embedded cluster uses the same port, so two benchmark
+            # clusters on one machine (another checkout's) would clash on
+            # 127.0.0.1: the first address of 127.0.0.0/8 free on that port.
+            addr = next((a for a in (f"127.0.0.{n}" for n in range(1, 255)) if tcp_free(a, int(port))), None)
+            if addr is None:
+                raise RuntimeError(f"no loopback address 127.0.0.1–254 has port {port} free for the benchmark cluster")
+            log(f"letting the benchmark cluster listen on {addr} too")
+            self.psql(f"ALTER SYSTEM SET listen_addresses = '{addr}'")
             # `funkplan db` manages the embedded cluster only when no
             # DATABASE_URL is set (it refuses otherwise), and self.env has
             # one: restart without it. This branch runs only on a machine
@@ -247,10 +268,10 @@ class Bench:
             no_url = {k: v for k, v in self.env.items() if k != "DATABASE_URL"}
             sh([self.F, "db", "stop"], env=no_url)
             sh([self.F, "db", "start"], env=no_url)
-        port = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("port", ["5432"])[0]
+            current = self.psql("SHOW listen_addresses")
         user = urllib.parse.urlsplit(self.url).username or "postgres"
         db = urllib.parse.urlsplit(self.url).path.lstrip("/")
-        self.tcp_url = f"postgresql://{user}@127.0.0.1:{port}/{db}"
+        self.tcp_url = f"postgresql://{user}@{current}:{port}/{db}"
         # A fresh database each run: the incremental benchmark moves sites on
         # air, and a site on air cannot go back under construction, so a
         # re-ingest of the same files would (rightly) refuse them.
@@ -1179,7 +1200,9 @@ class Bench:
             "outline that is the `/ogc` default geometry; sites). Load: `wrk` "
             f"{self.wrk_version()}, {self.duration} s per run, {self.reps} runs per cell, on the same 2 cores as the servers "
             "(and PostgreSQL). requests/s and latencies are the median over the runs (spread of requests/s in brackets); "
-            "errors = socket errors + non-2xx/3xx responses, summed over the runs."
+            "errors = socket errors + non-2xx/3xx responses, summed over the runs. Each run repeats one URL, so "
+            "funkplan's rows here measure its **cached** path (its response cache answers every request after the "
+            "first); section 4b measures reads that miss the cache."
         )
         lines.append("")
         worst_ratio, worst_p99, all_err = None, None, 0
@@ -1342,7 +1365,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,web")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,web")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1375,7 +1398,7 @@ def main():
         step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load", "web"}:
+            if not only or only & {"incremental", "http", "load", "uncached", "web"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1386,10 +1409,14 @@ def main():
             def http():
                 b.settle("the HTTP section")
                 b.tipg_views()
+                uncached.tipg_views(b)
                 b.start_tipg()
-                b.bench_http()
+                if "uncached" not in only:
+                    b.bench_http()
+                # Issue 19: the same servers, every request distinct (--only=uncached runs this part alone).
+                uncached.bench_uncached(b)
 
-            step("http", http)
+            step("uncached" if "uncached" in only else "http", http)
             # The web app's first visit, before the load section moves sites.
             step("web", lambda: web.bench_web(b))
             # Last: its PATCHes move sites, which the sections above read.

@@ -48,6 +48,8 @@ pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, Hoo
 pub use hook::{PlanBody, PlanCandidate, PlanFailure};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
+#[doc(hidden)]
+pub use routes::ogc::features::reference_items;
 
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -67,6 +69,9 @@ pub struct AppState {
     /// How far outside the loaded municipalities a written site may lie
     /// (metres); see [`AppState::with_site_margin_m`].
     pub(crate) site_margin_m: f64,
+    /// Whether point collections are answered from memory
+    /// ([`AppState::with_memory`]).
+    memory_on: bool,
 }
 
 struct Shared {
@@ -75,6 +80,7 @@ struct Shared {
     metrics: metrics::Metrics,
     limiter: auth::AuthLimiter,
     openapi: bytes::Bytes,
+    memory: Arc<routes::ogc::memory::Memory>,
 }
 
 impl AppState {
@@ -94,12 +100,14 @@ impl AppState {
             web_dir: Arc::new(PathBuf::from(DEFAULT_WEB_DIR)),
             origin: Arc::new(origin::OriginConfig::default()),
             site_margin_m: funkplan_model::DEFAULT_SITE_MARGIN_M,
+            memory_on: true,
             shared: Arc::new(Shared {
                 version,
                 cache: cache::ResponseCache::default(),
                 metrics: metrics::Metrics::default(),
                 limiter: auth::AuthLimiter::default(),
                 openapi: openapi::document_bytes(),
+                memory: Arc::default(),
             }),
         }
     }
@@ -116,6 +124,15 @@ impl AppState {
     #[must_use]
     pub fn with_site_margin_m(mut self, metres: f64) -> Self {
         self.site_margin_m = metres;
+        self
+    }
+
+    /// Answer OGC items of the point collections (sites, measures) from
+    /// memory while it holds the current data (default), or always from
+    /// SQL (`false`: a few MB less, every read a query).
+    #[must_use]
+    pub fn with_memory(mut self, on: bool) -> Self {
+        self.memory_on = on;
         self
     }
 
@@ -192,6 +209,29 @@ impl AppState {
 
     pub(crate) fn auth_limiter(&self) -> &auth::AuthLimiter {
         &self.shared.limiter
+    }
+
+    /// The in-memory collections, when they are on.
+    pub(crate) fn memory(&self) -> Option<&Arc<routes::ogc::memory::Memory>> {
+        self.memory_on.then_some(&self.shared.memory)
+    }
+
+    /// Load the collections served from memory now, at the current data
+    /// version, instead of on the first requests that miss (tests).
+    ///
+    /// # Errors
+    /// When no data version is known yet, or the database's error.
+    #[doc(hidden)]
+    pub async fn load_memory_now(&self) -> ApiResult<()> {
+        let version = self.data_version().ok_or_else(|| ApiError::Internal("no data version yet".into()))?;
+        self.shared.memory.load_now(&self.db, version).await
+    }
+
+    /// OGC items requests answered from memory so far (tests).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn served_from_memory(&self) -> u64 {
+        self.shared.memory.served()
     }
 
     pub(crate) fn openapi_bytes(&self) -> bytes::Bytes {

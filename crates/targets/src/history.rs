@@ -14,21 +14,23 @@ use crate::{load, metric_value, Definition, HistoryPoint, Result};
 /// # Errors
 /// A database error.
 pub async fn history(db: &Db, id: &str) -> Result<Option<Vec<HistoryPoint>>> {
-    const WHAT: &str = "reading target history";
     let c = db.conn().await?;
-    if c.query_opt(include_str!("../sql/target_exists.sql"), &[&id])
-        .await
-        .map_err(DbError::pg("looking up a target"))?
-        .is_none()
-    {
+    let exists = c.prepare_cached(include_str!("../sql/target_exists.sql")).await.map_err(DbError::pg("looking up a target"))?;
+    if c.query_opt(&exists, &[&id]).await.map_err(DbError::pg("looking up a target"))?.is_none() {
         return Ok(None);
     }
-    let rows = c.query(include_str!("../sql/history.sql"), &[&id]).await.map_err(DbError::pg(WHAT))?;
-    let points = rows
-        .iter()
+    history_on(&c, id).await.map(Some)
+}
+
+/// The history of target `id` (known to exist) on a connection the caller
+/// holds, its statement prepared once per connection.
+pub(crate) async fn history_on(c: &funkplan_db::Conn, id: &str) -> Result<Vec<HistoryPoint>> {
+    const WHAT: &str = "reading target history";
+    let stmt = c.prepare_cached(include_str!("../sql/history.sql")).await.map_err(DbError::pg(WHAT))?;
+    let rows = c.query(&stmt, &[&id]).await.map_err(DbError::pg(WHAT))?;
+    rows.iter()
         .map(|r| Ok(HistoryPoint { month: col(r, "month", WHAT)?, value: col(r, "value", WHAT)? }))
-        .collect::<Result<_>>()?;
-    Ok(Some(points))
+        .collect::<Result<_>>()
 }
 
 /// First day of `d`'s month.

@@ -124,24 +124,27 @@ pub fn coverage_column(m: Metric) -> Option<&'static str> {
 /// # Errors
 /// A database error, or [`Error::Definition`] for broken parameters.
 pub async fn metric_value(db: &Db, t: &Target, at: DateTime<Utc>) -> Result<(f64, DateTime<Utc>)> {
+    metric_value_on(&db.conn().await?, t, at).await
+}
+
+/// [`metric_value`] on a connection the caller holds, its statement
+/// prepared once per connection: `/api/v1/targets` asks it of every target
+/// on one connection (issue 19: a read that misses the cache paid a pool
+/// checkout and a parse round trip per statement).
+pub(crate) async fn metric_value_on(c: &funkplan_db::Conn, t: &Target, at: DateTime<Utc>) -> Result<(f64, DateTime<Utc>)> {
     let def = Definition::of_target(t)?;
-    let c = db.conn().await?;
     match def {
         Definition::MeasuresCompleted { kinds, after } => {
             const WHAT: &str = "counting completed measures";
             let kinds = Definition::kind_words(&kinds);
-            let row = c
-                .query_one(include_str!("../sql/metric_measures_completed.sql"), &[&kinds, &after, &at.date_naive()])
-                .await
-                .map_err(DbError::pg(WHAT))?;
+            let stmt = c.prepare_cached(include_str!("../sql/metric_measures_completed.sql")).await.map_err(DbError::pg(WHAT))?;
+            let row = c.query_one(&stmt, &[&kinds, &after, &at.date_naive()]).await.map_err(DbError::pg(WHAT))?;
             Ok((col(&row, "value", WHAT)?, at))
         }
         Definition::Coverage { metric, technology } => {
             const WHAT: &str = "summing coverage figures";
-            let row = c
-                .query_one(include_str!("../sql/metric_coverage.sql"), &[&technology.as_str()])
-                .await
-                .map_err(DbError::pg(WHAT))?;
+            let stmt = c.prepare_cached(include_str!("../sql/metric_coverage.sql")).await.map_err(DbError::pg(WHAT))?;
+            let row = c.query_one(&stmt, &[&technology.as_str()]).await.map_err(DbError::pg(WHAT))?;
             let column = coverage_column(metric).ok_or_else(|| Error::Definition {
                 id: t.id.clone(),
                 reason: format!("metric {metric} is not a coverage metric"),

@@ -5,7 +5,10 @@ use funkplan_db::Db;
 use funkplan_model::Metric;
 use serde::Serialize;
 
-use crate::{forecast, history, load, metric_value, Comparator, Forecast, HistoryPoint, Result, Target};
+use crate::history::history_on;
+use crate::metric::metric_value_on;
+use crate::target::load_on;
+use crate::{forecast, Comparator, Forecast, HistoryPoint, Result, Target};
 
 /// A target with its value now.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -85,9 +88,13 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
     let now = Utc::now();
     let today = now.date_naive();
     let mut out = Vec::new();
-    for t in load(db).await? {
-        let (v, as_of) = metric_value(db, &t, now).await?;
-        let hist = history(db, &t.id).await?.unwrap_or_default();
+    // One connection and statements prepared once per connection for all
+    // targets: a pool checkout and a parse round trip per statement were
+    // most of an uncached answer (issue 19).
+    let c = db.conn().await?;
+    for t in load_on(&c).await? {
+        let (v, as_of) = metric_value_on(&c, &t, now).await?;
+        let hist = history_on(&c, &t.id).await?;
         out.push(judge(t, v, as_of, today, &hist));
     }
     Ok(out)
@@ -108,8 +115,9 @@ pub async fn status_at(db: &Db, date: NaiveDate) -> Result<Option<Vec<TargetStat
     let month = crate::month_of(date);
     let as_of = month_end(month).and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
     let mut out = Vec::new();
-    for t in load(db).await? {
-        let mut hist = history(db, &t.id).await?.unwrap_or_default();
+    let c = db.conn().await?;
+    for t in load_on(&c).await? {
+        let mut hist = history_on(&c, &t.id).await?;
         hist.retain(|p| p.month <= month);
         let Some(v) = forecast::value_at(&hist, date) else {
             return Ok(None);

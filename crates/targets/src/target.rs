@@ -91,9 +91,15 @@ pub struct Target {
 /// A database error, or [`Error::Definition`] for an unknown comparator or
 /// metric.
 pub async fn load(db: &Db) -> Result<Vec<Target>> {
+    load_on(&db.conn().await?).await
+}
+
+/// [`load`] on a connection the caller holds, its statement prepared once
+/// per connection.
+pub(crate) async fn load_on(c: &funkplan_db::Conn) -> Result<Vec<Target>> {
     const WHAT: &str = "reading targets";
-    let c = db.conn().await?;
-    let rows = c.query(include_str!("../sql/targets.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
+    let stmt = c.prepare_cached(include_str!("../sql/targets.sql")).await.map_err(DbError::pg(WHAT))?;
+    let rows = c.query(&stmt, &[]).await.map_err(DbError::pg(WHAT))?;
     rows.iter()
         .map(|r| {
             let id: String = col(r, "id", WHAT)?;

@@ -51,14 +51,33 @@ pub(crate) async fn items(
     let c = catalog::get(&id)?;
     let iq = ItemsQuery::parse(c, &q)?;
     let ty = media(&q, true)?;
-    let (sql, params) = query::items(c, &iq);
-    let conn = state.db().conn().await?;
-    let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
-    let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(DbError::pg("reading features"))?;
-    drop(conn);
-    let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features"))?;
-    let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features"))?;
-    let features: String = row.try_get("features").map_err(DbError::pg("reading features"))?;
+    // Point collections from memory while their snapshot is of the current
+    // data version (super::memory); everything else, and everything while
+    // no version is known, from SQL.
+    let from_memory = match (state.memory(), state.data_version()) {
+        (Some(memory), Some(version)) => {
+            let page = memory.page(c, &iq, version);
+            if page.is_none() {
+                memory.want(c, version, state.db());
+            }
+            page
+        }
+        _ => None,
+    };
+    let (matched, returned, features) = match from_memory {
+        Some(p) => (p.matched, p.returned, p.features),
+        None => {
+            let (sql, params) = query::items(c, &iq);
+            let conn = state.db().conn().await?;
+            let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
+            let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(DbError::pg("reading features"))?;
+            drop(conn);
+            let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features"))?;
+            let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features"))?;
+            let features: String = row.try_get("features").map_err(DbError::pg("reading features"))?;
+            (matched, returned, features)
+        }
+    };
     let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned);
     // `head` is a JSON object; open it up and append the features.
     let mut body = String::with_capacity(head.len() + features.len() + 16);
@@ -155,4 +174,29 @@ pub(crate) async fn item(
     };
     let feature: String = row.try_get("feature").map_err(DbError::pg("reading a feature"))?;
     Ok(features_response(feature, ty, crs))
+}
+
+/// `numberMatched`, `numberReturned` and the features' text (the members
+/// of the `features` array) of the items page `query` asks of
+/// `collection`, computed by the plain formulation the API served before
+/// issue 19 ([`query::items_plain`]), unprepared on `client`. The oracle of
+/// the equality test that holds the served path to it; not a route.
+///
+/// # Errors
+/// What the route answers for a bad collection or parameter, or the
+/// database's error.
+#[doc(hidden)]
+pub async fn reference_items(
+    client: &tokio_postgres::Client,
+    collection: &str,
+    query: Vec<(String, String)>,
+) -> ApiResult<(i64, i64, String)> {
+    let c = catalog::get(collection)?;
+    let iq = ItemsQuery::parse(c, &QueryPairs(query))?;
+    let (sql, params) = query::items_plain(c, &iq);
+    let row = client.query_one(&sql, &query::refs(&params)).await.map_err(DbError::pg("reading features (reference)"))?;
+    let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features (reference)"))?;
+    let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features (reference)"))?;
+    let features: String = row.try_get("features").map_err(DbError::pg("reading features (reference)"))?;
+    Ok((matched, returned, features))
 }

@@ -12,11 +12,13 @@
 //! - [`collections`]: the collections' descriptions with their extents;
 //! - [`features`]: the features, paged and filtered, and one by id;
 //! - `params`: the query parameters, parsed and checked;
-//! - `query`: the SQL of a features request.
+//! - `query`: the SQL of a features request;
+//! - [`memory`]: point collections answered from memory (issue 19).
 
 pub(crate) mod collections;
 pub(crate) mod features;
 pub(crate) mod landing;
+pub(crate) mod memory;
 mod params;
 mod query;
 pub(crate) mod schema;
