@@ -397,3 +397,23 @@ async fn schema_and_queryables_type_the_properties() {
     assert!(link(&c, "describedby").is_some_and(|l| l["href"].as_str().unwrap().ends_with("/ogc/collections/sites/schema")));
     assert_eq!(app.get("/ogc/collections/nothing/queryables").await.status, StatusCode::NOT_FOUND);
 }
+
+/// RFC 7946 removed the `crs` member: output in EPSG:25832 says its CRS in
+/// the `Content-Crs` header only, features and single items alike.
+#[tokio::test]
+async fn no_crs_member_in_any_crs() {
+    let app = App::new().await;
+    app.fixture().await;
+    for collection in ["sites", "municipalities", "dead-spots", "districts"] {
+        let r = app.get(&format!("/ogc/collections/{collection}/items?limit=5&crs={}", enc(UTM))).await;
+        assert_eq!(r.header("content-crs").as_deref(), Some(format!("<{UTM}>").as_str()));
+        let j = r.json();
+        for f in j["features"].as_array().unwrap() {
+            assert!(f["geometry"].get("crs").is_none(), "{collection}: {f}");
+            assert!(f.get("crs").is_none());
+        }
+        assert!(j.get("crs").is_none(), "{collection}");
+    }
+    let one = app.get(&format!("/ogc/collections/municipalities/items/05111000?crs={}", enc(UTM))).await.json();
+    assert!(one["geometry"].get("crs").is_none(), "{one}");
+}

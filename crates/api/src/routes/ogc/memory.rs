@@ -212,7 +212,7 @@ impl Snapshot {
         let feature = |srid: i32, digits: i32| {
             format!(
                 "'{{\"type\":\"Feature\",\"id\":' || to_json({idx})::text \
-                 || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, {srid}), {digits}), 'null') \
+                 || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, {srid}), {digits}, 0), 'null') \
                  || ',\"properties\":' || ({props})::text || '}}'",
                 idx = c.id_expr,
                 geom = c.geometry(false),

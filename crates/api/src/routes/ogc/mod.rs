@@ -2,7 +2,9 @@
 //! (CRS: CRS84 and EPSG:25832) under `/ogc`, over the collections of
 //! [`crate::catalog`].
 //!
-//! Features are serialised by PostgreSQL (`ST_AsGeoJSON`, one text per
+//! Features are serialised by PostgreSQL (`ST_AsGeoJSON` with options 0:
+//! no `crs` member in any CRS, as RFC 7946 has it — `Content-Crs` names the
+//! CRS — and no `bbox`; one text per
 //! feature joined with `string_agg`); Rust only wraps the joined text with
 //! the collection's counts and links, so no per-request tree of the
 //! features is ever built. Paging is by natural id, so `next` links visit

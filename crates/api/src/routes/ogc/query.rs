@@ -133,7 +133,7 @@ pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
          SELECT (SELECT count(*) FROM {from} WHERE {cond}) AS matched, \
                 (SELECT count(*) FROM f) AS returned, \
                 (SELECT coalesce(string_agg('{{\"type\":\"Feature\",\"id\":' || to_json(id)::text \
-                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int), 'null') \
+                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int, 0), 'null') \
                      || ',\"properties\":' || p::text || '}}', ',' ORDER BY id), '') FROM f) AS features",
         idx = c.id_expr,
         geom = c.geometry(iq.full_geometry),
@@ -160,7 +160,7 @@ pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param
          SELECT (SELECT count(*) FROM {from} WHERE {cond}) AS matched, \
                 (SELECT count(*) FROM f) AS returned, \
                 (SELECT coalesce(string_agg('{{\"type\":\"Feature\",\"id\":' || to_json(id)::text \
-                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int), 'null') \
+                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int, 0), 'null') \
                      || ',\"properties\":' || p::text || '}}', ',' ORDER BY id), '') FROM f) AS features",
         idx = c.id_expr,
         geom = c.geometry(iq.full_geometry),
@@ -177,7 +177,7 @@ pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param
 pub(super) fn item(c: &Collection, full_geometry: bool) -> String {
     format!(
         "SELECT '{{\"type\":\"Feature\",\"id\":' || to_json({idx})::text \
-            || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, $2::int), $3::int), 'null') \
+            || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, $2::int), $3::int, 0), 'null') \
             || ',\"properties\":' || ({props})::text \
             || ',\"links\":' || json_build_array( \
                    json_build_object('href', $4::text || {idx}, 'rel', 'self', 'type', $6::text, 'title', 'This feature'), \
