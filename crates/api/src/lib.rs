@@ -22,6 +22,7 @@ pub mod origin;
 mod routes;
 pub mod server;
 mod store;
+mod tiles;
 mod version;
 
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
+pub use hook::{TileBlocks, TileCells, TileView};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
 

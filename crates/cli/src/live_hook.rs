@@ -15,6 +15,10 @@
 use std::sync::Arc;
 
 use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedTech, HookError};
+use funkplan_api::{TileBlocks, TileCells, TileView};
+use funkplan_coverage::tiles::{CellArea, View};
+use funkplan_tiles::coverage::{Block, BlockTech, Cell};
+use funkplan_tiles::CellRect;
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
@@ -136,5 +140,48 @@ impl CoverageHook for LiveHook {
             let municipalities = f.ags.iter().zip(f.figures.iter()).map(|(a, [lte, nr])| (a.clone(), tech(lte), tech(nr))).collect();
             Ok(DatedAll { date, release: f.release, source, municipalities })
         })
+    }
+
+    /// The cells of a coverage tile, from the engine's memory.
+    fn tile_cells(&self, area: CellRect, view: TileView) -> BoxFuture<'static, Result<TileCells, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let g = fresh(&loaded, &db).await?;
+            let d = g.live.tile_cells(cell_area(area), engine_view(view)).await;
+            let cells = d.items.into_iter().map(|c| Cell { n: c.n, e: c.e, households: c.households, count: c.count, set: c.set }).collect();
+            Ok(TileCells { source: d.source, release: d.release, operators: d.operators, cells })
+        })
+    }
+
+    /// The blocks of a coverage tile below the cell zoom.
+    fn tile_blocks(&self, area: CellRect, size: i32, view: TileView) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        Box::pin(async move {
+            let g = fresh(&loaded, &db).await?;
+            let d = g.live.tile_blocks(cell_area(area), size, engine_view(view)).await;
+            let tech = |t: funkplan_coverage::tiles::TechSums| BlockTech { households_covered: t.households_covered, cells_covered: t.cells_covered, dead: t.dead, grey: t.grey };
+            let blocks = d
+                .items
+                .into_iter()
+                .map(|b| Block { n: b.n, e: b.e, size: b.size, cells: b.cells, households: b.households, tech: [tech(b.tech[0]), tech(b.tech[1])] })
+                .collect();
+            Ok(TileBlocks { source: d.source, release: d.release, blocks })
+        })
+    }
+}
+
+/// The API's cell rectangle as the engine's.
+fn cell_area(r: CellRect) -> CellArea {
+    CellArea { n0: r.n0, n1: r.n1, e0: r.e0, e1: r.e1 }
+}
+
+/// The API's tile view as the engine's.
+fn engine_view(v: TileView) -> View {
+    match v {
+        TileView::Actual => View::Actual,
+        TileView::Scenario => View::Scenario,
+        TileView::At(d) => View::At(d),
     }
 }

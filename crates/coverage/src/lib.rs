@@ -45,6 +45,7 @@ pub mod model;
 pub mod reference;
 pub mod releases;
 mod row;
+pub mod tiles;
 #[allow(missing_docs)]
 pub mod write;
 

@@ -13,6 +13,7 @@ pub(crate) mod municipalities;
 pub(crate) mod ogc;
 pub(crate) mod releases;
 pub(crate) mod targets;
+pub(crate) mod tiles;
 pub(crate) mod web;
 pub(crate) mod writes;
 
@@ -77,6 +78,13 @@ routes! {
     GET "/ogc/collections/{collectionId}" cached => ogc::collections::collection_meta;
     GET "/ogc/collections/{collectionId}/items" cached => ogc::features::items;
     GET "/ogc/collections/{collectionId}/items/{featureId}" cached => ogc::features::item;
+    GET "/tiles/{tileset}" live => tiles::tilejson;
+    GET "/tiles/{tileset}/{z}/{x}/{y}" cached => tiles::tile;
+    GET "/ogc/collections/{collectionId}/tiles" live => tiles::ogc_tilesets;
+    GET "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}" live => tiles::ogc_tileset;
+    GET "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}" cached => tiles::ogc_tile;
+    GET "/ogc/tileMatrixSets" live => tiles::tile_matrix_sets;
+    GET "/ogc/tileMatrixSets/{tileMatrixSetId}" live => tiles::tile_matrix_set;
 }
 
 /// The paths of the OpenAPI document: every route's, as its handler's
