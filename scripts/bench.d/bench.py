@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import formats  # noqa: E402 — the section of issue 15's input formats, beside this file
+import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1340,7 +1341,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,incremental,load,http,tiles")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1372,7 +1373,7 @@ def main():
         step("releases", b.bench_releases)
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load"}:
+            if not only or only & {"incremental", "http", "load", "tiles"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1387,6 +1388,8 @@ def main():
                 b.bench_http()
 
             step("http", http)
+            # Vector tiles (issue 17) on the same running server.
+            step("tiles", lambda: tiles.bench_tiles(b))
             # Last: its PATCHes move sites, which the sections above read.
             step("load", b.bench_load)
         # After everything that reads the demo data: it re-ingests the
