@@ -248,6 +248,35 @@ fn coverage_tiles_are_the_engines_cells() {
         assert!((sum(&format!("{tech}_households_covered")) - f[4]).abs() < 1e-3 * f[4].max(1.0), "{tech}");
     }
 
+    // A past date: the blocks add up to the engine's figures at that date
+    // (the release in force then with the sites on air then).
+    let date = "2021-06-30";
+    let mut dated: HashMap<u64, HashMap<String, Value>> = HashMap::new();
+    for (x, y) in tiles_at(9) {
+        let (st, _, body) = get(&addr, &format!("/tiles/coverage/9/{x}/{y}.mvt?datetime={date}"), &[]);
+        if st == 200 {
+            dated.extend(features(body, "coverage"));
+        }
+    }
+    let agss: Vec<String> = rt.block_on(c.query("SELECT ags::text FROM municipality", &[])).unwrap().iter().map(|r| r.get(0)).collect();
+    let (mut lte_hh, mut nr_hh, mut lte_dead) = (0.0, 0.0, 0.0);
+    for ags in &agss {
+        let (st, _, body) = get(&addr, &format!("/api/v1/municipalities/{ags}?as_of={date}"), &[]);
+        if st == 404 {
+            continue; // no grid cells
+        }
+        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        lte_hh += v["coverage"]["lte"]["households_covered"].as_f64().unwrap();
+        nr_hh += v["coverage"]["5g"]["households_covered"].as_f64().unwrap();
+        lte_dead += (v["coverage"]["lte"]["dead_spot_area_km2"].as_f64().unwrap() * 100.0).round();
+    }
+    let sum = |k: &str| dated.values().map(|p| num(p, k)).sum::<f64>();
+    assert!((sum("lte_households_covered") - lte_hh).abs() < 1e-3 * lte_hh.max(1.0), "LTE households at {date}");
+    assert!((sum("5g_households_covered") - nr_hh).abs() < 1e-3 * nr_hh.max(1.0), "5G households at {date}");
+    assert_eq!(sum("lte_dead_cells"), lte_dead, "LTE dead cells at {date}");
+    assert_ne!(sum("5g_households_covered"), blocks.values().map(|p| num(p, "5g_households_covered")).sum::<f64>(), "{date} is not today");
+
     // Addressing: 204 outside, 400 no number, 404 out of range or unknown.
     let (x, y) = tile_of(12, -3.7, 40.4); // Madrid
     assert_eq!(get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt"), &[]).0, 204);

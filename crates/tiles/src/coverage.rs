@@ -287,3 +287,109 @@ pub fn encode_blocks(t: &TileId, rect: CellRect, blocks: &[Block]) -> Result<Opt
     }
     out.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tile::{tile_at, utm_to_merc};
+    use mvt_reader::feature::Value;
+    use proptest::prelude::*;
+
+    /// A tile at z over the cell (n, e) hm.
+    fn tile_over(z: u8, n: i32, e: i32) -> TileId {
+        let (x, y) = utm_to_merc(f64::from(e) * 100.0 + 50.0, f64::from(n) * 100.0 + 50.0);
+        tile_at(z, x, y)
+    }
+
+    fn decode(bytes: Vec<u8>) -> Vec<mvt_reader::feature::Feature> {
+        let r = mvt_reader::Reader::new(bytes).expect("a valid tile");
+        assert_eq!(r.get_layer_names().expect("names"), vec![LAYER.to_owned()]);
+        r.get_features(0).expect("features")
+    }
+
+    proptest! {
+        /// Every cell of the request whose square overlaps the tile comes
+        /// back once, with its id, counts and operators; each square is a
+        /// valid MVT exterior ring (four corners, positive area in tile
+        /// coordinates, i.e. clockwise on screen).
+        #[test]
+        fn cells_decode_to_what_was_encoded(z in 12u8..16, dn in -40i32..40, de in -40i32..40, seed in any::<u64>()) {
+            let t = tile_over(z, 56_770 + dn, 3_400 + de);
+            let rect = request_rect(&t);
+            let ops = vec![(0u8, "telekom".to_owned()), (1, "vodafone".to_owned()), (2, "telefonica".to_owned())];
+            let mut cells = Vec::new();
+            let mut k = seed;
+            for n in rect.n0..rect.n1 {
+                for e in rect.e0..rect.e1 {
+                    k = k.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    let set = (k >> 33) as u16 & 7;
+                    let known = (k >> 40) & 1 == 0;
+                    cells.push(Cell { n, e, households: (k >> 50) as f32 / 1000.0, count: [set.count_ones() as u8, 2], set: [known.then_some(set), None] });
+                }
+            }
+            let b = t.bounds();
+            let inside: Vec<&Cell> = cells.iter().filter(|c| {
+                let q = [(c.n, c.e), (c.n + 1, c.e), (c.n + 1, c.e + 1), (c.n, c.e + 1)].map(|(n, e)| utm_to_merc(f64::from(e) * 100.0, f64::from(n) * 100.0));
+                let (x0, x1) = (q.iter().map(|p| p.0).fold(f64::MAX, f64::min), q.iter().map(|p| p.0).fold(f64::MIN, f64::max));
+                let (y0, y1) = (q.iter().map(|p| p.1).fold(f64::MAX, f64::min), q.iter().map(|p| p.1).fold(f64::MIN, f64::max));
+                x0 < b.maxx && x1 > b.minx && y0 < b.maxy && y1 > b.miny
+            }).collect();
+            let bytes = encode_cells(&t, rect, &cells, &ops).expect("encodes").expect("cells in the tile");
+            let fs = decode(bytes);
+            prop_assert_eq!(fs.len(), inside.len());
+            for (f, c) in fs.iter().zip(&inside) {
+                prop_assert_eq!(f.id, Some(u64::try_from(c.n).unwrap_or(0) * 100_000 + u64::try_from(c.e).unwrap_or(0)));
+                let p = f.properties.as_ref().expect("properties");
+                prop_assert_eq!(p.get("lte"), Some(&Value::UInt(u64::from(c.count[0]))));
+                prop_assert_eq!(p.get("5g"), Some(&Value::UInt(2)));
+                prop_assert!(!p.contains_key("5g_ops"));
+                match c.set[0] {
+                    Some(s) => {
+                        let want: Vec<&str> = ops.iter().filter(|(bit, _)| s & (1 << bit) != 0).map(|(_, id)| id.as_str()).collect();
+                        prop_assert_eq!(p.get("lte_ops"), Some(&Value::String(want.join(","))));
+                    }
+                    None => prop_assert!(!p.contains_key("lte_ops")),
+                }
+                let poly = match &f.geometry {
+                    geo_types::Geometry::Polygon(p) => p.clone(),
+                    geo_types::Geometry::MultiPolygon(m) if m.0.len() == 1 => m.0[0].clone(),
+                    other => panic!("not one polygon: {other:?}"),
+                };
+                let ring: Vec<(f32, f32)> = poly.exterior().0.iter().map(|c| (c.x, c.y)).collect();
+                prop_assert_eq!(ring.len(), 5, "closed ring of 4 corners: {:?}", ring);
+                let area: f32 = ring.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
+                // mvt-reader flips nothing: tile coordinates, y down.
+                prop_assert!(area > 0.0, "exterior ring must have positive area: {:?}", ring);
+            }
+        }
+    }
+
+    #[test]
+    fn no_cell_in_the_tile_is_no_tile() {
+        let t = tile_over(12, 56_770, 3_400);
+        let far = Cell { n: 50_000, e: 3_400, households: 1.0, count: [1, 0], set: [Some(1), Some(0)] };
+        assert!(encode_cells(&t, request_rect(&t), &[far], &[]).expect("encodes").is_none());
+        assert!(encode_blocks(&t, request_rect(&t), &[]).expect("encodes").is_none());
+    }
+
+    #[test]
+    fn blocks_carry_their_sums_and_shares() {
+        let t = tile_over(9, 56_770, 3_400);
+        assert_eq!(block_size(9), 8);
+        let rect = request_rect(&t);
+        assert!(rect.n0 % 8 == 0 && rect.e1 % 8 == 0);
+        let n = (56_770 / 8) * 8;
+        let e = (3_400 / 8) * 8;
+        let b = Block {
+            n, e, size: 8, cells: 64, households: 40.0,
+            tech: [BlockTech { households_covered: 30.0, cells_covered: 50, dead: 14, grey: 5 }, BlockTech::default()],
+        };
+        let fs = decode(encode_blocks(&t, rect, &[b]).expect("encodes").expect("a block"));
+        let p = fs[0].properties.as_ref().expect("properties");
+        assert_eq!(p.get("block_m"), Some(&Value::UInt(800)));
+        assert_eq!(p.get("lte_household_share"), Some(&Value::Double(0.75)));
+        assert_eq!(p.get("lte_dead_cells"), Some(&Value::UInt(14)));
+        assert_eq!(p.get("5g_household_share"), Some(&Value::Double(0.0)));
+        assert!(encode_blocks(&t, rect, &[Block { size: 4, ..b }]).is_err(), "a block of the wrong size is refused");
+    }
+}
