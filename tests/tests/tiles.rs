@@ -315,6 +315,8 @@ fn coverage_tiles_are_the_engines_cells() {
     assert_eq!(tms["tileMatrices"][12]["matrixWidth"], 4096);
     let (st, _, body) = get(&addr, "/ogc/collections/coverage/tiles/WebMercatorQuad", &[]);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    let (_, _, body) = get(&addr, "/ogc/collections/municipalities", &[]);
+    assert!(String::from_utf8_lossy(&body).contains("/ogc/collections/municipalities/tiles"), "the collection links its tiles");
 
     // The PostGIS tilesets.
     let (x, y) = tile_of(8, (w + e) / 2.0, (s + n) / 2.0);
