@@ -285,6 +285,7 @@ fn coverage_tiles_are_the_engines_cells() {
     assert_eq!(get(&addr, "/tiles/coverage/17/0/0.mvt", &[]).0, 404);
     assert_eq!(get(&addr, "/tiles/coverage/3/8/0.mvt", &[]).0, 404);
     assert_eq!(get(&addr, "/tiles/roads/3/0/0.mvt", &[]).0, 404);
+    assert_eq!(get(&addr, "/tiles/sites/8/133/85.mvt", &[]).0, 404, "sites start at zoom 9");
     assert_eq!(get(&addr, "/tiles/coverage/12/0/0.mvt?scenario=maybe", &[]).0, 400);
     // 304 for the ETag just served.
     let (&(x, y), tag) = etags.iter().next().unwrap();
@@ -320,8 +321,10 @@ fn coverage_tiles_are_the_engines_cells() {
 
     // The PostGIS tilesets.
     let (x, y) = tile_of(8, (w + e) / 2.0, (s + n) / 2.0);
-    for (set, key) in [("municipalities", "name"), ("districts", "name"), ("regions", "name"), ("sites", "site_id"), ("dead-spots", "id")] {
-        let (st, _, body) = get(&addr, &format!("/tiles/{set}/8/{x}/{y}.mvt"), &[]);
+    let (x9, y9) = tile_of(9, 6.78, 51.225); // Düsseldorf
+    for (set, key, z) in [("municipalities", "name", 8), ("districts", "name", 8), ("regions", "name", 8), ("sites", "site_id", 9), ("dead-spots", "id", 8)] {
+        let (x, y) = if z == 9 { (x9, y9) } else { (x, y) };
+        let (st, _, body) = get(&addr, &format!("/tiles/{set}/{z}/{x}/{y}.mvt"), &[]);
         assert_eq!(st, 200, "{set}: {}", String::from_utf8_lossy(&body));
         let fs = features(body, set);
         assert!(!fs.is_empty() && fs.iter().all(|(_, p)| p.contains_key(key)), "{set}");
