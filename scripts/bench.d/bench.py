@@ -40,6 +40,7 @@ import formats  # noqa: E402 — the section of issue 15's input formats, beside
 import web  # noqa: E402 — the section of issue 22's web numbers, beside this file
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
+import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1365,7 +1366,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,web")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1398,7 +1399,7 @@ def main():
         step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load", "uncached", "web"}:
+            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1417,6 +1418,8 @@ def main():
                 uncached.bench_uncached(b)
 
             step("uncached" if "uncached" in only else "http", http)
+            # Vector tiles (issue 17) on the same running server.
+            step("tiles", lambda: tiles.bench_tiles(b))
             # The web app's first visit, before the load section moves sites.
             step("web", lambda: web.bench_web(b))
             # Last: its PATCHes move sites, which the sections above read.

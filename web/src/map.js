@@ -7,6 +7,7 @@ import { formatCount, formatDate, formatShare, OPERATOR, SITE_STATUS, operatorNa
 import { el, errorBox, loading, announce } from './dom.js';
 import {
   bounds, choroplethColor, DEAD_COLOR, diffColor, diffLegendRows, emptyStyle, legendRows, LOCALE_DE, siteColor, STATUS_COLORS,
+  cellId, GRID_MIN_ZOOM, GRID_TECH, gridColor, gridLegendRows, tileUrl,
 } from './mapstyle.js';
 import { mapAttribution } from './attribution.js';
 
@@ -35,6 +36,11 @@ export function renderMap(main) {
     el('legend', {}, el('label', { for: 'map-date' }, 'Stand der Versorgung')), dateRange, dateOut);
   const sitesBox = el('input', { type: 'checkbox', id: 'lyr-sites', checked: true });
   const deadBox = el('input', { type: 'checkbox', id: 'lyr-dead', checked: true });
+  // The 100 m grid (issue 17): operator counts per cell, LTE or 5G.
+  const gridBox = el('input', { type: 'checkbox', id: 'lyr-grid', checked: true });
+  const gridTech = el('select', { id: 'grid-tech', 'aria-label': 'Technik des 100-m-Rasters' },
+    Object.entries(GRID_TECH).map(([k, t]) => el('option', { value: k }, t.label)));
+  const namesBox = el('input', { type: 'checkbox', id: 'lyr-names', checked: true });
   const opBox = el('fieldset', { class: 'filter', id: 'filter-operator' }, el('legend', {}, 'Netzbetreiber'));
   const stBox = el('fieldset', { class: 'filter', id: 'filter-status' }, el('legend', {}, 'Status der Standorte'));
   const note = el('p', { class: 'small muted', id: 'map-note', 'aria-live': 'polite' });
@@ -47,7 +53,9 @@ export function renderMap(main) {
     legend,
     el('fieldset', { class: 'filter' }, el('legend', {}, 'Ebenen'),
       el('label', {}, sitesBox, ' Standorte'),
-      el('label', {}, deadBox, ' LTE-Funklöcher')),
+      el('label', {}, deadBox, ' LTE-Funklöcher'),
+      el('label', {}, gridBox, ' Versorgung im 100-m-Raster '), gridTech,
+      el('label', {}, namesBox, ' Gemeinde- und Kreisnamen')),
     opBox, stBox, note,
     el('p', { class: 'small muted' }, 'Klick auf eine Gemeinde öffnet ihre Zahlen; mit der Suche oben geht es auch per Tastatur.'));
   const status = el('div', { class: 'map-status' }, loading('Karte wird geladen …'));
@@ -64,7 +72,11 @@ export function renderMap(main) {
       el('p', { class: 'legend-title' }, MEASURES[measureSel.value].label, showingDiff() ? ': Zuwachs gegenüber heute' : ' (Anteil)'),
       el('ul', {}, rows.map(([c, t]) => el('li', {}, el('span', { class: 'swatch', style: `background:${c}` }), t))),
       deadBox.checked ? el('ul', { class: 'legend-layers' },
-        el('li', {}, el('span', { class: 'swatch', style: `background:${DEAD_COLOR}` }), 'LTE-Funkloch (kein Netzbetreiber)')) : null);
+        el('li', {}, el('span', { class: 'swatch', style: `background:${DEAD_COLOR}` }), 'LTE-Funkloch (kein Netzbetreiber)')) : null,
+      gridBox.checked ? el('div', { class: 'legend-grid', id: 'grid-legend' },
+        el('p', { class: 'legend-title' }, `Versorgung im 100-m-Raster: ${GRID_TECH[gridTech.value].label}`),
+        el('ul', {}, gridLegendRows().map(([c, t]) => el('li', {}, el('span', { class: 'swatch', style: `background:${c}` }), t))),
+        el('p', { class: 'small muted' }, `Die Rasterzellen erscheinen ab Zoomstufe ${GRID_MIN_ZOOM}; darunter die Anteile der Gebiete.`)) : null);
   };
   drawLegend();
 
@@ -189,9 +201,22 @@ export function renderMap(main) {
     map.addSource('municipalities', { type: 'geojson', data: fc, promoteId: 'ags' });
     map.addSource('dead-spots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addSource('sites', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    // Vector tiles of this server only: the grid from the engine, the
+    // district borders from PostGIS (no request leaves the machine).
+    map.addSource('grid', { type: 'vector', tiles: [tileUrl('coverage')], minzoom: GRID_MIN_ZOOM, maxzoom: 16 });
+    map.addSource('district-tiles', { type: 'vector', tiles: [tileUrl('districts')], minzoom: 0, maxzoom: 16 });
     map.addLayer({
       id: 'muni-fill', type: 'fill', source: 'municipalities',
       paint: { 'fill-color': choroplethColor(`m_${measureSel.value}`), 'fill-opacity': 1 },
+    });
+    map.addLayer({
+      id: 'grid-fill', type: 'fill', source: 'grid', 'source-layer': 'coverage', minzoom: GRID_MIN_ZOOM,
+      layout: { visibility: gridBox.checked ? 'visible' : 'none' },
+      paint: { 'fill-color': gridColor(gridTech.value), 'fill-opacity': 0.85 },
+    });
+    map.addLayer({
+      id: 'district-line', type: 'line', source: 'district-tiles', 'source-layer': 'districts',
+      paint: { 'line-color': 'rgba(20,20,20,0.8)', 'line-width': 2 },
     });
     map.addLayer({
       id: 'muni-line', type: 'line', source: 'municipalities',
@@ -222,6 +247,7 @@ export function renderMap(main) {
     });
     const bb = bounds(fc);
     if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
+    labels.show(fc);
     status.replaceChildren();
     table.replaceChildren(muniTable(fc, measureSel.value, level));
     await Promise.all([loadSites(), loadDead()]);
@@ -239,6 +265,9 @@ export function renderMap(main) {
     map.on('mousemove', 'muni-fill', (e) => {
       const f = e.features?.[0];
       if (!f) return;
+      // Over a grid cell the cell's popup wins.
+      if (map.getLayoutProperty('grid-fill', 'visibility') !== 'none' && map.getZoom() >= GRID_MIN_ZOOM
+        && map.queryRenderedFeatures(e.point, { layers: ['grid-fill'] }).length > 0) return;
       if (hoverId !== null && hoverId !== f.id) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
       hoverId = f.id;
       map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: true });
@@ -255,6 +284,14 @@ export function renderMap(main) {
       map.getCanvas().style.cursor = '';
       popup.remove();
     });
+    map.on('mousemove', 'grid-fill', (e) => {
+      const f = e.features?.[0];
+      if (!f) return;
+      if (hoverId !== null) map.setFeatureState({ source: 'municipalities', id: hoverId }, { hover: false });
+      hoverId = null;
+      popup.setLngLat(e.lngLat).setDOMContent(cellPopup(f.id, f.properties)).addTo(map);
+    });
+    map.on('mouseleave', 'grid-fill', () => popup.remove());
     map.on('click', 'muni-fill', (e) => {
       const f = e.features?.[0];
       if (f) location.hash = `#/${LEVELS[level].route}/${f.properties.ags}`;
@@ -384,18 +421,76 @@ export function renderMap(main) {
     if (map.getLayer('dead-fill')) map.setLayoutProperty('dead-fill', 'visibility', deadBox.checked ? 'visible' : 'none');
     if (deadBox.checked) loadDead();
   });
+  gridBox.addEventListener('change', () => {
+    if (map.getLayer('grid-fill')) map.setLayoutProperty('grid-fill', 'visibility', gridBox.checked ? 'visible' : 'none');
+    drawLegend();
+  });
+  gridTech.addEventListener('change', () => {
+    if (map.getLayer('grid-fill')) map.setPaintProperty('grid-fill', 'fill-color', gridColor(gridTech.value));
+    drawLegend();
+  });
+  // Names to orient by: HTML labels (no glyphs to fetch), municipalities
+  // from zoom 9, districts below.
+  const labels = areaLabels(map, () => namesBox.checked);
+  namesBox.addEventListener('change', () => labels.update());
+  map.on('zoomend', () => labels.update());
+  areas('kreise').then((fc) => { if (alive) labels.districts(fc); }).catch(() => { /* no district names */ });
   const refilter = () => { if (map.getLayer('sites')) map.setFilter('sites', siteFilter()); };
   opBox.addEventListener('change', refilter);
   stBox.addEventListener('change', refilter);
 
   return () => {
     alive = false;
+    labels.remove();
     clearTimeout(t);
     popup.remove();
     delete window.__funkplan.maps.main;
     window.__funkplan.ready.map = false;
     clearTimeout(dateTimer);
     map.remove();
+  };
+}
+
+/** The hover popup of a grid cell: its id and operators per technology. */
+function cellPopup(id, p) {
+  const line = (tech) => {
+    const t = GRID_TECH[tech];
+    const n = Number(p[t.prop] ?? 0);
+    const ops = typeof p[`${t.prop}_ops`] === 'string' && p[`${t.prop}_ops`] !== ''
+      ? ` (${p[`${t.prop}_ops`].split(',').map(operatorName).join(', ')})` : '';
+    const what = n === 0 ? 'Funkloch' : `${n === 1 ? 'nur ein' : formatCount(n)} Netzbetreiber${ops}`;
+    return `${t.label}: ${what}`;
+  };
+  return el('div', { class: 'cell-popup' },
+    el('strong', {}, `Rasterzelle ${cellId(id) ?? '?'}`), el('br'),
+    line('lte'), el('br'), line('5g'));
+}
+
+/**
+ * Area names as HTML markers at the centre of each area's box: no glyph
+ * files needed, so nothing is fetched from outside. Municipalities from
+ * zoom 9 on, districts below it.
+ */
+function areaLabels(map, enabled) {
+  let munis = [];
+  let dists = [];
+  const make = (fc, cls) => fc.features.map((f) => {
+    const bb = bounds(f);
+    if (!bb) return null;
+    const node = el('div', { class: `map-label ${cls}` }, f.properties.name);
+    return new maplibregl.Marker({ element: node }).setLngLat([(bb[0][0] + bb[1][0]) / 2, (bb[0][1] + bb[1][1]) / 2]);
+  }).filter(Boolean);
+  const update = () => {
+    const z = map.getZoom();
+    const on = enabled();
+    for (const m of munis) if (on && z >= 9) m.addTo(map); else m.remove();
+    for (const m of dists) if (on && z < 9) m.addTo(map); else m.remove();
+  };
+  return {
+    show(fc) { for (const m of munis) m.remove(); munis = make(fc, 'label-muni'); update(); },
+    districts(fc) { for (const m of dists) m.remove(); dists = make(fc, 'label-district'); update(); },
+    update,
+    remove() { for (const m of [...munis, ...dists]) m.remove(); },
   };
 }
 

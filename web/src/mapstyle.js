@@ -120,3 +120,41 @@ export const LOCALE_DE = {
   'CooperativeGesturesHandler.MacHelpText': '⌘ + Mausrad zum Zoomen der Karte',
   'CooperativeGesturesHandler.MobileHelpText': 'Mit zwei Fingern verschieben Sie die Karte',
 };
+
+/**
+ * The 100 m grid (vector tiles /tiles/coverage, issue 17): from this zoom
+ * a cell is a few pixels wide and readable; below it the choropleth of
+ * the areas tells the story.
+ */
+export const GRID_MIN_ZOOM = 12;
+/** Colours by operator count: 0 = Funkloch, 1 = nur ein Netzbetreiber, 2, 3 und mehr. */
+export const GRID_COLORS = ['#d7263d', '#f4a259', '#9fd18b', '#2b8a3e'];
+export const GRID_LABELS = ['Funkloch (kein Netzbetreiber)', 'nur ein Netzbetreiber', 'zwei Netzbetreiber', 'drei und mehr Netzbetreiber'];
+/** The tile property of each technology's operator count. */
+export const GRID_TECH = { lte: { prop: 'lte', label: 'LTE' }, '5g': { prop: '5g', label: '5G' } };
+
+/** fill-color of the grid cells for a technology ('lte' or '5g'). */
+export function gridColor(tech) {
+  const p = GRID_TECH[tech].prop;
+  return ['step', ['coalesce', ['get', p], 0], GRID_COLORS[0], 1, GRID_COLORS[1], 2, GRID_COLORS[2], 3, GRID_COLORS[3]];
+}
+
+/** Legend rows of the grid: [colour, label]. */
+export function gridLegendRows() {
+  return GRID_COLORS.map((c, i) => [c, GRID_LABELS[i]]);
+}
+
+/**
+ * The cell id (100mN…E…) of a grid tile feature: its id is
+ * northing · 100000 + easting of the south-west corner in hectometres.
+ */
+export function cellId(featureId) {
+  const id = Number(featureId);
+  if (!Number.isSafeInteger(id) || id < 0) return null;
+  return `100mN${Math.floor(id / 100000)}E${id % 100000}`;
+}
+
+/** The vector tile URL template of a tileset on this server. */
+export function tileUrl(tileset) {
+  return `${location.origin}/tiles/${tileset}/{z}/{x}/{y}.mvt`;
+}

@@ -12,7 +12,7 @@ import {
 import {
   formatCount, formatDate, formatDateTime, formatGoal, formatMonth, formatKm2, formatRate, formatShare, formatValue, normSpace, SOURCE,
 } from '../src/format.js';
-import { COLORS, BACKGROUND, DIFF_COLORS, LOCALE_DE, NO_DATA } from '../src/mapstyle.js';
+import { COLORS, BACKGROUND, DIFF_COLORS, LOCALE_DE, NO_DATA, cellId, GRID_MIN_ZOOM } from '../src/mapstyle.js';
 import { SITE_MIN_ZOOM } from '../src/map.js';
 import { readPdf } from './pdf.mjs';
 
@@ -344,6 +344,52 @@ describe('Funkplan web app', () => {
     await page.waitForURL(`**/#/gemeinde/${target.ags}`);
     await waitReady(page, 'gemeinde');
     assertClean(problems, 'map');
+    await page.close();
+  });
+
+  test('map: the 100 m grid from vector tiles, LTE/5G switch, hover shows a cell and its operators', async () => {
+    const { page, problems } = await watchedPage(browser.context);
+    const tiles = [];
+    page.on('response', (r) => { if (r.url().includes('/tiles/coverage/')) tiles.push(r.status()); });
+    await page.goto(`${BASE}/#/karte`);
+    await waitReady(page, 'map', 60000);
+    // No grid tiles are asked for below the grid's zoom.
+    assert.deepEqual(tiles, [], 'coverage tiles requested below zoom 12');
+    // Düsseldorf's centre, zoomed in to where the cells are readable.
+    await page.evaluate((z) => window.__funkplan.maps.main.jumpTo({ center: [6.78, 51.225], zoom: z + 1 }), GRID_MIN_ZOOM);
+    await page.waitForFunction(() => {
+      const m = window.__funkplan.maps.main;
+      return m.loaded() && m.queryRenderedFeatures({ layers: ['grid-fill'] }).length > 100;
+    }, null, { timeout: 60000 });
+    assert.ok(tiles.length > 0 && tiles.every((s) => s === 200 || s === 204), `tile answers ${tiles}`);
+    await page.screenshot({ path: shot('map-grid') });
+    const cell = await page.evaluate(() => {
+      const m = window.__funkplan.maps.main;
+      const c = m.getCanvas();
+      const f = m.queryRenderedFeatures([c.clientWidth / 2, c.clientHeight / 2], { layers: ['grid-fill'] })[0];
+      return f ? { id: f.id, lte: f.properties.lte, nr: f.properties['5g'] } : null;
+    });
+    assert.ok(cell, 'a grid cell in the middle of the map');
+    const mapBox = page.locator('#map');
+    const box = await mapBox.boundingBox();
+    await page.mouse.move(box.x + box.width / 2 + 1, box.y + box.height / 2);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const popup = page.locator('.hover-popup', { hasText: 'Rasterzelle' });
+    await popup.waitFor();
+    const shown = await text(popup);
+    assert.ok(shown.includes(`Rasterzelle ${cellId(cell.id)}`), shown);
+    const say = (n) => (n === 0 ? 'Funkloch' : n === 1 ? 'nur ein Netzbetreiber' : `${n} Netzbetreiber`);
+    assert.ok(shown.includes(`LTE: ${say(cell.lte)}`) && shown.includes(`5G: ${say(cell.nr)}`), shown);
+    // The LTE/5G switch recolours the cells and the legend says which.
+    await page.locator('#grid-legend', { hasText: 'Versorgung im 100-m-Raster: LTE' }).waitFor();
+    await page.selectOption('#grid-tech', '5g');
+    await page.locator('#grid-legend', { hasText: 'Versorgung im 100-m-Raster: 5G' }).waitFor();
+    const paint = await page.evaluate(() => JSON.stringify(window.__funkplan.maps.main.getPaintProperty('grid-fill', 'fill-color')));
+    assert.ok(paint.includes('"5g"'), paint);
+    // Names to orient by, drawn as HTML (no glyphs fetched from outside).
+    assert.ok(await page.locator('.map-label.label-muni', { hasText: 'Düsseldorf' }).count() > 0, 'Düsseldorf labelled');
+    await page.screenshot({ path: shot('map-grid-5g') });
+    assertClean(problems, 'map grid');
     await page.close();
   });
 

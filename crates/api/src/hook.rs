@@ -9,6 +9,8 @@
 
 use chrono::NaiveDate;
 use funkplan_model::{Change, CoverageSource};
+use funkplan_tiles::coverage::{Block, Cell};
+use funkplan_tiles::CellRect;
 use futures_util::future::BoxFuture;
 
 /// Why the hook could not reflect a change; the cause is kept (the engine's
@@ -54,6 +56,20 @@ pub trait CoverageHook: Send + Sync + 'static {
     fn plan(&self, req: PlanBody) -> BoxFuture<'static, Result<serde_json::Value, PlanFailure>> {
         let _ = req;
         Box::pin(async { Err(PlanFailure::Engine(HookError::from("plans need the coverage engine of `funkplan serve`"))) })
+    }
+
+    /// The grid cells in `area` with their coverage in `view`, for the
+    /// `coverage` tiles (issue 17), from the engine's memory.
+    fn tile_cells(&self, area: CellRect, view: TileView) -> BoxFuture<'static, Result<TileCells, HookError>> {
+        let _ = (area, view);
+        Box::pin(async { Err(HookError::from("coverage tiles need the coverage engine of `funkplan serve`")) })
+    }
+
+    /// The cells in `area` summed into aligned blocks of `size × size`
+    /// cells, for the `coverage` tiles below the cell zoom.
+    fn tile_blocks(&self, area: CellRect, size: i32, view: TileView) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
+        let _ = (area, size, view);
+        Box::pin(async { Err(HookError::from("coverage tiles need the coverage engine of `funkplan serve`")) })
     }
 }
 
@@ -149,6 +165,41 @@ pub struct PlanCandidate {
     /// `urban` or `rural`: the model's radius of that class.
     #[serde(default)]
     pub radius_class: Option<String>,
+}
+
+/// Which coverage a tile shows (issue 17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileView {
+    /// Now.
+    Actual,
+    /// Every planned and in-progress measure completed.
+    Scenario,
+    /// The release in force at the date with the sites on air then.
+    At(NaiveDate),
+}
+
+/// The engine's cells for a tile.
+#[derive(Debug, Clone)]
+pub struct TileCells {
+    /// What the counts count.
+    pub source: CoverageSource,
+    /// The release whose reported coverage counts.
+    pub release: Option<NaiveDate>,
+    /// Operators as `(bit, id)`, to name the sets.
+    pub operators: Vec<(u8, String)>,
+    /// The cells.
+    pub cells: Vec<Cell>,
+}
+
+/// The engine's blocks for a tile.
+#[derive(Debug, Clone)]
+pub struct TileBlocks {
+    /// What the sums count.
+    pub source: CoverageSource,
+    /// The release whose reported coverage counts.
+    pub release: Option<NaiveDate>,
+    /// The blocks.
+    pub blocks: Vec<Block>,
 }
 
 /// Every municipality's figures at a date, computed by the engine (for the

@@ -24,6 +24,7 @@ pub mod origin;
 mod routes;
 pub mod server;
 mod store;
+mod tiles;
 mod version;
 
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ pub use error::{ApiError, ApiResult, Problem};
 pub use routes::export::export;
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
 pub use hook::{PlanBody, PlanCandidate, PlanFailure};
+pub use hook::{TileBlocks, TileCells, TileView};
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
 #[doc(hidden)]

@@ -16,6 +16,10 @@ use std::sync::Arc;
 
 use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
 use funkplan_api::{PlanBody, PlanFailure};
+use funkplan_api::{TileBlocks, TileCells, TileView};
+use funkplan_coverage::tiles::{CellArea, View};
+use funkplan_tiles::coverage::{Block, BlockTech, Cell};
+use funkplan_tiles::CellRect;
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
@@ -32,6 +36,8 @@ struct Loaded {
 pub struct LiveHook {
     loaded: Arc<RwLock<Loaded>>,
     db: Db,
+    /// When tiles last checked the releases' stamp (see [`tiles_engine`]).
+    tiles_checked: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// What identifies the stored releases: their dates and checksums (a
@@ -87,7 +93,7 @@ impl LiveHook {
         let stamp = releases_stamp(db).await?;
         let live = Live::load(db, None).await?;
         live.warm_up(db).await?;
-        Ok(Self { loaded: Arc::new(RwLock::new(Loaded { live, stamp })), db: db.clone() })
+        Ok(Self { loaded: Arc::new(RwLock::new(Loaded { live, stamp })), db: db.clone(), tiles_checked: Arc::default() })
     }
 }
 
@@ -164,5 +170,72 @@ impl CoverageHook for LiveHook {
             let plan = g.live.plan(&request).await.map_err(|e| PlanFailure::Invalid(e.to_string()))?;
             crate::cmd::plan::plan_json(&plan).map_err(|e| PlanFailure::Engine(e.into()))
         })
+    }
+    /// The cells of a coverage tile, from the engine's memory.
+    fn tile_cells(&self, area: CellRect, view: TileView) -> BoxFuture<'static, Result<TileCells, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        let checked = self.tiles_checked.clone();
+        Box::pin(async move {
+            let g = tiles_engine(&loaded, &db, &checked).await?;
+            let d = g.live.tile_cells(cell_area(area), engine_view(view)).await;
+            let cells = d.items.into_iter().map(|c| Cell { n: c.n, e: c.e, households: c.households, count: c.count, set: c.set }).collect();
+            Ok(TileCells { source: d.source, release: d.release, operators: d.operators, cells })
+        })
+    }
+
+    /// The blocks of a coverage tile below the cell zoom.
+    fn tile_blocks(&self, area: CellRect, size: i32, view: TileView) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
+        let loaded = self.loaded.clone();
+        let db = self.db.clone();
+        let checked = self.tiles_checked.clone();
+        Box::pin(async move {
+            let g = tiles_engine(&loaded, &db, &checked).await?;
+            let d = g.live.tile_blocks(cell_area(area), size, engine_view(view)).await;
+            let tech = |t: funkplan_coverage::tiles::TechSums| BlockTech { households_covered: t.households_covered, cells_covered: t.cells_covered, dead: t.dead, grey: t.grey };
+            let blocks = d
+                .items
+                .into_iter()
+                .map(|b| Block { n: b.n, e: b.e, size: b.size, cells: b.cells, households: b.households, tech: [tech(b.tech[0]), tech(b.tech[1])] })
+                .collect();
+            Ok(TileBlocks { source: d.source, release: d.release, blocks })
+        })
+    }
+}
+
+/// How long tiles trust the engine's releases without asking the database
+/// again: a map asks for dozens of tiles a second, and a query per tile
+/// would make every tile a database round trip (issue 17 forbids it); a
+/// release ingested meanwhile shows in the tiles within this time.
+const TILES_STAMP_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The engine for tiles: [`fresh`] at most once per [`TILES_STAMP_TTL`].
+async fn tiles_engine<'a>(
+    loaded: &'a RwLock<Loaded>,
+    db: &Db,
+    checked: &std::sync::Mutex<Option<std::time::Instant>>,
+) -> Result<RwLockReadGuard<'a, Loaded>, HookError> {
+    let recent = checked.lock().map(|c| c.is_some_and(|t| t.elapsed() < TILES_STAMP_TTL)).unwrap_or(false);
+    if recent {
+        return Ok(loaded.read().await);
+    }
+    let g = fresh(loaded, db).await?;
+    if let Ok(mut c) = checked.lock() {
+        *c = Some(std::time::Instant::now());
+    }
+    Ok(g)
+}
+
+/// The API's cell rectangle as the engine's.
+fn cell_area(r: CellRect) -> CellArea {
+    CellArea { n0: r.n0, n1: r.n1, e0: r.e0, e1: r.e1 }
+}
+
+/// The API's tile view as the engine's.
+fn engine_view(v: TileView) -> View {
+    match v {
+        TileView::Actual => View::Actual,
+        TileView::Scenario => View::Scenario,
+        TileView::At(d) => View::At(d),
     }
 }

@@ -47,6 +47,7 @@ pub mod reference;
 pub mod releases;
 pub mod series;
 mod row;
+pub mod tiles;
 #[allow(missing_docs)]
 pub mod write;
 

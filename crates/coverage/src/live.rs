@@ -72,6 +72,11 @@ struct State {
     /// municipality, district and region alike). Cleared when a site
     /// changes; the grid and releases change only with a new `Live`.
     dated: Vec<FiguresAt>,
+    /// The coverage of the last date asked for in tiles (`?datetime=`):
+    /// the reported layers then (`None`: the latest, `grid.reported`) and
+    /// a stamp of the sites on air then. A map asks for many tiles of one
+    /// date; cleared when a site changes.
+    tile_at: Option<(chrono::NaiveDate, Option<[crate::grid::ReportedLayer; 2]>, Masks)>,
 }
 
 /// How many [`Live::figures_at`] results are kept (each ~400 × 2 figures).
@@ -223,7 +228,7 @@ impl Live {
             "coverage grid loaded"
         );
         Ok(Self {
-            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new() })),
+            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
             writer: Arc::default(),
             batch: Arc::default(),
         })
@@ -498,6 +503,7 @@ impl Live {
         let mut conn = self.writer(db).await?.conn().await?;
         // The sites change: figures kept for other dates no longer hold.
         st.dated.clear();
+        st.tile_at = None;
         let fresh = load::sites(&conn, Some(site_ids)).await?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
@@ -628,6 +634,62 @@ impl Live {
             computed_at: written.computed_at,
             batch_writes: batch.writes(),
         })
+    }
+}
+
+/// Tiles (issue 17): the cells and blocks of a rectangle from memory.
+impl Live {
+    /// The cells of `area` as `view` has them (see [`crate::tiles`]).
+    #[tracing::instrument(skip(self))]
+    pub async fn tile_cells(&self, area: crate::tiles::CellArea, view: crate::tiles::View) -> crate::tiles::TileData<crate::tiles::CellState> {
+        self.tile_view(view, |g, layers, masks, source, scenario| crate::tiles::cells_in(g, layers, masks, source, scenario, area)).await
+    }
+
+    /// The blocks of `size × size` cells of `area` as `view` has them.
+    #[tracing::instrument(skip(self))]
+    pub async fn tile_blocks(&self, area: crate::tiles::CellArea, size: i32, view: crate::tiles::View) -> crate::tiles::TileData<crate::tiles::BlockSums> {
+        self.tile_view(view, |g, layers, masks, source, scenario| crate::tiles::blocks_in(g, layers, masks, source, scenario, area, size)).await
+    }
+
+    /// Run `f` on the grid, layers and masks of `view` under the engine's
+    /// lock (for a date: computed once and kept for the next tiles).
+    async fn tile_view<T>(
+        &self,
+        view: crate::tiles::View,
+        f: impl FnOnce(&Grid, &[crate::grid::ReportedLayer; 2], &Masks, CoverageSource, bool) -> Vec<T>,
+    ) -> crate::tiles::TileData<T> {
+        use crate::tiles::View;
+        let mut st = self.inner.lock().await;
+        let st = &mut *st;
+        let (release, items) = match view {
+            View::Actual | View::Scenario => {
+                let items = cpu(|| f(&st.grid, &st.grid.reported, &st.masks, st.source, view == View::Scenario));
+                (st.grid.releases.dates().last().copied(), items)
+            }
+            View::At(date) => {
+                if st.tile_at.as_ref().is_none_or(|(d, _, _)| *d != date) {
+                    let (grid, model, sites) = (&st.grid, &st.model, &st.sites);
+                    st.tile_at = Some(cpu(|| {
+                        let layers = match grid.releases.layers_at(&grid.reported, grid.slots(), date) {
+                            std::borrow::Cow::Borrowed(_) => None,
+                            std::borrow::Cow::Owned(l) => Some(l),
+                        };
+                        let mut masks = Masks::new(grid);
+                        if st.source != CoverageSource::Reported {
+                            stamp(grid, model, &crate::dated::sites_at(sites, date), &mut masks, Rect::all(grid));
+                        }
+                        (date, layers, masks)
+                    }));
+                }
+                let release = st.grid.releases.release_at(date);
+                let items = match &st.tile_at {
+                    Some((_, layers, masks)) => cpu(|| f(&st.grid, layers.as_ref().unwrap_or(&st.grid.reported), masks, st.source, false)),
+                    None => Vec::new(),
+                };
+                (release, items)
+            }
+        };
+        crate::tiles::TileData { source: st.source, release, operators: st.operators.clone(), items }
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod ogc;
 pub(crate) mod plans;
 pub(crate) mod releases;
 pub(crate) mod targets;
+pub(crate) mod tiles;
 pub(crate) mod web;
 pub(crate) mod writes;
 
@@ -84,6 +85,13 @@ routes! {
     GET "/ogc/collections/{collectionId}/items/{featureId}" cached => ogc::features::item;
     POST "/api/v1/plans" live => plans::create_plan;
     GET "/api/v1/plans/{id}" live => plans::get_plan;
+    GET "/tiles/{tileset}" live => tiles::tilejson;
+    GET "/tiles/{tileset}/{z}/{x}/{y}" cached => tiles::tile;
+    GET "/ogc/collections/{collectionId}/tiles" live => tiles::ogc_tilesets;
+    GET "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}" live => tiles::ogc_tileset;
+    GET "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}" cached => tiles::ogc_tile;
+    GET "/ogc/tileMatrixSets" live => tiles::tile_matrix_sets;
+    GET "/ogc/tileMatrixSets/{tileMatrixSetId}" live => tiles::tile_matrix_set;
 }
 
 /// The paths of the OpenAPI document: every route's, as its handler's

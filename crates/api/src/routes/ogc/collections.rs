@@ -62,7 +62,7 @@ pub(crate) async fn attribution(conn: &Conn) -> Result<&'static str, DbError> {
 /// A collection's description with its `attribution` and extent.
 async fn collection_json(conn: &Conn, base: &str, c: &Collection, attribution: &str) -> Result<Value, DbError> {
     let url = format!("{base}/ogc/collections/{}", c.id);
-    Ok(json!({
+    let mut v = json!({
         "id": c.id,
         "title": c.title,
         "description": c.description,
@@ -78,7 +78,12 @@ async fn collection_json(conn: &Conn, base: &str, c: &Collection, attribution: &
             link(&format!("{url}/schema"), "describedby", "application/schema+json", "The features' properties with their types (JSON Schema)"),
             link(&format!("{url}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "The properties to filter by"),
         ]
-    }))
+    });
+    // OGC API – Tiles (issue 17): the collection's vector tiles.
+    if let (Some(_), Some(links)) = (funkplan_tiles::Tileset::get(c.id), v["links"].as_array_mut()) {
+        links.push(link(&format!("{url}/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "The vector tiles (OGC API – Tiles)"));
+    }
+    Ok(v)
 }
 
 /// All collections.

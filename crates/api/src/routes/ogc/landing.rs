@@ -57,5 +57,6 @@ pub(crate) async fn landing(State(state): State<AppState>, origin: Origin, q: Qu
 pub(crate) async fn conformance(q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    Ok(json_response(&json!({"conformsTo": CONFORMANCE}), ty))
+    let all: Vec<&str> = CONFORMANCE.iter().chain(crate::routes::tiles::CONFORMANCE.iter()).copied().collect();
+    Ok(json_response(&json!({"conformsTo": all}), ty))
 }
