@@ -154,7 +154,15 @@ fn state_at<'a>(
 /// # }
 /// ```
 #[must_use]
-pub fn changes(grid: &Grid, model: &Model, sites: &[Site], muni: u16, from: NaiveDate, to: NaiveDate, source: CoverageSource) -> Changes {
+pub fn changes(
+    grid: &Grid,
+    model: &Model,
+    sites: &[Site],
+    muni: u16,
+    from: NaiveDate,
+    to: NaiveDate,
+    source: CoverageSource,
+) -> Changes {
     let mut out = Changes {
         from,
         to,
@@ -163,8 +171,15 @@ pub fn changes(grid: &Grid, model: &Model, sites: &[Site], muni: u16, from: Naiv
         source,
         tech: [TechChanges::default(), TechChanges::default()],
     };
-    let Some(Some([r0, r1, c0, c1])) = grid.muni_box.get(usize::from(muni)).copied() else { return out };
-    let region = Rect { r0, r1: r1 + 1, c0, c1: c1 + 1 };
+    let Some(Some([r0, r1, c0, c1])) = grid.muni_box.get(usize::from(muni)).copied() else {
+        return out;
+    };
+    let region = Rect {
+        r0,
+        r1: r1 + 1,
+        c0,
+        c1: c1 + 1,
+    };
     let (before_layers, before_masks) = state_at(grid, model, sites, from, source, region);
     let (after_layers, after_masks) = state_at(grid, model, sites, to, source, region);
     // Per slot of the region: bit 2t = covered before, 2t + 1 = after.
@@ -201,10 +216,12 @@ pub fn changes(grid: &Grid, model: &Model, sites: &[Site], muni: u16, from: Naiv
     let local = |slot: usize| (slot / grid.cols - region.r0) * w + (slot % grid.cols - region.c0);
     for (t, tc) in out.tech.iter_mut().enumerate() {
         let traced = |want: u8| {
-            areas(grid, region, |slot| state[local(slot)] >> (2 * t) & 3 == want)
-                .into_iter()
-                .map(|(cells, rings)| Area { cells, rings })
-                .collect()
+            areas(grid, region, |slot| {
+                state[local(slot)] >> (2 * t) & 3 == want
+            })
+            .into_iter()
+            .map(|(cells, rings)| Area { cells, rings })
+            .collect()
         };
         tc.gained = traced(0b10);
         tc.lost = traced(0b01);

@@ -23,7 +23,8 @@ const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2019, 1, 1) {
 
 /// The query parameter `key`'s value `s` as a `YYYY-MM-DD` date.
 pub(crate) fn parse_date(key: &str, s: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{key}: `{s}` is not a date (YYYY-MM-DD)")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("{key}: `{s}` is not a date (YYYY-MM-DD)")))
 }
 
 /// `as_of` as a date between [`EARLIEST`] and today.
@@ -31,7 +32,9 @@ pub(crate) fn parse_as_of(s: &str) -> ApiResult<NaiveDate> {
     let d = parse_date("as_of", s)?;
     let today = Utc::now().date_naive();
     if d < EARLIEST || d > today {
-        return Err(ApiError::BadRequest(format!("as_of: {d} lies outside {EARLIEST} … {today} (today)")));
+        return Err(ApiError::BadRequest(format!(
+            "as_of: {d} lies outside {EARLIEST} … {today} (today)"
+        )));
     }
     Ok(d)
 }
@@ -51,26 +54,58 @@ fn tech(t: &DatedTech, lte: bool) -> Value {
     v
 }
 
+/// The name of municipality `ags`, or 404: the dated answers name the
+/// municipality as the answer of today does.
+async fn municipality_name(state: &AppState, ags: &Ags) -> ApiResult<String> {
+    let c = state.db().conn().await?;
+    let what = "reading the municipality";
+    let stmt = c
+        .prepare_cached("SELECT name FROM municipality WHERE ags = $1")
+        .await
+        .map_err(DbError::pg(what))?;
+    let Some(row) = c
+        .query_opt(&stmt, &[&ags.as_str()])
+        .await
+        .map_err(DbError::pg(what))?
+    else {
+        return Err(ApiError::NotFound(format!(
+            "no municipality with AGS {ags}"
+        )));
+    };
+    Ok(row.try_get("name").map_err(DbError::pg(what))?)
+}
+
+/// The engine of `funkplan serve`, or 503: figures at a date are computed
+/// on request, never stored.
+fn engine(state: &AppState) -> ApiResult<&std::sync::Arc<dyn crate::CoverageHook>> {
+    state.hook().ok_or_else(|| {
+        ApiError::EngineUnavailable(
+            "figures for a date need the coverage engine of `funkplan serve`".into(),
+        )
+    })
+}
+
+/// An engine failure as the 503 the client sees, logged with its chain.
+fn engine_failed(what: &str) -> impl FnOnce(crate::hook::HookError) -> ApiError + '_ {
+    move |e| {
+        tracing::warn!(error = %chain(&*e), "{what} failed");
+        ApiError::EngineUnavailable(format!("{what} could not be computed: {e}"))
+    }
+}
+
 /// `GET /api/v1/municipalities/{ags}?as_of=DATE`.
 pub(crate) async fn municipality(state: &AppState, ags: &Ags, as_of: &str) -> ApiResult<Response> {
     let date = parse_as_of(as_of)?;
-    let c = state.db().conn().await?;
-    let what = "reading the municipality";
-    let stmt = c.prepare_cached("SELECT name FROM municipality WHERE ags = $1").await.map_err(DbError::pg(what))?;
-    let Some(row) = c.query_opt(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))? else {
-        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
-    };
-    let name: String = row.try_get("name").map_err(DbError::pg(what))?;
-    drop(c);
-    let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
-    };
-    let f = hook.figures_at(ags.as_str().to_owned(), date).await.map_err(|e| {
-        tracing::warn!(error = %chain(&*e), %date, "figures at a date failed");
-        ApiError::EngineUnavailable(format!("the figures at {date} could not be computed: {}", e))
-    })?;
+    let name = municipality_name(state, ags).await?;
+    let what = format!("the figures at {date}");
+    let f = engine(state)?
+        .figures_at(ags.as_str().to_owned(), date)
+        .await
+        .map_err(engine_failed(&what))?;
     let Some(f) = f else {
-        return Err(ApiError::NotFound(format!("municipality {ags} has no grid cells: no figures at {date}")));
+        return Err(ApiError::NotFound(format!(
+            "municipality {ags} has no grid cells: no figures at {date}"
+        )));
     };
     Ok(Json(json!({
         "ags": ags.as_str(),
@@ -97,31 +132,46 @@ fn add(a: DatedTech, b: &DatedTech) -> DatedTech {
     }
 }
 
-const NO_TECH: DatedTech = DatedTech { households: 0.0, households_covered: 0.0, cells: 0, cells_covered: 0, dead_cells: 0, grey_cells: 0 };
+const NO_TECH: DatedTech = DatedTech {
+    households: 0.0,
+    households_covered: 0.0,
+    cells: 0,
+    cells_covered: 0,
+    dead_cells: 0,
+    grey_cells: 0,
+};
 
 /// `GET /api/v1/districts/{ags5}?as_of=DATE` and the same for a region:
 /// `today` is the area's answer of today (its name, kind and members come
 /// from there), the figures are the engine's at `date`, the members' counts
 /// added up.
 pub(crate) async fn area(state: &AppState, today: &str, date: NaiveDate) -> ApiResult<Response> {
-    let today: Value = serde_json::from_str(today).map_err(|e| ApiError::Internal(format!("the area's figures are not JSON: {e}")))?;
+    let today: Value = serde_json::from_str(today)
+        .map_err(|e| ApiError::Internal(format!("the area's figures are not JSON: {e}")))?;
     let members: Vec<(&str, Option<&str>)> = today["municipalities"]
         .as_array()
-        .map(|a| a.iter().filter_map(|m| Some((m["ags"].as_str()?, m["name"].as_str()))).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| Some((m["ags"].as_str()?, m["name"].as_str())))
+                .collect()
+        })
         .unwrap_or_default();
-    let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
-    };
-    let all = hook.coverage_at(date).await.map_err(|e| {
-        tracing::warn!(error = %chain(&*e), %date, "figures at a date failed");
-        ApiError::EngineUnavailable(format!("the figures at {date} could not be computed: {e}"))
-    })?;
-    let by_ags: std::collections::HashMap<&str, (&DatedTech, &DatedTech)> =
-        all.municipalities.iter().map(|(a, l, n)| (a.as_str(), (l, n))).collect();
+    let what = format!("the figures at {date}");
+    let all = engine(state)?
+        .coverage_at(date)
+        .await
+        .map_err(engine_failed(&what))?;
+    let by_ags: std::collections::HashMap<&str, (&DatedTech, &DatedTech)> = all
+        .municipalities
+        .iter()
+        .map(|(a, l, n)| (a.as_str(), (l, n)))
+        .collect();
     let (mut lte, mut nr) = (NO_TECH, NO_TECH);
     let mut rows = Vec::with_capacity(members.len());
     for (ags, name) in members {
-        let Some((l, n)) = by_ags.get(ags) else { continue };
+        let Some((l, n)) = by_ags.get(ags) else {
+            continue;
+        };
         lte = add(lte, l);
         nr = add(nr, n);
         rows.push(json!({"ags": ags, "name": name, "households": l.households, "coverage": {"5g": tech(n, false), "lte": tech(l, true)}}));
@@ -151,20 +201,27 @@ pub(crate) async fn area(state: &AppState, today: &str, date: NaiveDate) -> ApiR
         (status = 400, description = "Malformed or impossible date, unknown parameter", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The coverage engine of `funkplan serve` is not there", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn coverage(axum::extract::State(state): axum::extract::State<AppState>, q: crate::http::QueryPairs) -> ApiResult<Response> {
+pub(crate) async fn coverage(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    q: crate::http::QueryPairs,
+) -> ApiResult<Response> {
     q.check(&["as_of"], |_| false)?;
     let date = match q.get("as_of") {
         Some(s) => parse_as_of(s)?,
         None => Utc::now().date_naive(),
     };
-    let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
+    let what = format!("the figures at {date}");
+    let all = engine(&state)?
+        .coverage_at(date)
+        .await
+        .map_err(engine_failed(&what))?;
+    let share = |a: f64, b: f64| {
+        if b > 0.0 {
+            Some((a / b * 1e6).round() / 1e6)
+        } else {
+            None
+        }
     };
-    let all = hook.coverage_at(date).await.map_err(|e| {
-        tracing::warn!(error = %chain(&*e), %date, "figures at a date failed");
-        ApiError::EngineUnavailable(format!("the figures at {date} could not be computed: {e}"))
-    })?;
-    let share = |a: f64, b: f64| if b > 0.0 { Some((a / b * 1e6).round() / 1e6) } else { None };
     let rows: Vec<Value> = all
         .municipalities
         .iter()
@@ -201,31 +258,24 @@ pub(crate) async fn series(
     q: crate::http::QueryPairs,
 ) -> ApiResult<Response> {
     q.check(&[], |_| false)?;
-    let ags: Ags = ags
-        .parse()
-        .map_err(|e| ApiError::BadRequest(format!("{e}; an AGS is the 8-digit official municipality key, e.g. 05111000")))?;
-    let c = state.db().conn().await?;
-    let what = "reading the municipality";
-    let stmt = c.prepare_cached("SELECT name FROM municipality WHERE ags = $1").await.map_err(DbError::pg(what))?;
-    let Some(row) = c.query_opt(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))? else {
-        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
-    };
-    let name: String = row.try_get("name").map_err(DbError::pg(what))?;
-    drop(c);
-    let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable("figures for a date need the coverage engine of `funkplan serve`".into()));
-    };
-    let s = hook.series(ags.as_str().to_owned()).await.map_err(|e| {
-        tracing::warn!(error = %chain(&*e), %ags, "figures over the releases failed");
-        ApiError::EngineUnavailable(format!("the figures over the releases could not be computed: {e}"))
-    })?;
+    let ags = super::municipalities::parse_ags(&ags)?;
+    let name = municipality_name(&state, &ags).await?;
+    let s = engine(&state)?
+        .series(ags.as_str().to_owned())
+        .await
+        .map_err(engine_failed("the figures over the releases"))?;
     let Some(s) = s else {
-        return Err(ApiError::NotFound(format!("municipality {ags} has no grid cells: no figures")));
+        return Err(ApiError::NotFound(format!(
+            "municipality {ags} has no grid cells: no figures"
+        )));
     };
     let points: Vec<Value> = s
         .points
         .iter()
         .map(|(date, lte, nr)| json!({"date": date, "households": lte.households, "coverage": {"5g": tech(nr, false), "lte": tech(lte, true)}}))
         .collect();
-    Ok(Json(json!({"ags": ags.as_str(), "name": name, "source": s.source, "releases": points})).into_response())
+    Ok(
+        Json(json!({"ags": ags.as_str(), "name": name, "source": s.source, "releases": points}))
+            .into_response(),
+    )
 }

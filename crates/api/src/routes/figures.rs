@@ -18,7 +18,8 @@ pub(crate) static MUNICIPALITY: LazyLock<String> =
 
 /// `$1` = AGS prefix, `$2` = `district` or `region`; one row with the
 /// figures as JSON text, none when no municipality has the prefix.
-pub(crate) static AREA: LazyLock<String> = LazyLock::new(|| with_figures(include_str!("../../sql/area_figures.sql")));
+pub(crate) static AREA: LazyLock<String> =
+    LazyLock::new(|| with_figures(include_str!("../../sql/area_figures.sql")));
 
 #[cfg(test)]
 mod tests {
@@ -28,7 +29,10 @@ mod tests {
     fn the_shared_figures_are_put_in() {
         for sql in [&*MUNICIPALITY, &*AREA] {
             assert!(!sql.contains(MARKER), "{sql}");
-            assert!(sql.contains("), tech AS (") && sql.contains("), latest AS ("), "{sql}");
+            assert!(
+                sql.contains("), tech AS (") && sql.contains("), latest AS ("),
+                "{sql}"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 pub mod db;
-pub mod export;
 pub mod demo_data;
+pub mod export;
 pub mod ingest;
 pub mod migrate;
 pub mod plan;

@@ -31,7 +31,12 @@ impl Rect {
     /// The whole grid.
     #[must_use]
     pub fn all(grid: &Grid) -> Self {
-        Self { r0: 0, r1: grid.rows, c0: 0, c1: grid.cols }
+        Self {
+            r0: 0,
+            r1: grid.rows,
+            c0: 0,
+            c1: grid.cols,
+        }
     }
 
     /// The smallest rectangle holding both.
@@ -43,7 +48,12 @@ impl Rect {
         if o.is_empty() {
             return self;
         }
-        Self { r0: self.r0.min(o.r0), r1: self.r1.max(o.r1), c0: self.c0.min(o.c0), c1: self.c1.max(o.c1) }
+        Self {
+            r0: self.r0.min(o.r0),
+            r1: self.r1.max(o.r1),
+            c0: self.c0.min(o.c0),
+            c1: self.c1.max(o.c1),
+        }
     }
 
     /// Whether the rectangle holds no slot.
@@ -111,10 +121,20 @@ fn axis_range(lo: f64, hi: f64, origin: i32, len: usize) -> (usize, usize) {
 /// ```
 #[must_use]
 pub fn munis_rect(grid: &Grid, munis: &[bool]) -> Rect {
-    let mut r = Rect { r0: 0, r1: 0, c0: 0, c1: 0 };
+    let mut r = Rect {
+        r0: 0,
+        r1: 0,
+        c0: 0,
+        c1: 0,
+    };
     for (i, b) in grid.muni_box.iter().enumerate() {
         if let (true, Some([r0, r1, c0, c1])) = (munis[i], b) {
-            r = r.union(Rect { r0: *r0, r1: r1 + 1, c0: *c0, c1: c1 + 1 });
+            r = r.union(Rect {
+                r0: *r0,
+                r1: r1 + 1,
+                c0: *c0,
+                c1: c1 + 1,
+            });
         }
     }
     r
