@@ -4,7 +4,7 @@
 import { areas, municipalities } from './api.js';
 import { sortMembers } from './area.js';
 import { formatCount, formatKm2, formatShare } from './format.js';
-import { el, errorBox, loading, announce } from './dom.js';
+import { el, errorBox, loading, announce, sortableHead } from './dom.js';
 
 const COLUMNS = [
   { key: 'name', label: 'Gemeinde', value: (m) => m.name, text: true },
@@ -55,25 +55,12 @@ export function renderAll(main) {
     const text = el('input', { id: 'alle-name', type: 'search', autocomplete: 'off', placeholder: 'Name enthält …' });
     const count = el('p', { class: 'small muted', 'aria-live': 'polite', 'data-field': 'alle-count' });
     const tableBox = el('div', { class: 'table-scroll' });
-    let sortKey = 'name';
-    let dir = 1;
+    const sort = { key: 'name', dir: 1 };
     const draw = () => {
-      const shown = sortMembers(filterRows(rows, district.value, text.value), sortKey, dir, COLUMNS);
+      const shown = sortMembers(filterRows(rows, district.value, text.value), sort.key, sort.dir, COLUMNS);
       count.textContent = `${shown.length} von ${rows.length} Gemeinden`;
       tableBox.replaceChildren(el('table', { class: 'members all-members' },
-        el('thead', {}, el('tr', {}, COLUMNS.map((c) => {
-          const sorted = c.key === sortKey;
-          return el('th', { scope: 'col', 'aria-sort': sorted ? (dir === 1 ? 'ascending' : 'descending') : 'none' },
-            el('button', {
-              type: 'button', class: 'sort', 'data-sort': c.key,
-              onclick: () => {
-                if (sortKey === c.key) dir = -dir;
-                else { sortKey = c.key; dir = c.text ? 1 : -1; }
-                draw();
-                tableBox.querySelector(`button[data-sort="${c.key}"]`)?.focus();
-              },
-            }, c.label, sorted ? (dir === 1 ? ' ▲' : ' ▼') : ''));
-        }))),
+        sortableHead(COLUMNS, sort, { redraw: draw, container: tableBox, firstDir: (c) => (c.text ? 1 : -1) }),
         el('tbody', {}, shown.map((m) => el('tr', { 'data-ags': m.ags }, COLUMNS.map((c) => (c.key === 'name'
           ? el('th', { scope: 'row' }, el('a', { href: `#/gemeinde/${m.ags}` }, m.name))
           : c.key === 'district_name'

@@ -4,7 +4,7 @@
 // figure.
 import { area } from './api.js';
 import { formatCount, formatDateTime, formatKm2, formatShare, SOURCE, TECHNOLOGY } from './format.js';
-import { el, errorBox, loading, announce } from './dom.js';
+import { el, errorBox, loading, announce, sortableHead } from './dom.js';
 
 /** The columns of the municipality table: label, value, how to show it. */
 const COLUMNS = [
@@ -55,28 +55,13 @@ export function renderArea(main, level, key) {
     }
     if (!alive) return;
     document.title = `${a.name} – Funkplan NRW`;
-    let sortKey = 'name';
-    let dir = 1;
+    const sort = { key: 'name', dir: 1 };
     const tableBox = el('div', { class: 'table-scroll' });
     const drawTable = () => {
-      const rows = sortMembers(a.municipalities ?? [], sortKey, dir);
+      const rows = sortMembers(a.municipalities ?? [], sort.key, sort.dir);
       tableBox.replaceChildren(el('table', { class: 'members' },
         el('caption', {}, `${formatCount(rows.length)} Gemeinden – zum Sortieren eine Spaltenüberschrift wählen`),
-        el('thead', {}, el('tr', {}, COLUMNS.map((c) => {
-          const sorted = c.key === sortKey;
-          return el('th', { scope: 'col', 'aria-sort': sorted ? (dir === 1 ? 'ascending' : 'descending') : 'none' },
-            el('button', {
-              type: 'button',
-              class: 'sort',
-              'data-sort': c.key,
-              onclick: () => {
-                if (sortKey === c.key) dir = -dir;
-                else { sortKey = c.key; dir = c.text ? 1 : -1; }
-                drawTable();
-                tableBox.querySelector(`button[data-sort="${c.key}"]`)?.focus();
-              },
-            }, c.label, sorted ? (dir === 1 ? ' ▲' : ' ▼') : ''));
-        }))),
+        sortableHead(COLUMNS, sort, { redraw: drawTable, container: tableBox, firstDir: (c) => (c.text ? 1 : -1) }),
         el('tbody', {}, rows.map((m) => el('tr', { 'data-ags': m.ags }, COLUMNS.map((c) => (c.key === 'name'
           ? el('th', { scope: 'row' }, el('a', { href: `#/gemeinde/${m.ags}` }, m.name))
           : el('td', { 'data-field': c.key }, c.show(c.value(m))))))))));

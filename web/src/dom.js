@@ -30,3 +30,27 @@ export function announce(text) {
   const s = document.getElementById('status');
   if (s) s.textContent = text;
 }
+
+/**
+ * The header row of a table sortable by any column: a button per column,
+ * `aria-sort` on the sorted one and ▲/▼ beside its label. `sort` ({key,
+ * dir}, dir 1 or -1) changes in place when a button is pressed: the sorted
+ * column flips, another one starts with `firstDir(column)`; then `redraw()`
+ * runs and the pressed button, found again in `container`, gets the focus
+ * back so keyboard users keep their place.
+ */
+export function sortableHead(columns, sort, { redraw, container, firstDir = () => 1 }) {
+  return el('thead', {}, el('tr', {}, columns.map((c) => {
+    const sorted = c.key === sort.key;
+    return el('th', { scope: 'col', 'aria-sort': sorted ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none' },
+      el('button', {
+        type: 'button', class: 'sort', 'data-sort': c.key,
+        onclick: () => {
+          if (sort.key === c.key) sort.dir = -sort.dir;
+          else { sort.key = c.key; sort.dir = firstDir(c); }
+          redraw();
+          container.querySelector(`button[data-sort="${c.key}"]`)?.focus();
+        },
+      }, c.label, sorted ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''));
+  })));
+}

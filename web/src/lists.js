@@ -5,7 +5,7 @@
 import {
   formatDate, MEASURE_KIND, MEASURE_STATUS, operatorName, SITE_STATUS, TECHNOLOGY,
 } from './format.js';
-import { el } from './dom.js';
+import { el, sortableHead } from './dom.js';
 
 const techs = (ts) => (ts ?? []).map((t) => TECHNOLOGY[t] ?? t).join(', ') || '–';
 
@@ -64,7 +64,8 @@ export function sortRows(rows, columns, key, dir) {
  * button is pressed.
  */
 export function listTable({ kind, title, columns, rows, filters, initial = {}, onPick }) {
-  const state = { sort: initial.sort ?? columns[0].key, dir: initial.dir ?? 1, filters: { ...(initial.filters ?? {}) } };
+  const sorting = { key: initial.sort ?? columns[0].key, dir: initial.dir ?? 1 };
+  const state = { filters: { ...(initial.filters ?? {}) } };
   const count = el('p', { class: 'small muted', 'aria-live': 'polite', 'data-field': `${kind}-count` });
   const box = el('div', { class: 'table-scroll list-scroll' });
   const selects = filters.map((f) => {
@@ -76,22 +77,10 @@ export function listTable({ kind, title, columns, rows, filters, initial = {}, o
     return el('label', { class: 'list-filter' }, sel);
   });
   const draw = () => {
-    const list = sortRows(filterRows(rows, state.filters), columns, state.sort, state.dir);
+    const list = sortRows(filterRows(rows, state.filters), columns, sorting.key, sorting.dir);
     count.textContent = list.length === rows.length ? `${list.length} Einträge` : `${list.length} von ${rows.length} Einträgen`;
     box.replaceChildren(el('table', { class: `list ${kind}-list` },
-      el('thead', {}, el('tr', {}, columns.map((c) => {
-        const sorted = c.key === state.sort;
-        return el('th', { scope: 'col', 'aria-sort': sorted ? (state.dir === 1 ? 'ascending' : 'descending') : 'none' },
-          el('button', {
-            type: 'button', class: 'sort', 'data-sort': c.key,
-            onclick: () => {
-              if (state.sort === c.key) state.dir = -state.dir;
-              else { state.sort = c.key; state.dir = 1; }
-              draw();
-              box.querySelector(`button[data-sort="${c.key}"]`)?.focus();
-            },
-          }, c.label, sorted ? (state.dir === 1 ? ' ▲' : ' ▼') : ''));
-      }))),
+      sortableHead(columns, sorting, { redraw: draw, container: box }),
       el('tbody', {}, list.map((p) => el('tr', { 'data-id': p[columns[0].key] }, columns.map((c, i) => (i === 0
         ? el('th', { scope: 'row' }, onPick
           ? el('button', { type: 'button', class: 'linkish', title: 'Auf der Karte zeigen', onclick: () => onPick(p) }, shown(c, p))

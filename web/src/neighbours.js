@@ -5,7 +5,7 @@
 import { municipalities, neighbours } from './api.js';
 import { sortMembers } from './area.js';
 import { formatKm2, formatShare } from './format.js';
-import { el, loading } from './dom.js';
+import { el, loading, sortableHead } from './dom.js';
 
 const km = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 1 });
 
@@ -33,25 +33,12 @@ export function neighboursTable(ags, isAlive) {
       return;
     }
     if (self) rows.push({ ...self, border_km: null, self: true });
-    let sortKey = 'border_km';
-    let dir = -1;
+    const sort = { key: 'border_km', dir: -1 };
     const draw = () => {
-      const shown = sortMembers(rows, sortKey, dir, NEIGHBOUR_COLUMNS);
+      const shown = sortMembers(rows, sort.key, sort.dir, NEIGHBOUR_COLUMNS);
       body.replaceChildren(el('table', { class: 'members neighbours-table' },
         el('caption', { class: 'sr-only' }, 'Die Gemeinde und ihre Nachbargemeinden; Spaltenköpfe sortieren'),
-        el('thead', {}, el('tr', {}, NEIGHBOUR_COLUMNS.map((c) => {
-          const sorted = c.key === sortKey;
-          return el('th', { scope: 'col', 'aria-sort': sorted ? (dir === 1 ? 'ascending' : 'descending') : 'none' },
-            el('button', {
-              type: 'button', class: 'sort', 'data-sort': c.key,
-              onclick: () => {
-                if (sortKey === c.key) dir = -dir;
-                else { sortKey = c.key; dir = c.text ? 1 : -1; }
-                draw();
-                body.querySelector(`button[data-sort="${c.key}"]`)?.focus();
-              },
-            }, c.label, sorted ? (dir === 1 ? ' ▲' : ' ▼') : ''));
-        }))),
+        sortableHead(NEIGHBOUR_COLUMNS, sort, { redraw: draw, container: body, firstDir: (c) => (c.text ? 1 : -1) }),
         el('tbody', {}, shown.map((m) => el('tr', { 'data-ags': m.ags, class: m.self ? 'self' : '' }, NEIGHBOUR_COLUMNS.map((c) => (c.key === 'name'
           ? el('th', { scope: 'row' }, m.self ? el('span', {}, m.name, ' (diese Gemeinde)') : el('a', { href: `#/gemeinde/${m.ags}` }, m.name))
           : el('td', { 'data-field': c.key }, m.self && c.key === 'border_km' ? '–' : c.show(c.value(m))))))))));
