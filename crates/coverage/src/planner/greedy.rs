@@ -132,35 +132,32 @@ fn counts(k: u8, bit: Option<u8>) -> bool {
     k == OPEN || (k >= GREY && bit.is_some_and(|b| k != GREY + b))
 }
 
-/// The marginal gain of a candidate: the elements it covers that `done`
-/// does not hold yet. With `mark`, they are added to `done`.
+/// Calls `f` with every slot a candidate covers that counts for it and
+/// that `done` does not hold yet: the one loop behind [`peek`] and
+/// [`take`], so the gain the heap ranks by and the gain marked as covered
+/// can never be counted differently.
 #[inline]
-fn evaluate(
+fn for_each_fresh(
     el: &Elements,
     cols: usize,
     runs: &[(u32, u32, u32)],
     bit: Option<u8>,
-    done: &mut Bits,
-    mark: bool,
-) -> Gain {
-    let mut g = Gain::default();
+    done: &Bits,
+    mut f: impl FnMut(usize),
+) {
     for &(row, lo, hi) in runs {
         let base = row as usize * cols;
         for slot in base + lo as usize..=base + hi as usize {
             let k = el.kind[slot];
-            if k == 0 || done.get(slot) || !counts(k, bit) {
-                continue;
-            }
-            g.add(f64::from(el.households[slot]), k >= GREY);
-            if mark {
-                done.set(slot);
+            if k != 0 && !done.get(slot) && counts(k, bit) {
+                f(slot);
             }
         }
     }
-    g
 }
 
-/// [`evaluate`] without marking (a shared `done`).
+/// The marginal gain of a candidate: the elements it covers that `done`
+/// does not hold yet.
 #[inline]
 fn peek(
     el: &Elements,
@@ -170,15 +167,29 @@ fn peek(
     done: &Bits,
 ) -> Gain {
     let mut g = Gain::default();
-    for &(row, lo, hi) in runs {
-        let base = row as usize * cols;
-        for slot in base + lo as usize..=base + hi as usize {
-            let k = el.kind[slot];
-            if k == 0 || done.get(slot) || !counts(k, bit) {
-                continue;
-            }
-            g.add(f64::from(el.households[slot]), k >= GREY);
-        }
+    for_each_fresh(el, cols, runs, bit, done, |slot| {
+        g.add(f64::from(el.households[slot]), el.kind[slot] >= GREY)
+    });
+    g
+}
+
+/// [`peek`], and the elements counted are added to `done`: the greedy
+/// choice of a round.
+fn take(
+    el: &Elements,
+    cols: usize,
+    runs: &[(u32, u32, u32)],
+    bit: Option<u8>,
+    done: &mut Bits,
+) -> Gain {
+    let mut g = Gain::default();
+    let mut slots = Vec::new();
+    for_each_fresh(el, cols, runs, bit, done, |slot| {
+        g.add(f64::from(el.households[slot]), el.kind[slot] >= GREY);
+        slots.push(slot);
+    });
+    for slot in slots {
+        done.set(slot);
     }
     g
 }
@@ -329,7 +340,7 @@ pub(super) fn run(
             continue;
         }
         // Current: the greedy choice. Its gain is marked as covered.
-        let g = evaluate(el, cols, runs.of(top.idx), bits[top.idx], &mut done, true);
+        let g = take(el, cols, runs.of(top.idx), bits[top.idx], &mut done);
         debug_assert_eq!(g, top.gain);
         cum = cum.plus(&g);
         out.curve.push(g);
