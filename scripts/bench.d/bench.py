@@ -1152,11 +1152,15 @@ class Bench:
 
     # ---- 4. HTTP
 
-    def wrk(self, port: int, path: str, conns: int, headers: dict | None = None, duration: int | None = None) -> dict:
+    def wrk(self, port: int, path: str, conns: int, headers: dict | None = None, duration: int | None = None,
+            script: Path | None = None) -> dict:
+        """One wrk run; `script`: a Lua script making the requests (default
+        report.lua, which repeats `path`). Every script ends in report.lua's
+        done(), which prints the BENCHJSON line read here."""
         threads = min(2, conns)
         duration = duration or self.duration
         cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "60s",
-               "-s", str(HERE / "report.lua")]
+               "-s", str(script or HERE / "report.lua")]
         for k, v in (headers or {}).items():
             cmd += ["-H", f"{k}: {v}"]
         cmd.append(f"http://127.0.0.1:{port}{path}")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,21 +113,6 @@ def lua_script(b, name: str, kind: str, prefix: str, items, suffix: str = "") ->
     path = Path(b.home) / f"uncached-{name}.lua"
     path.write_text(text)
     return path
-
-
-def wrk(port: int, script: Path, conns: int, duration: int) -> dict:
-    threads = min(2, conns)
-    cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "60s", "-s", str(script),
-           f"http://127.0.0.1:{port}"]
-    p = subprocess.run(cmd, text=True, capture_output=True)
-    m = re.search(r"BENCHJSON (\{.*\})", p.stdout)
-    if p.returncode != 0 or not m:
-        raise RuntimeError(f"wrk failed: {p.stdout[-500:]} {p.stderr[-500:]}")
-    r = json.loads(m.group(1))
-    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-    r["errors"] = r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
-    r["cmd"] = cmd
-    return r
 
 
 def site_boxes(b) -> list[list[float]]:
@@ -227,7 +211,7 @@ def bench_uncached(b) -> None:
         fr, tr = [], []
         for i in range(b.reps):
             log(f"uncached: {name} funkplan {i + 1}/{b.reps}")
-            fr.append(wrk(fp, fs, CONNS, b.duration))
+            fr.append(b.wrk(fp, "", CONNS, duration=b.duration, script=fs))
         # A slow peer may finish no request within a short run with 64
         # connections (all of them still in flight at its end): its runs
         # are lengthened until they finish some (at most 60 s), as in
@@ -236,7 +220,7 @@ def bench_uncached(b) -> None:
         for i in range(b.reps):
             while True:
                 log(f"uncached: {name} tipg {i + 1}/{b.reps} ({t_dur} s)")
-                r = wrk(tp, ts, CONNS, t_dur)
+                r = b.wrk(tp, "", CONNS, duration=t_dur, script=ts)
                 if r["requests"] >= CONNS or t_dur >= 60:
                     break
                 t_dur = min(60, t_dur * 4)
@@ -268,8 +252,8 @@ def bench_uncached(b) -> None:
     # One connection: the latency of a single client panning the map.
     fs = Path(b.home) / "uncached-sites-funkplan.lua"
     ts = Path(b.home) / "uncached-sites-tipg.lua"
-    f1c = [wrk(fp, fs, 1, b.duration) for _ in range(b.reps)]
-    t1c = [wrk(tp, ts, 1, b.duration) for _ in range(b.reps)]
+    f1c = [b.wrk(fp, "", 1, duration=b.duration, script=fs) for _ in range(b.reps)]
+    t1c = [b.wrk(tp, "", 1, duration=b.duration, script=ts) for _ in range(b.reps)]
     p50 = med([r["p50_us"] for r in f1c]) / 1000
     errors += sum(r["errors"] for r in f1c)
     lines.append(
@@ -290,6 +274,6 @@ def bench_uncached(b) -> None:
                  f"{b.goals[-2][1]}; one connection p50 ≤ 2 ms — {b.goals[-1][1]}.")
     if not (ok_r and ok_p and errors == 0):
         b.profile("funkplan serve, uncached sites bbox, 64 connections",
-                  lambda: wrk(fp, Path(b.home) / "uncached-sites-funkplan.lua", CONNS, b.duration),
+                  lambda: b.wrk(fp, "", CONNS, duration=b.duration, script=Path(b.home) / "uncached-sites-funkplan.lua"),
                   "An uncached goal was missed: one more 64-connection run of distinct sites bboxes under perf.")
     b.sections.append("\n".join(lines))
