@@ -425,6 +425,7 @@ pub(crate) async fn write_table(
     source: Option<&str>,
     detail: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<&'static str> {
+    let t0 = std::time::Instant::now();
     // Other writers of reported_coverage wait (readers do not).
     tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE")
         .await
@@ -518,6 +519,7 @@ pub(crate) async fn write_table(
         "upsert"
     };
     tracing::debug!(
+        ms = t0.elapsed().as_secs_f64() * 1e3,
         write = path_taken,
         added,
         changed,

@@ -94,6 +94,7 @@ pub async fn ingest_files(
     };
     let (groups, grid, table) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx), prefetch);
     let (mut groups, grid, mut table) = (groups?, grid?, table?);
+    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "files parsed, grid and table read");
     coverage::outside_grid(&grid, groups.values_mut().flatten());
     drop(grid);
     if !opts.partial {
@@ -212,8 +213,10 @@ async fn apply(
     } else {
         files.into_iter().next().map(|f| f.rows).unwrap_or_default()
     };
+    let t0 = Instant::now();
     let sum = coverage::release_checksum(&content);
     let (added, changed, removed) = coverage::diff(&before, &content);
+    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "release checksum and difference");
     summary.inserted = added;
     summary.updated = changed;
     summary.unchanged = summary.rows.saturating_sub(added + changed);
@@ -268,7 +271,9 @@ async fn apply(
     )
     .await
     .map_err(Error::pg("storing the release"))?;
+    let t0 = Instant::now();
     versions::insert(tx, date, next, &before, &content).await?;
+    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "versions written");
     // The invariant: reported_coverage is the latest release.
     if place.is_latest() {
         coverage::write_table(

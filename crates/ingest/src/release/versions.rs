@@ -36,6 +36,7 @@ pub(super) async fn insert(
     base: &[Row],
     new: &[Row],
 ) -> Result<()> {
+    let t0 = std::time::Instant::now();
     tx.batch_execute(include_str!("../../sql/release_stage.sql"))
         .await
         .map_err(Error::pg("creating the release staging tables"))?;
@@ -65,6 +66,7 @@ pub(super) async fn insert(
     tx.batch_execute("ANALYZE release_stage; ANALYZE release_gone")
         .await
         .map_err(Error::pg("analysing the release staging tables"))?;
+    let staged_ms = t0.elapsed().as_secs_f64() * 1e3;
     let reopened = match next {
         Some(_) => tx
             .execute(
@@ -103,6 +105,8 @@ pub(super) async fn insert(
         .await
         .map_err(Error::pg("adding the release's versions"))?;
     tracing::debug!(
+        staged_ms,
+        ms = t0.elapsed().as_secs_f64() * 1e3,
         reopened,
         closed,
         unstarted,
