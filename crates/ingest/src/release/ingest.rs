@@ -94,7 +94,10 @@ pub async fn ingest_files(
     };
     let (groups, grid, table) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx), prefetch);
     let (mut groups, grid, mut table) = (groups?, grid?, table?);
-    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "files parsed, grid and table read");
+    tracing::debug!(
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "files parsed, grid and table read"
+    );
     coverage::outside_grid(&grid, groups.values_mut().flatten());
     drop(grid);
     if !opts.partial {
@@ -216,7 +219,10 @@ async fn apply(
     let t0 = Instant::now();
     let sum = coverage::release_checksum(&content);
     let (added, changed, removed) = coverage::diff(&before, &content);
-    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "release checksum and difference");
+    tracing::debug!(
+        ms = t0.elapsed().as_secs_f64() * 1e3,
+        "release checksum and difference"
+    );
     summary.inserted = added;
     summary.updated = changed;
     summary.unchanged = summary.rows.saturating_sub(added + changed);
