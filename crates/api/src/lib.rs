@@ -21,6 +21,7 @@ mod metrics;
 mod ogc_html;
 pub mod openapi;
 pub mod origin;
+mod reload;
 mod routes;
 pub mod server;
 mod store;
@@ -85,6 +86,8 @@ struct Shared {
     limiter: auth::AuthLimiter,
     openapi: bytes::Bytes,
     memory: Arc<routes::ogc::memory::Memory>,
+    /// Every municipality's figures, from memory (issue 19).
+    figures: Arc<reload::Reloading<std::collections::HashMap<String, String>>>,
 }
 
 impl AppState {
@@ -112,6 +115,7 @@ impl AppState {
                 limiter: auth::AuthLimiter::default(),
                 openapi: openapi::document_bytes(),
                 memory: Arc::default(),
+                figures: Arc::default(),
             }),
         }
     }
@@ -220,6 +224,13 @@ impl AppState {
         self.memory_on.then_some(&self.shared.memory)
     }
 
+    /// Every municipality's figures held in memory, when memory is on.
+    pub(crate) fn figures_memory(
+        &self,
+    ) -> Option<&Arc<reload::Reloading<std::collections::HashMap<String, String>>>> {
+        self.memory_on.then_some(&self.shared.figures)
+    }
+
     /// Load the collections served from memory now, at the current data
     /// version, instead of on the first requests that miss (tests).
     ///
@@ -230,14 +241,24 @@ impl AppState {
         let version = self
             .data_version()
             .ok_or_else(|| ApiError::Internal("no data version yet".into()))?;
-        self.shared.memory.load_now(&self.db, version).await
+        self.shared.memory.load_now(&self.db, version).await?;
+        let figures = routes::figures::load_all(self.db.clone()).await?;
+        self.shared.figures.put(version, figures);
+        Ok(())
+    }
+
+    /// The data version of the municipality figures held in memory (tests).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn figures_memory_version(&self) -> Option<u64> {
+        self.shared.figures.version()
     }
 
     /// OGC items requests answered from memory so far (tests).
     #[doc(hidden)]
     #[must_use]
     pub fn served_from_memory(&self) -> u64 {
-        self.shared.memory.served()
+        self.shared.memory.served() + self.shared.figures.served()
     }
 
     pub(crate) fn openapi_bytes(&self) -> bytes::Bytes {

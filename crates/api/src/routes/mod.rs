@@ -6,7 +6,7 @@ pub(crate) mod areas;
 pub(crate) mod audit;
 pub(crate) mod dated;
 pub(crate) mod export;
-mod figures;
+pub(crate) mod figures;
 pub(crate) mod health;
 pub(crate) mod meta;
 pub(crate) mod municipalities;

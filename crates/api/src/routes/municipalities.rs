@@ -51,6 +51,24 @@ pub(crate) async fn figures(
     if let Some(d) = q.get("as_of") {
         return super::dated::municipality(&state, &ags, d).await;
     }
+    // From memory while it holds the current data (issue 19: a
+    // municipality's page misses the response cache on its first visit),
+    // else from SQL, asking for a load in the background.
+    if let (Some(memo), Some(version)) = (state.figures_memory(), state.data_version()) {
+        if let Some(all) = memo.get(version) {
+            return match all.value.get(ags.as_str()) {
+                Some(text) => Ok(json_bytes(text.clone(), "application/json")),
+                None => Err(ApiError::NotFound(format!(
+                    "no municipality with AGS {ags}"
+                ))),
+            };
+        }
+        memo.want(
+            version,
+            "municipality figures",
+            super::figures::load_all(state.db().clone()),
+        );
+    }
     let c = state.db().conn().await?;
     let stmt = c
         .prepare_cached(&super::figures::MUNICIPALITY)
