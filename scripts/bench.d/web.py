@@ -58,6 +58,10 @@ def bench_web(b) -> None:
     med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
     spread = lambda k: "–".join(f"{v:,}" for v in (min(r[k] for r in runs), max(r[k] for r in runs)))  # noqa: E731
     map_ms, map_bytes, muni_ms = med("map_usable_ms"), med("map_bytes_compressed"), med("municipality_page_ms")
+    # The issue's measure: first features drawn, warm (a second visit with
+    # the browser cache on). Older builds' tests report only the rest.
+    drawn = all("map_drawn_warm_ms" in r for r in runs)
+    warm_drawn_ms = med("map_drawn_warm_ms") if drawn else None
     by_type = runs[-1].get("map_bytes_by_type", {})
     lines = [
         "## Web app at NRW scale (issue 22)",
@@ -65,18 +69,33 @@ def bench_web(b) -> None:
         f"Headless Chromium (`{Path(os.environ.get('FUNKPLAN_CHROMIUM', '/usr/bin/chromium')).name}`) runs the web test "
         "\"numbers\" (`scripts/web-test --test-name-pattern=^numbers`) against the bench's `funkplan serve` "
         "(release build) on the NRW database: the map view with all 396 municipality outlines from "
-        "`/ogc/collections/municipalities/items`, the browser cache off (a first visit), then one municipality's page. "
+        "`/ogc/collections/municipalities/items`, the browser cache off (a first visit), then one municipality's page, "
+        "then the map once more in a new page with the browser cache on (a warm visit). \"First features drawn\": the "
+        "first frame showing municipality fills (the issue's measure); \"usable\": every source loaded and the map idle "
+        "(the dead spots and the district tiles too). "
         f"Path: browser → `funkplan serve` (response cache warm after the first run) → PostgreSQL. {n} runs, medians.",
         "",
         "| measure | median | spread | goal |",
         "|---|---:|---:|---|",
-        f"| time to a usable map | {map_ms:,.0f} ms | {spread('map_usable_ms')} ms | ≤ 1.5 s |",
+    ]
+    if drawn:
+        lines += [
+            f"| first features drawn, warm | {warm_drawn_ms:,.0f} ms | {spread('map_drawn_warm_ms')} ms | ≤ 1.5 s |",
+            f"| first features drawn, first visit | {med('map_drawn_ms'):,.0f} ms | {spread('map_drawn_ms')} ms | |",
+            f"| map usable (idle), warm | {med('map_usable_warm_ms'):,.0f} ms | {spread('map_usable_warm_ms')} ms | |",
+        ]
+    lines += [
+        f"| map usable (idle), first visit | {map_ms:,.0f} ms | {spread('map_usable_ms')} ms | {'' if drawn else '≤ 1.5 s'} |",
         f"| bytes of the map view (compressed) | {map_bytes / 1024:,.0f} KiB | {spread('map_bytes_compressed')} B | ≤ 1 MB |",
         f"| municipality page | {muni_ms:,.0f} ms | {spread('municipality_page_ms')} ms | ≤ 1 s |",
         "",
         "Bytes of the map view by type (last run): " + ", ".join(f"{k} {v / 1024:,.0f} KiB" for k, v in sorted(by_type.items())) + ".",
     ]
-    b.goals.append(("web: time to a usable map ≤ 1.5 s", verdict(map_ms <= GOAL_MAP_MS, f"{map_ms:,.0f} ms")))
+    if drawn:
+        b.goals.append(("web: first features drawn, warm, ≤ 1.5 s",
+                        verdict(warm_drawn_ms <= GOAL_MAP_MS, f"{warm_drawn_ms:,.0f} ms; map idle on a first visit {map_ms:,.0f} ms")))
+    else:
+        b.goals.append(("web: time to a usable map ≤ 1.5 s", verdict(map_ms <= GOAL_MAP_MS, f"{map_ms:,.0f} ms")))
     b.goals.append(("web: map view ≤ 1 MB", verdict(map_bytes <= GOAL_MAP_BYTES, f"{map_bytes / 1024:,.0f} KiB")))
     b.goals.append(("web: municipality page ≤ 1 s", verdict(muni_ms <= GOAL_MUNI_MS, f"{muni_ms:,.0f} ms")))
     b.sections.append("\n".join(lines))

@@ -245,6 +245,14 @@ export function renderMap(main) {
       id: 'muni-hover', type: 'line', source: 'municipalities',
       paint: { 'line-color': '#000000', 'line-width': 3, 'line-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 1, 0] },
     });
+    // For the numbers in BENCHMARKS.md (issue 22's "first features
+    // drawn"): the first frame that shows municipality fills.
+    const firstDrawn = () => {
+      if (!alive || map.queryRenderedFeatures({ layers: ['muni-fill'] }).length === 0) return;
+      window.__funkplan.marks.mapDrawn = performance.now();
+      map.off('render', firstDrawn);
+    };
+    map.on('render', firstDrawn);
     const bb = bounds(fc);
     if (bb) map.fitBounds(bb, { padding: 20, duration: 0 });
     labels.show(fc);
