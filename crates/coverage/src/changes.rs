@@ -171,14 +171,8 @@ pub fn changes(
         source,
         tech: [TechChanges::default(), TechChanges::default()],
     };
-    let Some(Some([r0, r1, c0, c1])) = grid.muni_box.get(usize::from(muni)).copied() else {
+    let Some(region) = Rect::of_muni(grid, usize::from(muni)) else {
         return out;
-    };
-    let region = Rect {
-        r0,
-        r1: r1 + 1,
-        c0,
-        c1: c1 + 1,
     };
     let (before_layers, before_masks) = state_at(grid, model, sites, from, source, region);
     let (after_layers, after_masks) = state_at(grid, model, sites, to, source, region);

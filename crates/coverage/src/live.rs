@@ -670,13 +670,8 @@ impl Live {
             }
             let near_sites: usize = near.iter().map(Vec::len).sum();
             let stamp_ms = t1.elapsed().as_secs_f64() * 1e3;
-            let scope = Scope {
-                source: st.source,
-                scenario: false,
-                munis: Some(&flags),
-                region,
-            };
-            let (actual, scenario) = aggregate_pair(&st.grid, &st.masks, &st.bits, scope);
+            let (actual, scenario) =
+                aggregate_flagged(&st.grid, &st.masks, &st.bits, st.source, &flags);
             let aggregate_ms = t1.elapsed().as_secs_f64() * 1e3 - stamp_ms;
             let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
             let area = |r: Rect| (r.r1 - r.r0) * (r.c1 - r.c0);
@@ -859,6 +854,60 @@ fn own_reach(model: &crate::model::Model, s: &Site) -> f64 {
 /// Do two boxes share a cell?
 fn overlap(a: Rect, b: Rect) -> bool {
     a.r0 < b.r1 && b.r0 < a.r1 && a.c0 < b.c1 && b.c0 < a.c1
+}
+
+/// Actual and scenario figures of the `flags`ed municipalities (the others
+/// zero), summed box by box: each municipality's bounding box, the boxes
+/// merged until none overlap. Writes spread over the state flag
+/// municipalities far apart, and the one box around all of them was nearly
+/// the whole raster (NRW, a batch of 22 writes: 4.0 M slots summed, 86 ms
+/// of the batch's 240 ms) where their own boxes hold a fraction of it.
+fn aggregate_flagged(
+    grid: &Grid,
+    masks: &Masks,
+    bits: &[u8],
+    source: CoverageSource,
+    flags: &[bool],
+) -> (Figures, Figures) {
+    let boxes: Vec<(usize, Rect)> = (0..flags.len())
+        .filter(|&m| flags[m])
+        .filter_map(|m| Rect::of_muni(grid, m).map(|r| (m, r)))
+        .collect();
+    let merged = disjoint(boxes.iter().map(|(_, r)| *r).collect());
+    let mut out: Option<(Figures, Figures)> = None;
+    let mut own = vec![false; flags.len()];
+    for rect in &merged {
+        own.iter_mut().for_each(|f| *f = false);
+        for (m, r) in &boxes {
+            own[*m] = rect.contains(r);
+        }
+        let scope = Scope {
+            source,
+            scenario: false,
+            munis: Some(&own),
+            region: *rect,
+        };
+        let (a, s) = aggregate_pair(grid, masks, bits, scope);
+        match &mut out {
+            None => out = Some((a, s)),
+            Some((oa, os)) => {
+                for m in (0..own.len()).filter(|&m| own[m]) {
+                    oa[m] = a[m].clone();
+                    os[m] = s[m].clone();
+                }
+            }
+        }
+    }
+    out.unwrap_or_else(|| {
+        // Nothing flagged: every municipality's figures zero, as one empty box sums them.
+        let scope = Scope {
+            source,
+            scenario: false,
+            munis: Some(flags),
+            region: munis_rect(grid, flags),
+        };
+        aggregate_pair(grid, masks, bits, scope)
+    })
 }
 
 /// The boxes merged into bounding boxes until no two overlap, so that each

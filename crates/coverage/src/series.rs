@@ -43,18 +43,12 @@ pub fn series(
     source: CoverageSource,
 ) -> Vec<SeriesPoint> {
     let dates = grid.releases.dates();
-    let Some(Some([r0, r1, c0, c1])) = grid.muni_box.get(usize::from(muni)).copied() else {
+    let Some(region) = Rect::of_muni(grid, usize::from(muni)) else {
         return Vec::new();
     };
     if dates.is_empty() {
         return Vec::new();
     }
-    let region = Rect {
-        r0,
-        r1: r1 + 1,
-        c0,
-        c1: c1 + 1,
-    };
     let w = region.c1 - region.c0;
     let local = |slot: usize| {
         let (r, c) = (slot / grid.cols, slot % grid.cols);

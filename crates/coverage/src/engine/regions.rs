@@ -56,6 +56,25 @@ impl Rect {
         }
     }
 
+    /// The slots of municipality `m`'s bounding box; `None` when it has no
+    /// cell (or no such municipality).
+    #[must_use]
+    pub fn of_muni(grid: &Grid, m: usize) -> Option<Self> {
+        let [r0, r1, c0, c1] = grid.muni_box.get(m).copied().flatten()?;
+        Some(Self {
+            r0,
+            r1: r1 + 1,
+            c0,
+            c1: c1 + 1,
+        })
+    }
+
+    /// Whether `o` lies within this rectangle.
+    #[must_use]
+    pub fn contains(&self, o: &Self) -> bool {
+        self.r0 <= o.r0 && o.r1 <= self.r1 && self.c0 <= o.c0 && o.c1 <= self.c1
+    }
+
     /// Whether the rectangle holds no slot.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -121,23 +140,16 @@ fn axis_range(lo: f64, hi: f64, origin: i32, len: usize) -> (usize, usize) {
 /// ```
 #[must_use]
 pub fn munis_rect(grid: &Grid, munis: &[bool]) -> Rect {
-    let mut r = Rect {
+    let none = Rect {
         r0: 0,
         r1: 0,
         c0: 0,
         c1: 0,
     };
-    for (i, b) in grid.muni_box.iter().enumerate() {
-        if let (true, Some([r0, r1, c0, c1])) = (munis[i], b) {
-            r = r.union(Rect {
-                r0: *r0,
-                r1: r1 + 1,
-                c0: *c0,
-                c1: c1 + 1,
-            });
-        }
-    }
-    r
+    (0..grid.muni_box.len())
+        .filter(|&i| munis[i])
+        .filter_map(|i| Rect::of_muni(grid, i))
+        .fold(none, Rect::union)
 }
 
 /// Flags of the municipalities with cells in `rect`.
