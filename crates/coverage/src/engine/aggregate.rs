@@ -242,7 +242,15 @@ pub fn aggregate_with(
     }
     let mut actual = Vec::with_capacity(nm);
     let mut scenario = Vec::with_capacity(nm);
-    for [[l, n], [sl, sn]] in total {
+    for (m, [[l, n], [sl, sn]]) in total.into_iter().enumerate() {
+        // Out of scope: zero, as an untouched accumulator finishes (and
+        // without its allocations: the incremental update sums box by box,
+        // each call with a few municipalities in scope of hundreds).
+        if sc.munis.is_some_and(|f| !f[m]) {
+            actual.push(Default::default());
+            scenario.push(Default::default());
+            continue;
+        }
         actual.push([finish(&l, operator_bits), finish(&n, operator_bits)]);
         scenario.push([finish(&sl, operator_bits), finish(&sn, operator_bits)]);
     }
