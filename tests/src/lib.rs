@@ -16,23 +16,17 @@ pub fn bin() -> PathBuf {
 /// Run `funkplan` with `args`, `DATABASE_URL` unset unless given in `env`.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
-    c.args(args)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn");
+    c.args(args).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", bin().display()))
+    c.output().unwrap_or_else(|e| panic!("running {}: {e}", bin().display()))
 }
 
 /// Stdout and stderr as strings.
 #[must_use]
 pub fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 /// A minimal HTTP/1.0 GET on loopback returning (status, body). Enough for
@@ -41,22 +35,12 @@ pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n\r\n"
-    )?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n\r\n")?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
 }
 
@@ -85,24 +69,13 @@ pub fn wait_http_ok(addr: &str, path: &str, secs: u64) -> bool {
 /// The bytes of a request: `version` (`HTTP/1.0` or `HTTP/1.1`), no
 /// compression asked for, a JSON body with its length when given.
 #[must_use]
-pub fn request(
-    version: &str,
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> String {
-    let mut req =
-        format!("{method} {path} {version}\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n");
+pub fn request(version: &str, addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> String {
+    let mut req = format!("{method} {path} {version}\r\nHost: {addr}\r\nAccept-Encoding: identity\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some(b) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
     if let Some(b) = body {
@@ -127,11 +100,7 @@ pub fn http(
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
     let hdrs = lines.map(str::to_ascii_lowercase).collect();
     Ok((status, hdrs, body.to_owned()))
 }
@@ -139,9 +108,5 @@ pub fn http(
 /// The value of header `name` (lower-case) in `headers` from [`http`].
 #[must_use]
 pub fn header<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
-    headers.iter().find_map(|h| {
-        h.strip_prefix(name)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(str::trim)
-    })
+    headers.iter().find_map(|h| h.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(str::trim))
 }

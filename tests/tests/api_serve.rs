@@ -16,20 +16,10 @@ impl Drop for Server {
     }
 }
 
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
+fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -39,11 +29,7 @@ fn request(
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     let t = String::from_utf8_lossy(&buf).into_owned();
-    let status = t
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let status = t.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     (status, t)
 }
 
@@ -53,10 +39,7 @@ fn cli_token_writes_through_the_server_until_revoked() {
     let db = rt.block_on(funkplan_db::testing::TestDb::new());
     let env = [("DATABASE_URL", db.url.as_str())];
 
-    let o = run(
-        &["token", "create", "--role", "staff", "--label", "e2e"],
-        &env,
-    );
+    let o = run(&["token", "create", "--role", "staff", "--label", "e2e"], &env);
     assert!(o.status.success(), "{:?}", text(&o));
     let out = text(&o).0;
     let token = out.lines().last().unwrap().trim().to_owned();
@@ -66,10 +49,7 @@ fn cli_token_writes_through_the_server_until_revoked() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("invalid --role"), "{:?}", text(&o));
     let listed = text(&run(&["token", "list"], &env)).0;
-    assert!(
-        listed.contains("staff") && listed.contains("e2e") && !listed.contains(&token),
-        "{listed}"
-    );
+    assert!(listed.contains("staff") && listed.contains("e2e") && !listed.contains(&token), "{listed}");
 
     let addr = free_addr();
     let child = Command::new(bin())
@@ -81,10 +61,7 @@ fn cli_token_writes_through_the_server_until_revoked() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    assert!(
-        wait_http_ok(&addr, "/healthz", 60),
-        "server did not come up"
-    );
+    assert!(wait_http_ok(&addr, "/healthz", 60), "server did not come up");
 
     let (s, page) = http_get(&addr, "/").unwrap();
     assert_eq!(s, 200);
@@ -93,20 +70,11 @@ fn cli_token_writes_through_the_server_until_revoked() {
     let site = r#"{"site_id":"E2E-1","operator":"telekom","lon":7.0,"lat":51.0,"status":"planned","technologies":[]}"#;
     let auth = format!("Bearer {token}");
     let json = ("Content-Type", "application/json");
-    let (s, t) = request(
-        &addr,
-        "POST",
-        "/api/v1/sites",
-        &[json, ("Authorization", &auth)],
-        site,
-    );
+    let (s, t) = request(&addr, "POST", "/api/v1/sites", &[json, ("Authorization", &auth)], site);
     assert_eq!(s, 201, "{t}");
     let (s, body) = http_get(&addr, "/api/v1/sites/E2E-1").unwrap();
     assert_eq!(s, 200);
-    assert!(
-        body.contains("\"lon\": 7") || body.contains("\"lon\":7"),
-        "{body}"
-    );
+    assert!(body.contains("\"lon\": 7") || body.contains("\"lon\":7"), "{body}");
     let (s, t) = request(&addr, "POST", "/api/v1/sites", &[json], site);
     assert_eq!(s, 401, "{t}");
     assert!(t.to_lowercase().contains("www-authenticate: bearer"), "{t}");
@@ -114,13 +82,7 @@ fn cli_token_writes_through_the_server_until_revoked() {
     let o = run(&["token", "revoke", &token], &env);
     assert!(o.status.success(), "{:?}", text(&o));
     let site2 = site.replace("E2E-1", "E2E-2");
-    let (s, t) = request(
-        &addr,
-        "POST",
-        "/api/v1/sites",
-        &[json, ("Authorization", &auth)],
-        &site2,
-    );
+    let (s, t) = request(&addr, "POST", "/api/v1/sites", &[json, ("Authorization", &auth)], &site2);
     assert_eq!(s, 401, "{t}");
     let o = run(&["token", "revoke", "424242"], &env);
     assert!(!o.status.success());
@@ -128,21 +90,8 @@ fn cli_token_writes_through_the_server_until_revoked() {
     let (s, _) = http_get(&addr, "/api/v1/audit").unwrap();
     assert_eq!(s, 401, "the audit log is not public");
     let staff = run(&["token", "create", "--role", "staff"], &env);
-    let staff = format!(
-        "Bearer {}",
-        String::from_utf8_lossy(&staff.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-    );
-    let (s, body) = request(
-        &addr,
-        "GET",
-        "/api/v1/audit",
-        &[("Authorization", &staff)],
-        "",
-    );
+    let staff = format!("Bearer {}", String::from_utf8_lossy(&staff.stdout).lines().last().unwrap().trim());
+    let (s, body) = request(&addr, "GET", "/api/v1/audit", &[("Authorization", &staff)], "");
     assert_eq!(s, 200);
     assert!(body.contains("E2E-1") && body.contains("(staff)"), "{body}");
     let (s, body) = http_get(&addr, "/metrics").unwrap();

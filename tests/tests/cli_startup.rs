@@ -12,10 +12,7 @@ fn tmp_home(tag: &str) -> std::path::PathBuf {
 }
 
 fn one_error_line(stderr: &str) -> &str {
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     lines[0]
@@ -38,38 +35,25 @@ fn embedded_cluster_starts_is_reused_and_keeps_data_across_stop_start() {
     let url = text(&run(&["db", "url"], &env)).0.trim().to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
-        c.batch_execute("UPDATE target SET note = 'kept' WHERE id = '5g-area'")
-            .await
-            .unwrap();
+        c.batch_execute("UPDATE target SET note = 'kept' WHERE id = '5g-area'").await.unwrap();
     });
     let o = run(&["db", "stop"], &env);
     assert!(text(&o).0.contains("stopped"), "{:?}", text(&o));
     assert!(text(&run(&["db", "status"], &env)).0.starts_with("stopped"));
     assert!(run(&["db", "start"], &env).status.success());
     rt.block_on(async {
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
-        let note: String = c
-            .query_one("SELECT note FROM target WHERE id = '5g-area'", &[])
-            .await
-            .unwrap()
-            .get(0);
+        let note: String = c.query_one("SELECT note FROM target WHERE id = '5g-area'", &[]).await.unwrap().get(0);
         assert_eq!(note, "kept");
     });
 
     // A data directory made by another major version is refused in one line.
     assert!(run(&["db", "stop"], &env).status.success());
     let status = text(&run(&["db", "status"], &env)).0;
-    let data_dir = status
-        .trim()
-        .trim_start_matches("stopped, data ")
-        .to_owned();
+    let data_dir = status.trim().trim_start_matches("stopped, data ").to_owned();
     let pgv = std::path::Path::new(&data_dir).join("PG_VERSION");
     let real = std::fs::read_to_string(&pgv).unwrap();
     std::fs::write(&pgv, "9\n").unwrap();
@@ -85,25 +69,16 @@ fn embedded_cluster_starts_is_reused_and_keeps_data_across_stop_start() {
 
 #[test]
 fn unreachable_database_url_is_one_clear_line() {
-    let o = run(
-        &["migrate"],
-        &[("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")],
-    );
+    let o = run(&["migrate"], &[("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")]);
     assert!(!o.status.success());
     let err = text(&o).1;
     let line = one_error_line(&err);
-    assert!(
-        line.contains("cannot connect to the database at postgresql://nobody@127.0.0.1:1/none"),
-        "{line}"
-    );
+    assert!(line.contains("cannot connect to the database at postgresql://nobody@127.0.0.1:1/none"), "{line}");
 }
 
 #[test]
 fn password_in_database_url_is_never_printed() {
-    let o = run(
-        &["migrate"],
-        &[("DATABASE_URL", "postgresql://u:s3cr3t@127.0.0.1:1/none")],
-    );
+    let o = run(&["migrate"], &[("DATABASE_URL", "postgresql://u:s3cr3t@127.0.0.1:1/none")]);
     let (out, err) = text(&o);
     assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{err}");
 }
@@ -113,10 +88,7 @@ fn missing_postgresql_binaries_say_what_to_install() {
     let home = tmp_home("nopg");
     let o = run(
         &["db", "start"],
-        &[
-            ("FUNKPLAN_HOME", home.to_str().unwrap()),
-            ("FUNKPLAN_PG_BINDIR", "/nonexistent/bin"),
-        ],
+        &[("FUNKPLAN_HOME", home.to_str().unwrap()), ("FUNKPLAN_PG_BINDIR", "/nonexistent/bin")],
     );
     assert!(!o.status.success());
     let err = text(&o).1;
@@ -129,10 +101,7 @@ fn missing_postgresql_binaries_say_what_to_install() {
 fn port_in_use_is_one_clear_line() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
-    let o = run(
-        &["serve", "--addr", &addr],
-        &[("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")],
-    );
+    let o = run(&["serve", "--addr", &addr], &[("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")]);
     assert!(!o.status.success());
     let err = text(&o).1;
     let line = one_error_line(&err);
@@ -148,10 +117,7 @@ fn missing_postgis_is_recognised_from_the_servers_own_message() {
     rt.block_on(async {
         let t = funkplan_db::testing::TestDb::new().await;
         let c = t.client().await;
-        let err = c
-            .batch_execute("CREATE EXTENSION no_such_extension_funkplan")
-            .await
-            .unwrap_err();
+        let err = c.batch_execute("CREATE EXTENSION no_such_extension_funkplan").await.unwrap_err();
         let msg = funkplan_db::pg_detail(&err);
         assert!(funkplan_db::migrate::is_missing_extension(&msg), "{msg}");
     });

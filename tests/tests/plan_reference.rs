@@ -12,10 +12,7 @@ use funkplan_e2e::{bin, free_addr, header, http, run, text, wait_http_ok};
 struct Server(Child);
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
 }
@@ -60,42 +57,14 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
 
     // A lattice over the LTE dead spots of the state: the same sites with
     // the same gains as the reference (--check fails otherwise).
-    let out = ok(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "3",
-            "--engine",
-            "postgis",
-            "--check",
-            "--json",
-        ],
-        &url,
-    );
+    let out = ok(&["plan", "--technology", "lte", "--budget", "3", "--engine", "postgis", "--check", "--json"], &url);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["differences"].as_array().unwrap().len(), 0, "{out}");
     let sites = v["reference"]["sites"].as_array().unwrap();
-    assert!(
-        !sites.is_empty() && sites[0]["households"].as_f64().unwrap() > 0.0,
-        "the demo has LTE dead spots with households: {out}"
-    );
+    assert!(!sites.is_empty() && sites[0]["households"].as_f64().unwrap() > 0.0, "the demo has LTE dead spots with households: {out}");
 
     // The engine's JSON: ranked, GeoJSON, gains non-increasing.
-    let out = ok(
-        &[
-            "plan",
-            "--technology",
-            "5g",
-            "--scope",
-            "05378",
-            "--budget",
-            "4",
-            "--json",
-        ],
-        &url,
-    );
+    let out = ok(&["plan", "--technology", "5g", "--scope", "05378", "--budget", "4", "--json"], &url);
     let p: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ranked = p["sites"].as_array().unwrap();
     assert_eq!(ranked.len(), 4, "{out}");
@@ -116,30 +85,9 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     }
     std::fs::write(&csv, &rows).unwrap();
     let c = csv.to_str().unwrap();
-    let out = ok(
-        &[
-            "plan",
-            "--technology",
-            "5g",
-            "--scope",
-            "05378",
-            "--budget",
-            "5",
-            "--candidates",
-            c,
-            "--engine",
-            "postgis",
-            "--check",
-            "--json",
-        ],
-        &url,
-    );
+    let out = ok(&["plan", "--technology", "5g", "--scope", "05378", "--budget", "5", "--candidates", c, "--engine", "postgis", "--check", "--json"], &url);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        v["reference"]["sites"].as_array().unwrap().len(),
-        5,
-        "{out}"
-    );
+    assert_eq!(v["reference"]["sites"].as_array().unwrap().len(), 5, "{out}");
 
     // Bad input: each refused with where and why.
     let bad = |name: &str, body: &str| {
@@ -148,173 +96,43 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
         p.to_str().unwrap().to_owned()
     };
     let head = "candidate_id,operator,lon,lat,technology\n";
-    let dup = bad(
-        "dup.csv",
-        &format!("{head}X,,7.1,51.0,lte\nX,,7.2,51.0,lte\n"),
-    );
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--candidates",
-            &dup,
-        ],
-        &url,
-    );
-    assert!(
-        err.contains("duplicate candidate id \"X\"")
-            && err.contains("line 2")
-            && err.contains("line 3"),
-        "{err}"
-    );
+    let dup = bad("dup.csv", &format!("{head}X,,7.1,51.0,lte\nX,,7.2,51.0,lte\n"));
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--candidates", &dup], &url);
+    assert!(err.contains("duplicate candidate id \"X\"") && err.contains("line 2") && err.contains("line 3"), "{err}");
     let outside = bad("outside.csv", &format!("{head}X,,8.5,52.5,lte\n"));
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--candidates",
-            &outside,
-        ],
-        &url,
-    );
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--candidates", &outside], &url);
     assert!(err.contains("lies outside the state"), "{err}");
     let tech = bad("tech.csv", &format!("{head}X,,7.1,51.0,umts\n"));
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--candidates",
-            &tech,
-        ],
-        &url,
-    );
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--candidates", &tech], &url);
     assert!(err.contains("line 2") && err.contains("umts"), "{err}");
-    let two = bad(
-        "two.csv",
-        &format!("{head}X,,7.1,51.0,lte\nY,,7.0,51.0,lte\n"),
-    );
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "3",
-            "--candidates",
-            &two,
-        ],
-        &url,
-    );
-    assert!(
-        err.contains("budget of 3 sites is above the number of candidates"),
-        "{err}"
-    );
+    let two = bad("two.csv", &format!("{head}X,,7.1,51.0,lte\nY,,7.0,51.0,lte\n"));
+    let err = fails(&["plan", "--technology", "lte", "--budget", "3", "--candidates", &two], &url);
+    assert!(err.contains("budget of 3 sites is above the number of candidates"), "{err}");
     let err = fails(&["plan", "--technology", "lte", "--budget", "0"], &url);
     assert!(err.contains("budget must be at least 1"), "{err}");
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--scope",
-            "NRW",
-        ],
-        &url,
-    );
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--scope", "NRW"], &url);
     assert!(err.contains("scope \"NRW\" is not an AGS"), "{err}");
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--operator",
-            "o2",
-        ],
-        &url,
-    );
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--operator", "o2"], &url);
     assert!(err.contains("unknown operator \"o2\""), "{err}");
     let err = fails(&["plan", "--technology", "umts", "--budget", "1"], &url);
     assert!(err.contains("umts"), "{err}");
-    let err = fails(
-        &[
-            "plan",
-            "--technology",
-            "lte",
-            "--budget",
-            "1",
-            "--limit-s",
-            "0.000001",
-        ],
-        &url,
-    );
-    assert!(
-        err.contains("would take about") && err.contains("above the limit"),
-        "{err}"
-    );
+    let err = fails(&["plan", "--technology", "lte", "--budget", "1", "--limit-s", "0.000001"], &url);
+    assert!(err.contains("would take about") && err.contains("above the limit"), "{err}");
 
     // Over HTTP (`funkplan serve`): kept with an id, roles checked, and "as
     // scenario" moves the scenario's figures by exactly the plan's totals.
     ok(&["recompute"], &url);
-    let staff = ok(&["token", "create", "--role", "staff"], &url)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
-    let muni = ok(
-        &["token", "create", "--role", "municipality:05378004"],
-        &url,
-    )
-    .lines()
-    .last()
-    .unwrap()
-    .trim()
-    .to_owned();
+    let staff = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
+    let muni = ok(&["token", "create", "--role", "municipality:05378004"], &url).lines().last().unwrap().trim().to_owned();
     let addr = free_addr();
-    let child = Command::new(bin())
-        .args(["serve", "--addr", &addr])
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Command::new(bin()).args(["serve", "--addr", &addr]).env("DATABASE_URL", &url).env("RUST_LOG", "warn").stdin(Stdio::null()).spawn().unwrap();
     let _server = Server(child);
-    assert!(
-        wait_http_ok(&addr, "/healthz", 120),
-        "serve did not come up"
-    );
+    assert!(wait_http_ok(&addr, "/healthz", 120), "serve did not come up");
     let post = |token: &str, body: &str| {
         let auth = format!("Bearer {token}");
-        http(
-            &addr,
-            "POST",
-            "/api/v1/plans",
-            &[("Authorization", &auth)],
-            Some(body),
-        )
-        .unwrap()
+        http(&addr, "POST", "/api/v1/plans", &[("Authorization", &auth)], Some(body)).unwrap()
     };
-    let (s, _, body) = http(
-        &addr,
-        "POST",
-        "/api/v1/plans",
-        &[],
-        Some(r#"{"technology":"5g","budget":1}"#),
-    )
-    .unwrap();
+    let (s, _, body) = http(&addr, "POST", "/api/v1/plans", &[], Some(r#"{"technology":"5g","budget":1}"#)).unwrap();
     assert_eq!(s, 401, "plans need a token: {body}");
     let (s, _, body) = post(&muni, r#"{"technology":"5g","budget":1,"scope":"05378"}"#);
     assert_eq!(s, 403, "a municipality plans for its own AGS only: {body}");
@@ -324,10 +142,7 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     let (s, _, body) = post(&staff, r#"{"technology":"5g","budget":0}"#);
     assert_eq!(s, 422, "{body}");
     // A lattice plan for any operator has no builder: not into the scenario.
-    let (s, _, body) = post(
-        &staff,
-        r#"{"technology":"5g","budget":1,"scope":"05378","as_scenario":true}"#,
-    );
+    let (s, _, body) = post(&staff, r#"{"technology":"5g","budget":1,"scope":"05378","as_scenario":true}"#);
     assert_eq!(s, 422, "{body}");
     assert!(body.contains("no operator to build it"), "{body}");
 
@@ -352,41 +167,21 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     };
     let c = rt.block_on(t.client());
     let before = scenario(&c);
-    let body = format!(
-        r#"{{"technology":"5g","budget":2,"scope":"05378","candidates":[{}],"as_scenario":true}}"#,
-        cands.join(",")
-    );
+    let body = format!(r#"{{"technology":"5g","budget":2,"scope":"05378","candidates":[{}],"as_scenario":true}}"#, cands.join(","));
     let (s, h, body) = post(&staff, &body);
     assert_eq!(s, 201, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let location = header(&h, "location").unwrap().to_owned();
     assert_eq!(location, format!("/api/v1/plans/{}", v["id"]));
-    assert_eq!(
-        v["scenario"]["sites"].as_array().unwrap().len(),
-        2,
-        "{body}"
-    );
-    assert_eq!(
-        v["plan"]["geojson"]["features"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(v["scenario"]["sites"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(v["plan"]["geojson"]["features"].as_array().unwrap().len(), 2);
     let after = scenario(&c);
     let last = &v["plan"]["sites"][1];
-    let (hh, km2) = (
-        last["cumulative_households"].as_f64().unwrap(),
-        last["cumulative_area_km2"].as_f64().unwrap(),
-    );
-    assert!(
-        (after.0 - before.0 - hh).abs() < 1e-6 * hh.max(1.0),
-        "scenario households rose by {}, the plan says {hh}",
-        after.0 - before.0
-    );
+    let (hh, km2) = (last["cumulative_households"].as_f64().unwrap(), last["cumulative_area_km2"].as_f64().unwrap());
+    assert!((after.0 - before.0 - hh).abs() < 1e-6 * hh.max(1.0), "scenario households rose by {}, the plan says {hh}", after.0 - before.0);
     #[allow(clippy::cast_precision_loss)]
     let closed = (before.1 - after.1) as f64 * 0.01;
-    assert!(
-        (closed - km2).abs() < 1e-9,
-        "scenario dead area fell by {closed} km², the plan says {km2}"
-    );
+    assert!((closed - km2).abs() < 1e-9, "scenario dead area fell by {closed} km², the plan says {km2}");
     // Kept: GET answers the same plan; the writes are in the audit log.
     let (s, _, got) = http(&addr, "GET", &location, &[], None).unwrap();
     assert_eq!(s, 200, "{got}");
@@ -403,45 +198,26 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     // One operator's plan over a wide lattice: lattice points, its own sites
     // to upgrade and other operators' masts to share; as scenario, an
     // upgrade is a measure on the existing site, the others new sites.
-    let (s, _, body) = post(
-        &staff,
-        r#"{"technology":"5g","operator":"telekom","budget":5,"lattice_m":20000,"as_scenario":true}"#,
-    );
+    let (s, _, body) = post(&staff, r#"{"technology":"5g","operator":"telekom","budget":5,"lattice_m":20000,"as_scenario":true}"#);
     assert_eq!(s, 201, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let id = v["id"].as_i64().unwrap();
     let chosen = v["plan"]["sites"].as_array().unwrap();
     let kinds: Vec<&str> = chosen.iter().map(|s| s["kind"].as_str().unwrap()).collect();
-    assert!(
-        kinds.contains(&"upgrade") && kinds.contains(&"share"),
-        "{kinds:?}"
-    );
+    assert!(kinds.contains(&"upgrade") && kinds.contains(&"share"), "{kinds:?}");
     assert!(chosen.iter().all(|s| s["operator"] == "telekom"), "{body}");
     let new_sites = kinds.iter().filter(|k| **k != "upgrade").count();
     assert_eq!(v["scenario"]["sites"].as_array().unwrap().len(), new_sites);
-    assert_eq!(
-        v["scenario"]["measures"].as_array().unwrap().len(),
-        chosen.len()
-    );
+    assert_eq!(v["scenario"]["measures"].as_array().unwrap().len(), chosen.len());
     for s in chosen {
         let rank = s["rank"].as_i64().unwrap();
         let (site, kind, status): (String, String, String) = rt.block_on(async {
-            let r = c
-                .query_one(
-                    "SELECT site_id, kind, status FROM measure WHERE measure_id = $1",
-                    &[&format!("plan-{id}-{rank}-m")],
-                )
-                .await
-                .unwrap();
+            let r = c.query_one("SELECT site_id, kind, status FROM measure WHERE measure_id = $1", &[&format!("plan-{id}-{rank}-m")]).await.unwrap();
             (r.get(0), r.get(1), r.get(2))
         });
         assert_eq!((kind.as_str(), status.as_str()), ("5g_upgrade", "planned"));
         let want = match s["kind"].as_str().unwrap() {
-            "upgrade" => s["id"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("upgrade:")
-                .to_owned(),
+            "upgrade" => s["id"].as_str().unwrap().trim_start_matches("upgrade:").to_owned(),
             _ => format!("plan-{id}-{rank}"),
         };
         assert_eq!(site, want);

@@ -32,23 +32,10 @@ fn manifest() -> Vec<Entry> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
             let mut parts = l.split(" :: ");
-            let head: Vec<String> = parts
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
+            let head: Vec<String> = parts.next().unwrap().split_whitespace().map(str::to_owned).collect();
             let fragments: Vec<String> = parts.map(str::to_owned).collect();
-            assert!(
-                head.len() >= 2 && !fragments.is_empty(),
-                "bad manifest line: {l}"
-            );
-            Entry {
-                kind: head[0].clone(),
-                file: head[1].clone(),
-                args: head[2..].to_vec(),
-                fragments,
-            }
+            assert!(head.len() >= 2 && !fragments.is_empty(), "bad manifest line: {l}");
+            Entry { kind: head[0].clone(), file: head[1].clone(), args: head[2..].to_vec(), fragments }
         })
         .collect()
 }
@@ -63,8 +50,7 @@ fn run_measured(args: &[&str], url: &str) -> (bool, String, u64) {
 fn run_limited(args: &[&str], url: &str, limit: u64) -> (bool, String, u64) {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let err_path =
-        std::env::temp_dir().join(format!("funkplan-rel-stderr-{}-{n}", std::process::id()));
+    let err_path = std::env::temp_dir().join(format!("funkplan-rel-stderr-{}-{n}", std::process::id()));
     let err_file = std::fs::File::create(&err_path).unwrap();
     let mut child = spawn_funkplan(args, url, err_file);
     let status_path = format!("/proc/{}/status", child.id());
@@ -72,11 +58,7 @@ fn run_limited(args: &[&str], url: &str, limit: u64) -> (bool, String, u64) {
     let started = std::time::Instant::now();
     let status = loop {
         if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(kb) = s
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            {
+            if let Some(kb) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()) {
                 peak = peak.max(kb);
             }
         }
@@ -87,11 +69,7 @@ fn run_limited(args: &[&str], url: &str, limit: u64) -> (bool, String, u64) {
             let _ = child.kill();
             let _ = child.wait();
             let _ = std::fs::remove_file(&err_path);
-            return (
-                false,
-                format!("funkplan {args:?} hangs: killed after {limit} s\n"),
-                peak,
-            );
+            return (false, format!("funkplan {args:?} hangs: killed after {limit} s\n"), peak);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
@@ -112,16 +90,11 @@ fn check_refusal(what: &str, ok: bool, stderr: &str, fragments: &[&str]) -> Vec<
     }
     let last = stderr.lines().last().unwrap_or_default();
     if !last.starts_with("error: ") {
-        bad.push(format!(
-            "{what}: last stderr line is not 'error: …': {last}"
-        ));
+        bad.push(format!("{what}: last stderr line is not 'error: …': {last}"));
     }
     for f in fragments {
         if !stderr.contains(f) {
-            bad.push(format!(
-                "{what}: stderr lacks {f:?}; stderr: {}",
-                stderr.chars().take(1500).collect::<String>()
-            ));
+            bad.push(format!("{what}: stderr lacks {f:?}; stderr: {}", stderr.chars().take(1500).collect::<String>()));
         }
     }
     bad
@@ -131,27 +104,15 @@ fn check_refusal(what: &str, ok: bool, stderr: &str, fragments: &[&str]) -> Vec<
 fn every_corpus_file_is_refused_with_its_place_and_changes_nothing() {
     let entries = manifest();
     // Every committed file has an expectation, and every expectation a file.
-    for kind in [
-        "municipalities",
-        "households",
-        "sites",
-        "measures",
-        "coverage",
-    ] {
+    for kind in ["municipalities", "households", "sites", "measures", "coverage"] {
         for f in std::fs::read_dir(corpus().join(kind)).unwrap() {
             let name = f.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(
-                entries.iter().any(|e| e.kind == kind && e.file == name),
-                "{kind}/{name} has no line in expect.txt"
-            );
+            assert!(entries.iter().any(|e| e.kind == kind && e.file == name), "{kind}/{name} has no line in expect.txt");
         }
     }
     let l = Loaded::new("corpus");
     let before = l.checksums();
-    assert!(
-        before.values().filter(|v| !v.starts_with("0 ")).count() >= 12,
-        "fixture left tables empty: {before:?}"
-    );
+    assert!(before.values().filter(|v| !v.starts_with("0 ")).count() >= 12, "fixture left tables empty: {before:?}");
     let mut failures = Vec::new();
     for e in &entries {
         let path = corpus().join(&e.kind).join(&e.file);
@@ -175,12 +136,7 @@ fn every_corpus_file_is_refused_with_its_place_and_changes_nothing() {
             break;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} corpus failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
     // The database still answers and the fixture's data is there.
     assert_eq!(l.query_i64("SELECT count(*) FROM site"), 48);
 }
@@ -216,20 +172,9 @@ fn huge_line_without_newline_is_refused_in_bounded_memory() {
         let mut want = frags.to_vec();
         want.push(name);
         failures.extend(check_refusal(name, ok, &stderr, &want));
-        println!(
-            "{name}: peak RSS {peak} KiB; {}",
-            stderr
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect::<String>()
-        );
+        println!("{name}: peak RSS {peak} KiB; {}", stderr.lines().last().unwrap_or_default().chars().take(300).collect::<String>());
         if peak > BOUNDED_KB {
-            failures.push(format!(
-                "{name}: peak RSS {peak} KiB > {BOUNDED_KB} KiB for a refused 1 GiB file"
-            ));
+            failures.push(format!("{name}: peak RSS {peak} KiB > {BOUNDED_KB} KiB for a refused 1 GiB file"));
         }
     }
     let diff = changed(&before, &l.checksums());
@@ -263,18 +208,9 @@ fn million_vertex_bowtie_is_refused_in_bounded_memory() {
         write!(f, "]]}}}}]}}").unwrap();
     }
     let before = l.checksums();
-    let (ok, stderr, peak) =
-        run_measured(&["ingest", "municipalities", p.to_str().unwrap()], &l.url);
+    let (ok, stderr, peak) = run_measured(&["ingest", "municipalities", p.to_str().unwrap()], &l.url);
     println!("10^6 vertices: peak RSS {peak} KiB");
-    let failures = check_refusal(
-        "million_vertices.geojson",
-        ok,
-        &stderr,
-        &[
-            "million_vertices.geojson: feature 1: field `geometry`",
-            "Self-intersection",
-        ],
-    );
+    let failures = check_refusal("million_vertices.geojson", ok, &stderr, &["million_vertices.geojson: feature 1: field `geometry`", "Self-intersection"]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(peak < 1024 * 1024, "peak RSS {peak} KiB for a 25 MB file");
     let diff = changed(&before, &l.checksums());

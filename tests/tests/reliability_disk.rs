@@ -22,9 +22,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use funkplan_e2e::{header, http};
-use reliability_common::{
-    changed, checksums, households_file, json, spawn_funkplan, Loaded, Server, FIGURES,
-};
+use reliability_common::{changed, checksums, households_file, json, spawn_funkplan, Loaded, Server, FIGURES};
 
 /// Size of the small file system: room for the fixture database (~16 MB
 /// once checkpointed) with some to spare.
@@ -56,13 +54,7 @@ impl SmallDisk {
             database: None,
         };
         let o = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={DISK_MB}m,mode=0755"),
-                "funkplan-disk",
-            ])
+            .args(["-t", "tmpfs", "-o", &format!("size={DISK_MB}m,mode=0755"), "funkplan-disk"])
             .arg(d.mnt())
             .output()
             .unwrap();
@@ -85,9 +77,7 @@ impl SmallDisk {
 
     fn admin(&self) -> tokio_postgres::Client {
         self.rt.block_on(async {
-            let (c, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
+            let (c, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             c
         })
@@ -98,36 +88,17 @@ impl SmallDisk {
     /// server (the owner of its data directory), as PostgreSQL requires.
     fn copy_database(&mut self, template: &str) -> String {
         let c = self.admin();
-        let data_dir: String = self
-            .rt
-            .block_on(c.query_one("SELECT current_setting('data_directory')", &[]))
-            .unwrap()
-            .get(0);
+        let data_dir: String = self.rt.block_on(c.query_one("SELECT current_setting('data_directory')", &[])).unwrap().get(0);
         let ts_dir = self.mnt().join("ts");
         std::fs::create_dir(&ts_dir).unwrap();
-        let st = Command::new("chown")
-            .arg("--reference")
-            .arg(&data_dir)
-            .arg(&ts_dir)
-            .status()
-            .unwrap();
+        let st = Command::new("chown").arg("--reference").arg(&data_dir).arg(&ts_dir).status().unwrap();
         assert!(st.success(), "chown of the tablespace directory");
-        std::fs::set_permissions(&ts_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
+        std::fs::set_permissions(&ts_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         let ts = &self.tablespace;
-        self.rt
-            .block_on(c.batch_execute(&format!(
-                "CREATE TABLESPACE {ts} LOCATION '{}'",
-                ts_dir.display()
-            )))
-            .unwrap();
+        self.rt.block_on(c.batch_execute(&format!("CREATE TABLESPACE {ts} LOCATION '{}'", ts_dir.display()))).unwrap();
         let name = format!("{ts}_db");
         self.database = Some(name.clone());
-        self.rt
-            .block_on(c.batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE {template} TABLESPACE {ts}"
-            )))
-            .unwrap();
+        self.rt.block_on(c.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template} TABLESPACE {ts}"))).unwrap();
         // Write every page of the copy now: CREATE DATABASE leaves them in
         // shared buffers over sparse files, and a page first written back
         // after the disk filled would fail in whatever process evicts it.
@@ -138,11 +109,7 @@ impl SmallDisk {
     /// Grow the filler file until the disk is full, then give back `leave`
     /// bytes. Returns the filler's size.
     fn fill(&self, leave: u64) -> u64 {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.filler())
-            .unwrap();
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(self.filler()).unwrap();
         let chunk = vec![0x5a_u8; 64 * 1024];
         loop {
             match f.write(&chunk) {
@@ -166,40 +133,23 @@ impl SmallDisk {
 
     /// Free bytes on the tmpfs, from `df` (std has no statvfs).
     fn available(&self) -> u64 {
-        let o = Command::new("df")
-            .args(["-B1", "--output=avail"])
-            .arg(self.mnt())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .nth(1)
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap()
+        let o = Command::new("df").args(["-B1", "--output=avail"]).arg(self.mnt()).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap()
     }
 }
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let c = self.rt.block_on(async {
-            tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await
-        });
+        let c = self.rt.block_on(async { tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await });
         if let Ok((c, conn)) = c {
             self.rt.spawn(conn);
             if let Some(db) = &self.database {
-                let _ = self.rt.block_on(
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")),
-                );
+                let _ = self.rt.block_on(c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")));
             }
-            let _ = self.rt.block_on(
-                c.batch_execute(&format!("DROP TABLESPACE IF EXISTS {}", self.tablespace)),
-            );
+            let _ = self.rt.block_on(c.batch_execute(&format!("DROP TABLESPACE IF EXISTS {}", self.tablespace)));
         }
         if self.mounted {
-            let ok = Command::new("umount")
-                .arg(self.mnt())
-                .status()
-                .is_ok_and(|s| s.success());
+            let ok = Command::new("umount").arg(self.mnt()).status().is_ok_and(|s| s.success());
             if !ok {
                 // Still busy (a server process holding a file): detach it.
                 let _ = Command::new("umount").arg("-l").arg(self.mnt()).status();
@@ -212,12 +162,7 @@ impl Drop for SmallDisk {
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    );
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
     h.finish() as u32
 }
 
@@ -246,6 +191,8 @@ fn run_bounded(args: &[&str], url: &str, secs: u64) -> (Option<ExitStatus>, Stri
     (status, reader.join().unwrap())
 }
 
+
+
 #[test]
 fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     let l = Loaded::new("disk");
@@ -265,27 +212,14 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     let t0 = Instant::now();
     let (status, err) = run_bounded(&["ingest", "households", big.to_str().unwrap()], &url, 60);
     let took = t0.elapsed();
-    println!(
-        "ingest on a full disk: {status:?} after {took:?}: {}",
-        err.trim()
-    );
+    println!("ingest on a full disk: {status:?} after {took:?}: {}", err.trim());
     match status {
-        None => failures.push(format!(
-            "funkplan ingest hangs on a full disk (killed after {took:?})"
-        )),
-        Some(st) if st.success() => failures.push(format!(
-            "funkplan ingest succeeded with {left} bytes free: {err}"
-        )),
+        None => failures.push(format!("funkplan ingest hangs on a full disk (killed after {took:?})")),
+        Some(st) if st.success() => failures.push(format!("funkplan ingest succeeded with {left} bytes free: {err}")),
         Some(_) => {
             let last = err.lines().last().unwrap_or_default();
-            if !(last.starts_with("error: ")
-                && last.contains("disk is full")
-                && last.contains("No space left on device")
-                && last.contains("free or add disk space"))
-            {
-                failures.push(format!(
-                    "funkplan ingest on a full disk: unclear error: {err}"
-                ));
+            if !(last.starts_with("error: ") && last.contains("disk is full") && last.contains("No space left on device") && last.contains("free or add disk space")) {
+                failures.push(format!("funkplan ingest on a full disk: unclear error: {err}"));
             }
         }
     }
@@ -300,9 +234,7 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     disk.fill(0);
     let figures = |url: &str| -> String {
         disk.rt.block_on(async {
-            let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
+            let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             c.query_one(FIGURES, &[]).await.unwrap().get(0)
         })
@@ -311,40 +243,21 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     let t0 = Instant::now();
     let (status, err) = run_bounded(&["recompute"], &url, 60);
     let took = t0.elapsed();
-    println!(
-        "recompute on a full disk: {status:?} after {took:?}: {}",
-        err.trim()
-    );
+    println!("recompute on a full disk: {status:?} after {took:?}: {}", err.trim());
     match status {
-        None => failures.push(format!(
-            "funkplan recompute hangs on a full disk (killed after {took:?})"
-        )),
-        Some(st) if st.success() => {
-            failures.push("funkplan recompute succeeded on a disk with no byte left".to_owned())
-        }
+        None => failures.push(format!("funkplan recompute hangs on a full disk (killed after {took:?})")),
+        Some(st) if st.success() => failures.push("funkplan recompute succeeded on a disk with no byte left".to_owned()),
         Some(_) => {
             let last = err.lines().last().unwrap_or_default();
-            if !(last.starts_with("error: ")
-                && last.matches("disk is full").count() == 1
-                && last.contains("free or add disk space"))
-            {
-                failures.push(format!(
-                    "funkplan recompute on a full disk: unclear error (said once?): {err}"
-                ));
+            if !(last.starts_with("error: ") && last.matches("disk is full").count() == 1 && last.contains("free or add disk space")) {
+                failures.push(format!("funkplan recompute on a full disk: unclear error (said once?): {err}"));
             }
         }
     }
     let diff = changed(&sums_before, &checksums(&disk.rt, &url));
     // A committed results transaction adds a run with the same figures.
-    if diff
-        .iter()
-        .any(|t| t != "coverage_run" && t != "coverage_result")
-        || figures(&url) != figures_before
-    {
-        failures.push(format!(
-            "recompute on a full disk changed {diff:?} (figures the same: {})",
-            figures(&url) == figures_before
-        ));
+    if diff.iter().any(|t| t != "coverage_run" && t != "coverage_result") || figures(&url) != figures_before {
+        failures.push(format!("recompute on a full disk changed {diff:?} (figures the same: {})", figures(&url) == figures_before));
     }
     disk.free();
 
@@ -360,18 +273,11 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     };
     disk.fill(0);
     let db_client = disk.rt.block_on(async {
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         c
     });
-    let audit = |c: &tokio_postgres::Client| -> i64 {
-        disk.rt
-            .block_on(c.query_one("SELECT count(*) FROM audit_log", &[]))
-            .unwrap()
-            .get(0)
-    };
+    let audit = |c: &tokio_postgres::Client| -> i64 { disk.rt.block_on(c.query_one("SELECT count(*) FROM audit_log", &[])).unwrap().get(0) };
     // A change may still fit into pages that have room; each one adds a
     // row version and an audit row, so a page must be added within a few
     // hundred writes at most. Bounded: 300 tries.
@@ -379,21 +285,9 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
     for i in 0..300 {
         let tag = etag(&s);
         let audit_before = audit(&db_client);
-        let body = format!(
-            r#"{{"planned_date":"{}-{:02}-{:02}"}}"#,
-            2030 + i / 300,
-            1 + (i / 28) % 12,
-            1 + i % 28
-        );
+        let body = format!(r#"{{"planned_date":"{}-{:02}-{:02}"}}"#, 2030 + i / 300, 1 + (i / 28) % 12, 1 + i % 28);
         let t0 = Instant::now();
-        let (st, h, resp) = http(
-            &s.addr,
-            "PATCH",
-            site,
-            &[("Authorization", &auth), ("If-Match", &tag)],
-            Some(&body),
-        )
-        .unwrap_or((0, vec![], String::new()));
+        let (st, h, resp) = http(&s.addr, "PATCH", site, &[("Authorization", &auth), ("If-Match", &tag)], Some(&body)).unwrap_or((0, vec![], String::new()));
         let took = t0.elapsed();
         if took > Duration::from_secs(15) {
             failures.push(format!("PATCH on a full disk took {took:?}"));
@@ -401,23 +295,12 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
         match st {
             200 => continue,
             507 => {
-                println!(
-                    "PATCH on a full disk refused after {i} writes that fit, in {took:?}: {resp}"
-                );
-                if !header(&h, "content-type")
-                    .unwrap_or_default()
-                    .starts_with("application/problem+json")
-                {
+                println!("PATCH on a full disk refused after {i} writes that fit, in {took:?}: {resp}");
+                if !header(&h, "content-type").unwrap_or_default().starts_with("application/problem+json") {
                     failures.push(format!("507 without problem+json: {h:?}"));
                 }
                 let p = json(&resp);
-                if p["status"] != 507
-                    || p["title"] != "Insufficient Storage"
-                    || !p["detail"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .contains("no disk space left")
-                {
+                if p["status"] != 507 || p["title"] != "Insufficient Storage" || !p["detail"].as_str().unwrap_or_default().contains("no disk space left") {
                     failures.push(format!("unclear 507: {resp}"));
                 }
                 // Nothing of the refused write was kept.
@@ -437,21 +320,10 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
         }
     }
     // Reads keep working on the full disk.
-    for p in [
-        site,
-        "/api/v1/targets",
-        "/api/v1/municipalities/05111000",
-        "/ogc/collections/sites/items?limit=5",
-        "/api/v1/audit",
-    ] {
+    for p in [site, "/api/v1/targets", "/api/v1/municipalities/05111000", "/ogc/collections/sites/items?limit=5", "/api/v1/audit"] {
         // The audit log is for staff (issue 20): read it with the token.
-        let headers: &[(&str, &str)] = if p == "/api/v1/audit" {
-            &[("Authorization", &auth)]
-        } else {
-            &[]
-        };
-        let (st, _, body) =
-            http(&s.addr, "GET", p, headers, None).unwrap_or((0, vec![], String::new()));
+        let headers: &[(&str, &str)] = if p == "/api/v1/audit" { &[("Authorization", &auth)] } else { &[] };
+        let (st, _, body) = http(&s.addr, "GET", p, headers, None).unwrap_or((0, vec![], String::new()));
         if st != 200 {
             failures.push(format!("GET {p} on a full disk: {st} {body}"));
         }
@@ -461,23 +333,14 @@ fn full_disk_gives_clear_errors_not_hangs_and_loses_nothing() {
         Some((tag, body)) => {
             // Space back: the very same request now succeeds, same server.
             disk.free();
-            let (st, _, resp) = http(
-                &s.addr,
-                "PATCH",
-                site,
-                &[("Authorization", &auth), ("If-Match", &tag)],
-                Some(&body),
-            )
-            .unwrap();
+            let (st, _, resp) = http(&s.addr, "PATCH", site, &[("Authorization", &auth), ("If-Match", &tag)], Some(&body)).unwrap();
             if st != 200 {
                 failures.push(format!("PATCH after space was freed: {st} {resp}"));
             } else {
                 let want = json(&body)["planned_date"].as_str().unwrap().to_owned();
                 let (_, _, now) = http(&s.addr, "GET", site, &[], None).unwrap();
                 if !now.contains(&want) {
-                    failures.push(format!(
-                        "the PATCH after freeing space is not in the site: {now}"
-                    ));
+                    failures.push(format!("the PATCH after freeing space is not in the site: {now}"));
                 }
             }
         }

@@ -76,10 +76,7 @@ fn judge(what: &str, r: std::io::Result<(u16, Vec<String>, String)>, failures: &
         }
     };
     if status == 0 || status >= 500 {
-        failures.push(format!(
-            "{what}: status {status}: {}",
-            body.chars().take(300).collect::<String>()
-        ));
+        failures.push(format!("{what}: status {status}: {}", body.chars().take(300).collect::<String>()));
         return;
     }
     if status >= 400 {
@@ -89,12 +86,8 @@ fn judge(what: &str, r: std::io::Result<(u16, Vec<String>, String)>, failures: &
             return;
         }
         match serde_json::from_str::<serde_json::Value>(&body) {
-            Ok(v)
-                if v["status"] == status && v["detail"].as_str().is_some_and(|d| !d.is_empty()) => {
-            }
-            _ => failures.push(format!(
-                "{what}: {status} problem body lacks status/detail: {body}"
-            )),
+            Ok(v) if v["status"] == status && v["detail"].as_str().is_some_and(|d| !d.is_empty()) => {}
+            _ => failures.push(format!("{what}: {status} problem body lacks status/detail: {body}")),
         }
     }
 }
@@ -109,11 +102,7 @@ fn every_get_parameter_survives_hostile_values() {
     let (st, _, body) = http(&s.addr, "GET", "/api/openapi.json", &[], None).unwrap();
     assert_eq!(st, 200);
     let auth = |path: &str| -> Vec<(&str, &str)> {
-        if path.starts_with("/api/v1/audit") {
-            vec![("Authorization", staff.as_str())]
-        } else {
-            vec![]
-        }
+        if path.starts_with("/api/v1/audit") { vec![("Authorization", staff.as_str())] } else { vec![] }
     };
     let doc = json(&body);
     let mut failures = Vec::new();
@@ -122,27 +111,10 @@ fn every_get_parameter_survives_hostile_values() {
         let Some(op) = ops.get("get") else { continue };
         let params: Vec<(String, String)> = op["parameters"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| {
-                        (
-                            p["name"].as_str().unwrap().to_owned(),
-                            p["in"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|a| a.iter().map(|p| (p["name"].as_str().unwrap().to_owned(), p["in"].as_str().unwrap().to_owned())).collect())
             .unwrap_or_default();
         let collections: &[&str] = if path.contains("{collectionId}") {
-            &[
-                "municipalities",
-                "sites",
-                "measures",
-                "dead-spots",
-                "districts",
-                "regions",
-                "state",
-            ]
+            &["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]
         } else if path.starts_with("/api/v1/sites") {
             &["sites"]
         } else if path.starts_with("/api/v1/measures") {
@@ -168,11 +140,7 @@ fn every_get_parameter_survives_hostile_values() {
                         _ => {}
                     }
                 }
-                if query.is_empty() {
-                    p
-                } else {
-                    format!("{p}?{}", query.join("&"))
-                }
+                if query.is_empty() { p } else { format!("{p}?{}", query.join("&")) }
             };
             // The route with valid defaults answers (so the hostile values
             // reach the handler, not a 404 for a missing object).
@@ -181,10 +149,7 @@ fn every_get_parameter_survives_hostile_values() {
             match &r {
                 // 204: a vector tile without features.
                 Ok((200 | 204 | 404, _, _)) => {}
-                Ok((st, _, b)) => failures.push(format!(
-                    "GET {base}: baseline status {st}: {}",
-                    b.chars().take(200).collect::<String>()
-                )),
+                Ok((st, _, b)) => failures.push(format!("GET {base}: baseline status {st}: {}", b.chars().take(200).collect::<String>())),
                 Err(e) => failures.push(format!("GET {base}: {e}")),
             }
             for (name, place) in &params {
@@ -194,35 +159,18 @@ fn every_get_parameter_survives_hostile_values() {
                 for v in hostile() {
                     let url = build(Some((name, &v)));
                     requests += 1;
-                    judge(
-                        &format!("GET {url}"),
-                        http(&s.addr, "GET", &url, &auth(path), None),
-                        &mut failures,
-                    );
+                    judge(&format!("GET {url}"), http(&s.addr, "GET", &url, &auth(path), None), &mut failures);
                 }
             }
         }
     }
     println!("{requests} hostile GET requests");
     assert!(requests > 500, "too few requests: {requests}");
-    assert!(
-        funkplan_e2e::wait_http_ok(&s.addr, "/healthz", 5),
-        "server stopped answering"
-    );
+    assert!(funkplan_e2e::wait_http_ok(&s.addr, "/healthz", 5), "server stopped answering");
     let diff = changed(&before, &l.checksums());
     assert!(diff.is_empty(), "GET requests changed tables {diff:?}");
     failures.dedup();
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(60)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.iter().take(60).cloned().collect::<Vec<_>>().join("\n"));
 }
 
 #[test]
@@ -232,14 +180,7 @@ fn huge_limit_and_malformed_bbox_datetime_crs_are_clear_4xx() {
     let items = "/ogc/collections/sites/items";
     let mut failures = Vec::new();
     // A huge but representable limit is cut to the maximum page, not an error.
-    let (st, _, body) = http(
-        &s.addr,
-        "GET",
-        &format!("{items}?limit=9223372036854775807"),
-        &[],
-        None,
-    )
-    .unwrap();
+    let (st, _, body) = http(&s.addr, "GET", &format!("{items}?limit=9223372036854775807"), &[], None).unwrap();
     assert_eq!(st, 200, "{body}");
     let v = json(&body);
     assert_eq!(v["numberReturned"].as_u64().unwrap(), 48);
@@ -273,31 +214,19 @@ fn huge_limit_and_malformed_bbox_datetime_crs_are_clear_4xx() {
         match http(&s.addr, "GET", &url, &[], None) {
             Ok((400, h, body)) => {
                 let ct = header(&h, "content-type").unwrap_or_default().to_owned();
-                let detail = serde_json::from_str::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v["detail"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let detail = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["detail"].as_str().map(str::to_owned)).unwrap_or_default();
                 if !ct.starts_with("application/problem+json") || !detail.contains(param) {
                     failures.push(format!("{url}: 400 but content-type {ct:?}, detail {detail:?} does not name {param:?}"));
                 }
             }
-            Ok((st, _, body)) => failures.push(format!(
-                "{url}: expected 400, got {st}: {}",
-                body.chars().take(200).collect::<String>()
-            )),
+            Ok((st, _, body)) => failures.push(format!("{url}: expected 400, got {st}: {}", body.chars().take(200).collect::<String>())),
             Err(e) => failures.push(format!("{url}: {e}")),
         }
     }
     // The largest offset the audit accepts must not overflow (B5).
     let staff = format!("Bearer {}", l.token("staff"));
-    let (st, _, body) = http(
-        &s.addr,
-        "GET",
-        "/api/v1/audit?offset=9223372036854775807",
-        &[("Authorization", &staff)],
-        None,
-    )
-    .unwrap_or((0, vec![], String::new()));
+    let (st, _, body) = http(&s.addr, "GET", "/api/v1/audit?offset=9223372036854775807", &[("Authorization", &staff)], None)
+        .unwrap_or((0, vec![], String::new()));
     if st != 200 && st != 400 {
         failures.push(format!("audit with the largest offset: {st} {body}"));
     }
@@ -310,33 +239,15 @@ fn huge_limit_and_malformed_bbox_datetime_crs_are_clear_4xx() {
 /// Status, content type and body of a raw HTTP response.
 fn status_type_body(raw: &[u8]) -> (u16, String, String) {
     let text = String::from_utf8_lossy(raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let (h, b) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let ct = h
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
+    let ct = h.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned())).unwrap_or_default();
     (status, ct, b.to_owned())
 }
 
-fn chunked(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: &str,
-    size: usize,
-) -> (u16, String, String) {
+fn chunked(addr: &str, method: &str, path: &str, token: &str, size: usize) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nIf-Match: \"1\"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     );
@@ -345,10 +256,7 @@ fn chunked(
     let mut sent = 0;
     while sent < size {
         let n = chunk.len().min(size - sent);
-        if s.write_all(format!("{n:x}\r\n").as_bytes()).is_err()
-            || s.write_all(&chunk[..n]).is_err()
-            || s.write_all(b"\r\n").is_err()
-        {
+        if s.write_all(format!("{n:x}\r\n").as_bytes()).is_err() || s.write_all(&chunk[..n]).is_err() || s.write_all(b"\r\n").is_err() {
             break; // the server answered and closed
         }
         sent += n;
@@ -367,19 +275,14 @@ fn chunked(
 /// below covers a body that is actually streamed.)
 fn declared(addr: &str, method: &str, path: &str, auth: &str, len: usize) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nIf-Match: \"1\"\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
     );
     s.write_all(head.as_bytes()).unwrap();
     let mut buf = Vec::new();
     if let Err(e) = s.read_to_end(&mut buf) {
-        return (
-            0,
-            String::new(),
-            format!("no answer before the body was sent: {e}"),
-        );
+        return (0, String::new(), format!("no answer before the body was sent: {e}"));
     }
     status_type_body(&buf)
 }
@@ -394,52 +297,25 @@ fn oversized_bodies_get_413_problem_json_and_change_nothing() {
     // 2 MiB of JSON whitespace around a valid object: too large, whatever it says.
     let padded = format!("{}{{\"site_id\":\"BIG-1\",\"operator\":\"telekom\",\"lon\":6.8,\"lat\":51.2,\"status\":\"planned\",\"technologies\":[]}}", " ".repeat(2 << 20));
     let mut failures = Vec::new();
-    for (method, path) in [
-        ("POST", "/api/v1/sites"),
-        ("PATCH", "/api/v1/sites/S-05111000-0"),
-        ("POST", "/api/v1/measures"),
-        ("PATCH", "/api/v1/measures/M-S-05111000-0-lte"),
-    ] {
+    for (method, path) in [("POST", "/api/v1/sites"), ("PATCH", "/api/v1/sites/S-05111000-0"), ("POST", "/api/v1/measures"), ("PATCH", "/api/v1/measures/M-S-05111000-0-lte")] {
         let (st, ct, body) = declared(&s.addr, method, path, &auth, padded.len());
         if st != 413 || !ct.starts_with("application/problem+json") || !body.contains("detail") {
-            failures.push(format!(
-                "{method} {path} with Content-Length 2 MiB: {st} {ct} {}",
-                body.chars().take(200).collect::<String>()
-            ));
+            failures.push(format!("{method} {path} with Content-Length 2 MiB: {st} {ct} {}", body.chars().take(200).collect::<String>()));
         }
         let (st, ct, body) = chunked(&s.addr, method, path, &token, 3 << 20);
         if st != 413 || !ct.starts_with("application/problem+json") {
-            failures.push(format!(
-                "{method} {path} chunked 3 MiB: {st} {ct} {}",
-                body.chars().take(200).collect::<String>()
-            ));
+            failures.push(format!("{method} {path} chunked 3 MiB: {st} {ct} {}", body.chars().take(200).collect::<String>()));
         }
     }
     // Malformed JSON and wrong media type: 4xx problem+json, not 5xx.
-    for (body, ct) in [
-        ("{\"site_id\":", "application/json"),
-        ("[]", "application/json"),
-        ("null", "application/json"),
-        ("x", "text/plain"),
-    ] {
+    for (body, ct) in [("{\"site_id\":", "application/json"), ("[]", "application/json"), ("null", "application/json"), ("x", "text/plain")] {
         let mut sock = std::net::TcpStream::connect(&s.addr).unwrap();
         write!(sock, "POST /api/v1/sites HTTP/1.0\r\nAuthorization: {auth}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
         let mut buf = String::new();
         sock.read_to_string(&mut buf).unwrap();
-        let st: u16 = buf
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        if !(400..500).contains(&st)
-            || !buf
-                .to_ascii_lowercase()
-                .contains("application/problem+json")
-        {
-            failures.push(format!(
-                "POST body {body:?} as {ct}: {}",
-                buf.chars().take(300).collect::<String>()
-            ));
+        let st: u16 = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        if !(400..500).contains(&st) || !buf.to_ascii_lowercase().contains("application/problem+json") {
+            failures.push(format!("POST body {body:?} as {ct}: {}", buf.chars().take(300).collect::<String>()));
         }
     }
     assert!(funkplan_e2e::wait_http_ok(&s.addr, "/healthz", 5));

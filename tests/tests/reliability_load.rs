@@ -19,27 +19,12 @@ fn five_seconds_of_mixed_load_lose_nothing() {
     let s = Server::start(&l.url, &[], l.dir.path("serve.log"));
     let audit_before = l.query_i64("SELECT count(*) FROM audit_log");
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args([
-            "--addr",
-            &s.addr,
-            "--token",
-            &token,
-            "--clients",
-            "16",
-            "--seconds",
-            "5",
-            "--write-keys",
-            "8",
-        ])
+        .args(["--addr", &s.addr, "--token", &token, "--clients", "16", "--seconds", "5", "--write-keys", "8"])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{report}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "loadgen failed: {report} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "loadgen failed: {report} {}", String::from_utf8_lossy(&out.stderr));
     let r = json(&report);
     assert_eq!(r["5xx"], 0);
     assert_eq!(r["errors"], 0);
@@ -50,14 +35,6 @@ fn five_seconds_of_mixed_load_lose_nothing() {
     assert!(r["p99_ms"].as_f64().unwrap() > 0.0);
     // The database agrees: one audit row per acknowledged write, no more.
     let audit_after = l.query_i64("SELECT count(*) FROM audit_log");
-    assert_eq!(
-        audit_after - audit_before,
-        acked,
-        "audit rows vs acknowledged writes"
-    );
-    assert!(
-        s.log_text().lines().all(|l| !l.contains("panicked")),
-        "{}",
-        s.log_text()
-    );
+    assert_eq!(audit_after - audit_before, acked, "audit rows vs acknowledged writes");
+    assert!(s.log_text().lines().all(|l| !l.contains("panicked")), "{}", s.log_text());
 }

@@ -11,12 +11,7 @@ use funkplan_ingest::fuzzing::{check, csv, geojson, CsvKind, GeoJsonKind};
 use funkplan_model::{Ags, CellId};
 use proptest::prelude::*;
 
-const CSV_KINDS: [CsvKind; 4] = [
-    CsvKind::Households,
-    CsvKind::Sites,
-    CsvKind::Measures,
-    CsvKind::Coverage,
-];
+const CSV_KINDS: [CsvKind; 4] = [CsvKind::Households, CsvKind::Sites, CsvKind::Measures, CsvKind::Coverage];
 
 /// Pieces CSV files of every kind are made of, so that random lines reach
 /// the row checks and not only the header check.
@@ -71,11 +66,7 @@ fn csv_text() -> impl Strategy<Value = Vec<u8>> {
     let sep = prop_oneof![Just(","), Just(";"), Just("\t")];
     let line = (prop::collection::vec(csv_token(), 0..8), sep).prop_map(|(t, s)| t.join(s));
     let eol = prop_oneof![Just("\n"), Just("\r\n"), Just("")];
-    (prop::collection::vec((line, eol), 0..12)).prop_map(|ls| {
-        ls.into_iter()
-            .flat_map(|(l, e)| format!("{l}{e}").into_bytes())
-            .collect()
-    })
+    (prop::collection::vec((line, eol), 0..12)).prop_map(|ls| ls.into_iter().flat_map(|(l, e)| format!("{l}{e}").into_bytes()).collect())
 }
 
 fn coord() -> impl Strategy<Value = serde_json::Value> {
@@ -89,23 +80,18 @@ fn coord() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn geojson_text() -> impl Strategy<Value = Vec<u8>> {
-    let position = prop::collection::vec(coord(), 0..4)
-        .prop_map(serde_json::Value::from)
-        .boxed();
-    let ring = prop::collection::vec(position.clone(), 0..7)
-        .prop_map(|mut r| {
-            if let Some(first) = r.first().cloned() {
-                r.push(first);
-            }
-            serde_json::Value::from(r)
-        })
-        .boxed();
+    let position = prop::collection::vec(coord(), 0..4).prop_map(serde_json::Value::from).boxed();
+    let ring = prop::collection::vec(position.clone(), 0..7).prop_map(|mut r| {
+        if let Some(first) = r.first().cloned() {
+            r.push(first);
+        }
+        serde_json::Value::from(r)
+    })
+    .boxed();
     let geometry = prop_oneof![
         position.prop_map(|p| serde_json::json!({"type": "Point", "coordinates": p})),
-        prop::collection::vec(ring.clone(), 0..3)
-            .prop_map(|r| serde_json::json!({"type": "Polygon", "coordinates": r})),
-        prop::collection::vec(prop::collection::vec(ring, 0..2), 0..3)
-            .prop_map(|r| serde_json::json!({"type": "MultiPolygon", "coordinates": r})),
+        prop::collection::vec(ring.clone(), 0..3).prop_map(|r| serde_json::json!({"type": "Polygon", "coordinates": r})),
+        prop::collection::vec(prop::collection::vec(ring, 0..2), 0..3).prop_map(|r| serde_json::json!({"type": "MultiPolygon", "coordinates": r})),
         Just(serde_json::Value::Null),
     ];
     let props = (
@@ -118,25 +104,16 @@ fn geojson_text() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(ags, gen, id, st, tech)| {
             serde_json::json!({"AGS": ags, "GEN": gen, "site_id": id, "operator": "telekom", "status": st, "technologies": tech, "EWZ": -1})
         });
-    let feature = (props, geometry)
-        .prop_map(|(p, g)| serde_json::json!({"type": "Feature", "properties": p, "geometry": g}));
+    let feature = (props, geometry).prop_map(|(p, g)| serde_json::json!({"type": "Feature", "properties": p, "geometry": g}));
     let crs = prop_oneof![
         Just(serde_json::Value::Null),
-        Just(
-            serde_json::json!({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}})
-        ),
+        Just(serde_json::json!({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}})),
         Just(serde_json::json!({"type": "name", "properties": {"name": "EPSG:2154"}})),
         Just(serde_json::json!({"type": "name"})),
     ];
     (prop::collection::vec(feature, 0..4), crs, any::<bool>()).prop_map(|(f, crs, cut)| {
-        let text = serde_json::json!({"type": "FeatureCollection", "crs": crs, "features": f})
-            .to_string()
-            .into_bytes();
-        if cut {
-            text[..text.len() / 2].to_vec()
-        } else {
-            text
-        }
+        let text = serde_json::json!({"type": "FeatureCollection", "crs": crs, "features": f}).to_string().into_bytes();
+        if cut { text[..text.len() / 2].to_vec() } else { text }
     })
 }
 
@@ -187,24 +164,9 @@ fn corpus_files_are_refused_without_the_database_too() {
     // These need the database (existing rows, loaded municipalities, --state,
     // --crs) to be refused, or are refused only for their size or memory.
     // duplicate AGS across features is checked after the per-feature parse.
-    let needs_db = [
-        "going_back.csv",
-        "no_such_site.csv",
-        "munich.csv",
-        "outside_state.geojson",
-        "header_only.csv",
-        "bowtie.geojson",
-        "duplicate_ags.geojson",
-        "bom.geojson",
-    ];
+    let needs_db = ["going_back.csv", "no_such_site.csv", "munich.csv", "outside_state.geojson", "header_only.csv", "bowtie.geojson", "duplicate_ags.geojson", "bom.geojson"];
     let mut accepted = Vec::new();
-    for kind in [
-        "municipalities",
-        "households",
-        "sites",
-        "measures",
-        "coverage",
-    ] {
+    for kind in ["municipalities", "households", "sites", "measures", "coverage"] {
         for f in std::fs::read_dir(root.join(kind)).unwrap() {
             let p = f.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();

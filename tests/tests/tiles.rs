@@ -28,33 +28,17 @@ fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Vec<String>, V
     raw(addr, "GET", path, headers, None)
 }
 
-fn raw(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> (u16, Vec<String>, Vec<u8>) {
+fn raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> (u16, Vec<String>, Vec<u8>) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
-        .unwrap();
-    s.write_all(funkplan_e2e::request("HTTP/1.0", addr, method, path, headers, body).as_bytes())
-        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    s.write_all(funkplan_e2e::request("HTTP/1.0", addr, method, path, headers, body).as_bytes()).unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     let at = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&buf[..at]).into_owned();
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap();
-    (
-        status,
-        lines.map(str::to_owned).collect(),
-        buf[at + 4..].to_vec(),
-    )
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap();
+    (status, lines.map(str::to_owned).collect(), buf[at + 4..].to_vec())
 }
 
 /// A header's value as sent (names compared without case).
@@ -69,11 +53,7 @@ fn header(h: &[String], name: &str) -> Option<String> {
 fn features(bytes: Vec<u8>, layer: &str) -> Vec<(u64, HashMap<String, Value>)> {
     let r = mvt_reader::Reader::new(bytes).unwrap();
     assert_eq!(r.get_layer_names().unwrap(), vec![layer.to_owned()]);
-    r.get_features(0)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.id.unwrap_or(u64::MAX), f.properties.unwrap_or_default()))
-        .collect()
+    r.get_features(0).unwrap().into_iter().map(|f| (f.id.unwrap_or(u64::MAX), f.properties.unwrap_or_default())).collect()
 }
 
 fn num(p: &HashMap<String, Value>, k: &str) -> f64 {
@@ -101,24 +81,13 @@ fn coverage_tiles_are_the_engines_cells() {
     let env = [("DATABASE_URL", db.url.as_str())];
     let dir = std::env::temp_dir().join(format!("funkplan-tiles-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let o = run(
-        &["demo-data", "--scale", "small", dir.to_str().unwrap()],
-        &[],
-    );
+    let o = run(&["demo-data", "--scale", "small", dir.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{:?}", text(&o));
-    for (kind, file) in [
-        ("municipalities", "municipalities.geojson"),
-        ("households", "households.csv"),
-        ("sites", "sites.csv"),
-        ("measures", "measures.csv"),
-    ] {
+    for (kind, file) in [("municipalities", "municipalities.geojson"), ("households", "households.csv"), ("sites", "sites.csv"), ("measures", "measures.csv")] {
         let o = run(&["ingest", kind, dir.join(file).to_str().unwrap()], &env);
         assert!(o.status.success(), "{kind}: {:?}", text(&o));
     }
-    let mut releases: Vec<String> = std::fs::read_dir(dir.join("releases"))
-        .unwrap()
-        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
-        .collect();
+    let mut releases: Vec<String> = std::fs::read_dir(dir.join("releases")).unwrap().map(|e| e.unwrap().path().to_string_lossy().into_owned()).collect();
     releases.sort();
     let mut args = vec!["ingest", "coverage"];
     args.extend(releases.iter().map(String::as_str));
@@ -127,10 +96,7 @@ fn coverage_tiles_are_the_engines_cells() {
     assert!(o.status.success(), "{:?}", text(&o));
     let o = run(&["recompute"], &env);
     assert!(o.status.success(), "{:?}", text(&o));
-    let o = run(
-        &["token", "create", "--role", "staff", "--label", "tiles"],
-        &env,
-    );
+    let o = run(&["token", "create", "--role", "staff", "--label", "tiles"], &env);
     let token = text(&o).0.lines().last().unwrap().trim().to_owned();
 
     let addr = free_addr();
@@ -143,10 +109,7 @@ fn coverage_tiles_are_the_engines_cells() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    assert!(
-        wait_http_ok(&addr, "/healthz", 120),
-        "server did not come up"
-    );
+    assert!(wait_http_ok(&addr, "/healthz", 120), "server did not come up");
     let c = rt.block_on(db.client());
 
     // The demo's extent in lon/lat, from PostGIS.
@@ -198,10 +161,7 @@ fn coverage_tiles_are_the_engines_cells() {
         let (st, h, body) = get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt"), &[]);
         match st {
             200 => {
-                assert_eq!(
-                    header(&h, "content-type").as_deref(),
-                    Some("application/vnd.mapbox-vector-tile")
-                );
+                assert_eq!(header(&h, "content-type").as_deref(), Some("application/vnd.mapbox-vector-tile"));
                 etags.insert((x, y), header(&h, "etag").unwrap());
                 sizes.push(body.len());
                 let fs = features(body, "coverage");
@@ -233,14 +193,8 @@ fn coverage_tiles_are_the_engines_cells() {
                     assert_eq!(got.len(), fs.len(), "a cell twice in tile 12/{x}/{y}");
                     let missing: Vec<_> = inner.difference(&got).collect();
                     let extra: Vec<_> = got.difference(&outer).collect();
-                    assert!(
-                        extra.is_empty() && missing.is_empty(),
-                        "cells of tile 12/{x}/{y}: not in PostGIS's {extra:?}, missing {missing:?}"
-                    );
-                    assert!(
-                        outer.len() - inner.len() <= 2,
-                        "a tile edge along the grid?"
-                    );
+                    assert!(extra.is_empty() && missing.is_empty(), "cells of tile 12/{x}/{y}: not in PostGIS's {extra:?}, missing {missing:?}");
+                    assert!(outer.len() - inner.len() <= 2, "a tile edge along the grid?");
                 }
                 for (id, p) in fs {
                     cells.insert(id, p);
@@ -250,20 +204,11 @@ fn coverage_tiles_are_the_engines_cells() {
             other => panic!("tile 12/{x}/{y}: {other}"),
         }
     }
-    let grid_cells: i64 = rt
-        .block_on(c.query_one("SELECT count(*) FROM grid_cell", &[]))
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        cells.len() as i64,
-        grid_cells,
-        "every grid cell in some tile"
-    );
+    let grid_cells: i64 = rt.block_on(c.query_one("SELECT count(*) FROM grid_cell", &[])).unwrap().get(0);
+    assert_eq!(cells.len() as i64, grid_cells, "every grid cell in some tile");
     for (tech, key) in [("lte", "lte"), ("5g", "5g")] {
         let f = fig(tech);
-        let count = |pred: &dyn Fn(f64) -> bool| {
-            cells.values().filter(|p| pred(num(p, key))).count() as f64
-        };
+        let count = |pred: &dyn Fn(f64) -> bool| cells.values().filter(|p| pred(num(p, key))).count() as f64;
         assert_eq!(count(&|c| c > 0.0), f[1], "{tech} cells covered");
         assert_eq!(count(&|c| c == 0.0), f[2], "{tech} dead cells");
         assert_eq!(count(&|c| c == 1.0), f[3], "{tech} grey cells");
@@ -280,11 +225,7 @@ fn coverage_tiles_are_the_engines_cells() {
         }
     }
     sizes.sort_unstable();
-    assert!(
-        *sizes.last().unwrap() <= 500_000,
-        "largest tile {} bytes",
-        sizes.last().unwrap()
-    );
+    assert!(*sizes.last().unwrap() <= 500_000, "largest tile {} bytes", sizes.last().unwrap());
 
     // z 9: blocks of 8 × 8 cells, deduplicated by id, add up to the figures.
     let mut blocks: HashMap<u64, HashMap<String, Value>> = HashMap::new();
@@ -304,10 +245,7 @@ fn coverage_tiles_are_the_engines_cells() {
         assert_eq!(sum(&format!("{tech}_cells_covered")), f[1], "{tech}");
         assert_eq!(sum(&format!("{tech}_dead_cells")), f[2], "{tech}");
         assert_eq!(sum(&format!("{tech}_grey_cells")), f[3], "{tech}");
-        assert!(
-            (sum(&format!("{tech}_households_covered")) - f[4]).abs() < 1e-3 * f[4].max(1.0),
-            "{tech}"
-        );
+        assert!((sum(&format!("{tech}_households_covered")) - f[4]).abs() < 1e-3 * f[4].max(1.0), "{tech}");
     }
 
     // A past date: the blocks add up to the engine's figures at that date
@@ -315,28 +253,15 @@ fn coverage_tiles_are_the_engines_cells() {
     let date = "2021-06-30";
     let mut dated: HashMap<u64, HashMap<String, Value>> = HashMap::new();
     for (x, y) in tiles_at(9) {
-        let (st, _, body) = get(
-            &addr,
-            &format!("/tiles/coverage/9/{x}/{y}.mvt?datetime={date}"),
-            &[],
-        );
+        let (st, _, body) = get(&addr, &format!("/tiles/coverage/9/{x}/{y}.mvt?datetime={date}"), &[]);
         if st == 200 {
             dated.extend(features(body, "coverage"));
         }
     }
-    let agss: Vec<String> = rt
-        .block_on(c.query("SELECT ags::text FROM municipality", &[]))
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let agss: Vec<String> = rt.block_on(c.query("SELECT ags::text FROM municipality", &[])).unwrap().iter().map(|r| r.get(0)).collect();
     let (mut lte_hh, mut nr_hh, mut lte_dead) = (0.0, 0.0, 0.0);
     for ags in &agss {
-        let (st, _, body) = get(
-            &addr,
-            &format!("/api/v1/municipalities/{ags}?as_of={date}"),
-            &[],
-        );
+        let (st, _, body) = get(&addr, &format!("/api/v1/municipalities/{ags}?as_of={date}"), &[]);
         if st == 404 {
             continue; // no grid cells
         }
@@ -347,74 +272,31 @@ fn coverage_tiles_are_the_engines_cells() {
         lte_dead += (v["coverage"]["lte"]["dead_spot_area_km2"].as_f64().unwrap() * 100.0).round();
     }
     let sum = |k: &str| dated.values().map(|p| num(p, k)).sum::<f64>();
-    assert!(
-        (sum("lte_households_covered") - lte_hh).abs() < 1e-3 * lte_hh.max(1.0),
-        "LTE households at {date}"
-    );
-    assert!(
-        (sum("5g_households_covered") - nr_hh).abs() < 1e-3 * nr_hh.max(1.0),
-        "5G households at {date}"
-    );
+    assert!((sum("lte_households_covered") - lte_hh).abs() < 1e-3 * lte_hh.max(1.0), "LTE households at {date}");
+    assert!((sum("5g_households_covered") - nr_hh).abs() < 1e-3 * nr_hh.max(1.0), "5G households at {date}");
     assert_eq!(sum("lte_dead_cells"), lte_dead, "LTE dead cells at {date}");
-    assert_ne!(
-        sum("5g_households_covered"),
-        blocks
-            .values()
-            .map(|p| num(p, "5g_households_covered"))
-            .sum::<f64>(),
-        "{date} is not today"
-    );
+    assert_ne!(sum("5g_households_covered"), blocks.values().map(|p| num(p, "5g_households_covered")).sum::<f64>(), "{date} is not today");
 
     // Addressing: 204 outside, 400 no number, 404 out of range or unknown.
     let (x, y) = tile_of(12, -3.7, 40.4); // Madrid
-    assert_eq!(
-        get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt"), &[]).0,
-        204
-    );
+    assert_eq!(get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt"), &[]).0, 204);
     assert_eq!(get(&addr, "/tiles/coverage/a/0/0.mvt", &[]).0, 400);
     assert_eq!(get(&addr, "/tiles/coverage/12/0/0.png", &[]).0, 400);
     assert_eq!(get(&addr, "/tiles/coverage/17/0/0.mvt", &[]).0, 404);
     assert_eq!(get(&addr, "/tiles/coverage/3/8/0.mvt", &[]).0, 404);
     assert_eq!(get(&addr, "/tiles/roads/3/0/0.mvt", &[]).0, 404);
-    assert_eq!(
-        get(&addr, "/tiles/sites/8/133/85.mvt", &[]).0,
-        404,
-        "sites start at zoom 9"
-    );
-    assert_eq!(
-        get(&addr, "/tiles/coverage/12/0/0.mvt?scenario=maybe", &[]).0,
-        400
-    );
+    assert_eq!(get(&addr, "/tiles/sites/8/133/85.mvt", &[]).0, 404, "sites start at zoom 9");
+    assert_eq!(get(&addr, "/tiles/coverage/12/0/0.mvt?scenario=maybe", &[]).0, 400);
     // 304 for the ETag just served.
     let (&(x, y), tag) = etags.iter().next().unwrap();
-    assert_eq!(
-        get(
-            &addr,
-            &format!("/tiles/coverage/12/{x}/{y}.mvt"),
-            &[("If-None-Match", tag)]
-        )
-        .0,
-        304
-    );
+    assert_eq!(get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt"), &[("If-None-Match", tag)]).0, 304);
     // The OGC path serves the same tile (row before column).
-    let (st, h, _) = get(
-        &addr,
-        &format!("/ogc/collections/coverage/tiles/WebMercatorQuad/12/{y}/{x}"),
-        &[],
-    );
+    let (st, h, _) = get(&addr, &format!("/ogc/collections/coverage/tiles/WebMercatorQuad/12/{y}/{x}"), &[]);
     assert_eq!((st, header(&h, "etag").as_ref()), (200, Some(tag)));
     // Scenario and a past release are views of their own.
-    let (st, _, _) = get(
-        &addr,
-        &format!("/tiles/coverage/12/{x}/{y}.mvt?scenario=true"),
-        &[],
-    );
+    let (st, _, _) = get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt?scenario=true"), &[]);
     assert_eq!(st, 200);
-    let (st, _, _) = get(
-        &addr,
-        &format!("/tiles/coverage/12/{x}/{y}.mvt?datetime=2021-06-30"),
-        &[],
-    );
+    let (st, _, _) = get(&addr, &format!("/tiles/coverage/12/{x}/{y}.mvt?datetime=2021-06-30"), &[]);
     assert!(st == 200 || st == 204, "{st}");
 
     // TileJSON 3.0 and the OGC documents.
@@ -423,60 +305,32 @@ fn coverage_tiles_are_the_engines_cells() {
     let tj: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(tj["tilejson"], "3.0.0");
     let url = tj["tiles"][0].as_str().unwrap();
-    assert!(
-        url.ends_with("/tiles/coverage/{z}/{x}/{y}.mvt?scenario=true"),
-        "{url}"
-    );
+    assert!(url.ends_with("/tiles/coverage/{z}/{x}/{y}.mvt?scenario=true"), "{url}");
     assert_eq!(tj["vector_layers"][0]["id"], "coverage");
-    assert!(tj["description"]
-        .as_str()
-        .unwrap()
-        .contains("households_covered / households"));
+    assert!(tj["description"].as_str().unwrap().contains("households_covered / households"));
     let (_, _, body) = get(&addr, "/ogc/conformance", &[]);
     assert!(String::from_utf8_lossy(&body).contains("ogcapi-tiles-1/1.0/conf/core"));
     let (st, _, body) = get(&addr, "/ogc/tileMatrixSets/WebMercatorQuad", &[]);
     assert_eq!(st, 200);
     let tms: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(tms["tileMatrices"][12]["matrixWidth"], 4096);
-    let (st, _, body) = get(
-        &addr,
-        "/ogc/collections/coverage/tiles/WebMercatorQuad",
-        &[],
-    );
+    let (st, _, body) = get(&addr, "/ogc/collections/coverage/tiles/WebMercatorQuad", &[]);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
     let (_, _, body) = get(&addr, "/ogc/collections/municipalities", &[]);
-    assert!(
-        String::from_utf8_lossy(&body).contains("/ogc/collections/municipalities/tiles"),
-        "the collection links its tiles"
-    );
+    assert!(String::from_utf8_lossy(&body).contains("/ogc/collections/municipalities/tiles"), "the collection links its tiles");
 
     // The PostGIS tilesets.
     let (x, y) = tile_of(8, (w + e) / 2.0, (s + n) / 2.0);
     let (x9, y9) = tile_of(9, 6.78, 51.225); // Düsseldorf
-    for (set, key, z) in [
-        ("municipalities", "name", 8),
-        ("districts", "name", 8),
-        ("regions", "name", 8),
-        ("sites", "site_id", 9),
-        ("dead-spots", "id", 8),
-    ] {
+    for (set, key, z) in [("municipalities", "name", 8), ("districts", "name", 8), ("regions", "name", 8), ("sites", "site_id", 9), ("dead-spots", "id", 8)] {
         let (x, y) = if z == 9 { (x9, y9) } else { (x, y) };
         let (st, _, body) = get(&addr, &format!("/tiles/{set}/{z}/{x}/{y}.mvt"), &[]);
         assert_eq!(st, 200, "{set}: {}", String::from_utf8_lossy(&body));
         let fs = features(body, set);
-        assert!(
-            !fs.is_empty() && fs.iter().all(|(_, p)| p.contains_key(key)),
-            "{set}"
-        );
+        assert!(!fs.is_empty() && fs.iter().all(|(_, p)| p.contains_key(key)), "{set}");
     }
     let (_, _, body) = get(&addr, &format!("/tiles/municipalities/8/{x}/{y}.mvt"), &[]);
-    let names: Vec<String> = features(body, "municipalities")
-        .into_iter()
-        .filter_map(|(_, p)| match p.get("name") {
-            Some(Value::String(s)) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
+    let names: Vec<String> = features(body, "municipalities").into_iter().filter_map(|(_, p)| match p.get("name") { Some(Value::String(s)) => Some(s.clone()), _ => None }).collect();
     assert!(names.iter().any(|n| n == "Düsseldorf"), "{names:?}");
 
     // A site write changes the ETags of the tiles within the site's reach
@@ -488,21 +342,10 @@ fn coverage_tiles_are_the_engines_cells() {
         ))
         .unwrap();
     let (lon, lat): (f64, f64) = (r.get(0), r.get(1));
-    let reach: f64 = rt
-        .block_on(c.query_one("SELECT max(radius_m) FROM coverage_radius", &[]))
-        .unwrap()
-        .get(0);
-    let site = format!(
-        r#"{{"site_id":"TILE-1","operator":"telekom","lon":{lon},"lat":{lat},"status":"on_air","technologies":["lte"]}}"#
-    );
+    let reach: f64 = rt.block_on(c.query_one("SELECT max(radius_m) FROM coverage_radius", &[])).unwrap().get(0);
+    let site = format!(r#"{{"site_id":"TILE-1","operator":"telekom","lon":{lon},"lat":{lat},"status":"on_air","technologies":["lte"]}}"#);
     let auth = format!("Bearer {token}");
-    let (st, _, body) = raw(
-        &addr,
-        "POST",
-        "/api/v1/sites",
-        &[("Authorization", &auth)],
-        Some(&site),
-    );
+    let (st, _, body) = raw(&addr, "POST", "/api/v1/sites", &[("Authorization", &auth)], Some(&site));
     assert_eq!(st, 201, "{}", String::from_utf8_lossy(&body));
     // The tiles the site's reach can touch: its box widened by a cell.
     let deg_lat = (reach + 200.0) / 111_000.0;
@@ -518,15 +361,9 @@ fn coverage_tiles_are_the_engines_cells() {
         }
     }
     assert!(!changed.is_empty(), "the new site changed no tile");
-    assert!(
-        changed.contains(&tile_of(12, lon, lat)),
-        "the site's own tile kept its ETag: {changed:?}"
-    );
+    assert!(changed.contains(&tile_of(12, lon, lat)), "the site's own tile kept its ETag: {changed:?}");
     for (x, y) in &changed {
-        assert!(
-            (ax..=bx).contains(x) && (ay..=by).contains(y),
-            "tile 12/{x}/{y} changed, beyond the site's reach ({ax}…{bx}, {ay}…{by})"
-        );
+        assert!((ax..=bx).contains(x) && (ay..=by).contains(y), "tile 12/{x}/{y} changed, beyond the site's reach ({ax}…{bx}, {ay}…{by})");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

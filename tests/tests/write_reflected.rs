@@ -11,10 +11,7 @@ use funkplan_e2e::{bin, free_addr, header, http, http_get, run, text, wait_http_
 struct Server(Child);
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
 }
@@ -33,14 +30,7 @@ fn json(body: &str) -> serde_json::Value {
 fn target_value(addr: &str, id: &str) -> f64 {
     let (s, body) = http_get(addr, "/api/v1/targets").unwrap();
     assert_eq!(s, 200, "{body}");
-    json(&body)
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id)
-        .unwrap()["current_value"]
-        .as_f64()
-        .unwrap()
+    json(&body).as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["current_value"].as_f64().unwrap()
 }
 
 #[test]
@@ -69,12 +59,7 @@ fn a_completed_measure_shows_up_in_municipality_figures_and_targets() {
         ok(&args, &url);
     }
     ok(&["recompute"], &url);
-    let token = ok(&["token", "create", "--role", "staff"], &url)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
 
     let addr = free_addr();
     let child = Command::new(bin())
@@ -85,10 +70,7 @@ fn a_completed_measure_shows_up_in_municipality_figures_and_targets() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    assert!(
-        wait_http_ok(&addr, "/healthz", 120),
-        "serve did not come up"
-    );
+    assert!(wait_http_ok(&addr, "/healthz", 120), "serve did not come up");
 
     // A planned 5G upgrade, its site and municipality.
     let (mid, ags): (String, String) = rt.block_on(async {
@@ -107,9 +89,7 @@ fn a_completed_measure_shows_up_in_municipality_figures_and_targets() {
     let before_target = target_value(&addr, "5g-upgrades");
     let (_, muni_before) = http_get(&addr, &format!("/api/v1/municipalities/{ags}")).unwrap();
     let muni_before = json(&muni_before);
-    let completed_before = muni_before["measures"]["5g_upgrade"]["completed"]
-        .as_f64()
-        .unwrap_or(0.0);
+    let completed_before = muni_before["measures"]["5g_upgrade"]["completed"].as_f64().unwrap_or(0.0);
 
     let (s, h, body) = http(&addr, "GET", &format!("/api/v1/measures/{mid}"), &[], None).unwrap();
     assert_eq!(s, 200, "{body}");
@@ -133,34 +113,16 @@ fn a_completed_measure_shows_up_in_municipality_figures_and_targets() {
     assert_eq!(target_value(&addr, "5g-upgrades"), before_target + 1.0);
     let (_, muni_after) = http_get(&addr, &format!("/api/v1/municipalities/{ags}")).unwrap();
     let muni_after = json(&muni_after);
-    assert_eq!(
-        muni_after["measures"]["5g_upgrade"]["completed"]
-            .as_f64()
-            .unwrap(),
-        completed_before + 1.0
-    );
-    assert_ne!(
-        muni_after["computed_at"], muni_before["computed_at"],
-        "figures were not recomputed"
-    );
-    let share_before = muni_before["coverage"]["5g"]["household_share"]
-        .as_f64()
-        .unwrap();
-    let share_after = muni_after["coverage"]["5g"]["household_share"]
-        .as_f64()
-        .unwrap();
-    assert!(
-        share_after >= share_before,
-        "5G share fell from {share_before} to {share_after}"
-    );
+    assert_eq!(muni_after["measures"]["5g_upgrade"]["completed"].as_f64().unwrap(), completed_before + 1.0);
+    assert_ne!(muni_after["computed_at"], muni_before["computed_at"], "figures were not recomputed");
+    let share_before = muni_before["coverage"]["5g"]["household_share"].as_f64().unwrap();
+    let share_after = muni_after["coverage"]["5g"]["household_share"].as_f64().unwrap();
+    assert!(share_after >= share_before, "5G share fell from {share_before} to {share_after}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn chrono_today() -> String {
     // Today's date (UTC) without pulling chrono into the test crate.
-    let out = Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .unwrap();
+    let out = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -65,18 +65,11 @@ pub async fn create_token(db: &Db, role: &Role, label: Option<&str>) -> Result<N
     let hash = hash_token(&token);
     let c = db.conn().await?;
     let id = c
-        .query_one(
-            include_str!("../sql/token_insert.sql"),
-            &[&&hash[..], &role.to_string(), &label],
-        )
+        .query_one(include_str!("../sql/token_insert.sql"), &[&&hash[..], &role.to_string(), &label])
         .await
         .and_then(|r| r.try_get("id"))
         .map_err(DbError::pg("storing the new token"))?;
-    Ok(NewToken {
-        id,
-        role: *role,
-        token,
-    })
+    Ok(NewToken { id, role: *role, token })
 }
 
 /// Revoke a token given by its id or its secret; `None` if no such token.
@@ -88,9 +81,7 @@ pub async fn revoke_token(db: &Db, id_or_token: &str) -> Result<Option<i64>, DbE
         .query_opt(include_str!("../sql/token_revoke.sql"), &[&id, &&hash[..]])
         .await
         .map_err(DbError::pg("revoking the token"))?;
-    row.map(|r| r.try_get("id"))
-        .transpose()
-        .map_err(DbError::pg("revoking the token"))
+    row.map(|r| r.try_get("id")).transpose().map_err(DbError::pg("revoking the token"))
 }
 
 /// All tokens, revoked ones included.
@@ -122,16 +113,11 @@ pub async fn verify_token(db: &Db, token: &str) -> Result<Option<Caller>, DbErro
         .prepare_cached(include_str!("../sql/token_verify.sql"))
         .await
         .map_err(DbError::pg("preparing the token lookup"))?;
-    let row = c
-        .query_opt(&stmt, &[&&hash[..]])
-        .await
-        .map_err(DbError::pg("looking up the token"))?;
+    let row = c.query_opt(&stmt, &[&&hash[..]]).await.map_err(DbError::pg("looking up the token"))?;
     let Some(r) = row else {
         return Ok(None);
     };
-    let read = |r: &tokio_postgres::Row| -> Result<(i64, String), tokio_postgres::Error> {
-        Ok((r.try_get("id")?, r.try_get("role")?))
-    };
+    let read = |r: &tokio_postgres::Row| -> Result<(i64, String), tokio_postgres::Error> { Ok((r.try_get("id")?, r.try_get("role")?)) };
     let (token_id, role) = read(&r).map_err(DbError::pg("looking up the token"))?;
     // The table's CHECK admits only parseable roles.
     Ok(role.parse().ok().map(|role| Caller { token_id, role }))
@@ -162,22 +148,14 @@ impl FromRequestParts<AppState> for Caller {
     /// was valid recently is still looked up from a throttled address, so
     /// someone else's bad attempts from a shared address never lock a
     /// working token out (B7), and revocation still takes effect at once.
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::Unauthorized(
-                "this request needs 'Authorization: Bearer <token>'".into(),
-            ));
+            return Err(ApiError::Unauthorized("this request needs 'Authorization: Bearer <token>'".into()));
         };
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
@@ -246,23 +224,16 @@ impl AuthLimiter {
 
     /// Whether this address may try (again).
     fn allowed(&self, ip: Option<IpAddr>) -> bool {
-        let Ok(m) = self.buckets.lock() else {
-            return true;
-        };
-        m.get(&ip)
-            .is_none_or(|e| Self::level(*e, Instant::now()) >= 1.0)
+        let Ok(m) = self.buckets.lock() else { return true };
+        m.get(&ip).is_none_or(|e| Self::level(*e, Instant::now()) >= 1.0)
     }
 
     /// Log a failed or throttled attempt, rate-limited; whether a line was
     /// written.
     fn log_failure(&self, ip: Option<IpAddr>, reason: &str) -> bool {
-        let Ok(mut w) = self.log.lock() else {
-            return false;
-        };
+        let Ok(mut w) = self.log.lock() else { return false };
         let now = Instant::now();
-        if w.last
-            .is_some_and(|t| now.duration_since(t).as_secs_f64() < LOG_EVERY_SECS)
-        {
+        if w.last.is_some_and(|t| now.duration_since(t).as_secs_f64() < LOG_EVERY_SECS) {
             w.suppressed += 1;
             return false;
         }
@@ -275,18 +246,13 @@ impl AuthLimiter {
 
     /// A token with this hash verified recently.
     fn recently_valid(&self, hash: &[u8; 32]) -> bool {
-        let Ok(m) = self.recent.lock() else {
-            return false;
-        };
-        m.get(hash)
-            .is_some_and(|t| t.elapsed().as_secs() < VALID_MEMORY_SECS)
+        let Ok(m) = self.recent.lock() else { return false };
+        m.get(hash).is_some_and(|t| t.elapsed().as_secs() < VALID_MEMORY_SECS)
     }
 
     /// Remember a token that just verified.
     fn valid(&self, hash: [u8; 32]) {
-        let Ok(mut m) = self.recent.lock() else {
-            return;
-        };
+        let Ok(mut m) = self.recent.lock() else { return };
         if m.len() >= MAX_REMEMBERED {
             m.retain(|_, t| t.elapsed().as_secs() < VALID_MEMORY_SECS);
             if m.len() >= MAX_REMEMBERED {
@@ -298,9 +264,7 @@ impl AuthLimiter {
 
     /// Record a failed attempt.
     fn failed(&self, ip: Option<IpAddr>) {
-        let Ok(mut m) = self.buckets.lock() else {
-            return;
-        };
+        let Ok(mut m) = self.buckets.lock() else { return };
         let now = Instant::now();
         if m.len() > 100_000 {
             m.retain(|_, e| Self::level(*e, now) < BURST);

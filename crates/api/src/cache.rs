@@ -108,8 +108,7 @@ fn negotiate<'a>(values: impl IntoIterator<Item = &'a HeaderValue>) -> Encoding 
             let name = it.next().unwrap_or("").trim().to_ascii_lowercase();
             let refused = it.any(|p| {
                 let p = p.trim();
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+                p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
             });
             if refused {
                 continue;
@@ -135,21 +134,14 @@ fn negotiate<'a>(values: impl IntoIterator<Item = &'a HeaderValue>) -> Encoding 
 }
 
 fn gzip(data: &[u8]) -> Option<Bytes> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::new(6),
-    );
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::new(6));
     enc.write_all(data).ok()?;
     enc.finish().ok().map(Bytes::from)
 }
 
 fn brotli(data: &[u8]) -> Option<Bytes> {
     let mut out = Vec::with_capacity(data.len() / 5);
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 6,
-        lgwin: 22,
-        ..Default::default()
-    };
+    let params = brotli::enc::BrotliEncoderParams { quality: 6, lgwin: 22, ..Default::default() };
     brotli::BrotliCompress(&mut std::io::Cursor::new(data), &mut out, &params).ok()?;
     Some(Bytes::from(out))
 }
@@ -170,12 +162,7 @@ impl Entry {
         };
         let data = self.identity.clone();
         let done = cell
-            .get_or_init(|| async move {
-                tokio::task::spawn_blocking(move || f(&data))
-                    .await
-                    .ok()
-                    .flatten()
-            })
+            .get_or_init(|| async move { tokio::task::spawn_blocking(move || f(&data)).await.ok().flatten() })
             .await;
         match done {
             Some(b) => (b.clone(), Some(name)),
@@ -186,11 +173,7 @@ impl Entry {
     async fn respond(&self, accept: &[HeaderValue], head: bool) -> Response {
         let (body, coding) = self.encoded(accept).await;
         let len = body.len();
-        let mut resp = if head {
-            Response::new(Body::empty())
-        } else {
-            Response::new(Body::from(body))
-        };
+        let mut resp = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
         *resp.status_mut() = StatusCode::OK;
         let h = resp.headers_mut();
         h.clone_from(&self.headers);
@@ -221,12 +204,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         return next.run(req).await;
     };
     let key = format!("{}{}", origin.base(), req.uri());
-    let accept: Vec<HeaderValue> = req
-        .headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .cloned()
-        .collect();
+    let accept: Vec<HeaderValue> = req.headers().get_all(header::ACCEPT_ENCODING).iter().cloned().collect();
     let cache = state.cache();
     if let Some(e) = cache.get(&key, version) {
         return e.respond(&accept, head).await;
@@ -262,17 +240,11 @@ async fn build_entry(resp: Response, version: u64) -> Result<Arc<Entry>, Respons
     let (parts, body) = resp.into_parts();
     let bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),
-        Err(e) => {
-            return Err(
-                crate::ApiError::Internal(format!("reading a response body: {e}")).into_response(),
-            )
-        }
+        Err(e) => return Err(crate::ApiError::Internal(format!("reading a response body: {e}")).into_response()),
     };
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
-    let etag = headers
-        .remove(header::ETAG)
-        .unwrap_or_else(|| etag_of(&bytes));
+    let etag = headers.remove(header::ETAG).unwrap_or_else(|| etag_of(&bytes));
     Ok(Arc::new(Entry {
         version,
         etag,
@@ -292,12 +264,7 @@ mod tests {
         assert!(negotiate(&[HeaderValue::from_static("gzip, deflate, br")]) == Encoding::Br);
         assert!(negotiate(&[HeaderValue::from_static("gzip, br;q=0")]) == Encoding::Gzip);
         assert!(negotiate(&[HeaderValue::from_static("identity")]) == Encoding::Identity);
-        assert!(
-            negotiate(&[
-                HeaderValue::from_static("gzip"),
-                HeaderValue::from_static("br")
-            ]) == Encoding::Br
-        );
+        assert!(negotiate(&[HeaderValue::from_static("gzip"), HeaderValue::from_static("br")]) == Encoding::Br);
     }
 
     #[test]
@@ -306,9 +273,7 @@ mod tests {
         let data = "{\"type\":\"FeatureCollection\"}".repeat(200);
         let gz = gzip(data.as_bytes()).unwrap();
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&gz[..])
-            .read_to_string(&mut out)
-            .unwrap();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut out).unwrap();
         assert_eq!(out, data);
         let br = brotli(data.as_bytes()).unwrap();
         let mut out = Vec::new();

@@ -119,18 +119,14 @@ impl IntoResponse for ApiError {
             detail,
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         match status {
             StatusCode::SERVICE_UNAVAILABLE => {
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             StatusCode::TOO_MANY_REQUESTS => {
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
             }
             StatusCode::UNAUTHORIZED => {
                 resp.headers_mut().insert(
@@ -214,9 +210,7 @@ impl ApiError {
             format!("{what}: {words}")
         };
         match e.code() {
-            Some(c) if *c == SqlState::UNIQUE_VIOLATION => {
-                Self::Conflict(client("one with the same id exists already"))
-            }
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION => Self::Conflict(client("one with the same id exists already")),
             Some(c)
                 if *c == SqlState::FOREIGN_KEY_VIOLATION
                     || *c == SqlState::CHECK_VIOLATION
@@ -224,29 +218,19 @@ impl ApiError {
                     || *c == SqlState::INVALID_TEXT_REPRESENTATION
                     || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION =>
             {
-                Self::Unprocessable(client(
-                    "a value breaks a rule of the data (see the API documentation of this field)",
-                ))
+                Self::Unprocessable(client("a value breaks a rule of the data (see the API documentation of this field)"))
             }
             Some(c) if *c == SqlState::DATETIME_FIELD_OVERFLOW => {
                 Self::Unprocessable(client("a date lies outside the range that can be stored"))
             }
-            Some(c)
-                if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE
-                    || *c == SqlState::UNTRANSLATABLE_CHARACTER =>
-            {
+            Some(c) if *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER => {
                 Self::Unprocessable(client("text must be valid UTF-8 without NUL characters"))
             }
             Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
                 Self::Unavailable(format!("{what}: the database is read-only ({detail})"))
             }
-            Some(c) if *c == SqlState::DISK_FULL => {
-                Self::InsufficientStorage(format!("{what}: the database's disk is full ({detail})"))
-            }
-            Some(c)
-                if *c == SqlState::T_R_SERIALIZATION_FAILURE
-                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
-            {
+            Some(c) if *c == SqlState::DISK_FULL => Self::InsufficientStorage(format!("{what}: the database's disk is full ({detail})")),
+            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
                 Self::Unavailable(format!("{what}: {detail}"))
             }
             None if e.is_closed() => Self::Unavailable(format!("{what}: {detail}")),
@@ -271,9 +255,7 @@ fn constraint_words(constraint: Option<&str>) -> Option<&'static str> {
         "site_technologies_check" => "technologies must be lte and/or 5g",
         "measure_kind_check" => "not a measure kind",
         "measure_status_check" => "not a measure status",
-        "measure_check" => {
-            "a completed measure needs a completed_date, and only a completed one has one"
-        }
+        "measure_check" => "a completed measure needs a completed_date, and only a completed one has one",
         _ => return None,
     })
 }
@@ -294,37 +276,17 @@ mod tests {
         assert!(matches!(e, ApiError::InsufficientStorage(_)), "{e:?}");
         let resp = e.into_response();
         assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
-        assert_eq!(
-            resp.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
-        assert!(
-            resp.headers().get(header::RETRY_AFTER).is_none(),
-            "not a timed outage"
-        );
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
-            .await
-            .unwrap();
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert!(resp.headers().get(header::RETRY_AFTER).is_none(), "not a timed outage");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
         let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(p["status"], 507);
         assert_eq!(p["title"], "Insufficient Storage");
         let detail = p["detail"].as_str().unwrap();
-        assert!(
-            detail.contains("no disk space left") && detail.contains("not stored"),
-            "{detail}"
-        );
-        assert!(
-            !detail.contains("pg_tblspc"),
-            "server paths stay in the log: {detail}"
-        );
+        assert!(detail.contains("no disk space left") && detail.contains("not stored"), "{detail}");
+        assert!(!detail.contains("pg_tblspc"), "server paths stay in the log: {detail}");
         // Other database errors keep their statuses.
-        assert_eq!(
-            ApiError::from(funkplan_db::Error::Pool("x".into())).status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            ApiError::from_status(StatusCode::INSUFFICIENT_STORAGE, "x".into()).status(),
-            StatusCode::INSUFFICIENT_STORAGE
-        );
+        assert_eq!(ApiError::from(funkplan_db::Error::Pool("x".into())).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from_status(StatusCode::INSUFFICIENT_STORAGE, "x".into()).status(), StatusCode::INSUFFICIENT_STORAGE);
     }
 }

@@ -91,16 +91,10 @@ fn sql_value(v: Option<&Value>, t: PropType) -> Sql {
             _ => n.as_f64().map_or(Sql::Null, Sql::Real),
         },
         // GeoPackage DATETIME is ISO 8601 in UTC with a Z.
-        Some(Value::String(s)) if t == PropType::DateTime => {
-            match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(d) => Sql::Text(
-                    d.with_timezone(&chrono::Utc)
-                        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                        .to_string(),
-                ),
-                Err(_) => Sql::Text(s.clone()),
-            }
-        }
+        Some(Value::String(s)) if t == PropType::DateTime => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(d) => Sql::Text(d.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+            Err(_) => Sql::Text(s.clone()),
+        },
         Some(Value::String(s)) => Sql::Text(s.clone()),
         Some(other) => Sql::Text(other.to_string()),
     }
@@ -149,17 +143,8 @@ pub(crate) fn write(srs: &[Srs], layers: &[Layer]) -> rusqlite::Result<Vec<u8>> 
     }
     for l in layers {
         let types = l.types();
-        let cols: Vec<String> = l
-            .columns
-            .iter()
-            .zip(&types)
-            .map(|(c, t)| format!("{} {}", ident(c), sql_type(*t)))
-            .collect();
-        let mut create = format!(
-            "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {}",
-            ident(&l.name),
-            l.geometry_type
-        );
+        let cols: Vec<String> = l.columns.iter().zip(&types).map(|(c, t)| format!("{} {}", ident(c), sql_type(*t))).collect();
+        let mut create = format!("CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {}", ident(&l.name), l.geometry_type);
         for c in &cols {
             create.push_str(", ");
             create.push_str(c);
@@ -168,40 +153,21 @@ pub(crate) fn write(srs: &[Srs], layers: &[Layer]) -> rusqlite::Result<Vec<u8>> 
         tx.execute_batch(&create)?;
         let mut extent: Option<[f64; 4]> = None;
         {
-            let placeholders = (0..=l.columns.len())
-                .map(|i| format!("?{}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let names = std::iter::once("geom".to_owned())
-                .chain(l.columns.iter().map(|c| ident(c)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut ins = tx.prepare(&format!(
-                "INSERT INTO {} ({names}) VALUES ({placeholders})",
-                ident(&l.name)
-            ))?;
+            let placeholders = (0..=l.columns.len()).map(|i| format!("?{}", i + 1)).collect::<Vec<_>>().join(", ");
+            let names = std::iter::once("geom".to_owned()).chain(l.columns.iter().map(|c| ident(c))).collect::<Vec<_>>().join(", ");
+            let mut ins = tx.prepare(&format!("INSERT INTO {} ({names}) VALUES ({placeholders})", ident(&l.name)))?;
             for f in &l.features {
                 let geom = match &f.geometry {
                     Some((wkb, env)) => {
                         extent = Some(match extent {
                             None => *env,
-                            Some(e) => [
-                                e[0].min(env[0]),
-                                e[1].max(env[1]),
-                                e[2].min(env[2]),
-                                e[3].max(env[3]),
-                            ],
+                            Some(e) => [e[0].min(env[0]), e[1].max(env[1]), e[2].min(env[2]), e[3].max(env[3])],
                         });
                         Sql::Blob(blob(l.srs_id, *env, wkb))
                     }
                     None => Sql::Null,
                 };
-                let values = std::iter::once(geom).chain(
-                    l.columns
-                        .iter()
-                        .zip(&types)
-                        .map(|(c, t)| sql_value(f.properties.get(c), *t)),
-                );
+                let values = std::iter::once(geom).chain(l.columns.iter().zip(&types).map(|(c, t)| sql_value(f.properties.get(c), *t)));
                 ins.execute(rusqlite::params_from_iter(values))?;
             }
         }
@@ -237,39 +203,21 @@ mod tests {
 
     #[test]
     fn column_types_come_from_the_values() {
-        let f = |p: serde_json::Value| Feature {
-            geometry: None,
-            properties: p.as_object().unwrap().clone(),
-        };
+        let f = |p: serde_json::Value| Feature { geometry: None, properties: p.as_object().unwrap().clone() };
         let l = Layer {
             name: "t".into(),
             title: "t".into(),
             description: String::new(),
             geometry_type: "POINT".into(),
             srs_id: 25832,
-            columns: ["n", "x", "d", "t", "b", "s", "none", "arr"]
-                .map(String::from)
-                .to_vec(),
+            columns: ["n", "x", "d", "t", "b", "s", "none", "arr"].map(String::from).to_vec(),
             features: vec![
-                f(
-                    json!({"n": 1, "x": 1, "d": "2024-01-31", "t": "2024-01-31T10:00:00Z", "b": true, "s": "a", "none": null, "arr": ["a"]}),
-                ),
-                f(
-                    json!({"n": 2, "x": 1.5, "d": null, "t": "2024-02-01T00:00:00+01:00", "b": false, "s": "2024-01-01", "arr": []}),
-                ),
+                f(json!({"n": 1, "x": 1, "d": "2024-01-31", "t": "2024-01-31T10:00:00Z", "b": true, "s": "a", "none": null, "arr": ["a"]})),
+                f(json!({"n": 2, "x": 1.5, "d": null, "t": "2024-02-01T00:00:00+01:00", "b": false, "s": "2024-01-01", "arr": []})),
             ],
         };
         let types: Vec<&str> = l.types().into_iter().map(sql_type).collect();
-        assert_eq!(
-            types,
-            ["INTEGER", "REAL", "DATE", "DATETIME", "BOOLEAN", "TEXT", "TEXT", "TEXT"]
-        );
-        assert_eq!(
-            sql_value(
-                Some(&json!("2024-02-01T00:00:00+01:00")),
-                PropType::DateTime
-            ),
-            Sql::Text("2024-01-31T23:00:00.000Z".into())
-        );
+        assert_eq!(types, ["INTEGER", "REAL", "DATE", "DATETIME", "BOOLEAN", "TEXT", "TEXT", "TEXT"]);
+        assert_eq!(sql_value(Some(&json!("2024-02-01T00:00:00+01:00")), PropType::DateTime), Sql::Text("2024-01-31T23:00:00.000Z".into()));
     }
 }

@@ -30,27 +30,15 @@ pub trait CoverageHook: Send + Sync + 'static {
     /// release in force then combined with the sites on air by then
     /// (issue 16). `Ok(None)` for an AGS without grid cells. Without an
     /// engine (the default) there are none: the API answers 503.
-    fn figures_at(
-        &self,
-        ags: String,
-        date: NaiveDate,
-    ) -> BoxFuture<'static, Result<Option<DatedFigures>, HookError>> {
+    fn figures_at(&self, ags: String, date: NaiveDate) -> BoxFuture<'static, Result<Option<DatedFigures>, HookError>> {
         let _ = (ags, date);
-        Box::pin(async {
-            Err(HookError::from(
-                "figures for a date need the coverage engine of `funkplan serve`",
-            ))
-        })
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
 
     /// Every municipality's figures at `date`, as [`CoverageHook::figures_at`].
     fn coverage_at(&self, date: NaiveDate) -> BoxFuture<'static, Result<DatedAll, HookError>> {
         let _ = date;
-        Box::pin(async {
-            Err(HookError::from(
-                "figures for a date need the coverage engine of `funkplan serve`",
-            ))
-        })
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
 
     /// The figures of the municipality `ags` at each coverage release date
@@ -58,11 +46,7 @@ pub trait CoverageHook: Send + Sync + 'static {
     /// those dates. `Ok(None)` for an AGS without grid cells.
     fn series(&self, ags: String) -> BoxFuture<'static, Result<Option<DatedSeries>, HookError>> {
         let _ = ags;
-        Box::pin(async {
-            Err(HookError::from(
-                "figures for a date need the coverage engine of `funkplan serve`",
-            ))
-        })
+        Box::pin(async { Err(HookError::from("figures for a date need the coverage engine of `funkplan serve`")) })
     }
 
     /// A dead-spot closing plan (issue 23) for `req`, as the JSON of
@@ -71,42 +55,21 @@ pub trait CoverageHook: Send + Sync + 'static {
     /// candidates, budget, scope, operator, or too long by its estimate).
     fn plan(&self, req: PlanBody) -> BoxFuture<'static, Result<serde_json::Value, PlanFailure>> {
         let _ = req;
-        Box::pin(async {
-            Err(PlanFailure::Engine(HookError::from(
-                "plans need the coverage engine of `funkplan serve`",
-            )))
-        })
+        Box::pin(async { Err(PlanFailure::Engine(HookError::from("plans need the coverage engine of `funkplan serve`"))) })
     }
 
     /// The grid cells in `area` with their coverage in `view`, for the
     /// `coverage` tiles (issue 17), from the engine's memory.
-    fn tile_cells(
-        &self,
-        area: CellRect,
-        view: TileView,
-    ) -> BoxFuture<'static, Result<TileCells, HookError>> {
+    fn tile_cells(&self, area: CellRect, view: TileView) -> BoxFuture<'static, Result<TileCells, HookError>> {
         let _ = (area, view);
-        Box::pin(async {
-            Err(HookError::from(
-                "coverage tiles need the coverage engine of `funkplan serve`",
-            ))
-        })
+        Box::pin(async { Err(HookError::from("coverage tiles need the coverage engine of `funkplan serve`")) })
     }
 
     /// The cells in `area` summed into aligned blocks of `size × size`
     /// cells, for the `coverage` tiles below the cell zoom.
-    fn tile_blocks(
-        &self,
-        area: CellRect,
-        size: i32,
-        view: TileView,
-    ) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
+    fn tile_blocks(&self, area: CellRect, size: i32, view: TileView) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
         let _ = (area, size, view);
-        Box::pin(async {
-            Err(HookError::from(
-                "coverage tiles need the coverage engine of `funkplan serve`",
-            ))
-        })
+        Box::pin(async { Err(HookError::from("coverage tiles need the coverage engine of `funkplan serve`")) })
     }
 }
 

@@ -32,11 +32,7 @@ pub fn etag_matches(list: &str, etag: &str) -> bool {
 /// clients revalidate (cheap thanks to the ETag).
 pub(crate) async fn conditional(req: Request, next: Next) -> Response {
     let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
-    let inm = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let resp = next.run(req).await;
     if !is_get || resp.status() != StatusCode::OK {
         return resp;
@@ -44,46 +40,25 @@ pub(crate) async fn conditional(req: Request, next: Next) -> Response {
     let mut resp = if resp.headers().contains_key(header::ETAG) {
         resp
     } else {
-        let small = axum::body::HttpBody::size_hint(resp.body())
-            .upper()
-            .is_some_and(|n| n <= MAX_HASHED);
+        let small = axum::body::HttpBody::size_hint(resp.body()).upper().is_some_and(|n| n <= MAX_HASHED);
         if !small || resp.headers().contains_key(header::CONTENT_ENCODING) {
             return resp;
         }
         let (mut parts, body) = resp.into_parts();
-        let Ok(bytes) = body
-            .collect()
-            .await
-            .map(http_body_util::Collected::to_bytes)
-        else {
+        let Ok(bytes) = body.collect().await.map(http_body_util::Collected::to_bytes) else {
             return ApiError::Internal("reading a response body".into()).into_response();
         };
-        parts
-            .headers
-            .insert(header::ETAG, crate::cache::etag_of(&bytes));
+        parts.headers.insert(header::ETAG, crate::cache::etag_of(&bytes));
         Response::from_parts(parts, Body::from(bytes))
     };
     if !resp.headers().contains_key(header::CACHE_CONTROL) {
-        resp.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, no-cache"),
-        );
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
     }
-    if let (Some(inm), Some(etag)) = (
-        inm,
-        resp.headers()
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok()),
-    ) {
+    if let (Some(inm), Some(etag)) = (inm, resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok())) {
         if etag_matches(&inm, etag) {
             let mut not_modified = Response::new(Body::empty());
             *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
-            for h in [
-                header::ETAG,
-                header::CACHE_CONTROL,
-                header::VARY,
-                header::CONTENT_LOCATION,
-            ] {
+            for h in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::CONTENT_LOCATION] {
                 if let Some(v) = resp.headers().get(&h) {
                     not_modified.headers_mut().insert(h, v.clone());
                 }
@@ -109,8 +84,7 @@ pub(crate) async fn read_timeout(req: Request, next: Next) -> Response {
     }
     match tokio::time::timeout(READ_TIMEOUT, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::RequestTimeout("the request took too long and was stopped".into())
-            .into_response(),
+        Err(_) => ApiError::RequestTimeout("the request took too long and was stopped".into()).into_response(),
     }
 }
 
@@ -121,14 +95,9 @@ pub(crate) async fn read_timeout(req: Request, next: Next) -> Response {
 /// name or filter can hold one (PostgreSQL text cannot), and catching it
 /// here is one rule for every route instead of a check in each.
 pub(crate) async fn problems(req: Request, next: Next) -> Response {
-    if req
-        .uri()
-        .path_and_query()
-        .is_some_and(|pq| pq.as_str().contains("%00"))
-    {
+    if req.uri().path_and_query().is_some_and(|pq| pq.as_str().contains("%00")) {
         return crate::ApiError::BadRequest(
-            "the URL contains a NUL character (%00), which no identifier or parameter may hold"
-                .into(),
+            "the URL contains a NUL character (%00), which no identifier or parameter may hold".into(),
         )
         .into_response();
     }
@@ -150,12 +119,8 @@ pub(crate) async fn problems(req: Request, next: Next) -> Response {
     let allow = resp.headers().get(header::ALLOW).cloned();
     let detail = match status {
         // axum adds the Allow header outside of all layers.
-        StatusCode::METHOD_NOT_ALLOWED => format!(
-            "method {method} is not allowed on {path}; the Allow header lists those that are"
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than the limit of 1 MiB".to_owned()
-        }
+        StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {path}; the Allow header lists those that are"),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the limit of 1 MiB".to_owned(),
         StatusCode::REQUEST_TIMEOUT => "the request took too long and was stopped".to_owned(),
         StatusCode::NOT_FOUND => "no such resource".to_owned(),
         s if s.is_server_error() => "internal error".to_owned(),
@@ -211,9 +176,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
-        ))
+        Ok(Self(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
     }
 }
 
@@ -230,9 +193,7 @@ impl QueryPairs {
                 )));
             }
             if !seen.insert(k.as_str()) {
-                return Err(ApiError::BadRequest(format!(
-                    "query parameter '{k}' given more than once"
-                )));
+                return Err(ApiError::BadRequest(format!("query parameter '{k}' given more than once")));
             }
         }
         Ok(())
@@ -240,32 +201,19 @@ impl QueryPairs {
 
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// An optional integer parameter within `min..=max` (`clamp`: larger
     /// values are cut to `max` instead of refused).
-    pub fn int(
-        &self,
-        key: &str,
-        default: i64,
-        min: i64,
-        max: i64,
-        clamp: bool,
-    ) -> Result<i64, ApiError> {
-        let Some(v) = self.get(key) else {
-            return Ok(default);
-        };
-        let n: i64 = v.trim().parse().map_err(|_| {
-            ApiError::BadRequest(format!("parameter '{key}' must be an integer, got '{v}'"))
-        })?;
+    pub fn int(&self, key: &str, default: i64, min: i64, max: i64, clamp: bool) -> Result<i64, ApiError> {
+        let Some(v) = self.get(key) else { return Ok(default) };
+        let n: i64 = v
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("parameter '{key}' must be an integer, got '{v}'")))?;
         if n < min || (n > max && !clamp) {
-            return Err(ApiError::BadRequest(format!(
-                "parameter '{key}' must be between {min} and {max}, got {n}"
-            )));
+            return Err(ApiError::BadRequest(format!("parameter '{key}' must be between {min} and {max}, got {n}")));
         }
         Ok(n.min(max))
     }

@@ -15,10 +15,10 @@ mod cache;
 mod catalog;
 mod error;
 mod gpkg;
+mod ogc_html;
 mod hook;
 pub mod http;
 mod metrics;
-mod ogc_html;
 pub mod openapi;
 pub mod origin;
 mod reload;
@@ -43,18 +43,16 @@ use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{
-    create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo,
-};
+pub use auth::{create_token, list_tokens, revoke_token, verify_token, Caller, NewToken, TokenInfo};
 pub use error::{ApiError, ApiResult, Problem};
+pub use routes::export::export;
 pub use hook::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech, HookError};
 pub use hook::{PlanBody, PlanCandidate, PlanFailure};
 pub use hook::{TileBlocks, TileCells, TileView};
-pub use routes::export::export;
-#[doc(hidden)]
-pub use routes::ogc::features::reference_items;
 pub use routes::route_table;
 pub use server::{bind, serve, ServeOptions};
+#[doc(hidden)]
+pub use routes::ogc::features::reference_items;
 
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -330,9 +328,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic without a message");
-    axum::response::IntoResponse::into_response(ApiError::Internal(format!(
-        "handler panicked: {msg}"
-    )))
+    axum::response::IntoResponse::into_response(ApiError::Internal(format!("handler panicked: {msg}")))
 }
 
 /// Errors that stop the server from starting.
@@ -340,10 +336,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 #[non_exhaustive]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -368,24 +361,13 @@ mod tests {
             .route("/boom", get(boom))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(axum::middleware::from_fn(http::problems));
-        let resp = app
-            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let resp = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(
-            resp.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
-            .await
-            .unwrap();
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
         let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(p["status"], 500);
         let detail = p["detail"].as_str().unwrap();
-        assert!(
-            !detail.contains("column 7"),
-            "the panic's text stays in the log: {detail}"
-        );
+        assert!(!detail.contains("column 7"), "the panic's text stays in the log: {detail}");
     }
 }

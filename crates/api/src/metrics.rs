@@ -14,9 +14,7 @@ use axum::response::Response;
 use crate::AppState;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -56,52 +54,21 @@ impl Metrics {
 
     fn render_counters(&self, out: &mut String) {
         let series: [(&str, &str, &str, &AtomicU64); 5] = [
-            (
-                "funkplan_auth_token_lookups_total",
-                "counter",
-                "Tokens looked up in the database.",
-                &self.auth_lookups,
-            ),
-            (
-                "funkplan_auth_failures_total",
-                "counter",
-                "Requests with a missing, unknown or revoked token.",
-                &self.auth_failures,
-            ),
-            (
-                "funkplan_auth_throttled_total",
-                "counter",
-                "Requests answered 429 before any token lookup.",
-                &self.auth_throttled,
-            ),
-            (
-                "funkplan_http_connections_open",
-                "gauge",
-                "HTTP connections open now.",
-                &self.connections_open,
-            ),
-            (
-                "funkplan_http_connections_refused_total",
-                "counter",
-                "Connections answered 503 or closed at the connection limit.",
-                &self.connections_refused,
-            ),
+            ("funkplan_auth_token_lookups_total", "counter", "Tokens looked up in the database.", &self.auth_lookups),
+            ("funkplan_auth_failures_total", "counter", "Requests with a missing, unknown or revoked token.", &self.auth_failures),
+            ("funkplan_auth_throttled_total", "counter", "Requests answered 429 before any token lookup.", &self.auth_throttled),
+            ("funkplan_http_connections_open", "gauge", "HTTP connections open now.", &self.connections_open),
+            ("funkplan_http_connections_refused_total", "counter", "Connections answered 503 or closed at the connection limit.", &self.connections_refused),
         ];
         for (name, kind, help, v) in series {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
-                v.load(Ordering::Relaxed)
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Ordering::Relaxed));
         }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
             // Keys are allocated once per series, not per request.
-            let found = m
-                .iter_mut()
-                .find(|((me, r, s), _)| *s == status && me == method && r == route);
+            let found = m.iter_mut().find(|((me, r, s), _)| *s == status && me == method && r == route);
             match found {
                 Some((_, n)) => *n += 1,
                 None => {
@@ -127,9 +94,7 @@ impl Metrics {
     /// The request series in exposition format.
     pub(crate) fn render(&self, out: &mut String) {
         self.render_counters(out);
-        out.push_str(
-            "# HELP funkplan_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP funkplan_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE funkplan_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             let mut rows: Vec<_> = m.iter().collect();
@@ -157,21 +122,9 @@ impl Metrics {
                         h.counts[i]
                     );
                 }
-                let _ = writeln!(
-                    out,
-                    "funkplan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "funkplan_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "funkplan_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
-                    h.count
-                );
+                let _ = writeln!(out, "funkplan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "funkplan_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
+                let _ = writeln!(out, "funkplan_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
             }
         }
     }
@@ -179,9 +132,7 @@ impl Metrics {
 
 /// Escape a label value.
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Route layer: count and time each request under its route template, and
@@ -195,11 +146,8 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
     let method = req.method().clone();
     let start = Instant::now();
     let resp = next.run(req).await;
-    state.metrics().observe(
-        method.as_str(),
-        &route,
-        resp.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    state
+        .metrics()
+        .observe(method.as_str(), &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
     resp
 }

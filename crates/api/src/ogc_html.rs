@@ -24,11 +24,7 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 /// that names HTML and no JSON (what browsers send; GDAL, OWSLib and
 /// QGIS ask for JSON).
 fn wants_html(req: &Request) -> bool {
-    let f = req.uri().query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "f")
-            .map(|(_, v)| v.into_owned())
-    });
+    let f = req.uri().query().and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "f").map(|(_, v)| v.into_owned()));
     match f.as_deref() {
         Some("html") => true,
         Some(_) => false,
@@ -44,17 +40,10 @@ fn wants_html(req: &Request) -> bool {
 fn as_json(uri: &Uri) -> Option<Uri> {
     let mut pairs: Vec<(String, String)> = uri
         .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .filter(|(k, _)| k != "f")
-                .collect()
-        })
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().filter(|(k, _)| k != "f").collect())
         .unwrap_or_default();
     pairs.push(("f".into(), "json".into()));
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
+    let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     format!("{}?{q}", uri.path()).parse().ok()
 }
 
@@ -64,23 +53,17 @@ pub(crate) async fn layer(mut req: Request, next: Next) -> Response {
     if !(path == "/ogc" || path.starts_with("/ogc/")) || !wants_html(&req) {
         return next.run(req).await;
     }
-    let Some(uri) = as_json(req.uri()) else {
-        return next.run(req).await;
-    };
+    let Some(uri) = as_json(req.uri()) else { return next.run(req).await };
     *req.uri_mut() = uri;
     // The JSON in full, uncompressed (the page is compressed on its way out).
     req.headers_mut().remove(header::ACCEPT_ENCODING);
-    req.headers_mut()
-        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    req.headers_mut().insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let resp = next.run(req).await;
     if resp.status() != StatusCode::OK {
         return resp;
     }
     let Ok(bytes) = axum::body::to_bytes(resp.into_body(), MAX_BODY).await else {
-        return crate::ApiError::BadRequest(
-            "the answer is too large to show as a page; use f=json or a smaller limit".into(),
-        )
-        .into_response();
+        return crate::ApiError::BadRequest("the answer is too large to show as a page; use f=json or a smaller limit".into()).into_response();
     };
     let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
         return crate::ApiError::Internal("the OGC answer is not JSON".into()).into_response();
@@ -88,10 +71,7 @@ pub(crate) async fn layer(mut req: Request, next: Next) -> Response {
     let html = page(&path, &v);
     let mut r = Response::new(Body::from(html));
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
@@ -117,14 +97,9 @@ fn esc(s: &str) -> String {
 /// to this server when it points here.
 fn html_href(href: &str) -> String {
     let (base, query) = href.split_once('?').unwrap_or((href, ""));
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .filter(|(k, _)| k != "f")
-        .collect();
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().filter(|(k, _)| k != "f").collect();
     pairs.push(("f".into(), "html".into()));
-    let q: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
+    let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     format!("{base}?{q}")
 }
 
@@ -135,27 +110,19 @@ fn cell(v: &Value) -> String {
         Value::String(s) => esc(s),
         Value::Bool(b) => (if *b { "ja" } else { "nein" }).into(),
         Value::Number(n) => esc(&n.to_string()),
-        Value::Array(a) => esc(&a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", ")),
+        Value::Array(a) => esc(&a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect::<Vec<_>>().join(", ")),
         Value::Object(_) => esc(&v.to_string()),
     }
 }
 
 /// The links of a JSON answer as a list: HTML where the target has a page.
 fn links(v: &Value) -> String {
-    let Some(ls) = v["links"].as_array() else {
-        return String::new();
-    };
+    let Some(ls) = v["links"].as_array() else { return String::new() };
     let mut o = String::from("<ul class=\"links\">");
     for l in ls {
         let href = l["href"].as_str().unwrap_or("");
         let ty = l["type"].as_str().unwrap_or("");
-        let title = l["title"]
-            .as_str()
-            .unwrap_or(l["rel"].as_str().unwrap_or(href));
+        let title = l["title"].as_str().unwrap_or(l["rel"].as_str().unwrap_or(href));
         let rel = l["rel"].as_str().unwrap_or("");
         let ogc = href.contains("/ogc");
         o.push_str(&format!(
@@ -163,18 +130,10 @@ fn links(v: &Value) -> String {
             esc(href),
             esc(title),
             esc(rel),
-            if ty.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", esc(ty))
-            }
+            if ty.is_empty() { String::new() } else { format!(", {}", esc(ty)) }
         ));
         if ogc && (ty.contains("json") || ty.is_empty()) && rel != "alternate" {
-            o.push_str(&format!(
-                "<li><a href=\"{}\">{} als Seite</a></li>",
-                esc(&html_href(href)),
-                esc(title)
-            ));
+            o.push_str(&format!("<li><a href=\"{}\">{} als Seite</a></li>", esc(&html_href(href)), esc(title)));
         }
     }
     o.push_str("</ul>");
@@ -184,10 +143,7 @@ fn links(v: &Value) -> String {
 /// Where a feature is on the web map.
 fn map_link(props: &serde_json::Map<String, Value>) -> String {
     match props.get("ags").and_then(Value::as_str) {
-        Some(ags) if ags.len() == 8 => format!(
-            "<a href=\"/#/gemeinde/{0}\">Gemeinde {0} auf der Karte</a>",
-            esc(ags)
-        ),
+        Some(ags) if ags.len() == 8 => format!("<a href=\"/#/gemeinde/{0}\">Gemeinde {0} auf der Karte</a>", esc(ags)),
         _ => "<a href=\"/#/karte\">Zur Karte</a>".into(),
     }
 }
@@ -215,15 +171,8 @@ fn feature_table(features: &[Value], items_path: &str) -> String {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let href = format!(
-            "{items_path}/{}?f=html",
-            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
-        );
-        o.push_str(&format!(
-            "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th>",
-            esc(&href),
-            esc(&id)
-        ));
+        let href = format!("{items_path}/{}?f=html", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        o.push_str(&format!("<tr><th scope=\"row\"><a href=\"{}\">{}</a></th>", esc(&href), esc(&id)));
         for k in &keys {
             o.push_str(&format!("<td>{}</td>", cell(&f["properties"][k.as_str()])));
         }
@@ -322,10 +271,7 @@ pub(crate) fn page(path: &str, v: &Value) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_owned())
+    form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_else(|| s.to_owned())
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1f24}header{background:#0b3d91;color:#fff;padding:.6rem 1rem}\
@@ -348,10 +294,7 @@ mod tests {
         assert!(h.contains("<html lang=\"de\">"));
         assert!(h.contains("3 passende Objekte, 1 auf dieser Seite"));
         assert!(h.contains("<td>S&lt;1&gt;</td>"), "escaped: {h}");
-        assert!(
-            h.contains("href=\"/ogc/collections/sites/items/S%3C1%3E?f=html\""),
-            "{h}"
-        );
+        assert!(h.contains("href=\"/ogc/collections/sites/items/S%3C1%3E?f=html\""), "{h}");
         assert!(h.contains("<td>lte, 5g</td>"));
         assert!(h.contains("href=\"http://x/ogc/collections/sites/items?limit=1&amp;offset=1&amp;f=html\">nächste Seite"), "{h}");
         assert!(!h.contains("<script"));
@@ -369,13 +312,7 @@ mod tests {
     #[test]
     fn the_f_parameter_becomes_json_and_html_links_keep_the_query() {
         let u: Uri = "/ogc/collections?f=html&x=1".parse().unwrap();
-        assert_eq!(
-            as_json(&u).unwrap().to_string(),
-            "/ogc/collections?x=1&f=json"
-        );
-        assert_eq!(
-            html_href("http://h/ogc/collections/a/items?limit=5&f=json"),
-            "http://h/ogc/collections/a/items?limit=5&f=html"
-        );
+        assert_eq!(as_json(&u).unwrap().to_string(), "/ogc/collections?x=1&f=json");
+        assert_eq!(html_href("http://h/ogc/collections/a/items?limit=5&f=json"), "http://h/ogc/collections/a/items?limit=5&f=html");
     }
 }

@@ -30,9 +30,7 @@ use crate::{ApiError, AppState};
 pub enum OriginError {
     #[error("public URL {0:?} must be http:// or https://, a host, and optionally a path prefix (no query or fragment)")]
     PublicUrl(String),
-    #[error(
-        "trusted proxy {0:?} is neither an IP address nor a network in CIDR form (e.g. 10.0.0.0/8)"
-    )]
+    #[error("trusted proxy {0:?} is neither an IP address nor a network in CIDR form (e.g. 10.0.0.0/8)")]
     Proxy(String),
 }
 
@@ -52,14 +50,9 @@ impl OriginConfig {
     pub fn new(public_url: Option<&str>, trusted_proxies: Vec<IpNet>) -> Result<Self, OriginError> {
         let public_url = match public_url.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(u) => {
-                Some(parse_public_url(u).ok_or_else(|| OriginError::PublicUrl(u.to_owned()))?)
-            }
+            Some(u) => Some(parse_public_url(u).ok_or_else(|| OriginError::PublicUrl(u.to_owned()))?),
         };
-        Ok(Self {
-            public_url,
-            trusted_proxies,
-        })
+        Ok(Self { public_url, trusted_proxies })
     }
 
     /// A comma-separated list of addresses and CIDR networks.
@@ -83,21 +76,11 @@ impl OriginConfig {
     #[must_use]
     pub fn resolve(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Origin {
         let trusted = self.trusts(peer);
-        let client = if trusted {
-            forwarded_client(headers, |ip| self.trusts(Some(ip))).or(peer)
-        } else {
-            peer
-        };
+        let client = if trusted { forwarded_client(headers, |ip| self.trusts(Some(ip))).or(peer) } else { peer };
         if let Some(base) = &self.public_url {
-            return Origin {
-                base: Arc::from(base.as_str()),
-                client,
-            };
+            return Origin { base: Arc::from(base.as_str()), client };
         }
-        let direct_host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| valid_host(h));
+        let direct_host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| valid_host(h));
         let (mut proto, mut host, mut prefix) = ("http", direct_host, "");
         if trusted {
             let fwd = forwarded_first(headers);
@@ -116,10 +99,7 @@ impl OriginConfig {
             }
         }
         let base = format!("{proto}://{}{prefix}", host.unwrap_or("localhost"));
-        Origin {
-            base: Arc::from(base),
-            client,
-        }
+        Origin { base: Arc::from(base), client }
     }
 }
 
@@ -148,15 +128,8 @@ impl Origin {
 
 /// Resolve the origin once per request and keep it in the extensions,
 /// where handlers, the response cache and the authentication find it.
-pub(crate) async fn attach(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+pub(crate) async fn attach(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let origin = state.origin_config().resolve(peer, req.headers());
     req.extensions_mut().insert(origin);
     next.run(req).await
@@ -169,10 +142,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
         // Always there behind `router`; a bare handler test without the
         // layer gets the untrusting default.
         Ok(parts.extensions.get::<Self>().cloned().unwrap_or_else(|| {
-            let peer = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
             OriginConfig::default().resolve(peer, &parts.headers)
         }))
     }
@@ -180,10 +150,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 
 /// A host (and port) safe to put into a URL: no user info, path or space.
 fn valid_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 255
-        && h.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+    !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
 }
 
 /// A path prefix such as `/funkplan`: starts with `/`, safe characters,
@@ -194,8 +161,7 @@ fn valid_prefix(p: &str) -> Option<&str> {
         && p.len() <= 200
         && !p.contains("//")
         && p.split('/').all(|s| s != "..")
-        && p.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c));
+        && p.chars().all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c));
     ok.then_some(p)
 }
 
@@ -208,11 +174,7 @@ fn parse_public_url(u: &str) -> Option<String> {
     if !valid_host(host) {
         return None;
     }
-    let prefix = if path.trim_end_matches('/').is_empty() {
-        String::new()
-    } else {
-        valid_prefix(&format!("/{path}"))?.to_owned()
-    };
+    let prefix = if path.trim_end_matches('/').is_empty() { String::new() } else { valid_prefix(&format!("/{path}"))?.to_owned() };
     Some(format!("{scheme}://{host}{prefix}"))
 }
 
@@ -232,17 +194,11 @@ struct ForwardedElement<'a> {
 /// `host` and `proto` of the first element of RFC 7239 `Forwarded`.
 fn forwarded_first(headers: &HeaderMap) -> ForwardedElement<'_> {
     let mut out = ForwardedElement::default();
-    let Some(first) = headers
-        .get("forwarded")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-    else {
+    let Some(first) = headers.get("forwarded").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()) else {
         return out;
     };
     for pair in first.split(';') {
-        let Some((k, v)) = pair.split_once('=') else {
-            continue;
-        };
+        let Some((k, v)) = pair.split_once('=') else { continue };
         let v = v.trim().trim_matches('"');
         match k.trim().to_ascii_lowercase().as_str() {
             "host" => out.host = Some(v),
@@ -258,12 +214,8 @@ fn forwarded_first(headers: &HeaderMap) -> ForwardedElement<'_> {
 fn forwarded_client(headers: &HeaderMap, trusted: impl Fn(IpAddr) -> bool) -> Option<IpAddr> {
     let parse = |s: &str| -> Option<IpAddr> {
         let s = s.trim().trim_matches('"');
-        let s = s
-            .strip_prefix('[')
-            .map_or(s, |r| r.split(']').next().unwrap_or(r));
-        s.parse::<IpAddr>()
-            .ok()
-            .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        let s = s.strip_prefix('[').map_or(s, |r| r.split(']').next().unwrap_or(r));
+        s.parse::<IpAddr>().ok().or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
     };
     let mut chain: Vec<IpAddr> = Vec::new();
     if let Some(v) = headers.get("forwarded").and_then(|v| v.to_str().ok()) {
@@ -316,11 +268,7 @@ mod tests {
 
     #[test]
     fn a_trusted_proxy_sets_host_proto_prefix_and_client() {
-        let c = OriginConfig::new(
-            None,
-            OriginConfig::parse_proxies("10.0.0.0/8, ::1").unwrap(),
-        )
-        .unwrap();
+        let c = OriginConfig::new(None, OriginConfig::parse_proxies("10.0.0.0/8, ::1").unwrap()).unwrap();
         let h = headers(&[
             ("host", "internal:8080"),
             ("x-forwarded-host", "karte.nrw.example, other"),
@@ -332,13 +280,7 @@ mod tests {
         assert_eq!(o.base(), "https://karte.nrw.example/funkplan");
         assert_eq!(o.client(), Some("198.51.100.9".parse().unwrap()));
         // RFC 7239 wins over X-Forwarded-*.
-        let h = headers(&[
-            ("host", "internal"),
-            (
-                "forwarded",
-                "for=\"[2001:db8::1]:4711\";host=a.example;proto=https",
-            ),
-        ]);
+        let h = headers(&[("host", "internal"), ("forwarded", "for=\"[2001:db8::1]:4711\";host=a.example;proto=https")]);
         let o = c.resolve(PROXY, &h);
         assert_eq!(o.base(), "https://a.example");
         assert_eq!(o.client(), Some("2001:db8::1".parse().unwrap()));
@@ -361,21 +303,9 @@ mod tests {
     #[test]
     fn a_public_url_overrides_everything() {
         let c = OriginConfig::new(Some("https://funkplan.nrw.example/app/"), vec![]).unwrap();
-        let h = headers(&[
-            ("host", "attacker.test"),
-            ("x-forwarded-host", "attacker.test"),
-        ]);
-        assert_eq!(
-            c.resolve(PEER, &h).base(),
-            "https://funkplan.nrw.example/app"
-        );
-        for bad in [
-            "ftp://x",
-            "https://",
-            "https://a.example/?q",
-            "https://user@a.example",
-            "a.example",
-        ] {
+        let h = headers(&[("host", "attacker.test"), ("x-forwarded-host", "attacker.test")]);
+        assert_eq!(c.resolve(PEER, &h).base(), "https://funkplan.nrw.example/app");
+        for bad in ["ftp://x", "https://", "https://a.example/?q", "https://user@a.example", "a.example"] {
             assert!(OriginConfig::new(Some(bad), vec![]).is_err(), "{bad}");
         }
         assert!(OriginConfig::parse_proxies("10.0.0.0/33").is_err());

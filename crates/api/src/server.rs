@@ -62,11 +62,7 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 10_000,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(30),
-        }
+        Self { max_connections: 10_000, header_timeout: Duration::from_secs(10), body_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -109,16 +105,10 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 
 /// Serve until SIGINT or SIGTERM, then finish in-flight requests (at most
 /// 30 s) and return.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    opts: ServeOptions,
-) -> Result<(), ServeError> {
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, opts: ServeOptions) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, max_connections = opts.max_connections, "listening on http://{local}");
-    let app = router(state.clone()).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        opts.body_timeout,
-    ));
+    let app = router(state.clone()).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(opts.body_timeout));
     let slots = Arc::new(Semaphore::new(opts.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -145,10 +135,7 @@ pub async fn serve(
         let (permit, full) = match slots.clone().try_acquire_owned() {
             Ok(p) => (p, false),
             Err(_) => {
-                state
-                    .metrics()
-                    .connections_refused
-                    .fetch_add(1, Ordering::Relaxed);
+                state.metrics().connections_refused.fetch_add(1, Ordering::Relaxed);
                 match overflow.clone().try_acquire_owned() {
                     Ok(p) => (p, true),
                     Err(_) => continue, // dropped: closed at once
@@ -161,23 +148,13 @@ pub async fn serve(
             req.map(Body::new)
         });
         let mut builder = Builder::new(TokioExecutor::new());
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(Some(opts.header_timeout));
+        builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(opts.header_timeout));
         let io = TokioIo::new(stream);
         let metrics_state = state.clone();
-        metrics_state
-            .metrics()
-            .connections_open
-            .fetch_add(1, Ordering::Relaxed);
+        metrics_state.metrics().connections_open.fetch_add(1, Ordering::Relaxed);
         // The connection, served to its end (boxed: the two kinds differ in type).
         let served: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = if full {
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(OVERFLOW_HEADER_TIMEOUT)
-                .keep_alive(false);
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(OVERFLOW_HEADER_TIMEOUT).keep_alive(false);
             let busy = tower::service_fn(move |req: Request<Incoming>| {
                 let svc = svc.clone();
                 async move {
@@ -188,34 +165,20 @@ pub async fn serve(
                     }
                 }
             });
-            let conn = graceful.watch(
-                builder
-                    .serve_connection(io, TowerToHyperService::new(busy))
-                    .into_owned(),
-            );
+            let conn = graceful.watch(builder.serve_connection(io, TowerToHyperService::new(busy)).into_owned());
             Box::pin(async move {
                 let _ = conn.await;
             })
         } else {
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(opts.header_timeout);
-            let conn = graceful.watch(
-                builder
-                    .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
-                    .into_owned(),
-            );
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(opts.header_timeout);
+            let conn = graceful.watch(builder.serve_connection_with_upgrades(io, TowerToHyperService::new(svc)).into_owned());
             Box::pin(async move {
                 let _ = conn.await;
             })
         };
         tokio::spawn(async move {
             served.await;
-            metrics_state
-                .metrics()
-                .connections_open
-                .fetch_sub(1, Ordering::Relaxed);
+            metrics_state.metrics().connections_open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
     }
@@ -241,10 +204,7 @@ fn busy_response() -> Response {
     };
     let mut r = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     r

@@ -56,20 +56,12 @@ pub(crate) fn view(ts: &Tileset, q: &crate::http::QueryPairs) -> ApiResult<TileV
     let scenario = match q.get("scenario") {
         None | Some("false") => false,
         Some("true") => true,
-        Some(s) => {
-            return Err(ApiError::BadRequest(format!(
-                "scenario: {s:?} is neither true nor false"
-            )))
-        }
+        Some(s) => return Err(ApiError::BadRequest(format!("scenario: {s:?} is neither true nor false"))),
     };
-    let date: Option<NaiveDate> = q
-        .get("datetime")
-        .map(crate::routes::dated::parse_as_of)
-        .transpose()
-        .map_err(|e| match e {
-            ApiError::BadRequest(m) => ApiError::BadRequest(m.replacen("as_of", "datetime", 1)),
-            other => other,
-        })?;
+    let date: Option<NaiveDate> = q.get("datetime").map(crate::routes::dated::parse_as_of).transpose().map_err(|e| match e {
+        ApiError::BadRequest(m) => ApiError::BadRequest(m.replacen("as_of", "datetime", 1)),
+        other => other,
+    })?;
     match (scenario, date) {
         (true, Some(_)) => Err(ApiError::BadRequest("scenario and datetime together: the scenario has no date (it completes every planned measure)".into())),
         (true, None) => Ok(TileView::Scenario),
@@ -80,17 +72,9 @@ pub(crate) fn view(ts: &Tileset, q: &crate::http::QueryPairs) -> ApiResult<TileV
 
 /// The tile `t` of `ts` in `view`; `None` when it holds no feature.
 #[tracing::instrument(skip(state, ts), fields(tileset = ts.id))]
-pub(crate) async fn tile(
-    state: &AppState,
-    ts: &Tileset,
-    t: TileId,
-    view: TileView,
-) -> ApiResult<Option<Vec<u8>>> {
+pub(crate) async fn tile(state: &AppState, ts: &Tileset, t: TileId, view: TileView) -> ApiResult<Option<Vec<u8>>> {
     if t.z < ts.minzoom {
-        return Err(ApiError::NotFound(format!(
-            "tileset {} starts at zoom {} (asked {})",
-            ts.id, ts.minzoom, t.z
-        )));
+        return Err(ApiError::NotFound(format!("tileset {} starts at zoom {} (asked {})", ts.id, ts.minzoom, t.z)));
     }
     if ts.id == "coverage" {
         return coverage_tile(state, t, view).await;
@@ -107,14 +91,8 @@ pub(crate) async fn tile(
     let c = state.db().conn().await?;
     let stmt = c.prepare_cached(&sql).await.map_err(DbError::pg(what))?;
     let (z, x, y) = (i32::from(t.z), i64::from(t.x), i64::from(t.y));
-    let (x, y) = (
-        i32::try_from(x).map_err(|_| ApiError::BadRequest("x".into()))?,
-        i32::try_from(y).map_err(|_| ApiError::BadRequest("y".into()))?,
-    );
-    let row = c
-        .query_one(&stmt, &[&z, &x, &y])
-        .await
-        .map_err(DbError::pg(what))?;
+    let (x, y) = (i32::try_from(x).map_err(|_| ApiError::BadRequest("x".into()))?, i32::try_from(y).map_err(|_| ApiError::BadRequest("y".into()))?);
+    let row = c.query_one(&stmt, &[&z, &x, &y]).await.map_err(DbError::pg(what))?;
     let bytes: Option<Vec<u8>> = row.try_get(0).map_err(DbError::pg(what))?;
     Ok(bytes.filter(|b| !b.is_empty()))
 }
@@ -122,9 +100,7 @@ pub(crate) async fn tile(
 /// A `coverage` tile from the engine: cells from zoom 12, blocks below.
 async fn coverage_tile(state: &AppState, t: TileId, view: TileView) -> ApiResult<Option<Vec<u8>>> {
     let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable(
-            "coverage tiles need the coverage engine of `funkplan serve`".into(),
-        ));
+        return Err(ApiError::EngineUnavailable("coverage tiles need the coverage engine of `funkplan serve`".into()));
     };
     let rect = coverage::request_rect(&t);
     let unavailable = |e: crate::HookError| {
@@ -140,11 +116,7 @@ async fn coverage_tile(state: &AppState, t: TileId, view: TileView) -> ApiResult
             .map_err(|e| ApiError::Internal(format!("tile encoding stopped: {e}")))??
     } else {
         let size = coverage::block_size(t.z);
-        let blocks = hook
-            .tile_blocks(rect, size, view)
-            .await
-            .map_err(unavailable)?
-            .blocks;
+        let blocks = hook.tile_blocks(rect, size, view).await.map_err(unavailable)?.blocks;
         tokio::task::spawn_blocking(move || coverage::encode_blocks(&t, rect, &blocks))
             .await
             .map_err(|e| ApiError::Internal(format!("tile encoding stopped: {e}")))??

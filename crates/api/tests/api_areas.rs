@@ -25,17 +25,9 @@ async fn a_region_sums_counts_and_divides_once() {
     assert_eq!(v["coverage"]["5g"]["household_share"], 0.6);
     assert_eq!(v["coverage"]["5g"]["area_share"], 0.475); // (7000 + 2500) / 20000
     assert_eq!(v["coverage"]["lte"]["dead_spot_area_km2"], 0.4); // 40 cells
-                                                                 // Per operator only where the municipalities have them: over the region's households.
-    assert_eq!(
-        v["coverage"]["5g"]["operators"]["telekom"]["household_share"],
-        0.5
-    );
-    let members: Vec<&str> = v["municipalities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["ags"].as_str().unwrap())
-        .collect();
+    // Per operator only where the municipalities have them: over the region's households.
+    assert_eq!(v["coverage"]["5g"]["operators"]["telekom"]["household_share"], 0.5);
+    let members: Vec<&str> = v["municipalities"].as_array().unwrap().iter().map(|m| m["ags"].as_str().unwrap()).collect();
     assert_eq!(members, ["05111000", "05112000"]);
     assert_eq!(v["municipalities"][1]["household_share_5g"], 0.2);
     assert_eq!(v["sites"]["on_air"], 1);
@@ -50,39 +42,22 @@ async fn a_kreisfreie_stadt_is_its_municipality_named_from_the_data() {
     let m = app.get("/api/v1/municipalities/05111000").await.json();
     assert_eq!(d["name"], "Düsseldorf");
     assert_eq!(d["kind"], "Kreisfreie Stadt");
-    for k in [
-        "households",
-        "coverage",
-        "scenario",
-        "sites",
-        "measures",
-        "source",
-        "computed_at",
-    ] {
+    for k in ["households", "coverage", "scenario", "sites", "measures", "source", "computed_at"] {
         assert_eq!(d[k], m[k], "{k}");
     }
     // Unknown and malformed keys.
-    app.get("/api/v1/districts/05999")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    app.get("/api/v1/districts/05999").await.problem(StatusCode::NOT_FOUND);
     for bad in ["0511", "051110", "05a11", "%25"] {
-        app.get(&format!("/api/v1/districts/{bad}"))
-            .await
-            .problem(StatusCode::BAD_REQUEST);
+        app.get(&format!("/api/v1/districts/{bad}")).await.problem(StatusCode::BAD_REQUEST);
     }
-    app.get("/api/v1/regions/05")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    app.get("/api/v1/regions/05").await.problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn districts_and_regions_are_ogc_collections_with_outlines() {
     let app = App::new().await;
     app.fixture().await;
-    let d = app
-        .get("/ogc/collections/districts/items?crs=http://www.opengis.net/def/crs/EPSG/0/25832")
-        .await
-        .json();
+    let d = app.get("/ogc/collections/districts/items?crs=http://www.opengis.net/def/crs/EPSG/0/25832").await.json();
     assert_eq!(d["numberMatched"], 3);
     let f = &d["features"][0];
     assert_eq!(f["id"], "05111");
@@ -90,12 +65,7 @@ async fn districts_and_regions_are_ogc_collections_with_outlines() {
     assert_eq!(f["properties"]["municipalities"], 1);
     assert_eq!(f["geometry"]["type"], "MultiPolygon");
     let r = app.get("/ogc/collections/regions/items").await.json();
-    let ids: Vec<&str> = r["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = r["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["051", "053"]);
     assert_eq!(r["features"][0]["properties"]["household_share_5g"], 0.6);
     assert_eq!(r["features"][0]["properties"]["municipalities"], 2);
@@ -118,14 +88,8 @@ async fn a_kreis_has_its_official_name_here_and_in_the_ogc_collection() {
     )
     .await;
     let d = app.get("/api/v1/districts/05162").await.json();
-    assert_eq!(
-        (d["name"].as_str(), d["kind"].as_str()),
-        (Some("Rhein-Kreis Neuss"), Some("Kreis"))
-    );
-    let f = app
-        .get("/ogc/collections/districts/items/05162")
-        .await
-        .json();
+    assert_eq!((d["name"].as_str(), d["kind"].as_str()), (Some("Rhein-Kreis Neuss"), Some("Kreis")));
+    let f = app.get("/ogc/collections/districts/items/05162").await.json();
     assert_eq!(f["properties"]["name"], "Rhein-Kreis Neuss");
     let r = app.get("/ogc/collections/regions/items/053").await.json();
     assert_eq!(r["properties"]["name"], "Regierungsbezirk Köln");

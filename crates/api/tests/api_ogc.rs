@@ -17,17 +17,11 @@ fn enc(s: &str) -> String {
 }
 
 fn path_of(href: &str) -> String {
-    href.strip_prefix("http://test.local")
-        .unwrap_or(href)
-        .to_owned()
+    href.strip_prefix("http://test.local").unwrap_or(href).to_owned()
 }
 
 fn link<'a>(j: &'a Value, rel: &str) -> Option<&'a Value> {
-    j["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == rel)
+    j["links"].as_array().unwrap().iter().find(|l| l["rel"] == rel)
 }
 
 #[tokio::test]
@@ -38,78 +32,32 @@ async fn landing_conformance_and_collections() {
     for rel in ["self", "service-desc", "conformance", "data"] {
         let l = link(&j, rel).unwrap_or_else(|| panic!("no {rel} link"));
         assert!(l["type"].is_string());
-        assert!(l["href"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://test.local/"));
+        assert!(l["href"].as_str().unwrap().starts_with("http://test.local/"));
     }
     let c = app.get("/ogc/conformance").await.json();
-    let classes: Vec<&str> = c["conformsTo"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    for cc in [
-        "conf/core",
-        "conf/geojson",
-        "conf/oas30",
-        "ogcapi-features-2/1.0/conf/crs",
-    ] {
-        assert!(
-            classes.iter().any(|c| c.ends_with(cc) || c.contains(cc)),
-            "{cc} missing"
-        );
+    let classes: Vec<&str> = c["conformsTo"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for cc in ["conf/core", "conf/geojson", "conf/oas30", "ogcapi-features-2/1.0/conf/crs"] {
+        assert!(classes.iter().any(|c| c.ends_with(cc) || c.contains(cc)), "{cc} missing");
     }
     let cols = app.get("/ogc/collections").await.json();
-    let ids: Vec<&str> = cols["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        vec![
-            "municipalities",
-            "sites",
-            "measures",
-            "dead-spots",
-            "districts",
-            "regions",
-            "state"
-        ]
-    );
+    let ids: Vec<&str> = cols["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]);
     let sites = app.get("/ogc/collections/sites").await.json();
     assert_eq!(sites["extent"]["spatial"]["crs"], CRS84);
     let bbox = sites["extent"]["spatial"]["bbox"][0].as_array().unwrap();
     let b: Vec<f64> = bbox.iter().map(|v| v.as_f64().unwrap()).collect();
     // S-3 (Duisburg, west) to S-4 (Köln, south-east) in lon/lat.
-    assert!(
-        b[0] > 6.5 && b[0] < 6.8 && b[2] > 6.8 && b[2] < 7.1,
-        "{b:?}"
-    );
+    assert!(b[0] > 6.5 && b[0] < 6.8 && b[2] > 6.8 && b[2] < 7.1, "{b:?}");
     assert!(b[1] > 50.8 && b[3] < 51.6 && b[1] < b[3], "{b:?}");
     let t = &sites["extent"]["temporal"]["interval"][0];
     assert!(t[0].as_str().unwrap().starts_with("2023-03-01"), "{t}");
     assert!(t[1].as_str().unwrap().starts_with("2024-07-15"), "{t}");
     assert!(sites["crs"].as_array().unwrap().iter().any(|c| c == UTM));
-    assert_eq!(
-        link(&sites, "items").unwrap()["type"],
-        "application/geo+json"
-    );
-    app.get("/ogc/collections/nothing")
-        .await
-        .problem(StatusCode::NOT_FOUND);
-    app.get("/ogc/collections/nothing/items")
-        .await
-        .problem(StatusCode::NOT_FOUND);
-    app.get("/ogc/collections/sites/items/S-99")
-        .await
-        .problem(StatusCode::NOT_FOUND);
-    app.get("/ogc/conformance?foo=1")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(link(&sites, "items").unwrap()["type"], "application/geo+json");
+    app.get("/ogc/collections/nothing").await.problem(StatusCode::NOT_FOUND);
+    app.get("/ogc/collections/nothing/items").await.problem(StatusCode::NOT_FOUND);
+    app.get("/ogc/collections/sites/items/S-99").await.problem(StatusCode::NOT_FOUND);
+    app.get("/ogc/conformance?foo=1").await.problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -118,14 +66,8 @@ async fn municipalities_carry_coverage_properties() {
     app.fixture().await;
     let r = app.get("/ogc/collections/municipalities/items").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/geo+json")
-    );
-    assert_eq!(
-        r.header("content-crs").as_deref(),
-        Some(format!("<{CRS84}>").as_str())
-    );
+    assert_eq!(r.header("content-type").as_deref(), Some("application/geo+json"));
+    assert_eq!(r.header("content-crs").as_deref(), Some(format!("<{CRS84}>").as_str()));
     let j = r.json();
     assert_eq!(j["numberMatched"], 3);
     assert_eq!(j["numberReturned"], 3);
@@ -140,10 +82,7 @@ async fn municipalities_carry_coverage_properties() {
     assert_eq!(p["area_km2"], 100.0);
     assert_eq!(d["geometry"]["type"], "MultiPolygon");
     // Köln has no figures yet: null shares, not zero.
-    assert_eq!(
-        j["features"][2]["properties"]["household_share_5g"],
-        Value::Null
-    );
+    assert_eq!(j["features"][2]["properties"]["household_share_5g"], Value::Null);
     // Coordinates have at most 6 decimals.
     let text = String::from_utf8_lossy(&r.bytes).to_string();
     let coords = &d["geometry"]["coordinates"][0][0];
@@ -154,14 +93,9 @@ async fn municipalities_carry_coverage_properties() {
             assert!(decimals <= 6, "{s} in {}", &text[..200.min(text.len())]);
         }
     }
-    let full = app
-        .get("/ogc/collections/municipalities/items/05111000?geometry=full")
-        .await
-        .json();
+    let full = app.get("/ogc/collections/municipalities/items/05111000?geometry=full").await.json();
     assert_eq!(full["geometry"]["type"], "MultiPolygon");
-    app.get("/ogc/collections/municipalities/items?geometry=huge")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    app.get("/ogc/collections/municipalities/items?geometry=huge").await.problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -215,64 +149,31 @@ async fn bbox_and_crs_both_ways() {
     let c = f["geometry"]["coordinates"].as_array().unwrap();
     assert!((c[0].as_f64().unwrap() - 6.766_836).abs() < 2e-6, "{c:?}");
     assert!((c[1].as_f64().unwrap() - 51.205_071).abs() < 2e-6, "{c:?}");
-    let r = app
-        .get(&format!(
-            "/ogc/collections/sites/items/S-1?crs={}",
-            enc(UTM)
-        ))
-        .await;
-    assert_eq!(
-        r.header("content-crs").as_deref(),
-        Some(format!("<{UTM}>").as_str())
-    );
+    let r = app.get(&format!("/ogc/collections/sites/items/S-1?crs={}", enc(UTM))).await;
+    assert_eq!(r.header("content-crs").as_deref(), Some(format!("<{UTM}>").as_str()));
     let c = r.json()["geometry"]["coordinates"].clone();
     assert_eq!(c, serde_json::json!([344000, 5675000]));
 
     // A small lon/lat box around S-1 only.
-    let j = app
-        .get("/ogc/collections/sites/items?bbox=6.76,51.20,6.77,51.21")
-        .await
-        .json();
-    let ids: Vec<&str> = j["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let j = app.get("/ogc/collections/sites/items?bbox=6.76,51.20,6.77,51.21").await.json();
+    let ids: Vec<&str> = j["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["S-1"]);
     assert_eq!(j["numberMatched"], 1);
     // The same box in metres: lon 6.754 lat 51.218 is E 343147.38 N 5676464.85.
     let j = app
-        .get(&format!(
-            "/ogc/collections/sites/items?bbox=343000,5674000,345500,5676500&bbox-crs={}",
-            enc(UTM)
-        ))
+        .get(&format!("/ogc/collections/sites/items?bbox=343000,5674000,345500,5676500&bbox-crs={}", enc(UTM)))
         .await
         .json();
-    let ids: Vec<&str> = j["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = j["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["S-1", "S-2"]);
     // A site placed by lon/lat lands at the right metres.
     app.sql("INSERT INTO site (site_id, operator_id, geom, status) VALUES ('P', 'telekom', ST_Transform(ST_SetSRID(ST_MakePoint(6.754, 51.218), 4326), 25832), 'planned')").await;
-    let c = app
-        .get(&format!("/ogc/collections/sites/items/P?crs={}", enc(UTM)))
-        .await
-        .json()["geometry"]["coordinates"]
-        .clone();
+    let c = app.get(&format!("/ogc/collections/sites/items/P?crs={}", enc(UTM))).await.json()["geometry"]["coordinates"].clone();
     assert!((c[0].as_f64().unwrap() - 343_147.38).abs() < 0.02, "{c}");
     assert!((c[1].as_f64().unwrap() - 5_676_464.85).abs() < 0.02, "{c}");
     // Output in metres for a whole page; short CRS names are accepted.
-    let r = app
-        .get("/ogc/collections/sites/items?crs=EPSG:25832&bbox=6.76,51.20,6.77,51.21")
-        .await;
-    assert_eq!(
-        r.json()["features"][0]["geometry"]["coordinates"],
-        serde_json::json!([344000, 5675000])
-    );
+    let r = app.get("/ogc/collections/sites/items?crs=EPSG:25832&bbox=6.76,51.20,6.77,51.21").await;
+    assert_eq!(r.json()["features"][0]["geometry"]["coordinates"], serde_json::json!([344000, 5675000]));
 
     for bad in [
         "bbox=1,2,3",
@@ -289,33 +190,18 @@ async fn bbox_and_crs_both_ways() {
         "limit=5&limit=6",
         "f=xml",
     ] {
-        let d = app
-            .get(&format!("/ogc/collections/sites/items?{bad}"))
-            .await
-            .problem(StatusCode::BAD_REQUEST);
+        let d = app.get(&format!("/ogc/collections/sites/items?{bad}")).await.problem(StatusCode::BAD_REQUEST);
         assert!(!d.is_empty(), "{bad}");
     }
     // A whole-world box finds everything; a box far away finds nothing.
-    let j = app
-        .get("/ogc/collections/sites/items?bbox=-180,-90,180,90")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?bbox=-180,-90,180,90").await.json();
     assert_eq!(j["numberMatched"], 5);
-    let j = app
-        .get("/ogc/collections/sites/items?bbox=-120,-50,-100,-40")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?bbox=-120,-50,-100,-40").await.json();
     assert_eq!(j["numberMatched"], 0);
-    let j = app
-        .get("/ogc/collections/sites/items?bbox=-1e300,-1e300,1e300,1e300&bbox-crs=EPSG:25832")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?bbox=-1e300,-1e300,1e300,1e300&bbox-crs=EPSG:25832").await.json();
     assert_eq!(j["numberMatched"], 5);
     // limit above the maximum is cut, not refused.
-    let j = app
-        .get("/ogc/collections/sites/items?limit=20000")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?limit=20000").await.json();
     assert!(path_of(link(&j, "self").unwrap()["href"].as_str().unwrap()).contains("limit=10000"));
 }
 
@@ -324,69 +210,34 @@ async fn property_and_datetime_filters() {
     let app = App::new().await;
     app.fixture().await;
     let ids = |j: &Value| -> Vec<String> {
-        j["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["id"].as_str().unwrap().to_owned())
-            .collect()
+        j["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect()
     };
-    let j = app
-        .get("/ogc/collections/sites/items?status=on_air&operator=telekom")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?status=on_air&operator=telekom").await.json();
     assert_eq!(ids(&j), vec!["S-1"]);
     assert_eq!(j["numberMatched"], 1);
-    let j = app
-        .get("/ogc/collections/sites/items?status=on_air,planned")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?status=on_air,planned").await.json();
     assert_eq!(ids(&j), vec!["S-1", "S-2", "S-4"]);
-    let j = app
-        .get("/ogc/collections/sites/items?technology=5g")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?technology=5g").await.json();
     assert_eq!(ids(&j), vec!["S-4"]);
-    let j = app
-        .get("/ogc/collections/sites/items?datetime=2024-01-01/2024-12-31")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?datetime=2024-01-01/2024-12-31").await.json();
     assert_eq!(ids(&j), vec!["S-4"]);
-    let j = app
-        .get("/ogc/collections/sites/items?datetime=../2023-12-31")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?datetime=../2023-12-31").await.json();
     assert_eq!(ids(&j), vec!["S-1"]);
-    let j = app
-        .get("/ogc/collections/sites/items?datetime=2024-07-15")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?datetime=2024-07-15").await.json();
     assert_eq!(ids(&j), vec!["S-4"]);
-    let j = app
-        .get("/ogc/collections/measures/items?kind=5g_upgrade&status=completed")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/measures/items?kind=5g_upgrade&status=completed").await.json();
     assert_eq!(ids(&j), vec!["M-3"]);
     // Measures sit at their site's point.
     let j = app.get("/ogc/collections/measures/items/M-1").await.json();
     let s = app.get("/ogc/collections/sites/items/S-1").await.json();
     assert_eq!(j["geometry"], s["geometry"]);
     assert_eq!(j["properties"]["operator"], "telekom");
-    let j = app
-        .get("/ogc/collections/dead-spots/items?ags=05111000")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/dead-spots/items?ags=05111000").await.json();
     assert_eq!(ids(&j), vec!["05111000-1", "05111000-2"]);
-    let j = app
-        .get("/ogc/collections/municipalities/items?district=05315")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/municipalities/items?district=05315").await.json();
     assert_eq!(ids(&j), vec!["05315000"]);
     // A filter of another collection is unknown here.
-    let d = app
-        .get("/ogc/collections/dead-spots/items?status=on_air")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    let d = app.get("/ogc/collections/dead-spots/items?status=on_air").await.problem(StatusCode::BAD_REQUEST);
     assert!(d.contains("status"), "{d}");
 }
 
@@ -395,30 +246,15 @@ async fn f_json_alternate_and_feature_links() {
     let app = App::new().await;
     app.fixture().await;
     let r = app.get("/ogc/collections/sites/items?f=json&limit=2").await;
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
+    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
     let j = r.json();
-    assert_eq!(
-        link(&j, "alternate").unwrap()["type"],
-        "application/geo+json"
-    );
-    assert!(link(&j, "next").unwrap()["href"]
-        .as_str()
-        .unwrap()
-        .contains("f=json"));
+    assert_eq!(link(&j, "alternate").unwrap()["type"], "application/geo+json");
+    assert!(link(&j, "next").unwrap()["href"].as_str().unwrap().contains("f=json"));
     let f = app.get("/ogc/collections/sites/items/S-2").await.json();
     assert_eq!(f["type"], "Feature");
     assert_eq!(f["properties"]["status"], "planned");
-    assert_eq!(
-        link(&f, "self").unwrap()["href"],
-        "http://test.local/ogc/collections/sites/items/S-2"
-    );
-    assert_eq!(
-        link(&f, "collection").unwrap()["href"],
-        "http://test.local/ogc/collections/sites"
-    );
+    assert_eq!(link(&f, "self").unwrap()["href"], "http://test.local/ogc/collections/sites/items/S-2");
+    assert_eq!(link(&f, "collection").unwrap()["href"], "http://test.local/ogc/collections/sites");
 }
 
 /// The data's licence attribution is in the OGC metadata (issue 15): the
@@ -429,25 +265,11 @@ async fn metadata_carries_the_datas_attribution() {
     app.fixture().await;
     app.sql("UPDATE municipality SET synthetic = true").await;
     let landing = app.get("/ogc").await.json();
-    assert!(
-        landing["attribution"]
-            .as_str()
-            .unwrap()
-            .starts_with("Synthetische Demodaten"),
-        "{landing}"
-    );
+    assert!(landing["attribution"].as_str().unwrap().starts_with("Synthetische Demodaten"), "{landing}");
     app.sql("UPDATE municipality SET synthetic = false").await;
-    for v in [
-        app.get("/ogc").await.json(),
-        app.get("/ogc/collections/municipalities").await.json(),
-    ] {
+    for v in [app.get("/ogc").await.json(), app.get("/ogc/collections/municipalities").await.json()] {
         let a = v["attribution"].as_str().unwrap();
-        assert!(
-            a.contains("© GeoBasis-DE / BKG 2021")
-                && a.contains("Zensus 2022")
-                && a.contains("synthetisch"),
-            "{a}"
-        );
+        assert!(a.contains("© GeoBasis-DE / BKG 2021") && a.contains("Zensus 2022") && a.contains("synthetisch"), "{a}");
     }
 }
 
@@ -465,32 +287,16 @@ async fn every_collection_of_the_catalog_is_served() {
     for c in cols {
         let id = c["id"].as_str().unwrap();
         assert_eq!(&c["attribution"], attribution, "{id}");
-        assert_eq!(
-            app.get(&format!("/ogc/collections/{id}")).await.json(),
-            *c,
-            "{id}"
-        );
-        let r = app
-            .get(&format!("/ogc/collections/{id}/items?limit=2"))
-            .await;
+        assert_eq!(app.get(&format!("/ogc/collections/{id}")).await.json(), *c, "{id}");
+        let r = app.get(&format!("/ogc/collections/{id}/items?limit=2")).await;
         assert_eq!(r.status, StatusCode::OK, "{id}");
-        assert_eq!(
-            r.header("content-type").as_deref(),
-            Some("application/geo+json"),
-            "{id}"
-        );
+        assert_eq!(r.header("content-type").as_deref(), Some("application/geo+json"), "{id}");
         let j = r.json();
         let features = j["features"].as_array().unwrap();
         assert!(!features.is_empty(), "{id}: no features in the fixture");
-        assert!(
-            j["numberMatched"].as_u64() >= j["numberReturned"].as_u64(),
-            "{id}"
-        );
+        assert!(j["numberMatched"].as_u64() >= j["numberReturned"].as_u64(), "{id}");
         let fid = features[0]["id"].as_str().unwrap();
-        let f = app
-            .get(&format!("/ogc/collections/{id}/items/{}", enc(fid)))
-            .await
-            .json();
+        let f = app.get(&format!("/ogc/collections/{id}/items/{}", enc(fid))).await.json();
         assert_eq!(f["id"], features[0]["id"], "{id}");
         assert_eq!(f["properties"], features[0]["properties"], "{id}");
     }
@@ -505,10 +311,7 @@ async fn trailing_slashes_lead_to_the_resource() {
     for (from, to) in [
         ("/ogc/", "/ogc"),
         ("/ogc/collections/", "/ogc/collections"),
-        (
-            "/ogc/collections/sites/items/?limit=2&f=json",
-            "/ogc/collections/sites/items?limit=2&f=json",
-        ),
+        ("/ogc/collections/sites/items/?limit=2&f=json", "/ogc/collections/sites/items?limit=2&f=json"),
         ("/api/v1/targets/", "/api/v1/targets"),
     ] {
         let r = app.get(from).await;
@@ -518,10 +321,7 @@ async fn trailing_slashes_lead_to_the_resource() {
     }
     // Without a slash nothing changes; the web app's paths are the app's.
     assert_eq!(app.get("/ogc").await.status, StatusCode::OK);
-    assert_eq!(
-        app.get("/api/v1/nothing").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get("/api/v1/nothing").await.status, StatusCode::NOT_FOUND);
 }
 
 /// Browsers get pages (issue 18 item 4): `f=html` or `Accept: text/html`,
@@ -533,74 +333,30 @@ async fn html_pages_for_browsers() {
     app.fixture().await;
     let page = |r: &common::Resp| {
         assert_eq!(r.status, StatusCode::OK);
-        assert_eq!(
-            r.header("content-type").as_deref(),
-            Some("text/html; charset=utf-8")
-        );
+        assert_eq!(r.header("content-type").as_deref(), Some("text/html; charset=utf-8"));
         let h = String::from_utf8(r.bytes.to_vec()).unwrap();
-        assert!(
-            h.starts_with("<!doctype html>")
-                && h.contains("<html lang=\"de\">")
-                && !h.contains("<script"),
-            "{h}"
-        );
+        assert!(h.starts_with("<!doctype html>") && h.contains("<html lang=\"de\">") && !h.contains("<script"), "{h}");
         h
     };
     let h = page(&app.get("/ogc?f=html").await);
     assert!(h.contains("/ogc/collections?f=html"), "{h}");
-    let h = page(
-        &app.get_with(
-            "/ogc/collections",
-            &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")],
-        )
-        .await,
-    );
+    let h = page(&app.get_with("/ogc/collections", &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")]).await);
     for id in ["municipalities", "sites", "measures", "dead-spots"] {
-        assert!(
-            h.contains(&format!("/ogc/collections/{id}/items?f=html")),
-            "{id}: {h}"
-        );
+        assert!(h.contains(&format!("/ogc/collections/{id}/items?f=html")), "{id}: {h}");
     }
-    let j = app
-        .get("/ogc/collections/sites/items?limit=1&f=json")
-        .await
-        .json();
+    let j = app.get("/ogc/collections/sites/items?limit=1&f=json").await.json();
     let h = page(&app.get("/ogc/collections/sites/items?limit=1&f=html").await);
-    assert!(
-        h.contains(&format!(
-            "{} passende Objekte, 1 auf dieser Seite",
-            j["numberMatched"]
-        )),
-        "{h}"
-    );
+    assert!(h.contains(&format!("{} passende Objekte, 1 auf dieser Seite", j["numberMatched"])), "{h}");
     let id = j["features"][0]["id"].as_str().unwrap();
-    assert!(
-        h.contains(&format!("/ogc/collections/sites/items/{id}?f=html")),
-        "{h}"
-    );
+    assert!(h.contains(&format!("/ogc/collections/sites/items/{id}?f=html")), "{h}");
     assert!(h.contains("nächste Seite"), "{h}");
-    let h = page(
-        &app.get("/ogc/collections/municipalities/items/05111000?f=html")
-            .await,
-    );
-    assert!(
-        h.contains("Düsseldorf") && h.contains("/#/gemeinde/05111000"),
-        "{h}"
-    );
+    let h = page(&app.get("/ogc/collections/municipalities/items/05111000?f=html").await);
+    assert!(h.contains("Düsseldorf") && h.contains("/#/gemeinde/05111000"), "{h}");
     // JSON stays JSON, for GIS clients and when asked.
-    let r = app
-        .get_with("/ogc/collections", &[("accept", "application/json")])
-        .await;
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
+    let r = app.get_with("/ogc/collections", &[("accept", "application/json")]).await;
+    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
     let c = app.get("/ogc/conformance").await.json();
-    assert!(c["conformsTo"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|v| v.as_str().unwrap().ends_with("conf/html")));
+    assert!(c["conformsTo"].as_array().unwrap().iter().any(|v| v.as_str().unwrap().ends_with("conf/html")));
     // Errors stay problem+json.
     let r = app.get("/ogc/collections/nothing/items?f=html").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -614,10 +370,7 @@ async fn schema_and_queryables_type_the_properties() {
     app.fixture().await;
     let r = app.get("/ogc/collections/sites/schema").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/schema+json")
-    );
+    assert_eq!(r.header("content-type").as_deref(), Some("application/schema+json"));
     let s = r.json();
     assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
     let p = &s["properties"];
@@ -631,14 +384,8 @@ async fn schema_and_queryables_type_the_properties() {
     for k in f["features"][0]["properties"].as_object().unwrap().keys() {
         assert!(p.get(k).is_some(), "{k} missing from the schema");
     }
-    let m = app
-        .get("/ogc/collections/municipalities/schema")
-        .await
-        .json();
-    assert_eq!(
-        m["properties"]["household_share_5g"]["type"], "number",
-        "{m}"
-    );
+    let m = app.get("/ogc/collections/municipalities/schema").await.json();
+    assert_eq!(m["properties"]["household_share_5g"]["type"], "number", "{m}");
     assert_eq!(m["properties"]["computed_at"]["format"], "date-time", "{m}");
     let q = app.get("/ogc/collections/sites/queryables").await.json();
     assert_eq!(q["additionalProperties"], false);
@@ -647,14 +394,8 @@ async fn schema_and_queryables_type_the_properties() {
     }
     // The collection links both; unknown collections are 404.
     let c = app.get("/ogc/collections/sites").await.json();
-    assert!(link(&c, "describedby").is_some_and(|l| l["href"]
-        .as_str()
-        .unwrap()
-        .ends_with("/ogc/collections/sites/schema")));
-    assert_eq!(
-        app.get("/ogc/collections/nothing/queryables").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert!(link(&c, "describedby").is_some_and(|l| l["href"].as_str().unwrap().ends_with("/ogc/collections/sites/schema")));
+    assert_eq!(app.get("/ogc/collections/nothing/queryables").await.status, StatusCode::NOT_FOUND);
 }
 
 /// RFC 7946 removed the `crs` member: output in EPSG:25832 says its CRS in
@@ -664,16 +405,8 @@ async fn no_crs_member_in_any_crs() {
     let app = App::new().await;
     app.fixture().await;
     for collection in ["sites", "municipalities", "dead-spots", "districts"] {
-        let r = app
-            .get(&format!(
-                "/ogc/collections/{collection}/items?limit=5&crs={}",
-                enc(UTM)
-            ))
-            .await;
-        assert_eq!(
-            r.header("content-crs").as_deref(),
-            Some(format!("<{UTM}>").as_str())
-        );
+        let r = app.get(&format!("/ogc/collections/{collection}/items?limit=5&crs={}", enc(UTM))).await;
+        assert_eq!(r.header("content-crs").as_deref(), Some(format!("<{UTM}>").as_str()));
         let j = r.json();
         for f in j["features"].as_array().unwrap() {
             assert!(f["geometry"].get("crs").is_none(), "{collection}: {f}");
@@ -681,12 +414,6 @@ async fn no_crs_member_in_any_crs() {
         }
         assert!(j.get("crs").is_none(), "{collection}");
     }
-    let one = app
-        .get(&format!(
-            "/ogc/collections/municipalities/items/05111000?crs={}",
-            enc(UTM)
-        ))
-        .await
-        .json();
+    let one = app.get(&format!("/ogc/collections/municipalities/items/05111000?crs={}", enc(UTM))).await.json();
     assert!(one["geometry"].get("crs").is_none(), "{one}");
 }

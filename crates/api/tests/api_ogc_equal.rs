@@ -80,37 +80,22 @@ fn enc(s: &str) -> String {
 fn bbox(rng: &mut StdRng, utm: bool) -> String {
     let pick = rng.random_range(0..20);
     if utm {
-        let (w, h) = (
-            rng.random_range(200.0..30_000.0_f64),
-            rng.random_range(200.0..30_000.0_f64),
-        );
+        let (w, h) = (rng.random_range(200.0..30_000.0_f64), rng.random_range(200.0..30_000.0_f64));
         let (x, y) = match pick {
             0 => (600_000.0, 6_000_000.0),
             1 => (310_000.0, 5_610_000.0),
-            _ => (
-                rng.random_range(318_000.0..380_000.0),
-                rng.random_range(5_618_000.0..5_700_000.0),
-            ),
+            _ => (rng.random_range(318_000.0..380_000.0), rng.random_range(5_618_000.0..5_700_000.0)),
         };
-        let (x, y) = (
-            (x * 100.0_f64).round() / 100.0,
-            (y * 100.0_f64).round() / 100.0,
-        );
+        let (x, y) = ((x * 100.0_f64).round() / 100.0, (y * 100.0_f64).round() / 100.0);
         format!("{x},{y},{},{}", x + w.round(), y + h.round())
     } else {
         if pick == 0 {
             return "-180,-90,180,90".to_owned();
         }
-        let (w, h) = (
-            rng.random_range(0.003..0.4_f64),
-            rng.random_range(0.002..0.25_f64),
-        );
+        let (w, h) = (rng.random_range(0.003..0.4_f64), rng.random_range(0.002..0.25_f64));
         let (x, y) = match pick {
             1 => (12.0, 48.0),
-            _ => (
-                rng.random_range(6.35..7.25_f64),
-                rng.random_range(50.72..51.38_f64),
-            ),
+            _ => (rng.random_range(6.35..7.25_f64), rng.random_range(50.72..51.38_f64)),
         };
         let r = |v: f64| (v * 1e6).round() / 1e6;
         format!("{},{},{},{}", r(x), r(y), r(x + w), r(y + h))
@@ -145,10 +130,7 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
     }
     let filters: &[(&str, &[&str])] = match collection {
         "sites" => &[
-            (
-                "status",
-                &["planned", "permitting", "construction", "on_air"],
-            ),
+            ("status", &["planned", "permitting", "construction", "on_air"]),
             ("operator", &["telekom", "vodafone", "telefonica", "1und1"]),
             ("technology", &["lte", "5g"]),
             ("ags", &["05101000", "05102017", "05311100"]),
@@ -159,10 +141,7 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
             ("operator", &["telekom", "vodafone"]),
         ],
         "dead-spots" => &[("ags", &["05101000", "05101001", "05102017", "05311100"])],
-        "municipalities" => &[
-            ("district", &["05101", "05102", "05311", "05312"]),
-            ("kind", &["Stadt", "Gemeinde"]),
-        ],
+        "municipalities" => &[("district", &["05101", "05102", "05311", "05312"]), ("kind", &["Stadt", "Gemeinde"])],
         _ => &[],
     };
     for (name, values) in filters {
@@ -170,30 +149,15 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
             add(name, some(rng, values).join(","));
         }
     }
-    if rng.random_bool(0.2)
-        && collection != "districts"
-        && collection != "regions"
-        && collection != "state"
-    {
-        let d = |rng: &mut StdRng| {
-            format!(
-                "20{}-{:02}-{:02}",
-                rng.random_range(19..27),
-                rng.random_range(1..13),
-                rng.random_range(1..29)
-            )
-        };
+    if rng.random_bool(0.2) && collection != "districts" && collection != "regions" && collection != "state" {
+        let d = |rng: &mut StdRng| format!("20{}-{:02}-{:02}", rng.random_range(19..27), rng.random_range(1..13), rng.random_range(1..29));
         let v = match rng.random_range(0..4) {
             0 => d(rng),
             1 => format!("{}/{}", "..", d(rng)),
             2 => format!("{}/..", d(rng)),
             _ => {
                 let (a, b) = (d(rng), d(rng));
-                if a <= b {
-                    format!("{a}/{b}")
-                } else {
-                    format!("{b}/{a}")
-                }
+                if a <= b { format!("{a}/{b}") } else { format!("{b}/{a}") }
             }
         };
         add("datetime", v);
@@ -211,45 +175,22 @@ async fn served_items_equal_the_plain_formulation() {
     let db = TestDb::new().await;
     db.client()
         .await
-        .batch_execute(&format!(
-            "ALTER DATABASE \"{}\" SET plan_cache_mode = force_generic_plan",
-            db.name()
-        ))
+        .batch_execute(&format!("ALTER DATABASE \"{}\" SET plan_cache_mode = force_generic_plan", db.name()))
         .await
         .unwrap();
     // Two servers on the database: one answering sites and measures from
     // memory, one always from SQL.
-    let sql_state = AppState::new(db.db().await)
-        .with_web_dir("/nonexistent/web/dist")
-        .with_memory(false);
+    let sql_state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist").with_memory(false);
     let sql_router = funkplan_api::router(sql_state.clone());
     let state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist");
     let router = funkplan_api::router(state.clone());
-    assert!(
-        state
-            .wait_until_caching(std::time::Duration::from_secs(10))
-            .await,
-        "change listener did not connect"
-    );
-    assert!(
-        sql_state
-            .wait_until_caching(std::time::Duration::from_secs(10))
-            .await,
-        "change listener did not connect"
-    );
+    assert!(state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
+    assert!(sql_state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
     let app = App { db, state, router };
     // App wants a database of its own; the SQL server's is never used.
-    let sql_app = App {
-        db: TestDb::new().await,
-        state: sql_state,
-        router: sql_router,
-    };
+    let sql_app = App { db: TestDb::new().await, state: sql_state, router: sql_router };
     let served = app.state.db().conn().await.unwrap();
-    let mode: String = served
-        .query_one("SHOW plan_cache_mode", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let mode: String = served.query_one("SHOW plan_cache_mode", &[]).await.unwrap().get(0);
     assert_eq!(mode, "force_generic_plan");
     drop(served);
     app.sql(DATA).await;
@@ -257,40 +198,17 @@ async fn served_items_equal_the_plain_formulation() {
     // from before the data.)
     app.state.load_memory_now().await.unwrap();
     let reference = app.db.client().await;
-    reference
-        .batch_execute("SET plan_cache_mode = force_custom_plan")
-        .await
-        .unwrap();
+    reference.batch_execute("SET plan_cache_mode = force_custom_plan").await.unwrap();
     let mut rng = StdRng::seed_from_u64(19);
-    let collections = [
-        "sites",
-        "sites",
-        "sites",
-        "measures",
-        "measures",
-        "dead-spots",
-        "dead-spots",
-        "municipalities",
-        "municipalities",
-        "districts",
-        "regions",
-        "state",
-    ];
+    let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
-    let mut by_collection: std::collections::BTreeMap<&str, usize> =
-        std::collections::BTreeMap::new();
+    let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..300 {
         let collection = collections[rng.random_range(0..collections.len())];
         let q = case(&mut rng, collection);
-        let qs: Vec<String> = q
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
+        let qs: Vec<String> = q.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
         let uri = format!("/ogc/collections/{collection}/items?{}", qs.join("&"));
-        let (matched, returned, want) =
-            funkplan_api::reference_items(&reference, collection, q.clone())
-                .await
-                .unwrap();
+        let (matched, returned, want) = funkplan_api::reference_items(&reference, collection, q.clone()).await.unwrap();
         let before = app.state.served_from_memory();
         let r = app.get(&uri).await;
         if app.state.served_from_memory() > before {
@@ -300,12 +218,7 @@ async fn served_items_equal_the_plain_formulation() {
         let r_sql = sql_app.get(&uri).await;
         let mut j = serde_json::Value::Null;
         for (path, r) in [("served", &r), ("SQL", &r_sql)] {
-            assert_eq!(
-                r.status,
-                StatusCode::OK,
-                "case {n} ({path}): {uri}: {}",
-                String::from_utf8_lossy(&r.bytes)
-            );
+            assert_eq!(r.status, StatusCode::OK, "case {n} ({path}): {uri}: {}", String::from_utf8_lossy(&r.bytes));
             let body = std::str::from_utf8(&r.bytes).unwrap();
             j = r.json();
             let at = body.find(",\"features\":[").unwrap() + ",\"features\":[".len();
@@ -313,19 +226,9 @@ async fn served_items_equal_the_plain_formulation() {
             assert!(body.ends_with("]}"), "case {n}: {uri}");
             assert_eq!(j["numberMatched"], matched, "case {n} ({path}): {uri}");
             assert_eq!(j["numberReturned"], returned, "case {n} ({path}): {uri}");
-            assert!(
-                served == want,
-                "case {n} ({path}): {uri}: features differ\nserved:    {}\nreference: {}",
-                &served[..served.len().min(600)],
-                &want[..want.len().min(600)]
-            );
+            assert!(served == want, "case {n} ({path}): {uri}: features differ\nserved:    {}\nreference: {}", &served[..served.len().min(600)], &want[..want.len().min(600)]);
         }
-        if j["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["rel"] == "next")
-        {
+        if j["links"].as_array().unwrap().iter().any(|l| l["rel"] == "next") {
             paged += 1;
         }
         if returned == 0 {
@@ -341,14 +244,8 @@ async fn served_items_equal_the_plain_formulation() {
     // Sites, measures, dead spots and municipalities (9 in 12 of the cases)
     // were answered from memory, but for those with a feature on or across
     // a box's edge (most municipalities with a bbox).
-    assert!(
-        from_memory >= 120,
-        "only {from_memory} cases were answered from memory: {by_collection:?}"
-    );
+    assert!(from_memory >= 120, "only {from_memory} cases were answered from memory: {by_collection:?}");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
-        assert!(
-            by_collection.get(c).copied().unwrap_or(0) >= 5,
-            "{c} was hardly answered from memory: {by_collection:?}"
-        );
+        assert!(by_collection.get(c).copied().unwrap_or(0) >= 5, "{c} was hardly answered from memory: {by_collection:?}");
     }
 }

@@ -46,10 +46,7 @@ async fn openapi_is_valid_30_and_covers_every_route() {
     let app = common::App::new().await;
     let r = app.get("/api/openapi.json").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/vnd.oai.openapi+json"));
+    assert!(r.header("content-type").unwrap().starts_with("application/vnd.oai.openapi+json"));
     let doc = r.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0."));
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
@@ -58,16 +55,11 @@ async fn openapi_is_valid_30_and_covers_every_route() {
     let mut ids = HashSet::new();
     for (p, item) in paths {
         for (m, op) in item.as_object().unwrap() {
-            let id = op["operationId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{m} {p}: no operationId"));
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{m} {p}: no operationId"));
             assert!(ids.insert(id.to_owned()), "operationId {id} not unique");
         }
     }
-    assert!(
-        doc["info"]["license"].get("identifier").is_none(),
-        "3.1-only license.identifier"
-    );
+    assert!(doc["info"]["license"].get("identifier").is_none(), "3.1-only license.identifier");
     let mut missing = Vec::new();
     let mut routes = BTreeSet::new();
     for (method, path) in funkplan_api::route_table() {
@@ -77,69 +69,35 @@ async fn openapi_is_valid_30_and_covers_every_route() {
             missing.push(format!("{method} {path}"));
             continue;
         };
-        assert!(
-            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
-            "{method} {path}: no responses"
-        );
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}: no responses");
         // Every {param} of the template is declared as a path parameter.
         let declared: HashSet<&str> = op["parameters"]
             .as_array()
-            .map(|ps| {
-                ps.iter()
-                    .filter(|p| p["in"] == "path")
-                    .map(|p| p["name"].as_str().unwrap())
-                    .collect()
-            })
+            .map(|ps| ps.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
             .unwrap_or_default();
         for seg in path.split('/').filter(|s| s.starts_with('{')) {
             let name = seg.trim_matches(|c| c == '{' || c == '}');
-            assert!(
-                declared.contains(name),
-                "{method} {path}: path parameter {name} undeclared"
-            );
+            assert!(declared.contains(name), "{method} {path}: path parameter {name} undeclared");
         }
         if m == "post" || m == "patch" {
-            assert!(
-                op["requestBody"]["content"]["application/json"]["schema"].is_object(),
-                "{method} {path}: no body schema"
-            );
+            assert!(op["requestBody"]["content"]["application/json"]["schema"].is_object(), "{method} {path}: no body schema");
             assert!(op["security"].is_array(), "{method} {path}: no security");
         }
     }
-    assert!(
-        missing.is_empty(),
-        "routes missing from /api/openapi.json: {missing:?}"
-    );
+    assert!(missing.is_empty(), "routes missing from /api/openapi.json: {missing:?}");
     // And nothing described that the router does not serve.
     for p in paths.keys() {
         assert!(routes.contains(p.as_str()), "{p} described but not routed");
     }
     // Route table sanity: the endpoints of DESIGN §7 are all there.
-    for p in [
-        "/api/v1/targets/{id}/history",
-        "/ogc/collections/{collectionId}/items/{featureId}",
-        "/metrics",
-        "/api/v1/audit",
-    ] {
+    for p in ["/api/v1/targets/{id}/history", "/ogc/collections/{collectionId}/items/{featureId}", "/metrics", "/api/v1/audit"] {
         assert!(routes.contains(p), "{p} not routed");
     }
     let mut bad = Vec::new();
     check_refs(&doc, &doc, &mut bad);
     assert!(bad.is_empty(), "broken: {bad:?}");
     assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
-    for s in [
-        "Problem",
-        "NewSite",
-        "SitePatch",
-        "NewMeasure",
-        "MeasurePatch",
-        "TargetStatus",
-        "MunicipalityFigures",
-        "FeatureCollection",
-    ] {
-        assert!(
-            doc["components"]["schemas"].get(s).is_some(),
-            "schema {s} missing"
-        );
+    for s in ["Problem", "NewSite", "SitePatch", "NewMeasure", "MeasurePatch", "TargetStatus", "MunicipalityFigures", "FeatureCollection"] {
+        assert!(doc["components"]["schemas"].get(s).is_some(), "schema {s} missing");
     }
 }

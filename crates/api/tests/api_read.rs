@@ -13,16 +13,8 @@ async fn municipality_figures_have_the_design_shape() {
     let app = App::new().await;
     app.fixture().await;
     let r = app.get("/api/v1/municipalities/05111000").await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.bytes)
-    );
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.bytes));
+    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
     let j = r.json();
     assert_eq!(j["ags"], "05111000");
     assert_eq!(j["name"], "Düsseldorf");
@@ -41,17 +33,11 @@ async fn municipality_figures_have_the_design_shape() {
     assert_eq!(lte["area_share"], 0.99);
     assert_eq!(lte["dead_spot_area_km2"], 0.4);
     assert_eq!(lte["grey_spot_area_km2"], 2.1);
-    assert!(
-        lte.get("operators").is_none(),
-        "no operator rows for LTE: {lte}"
-    );
+    assert!(lte.get("operators").is_none(), "no operator rows for LTE: {lte}");
     assert_eq!(j["scenario"]["5g"]["household_share"], 0.95);
     assert_eq!(j["scenario"]["lte"]["area_share"], 1.0);
     assert_eq!(j["sites"], json!({"on_air": 1, "planned": 1}));
-    assert_eq!(
-        j["measures"],
-        json!({"5g_upgrade": {"planned": 1}, "lte_upgrade": {"completed": 1}})
-    );
+    assert_eq!(j["measures"], json!({"5g_upgrade": {"planned": 1}, "lte_upgrade": {"completed": 1}}));
     assert_eq!(j["source"], "reported");
     assert_eq!(j["computed_at"], "2026-11-23T10:00:00Z");
 
@@ -73,22 +59,12 @@ async fn municipality_figures_have_the_design_shape() {
 async fn unknown_and_malformed_ags_are_problems() {
     let app = App::new().await;
     app.fixture().await;
-    let d = app
-        .get("/api/v1/municipalities/05999999")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    let d = app.get("/api/v1/municipalities/05999999").await.problem(StatusCode::NOT_FOUND);
     assert!(d.contains("05999999"), "{d}");
-    let d = app
-        .get("/api/v1/municipalities/5111")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    let d = app.get("/api/v1/municipalities/5111").await.problem(StatusCode::BAD_REQUEST);
     assert!(d.contains("8-digit"), "{d}");
-    app.get("/api/v1/municipalities/05999999/dead-spots")
-        .await
-        .problem(StatusCode::NOT_FOUND);
-    app.get("/api/v1/municipalities/xx/dead-spots")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    app.get("/api/v1/municipalities/05999999/dead-spots").await.problem(StatusCode::NOT_FOUND);
+    app.get("/api/v1/municipalities/xx/dead-spots").await.problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -97,10 +73,7 @@ async fn dead_spots_are_geojson_in_wgs84() {
     app.fixture().await;
     let r = app.get("/api/v1/municipalities/05111000/dead-spots").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/geo+json")
-    );
+    assert_eq!(r.header("content-type").as_deref(), Some("application/geo+json"));
     let j = r.json();
     assert_eq!(j["type"], "FeatureCollection");
     let f = j["features"].as_array().unwrap();
@@ -110,15 +83,9 @@ async fn dead_spots_are_geojson_in_wgs84() {
     let ring = &f[0]["geometry"]["coordinates"][0][0];
     let lon = ring[0][0].as_f64().unwrap();
     let lat = ring[0][1].as_f64().unwrap();
-    assert!(
-        (6.7..6.8).contains(&lon) && (51.1..51.3).contains(&lat),
-        "{lon} {lat}"
-    );
+    assert!((6.7..6.8).contains(&lon) && (51.1..51.3).contains(&lat), "{lon} {lat}");
     // No dead spots: an empty collection, not 404.
-    let j = app
-        .get("/api/v1/municipalities/05315000/dead-spots")
-        .await
-        .json();
+    let j = app.get("/api/v1/municipalities/05315000/dead-spots").await.json();
     assert_eq!(j["features"], json!([]));
 }
 
@@ -127,26 +94,13 @@ async fn search_by_name_and_ags_prefix() {
     let app = App::new().await;
     app.fixture().await;
     let j = app.get("/api/v1/municipalities?q=d%C3%BCss").await.json();
-    assert_eq!(
-        j,
-        json!([{"ags": "05111000", "name": "Düsseldorf", "district": "05111"}])
-    );
+    assert_eq!(j, json!([{"ags": "05111000", "name": "Düsseldorf", "district": "05111"}]));
     let j = app.get("/api/v1/municipalities?q=DU").await.json();
-    let names: Vec<&str> = j
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = j.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     // Prefix match first, then substring.
     assert_eq!(names, vec!["Duisburg"]);
     let j = app.get("/api/v1/municipalities?q=s").await.json();
-    let names: Vec<&str> = j
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = j.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     // No name starts with "s": substring matches, by name.
     assert_eq!(names, vec!["Duisburg", "Düsseldorf"]);
     let j = app.get("/api/v1/municipalities?q=0531").await.json();
@@ -155,48 +109,27 @@ async fn search_by_name_and_ags_prefix() {
     assert_eq!(j, json!([]), "LIKE wildcards are literal");
     let j = app.get("/api/v1/municipalities").await.json();
     assert_eq!(j.as_array().unwrap().len(), 3);
-    app.get("/api/v1/municipalities?x=1")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
-    app.get("/api/v1/municipalities?limit=abc")
-        .await
-        .problem(StatusCode::BAD_REQUEST);
+    app.get("/api/v1/municipalities?x=1").await.problem(StatusCode::BAD_REQUEST);
+    app.get("/api/v1/municipalities?limit=abc").await.problem(StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn etag_gives_304_and_changes_with_the_data() {
     let app = App::new().await;
     app.fixture().await;
-    for uri in [
-        "/api/v1/targets",
-        "/api/v1/municipalities/05111000",
-        "/ogc/collections/sites/items",
-        "/healthz",
-        "/ogc",
-    ] {
+    for uri in ["/api/v1/targets", "/api/v1/municipalities/05111000", "/ogc/collections/sites/items", "/healthz", "/ogc"] {
         let r = app.get(uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
-        let etag = r
-            .header("etag")
-            .unwrap_or_else(|| panic!("no ETag on {uri}"));
+        let etag = r.header("etag").unwrap_or_else(|| panic!("no ETag on {uri}"));
         assert!(r.header("cache-control").is_some(), "{uri}");
         let r2 = app.get_with(uri, &[("if-none-match", &etag)]).await;
         assert_eq!(r2.status, StatusCode::NOT_MODIFIED, "{uri}");
         assert!(r2.bytes.is_empty());
         assert_eq!(r2.header("etag").as_deref(), Some(etag.as_str()));
     }
-    let before = app
-        .get("/api/v1/municipalities/05111000")
-        .await
-        .header("etag")
-        .unwrap();
+    let before = app.get("/api/v1/municipalities/05111000").await.header("etag").unwrap();
     app.sql("UPDATE coverage_result SET households_covered = 900 WHERE ags = '05111000' AND technology = '5g' AND NOT scenario").await;
-    let r = app
-        .get_with(
-            "/api/v1/municipalities/05111000",
-            &[("if-none-match", &before)],
-        )
-        .await;
+    let r = app.get_with("/api/v1/municipalities/05111000", &[("if-none-match", &before)]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_ne!(r.header("etag").unwrap(), before);
     assert_eq!(r.json()["coverage"]["5g"]["household_share"], 0.9);
@@ -218,9 +151,7 @@ async fn cache_follows_changes_made_by_other_connections() {
     let first = app.get("/api/v1/municipalities/05111000").await.json();
     assert_eq!(first["sites"]["planned"], 1);
     let c = app.db.client().await;
-    c.batch_execute("UPDATE site SET status = 'permitting' WHERE site_id = 'S-2'")
-        .await
-        .unwrap();
+    c.batch_execute("UPDATE site SET status = 'permitting' WHERE site_id = 'S-2'").await.unwrap();
     let mut seen = None;
     for _ in 0..40 {
         let j = app.get("/api/v1/municipalities/05111000").await.json();
@@ -238,26 +169,17 @@ async fn cache_follows_changes_made_by_other_connections() {
 async fn compression_is_negotiated() {
     let app = App::new().await;
     app.fixture().await;
-    let plain = app
-        .get("/ogc/collections/municipalities/items?geometry=full")
-        .await;
+    let plain = app.get("/ogc/collections/municipalities/items?geometry=full").await;
     assert!(plain.header("content-encoding").is_none());
     for enc in ["gzip", "br"] {
-        let r = app
-            .get_with(
-                "/ogc/collections/municipalities/items?geometry=full",
-                &[("accept-encoding", enc)],
-            )
-            .await;
+        let r = app.get_with("/ogc/collections/municipalities/items?geometry=full", &[("accept-encoding", enc)]).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.header("content-encoding").as_deref(), Some(enc));
         assert!(r.bytes.len() < plain.bytes.len());
         assert_eq!(r.header("vary").as_deref(), Some("accept-encoding"));
     }
     // Small API answers go through the generic compression layer too.
-    let r = app
-        .get_with("/api/v1/targets", &[("accept-encoding", "gzip")])
-        .await;
+    let r = app.get_with("/api/v1/targets", &[("accept-encoding", "gzip")]).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -265,45 +187,24 @@ async fn compression_is_negotiated() {
 async fn targets_list_and_hygiene_headers() {
     let app = App::new().await;
     app.fixture().await;
-    let r = app
-        .get_with("/api/v1/targets", &[("origin", "https://example.org")])
-        .await;
+    let r = app.get_with("/api/v1/targets", &[("origin", "https://example.org")]).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.header("access-control-allow-origin").as_deref(),
-        Some("*")
-    );
+    assert_eq!(r.header("access-control-allow-origin").as_deref(), Some("*"));
     assert!(r.header("x-request-id").is_some_and(|v| !v.is_empty()));
     let j = r.json();
-    let upgrades = j
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "5g-upgrades")
-        .unwrap();
-    assert_eq!(
-        upgrades["current_value"], 1.0,
-        "M-3 is a completed 5g_upgrade"
-    );
-    let own = app
-        .get_with("/healthz", &[("x-request-id", "abc-123")])
-        .await;
+    let upgrades = j.as_array().unwrap().iter().find(|t| t["id"] == "5g-upgrades").unwrap();
+    assert_eq!(upgrades["current_value"], 1.0, "M-3 is a completed 5g_upgrade");
+    let own = app.get_with("/healthz", &[("x-request-id", "abc-123")]).await;
     assert_eq!(own.header("x-request-id").as_deref(), Some("abc-123"));
 }
 
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let app = App::new().await;
-    app.get("/api/v1/nothing")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    app.get("/api/v1/nothing").await.problem(StatusCode::NOT_FOUND);
     app.get("/ogc/nothing").await.problem(StatusCode::NOT_FOUND);
     let r = app
-        .send(
-            axum::http::Request::delete("/api/v1/targets")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
+        .send(axum::http::Request::delete("/api/v1/targets").body(axum::body::Body::empty()).unwrap())
         .await;
     let d = r.problem(StatusCode::METHOD_NOT_ALLOWED);
     assert!(d.contains("DELETE"), "{d}");
@@ -316,25 +217,14 @@ async fn web_app_missing_gives_a_german_notice_and_built_app_is_served() {
     let r = app.get("/").await;
     assert_eq!(r.status, StatusCode::OK);
     let body = String::from_utf8_lossy(&r.bytes).to_string();
-    assert!(
-        body.contains("Die Web-Anwendung ist noch nicht gebaut"),
-        "{body}"
-    );
+    assert!(body.contains("Die Web-Anwendung ist noch nicht gebaut"), "{body}");
 
     let dir = std::env::temp_dir().join(format!("funkplan-web-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("assets")).unwrap();
-    std::fs::write(
-        dir.join("index.html"),
-        "<!doctype html><title>Karte</title>",
-    )
-    .unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>Karte</title>").unwrap();
     std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
     let router = funkplan_api::router(app.state.clone().with_web_dir(&dir));
-    let app2 = common::App {
-        db: funkplan_db::testing::TestDb::new().await,
-        state: app.state.clone(),
-        router,
-    };
+    let app2 = common::App { db: funkplan_db::testing::TestDb::new().await, state: app.state.clone(), router };
     let r = app2.get("/").await;
     assert!(String::from_utf8_lossy(&r.bytes).contains("Karte"));
     let r = app2.get("/gemeinde/05111000").await;
@@ -343,9 +233,7 @@ async fn web_app_missing_gives_a_german_notice_and_built_app_is_served() {
     let r = app2.get("/assets/app.js").await;
     assert_eq!(String::from_utf8_lossy(&r.bytes), "console.log(1)");
     assert!(r.header("cache-control").unwrap().contains("immutable"));
-    app2.get("/api/v1/none")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    app2.get("/api/v1/none").await.problem(StatusCode::NOT_FOUND);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -366,10 +254,7 @@ async fn metrics_count_requests_by_route() {
     assert!(text.contains(r#"funkplan_http_request_duration_seconds_count{route="/api/v1/municipalities/{ags}"} 3"#), "{text}");
     assert!(text.contains("funkplan_db_pool_size "), "{text}");
     assert!(text.contains("funkplan_db_pool_available "), "{text}");
-    assert!(
-        text.contains(r#"funkplan_recompute_duration_seconds{incremental="false"} 0.4"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"funkplan_recompute_duration_seconds{incremental="false"} 0.4"#), "{text}");
 }
 
 #[tokio::test]
@@ -377,24 +262,15 @@ async fn pool_exhaustion_is_503_with_retry_after() {
     let t = funkplan_db::testing::TestDb::new().await;
     let db = funkplan_db::Db::connect(
         &t.url,
-        &funkplan_db::PoolOptions {
-            max_size: 1,
-            wait_timeout: std::time::Duration::from_millis(100),
-            ..Default::default()
-        },
+        &funkplan_db::PoolOptions { max_size: 1, wait_timeout: std::time::Duration::from_millis(100), ..Default::default() },
     )
     .await
     .unwrap();
     let held = db.conn().await.unwrap();
     let app = funkplan_api::router(funkplan_api::AppState::new(db.clone()));
-    let resp = tower::ServiceExt::oneshot(
-        app,
-        axum::http::Request::get("/api/v1/municipalities/05111000")
-            .body(axum::body::Body::empty())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let resp = tower::ServiceExt::oneshot(app, axum::http::Request::get("/api/v1/municipalities/05111000").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(resp.headers().get("retry-after").is_some());
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
@@ -411,16 +287,10 @@ async fn target_history_is_the_stored_monthly_series() {
     .await;
     let r = app.get("/api/v1/targets/5g-upgrades/history").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.json(),
-        json!([{"month": "2024-01-01", "value": 10.0}, {"month": "2024-02-01", "value": 25.0}])
-    );
+    assert_eq!(r.json(), json!([{"month": "2024-01-01", "value": 10.0}, {"month": "2024-02-01", "value": 25.0}]));
     let j = app.get("/api/v1/targets/5g-area/history").await.json();
     assert_eq!(j, json!([]));
-    let d = app
-        .get("/api/v1/targets/no-such/history")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    let d = app.get("/api/v1/targets/no-such/history").await.problem(StatusCode::NOT_FOUND);
     assert!(d.contains("no-such"), "{d}");
 }
 
@@ -438,10 +308,7 @@ async fn neighbours_share_a_border_not_a_corner() {
           ('05111903', 'Nord', 'Gemeinde', 1, 1, ST_Multi(ST_MakeEnvelope(340000, 5680000, 345000, 5690000, 25832)))",
     )
     .await;
-    let v = app
-        .get("/api/v1/municipalities/05111000/neighbours")
-        .await
-        .json();
+    let v = app.get("/api/v1/municipalities/05111000/neighbours").await.json();
     assert_eq!(
         v,
         json!({"ags": "05111000", "neighbours": [
@@ -451,22 +318,8 @@ async fn neighbours_share_a_border_not_a_corner() {
     );
     // The corner square borders Ost (1 km of Ost's north edge), and
     // Düsseldorf only by a corner: not a neighbour.
-    let e = app
-        .get("/api/v1/municipalities/05111902/neighbours")
-        .await
-        .json();
-    assert_eq!(
-        e["neighbours"],
-        json!([{"ags": "05111901", "name": "Ost", "border_km": 1.0}])
-    );
-    assert!(app
-        .get("/api/v1/municipalities/05999999/neighbours")
-        .await
-        .problem(StatusCode::NOT_FOUND)
-        .contains("05999999"));
-    assert!(app
-        .get("/api/v1/municipalities/0511/neighbours")
-        .await
-        .problem(StatusCode::BAD_REQUEST)
-        .contains("AGS"));
+    let e = app.get("/api/v1/municipalities/05111902/neighbours").await.json();
+    assert_eq!(e["neighbours"], json!([{"ags": "05111901", "name": "Ost", "border_km": 1.0}]));
+    assert!(app.get("/api/v1/municipalities/05999999/neighbours").await.problem(StatusCode::NOT_FOUND).contains("05999999"));
+    assert!(app.get("/api/v1/municipalities/0511/neighbours").await.problem(StatusCode::BAD_REQUEST).contains("AGS"));
 }

@@ -38,12 +38,7 @@ async fn releases_are_listed_oldest_first() {
     app.fixture().await;
     app.sql(RELEASES).await;
     let v = app.get("/api/v1/releases").await.json();
-    let dates: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["as_of"].as_str().unwrap())
-        .collect();
+    let dates: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["as_of"].as_str().unwrap()).collect();
     assert_eq!(dates, ["2023-01-01", "2023-04-01"]);
     assert_eq!(v[1]["cells"], 5);
     assert_eq!(v[1]["source_file"], "202304_MobilfunkMonitoring.csv");
@@ -55,95 +50,46 @@ async fn a_municipality_sees_what_changed_between_releases() {
     app.fixture().await;
     // Before any release: nothing to compare.
     let none = app.get("/api/v1/municipalities/05111000/changes").await;
-    assert!(none
-        .problem(StatusCode::NOT_FOUND)
-        .contains("no coverage release"));
+    assert!(none.problem(StatusCode::NOT_FOUND).contains("no coverage release"));
     app.sql(RELEASES).await;
 
     // Default: the latest release against the one before.
-    let v = app
-        .get("/api/v1/municipalities/05111000/changes")
-        .await
-        .json();
+    let v = app.get("/api/v1/municipalities/05111000/changes").await.json();
     assert_eq!(v["from"], "2023-01-01");
     assert_eq!(v["to"], "2023-04-01");
     assert_eq!(v["cells"], 5);
     let lte = &v["technologies"]["lte"];
-    assert_eq!(
-        (lte["cells_gained"].as_i64(), lte["cells_lost"].as_i64()),
-        (Some(1), Some(0))
-    );
-    assert_eq!(
-        (
-            lte["households_before"].as_f64(),
-            lte["households_after"].as_f64()
-        ),
-        (Some(40.0), Some(50.0))
-    );
+    assert_eq!((lte["cells_gained"].as_i64(), lte["cells_lost"].as_i64()), (Some(1), Some(0)));
+    assert_eq!((lte["households_before"].as_f64(), lte["households_after"].as_f64()), (Some(40.0), Some(50.0)));
     assert_eq!(lte["area_gained_km2"].as_f64(), Some(0.01));
     let nr = &v["technologies"]["5g"];
-    assert_eq!(
-        (nr["cells_gained"].as_i64(), nr["cells_lost"].as_i64()),
-        (Some(1), Some(1))
-    );
-    assert_eq!(
-        (
-            nr["households_gained"].as_f64(),
-            nr["households_lost"].as_f64()
-        ),
-        (Some(10.0), Some(10.0))
-    );
+    assert_eq!((nr["cells_gained"].as_i64(), nr["cells_lost"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((nr["households_gained"].as_f64(), nr["households_lost"].as_f64()), (Some(10.0), Some(10.0)));
     assert_eq!(v["dead_spot_area_km2"]["before"].as_f64(), Some(0.01));
     assert_eq!(v["dead_spot_area_km2"]["after"].as_f64(), Some(0.0));
     let feats = v["changed_areas"]["features"].as_array().unwrap();
-    let kinds: Vec<(&str, &str)> = feats
-        .iter()
-        .map(|f| {
-            (
-                f["properties"]["technology"].as_str().unwrap(),
-                f["properties"]["change"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let kinds: Vec<(&str, &str)> =
+        feats.iter().map(|f| (f["properties"]["technology"].as_str().unwrap(), f["properties"]["change"].as_str().unwrap())).collect();
     assert_eq!(kinds, [("5g", "gained"), ("5g", "lost"), ("lte", "gained")]);
     // The gained LTE cell: 100 m square at e 340400..340500, n 5670000..5670100, in WGS84.
     let ring = &feats[2]["geometry"]["coordinates"][0];
-    let lons: Vec<f64> = ring
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p[0].as_f64().unwrap())
-        .collect();
-    assert!(
-        lons.iter().all(|&x| (6.717..6.720).contains(&x)),
-        "{lons:?}"
-    );
+    let lons: Vec<f64> = ring.as_array().unwrap().iter().map(|p| p[0].as_f64().unwrap()).collect();
+    assert!(lons.iter().all(|&x| (6.717..6.720).contains(&x)), "{lons:?}");
 
     // Dates pick the release in force; before the first there is none.
-    let early = app
-        .get("/api/v1/municipalities/05111000/changes?from=2022-06-30&to=2023-02-15")
-        .await
-        .json();
+    let early = app.get("/api/v1/municipalities/05111000/changes?from=2022-06-30&to=2023-02-15").await.json();
     assert_eq!(early["from"], serde_json::Value::Null);
     assert_eq!(early["to"], "2023-01-01");
     assert_eq!(early["technologies"]["lte"]["cells_gained"], 4);
     assert_eq!(early["dead_spot_area_km2"]["before"].as_f64(), Some(0.05));
     // The same release on both sides: nothing changed.
-    let same = app
-        .get("/api/v1/municipalities/05111000/changes?from=2023-04-02&to=2023-12-31")
-        .await
-        .json();
+    let same = app.get("/api/v1/municipalities/05111000/changes?from=2023-04-02&to=2023-12-31").await.json();
     assert_eq!(same["changed_areas"]["features"], serde_json::json!([]));
     assert_eq!(same["technologies"]["5g"]["cells_gained"], 0);
 
     // The changed areas alone for a map.
-    let g = app
-        .get("/api/v1/municipalities/05111000/changes?f=geojson")
-        .await;
-    assert_eq!(
-        g.header("content-type").as_deref(),
-        Some("application/geo+json")
-    );
+    let g = app.get("/api/v1/municipalities/05111000/changes?f=geojson").await;
+    assert_eq!(g.header("content-type").as_deref(), Some("application/geo+json"));
     assert_eq!(g.json()["type"], "FeatureCollection");
     assert_eq!(g.json()["features"].as_array().unwrap().len(), 3);
 }
@@ -154,36 +100,12 @@ async fn bad_change_requests_are_refused() {
     app.fixture().await;
     app.sql(RELEASES).await;
     let cases = [
-        (
-            "/api/v1/municipalities/05111000/changes?from=2023-13-01",
-            StatusCode::BAD_REQUEST,
-            "not a date",
-        ),
-        (
-            "/api/v1/municipalities/05111000/changes?from=2024-01-01&to=2023-01-01",
-            StatusCode::BAD_REQUEST,
-            "lies after",
-        ),
-        (
-            "/api/v1/municipalities/05111000/changes?f=csv",
-            StatusCode::BAD_REQUEST,
-            "json, geojson",
-        ),
-        (
-            "/api/v1/municipalities/05111000/changes?since=2023-01-01",
-            StatusCode::BAD_REQUEST,
-            "since",
-        ),
-        (
-            "/api/v1/municipalities/0511100/changes",
-            StatusCode::BAD_REQUEST,
-            "AGS",
-        ),
-        (
-            "/api/v1/municipalities/05999000/changes",
-            StatusCode::NOT_FOUND,
-            "05999000",
-        ),
+        ("/api/v1/municipalities/05111000/changes?from=2023-13-01", StatusCode::BAD_REQUEST, "not a date"),
+        ("/api/v1/municipalities/05111000/changes?from=2024-01-01&to=2023-01-01", StatusCode::BAD_REQUEST, "lies after"),
+        ("/api/v1/municipalities/05111000/changes?f=csv", StatusCode::BAD_REQUEST, "json, geojson"),
+        ("/api/v1/municipalities/05111000/changes?since=2023-01-01", StatusCode::BAD_REQUEST, "since"),
+        ("/api/v1/municipalities/0511100/changes", StatusCode::BAD_REQUEST, "AGS"),
+        ("/api/v1/municipalities/05999000/changes", StatusCode::NOT_FOUND, "05999000"),
     ];
     for (uri, status, words) in cases {
         let d = app.get(uri).await.problem(status);
@@ -198,10 +120,7 @@ async fn bad_change_requests_are_refused() {
 struct DatedHook;
 
 impl funkplan_api::CoverageHook for DatedHook {
-    fn changed(
-        &self,
-        _: funkplan_model::Change,
-    ) -> futures_util::future::BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+    fn changed(&self, _: funkplan_model::Change) -> futures_util::future::BoxFuture<'static, Result<(), funkplan_api::HookError>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -209,10 +128,7 @@ impl funkplan_api::CoverageHook for DatedHook {
         &self,
         ags: String,
         date: chrono::NaiveDate,
-    ) -> futures_util::future::BoxFuture<
-        'static,
-        Result<Option<funkplan_api::DatedFigures>, funkplan_api::HookError>,
-    > {
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<funkplan_api::DatedFigures>, funkplan_api::HookError>> {
         use funkplan_api::{DatedFigures, DatedTech};
         Box::pin(async move {
             if ags != "05111000" {
@@ -239,10 +155,7 @@ impl funkplan_api::CoverageHook for DatedHook {
     fn coverage_at(
         &self,
         date: chrono::NaiveDate,
-    ) -> futures_util::future::BoxFuture<
-        'static,
-        Result<funkplan_api::DatedAll, funkplan_api::HookError>,
-    > {
+    ) -> futures_util::future::BoxFuture<'static, Result<funkplan_api::DatedAll, funkplan_api::HookError>> {
         use funkplan_api::{DatedAll, DatedTech};
         Box::pin(async move {
             let t = |hh_cov: f64, cov: u32| DatedTech {
@@ -257,34 +170,18 @@ impl funkplan_api::CoverageHook for DatedHook {
                 date,
                 release: None,
                 source: funkplan_model::CoverageSource::Modelled,
-                municipalities: vec![
-                    ("05111000".into(), t(900.0, 90), t(250.0, 25)),
-                    ("05112000".into(), t(0.0, 0), t(0.0, 0)),
-                ],
+                municipalities: vec![("05111000".into(), t(900.0, 90), t(250.0, 25)), ("05112000".into(), t(0.0, 0), t(0.0, 0))],
             })
         })
     }
 
-    fn series(
-        &self,
-        ags: String,
-    ) -> futures_util::future::BoxFuture<
-        'static,
-        Result<Option<funkplan_api::DatedSeries>, funkplan_api::HookError>,
-    > {
+    fn series(&self, ags: String) -> futures_util::future::BoxFuture<'static, Result<Option<funkplan_api::DatedSeries>, funkplan_api::HookError>> {
         use funkplan_api::{DatedSeries, DatedTech};
         Box::pin(async move {
             if ags != "05111000" {
                 return Ok(None);
             }
-            let t = |hh_cov: f64| DatedTech {
-                households: 1000.0,
-                households_covered: hh_cov,
-                cells: 100,
-                cells_covered: 50,
-                dead_cells: 50,
-                grey_cells: 0,
-            };
+            let t = |hh_cov: f64| DatedTech { households: 1000.0, households_covered: hh_cov, cells: 100, cells_covered: 50, dead_cells: 50, grey_cells: 0 };
             let d = |m| chrono::NaiveDate::from_ymd_opt(2023, m, 1).unwrap();
             Ok(Some(DatedSeries {
                 source: funkplan_model::CoverageSource::Union,
@@ -298,10 +195,7 @@ impl funkplan_api::CoverageHook for DatedHook {
 async fn a_municipality_at_a_date_from_the_engine() {
     let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
     app.fixture().await;
-    let v = app
-        .get("/api/v1/municipalities/05111000?as_of=2023-02-15")
-        .await
-        .json();
+    let v = app.get("/api/v1/municipalities/05111000?as_of=2023-02-15").await.json();
     assert_eq!(v["as_of"], "2023-02-15");
     assert_eq!(v["release"], "2023-01-01");
     assert_eq!(v["source"], "union");
@@ -310,43 +204,15 @@ async fn a_municipality_at_a_date_from_the_engine() {
     assert_eq!(v["coverage"]["5g"]["area_share"], 0.5);
     assert_eq!(v["coverage"]["lte"]["dead_spot_area_km2"], 0.04);
     // Without a date: today's stored figures, as before.
-    assert_eq!(
-        app.get("/api/v1/municipalities/05111000").await.json()["coverage"]["5g"]
-            ["household_share"],
-        0.8
-    );
+    assert_eq!(app.get("/api/v1/municipalities/05111000").await.json()["coverage"]["5g"]["household_share"], 0.8);
     let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
     for (uri, status, words) in [
-        (
-            format!("/api/v1/municipalities/05111000?as_of={tomorrow}"),
-            StatusCode::BAD_REQUEST,
-            "today",
-        ),
-        (
-            "/api/v1/municipalities/05111000?as_of=2018-12-31".into(),
-            StatusCode::BAD_REQUEST,
-            "2019-01-01",
-        ),
-        (
-            "/api/v1/municipalities/05111000?as_of=15.02.2023".into(),
-            StatusCode::BAD_REQUEST,
-            "YYYY-MM-DD",
-        ),
-        (
-            "/api/v1/municipalities/05111000?asof=2023-02-15".into(),
-            StatusCode::BAD_REQUEST,
-            "asof",
-        ),
-        (
-            "/api/v1/municipalities/05999000?as_of=2023-02-15".into(),
-            StatusCode::NOT_FOUND,
-            "05999000",
-        ),
-        (
-            "/api/v1/municipalities/05112000?as_of=2023-02-15".into(),
-            StatusCode::NOT_FOUND,
-            "no grid cells",
-        ),
+        (format!("/api/v1/municipalities/05111000?as_of={tomorrow}"), StatusCode::BAD_REQUEST, "today"),
+        ("/api/v1/municipalities/05111000?as_of=2018-12-31".into(), StatusCode::BAD_REQUEST, "2019-01-01"),
+        ("/api/v1/municipalities/05111000?as_of=15.02.2023".into(), StatusCode::BAD_REQUEST, "YYYY-MM-DD"),
+        ("/api/v1/municipalities/05111000?asof=2023-02-15".into(), StatusCode::BAD_REQUEST, "asof"),
+        ("/api/v1/municipalities/05999000?as_of=2023-02-15".into(), StatusCode::NOT_FOUND, "05999000"),
+        ("/api/v1/municipalities/05112000?as_of=2023-02-15".into(), StatusCode::NOT_FOUND, "no grid cells"),
     ] {
         let d = app.get(&uri).await.problem(status);
         assert!(d.contains(words), "{uri}: {d}");
@@ -357,10 +223,7 @@ async fn a_municipality_at_a_date_from_the_engine() {
 async fn a_date_without_the_engine_is_unavailable() {
     let app = App::new().await;
     app.fixture().await;
-    let d = app
-        .get("/api/v1/municipalities/05111000?as_of=2023-02-15")
-        .await
-        .problem(StatusCode::SERVICE_UNAVAILABLE);
+    let d = app.get("/api/v1/municipalities/05111000?as_of=2023-02-15").await.problem(StatusCode::SERVICE_UNAVAILABLE);
     assert!(d.contains("funkplan serve"), "{d}");
 }
 
@@ -377,17 +240,8 @@ async fn every_municipality_at_a_date_for_the_map() {
     assert_eq!(m[0]["household_share_5g"], 0.25);
     assert_eq!(m[0]["household_share_lte"], 0.9);
     assert_eq!(m[0]["dead_spot_area_km2"], 0.1);
-    assert!(app
-        .get("/api/v1/coverage?as_of=2018-06-01")
-        .await
-        .problem(StatusCode::BAD_REQUEST)
-        .contains("2019-01-01"));
-    assert!(App::new()
-        .await
-        .get("/api/v1/coverage")
-        .await
-        .problem(StatusCode::SERVICE_UNAVAILABLE)
-        .contains("funkplan serve"));
+    assert!(app.get("/api/v1/coverage?as_of=2018-06-01").await.problem(StatusCode::BAD_REQUEST).contains("2019-01-01"));
+    assert!(App::new().await.get("/api/v1/coverage").await.problem(StatusCode::SERVICE_UNAVAILABLE).contains("funkplan serve"));
 }
 
 #[tokio::test]
@@ -407,55 +261,29 @@ async fn an_area_at_a_date_adds_up_its_municipalities_counts() {
     assert_eq!(v["coverage"]["lte"]["household_share"], 0.45);
     assert_eq!(v["coverage"]["lte"]["area_share"], 0.45);
     assert_eq!(v["coverage"]["5g"]["household_share"], 0.125);
-    assert!(
-        (v["coverage"]["lte"]["dead_spot_area_km2"].as_f64().unwrap() - 1.1).abs() < 1e-9,
-        "{v}"
-    );
+    assert!((v["coverage"]["lte"]["dead_spot_area_km2"].as_f64().unwrap() - 1.1).abs() < 1e-9, "{v}");
     let m = v["municipalities"].as_array().unwrap();
     assert_eq!(m.len(), 2, "{v}");
     assert_eq!(m[0]["name"], "Düsseldorf");
     assert_eq!(m[0]["coverage"]["lte"]["household_share"], 0.9);
     // A district of one municipality is that municipality.
-    let d = app
-        .get("/api/v1/districts/05112?as_of=2021-03-31")
-        .await
-        .json();
+    let d = app.get("/api/v1/districts/05112?as_of=2021-03-31").await.json();
     assert_eq!(d["name"], "Duisburg");
     assert_eq!(d["coverage"]["lte"]["household_share"], 0.0);
     // Today's answer stays the stored one.
     assert_eq!(app.get("/api/v1/regions/051").await.json()["ags"], "051");
     for (uri, status, words) in [
-        (
-            "/api/v1/regions/051?as_of=2018-12-31",
-            StatusCode::BAD_REQUEST,
-            "2019-01-01",
-        ),
-        (
-            "/api/v1/districts/05111?as_of=31.03.2021",
-            StatusCode::BAD_REQUEST,
-            "YYYY-MM-DD",
-        ),
-        (
-            "/api/v1/districts/05111?asof=2021-03-31",
-            StatusCode::BAD_REQUEST,
-            "asof",
-        ),
-        (
-            "/api/v1/districts/05999?as_of=2021-03-31",
-            StatusCode::NOT_FOUND,
-            "05999",
-        ),
+        ("/api/v1/regions/051?as_of=2018-12-31", StatusCode::BAD_REQUEST, "2019-01-01"),
+        ("/api/v1/districts/05111?as_of=31.03.2021", StatusCode::BAD_REQUEST, "YYYY-MM-DD"),
+        ("/api/v1/districts/05111?asof=2021-03-31", StatusCode::BAD_REQUEST, "asof"),
+        ("/api/v1/districts/05999?as_of=2021-03-31", StatusCode::NOT_FOUND, "05999"),
     ] {
         let d = app.get(uri).await.problem(status);
         assert!(d.contains(words), "{uri}: {d}");
     }
     let d = App::new().await;
     d.fixture().await;
-    assert!(d
-        .get("/api/v1/regions/051?as_of=2021-03-31")
-        .await
-        .problem(StatusCode::SERVICE_UNAVAILABLE)
-        .contains("funkplan serve"));
+    assert!(d.get("/api/v1/regions/051?as_of=2021-03-31").await.problem(StatusCode::SERVICE_UNAVAILABLE).contains("funkplan serve"));
 }
 
 #[tokio::test]
@@ -472,14 +300,7 @@ async fn targets_as_they_stood_on_a_date() {
            ('5g-upgrades', '2025-06-01', 11000)",
     )
     .await;
-    let at = |list: &serde_json::Value| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["id"] == "5g-upgrades")
-            .unwrap()
-            .clone()
-    };
+    let at = |list: &serde_json::Value| list.as_array().unwrap().iter().find(|t| t["id"] == "5g-upgrades").unwrap().clone();
     // Before the deadline: December's value, not met, deadline ahead, and
     // the later catch-up unknown then.
     let t = at(&app.get("/api/v1/targets?as_of=2024-12-15").await.json());
@@ -498,31 +319,17 @@ async fn targets_as_they_stood_on_a_date() {
     assert_eq!(t["met_on"], "2025-01-01");
     assert_eq!(t["forecast"]["value_at_deadline"], 10000.0);
     // Nothing known before the history starts; bad dates refused.
-    let d = app
-        .get("/api/v1/targets?as_of=2024-09-30")
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    let d = app.get("/api/v1/targets?as_of=2024-09-30").await.problem(StatusCode::NOT_FOUND);
     assert!(d.contains("2024-09-30"), "{d}");
-    assert!(app
-        .get("/api/v1/targets?as_of=2024-13-01")
-        .await
-        .problem(StatusCode::BAD_REQUEST)
-        .contains("YYYY-MM-DD"));
-    assert!(app
-        .get("/api/v1/targets?when=2024-12-01")
-        .await
-        .problem(StatusCode::BAD_REQUEST)
-        .contains("when"));
+    assert!(app.get("/api/v1/targets?as_of=2024-13-01").await.problem(StatusCode::BAD_REQUEST).contains("YYYY-MM-DD"));
+    assert!(app.get("/api/v1/targets?when=2024-12-01").await.problem(StatusCode::BAD_REQUEST).contains("when"));
 }
 
 #[tokio::test]
 async fn a_municipality_over_the_releases() {
     let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
     app.fixture().await;
-    let v = app
-        .get("/api/v1/municipalities/05111000/releases")
-        .await
-        .json();
+    let v = app.get("/api/v1/municipalities/05111000/releases").await.json();
     assert_eq!(v["name"], "Düsseldorf");
     assert_eq!(v["source"], "union");
     let r = v["releases"].as_array().unwrap();
@@ -531,26 +338,10 @@ async fn a_municipality_over_the_releases() {
     assert_eq!(r[1]["coverage"]["5g"]["household_share"], 0.3);
     assert_eq!(r[1]["coverage"]["lte"]["household_share"], 0.95);
     for (uri, status, words) in [
-        (
-            "/api/v1/municipalities/0511100/releases",
-            StatusCode::BAD_REQUEST,
-            "AGS",
-        ),
-        (
-            "/api/v1/municipalities/05111000/releases?as_of=2023-01-01",
-            StatusCode::BAD_REQUEST,
-            "as_of",
-        ),
-        (
-            "/api/v1/municipalities/05999000/releases",
-            StatusCode::NOT_FOUND,
-            "05999000",
-        ),
-        (
-            "/api/v1/municipalities/05112000/releases",
-            StatusCode::NOT_FOUND,
-            "no grid cells",
-        ),
+        ("/api/v1/municipalities/0511100/releases", StatusCode::BAD_REQUEST, "AGS"),
+        ("/api/v1/municipalities/05111000/releases?as_of=2023-01-01", StatusCode::BAD_REQUEST, "as_of"),
+        ("/api/v1/municipalities/05999000/releases", StatusCode::NOT_FOUND, "05999000"),
+        ("/api/v1/municipalities/05112000/releases", StatusCode::NOT_FOUND, "no grid cells"),
     ] {
         let d = app.get(uri).await.problem(status);
         assert!(d.contains(words), "{uri}: {d}");

@@ -9,16 +9,10 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 async fn get(app: axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
-    let resp = app
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let resp = app.oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
 
 #[tokio::test]
@@ -39,12 +33,7 @@ async fn targets_lists_the_five_seeded_targets() {
     let arr = body.as_array().expect("array");
     let pairs: Vec<(String, f64)> = arr
         .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap().to_owned(),
-                t["target_value"].as_f64().unwrap(),
-            )
-        })
+        .map(|t| (t["id"].as_str().unwrap().to_owned(), t["target_value"].as_f64().unwrap()))
         .collect();
     assert_eq!(
         pairs,

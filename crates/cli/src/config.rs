@@ -18,12 +18,7 @@ pub struct Global {
     pub home: Option<PathBuf>,
 
     /// Log format on stderr: `text` or `json`. Levels via RUST_LOG.
-    #[arg(
-        long,
-        env = "FUNKPLAN_LOG_FORMAT",
-        default_value = "text",
-        global = true
-    )]
+    #[arg(long, env = "FUNKPLAN_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
 }
 
@@ -41,11 +36,8 @@ impl Global {
 }
 
 pub fn init_tracing(g: &Global) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,refinery_core=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,refinery_core=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if g.log_format == "json" {
         builder.json().init();
     } else {

@@ -18,11 +18,11 @@ use funkplan_api::{CoverageHook, DatedAll, DatedFigures, DatedSeries, DatedTech,
 use funkplan_api::{PlanBody, PlanFailure};
 use funkplan_api::{TileBlocks, TileCells, TileView};
 use funkplan_coverage::tiles::{CellArea, View};
+use funkplan_tiles::coverage::{Block, BlockTech, Cell};
+use funkplan_tiles::CellRect;
 use funkplan_coverage::Live;
 use funkplan_db::{Db, Error as DbError};
 use funkplan_model::Change;
-use funkplan_tiles::coverage::{Block, BlockTech, Cell};
-use funkplan_tiles::CellRect;
 use futures_util::future::BoxFuture;
 use tokio::sync::{RwLock, RwLockReadGuard};
 
@@ -49,18 +49,11 @@ async fn releases_stamp(db: &Db) -> Result<String, DbError> {
         .prepare_cached("SELECT coalesce(string_agg(as_of::text || ':' || checksum, ',' ORDER BY as_of), '') AS stamp FROM coverage_release")
         .await
         .map_err(DbError::pg(what))?;
-    c.query_one(&stmt, &[])
-        .await
-        .map_err(DbError::pg(what))?
-        .try_get("stamp")
-        .map_err(DbError::pg(what))
+    c.query_one(&stmt, &[]).await.map_err(DbError::pg(what))?.try_get("stamp").map_err(DbError::pg(what))
 }
 
 /// The engine, loaded afresh first when the releases changed since.
-async fn fresh<'a>(
-    loaded: &'a RwLock<Loaded>,
-    db: &Db,
-) -> Result<RwLockReadGuard<'a, Loaded>, HookError> {
+async fn fresh<'a>(loaded: &'a RwLock<Loaded>, db: &Db) -> Result<RwLockReadGuard<'a, Loaded>, HookError> {
     let stamp = releases_stamp(db).await?;
     {
         let g = loaded.read().await;
@@ -100,11 +93,7 @@ impl LiveHook {
         let stamp = releases_stamp(db).await?;
         let live = Live::load(db, None).await?;
         live.warm_up(db).await?;
-        Ok(Self {
-            loaded: Arc::new(RwLock::new(Loaded { live, stamp })),
-            db: db.clone(),
-            tiles_checked: Arc::default(),
-        })
+        Ok(Self { loaded: Arc::new(RwLock::new(Loaded { live, stamp })), db: db.clone(), tiles_checked: Arc::default() })
     }
 }
 
@@ -131,51 +120,28 @@ impl CoverageHook for LiveHook {
 
     /// The engine's figures at `date` with its source (the release in force
     /// and the sites on air then).
-    fn figures_at(
-        &self,
-        ags: String,
-        date: chrono::NaiveDate,
-    ) -> BoxFuture<'static, Result<Option<DatedFigures>, HookError>> {
+    fn figures_at(&self, ags: String, date: chrono::NaiveDate) -> BoxFuture<'static, Result<Option<DatedFigures>, HookError>> {
         let loaded = self.loaded.clone();
         let db = self.db.clone();
         Box::pin(async move {
             let g = fresh(&loaded, &db).await?;
             let source = g.live.source().await;
             let f = g.live.figures_at(date, source).await;
-            Ok(f.get(&ags).map(|[lte, nr]| DatedFigures {
-                date,
-                release: f.release,
-                source,
-                lte: tech(lte),
-                nr: tech(nr),
-            }))
+            Ok(f.get(&ags).map(|[lte, nr]| DatedFigures { date, release: f.release, source, lte: tech(lte), nr: tech(nr) }))
         })
     }
 
     /// Every municipality at `date`: one engine computation (kept for the
     /// next request of the same date).
-    fn coverage_at(
-        &self,
-        date: chrono::NaiveDate,
-    ) -> BoxFuture<'static, Result<DatedAll, HookError>> {
+    fn coverage_at(&self, date: chrono::NaiveDate) -> BoxFuture<'static, Result<DatedAll, HookError>> {
         let loaded = self.loaded.clone();
         let db = self.db.clone();
         Box::pin(async move {
             let g = fresh(&loaded, &db).await?;
             let source = g.live.source().await;
             let f = g.live.figures_at(date, source).await;
-            let municipalities = f
-                .ags
-                .iter()
-                .zip(f.figures.iter())
-                .map(|(a, [lte, nr])| (a.clone(), tech(lte), tech(nr)))
-                .collect();
-            Ok(DatedAll {
-                date,
-                release: f.release,
-                source,
-                municipalities,
-            })
+            let municipalities = f.ags.iter().zip(f.figures.iter()).map(|(a, [lte, nr])| (a.clone(), tech(lte), tech(nr))).collect();
+            Ok(DatedAll { date, release: f.release, source, municipalities })
         })
     }
 
@@ -188,13 +154,7 @@ impl CoverageHook for LiveHook {
             let g = fresh(&loaded, &db).await?;
             let source = g.live.source().await;
             let points = g.live.series(&ags, source).await;
-            Ok(points.map(|p| DatedSeries {
-                source,
-                points: p
-                    .iter()
-                    .map(|p| (p.date, tech(&p.figures[0]), tech(&p.figures[1])))
-                    .collect(),
-            }))
+            Ok(points.map(|p| DatedSeries { source, points: p.iter().map(|p| (p.date, tech(&p.figures[0]), tech(&p.figures[1]))).collect() }))
         })
     }
 
@@ -207,85 +167,38 @@ impl CoverageHook for LiveHook {
         Box::pin(async move {
             let request = crate::cmd::plan::request_of(&req).map_err(PlanFailure::Invalid)?;
             let g = fresh(&loaded, &db).await.map_err(PlanFailure::Engine)?;
-            let plan = g
-                .live
-                .plan(&request)
-                .await
-                .map_err(|e| PlanFailure::Invalid(e.to_string()))?;
+            let plan = g.live.plan(&request).await.map_err(|e| PlanFailure::Invalid(e.to_string()))?;
             crate::cmd::plan::plan_json(&plan).map_err(|e| PlanFailure::Engine(e.into()))
         })
     }
     /// The cells of a coverage tile, from the engine's memory.
-    fn tile_cells(
-        &self,
-        area: CellRect,
-        view: TileView,
-    ) -> BoxFuture<'static, Result<TileCells, HookError>> {
+    fn tile_cells(&self, area: CellRect, view: TileView) -> BoxFuture<'static, Result<TileCells, HookError>> {
         let loaded = self.loaded.clone();
         let db = self.db.clone();
         let checked = self.tiles_checked.clone();
         Box::pin(async move {
             let g = tiles_engine(&loaded, &db, &checked).await?;
             let d = g.live.tile_cells(cell_area(area), engine_view(view)).await;
-            let cells = d
-                .items
-                .into_iter()
-                .map(|c| Cell {
-                    n: c.n,
-                    e: c.e,
-                    households: c.households,
-                    count: c.count,
-                    set: c.set,
-                })
-                .collect();
-            Ok(TileCells {
-                source: d.source,
-                release: d.release,
-                operators: d.operators,
-                cells,
-            })
+            let cells = d.items.into_iter().map(|c| Cell { n: c.n, e: c.e, households: c.households, count: c.count, set: c.set }).collect();
+            Ok(TileCells { source: d.source, release: d.release, operators: d.operators, cells })
         })
     }
 
     /// The blocks of a coverage tile below the cell zoom.
-    fn tile_blocks(
-        &self,
-        area: CellRect,
-        size: i32,
-        view: TileView,
-    ) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
+    fn tile_blocks(&self, area: CellRect, size: i32, view: TileView) -> BoxFuture<'static, Result<TileBlocks, HookError>> {
         let loaded = self.loaded.clone();
         let db = self.db.clone();
         let checked = self.tiles_checked.clone();
         Box::pin(async move {
             let g = tiles_engine(&loaded, &db, &checked).await?;
-            let d = g
-                .live
-                .tile_blocks(cell_area(area), size, engine_view(view))
-                .await;
-            let tech = |t: funkplan_coverage::tiles::TechSums| BlockTech {
-                households_covered: t.households_covered,
-                cells_covered: t.cells_covered,
-                dead: t.dead,
-                grey: t.grey,
-            };
+            let d = g.live.tile_blocks(cell_area(area), size, engine_view(view)).await;
+            let tech = |t: funkplan_coverage::tiles::TechSums| BlockTech { households_covered: t.households_covered, cells_covered: t.cells_covered, dead: t.dead, grey: t.grey };
             let blocks = d
                 .items
                 .into_iter()
-                .map(|b| Block {
-                    n: b.n,
-                    e: b.e,
-                    size: b.size,
-                    cells: b.cells,
-                    households: b.households,
-                    tech: [tech(b.tech[0]), tech(b.tech[1])],
-                })
+                .map(|b| Block { n: b.n, e: b.e, size: b.size, cells: b.cells, households: b.households, tech: [tech(b.tech[0]), tech(b.tech[1])] })
                 .collect();
-            Ok(TileBlocks {
-                source: d.source,
-                release: d.release,
-                blocks,
-            })
+            Ok(TileBlocks { source: d.source, release: d.release, blocks })
         })
     }
 }
@@ -302,10 +215,7 @@ async fn tiles_engine<'a>(
     db: &Db,
     checked: &std::sync::Mutex<Option<std::time::Instant>>,
 ) -> Result<RwLockReadGuard<'a, Loaded>, HookError> {
-    let recent = checked
-        .lock()
-        .map(|c| c.is_some_and(|t| t.elapsed() < TILES_STAMP_TTL))
-        .unwrap_or(false);
+    let recent = checked.lock().map(|c| c.is_some_and(|t| t.elapsed() < TILES_STAMP_TTL)).unwrap_or(false);
     if recent {
         return Ok(loaded.read().await);
     }
@@ -318,12 +228,7 @@ async fn tiles_engine<'a>(
 
 /// The API's cell rectangle as the engine's.
 fn cell_area(r: CellRect) -> CellArea {
-    CellArea {
-        n0: r.n0,
-        n1: r.n1,
-        e0: r.e0,
-        e1: r.e1,
-    }
+    CellArea { n0: r.n0, n1: r.n1, e0: r.e0, e1: r.e1 }
 }
 
 /// The API's tile view as the engine's.

@@ -20,11 +20,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "funkplan",
-    version,
-    about = "Funkplan NRW: mobile-network rollout against the state's targets"
-)]
+#[command(name = "funkplan", version, about = "Funkplan NRW: mobile-network rollout against the state's targets")]
 struct Cli {
     #[command(flatten)]
     global: config::Global,
@@ -63,10 +59,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     config::init_tracing(&cli.global);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -137,10 +130,7 @@ mod tests {
     fn one_line_says_each_cause_once() {
         let inner = std::io::Error::other("disk is full\nfree space");
         let e = anyhow::Error::from(Outer(inner)).context("recompute");
-        assert_eq!(
-            super::one_line(&e),
-            "recompute: while updating target history: disk is full free space"
-        );
+        assert_eq!(super::one_line(&e), "recompute: while updating target history: disk is full free space");
         let e = anyhow::anyhow!("plain").context("outer");
         assert_eq!(super::one_line(&e), "outer: plain");
     }

@@ -10,12 +10,7 @@
 //!
 //! `cargo bench -p funkplan-coverage --bench engine`
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use funkplan_coverage::engine::{aggregate, classify, stamp, Masks, Rect, Scope};
@@ -32,10 +27,7 @@ const E0: i32 = 3_000;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -49,9 +41,7 @@ fn grid() -> Grid {
     for r in 0..SIDE {
         for c in 0..SIDE {
             let m = (r / MUNI) * per_side + c / MUNI;
-            input
-                .cells
-                .push((N0 + r, E0 + c, u16::try_from(m).unwrap()));
+            input.cells.push((N0 + r, E0 + c, u16::try_from(m).unwrap()));
             // A town in the middle of each municipality over a rural floor.
             let (dr, dc) = ((r % MUNI - MUNI / 2) as f64, (c % MUNI - MUNI / 2) as f64);
             let d2 = dr * dr + dc * dc;
@@ -64,11 +54,7 @@ fn grid() -> Grid {
 
 fn model() -> Model {
     // The seeded model (seeds/coverage_model.json): LTE urban/rural, 5G urban/rural.
-    Model {
-        radius_m: [[1_200.0, 4_000.0], [600.0, 3_000.0]],
-        urban_households_per_km2: 400.0,
-        urban_density_radius_m: 1_000.0,
-    }
+    Model { radius_m: [[1_200.0, 4_000.0], [600.0, 3_000.0]], urban_households_per_km2: 400.0, urban_density_radius_m: 1_000.0 }
 }
 
 fn sites(g: &Grid) -> Vec<Site> {
@@ -117,27 +103,11 @@ fn benches(c: &mut Criterion) {
     stamp(&g, &m, &s, &mut masks, Rect::all(&g));
     for (name, source, scenario) in [
         ("aggregate_modelled_actual", CoverageSource::Modelled, false),
-        (
-            "aggregate_modelled_scenario",
-            CoverageSource::Modelled,
-            true,
-        ),
+        ("aggregate_modelled_scenario", CoverageSource::Modelled, true),
         ("aggregate_union_actual", CoverageSource::Union, false),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| {
-                aggregate(
-                    &g,
-                    &masks,
-                    &bits,
-                    Scope {
-                        source,
-                        scenario,
-                        munis: None,
-                        region: Rect::all(&g),
-                    },
-                )
-            });
+            b.iter(|| aggregate(&g, &masks, &bits, Scope { source, scenario, munis: None, region: Rect::all(&g) }));
         });
     }
 
@@ -152,17 +122,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("incremental_one_site", |b| {
         b.iter(|| {
             stamp(&g, &m, &s, &mut masks, rect);
-            aggregate(
-                &g,
-                &masks,
-                &bits,
-                Scope {
-                    source: CoverageSource::Modelled,
-                    scenario: false,
-                    munis: Some(&flags),
-                    region: rect,
-                },
-            )
+            aggregate(&g, &masks, &bits, Scope { source: CoverageSource::Modelled, scenario: false, munis: Some(&flags), region: rect })
         });
     });
     group.finish();

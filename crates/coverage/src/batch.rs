@@ -76,10 +76,7 @@ impl Batch {
             Err(e) => {
                 let source = Arc::new(e);
                 for w in self.waiters {
-                    let _ = w.send(Err(Error::Batch {
-                        writes,
-                        source: Arc::clone(&source),
-                    }));
+                    let _ = w.send(Err(Error::Batch { writes, source: Arc::clone(&source) }));
                 }
             }
         }
@@ -109,10 +106,7 @@ impl Batcher {
     pub fn join(&self, site_ids: &[String], which: ChangeKind) -> oneshot::Receiver<Outcome> {
         let (tx, rx) = oneshot::channel();
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut p = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         p.site_ids.extend(site_ids.iter().cloned());
         p.which = Some(p.which.map_or(which, |w| w.max(which)));
         p.waiters.push(tx);
@@ -121,25 +115,13 @@ impl Batcher {
 
     /// Everything collected so far, for one run (counted as a run).
     pub fn take(&self) -> Batch {
-        let p = std::mem::take(
-            &mut *self
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let p = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         self.runs.fetch_add(1, Ordering::Relaxed);
-        Batch {
-            site_ids: p.site_ids.into_iter().collect(),
-            which: p.which.unwrap_or(ChangeKind::Measures),
-            waiters: p.waiters,
-        }
+        Batch { site_ids: p.site_ids.into_iter().collect(), which: p.which.unwrap_or(ChangeKind::Measures), waiters: p.waiters }
     }
 
     pub fn counts(&self) -> UpdateCounts {
-        UpdateCounts {
-            calls: self.calls.load(Ordering::Relaxed),
-            runs: self.runs.load(Ordering::Relaxed),
-        }
+        UpdateCounts { calls: self.calls.load(Ordering::Relaxed), runs: self.runs.load(Ordering::Relaxed) }
     }
 }
 
@@ -175,10 +157,7 @@ mod tests {
         for r in [&mut r1, &mut r2] {
             let e = r.try_recv().unwrap().unwrap_err();
             assert!(matches!(e, Error::Batch { writes: 2, .. }), "{e:?}");
-            assert_eq!(
-                e.to_string(),
-                "coverage update of 2 concurrent writes together: coverage data: disk full"
-            );
+            assert_eq!(e.to_string(), "coverage update of 2 concurrent writes together: coverage data: disk full");
         }
         // Alone in its run, a call gets the error itself.
         let mut r3 = b.join(&["S-3".into()], ChangeKind::Measures);

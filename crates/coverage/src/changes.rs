@@ -154,15 +154,7 @@ fn state_at<'a>(
 /// # }
 /// ```
 #[must_use]
-pub fn changes(
-    grid: &Grid,
-    model: &Model,
-    sites: &[Site],
-    muni: u16,
-    from: NaiveDate,
-    to: NaiveDate,
-    source: CoverageSource,
-) -> Changes {
+pub fn changes(grid: &Grid, model: &Model, sites: &[Site], muni: u16, from: NaiveDate, to: NaiveDate, source: CoverageSource) -> Changes {
     let mut out = Changes {
         from,
         to,
@@ -210,12 +202,10 @@ pub fn changes(
     let local = |slot: usize| (slot / grid.cols - region.r0) * w + (slot % grid.cols - region.c0);
     for (t, tc) in out.tech.iter_mut().enumerate() {
         let traced = |want: u8| {
-            areas(grid, region, |slot| {
-                state[local(slot)] >> (2 * t) & 3 == want
-            })
-            .into_iter()
-            .map(|(cells, rings)| Area { cells, rings })
-            .collect()
+            areas(grid, region, |slot| state[local(slot)] >> (2 * t) & 3 == want)
+                .into_iter()
+                .map(|(cells, rings)| Area { cells, rings })
+                .collect()
         };
         tc.gained = traced(0b10);
         tc.lost = traced(0b01);

@@ -24,11 +24,7 @@ pub fn sites_at(sites: &[Site], date: NaiveDate) -> Vec<Site> {
         .iter()
         .filter_map(|s| {
             let on = [0, 1].map(|t| s.on_air[t] && s.since[t].is_none_or(|d| d <= date));
-            on.contains(&true).then(|| Site {
-                on_air: on,
-                scenario: on,
-                ..s.clone()
-            })
+            on.contains(&true).then(|| Site { on_air: on, scenario: on, ..s.clone() })
         })
         .collect()
 }
@@ -92,30 +88,12 @@ pub fn sites_at(sites: &[Site], date: NaiveDate) -> Vec<Site> {
 /// # }
 /// ```
 #[must_use]
-pub fn figures_at(
-    grid: &Grid,
-    model: &Model,
-    sites: &[Site],
-    operator_bits: &[u8],
-    date: NaiveDate,
-    source: CoverageSource,
-) -> Figures {
+pub fn figures_at(grid: &Grid, model: &Model, sites: &[Site], operator_bits: &[u8], date: NaiveDate, source: CoverageSource) -> Figures {
     let layers = grid.releases.layers_at(&grid.reported, grid.slots(), date);
     let mut masks = Masks::new(grid);
     if source != CoverageSource::Reported {
-        stamp(
-            grid,
-            model,
-            &sites_at(sites, date),
-            &mut masks,
-            Rect::all(grid),
-        );
+        stamp(grid, model, &sites_at(sites, date), &mut masks, Rect::all(grid));
     }
-    let scope = Scope {
-        source,
-        scenario: false,
-        munis: None,
-        region: Rect::all(grid),
-    };
+    let scope = Scope { source, scenario: false, munis: None, region: Rect::all(grid) };
     aggregate_with(grid, &layers, &masks, operator_bits, scope).0
 }

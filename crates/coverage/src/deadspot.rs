@@ -48,9 +48,7 @@ impl DeadSpot {
     pub fn wkb(&self) -> Vec<u8> {
         let pts: usize = self.rings.iter().map(Vec::len).sum();
         let mut w = Vec::with_capacity(18 + self.rings.len() * 4 + pts * 16);
-        let u32le = |w: &mut Vec<u8>, v: usize| {
-            w.extend_from_slice(&u32::try_from(v).unwrap_or(u32::MAX).to_le_bytes())
-        };
+        let u32le = |w: &mut Vec<u8>, v: usize| w.extend_from_slice(&u32::try_from(v).unwrap_or(u32::MAX).to_le_bytes());
         w.push(1);
         u32le(&mut w, 6);
         u32le(&mut w, 1);
@@ -78,10 +76,7 @@ struct Bits {
 impl Bits {
     fn new(w: usize, h: usize) -> Self {
         let stride = w.div_ceil(64);
-        Self {
-            words: vec![0; stride * h],
-            stride,
-        }
+        Self { words: vec![0; stride * h], stride }
     }
     #[inline]
     fn get(&self, r: usize, c: usize) -> bool {
@@ -102,13 +97,7 @@ impl Bits {
 /// dead and of the same municipality — no label needed to tell (and no
 /// 4 bytes per slot of the box to clear on every run).
 #[must_use]
-pub fn dead_spots(
-    grid: &Grid,
-    masks: &Masks,
-    source: CoverageSource,
-    munis: Option<&[bool]>,
-    region: Rect,
-) -> Vec<DeadSpot> {
+pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Option<&[bool]>, region: Rect) -> Vec<DeadSpot> {
     let w = region.c1.saturating_sub(region.c0);
     let h = region.r1.saturating_sub(region.r0);
     if w == 0 || h == 0 {
@@ -149,10 +138,7 @@ pub fn dead_spots(
     for (wi, &word) in dead.words.iter().enumerate() {
         let mut todo = word;
         while todo != 0 {
-            let start = (
-                wi / stride,
-                wi % stride * 64 + todo.trailing_zeros() as usize,
-            );
+            let start = (wi / stride, wi % stride * 64 + todo.trailing_zeros() as usize);
             todo &= todo - 1;
             if seen.get(start.0, start.1) {
                 continue;
@@ -195,24 +181,15 @@ pub fn dead_spots(
                 .map(|ring| {
                     ring.into_iter()
                         .map(|(vr, vc)| {
-                            let x = (i64::from(grid.e0)
-                                + i64::try_from(region.c0 + vc).unwrap_or(0))
-                                * 100;
-                            let y = (i64::from(grid.n0)
-                                + i64::try_from(region.r0 + vr).unwrap_or(0))
-                                * 100;
+                            let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
+                            let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
                             #[allow(clippy::cast_precision_loss)]
                             (x as f64, y as f64)
                         })
                         .collect()
                 })
                 .collect();
-            out.push(DeadSpot {
-                muni: m,
-                k: *k,
-                cells: u32::try_from(members.len()).unwrap_or(u32::MAX),
-                rings,
-            });
+            out.push(DeadSpot { muni: m, k: *k, cells: u32::try_from(members.len()).unwrap_or(u32::MAX), rings });
         }
     }
     out
@@ -274,10 +251,8 @@ pub fn areas(grid: &Grid, region: Rect, member: impl Fn(usize) -> bool) -> Vec<(
             .map(|ring| {
                 ring.into_iter()
                     .map(|(vr, vc)| {
-                        let x =
-                            (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
-                        let y =
-                            (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
+                        let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
+                        let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
                         #[allow(clippy::cast_precision_loss)]
                         (x as f64, y as f64)
                     })
@@ -344,11 +319,7 @@ fn trace(is_in: impl Fn(isize, isize) -> bool, members: &[(usize, usize)]) -> Ve
                 break;
             }
             let Some(cands) = from.get(&v) else { break };
-            let free: Vec<usize> = cands
-                .iter()
-                .copied()
-                .filter(|&k| k != usize::MAX && !used[k])
-                .collect();
+            let free: Vec<usize> = cands.iter().copied().filter(|&k| k != usize::MAX && !used[k]).collect();
             cur = match free.as_slice() {
                 [] => break,
                 [k] => *k,
@@ -357,10 +328,7 @@ fn trace(is_in: impl Fn(isize, isize) -> bool, members: &[(usize, usize)]) -> Ve
                     // right of direction (dy, dx) is (-dx, dy).
                     let (dy, dx) = dir(edges[cur]);
                     let right = (-dx, dy);
-                    *free
-                        .iter()
-                        .find(|&&k| dir(edges[k]) == right)
-                        .unwrap_or(&free[0])
+                    *free.iter().find(|&&k| dir(edges[k]) == right).unwrap_or(&free[0])
                 }
             };
         }
@@ -419,10 +387,7 @@ mod tests {
     /// A grid of one municipality from an ASCII picture (top row = north);
     /// `#` = dead cell, `.` = covered (reported 1 operator), ` ` = no cell.
     fn picture(rows: &[&str]) -> (Grid, Masks) {
-        let mut input = GridInput {
-            ags: vec!["05000001".into()],
-            ..Default::default()
-        };
+        let mut input = GridInput { ags: vec!["05000001".into()], ..Default::default() };
         let h = i32::try_from(rows.len()).unwrap();
         for (i, line) in rows.iter().enumerate() {
             let n = h - 1 - i32::try_from(i).unwrap();
@@ -433,9 +398,7 @@ mod tests {
                 }
                 input.cells.push((n, e, 0));
                 let c = u8::from(ch == '.');
-                input
-                    .reported
-                    .push((n, e, c, c, crate::grid::UNKNOWN, crate::grid::UNKNOWN));
+                input.reported.push((n, e, c, c, crate::grid::UNKNOWN, crate::grid::UNKNOWN));
             }
         }
         let g = Grid::build(input).unwrap();
@@ -444,16 +407,18 @@ mod tests {
     }
 
     fn ring_area(r: &[(f64, f64)]) -> f64 {
-        r.windows(2)
-            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
-            .sum::<f64>()
-            / 2.0
+        r.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum::<f64>() / 2.0
     }
 
     #[test]
     fn components_holes_and_pinches() {
         let (g, m) = picture(&[
-            "#####.##", "#...#.#.", "#.#.#..#", "#...#...", "#####.#.", "......##",
+            "#####.##",
+            "#...#.#.",
+            "#.#.#..#",
+            "#...#...",
+            "#####.#.",
+            "......##",
         ]);
         let spots = dead_spots(&g, &m, CoverageSource::Reported, None, Rect::all(&g));
         let mut sizes: Vec<u32> = spots.iter().map(|s| s.cells).collect();
@@ -463,25 +428,15 @@ mod tests {
         assert_eq!(sizes, vec![1, 1, 3, 3, 16]);
         for s in &spots {
             let total: f64 = s.rings.iter().map(|r| ring_area(r)).sum();
-            assert!(
-                (total - f64::from(s.cells) * 10_000.0).abs() < 1e-6,
-                "area of {s:?}"
-            );
-            assert!(
-                ring_area(&s.rings[0]) > 0.0,
-                "outer ring first and counter-clockwise"
-            );
+            assert!((total - f64::from(s.cells) * 10_000.0).abs() < 1e-6, "area of {s:?}");
+            assert!(ring_area(&s.rings[0]) > 0.0, "outer ring first and counter-clockwise");
             for r in &s.rings {
                 assert_eq!(r.first(), r.last());
             }
         }
         let big = spots.iter().find(|s| s.cells == 16).unwrap();
         assert_eq!(big.rings.len(), 2, "the frame has one hole");
-        assert_eq!(
-            big.rings[0].len(),
-            5,
-            "outer ring of a rectangle has 4 corners"
-        );
+        assert_eq!(big.rings[0].len(), 5, "outer ring of a rectangle has 4 corners");
         assert_eq!(spots.iter().map(|s| s.k).max(), Some(5));
     }
 
@@ -489,22 +444,18 @@ mod tests {
     fn pinch_makes_a_hole_touching_the_shell() {
         // A ring of dead cells whose enclosed cell touches the outside only
         // at a corner: the hole must be its own ring.
-        let (g, m) = picture(&["###.", "#.#.", "##.."]);
+        let (g, m) = picture(&[
+            "###.",
+            "#.#.",
+            "##..",
+        ]);
         let spots = dead_spots(&g, &m, CoverageSource::Reported, None, Rect::all(&g));
         assert_eq!(spots.len(), 1);
         let s = &spots[0];
         assert_eq!(s.cells, 7);
-        assert_eq!(
-            s.rings.len(),
-            2,
-            "outer ring and a hole touching it at a corner: {:?}",
-            s.rings
-        );
+        assert_eq!(s.rings.len(), 2, "outer ring and a hole touching it at a corner: {:?}", s.rings);
         assert!(ring_area(&s.rings[1]) < 0.0);
         let wkb = s.wkb();
-        assert_eq!(
-            wkb.len(),
-            1 + 4 + 4 + 1 + 4 + 4 + s.rings.iter().map(|r| 4 + r.len() * 16).sum::<usize>()
-        );
+        assert_eq!(wkb.len(), 1 + 4 + 4 + 1 + 4 + 4 + s.rings.iter().map(|r| 4 + r.len() * 16).sum::<usize>());
     }
 }

@@ -29,17 +29,12 @@ mod tests;
 
 pub(crate) use disk::disk_runs;
 
-pub use aggregate::{
-    aggregate, aggregate_pair, aggregate_with, lte_dead, Figures, OperatorFigures, Scope,
-    TechFigures,
-};
+pub use aggregate::{aggregate, aggregate_pair, aggregate_with, lte_dead, Figures, OperatorFigures, Scope, TechFigures};
 pub use classify::{classify, is_urban};
 pub use regions::{munis_in, munis_rect, Rect};
 pub use stamp::{stamp, Masks};
 
 /// How many threads the engine splits work over.
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .clamp(1, 8)
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8)
 }

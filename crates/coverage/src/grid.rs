@@ -114,23 +114,16 @@ impl Grid {
     /// are more than 65,534 municipalities.
     pub fn build(mut input: GridInput) -> Result<Self> {
         if input.ags.len() >= usize::from(NO_MUNI) {
-            return Err(Error::Data(format!(
-                "{} municipalities; the engine supports at most 65,534",
-                input.ags.len()
-            )));
+            return Err(Error::Data(format!("{} municipalities; the engine supports at most 65,534", input.ags.len())));
         }
         // Sort municipalities by AGS and remap cell indices.
         let mut order: Vec<usize> = (0..input.ags.len()).collect();
         order.sort_by(|&a, &b| input.ags[a].cmp(&input.ags[b]));
         let mut remap = vec![0u16; input.ags.len()];
         for (new, &old) in order.iter().enumerate() {
-            remap[old] =
-                u16::try_from(new).map_err(|_| Error::Data("too many municipalities".into()))?;
+            remap[old] = u16::try_from(new).map_err(|_| Error::Data("too many municipalities".into()))?;
         }
-        let ags: Vec<String> = order
-            .iter()
-            .map(|&i| std::mem::take(&mut input.ags[i]))
-            .collect();
+        let ags: Vec<String> = order.iter().map(|&i| std::mem::take(&mut input.ags[i])).collect();
 
         let (mut nmin, mut nmax, mut emin, mut emax) = (i32::MAX, i32::MIN, i32::MAX, i32::MIN);
         for &(n, e, _) in &input.cells {
@@ -162,9 +155,7 @@ impl Grid {
             row_spans: Vec::new(),
         };
         for &(n, e, m) in &input.cells {
-            let Some(slot) = grid.slot(n, e) else {
-                continue;
-            };
+            let Some(slot) = grid.slot(n, e) else { continue };
             let m = remap[usize::from(m)];
             if grid.muni[slot] == NO_MUNI {
                 grid.cells += 1;
@@ -212,12 +203,7 @@ impl Grid {
                 }
             }
         }
-        let releases = Releases::build(
-            std::mem::take(&mut input.release_dates),
-            &input.versions,
-            !input.reported.is_empty(),
-            |n, e| grid.slot(n, e),
-        )?;
+        let releases = Releases::build(std::mem::take(&mut input.release_dates), &input.versions, !input.reported.is_empty(), |n, e| grid.slot(n, e))?;
         grid.releases = releases;
         Ok(grid)
     }
@@ -248,10 +234,7 @@ impl Grid {
     /// Municipality index of an AGS.
     #[must_use]
     pub fn muni_index(&self, ags: &str) -> Option<u16> {
-        self.ags
-            .binary_search_by(|a| a.as_str().cmp(ags))
-            .ok()
-            .and_then(|i| u16::try_from(i).ok())
+        self.ags.binary_search_by(|a| a.as_str().cmp(ags)).ok().and_then(|i| u16::try_from(i).ok())
     }
 
     /// Whether any reported coverage was loaded.

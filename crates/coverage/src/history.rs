@@ -58,13 +58,7 @@ fn month_ends(months: &[NaiveDate], today: NaiveDate) -> Vec<NaiveDate> {
 /// The modelled coverage only grows (sites come on air; decommissioned
 /// ones are left out), so one first month per cell says it all.
 #[must_use]
-pub fn modelled_first_months(
-    grid: &Grid,
-    model: &Model,
-    sites: &[Site],
-    ends: &[NaiveDate],
-    tech: usize,
-) -> Vec<u32> {
+pub fn modelled_first_months(grid: &Grid, model: &Model, sites: &[Site], ends: &[NaiveDate], tech: usize) -> Vec<u32> {
     let mut first = vec![NEVER; grid.slots()];
     if ends.is_empty() {
         return first;
@@ -134,14 +128,7 @@ pub fn modelled_first_months(
 /// each month counts the release in force on its last day and the sites
 /// on air by then (by `today` for the running month).
 #[must_use]
-pub fn replay(
-    grid: &Grid,
-    model: &Model,
-    sites: &[Site],
-    source: CoverageSource,
-    months: &[NaiveDate],
-    today: NaiveDate,
-) -> Vec<CoveragePoint> {
+pub fn replay(grid: &Grid, model: &Model, sites: &[Site], source: CoverageSource, months: &[NaiveDate], today: NaiveDate) -> Vec<CoveragePoint> {
     let ends = month_ends(months, today);
     let per_tech: Vec<Series> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..2)
@@ -153,20 +140,11 @@ pub fn replay(
                     } else {
                         Some(modelled_first_months(grid, model, sites, ends, tech))
                     };
-                    series(
-                        grid,
-                        first.as_deref(),
-                        source != CoverageSource::Modelled,
-                        ends,
-                        tech,
-                    )
+                    series(grid, first.as_deref(), source != CoverageSource::Modelled, ends, tech)
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     let mut out = Vec::with_capacity(months.len() * 2);
     for (tech, s) in per_tech.into_iter().enumerate() {
@@ -202,10 +180,7 @@ struct Buckets {
 
 impl Buckets {
     fn new(n: usize) -> Self {
-        Self {
-            hh: vec![0.0; n],
-            cells: vec![0; n],
-        }
+        Self { hh: vec![0.0; n], cells: vec![0; n] }
     }
     #[inline]
     fn add(&mut self, j: usize, h: f64, sign: i8) {
@@ -227,35 +202,20 @@ impl Buckets {
 /// the newer one's corrected by its back steps (a cell gained or lost
 /// moves its households in or out of its bucket), so all releases cost one
 /// pass plus their changes.
-fn series(
-    grid: &Grid,
-    first: Option<&[u32]>,
-    reported: bool,
-    ends: &[NaiveDate],
-    tech: usize,
-) -> Series {
+fn series(grid: &Grid, first: Option<&[u32]>, reported: bool, ends: &[NaiveDate], tech: usize) -> Series {
     let months = ends.len();
     let bucket = |slot: usize| first.map_or(months, |f| (f[slot] as usize).min(months));
     let (mut households, mut cells) = (0.0f64, 0u64);
     let mut modelled = Buckets::new(months + 1);
     let releases = &grid.releases;
-    let in_force: Vec<Option<usize>> = if reported {
-        ends.iter().map(|&d| releases.index_at(d)).collect()
-    } else {
-        vec![None; months]
-    };
+    let in_force: Vec<Option<usize>> = if reported { ends.iter().map(|&d| releases.index_at(d)).collect() } else { vec![None; months] };
     // Whether the current release reports each slot, and its buckets.
     let mut covers: Vec<bool> = Vec::new();
     let mut rep = Buckets::new(months + 1);
     let need_reported = in_force.iter().any(Option::is_some);
     if need_reported {
         let layer = &grid.reported[tech];
-        covers = (0..grid.slots())
-            .map(|slot| {
-                let (c, m) = layer.at(slot);
-                releases::covers(c, m)
-            })
-            .collect();
+        covers = (0..grid.slots()).map(|slot| { let (c, m) = layer.at(slot); releases::covers(c, m) }).collect();
     }
     for (slot, &m) in grid.muni.iter().enumerate() {
         if m == NO_MUNI {
@@ -305,11 +265,7 @@ fn series(
                 }
                 covers[slot] = now;
                 if grid.muni[slot] != NO_MUNI {
-                    rep.add(
-                        bucket(slot),
-                        f64::from(grid.households[slot]),
-                        if now { 1 } else { -1 },
-                    );
+                    rep.add(bucket(slot), f64::from(grid.households[slot]), if now { 1 } else { -1 });
                 }
             }
         }
@@ -318,9 +274,6 @@ fn series(
         households,
         cells,
         households_covered: hh_cov,
-        cells_covered: cov
-            .into_iter()
-            .map(|c| u64::try_from(c).unwrap_or(0))
-            .collect(),
+        cells_covered: cov.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).collect(),
     }
 }

@@ -45,14 +45,14 @@ pub mod model;
 pub mod planner;
 pub mod reference;
 pub mod releases;
-mod row;
 pub mod series;
+mod row;
 pub mod tiles;
 #[allow(missing_docs)]
 pub mod write;
 
-pub use batch::UpdateCounts;
 pub use funkplan_model::CoverageSource;
+pub use batch::UpdateCounts;
 pub use live::{default_source, Computed, FiguresAt, Live, Recompute, Stats};
 
 /// Errors of the coverage engine.
@@ -87,9 +87,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// (multi-threaded), inline otherwise (a current-thread test runtime).
 pub(crate) fn cpu<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
 }

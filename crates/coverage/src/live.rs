@@ -14,9 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::batch::{Batch, Batcher, Outcome, UpdateCounts};
 use crate::deadspot::{dead_spots, DeadSpot};
-use crate::engine::{
-    aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope,
-};
+use crate::engine::{aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use crate::grid::Grid;
 use crate::model::{Model, Site};
 use crate::write::{write, write_with_targets, WriteSet};
@@ -78,11 +76,7 @@ struct State {
     /// the reported layers then (`None`: the latest, `grid.reported`) and
     /// a stamp of the sites on air then. A map asks for many tiles of one
     /// date; cleared when a site changes.
-    tile_at: Option<(
-        chrono::NaiveDate,
-        Option<[crate::grid::ReportedLayer; 2]>,
-        Masks,
-    )>,
+    tile_at: Option<(chrono::NaiveDate, Option<[crate::grid::ReportedLayer; 2]>, Masks)>,
 }
 
 /// How many [`Live::figures_at`] results are kept (each ~400 × 2 figures).
@@ -101,11 +95,7 @@ pub struct Recompute {
 
 impl Default for Recompute {
     fn default() -> Self {
-        Self {
-            actual: true,
-            scenario: true,
-            history: true,
-        }
+        Self { actual: true, scenario: true, history: true }
     }
 }
 
@@ -192,11 +182,7 @@ pub async fn default_source(db: &Db) -> Result<CoverageSource> {
         .await
         .and_then(|r| r.try_get("has"))
         .map_err(DbError::pg("checking for reported coverage"))?;
-    Ok(if has {
-        CoverageSource::Union
-    } else {
-        CoverageSource::Modelled
-    })
+    Ok(if has { CoverageSource::Union } else { CoverageSource::Modelled })
 }
 
 impl Live {
@@ -228,18 +214,9 @@ impl Live {
             stamp(&grid, &model, &sites, &mut masks, Rect::all(&grid));
             (masks, classify_ms)
         });
-        let index = sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
+        let index = sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-        tracing::debug!(
-            read_and_build_ms = t_read,
-            classify_ms,
-            stamp_ms = load_ms - t_read - classify_ms,
-            "coverage grid load parts"
-        );
+        tracing::debug!(read_and_build_ms = t_read, classify_ms, stamp_ms = load_ms - t_read - classify_ms, "coverage grid load parts");
         tracing::info!(
             cells = grid.cells,
             sites = sites.len(),
@@ -251,20 +228,7 @@ impl Live {
             "coverage grid loaded"
         );
         Ok(Self {
-            inner: Arc::new(Mutex::new(State {
-                grid,
-                model,
-                source,
-                operators,
-                bits,
-                sites,
-                index,
-                masks,
-                stamped: true,
-                load_ms,
-                dated: Vec::new(),
-                tile_at: None,
-            })),
+            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
             writer: Arc::default(),
             batch: Arc::default(),
         })
@@ -302,15 +266,8 @@ impl Live {
     #[tracing::instrument(skip(self))]
     pub async fn figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
         let mut st = self.inner.lock().await;
-        if let Some(kept) = st
-            .dated
-            .iter()
-            .find(|f| f.date == date && f.source == source)
-        {
-            return FiguresAt {
-                cached: true,
-                ..kept.clone()
-            };
+        if let Some(kept) = st.dated.iter().find(|f| f.date == date && f.source == source) {
+            return FiguresAt { cached: true, ..kept.clone() };
         }
         let out = dated(&st, date, source);
         if st.dated.len() >= DATED_KEPT {
@@ -325,18 +282,10 @@ impl Live {
     /// `GET /municipalities/{ags}/changes`. `None` for an AGS the grid does
     /// not know.
     #[tracing::instrument(skip(self))]
-    pub async fn changes(
-        &self,
-        ags: &str,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
-        source: CoverageSource,
-    ) -> Option<crate::changes::Changes> {
+    pub async fn changes(&self, ags: &str, from: chrono::NaiveDate, to: chrono::NaiveDate, source: CoverageSource) -> Option<crate::changes::Changes> {
         let st = self.inner.lock().await;
         let m = st.grid.muni_index(ags)?;
-        Some(cpu(|| {
-            crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)
-        }))
+        Some(cpu(|| crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)))
     }
 
     /// The figures of the municipality `ags` at every coverage release
@@ -344,26 +293,16 @@ impl Live {
     /// the municipality page's chart over the releases. `None` for an AGS
     /// the grid does not know.
     #[tracing::instrument(skip(self))]
-    pub async fn series(
-        &self,
-        ags: &str,
-        source: CoverageSource,
-    ) -> Option<Vec<crate::series::SeriesPoint>> {
+    pub async fn series(&self, ags: &str, source: CoverageSource) -> Option<Vec<crate::series::SeriesPoint>> {
         let st = self.inner.lock().await;
         let m = st.grid.muni_index(ags)?;
-        Some(cpu(|| {
-            crate::series::series(&st.grid, &st.model, &st.sites, m, source)
-        }))
+        Some(cpu(|| crate::series::series(&st.grid, &st.model, &st.sites, m, source)))
     }
 
     /// [`Live::figures_at`] computed afresh, never from the results kept
     /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
     /// times.
-    pub async fn compute_figures_at(
-        &self,
-        date: chrono::NaiveDate,
-        source: CoverageSource,
-    ) -> FiguresAt {
+    pub async fn compute_figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
         let st = self.inner.lock().await;
         dated(&st, date, source)
     }
@@ -375,18 +314,9 @@ impl Live {
 
     /// Compare computed figures with the PostGIS reference (actual or
     /// scenario figures of `computed`); see [`crate::reference::compare`].
-    pub async fn compare(
-        &self,
-        computed: &Computed,
-        reference: &crate::reference::Reference,
-        scenario: bool,
-    ) -> crate::reference::Diff {
+    pub async fn compare(&self, computed: &Computed, reference: &crate::reference::Reference, scenario: bool) -> crate::reference::Diff {
         let st = self.inner.lock().await;
-        let figs = if scenario {
-            &computed.scenario
-        } else {
-            &computed.actual
-        };
+        let figs = if scenario { &computed.scenario } else { &computed.actual };
         crate::reference::compare(&st.grid.ags, &st.operators, figs, reference)
     }
 
@@ -424,9 +354,7 @@ impl Live {
             let today = Utc::now().date_naive();
             let months = funkplan_targets::history_months(db, today).await?;
             let t_replay = Instant::now();
-            let points = cpu(|| {
-                crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today)
-            });
+            let points = cpu(|| crate::history::replay(&st.grid, &st.model, &st.sites, st.source, &months, today));
             tracing::debug!(
                 months = months.len(),
                 releases = st.grid.releases.dates().len(),
@@ -446,11 +374,7 @@ impl Live {
             load_ms: st.load_ms,
             compute_ms: c.compute_ms,
             write_ms: written.write_ms,
-            history_ms: if what.history {
-                t_hist.elapsed().as_secs_f64() * 1e3
-            } else {
-                0.0
-            },
+            history_ms: if what.history { t_hist.elapsed().as_secs_f64() * 1e3 } else { 0.0 },
             run_ids: written.run_ids,
             computed_at: written.computed_at,
             batch_writes: 0,
@@ -509,16 +433,7 @@ impl Live {
     async fn writer(&self, db: &Db) -> Result<&Db> {
         Ok(self
             .writer
-            .get_or_try_init(|| async {
-                Db::connect(
-                    db.url(),
-                    &PoolOptions {
-                        max_size: 1,
-                        ..PoolOptions::default()
-                    },
-                )
-                .await
-            })
+            .get_or_try_init(|| async { Db::connect(db.url(), &PoolOptions { max_size: 1, ..PoolOptions::default() }).await })
             .await?)
     }
 
@@ -553,11 +468,7 @@ impl Live {
     /// Wait for the run that takes our change, or become the run: the
     /// engine's lock is handed over in arrival order (tokio's lock is fair),
     /// and the first caller to get it after a run does everything pending.
-    async fn lead_or_follow(
-        &self,
-        db: &Db,
-        mut rx: tokio::sync::oneshot::Receiver<Outcome>,
-    ) -> Result<Stats> {
+    async fn lead_or_follow(&self, db: &Db, mut rx: tokio::sync::oneshot::Receiver<Outcome>) -> Result<Stats> {
         let mut st = tokio::select! {
             biased;
             done = &mut rx => return answer(done),
@@ -603,8 +514,7 @@ impl Live {
             // apart: a batch of writes spread over the state would otherwise
             // re-stamp the box around all of them).
             let mut boxes = Vec::with_capacity(2 * site_ids.len());
-            let mut fresh_by_id: HashMap<String, Site> =
-                fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
+            let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
             for id in site_ids {
                 if let Some(&i) = st.index.get(id) {
                     let old = &st.sites[i];
@@ -645,15 +555,7 @@ impl Live {
             // the runs of the sites it is given; a site farther away has
             // none there): a few hundred instead of every site of the state.
             let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
-            let hull = boxes.iter().fold(
-                Rect {
-                    r0: 0,
-                    r1: 0,
-                    c0: 0,
-                    c1: 0,
-                },
-                |h, b| h.union(*b),
-            );
+            let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
             for s in &st.sites {
                 let r = Rect::around(&st.grid, s.x, s.y, reach(s));
                 if !overlap(r, hull) {
@@ -676,13 +578,7 @@ impl Live {
             let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
             let area = |r: Rect| (r.r1 - r.r0) * (r.c1 - r.c0);
             let touched: usize = boxes.iter().map(|b| area(*b)).sum();
-            (
-                flags,
-                actual,
-                scenario,
-                spots,
-                (stamp_ms, aggregate_ms, near_sites, touched, area(region)),
-            )
+            (flags, actual, scenario, spots, (stamp_ms, aggregate_ms, near_sites, touched, area(region)))
         });
         let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
         let (stamp_ms, aggregate_ms, near_sites, touched_cells, region_cells) = parts;
@@ -745,29 +641,14 @@ impl Live {
 impl Live {
     /// The cells of `area` as `view` has them (see [`crate::tiles`]).
     #[tracing::instrument(skip(self))]
-    pub async fn tile_cells(
-        &self,
-        area: crate::tiles::CellArea,
-        view: crate::tiles::View,
-    ) -> crate::tiles::TileData<crate::tiles::CellState> {
-        self.tile_view(view, |g, layers, masks, source, scenario| {
-            crate::tiles::cells_in(g, layers, masks, source, scenario, area)
-        })
-        .await
+    pub async fn tile_cells(&self, area: crate::tiles::CellArea, view: crate::tiles::View) -> crate::tiles::TileData<crate::tiles::CellState> {
+        self.tile_view(view, |g, layers, masks, source, scenario| crate::tiles::cells_in(g, layers, masks, source, scenario, area)).await
     }
 
     /// The blocks of `size × size` cells of `area` as `view` has them.
     #[tracing::instrument(skip(self))]
-    pub async fn tile_blocks(
-        &self,
-        area: crate::tiles::CellArea,
-        size: i32,
-        view: crate::tiles::View,
-    ) -> crate::tiles::TileData<crate::tiles::BlockSums> {
-        self.tile_view(view, |g, layers, masks, source, scenario| {
-            crate::tiles::blocks_in(g, layers, masks, source, scenario, area, size)
-        })
-        .await
+    pub async fn tile_blocks(&self, area: crate::tiles::CellArea, size: i32, view: crate::tiles::View) -> crate::tiles::TileData<crate::tiles::BlockSums> {
+        self.tile_view(view, |g, layers, masks, source, scenario| crate::tiles::blocks_in(g, layers, masks, source, scenario, area, size)).await
     }
 
     /// Run `f` on the grid, layers and masks of `view` under the engine's
@@ -782,61 +663,33 @@ impl Live {
         let st = &mut *st;
         let (release, items) = match view {
             View::Actual | View::Scenario => {
-                let items = cpu(|| {
-                    f(
-                        &st.grid,
-                        &st.grid.reported,
-                        &st.masks,
-                        st.source,
-                        view == View::Scenario,
-                    )
-                });
+                let items = cpu(|| f(&st.grid, &st.grid.reported, &st.masks, st.source, view == View::Scenario));
                 (st.grid.releases.dates().last().copied(), items)
             }
             View::At(date) => {
                 if st.tile_at.as_ref().is_none_or(|(d, _, _)| *d != date) {
                     let (grid, model, sites) = (&st.grid, &st.model, &st.sites);
                     st.tile_at = Some(cpu(|| {
-                        let layers =
-                            match grid.releases.layers_at(&grid.reported, grid.slots(), date) {
-                                std::borrow::Cow::Borrowed(_) => None,
-                                std::borrow::Cow::Owned(l) => Some(l),
-                            };
+                        let layers = match grid.releases.layers_at(&grid.reported, grid.slots(), date) {
+                            std::borrow::Cow::Borrowed(_) => None,
+                            std::borrow::Cow::Owned(l) => Some(l),
+                        };
                         let mut masks = Masks::new(grid);
                         if st.source != CoverageSource::Reported {
-                            stamp(
-                                grid,
-                                model,
-                                &crate::dated::sites_at(sites, date),
-                                &mut masks,
-                                Rect::all(grid),
-                            );
+                            stamp(grid, model, &crate::dated::sites_at(sites, date), &mut masks, Rect::all(grid));
                         }
                         (date, layers, masks)
                     }));
                 }
                 let release = st.grid.releases.release_at(date);
                 let items = match &st.tile_at {
-                    Some((_, layers, masks)) => cpu(|| {
-                        f(
-                            &st.grid,
-                            layers.as_ref().unwrap_or(&st.grid.reported),
-                            masks,
-                            st.source,
-                            false,
-                        )
-                    }),
+                    Some((_, layers, masks)) => cpu(|| f(&st.grid, layers.as_ref().unwrap_or(&st.grid.reported), masks, st.source, false)),
                     None => Vec::new(),
                 };
                 (release, items)
             }
         };
-        crate::tiles::TileData {
-            source: st.source,
-            release,
-            operators: st.operators.clone(),
-            items,
-        }
+        crate::tiles::TileData { source: st.source, release, operators: st.operators.clone(), items }
     }
 }
 
@@ -925,21 +778,14 @@ fn disjoint(boxes: Vec<Rect>) -> Vec<Rect> {
 }
 
 /// A waiter's answer as the caller's result.
-fn answer(
-    done: std::result::Result<Outcome, tokio::sync::oneshot::error::RecvError>,
-) -> Result<Stats> {
-    done.unwrap_or_else(|_| {
-        Err(Error::Data(
-            "the incremental update that took this change ended without an answer".into(),
-        ))
-    })
+fn answer(done: std::result::Result<Outcome, tokio::sync::oneshot::error::RecvError>) -> Result<Stats> {
+    done.unwrap_or_else(|_| Err(Error::Data("the incremental update that took this change ended without an answer".into())))
 }
 
 /// The figures at a date, computed (see [`Live::figures_at`]).
 fn dated(st: &State, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
     let t = Instant::now();
-    let figures =
-        cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
+    let figures = cpu(|| crate::dated::figures_at(&st.grid, &st.model, &st.sites, &st.bits, date, source));
     let compute_ms = t.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(compute_ms, "figures at a date");
     FiguresAt {
@@ -964,22 +810,12 @@ fn compute_all(st: &mut State, restamp: bool) -> Computed {
         stamp(&st.grid, &st.model, &st.sites, &mut st.masks, all);
     }
     let t_stamp = t.elapsed().as_secs_f64() * 1e3;
-    let scope = Scope {
-        source: st.source,
-        scenario: false,
-        munis: None,
-        region: all,
-    };
+    let scope = Scope { source: st.source, scenario: false, munis: None, region: all };
     let (actual, scenario) = aggregate_pair(&st.grid, &st.masks, &st.bits, scope);
     let t_agg = t.elapsed().as_secs_f64() * 1e3;
     let dead_spots = dead_spots(&st.grid, &st.masks, st.source, None, all);
     let compute_ms = t.elapsed().as_secs_f64() * 1e3;
-    tracing::debug!(
-        stamp_ms = t_stamp,
-        aggregate_ms = t_agg - t_stamp,
-        dead_spots_ms = compute_ms - t_agg,
-        "full computation"
-    );
+    tracing::debug!(stamp_ms = t_stamp, aggregate_ms = t_agg - t_stamp, dead_spots_ms = compute_ms - t_agg, "full computation");
     Computed {
         actual,
         scenario,
@@ -1000,19 +836,9 @@ impl Live {
     ///
     /// # Errors
     /// A [`crate::planner::PlanError`] naming what is wrong with the request.
-    pub async fn plan(
-        &self,
-        req: &crate::planner::PlanRequest,
-    ) -> std::result::Result<crate::planner::Plan, crate::planner::PlanError> {
+    pub async fn plan(&self, req: &crate::planner::PlanRequest) -> std::result::Result<crate::planner::Plan, crate::planner::PlanError> {
         let st = self.inner.lock().await;
-        let inputs = crate::planner::Inputs {
-            grid: &st.grid,
-            model: &st.model,
-            source: st.source,
-            sites: &st.sites,
-            masks: &st.masks,
-            operators: &st.operators,
-        };
+        let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
         cpu(|| crate::planner::plan(inputs, req))
     }
 
@@ -1022,42 +848,16 @@ impl Live {
     ///
     /// # Errors
     /// The request's own error, or a database error.
-    pub async fn plan_reference(
-        &self,
-        db: &Db,
-        req: &crate::planner::PlanRequest,
-    ) -> Result<crate::planner::reference::RefPlan> {
+    pub async fn plan_reference(&self, db: &Db, req: &crate::planner::PlanRequest) -> Result<crate::planner::reference::RefPlan> {
         let (cands, source) = {
             let st = self.inner.lock().await;
-            let inputs = crate::planner::Inputs {
-                grid: &st.grid,
-                model: &st.model,
-                source: st.source,
-                sites: &st.sites,
-                masks: &st.masks,
-                operators: &st.operators,
-            };
-            (
-                cpu(|| crate::planner::candidates(inputs, req))
-                    .map_err(|e| Error::Data(e.to_string()))?,
-                st.source,
-            )
+            let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
+            (cpu(|| crate::planner::candidates(inputs, req)).map_err(|e| Error::Data(e.to_string()))?, st.source)
         };
         if req.operator.is_some() || req.count_grey {
-            return Err(Error::Data(
-                "the planner's PostGIS reference plans for any operator without grey cells".into(),
-            ));
+            return Err(Error::Data("the planner's PostGIS reference plans for any operator without grey cells".into()));
         }
-        crate::planner::reference::reference_plan(
-            db,
-            req.technology.as_str(),
-            &req.scope,
-            source,
-            req.objective.name(),
-            &cands,
-            req.budget,
-        )
-        .await
+        crate::planner::reference::reference_plan(db, req.technology.as_str(), &req.scope, source, req.objective.name(), &cands, req.budget).await
     }
 
     /// The operators `(bit, id)` the engine was loaded with.
@@ -1077,20 +877,12 @@ mod tests {
     #[test]
     fn boxes_are_merged_until_none_overlap() {
         // a and c are apart; b joins them; d stays alone; the empty box goes.
-        let (a, b, c, d) = (
-            r(0, 10, 0, 10),
-            r(5, 25, 5, 25),
-            r(20, 30, 20, 30),
-            r(50, 60, 0, 10),
-        );
+        let (a, b, c, d) = (r(0, 10, 0, 10), r(5, 25, 5, 25), r(20, 30, 20, 30), r(50, 60, 0, 10));
         let mut out = disjoint(vec![a, c, r(3, 3, 0, 9), d, b]);
         out.sort_by_key(|x| (x.r0, x.c0));
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!((out[0].r0, out[0].r1, out[0].c0, out[0].c1), (0, 30, 0, 30));
-        assert_eq!(
-            (out[1].r0, out[1].r1, out[1].c0, out[1].c1),
-            (50, 60, 0, 10)
-        );
+        assert_eq!((out[1].r0, out[1].r1, out[1].c0, out[1].c1), (50, 60, 0, 10));
         // Boxes that only touch stay apart.
         assert_eq!(disjoint(vec![r(0, 10, 0, 10), r(10, 20, 0, 10)]).len(), 2);
         assert!(!overlap(r(0, 10, 0, 10), r(10, 20, 0, 10)));

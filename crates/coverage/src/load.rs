@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use funkplan_db::{Db, Error as DbError};
 use futures_util::StreamExt;
+use funkplan_db::{Db, Error as DbError};
 use tokio_postgres::Client;
 
 use funkplan_model::{MeasureKind, SiteStatus, Technology};
@@ -21,12 +21,7 @@ use crate::{Error, Result};
 
 /// Stream a binary COPY, calling `on_row` with each tuple's fields (`None`
 /// = NULL).
-async fn copy_binary<F>(
-    client: &Client,
-    sql: &str,
-    what: &'static str,
-    mut on_row: F,
-) -> Result<u64>
+async fn copy_binary<F>(client: &Client, sql: &str, what: &'static str, mut on_row: F) -> Result<u64>
 where
     F: FnMut(&[Option<&[u8]>]) -> Result<()>,
 {
@@ -182,90 +177,59 @@ pub async fn grid(db: &Db) -> Result<Grid> {
         let mut out = Vec::with_capacity(3_600_000);
         let mut unknown = 0u64;
         let mut last = ([0u8; 8], u16::MAX);
-        copy_binary(
-            &c1,
-            include_str!("../sql/copy_grid_cells.sql"),
-            "reading grid_cell",
-            |f| {
-                let (Some(n), Some(e), Some(a)) = (int4(f[0]), int4(f[1]), f[2].and_then(ags_key))
-                else {
-                    return Err(Error::Data("grid_cell row with NULL".into()));
-                };
-                let m = if a == last.0 && last.1 != u16::MAX {
-                    Some(last.1)
-                } else {
-                    by_key.get(&a).copied().inspect(|&m| last = (a, m))
-                };
-                match m {
-                    Some(m) => out.push((n, e, m)),
-                    None => unknown += 1,
-                }
-                Ok(())
-            },
-        )
+        copy_binary(&c1, include_str!("../sql/copy_grid_cells.sql"), "reading grid_cell", |f| {
+            let (Some(n), Some(e), Some(a)) = (int4(f[0]), int4(f[1]), f[2].and_then(ags_key)) else {
+                return Err(Error::Data("grid_cell row with NULL".into()));
+            };
+            let m = if a == last.0 && last.1 != u16::MAX {
+                Some(last.1)
+            } else {
+                by_key.get(&a).copied().inspect(|&m| last = (a, m))
+            };
+            match m {
+                Some(m) => out.push((n, e, m)),
+                None => unknown += 1,
+            }
+            Ok(())
+        })
         .await?;
         if unknown > 0 {
-            tracing::warn!(
-                cells = unknown,
-                "grid cells of unknown municipalities ignored"
-            );
+            tracing::warn!(cells = unknown, "grid cells of unknown municipalities ignored");
         }
-        tracing::debug!(
-            rows = out.len(),
-            ms = t.elapsed().as_secs_f64() * 1e3,
-            "grid_cell read"
-        );
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "grid_cell read");
         Ok::<_, Error>(out)
     });
     let households = tokio::spawn(async move {
         let t = std::time::Instant::now();
         let mut out = Vec::with_capacity(3_600_000);
-        copy_binary(
-            &c2,
-            include_str!("../sql/copy_households.sql"),
-            "reading household_cell",
-            |f| {
-                if let (Some(n), Some(e), Some(h)) = (int4(f[0]), int4(f[1]), float4(f[2])) {
-                    out.push((n, e, h));
-                }
-                Ok(())
-            },
-        )
+        copy_binary(&c2, include_str!("../sql/copy_households.sql"), "reading household_cell", |f| {
+            if let (Some(n), Some(e), Some(h)) = (int4(f[0]), int4(f[1]), float4(f[2])) {
+                out.push((n, e, h));
+            }
+            Ok(())
+        })
         .await?;
-        tracing::debug!(
-            rows = out.len(),
-            ms = t.elapsed().as_secs_f64() * 1e3,
-            "household_cell read"
-        );
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "household_cell read");
         Ok::<_, Error>(out)
     });
     let reported = tokio::spawn(async move {
         let t = std::time::Instant::now();
         let mut out = Vec::new();
-        copy_binary(
-            &c3,
-            include_str!("../sql/copy_reported.sql"),
-            "reading reported_coverage",
-            |f| {
-                if let (Some(n), Some(e)) = (int4(f[0]), int4(f[1])) {
-                    out.push((
-                        n,
-                        e,
-                        count(int2(f[2])),
-                        count(int2(f[3])),
-                        mask(int4(f[4]), "lte_operators")?,
-                        mask(int4(f[5]), "nr_operators")?,
-                    ));
-                }
-                Ok(())
-            },
-        )
+        copy_binary(&c3, include_str!("../sql/copy_reported.sql"), "reading reported_coverage", |f| {
+            if let (Some(n), Some(e)) = (int4(f[0]), int4(f[1])) {
+                out.push((
+                    n,
+                    e,
+                    count(int2(f[2])),
+                    count(int2(f[3])),
+                    mask(int4(f[4]), "lte_operators")?,
+                    mask(int4(f[5]), "nr_operators")?,
+                ));
+            }
+            Ok(())
+        })
         .await?;
-        tracing::debug!(
-            rows = out.len(),
-            ms = t.elapsed().as_secs_f64() * 1e3,
-            "reported_coverage read"
-        );
+        tracing::debug!(rows = out.len(), ms = t.elapsed().as_secs_f64() * 1e3, "reported_coverage read");
         // The releases after the latest layer, on the same connection: their
         // versions are the changes between releases, a fraction of a layer.
         let (dates, versions) = releases(&c3, out.len()).await?;
@@ -274,21 +238,8 @@ pub async fn grid(db: &Db) -> Result<Grid> {
     let (cells, households, (reported, release_dates, versions)) =
         tokio::try_join!(joined(cells), joined(households), joined(reported))?;
     let t_read = t0.elapsed().as_secs_f64() * 1e3;
-    let grid = crate::cpu(|| {
-        Grid::build(GridInput {
-            ags,
-            cells,
-            households,
-            reported,
-            release_dates,
-            versions,
-        })
-    })?;
-    tracing::debug!(
-        read_ms = t_read,
-        build_ms = t0.elapsed().as_secs_f64() * 1e3 - t_read,
-        "grid built"
-    );
+    let grid = crate::cpu(|| Grid::build(GridInput { ags, cells, households, reported, release_dates, versions }))?;
+    tracing::debug!(read_ms = t_read, build_ms = t0.elapsed().as_secs_f64() * 1e3 - t_read, "grid built");
     Ok(grid)
 }
 
@@ -298,14 +249,8 @@ pub async fn grid(db: &Db) -> Result<Grid> {
 async fn releases(c: &Client, reported_rows: usize) -> Result<(Vec<NaiveDate>, Vec<Version>)> {
     const WHAT: &str = "reading coverage releases";
     let t = std::time::Instant::now();
-    let rows = c
-        .query(include_str!("../sql/release_dates.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    let dates: Vec<NaiveDate> = rows
-        .iter()
-        .map(|r| col(r, "as_of", WHAT))
-        .collect::<Result<_>>()?;
+    let rows = c.query(include_str!("../sql/release_dates.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
+    let dates: Vec<NaiveDate> = rows.iter().map(|r| col(r, "as_of", WHAT)).collect::<Result<_>>()?;
     if let Some(last) = rows.last() {
         // The ingest keeps reported_coverage equal to the latest release; if
         // it is not, "now" and the dated figures disagree: say so loudly.
@@ -321,41 +266,25 @@ async fn releases(c: &Client, reported_rows: usize) -> Result<(Vec<NaiveDate>, V
     }
     let mut versions = Vec::new();
     if dates.len() > 1 {
-        copy_binary(
-            c,
-            include_str!("../sql/copy_versions.sql"),
-            "reading reported_coverage_version",
-            |f| {
-                let (Some(n), Some(e), Some(valid_from)) = (int4(f[0]), int4(f[1]), date(f[2]))
-                else {
-                    return Err(Error::Data(
-                        "reported_coverage_version row with NULL key".into(),
-                    ));
-                };
-                versions.push(Version {
-                    n,
-                    e,
-                    valid_from,
-                    valid_to: date(f[3]),
-                    value: CellValue {
-                        count: [count(int2(f[4])), count(int2(f[5]))],
-                        mask: [
-                            mask(int4(f[6]), "lte_operators")?,
-                            mask(int4(f[7]), "nr_operators")?,
-                        ],
-                    },
-                });
-                Ok(())
-            },
-        )
+        copy_binary(c, include_str!("../sql/copy_versions.sql"), "reading reported_coverage_version", |f| {
+            let (Some(n), Some(e), Some(valid_from)) = (int4(f[0]), int4(f[1]), date(f[2])) else {
+                return Err(Error::Data("reported_coverage_version row with NULL key".into()));
+            };
+            versions.push(Version {
+                n,
+                e,
+                valid_from,
+                valid_to: date(f[3]),
+                value: CellValue {
+                    count: [count(int2(f[4])), count(int2(f[5]))],
+                    mask: [mask(int4(f[6]), "lte_operators")?, mask(int4(f[7]), "nr_operators")?],
+                },
+            });
+            Ok(())
+        })
         .await?;
     }
-    tracing::debug!(
-        releases = dates.len(),
-        versions = versions.len(),
-        ms = t.elapsed().as_secs_f64() * 1e3,
-        "releases read"
-    );
+    tracing::debug!(releases = dates.len(), versions = versions.len(), ms = t.elapsed().as_secs_f64() * 1e3, "releases read");
     Ok((dates, versions))
 }
 
@@ -368,23 +297,14 @@ fn word<T: std::str::FromStr<Err = funkplan_model::ParseError>>(s: &str, what: &
 /// The model parameters.
 pub async fn model(client: &Client) -> Result<Model> {
     const WHAT: &str = "reading the coverage model";
-    let r = client
-        .query_one(include_str!("../sql/model.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let r = client.query_one(include_str!("../sql/model.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
     let get = |column: &str, what: &str| -> Result<f64> {
-        col::<Option<f64>>(&r, column, WHAT)?.ok_or_else(|| {
-            Error::Data(format!(
-                "coverage model parameter {what} is missing; run `funkplan seed`"
-            ))
-        })
+        col::<Option<f64>>(&r, column, WHAT)?
+            .ok_or_else(|| Error::Data(format!("coverage model parameter {what} is missing; run `funkplan seed`")))
     };
     Ok(Model {
         radius_m: [
-            [
-                get("lte_rural", "lte/rural")?,
-                get("lte_urban", "lte/urban")?,
-            ],
+            [get("lte_rural", "lte/rural")?, get("lte_urban", "lte/urban")?],
             [get("nr_rural", "5g/rural")?, get("nr_urban", "5g/urban")?],
         ],
         urban_households_per_km2: get("urban_households_per_km2", "urban_households_per_km2")?,
@@ -395,10 +315,7 @@ pub async fn model(client: &Client) -> Result<Model> {
 /// Operators as `(bit, id)`.
 pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
     const WHAT: &str = "reading operators";
-    let rows = client
-        .query(include_str!("../sql/operators.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let rows = client.query(include_str!("../sql/operators.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
     rows.iter()
         .map(|r| {
             let bit: i16 = col(r, "bit", WHAT)?;
@@ -407,11 +324,7 @@ pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
                 .ok()
                 .filter(|&b| b <= MAX_BIT)
                 .map(|b| (b, id.clone()))
-                .ok_or_else(|| {
-                    Error::Data(format!(
-                        "operator {id} has bit {bit}; the engine supports bits 0..={MAX_BIT}"
-                    ))
-                })
+                .ok_or_else(|| Error::Data(format!("operator {id} has bit {bit}; the engine supports bits 0..={MAX_BIT}")))
         })
         .collect()
 }
@@ -420,10 +333,7 @@ pub async fn operators(client: &Client) -> Result<Vec<(u8, String)>> {
 pub async fn sites(client: &Client, ids: Option<&[String]>) -> Result<Vec<Site>> {
     const WHAT: &str = "reading sites";
     let ids: Option<Vec<String>> = ids.map(<[String]>::to_vec);
-    let rows = client
-        .query(include_str!("../sql/sites.sql"), &[&ids])
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let rows = client.query(include_str!("../sql/sites.sql"), &[&ids]).await.map_err(DbError::pg(WHAT))?;
     rows.iter().map(site).collect()
 }
 
@@ -432,14 +342,10 @@ pub async fn sites(client: &Client, ids: Option<&[String]>) -> Result<Vec<Site>>
 fn site(r: &tokio_postgres::Row) -> Result<Site> {
     const WHAT: &str = "reading sites";
     let status: SiteStatus = word(col(r, "status", WHAT)?, "site status")?;
-    let techs: Vec<Technology> = col::<Vec<&str>>(r, "technologies", WHAT)?
-        .into_iter()
-        .map(|t| word(t, "site technology"))
-        .collect::<Result<_>>()?;
-    let open: Vec<MeasureKind> = col::<Vec<&str>>(r, "open_kinds", WHAT)?
-        .into_iter()
-        .map(|k| word(k, "measure kind"))
-        .collect::<Result<_>>()?;
+    let techs: Vec<Technology> =
+        col::<Vec<&str>>(r, "technologies", WHAT)?.into_iter().map(|t| word(t, "site technology")).collect::<Result<_>>()?;
+    let open: Vec<MeasureKind> =
+        col::<Vec<&str>>(r, "open_kinds", WHAT)?.into_iter().map(|k| word(k, "measure kind")).collect::<Result<_>>()?;
     let on_air_date: Option<NaiveDate> = col(r, "on_air_date", WHAT)?;
     let lte_done: Option<NaiveDate> = col(r, "lte_done", WHAT)?;
     let nr_done: Option<NaiveDate> = col(r, "nr_done", WHAT)?;

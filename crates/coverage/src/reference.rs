@@ -72,36 +72,20 @@ impl Session {
         let t = Instant::now();
         const WHAT: &str = "setting the PostGIS reference's date";
         let as_of = date.map(|d| d.to_string()).unwrap_or_default();
-        conn.execute(include_str!("../sql/reference_as_of.sql"), &[&as_of])
-            .await
-            .map_err(DbError::pg(WHAT))?;
-        conn.batch_execute(include_str!("../sql/reference_reported_drop.sql"))
-            .await
-            .map_err(DbError::pg(WHAT))?;
+        conn.execute(include_str!("../sql/reference_as_of.sql"), &[&as_of]).await.map_err(DbError::pg(WHAT))?;
+        conn.batch_execute(include_str!("../sql/reference_reported_drop.sql")).await.map_err(DbError::pg(WHAT))?;
         match date {
-            None => conn
-                .batch_execute(include_str!("../sql/reference_reported_now.sql"))
-                .await
-                .map_err(DbError::pg(WHAT))?,
+            None => conn.batch_execute(include_str!("../sql/reference_reported_now.sql")).await.map_err(DbError::pg(WHAT))?,
             Some(d) => {
-                conn.batch_execute(include_str!("../sql/reference_reported_table.sql"))
-                    .await
-                    .map_err(DbError::pg(WHAT))?;
-                conn.execute(include_str!("../sql/reference_reported_at.sql"), &[&d])
-                    .await
-                    .map_err(DbError::pg(WHAT))?;
-                conn.batch_execute(include_str!("../sql/reference_reported_analyze.sql"))
-                    .await
-                    .map_err(DbError::pg(WHAT))?;
+                conn.batch_execute(include_str!("../sql/reference_reported_table.sql")).await.map_err(DbError::pg(WHAT))?;
+                conn.execute(include_str!("../sql/reference_reported_at.sql"), &[&d]).await.map_err(DbError::pg(WHAT))?;
+                conn.batch_execute(include_str!("../sql/reference_reported_analyze.sql")).await.map_err(DbError::pg(WHAT))?;
             }
         }
         conn.batch_execute(include_str!("../sql/reference_prepare.sql"))
             .await
             .map_err(DbError::pg("running the PostGIS reference (preparation)"))?;
-        Ok(Self {
-            conn,
-            prepare_ms: t.elapsed().as_secs_f64() * 1e3,
-        })
+        Ok(Self { conn, prepare_ms: t.elapsed().as_secs_f64() * 1e3 })
     }
 
     /// How the preparation reached the cells: site-tile pairs where the
@@ -123,24 +107,15 @@ impl Session {
         let src = source.as_str();
         let rows = self
             .conn
-            .query(
-                include_str!("../sql/reference_figures.sql"),
-                &[&src, &scenario],
-            )
+            .query(include_str!("../sql/reference_figures.sql"), &[&src, &scenario])
             .await
             .map_err(DbError::pg("running the PostGIS reference (figures)"))?;
         let ops = self
             .conn
-            .query(
-                include_str!("../sql/reference_operators.sql"),
-                &[&src, &scenario],
-            )
+            .query(include_str!("../sql/reference_operators.sql"), &[&src, &scenario])
             .await
             .map_err(DbError::pg("running the PostGIS reference (operators)"))?;
-        let mut out = Reference {
-            prepare_ms: self.prepare_ms,
-            ..Default::default()
-        };
+        let mut out = Reference { prepare_ms: self.prepare_ms, ..Default::default() };
         const FIGS: &str = "reading the PostGIS reference (figures)";
         for r in &rows {
             let known: bool = col(r, "known", FIGS)?;
@@ -161,13 +136,7 @@ impl Session {
         for r in &ops {
             let key: (String, String) = (col(r, "ags", OPS)?, col(r, "tech", OPS)?);
             if let Some(ops) = out.rows.get_mut(&key).and_then(|x| x.operators.as_mut()) {
-                ops.insert(
-                    col(r, "operator", OPS)?,
-                    (
-                        col(r, "households_covered", OPS)?,
-                        col(r, "cells_covered", OPS)?,
-                    ),
-                );
+                ops.insert(col(r, "operator", OPS)?, (col(r, "households_covered", OPS)?, col(r, "cells_covered", OPS)?));
             }
         }
         out.figures_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -210,12 +179,7 @@ impl Diff {
 
 /// Compare engine figures (indexed like `ags`) with the reference.
 #[must_use]
-pub fn compare(
-    ags: &[String],
-    operators: &[(u8, String)],
-    figs: &Figures,
-    reference: &Reference,
-) -> Diff {
+pub fn compare(ags: &[String], operators: &[(u8, String)], figs: &Figures, reference: &Reference) -> Diff {
     let mut d = Diff::default();
     let mut seen = 0usize;
     for (m, per_tech) in figs.iter().enumerate() {
@@ -223,8 +187,7 @@ pub fn compare(
             let key = (ags[m].clone(), TECHS[t].to_owned());
             let Some(r) = reference.rows.get(&key) else {
                 if f.cells > 0 {
-                    d.structural
-                        .push(format!("{} {}: missing in the reference", key.0, key.1));
+                    d.structural.push(format!("{} {}: missing in the reference", key.0, key.1));
                 }
                 continue;
             };
@@ -245,16 +208,11 @@ pub fn compare(
             match (&f.operators, &r.operators) {
                 (Some(eo), Some(ro)) => {
                     for o in eo {
-                        let Some((_, id)) = operators.iter().find(|(b, _)| *b == o.bit) else {
-                            continue;
-                        };
+                        let Some((_, id)) = operators.iter().find(|(b, _)| *b == o.bit) else { continue };
                         let (rh, rc) = ro.get(id).copied().unwrap_or((0.0, 0));
-                        d.max_abs_operator_households = d
-                            .max_abs_operator_households
-                            .max((o.households_covered - rh).abs());
-                        d.max_abs_operator_cells = d
-                            .max_abs_operator_cells
-                            .max((i64::from(o.cells_covered) - i64::from(rc)).abs());
+                        d.max_abs_operator_households = d.max_abs_operator_households.max((o.households_covered - rh).abs());
+                        d.max_abs_operator_cells =
+                            d.max_abs_operator_cells.max((i64::from(o.cells_covered) - i64::from(rc)).abs());
                     }
                 }
                 (None, None) => {}
@@ -269,10 +227,7 @@ pub fn compare(
         }
     }
     if seen != reference.rows.len() {
-        d.structural.push(format!(
-            "reference has {} rows, engine matched {seen}",
-            reference.rows.len()
-        ));
+        d.structural.push(format!("reference has {} rows, engine matched {seen}", reference.rows.len()));
     }
     d
 }

@@ -37,10 +37,7 @@ pub struct CellValue {
 
 impl CellValue {
     /// The value of a cell missing from a release.
-    pub const ABSENT: Self = Self {
-        count: [0, 0],
-        mask: [UNKNOWN, UNKNOWN],
-    };
+    pub const ABSENT: Self = Self { count: [0, 0], mask: [UNKNOWN, UNKNOWN] };
 
     /// Whether the release counts technology `tech` as present in the cell
     /// (by the reported rule of [`combine`]).
@@ -109,32 +106,18 @@ impl Releases {
     /// # Errors
     /// A version whose `valid_from` or `valid_to` is no release date, or
     /// that ends before it starts.
-    pub fn build(
-        mut dates: Vec<NaiveDate>,
-        versions: &[Version],
-        has_reported: bool,
-        slot: impl Fn(i32, i32) -> Option<usize>,
-    ) -> Result<Self> {
+    pub fn build(mut dates: Vec<NaiveDate>, versions: &[Version], has_reported: bool, slot: impl Fn(i32, i32) -> Option<usize>) -> Result<Self> {
         dates.sort_unstable();
         dates.dedup();
         if dates.is_empty() {
             if has_reported {
-                tracing::warn!(
-                    "reported coverage without a release: counted as in force at every date"
-                );
+                tracing::warn!("reported coverage without a release: counted as in force at every date");
             }
-            return Ok(Self {
-                dates,
-                back: Vec::new(),
-                undated: has_reported,
-            });
+            return Ok(Self { dates, back: Vec::new(), undated: has_reported });
         }
         let index = |d: NaiveDate, what: &str, v: &Version| {
             dates.binary_search(&d).map_err(|_| {
-                Error::Data(format!(
-                    "reported_coverage_version ({}, {}): {what} {d} is no release date",
-                    v.n, v.e
-                ))
+                Error::Data(format!("reported_coverage_version ({}, {}): {what} {d} is no release date", v.n, v.e))
             })
         };
         // Per back step list, (slot, priority, value): a version ending at
@@ -144,9 +127,7 @@ impl Releases {
         let mut raw: Vec<Vec<(u32, u8, CellValue)>> = vec![Vec::new(); dates.len() - 1];
         for v in versions {
             let from = index(v.valid_from, "valid_from", v)?;
-            let Some(s) = slot(v.n, v.e).and_then(|s| u32::try_from(s).ok()) else {
-                continue;
-            };
+            let Some(s) = slot(v.n, v.e).and_then(|s| u32::try_from(s).ok()) else { continue };
             if let Some(to) = v.valid_to {
                 let to = index(to, "valid_to", v)?;
                 if to <= from {
@@ -166,16 +147,10 @@ impl Releases {
             .map(|mut r| {
                 r.sort_unstable_by_key(|&(s, p, _)| (s, p));
                 r.dedup_by_key(|&mut (s, _, _)| s);
-                r.into_iter()
-                    .map(|(slot, _, value)| Step { slot, value })
-                    .collect()
+                r.into_iter().map(|(slot, _, value)| Step { slot, value }).collect()
             })
             .collect();
-        Ok(Self {
-            dates,
-            back,
-            undated: false,
-        })
+        Ok(Self { dates, back, undated: false })
     }
 
     /// The release dates, ascending (empty when undated).
@@ -251,12 +226,7 @@ impl Releases {
     /// empty before the first release, else a copy rewound by the back
     /// steps.
     #[must_use]
-    pub fn layers_at<'a>(
-        &self,
-        latest: &'a [ReportedLayer; 2],
-        slots: usize,
-        date: NaiveDate,
-    ) -> Cow<'a, [ReportedLayer; 2]> {
+    pub fn layers_at<'a>(&self, latest: &'a [ReportedLayer; 2], slots: usize, date: NaiveDate) -> Cow<'a, [ReportedLayer; 2]> {
         let Some(i) = self.index_at(date) else {
             return Cow::Owned([ReportedLayer::default(), ReportedLayer::default()]);
         };
@@ -292,19 +262,10 @@ mod tests {
         NaiveDate::from_ymd_opt(2023, m, 1).unwrap()
     }
     fn val(c: u8) -> CellValue {
-        CellValue {
-            count: [c, 0],
-            mask: [UNKNOWN, UNKNOWN],
-        }
+        CellValue { count: [c, 0], mask: [UNKNOWN, UNKNOWN] }
     }
     fn ver(e: i32, from: u32, to: Option<u32>, c: u8) -> Version {
-        Version {
-            n: 0,
-            e,
-            valid_from: d(from),
-            valid_to: to.map(d),
-            value: val(c),
-        }
+        Version { n: 0, e, valid_from: d(from), valid_to: to.map(d), value: val(c) }
     }
 
     #[test]
@@ -312,45 +273,20 @@ mod tests {
         // Cells e = 0..4 of one row; releases in months 1, 4, 7.
         // e0: 1 from month 1 on; e1: 2 until month 4, then 3; e2: only
         // from month 4; e3: only until month 7 (dropped in the latest).
-        let versions = [
-            ver(0, 1, None, 1),
-            ver(1, 1, Some(4), 2),
-            ver(1, 4, None, 3),
-            ver(2, 4, None, 1),
-            ver(3, 1, Some(7), 2),
-        ];
-        let r = Releases::build(vec![d(7), d(1), d(4)], &versions, true, |n, e| {
-            usize::try_from(e).ok().filter(|&s| n == 0 && s < 4)
-        })
-        .unwrap();
+        let versions = [ver(0, 1, None, 1), ver(1, 1, Some(4), 2), ver(1, 4, None, 3), ver(2, 4, None, 1), ver(3, 1, Some(7), 2)];
+        let r = Releases::build(vec![d(7), d(1), d(4)], &versions, true, |n, e| usize::try_from(e).ok().filter(|&s| n == 0 && s < 4)).unwrap();
         assert_eq!(r.dates(), &[d(1), d(4), d(7)]);
         // The latest layer as reported_coverage holds it.
-        let latest = [
-            ReportedLayer {
-                count: vec![1, 3, 1, 0],
-                mask: vec![UNKNOWN; 4],
-            },
-            ReportedLayer {
-                count: vec![0; 4],
-                mask: vec![UNKNOWN; 4],
-            },
-        ];
+        let latest = [ReportedLayer { count: vec![1, 3, 1, 0], mask: vec![UNKNOWN; 4] }, ReportedLayer { count: vec![0; 4], mask: vec![UNKNOWN; 4] }];
         let at = |m: u32| r.layers_at(&latest, 4, d(m)).into_owned()[0].count.clone();
-        assert!(
-            r.layers_at(&latest, 4, NaiveDate::from_ymd_opt(2022, 12, 31).unwrap())[0]
-                .count
-                .is_empty()
-        );
+        assert!(r.layers_at(&latest, 4, NaiveDate::from_ymd_opt(2022, 12, 31).unwrap())[0].count.is_empty());
         assert_eq!(at(1), vec![1, 2, 0, 2]);
         assert_eq!(at(3), vec![1, 2, 0, 2]);
         assert_eq!(at(4), vec![1, 3, 1, 2]);
         assert_eq!(at(7), vec![1, 3, 1, 0]);
         assert!(matches!(r.layers_at(&latest, 4, d(9)), Cow::Borrowed(_)));
         assert_eq!(r.release_at(d(5)), Some(d(4)));
-        assert_eq!(
-            r.release_at(NaiveDate::from_ymd_opt(2022, 1, 1).unwrap()),
-            None
-        );
+        assert_eq!(r.release_at(NaiveDate::from_ymd_opt(2022, 1, 1).unwrap()), None);
         // Only the changes are held: e1 and e2 between 1 and 4, e3 between 4 and 7.
         assert_eq!(r.steps(), 3);
         assert_eq!(r.bytes(), 3 * 12, "12 bytes a changed cell");
@@ -368,17 +304,9 @@ mod tests {
 
     #[test]
     fn versions_off_the_release_dates_are_refused() {
-        let e =
-            Releases::build(vec![d(1)], &[ver(0, 2, None, 1)], true, |_, _| Some(0)).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("valid_from 2023-02-01 is no release date"),
-            "{e}"
-        );
-        let e = Releases::build(vec![d(1), d(2)], &[ver(0, 2, Some(1), 1)], true, |_, _| {
-            Some(0)
-        })
-        .unwrap_err();
+        let e = Releases::build(vec![d(1)], &[ver(0, 2, None, 1)], true, |_, _| Some(0)).unwrap_err();
+        assert!(e.to_string().contains("valid_from 2023-02-01 is no release date"), "{e}");
+        let e = Releases::build(vec![d(1), d(2)], &[ver(0, 2, Some(1), 1)], true, |_, _| Some(0)).unwrap_err();
         assert!(e.to_string().contains("is not after"), "{e}");
     }
 }

@@ -35,13 +35,7 @@ pub struct SeriesPoint {
 /// release date, oldest first, for `source`. `sites` must be classified.
 /// Empty when the grid has no dated releases or the municipality no cells.
 #[must_use]
-pub fn series(
-    grid: &Grid,
-    model: &Model,
-    sites: &[Site],
-    muni: u16,
-    source: CoverageSource,
-) -> Vec<SeriesPoint> {
+pub fn series(grid: &Grid, model: &Model, sites: &[Site], muni: u16, source: CoverageSource) -> Vec<SeriesPoint> {
     let dates = grid.releases.dates();
     let Some(region) = Rect::of_muni(grid, usize::from(muni)) else {
         return Vec::new();
@@ -52,8 +46,7 @@ pub fn series(
     let w = region.c1 - region.c0;
     let local = |slot: usize| {
         let (r, c) = (slot / grid.cols, slot % grid.cols);
-        (r >= region.r0 && r < region.r1 && c >= region.c0 && c < region.c1)
-            .then(|| (r - region.r0) * w + (c - region.c0))
+        (r >= region.r0 && r < region.r1 && c >= region.c0 && c < region.c1).then(|| (r - region.r0) * w + (c - region.c0))
     };
     // The box's reported values in the latest release, per technology.
     let n = (region.r1 - region.r0) * w;
@@ -69,25 +62,10 @@ pub fn series(
     }
     // Only the sites whose disks can reach the box (the largest radius
     // around it): stamping sorts every site it is given.
-    let reach = model
-        .radius_m
-        .iter()
-        .flatten()
-        .fold(0.0_f64, |a, &b| a.max(b))
-        + 100.0;
-    let (y0, y1) = (
-        f64::from(grid.n0) * 100.0 + region.r0 as f64 * 100.0 - reach,
-        f64::from(grid.n0) * 100.0 + region.r1 as f64 * 100.0 + reach,
-    );
-    let (x0, x1) = (
-        f64::from(grid.e0) * 100.0 + region.c0 as f64 * 100.0 - reach,
-        f64::from(grid.e0) * 100.0 + region.c1 as f64 * 100.0 + reach,
-    );
-    let near: Vec<Site> = sites
-        .iter()
-        .filter(|s| (x0..=x1).contains(&s.x) && (y0..=y1).contains(&s.y))
-        .cloned()
-        .collect();
+    let reach = model.radius_m.iter().flatten().fold(0.0_f64, |a, &b| a.max(b)) + 100.0;
+    let (y0, y1) = (f64::from(grid.n0) * 100.0 + region.r0 as f64 * 100.0 - reach, f64::from(grid.n0) * 100.0 + region.r1 as f64 * 100.0 + reach);
+    let (x0, x1) = (f64::from(grid.e0) * 100.0 + region.c0 as f64 * 100.0 - reach, f64::from(grid.e0) * 100.0 + region.c1 as f64 * 100.0 + reach);
+    let near: Vec<Site> = sites.iter().filter(|s| (x0..=x1).contains(&s.x) && (y0..=y1).contains(&s.y)).cloned().collect();
     // One set of masks for all dates: each stamp replaces the box's slots.
     let mut masks = Masks::new(grid);
     let mut out = Vec::with_capacity(dates.len());

@@ -106,18 +106,13 @@ fn each_cell(grid: &Grid, area: CellArea, mut f: impl FnMut(i32, i32, usize)) {
     let (r0, r1) = ((area.n0 - grid.n0).max(0), (area.n1 - grid.n0).min(rows));
     let (c0, c1) = ((area.e0 - grid.e0).max(0), (area.e1 - grid.e0).min(cols));
     for r in r0..r1 {
-        let (Ok(ru), Ok(cu0), Ok(cu1)) =
-            (usize::try_from(r), usize::try_from(c0), usize::try_from(c1))
-        else {
-            continue;
-        };
+        let (Ok(ru), Ok(cu0), Ok(cu1)) = (usize::try_from(r), usize::try_from(c0), usize::try_from(c1)) else { continue };
         let (s0, s1) = grid.row_span(ru);
         let base = ru * grid.cols;
         for c in cu0.max(s0)..cu1.min(s1) {
             let slot = base + c;
             if grid.muni[slot] != NO_MUNI {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-                // c < cols ≤ i32::MAX
+                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)] // c < cols ≤ i32::MAX
                 f(grid.n0 + r, grid.e0 + c as i32, slot);
             }
         }
@@ -126,22 +121,12 @@ fn each_cell(grid: &Grid, area: CellArea, mut f: impl FnMut(i32, i32, usize)) {
 
 /// Count and set of both technologies at a slot.
 #[inline]
-fn state(
-    layers: &[ReportedLayer; 2],
-    masks: &Masks,
-    source: CoverageSource,
-    scenario: bool,
-    slot: usize,
-) -> ([u8; 2], [Option<Mask>; 2]) {
+fn state(layers: &[ReportedLayer; 2], masks: &Masks, source: CoverageSource, scenario: bool, slot: usize) -> ([u8; 2], [Option<Mask>; 2]) {
     let mut count = [0; 2];
     let mut set = [None; 2];
     for t in 0..2 {
         let (rc, rm) = layers[t].at(slot);
-        let m = if scenario {
-            masks.actual[t][slot] | masks.extra[t][slot]
-        } else {
-            masks.actual[t][slot]
-        };
+        let m = if scenario { masks.actual[t][slot] | masks.extra[t][slot] } else { masks.actual[t][slot] };
         (count[t], set[t]) = combine(source, rc, rm, m);
     }
     (count, set)
@@ -150,24 +135,11 @@ fn state(
 /// Every grid cell of `area` with its coverage (`layers`: the reported
 /// layers in force, `masks`: the modelled ones; `scenario` adds `extra`).
 #[must_use]
-pub fn cells_in(
-    grid: &Grid,
-    layers: &[ReportedLayer; 2],
-    masks: &Masks,
-    source: CoverageSource,
-    scenario: bool,
-    area: CellArea,
-) -> Vec<CellState> {
+pub fn cells_in(grid: &Grid, layers: &[ReportedLayer; 2], masks: &Masks, source: CoverageSource, scenario: bool, area: CellArea) -> Vec<CellState> {
     let mut out = Vec::new();
     each_cell(grid, area, |n, e, slot| {
         let (count, set) = state(layers, masks, source, scenario, slot);
-        out.push(CellState {
-            n,
-            e,
-            households: grid.households[slot],
-            count,
-            set,
-        });
+        out.push(CellState { n, e, households: grid.households[slot], count, set });
     });
     out
 }
@@ -175,15 +147,7 @@ pub fn cells_in(
 /// The grid cells of `area` summed into blocks of `size × size` cells
 /// aligned to multiples of `size` (hm). Blocks without cells are left out.
 #[must_use]
-pub fn blocks_in(
-    grid: &Grid,
-    layers: &[ReportedLayer; 2],
-    masks: &Masks,
-    source: CoverageSource,
-    scenario: bool,
-    area: CellArea,
-    size: i32,
-) -> Vec<BlockSums> {
+pub fn blocks_in(grid: &Grid, layers: &[ReportedLayer; 2], masks: &Masks, source: CoverageSource, scenario: bool, area: CellArea, size: i32) -> Vec<BlockSums> {
     let size = size.max(1);
     let bn0 = area.n0.div_euclid(size);
     let be0 = area.e0.div_euclid(size);
@@ -195,12 +159,7 @@ pub fn blocks_in(
     }
     acc.resize(brows * bcols, BlockSums::default());
     each_cell(grid, area, |n, e, slot| {
-        let (Ok(br), Ok(bc)) = (
-            usize::try_from(n.div_euclid(size) - bn0),
-            usize::try_from(e.div_euclid(size) - be0),
-        ) else {
-            return;
-        };
+        let (Ok(br), Ok(bc)) = (usize::try_from(n.div_euclid(size) - bn0), usize::try_from(e.div_euclid(size) - be0)) else { return };
         let b = &mut acc[br * bcols + bc];
         let h = f64::from(grid.households[slot]);
         b.cells += 1;
@@ -236,24 +195,15 @@ mod tests {
     use proptest::prelude::*;
 
     fn world(sites: &[(f64, f64, u8)]) -> (Grid, Masks, Vec<u8>) {
-        let mut input = GridInput {
-            ags: vec!["05000001".into(), "05000002".into()],
-            ..Default::default()
-        };
+        let mut input = GridInput { ags: vec!["05000001".into(), "05000002".into()], ..Default::default() };
         for n in 100..140 {
             for e in 200..250 {
                 input.cells.push((n, e, u16::from(e >= 225)));
-                input
-                    .households
-                    .push((n, e, f32::from(u8::try_from((n + e) % 7).unwrap_or(0))));
+                input.households.push((n, e, f32::from(u8::try_from((n + e) % 7).unwrap_or(0))));
             }
         }
         let grid = Grid::build(input).expect("grid");
-        let model = Model {
-            radius_m: [[800.0, 500.0], [400.0, 300.0]],
-            urban_households_per_km2: 1e9,
-            urban_density_radius_m: 1000.0,
-        };
+        let model = Model { radius_m: [[800.0, 500.0], [400.0, 300.0]], urban_households_per_km2: 1e9, urban_density_radius_m: 1000.0 };
         let mut ss: Vec<Site> = sites
             .iter()
             .enumerate()
@@ -325,48 +275,10 @@ mod tests {
     #[test]
     fn an_area_outside_the_grid_has_no_cells() {
         let (grid, masks, _) = world(&[(22_000.0, 12_000.0, 1)]);
-        let far = CellArea {
-            n0: 0,
-            n1: 50,
-            e0: 0,
-            e1: 50,
-        };
-        assert!(cells_in(
-            &grid,
-            &grid.reported,
-            &masks,
-            CoverageSource::Modelled,
-            false,
-            far
-        )
-        .is_empty());
-        assert!(blocks_in(
-            &grid,
-            &grid.reported,
-            &masks,
-            CoverageSource::Modelled,
-            false,
-            far,
-            4
-        )
-        .is_empty());
-        let part = CellArea {
-            n0: 130,
-            n1: 200,
-            e0: 240,
-            e1: 300,
-        };
-        assert_eq!(
-            cells_in(
-                &grid,
-                &grid.reported,
-                &masks,
-                CoverageSource::Modelled,
-                false,
-                part
-            )
-            .len(),
-            10 * 10
-        );
+        let far = CellArea { n0: 0, n1: 50, e0: 0, e1: 50 };
+        assert!(cells_in(&grid, &grid.reported, &masks, CoverageSource::Modelled, false, far).is_empty());
+        assert!(blocks_in(&grid, &grid.reported, &masks, CoverageSource::Modelled, false, far, 4).is_empty());
+        let part = CellArea { n0: 130, n1: 200, e0: 240, e1: 300 };
+        assert_eq!(cells_in(&grid, &grid.reported, &masks, CoverageSource::Modelled, false, part).len(), 10 * 10);
     }
 }

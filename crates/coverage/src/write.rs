@@ -8,8 +8,8 @@ use std::pin::Pin;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use funkplan_db::{Conn, Error as DbError};
-use funkplan_model::CoverageSource;
 use futures_util::future::{maybe_done, BoxFuture, MaybeDone};
+use funkplan_model::CoverageSource;
 
 use crate::deadspot::DeadSpot;
 use crate::engine::Figures;
@@ -44,12 +44,7 @@ pub struct Written {
 }
 
 /// Write in one transaction.
-pub async fn write(
-    conn: &mut Conn,
-    grid: &Grid,
-    operators: &[(u8, String)],
-    ws: WriteSet<'_>,
-) -> Result<Written> {
+pub async fn write(conn: &mut Conn, grid: &Grid, operators: &[(u8, String)], ws: WriteSet<'_>) -> Result<Written> {
     write_with(conn, grid, operators, ws, None).await
 }
 
@@ -114,11 +109,7 @@ async fn pipeline(futs: Vec<Pending<'_>>) -> Result<Vec<u64>> {
     .await;
     futures_util::future::join_all(futs.iter_mut().map(Pin::new)).await;
     futs.iter_mut()
-        .map(|f| {
-            Pin::new(f)
-                .take_output()
-                .unwrap_or_else(|| Err(Error::Data("a pipelined statement was not run".into())))
-        })
+        .map(|f| Pin::new(f).take_output().unwrap_or_else(|| Err(Error::Data("a pipelined statement was not run".into()))))
         .collect()
 }
 
@@ -131,21 +122,10 @@ async fn write_with(
 ) -> Result<Written> {
     let t0 = std::time::Instant::now();
     let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
-    let scope_ags: Option<Vec<String>> = ws.munis.map(|f| {
-        grid.ags
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| f[*i])
-            .map(|(_, a)| a.clone())
-            .collect()
-    });
+    let scope_ags: Option<Vec<String>> =
+        ws.munis.map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect());
     let nmunis = scope_ags.as_ref().map_or(grid.ags.len(), Vec::len);
-    let op_id = |bit: u8| {
-        operators
-            .iter()
-            .find(|(b, _)| *b == bit)
-            .map(|(_, id)| id.clone())
-    };
+    let op_id = |bit: u8| operators.iter().find(|(b, _)| *b == bit).map(|(_, id)| id.clone());
     // Columns first (no database work), so the transaction is short.
     let sets: Vec<(bool, ResultCols, OpCols)> = [(false, ws.actual), (true, ws.scenario)]
         .into_iter()
@@ -163,20 +143,16 @@ async fn write_with(
                     cols.hh.push(f.households);
                     cols.hhc.push(f.households_covered);
                     cols.cells.push(i32::try_from(f.cells).unwrap_or(i32::MAX));
-                    cols.cov
-                        .push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
-                    cols.dead
-                        .push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
-                    cols.grey
-                        .push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
+                    cols.cov.push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
+                    cols.dead.push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
+                    cols.grey.push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
                     for o in f.operators.iter().flatten() {
                         let Some(id) = op_id(o.bit) else { continue };
                         ops.ags.push(grid.ags[m].clone());
                         ops.tech.push(TECHS[t].to_owned());
                         ops.op.push(id);
                         ops.hhc.push(o.households_covered);
-                        ops.cov
-                            .push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
+                        ops.cov.push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
                     }
                 }
             }
@@ -184,18 +160,9 @@ async fn write_with(
         })
         .collect();
     let spots = ws.dead_spots.map(|spots| SpotCols {
-        ids: spots
-            .iter()
-            .map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k))
-            .collect(),
-        ags: spots
-            .iter()
-            .map(|s| grid.ags[usize::from(s.muni)].clone())
-            .collect(),
-        cells: spots
-            .iter()
-            .map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX))
-            .collect(),
+        ids: spots.iter().map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k)).collect(),
+        ags: spots.iter().map(|s| grid.ags[usize::from(s.muni)].clone()).collect(),
+        cells: spots.iter().map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX)).collect(),
         area: spots.iter().map(DeadSpot::area_km2).collect(),
         wkb: spots.iter().map(DeadSpot::wkb).collect(),
     });
@@ -203,18 +170,11 @@ async fn write_with(
     let cells_i64 = i64::try_from(ws.cells).unwrap_or(i64::MAX);
     let source = ws.source.as_str();
 
-    let tx = conn
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting the results transaction"))?;
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the results transaction"))?;
     // Statements prepared once per connection (all before any batch: a
     // batch must not wait for a Parse in the middle).
     let txr = &tx;
-    let prep = |sql: &'static str| async move {
-        txr.prepare_cached(sql)
-            .await
-            .map_err(|e| Error::from(DbError::pg("preparing a results statement")(e)))
-    };
+    let prep = |sql: &'static str| async move { txr.prepare_cached(sql).await.map_err(|e| Error::from(DbError::pg("preparing a results statement")(e))) };
     let [run, del, res, ops, del_spots, ins_spots, finish, targets_sql] = STATEMENTS;
     let (s_run, s_del, s_res, s_ops, s_del_spots, s_spots, s_finish, s_targets) = tokio::try_join!(
         prep(run),
@@ -235,16 +195,7 @@ async fn write_with(
         async move {
             tx.query_one(
                 s_run,
-                &[
-                    &source,
-                    &scenario,
-                    &ws.incremental,
-                    &nmunis_i32,
-                    &cells_i64,
-                    &ws.load_ms,
-                    &ws.compute_ms,
-                    &ws.started_at,
-                ],
+                &[&source, &scenario, &ws.incremental, &nmunis_i32, &cells_i64, &ws.load_ms, &ws.compute_ms, &ws.started_at],
             )
             .await
             .map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
@@ -252,27 +203,17 @@ async fn write_with(
     });
     let definitions = async {
         match targets {
-            Some((_, which)) => funkplan_targets::running_month(&*tx, which)
-                .await
-                .map(Some)
-                .map_err(Error::from),
+            Some((_, which)) => funkplan_targets::running_month(&*tx, which).await.map(Some).map_err(Error::from),
             None => Ok(None),
         }
     };
     // Both finish before either error counts: the run rows are sent first,
     // so when they fail the definitions' error is only "current transaction
     // is aborted", which would hide the cause.
-    let (run_rows, running_month) =
-        tokio::join!(futures_util::future::try_join_all(runs), definitions);
+    let (run_rows, running_month) = tokio::join!(futures_util::future::try_join_all(runs), definitions);
     let (run_rows, running_month) = (run_rows?, running_month?);
-    let run_ids: Vec<i64> = run_rows
-        .iter()
-        .map(|r| run_col(r, "run_id"))
-        .collect::<Result<_>>()?;
-    let computed_at: Option<DateTime<Utc>> = run_rows
-        .last()
-        .map(|r| run_col(r, "computed_at"))
-        .transpose()?;
+    let run_ids: Vec<i64> = run_rows.iter().map(|r| run_col(r, "run_id")).collect::<Result<_>>()?;
+    let computed_at: Option<DateTime<Utc>> = run_rows.last().map(|r| run_col(r, "computed_at")).transpose()?;
 
     // Batch 2, in this order: per result set remove the old figures (their
     // operator rows go with them) and insert the new; dead spots; the
@@ -282,79 +223,43 @@ async fn write_with(
         let at = computed_at.unwrap_or(ws.started_at);
         let (tx, s_del, s_res, s_ops, scope_ags) = (&tx, &s_del, &s_res, &s_ops, &scope_ags);
         batch.push(Box::pin(async move {
-            tx.execute(s_del, &[scenario, scope_ags])
-                .await
-                .map_err(|e| Error::from(DbError::pg("removing the previous figures")(e)))
+            tx.execute(s_del, &[scenario, scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing the previous figures")(e)))
         }));
         batch.push(Box::pin(async move {
             tx.execute(
                 s_res,
-                &[
-                    scenario,
-                    &source,
-                    run_id,
-                    &at,
-                    &cols.ags,
-                    &cols.tech,
-                    &cols.hh,
-                    &cols.hhc,
-                    &cols.cells,
-                    &cols.cov,
-                    &cols.dead,
-                    &cols.grey,
-                ],
+                &[scenario, &source, run_id, &at, &cols.ags, &cols.tech, &cols.hh, &cols.hhc, &cols.cells, &cols.cov, &cols.dead, &cols.grey],
             )
             .await
             .map_err(|e| Error::from(DbError::pg("writing coverage figures")(e)))
         }));
         batch.push(Box::pin(async move {
-            tx.execute(
-                s_ops,
-                &[scenario, &ops.ags, &ops.tech, &ops.op, &ops.hhc, &ops.cov],
-            )
-            .await
-            .map_err(|e| Error::from(DbError::pg("writing per-operator figures")(e)))
+            tx.execute(s_ops, &[scenario, &ops.ags, &ops.tech, &ops.op, &ops.hhc, &ops.cov])
+                .await
+                .map_err(|e| Error::from(DbError::pg("writing per-operator figures")(e)))
         }));
     }
     if let Some(sp) = &spots {
         let at = computed_at.unwrap_or(ws.started_at);
         let (tx, s_del_spots, s_spots, scope_ags) = (&tx, &s_del_spots, &s_spots, &scope_ags);
         batch.push(Box::pin(async move {
-            tx.execute(s_del_spots, &[scope_ags])
-                .await
-                .map_err(|e| Error::from(DbError::pg("removing previous dead spots")(e)))
+            tx.execute(s_del_spots, &[scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing previous dead spots")(e)))
         }));
         batch.push(Box::pin(async move {
-            tx.execute(
-                s_spots,
-                &[&sp.ids, &sp.ags, &sp.cells, &sp.area, &sp.wkb, &at],
-            )
-            .await
-            .map_err(|e| Error::from(DbError::pg("writing dead spots")(e)))
+            tx.execute(s_spots, &[&sp.ids, &sp.ags, &sp.cells, &sp.area, &sp.wkb, &at])
+                .await
+                .map_err(|e| Error::from(DbError::pg("writing dead spots")(e)))
         }));
     }
     if let (Some((today, _)), Some(rm)) = (targets, &running_month) {
         let (tx, s_targets) = (&tx, &s_targets);
-        batch.push(Box::pin(async move {
-            rm.record(&**tx, s_targets, today)
-                .await
-                .map_err(Error::from)
-        }));
+        batch.push(Box::pin(async move { rm.record(&**tx, s_targets, today).await.map_err(Error::from) }));
     }
     pipeline(batch).await?;
     let write_ms = t0.elapsed().as_secs_f64() * 1e3;
-    tx.execute(&s_finish, &[&run_ids, &write_ms])
-        .await
-        .map_err(DbError::pg("recording the write time"))?;
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing coverage results"))?;
-    Ok(Written {
-        run_ids,
-        computed_at,
-        write_ms: t0.elapsed().as_secs_f64() * 1e3,
-        municipalities: nmunis,
-    })
+    tx.execute(&s_finish, &[&run_ids, &write_ms]).await.map_err(DbError::pg("recording the write time"))?;
+    tx.commit().await.map_err(DbError::pg("committing coverage results"))?;
+    Ok(Written { run_ids, computed_at, write_ms: t0.elapsed().as_secs_f64() * 1e3, municipalities: nmunis })
 }
 
 struct SpotCols {
@@ -388,10 +293,6 @@ struct OpCols {
 
 /// Column `name` of a `coverage_run` row just inserted, by name (a drifting
 /// `RETURNING` is an error, not a panic).
-fn run_col<'a, T: tokio_postgres::types::FromSql<'a>>(
-    r: &'a tokio_postgres::Row,
-    name: &str,
-) -> Result<T> {
-    r.try_get(name)
-        .map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
+fn run_col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a tokio_postgres::Row, name: &str) -> Result<T> {
+    r.try_get(name).map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
 }

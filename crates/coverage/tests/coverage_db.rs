@@ -9,11 +9,7 @@ use funkplan_coverage::reference::Session;
 use funkplan_coverage::{CoverageSource, Live, Recompute};
 use funkplan_db::testing::TestDb;
 
-const SOURCES: [CoverageSource; 3] = [
-    CoverageSource::Reported,
-    CoverageSource::Modelled,
-    CoverageSource::Union,
-];
+const SOURCES: [CoverageSource; 3] = [CoverageSource::Reported, CoverageSource::Modelled, CoverageSource::Union];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_equals_postgis_reference_for_every_source_and_scenario() {
@@ -23,10 +19,7 @@ async fn engine_equals_postgis_reference_for_every_source_and_scenario() {
         common::fixture(&t.client().await, seed, reported).await;
         let session = Session::prepare(&db).await.unwrap();
         let (_, partial) = session.tile_pairs().await.unwrap();
-        assert!(
-            partial > 0,
-            "seed {seed}: disks a few cells wide are tested cell by cell"
-        );
+        assert!(partial > 0, "seed {seed}: disks a few cells wide are tested cell by cell");
         assert_engine_equals_reference(&db, &session, seed, reported).await;
     }
 }
@@ -48,22 +41,14 @@ async fn engine_equals_postgis_reference_where_sites_cover_whole_tiles() {
         .unwrap();
         let session = Session::prepare(&db).await.unwrap();
         let (whole, partial) = session.tile_pairs().await.unwrap();
-        assert!(
-            whole > 0 && partial > 0,
-            "seed {seed}: {whole} whole-tile pairs, {partial} partial"
-        );
+        assert!(whole > 0 && partial > 0, "seed {seed}: {whole} whole-tile pairs, {partial} partial");
         assert_engine_equals_reference(&db, &session, seed, reported).await;
     }
 }
 
 /// Every source, actual and scenario: the engine's figures equal the
 /// prepared reference's; and the fixture is not trivial.
-async fn assert_engine_equals_reference(
-    db: &funkplan_db::Db,
-    session: &Session,
-    seed: u64,
-    reported: bool,
-) {
+async fn assert_engine_equals_reference(db: &funkplan_db::Db, session: &Session, seed: u64, reported: bool) {
     for source in SOURCES {
         let live = Live::load(db, Some(source)).await.unwrap();
         let c = live.compute().await;
@@ -73,19 +58,13 @@ async fn assert_engine_equals_reference(
             let r = session.figures(source, scenario).await.unwrap();
             let d = live.compare(&c, &r, scenario).await;
             assert_eq!(d.rows, 6, "3 municipalities with cells × 2 technologies");
-            assert!(
-                d.equal(scale),
-                "seed {seed} {source} scenario={scenario}: {d:#?}"
-            );
+            assert!(d.equal(scale), "seed {seed} {source} scenario={scenario}: {d:#?}");
         }
         // The fixture is not trivial: some cells covered, some dead.
         let lte: u32 = c.actual.iter().map(|f| f[0].cells_covered).sum();
         let dead: u32 = c.actual.iter().map(|f| f[0].dead_cells).sum();
         if reported || source != CoverageSource::Reported {
-            assert!(
-                lte > 0 && dead > 0,
-                "seed {seed} {source}: covered {lte}, dead {dead}"
-            );
+            assert!(lte > 0 && dead > 0, "seed {seed} {source}: covered {lte}, dead {dead}");
         } else {
             assert_eq!(lte, 0, "no reported grid: nothing reported covered");
         }
@@ -93,10 +72,7 @@ async fn assert_engine_equals_reference(
         let act: u32 = c.actual.iter().map(|f| f[1].cells_covered).sum();
         assert!(scen >= act);
         if source == CoverageSource::Reported && reported {
-            assert!(
-                c.actual.iter().take(3).all(|f| f[0].operators.is_none()),
-                "count-only rows: per-operator absent"
-            );
+            assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_none()), "count-only rows: per-operator absent");
         }
         if source == CoverageSource::Modelled {
             assert!(c.actual.iter().take(3).all(|f| f[0].operators.is_some()));
@@ -130,13 +106,7 @@ async fn engine_equals_postgis_reference_at_dates_over_releases() {
             assert!(d.equal(scale), "{date} {source}: {d:#?}");
             if source == CoverageSource::Reported {
                 reported_cells.push(at.figures.iter().map(|f| f[0].cells_covered).sum::<u32>());
-                assert_eq!(
-                    at.release,
-                    RELEASE_AT
-                        .iter()
-                        .find(|(d, _)| *d == date.to_string())
-                        .and_then(|(_, r)| r.map(|r| r.parse().unwrap()))
-                );
+                assert_eq!(at.release, RELEASE_AT.iter().find(|(d, _)| *d == date.to_string()).and_then(|(_, r)| r.map(|r| r.parse().unwrap())));
             }
         }
     }
@@ -144,24 +114,12 @@ async fn engine_equals_postgis_reference_at_dates_over_releases() {
     // release 1 to 2 but lost from 2 to 3 can go either way, the counts
     // differ at every date.
     assert_eq!(reported_cells[0], 0, "no release in force yet");
-    assert!(
-        reported_cells.windows(2).all(|w| w[0] != w[1]),
-        "{reported_cells:?}"
-    );
+    assert!(reported_cells.windows(2).all(|w| w[0] != w[1]), "{reported_cells:?}");
     // Now (no date) is the latest release, as before.
     let now = Session::prepare(&db).await.unwrap();
     let c_now = live.compute().await;
-    let d = live
-        .compare(
-            &c_now,
-            &now.figures(CoverageSource::Union, false).await.unwrap(),
-            false,
-        )
-        .await;
-    assert!(
-        d.equal(c_now.actual.iter().map(|f| f[0].households).sum()),
-        "{d:#?}"
-    );
+    let d = live.compare(&c_now, &now.figures(CoverageSource::Union, false).await.unwrap(), false).await;
+    assert!(d.equal(c_now.actual.iter().map(|f| f[0].households).sum()), "{d:#?}");
 }
 
 /// Issue 16: `recompute` builds the targets' history over the releases:
@@ -178,46 +136,19 @@ async fn recompute_writes_the_history_over_releases() {
     let live = Live::load(&db, None).await.unwrap();
     let stats = live.recompute(&db, Recompute::default()).await.unwrap();
     assert_eq!(stats.releases, 3);
-    let hist = funkplan_targets::history(&db, "5g-households")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        hist.first().unwrap().month.to_string(),
-        common::RELEASES[0],
-        "the history starts with the first release"
-    );
+    let hist = funkplan_targets::history(&db, "5g-households").await.unwrap().unwrap();
+    assert_eq!(hist.first().unwrap().month.to_string(), common::RELEASES[0], "the history starts with the first release");
     let today = chrono::Utc::now().date_naive();
     for p in &hist {
-        let end = p
-            .month
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap()
-            .pred_opt()
-            .unwrap()
-            .min(today);
+        let end = p.month.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap().min(today);
         let at = live.figures_at(end, CoverageSource::Union).await;
         let hh: f64 = at.figures.iter().map(|f| f[1].households).sum();
         let cov: f64 = at.figures.iter().map(|f| f[1].households_covered).sum();
-        assert!(
-            (p.value - 100.0 * cov / hh).abs() < 1e-9,
-            "{}: history {} vs figures_at {}",
-            p.month,
-            p.value,
-            100.0 * cov / hh
-        );
+        assert!((p.value - 100.0 * cov / hh).abs() < 1e-9, "{}: history {} vs figures_at {}", p.month, p.value, 100.0 * cov / hh);
     }
     // The series steps at the release dates (release 2 lost cells).
-    let at = |m: &str| {
-        hist.iter()
-            .find(|p| p.month.to_string() == m)
-            .unwrap()
-            .value
-    };
-    assert!(
-        (at("2021-12-01") - at("2022-01-01")).abs() > 1e-9,
-        "a step at the second release"
-    );
+    let at = |m: &str| hist.iter().find(|p| p.month.to_string() == m).unwrap().value;
+    assert!((at("2021-12-01") - at("2022-01-01")).abs() > 1e-9, "a step at the second release");
     // Stand zur Frist (31.12.2022): the December 2022 point, not today's value.
     let st = funkplan_targets::status_all(&db).await.unwrap();
     let s = st.iter().find(|s| s.id == "5g-households").unwrap();
@@ -235,18 +166,13 @@ async fn figures_at_are_kept_until_a_site_changes() {
     let c = t.client().await;
     common::fixture(&c, 23, true).await;
     common::releases(&c).await;
-    let live = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     let date: chrono::NaiveDate = "2022-06-30".parse().unwrap();
     let first = live.figures_at(date, CoverageSource::Modelled).await;
     let again = live.figures_at(date, CoverageSource::Modelled).await;
     assert!(!first.cached && again.cached);
     assert_eq!(first.figures, again.figures);
-    assert!(
-        !live.figures_at(date, CoverageSource::Union).await.cached,
-        "kept per source"
-    );
+    assert!(!live.figures_at(date, CoverageSource::Union).await.cached, "kept per source");
     // A new LTE site of its own operator, on air since 2021, in the middle of the block.
     c.batch_execute(
         "INSERT INTO site (site_id, operator_id, geom, status, technologies, on_air_date)
@@ -254,19 +180,12 @@ async fn figures_at_are_kept_until_a_site_changes() {
     )
     .await
     .unwrap();
-    live.sites_changed(&db, &["NEW-1".to_owned()])
-        .await
-        .unwrap();
+    live.sites_changed(&db, &["NEW-1".to_owned()]).await.unwrap();
     let after = live.figures_at(date, CoverageSource::Modelled).await;
     assert!(!after.cached);
-    let lte = |f: &funkplan_coverage::FiguresAt| {
-        f.figures.iter().map(|m| m[0].cells_covered).sum::<u32>()
-    };
+    let lte = |f: &funkplan_coverage::FiguresAt| f.figures.iter().map(|m| m[0].cells_covered).sum::<u32>();
     assert!(lte(&after) >= lte(&first));
-    assert_ne!(
-        after.figures, first.figures,
-        "the new site counts at the date"
-    );
+    assert_ne!(after.figures, first.figures, "the new site counts at the date");
 }
 
 /// `Live::changes`: between the first and second release of the fixture
@@ -280,51 +199,22 @@ async fn changes_between_releases_of_a_municipality() {
     common::fixture(&c, 24, true).await;
     common::releases(&c).await;
     let live = Live::load(&db, None).await.unwrap();
-    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) =
-        ("2021-06-30".parse().unwrap(), "2022-06-30".parse().unwrap());
-    let ch = live
-        .changes("05000002", from, to, CoverageSource::Reported)
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            ch.release_from.unwrap().to_string(),
-            ch.release_to.unwrap().to_string()
-        ),
-        ("2021-01-01".into(), "2022-01-01".into())
-    );
+    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) = ("2021-06-30".parse().unwrap(), "2022-06-30".parse().unwrap());
+    let ch = live.changes("05000002", from, to, CoverageSource::Reported).await.unwrap();
+    assert_eq!((ch.release_from.unwrap().to_string(), ch.release_to.unwrap().to_string()), ("2021-01-01".into(), "2022-01-01".into()));
     let lte = &ch.tech[0];
     assert!(lte.cells_gained > 0 && lte.cells_lost > 0, "{lte:?}");
     assert!(!lte.gained.is_empty() && !lte.lost.is_empty());
-    let (a, b) = (
-        live.figures_at(from, CoverageSource::Reported).await,
-        live.figures_at(to, CoverageSource::Reported).await,
-    );
-    let (fa, fb) = (
-        &a.get("05000002").unwrap()[0],
-        &b.get("05000002").unwrap()[0],
-    );
-    assert_eq!(
-        i64::from(fb.cells_covered) - i64::from(fa.cells_covered),
-        i64::from(lte.cells_gained) - i64::from(lte.cells_lost)
-    );
-    assert_eq!(
-        (lte.dead_cells_before, lte.dead_cells_after),
-        (fa.dead_cells, fb.dead_cells)
-    );
-    assert!(live
-        .changes("05999999", from, to, CoverageSource::Reported)
-        .await
-        .is_none());
+    let (a, b) = (live.figures_at(from, CoverageSource::Reported).await, live.figures_at(to, CoverageSource::Reported).await);
+    let (fa, fb) = (&a.get("05000002").unwrap()[0], &b.get("05000002").unwrap()[0]);
+    assert_eq!(i64::from(fb.cells_covered) - i64::from(fa.cells_covered), i64::from(lte.cells_gained) - i64::from(lte.cells_lost));
+    assert_eq!((lte.dead_cells_before, lte.dead_cells_after), (fa.dead_cells, fb.dead_cells));
+    assert!(live.changes("05999999", from, to, CoverageSource::Reported).await.is_none());
 }
 
 /// The release in force at each date of the test above.
-const RELEASE_AT: [(&str, Option<&str>); 4] = [
-    ("2020-06-30", None),
-    ("2021-03-31", Some("2021-01-01")),
-    ("2022-02-28", Some("2022-01-01")),
-    ("2023-06-30", Some("2023-01-01")),
-];
+const RELEASE_AT: [(&str, Option<&str>); 4] =
+    [("2020-06-30", None), ("2021-03-31", Some("2021-01-01")), ("2022-02-28", Some("2022-01-01")), ("2023-06-30", Some("2023-01-01"))];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recompute_writes_results_dead_spots_and_history() {
@@ -333,11 +223,7 @@ async fn recompute_writes_results_dead_spots_and_history() {
     let c = t.client().await;
     common::fixture(&c, 7, false).await;
     let live = Live::load(&db, None).await.unwrap();
-    assert_eq!(
-        live.source().await,
-        CoverageSource::Modelled,
-        "no reported grid: default is modelled"
-    );
+    assert_eq!(live.source().await, CoverageSource::Modelled, "no reported grid: default is modelled");
     let stats = live.recompute(&db, Recompute::default()).await.unwrap();
     assert_eq!(stats.run_ids.len(), 2);
     assert_eq!(stats.municipalities, 4);
@@ -350,36 +236,21 @@ async fn recompute_writes_results_dead_spots_and_history() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        rows.len(),
-        16,
-        "4 municipalities × 2 technologies × actual/scenario"
-    );
+    assert_eq!(rows.len(), 16, "4 municipalities × 2 technologies × actual/scenario");
     for r in &rows {
         let ags: String = r.get(0);
         let tech: String = r.get(1);
         let scenario: bool = r.get(2);
-        let m = ["05000001", "05000002", "05000003", "05000009"]
-            .iter()
-            .position(|a| *a == ags)
-            .unwrap();
+        let m = ["05000001", "05000002", "05000003", "05000009"].iter().position(|a| *a == ags).unwrap();
         let ti = usize::from(tech == "5g");
-        let f = &if scenario {
-            &computed.scenario
-        } else {
-            &computed.actual
-        }[m][ti];
+        let f = &if scenario { &computed.scenario } else { &computed.actual }[m][ti];
         assert_eq!(r.get::<_, i32>(5), i32::try_from(f.cells).unwrap());
         assert_eq!(r.get::<_, i32>(6), i32::try_from(f.cells_covered).unwrap());
         assert_eq!(r.get::<_, i32>(7), i32::try_from(f.dead_cells).unwrap());
         assert_eq!(r.get::<_, String>(9), "modelled");
     }
     // Per-operator rows for the modelled source.
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM coverage_operator_result", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = c.query_one("SELECT count(*) FROM coverage_operator_result", &[]).await.unwrap().get(0);
     assert_eq!(n, 4 * 2 * 2 * 4);
     // Dead spots: valid polygons, area = cells × 0.01 km², ids <AGS>-<k>,
     // together exactly the LTE dead cells.
@@ -397,20 +268,11 @@ async fn recompute_writes_results_dead_spots_and_history() {
     let spot_cells: i32 = r.get(1);
     assert!(spots > 0);
     assert!(r.get::<_, bool>(2), "every dead spot polygon is valid");
-    assert!(
-        r.get::<_, f64>(3) < 1e-9,
-        "polygon area equals cells × 0.01 km²"
-    );
+    assert!(r.get::<_, f64>(3) < 1e-9, "polygon area equals cells × 0.01 km²");
     assert!(r.get::<_, f64>(4) < 1e-12);
     assert!(r.get::<_, bool>(5));
-    let dead: i64 = c
-        .query_one(
-            "SELECT sum(dead_cells) FROM coverage_result WHERE NOT scenario AND technology = 'lte'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let dead: i64 =
+        c.query_one("SELECT sum(dead_cells) FROM coverage_result WHERE NOT scenario AND technology = 'lte'", &[]).await.unwrap().get(0);
     assert_eq!(i64::from(spot_cells), dead);
     assert_eq!(usize::try_from(spots).unwrap(), stats.dead_spots);
     // Each dead cell's centre lies in exactly one dead spot of its municipality.
@@ -426,11 +288,7 @@ async fn recompute_writes_results_dead_spots_and_history() {
     assert_eq!(outside, 0, "dead spots stay within their municipality");
     // History: every target has points up to the running month; the last
     // coverage point equals the current value.
-    let h: i64 = c
-        .query_one("SELECT count(DISTINCT target_id) FROM target_history", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let h: i64 = c.query_one("SELECT count(DISTINCT target_id) FROM target_history", &[]).await.unwrap().get(0);
     assert_eq!(h, 5);
     let st = funkplan_targets::status_all(&db).await.unwrap();
     let first: chrono::NaiveDate = c
@@ -439,23 +297,12 @@ async fn recompute_writes_results_dead_spots_and_history() {
         .unwrap()
         .get(0);
     for s in &st {
-        let hist = funkplan_targets::history(&db, &s.id)
-            .await
-            .unwrap()
-            .unwrap();
+        let hist = funkplan_targets::history(&db, &s.id).await.unwrap().unwrap();
         assert_eq!(hist.first().unwrap().month, first, "{}", s.id);
         let last = hist.last().unwrap().value;
-        assert!(
-            (last - s.current_value).abs() < 1e-9,
-            "{}: history ends at {last}, current {}",
-            s.id,
-            s.current_value
-        );
+        assert!((last - s.current_value).abs() < 1e-9, "{}: history ends at {last}, current {}", s.id, s.current_value);
     }
-    assert!(funkplan_targets::history(&db, "no-such-target")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(funkplan_targets::history(&db, "no-such-target").await.unwrap().is_none());
 }
 
 /// After site changes, the incremental update leaves exactly the figures a
@@ -499,15 +346,8 @@ async fn incremental_update_equals_full_recompute() {
     assert_eq!(after_incremental.0, after_full.0);
     assert_eq!(after_incremental.1, after_full.1);
     assert_eq!(after_incremental.2, after_full.2);
-    let incr: i64 = c
-        .query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        incr, 2,
-        "one incremental run row each for actual and scenario"
-    );
+    let incr: i64 = c.query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[]).await.unwrap().get(0);
+    assert_eq!(incr, 2, "one incremental run row each for actual and scenario");
 }
 
 async fn snapshot(c: &tokio_postgres::Client) -> (Vec<String>, Vec<String>, Vec<String>) {
@@ -528,13 +368,7 @@ async fn snapshot(c: &tokio_postgres::Client) -> (Vec<String>, Vec<String>, Vec<
                 )
                 .await
                 .unwrap();
-            let spots = c
-                .query(
-                    "SELECT id, cells, ST_AsText(geom) FROM dead_spot ORDER BY id",
-                    &[],
-                )
-                .await
-                .unwrap();
+            let spots = c.query("SELECT id, cells, ST_AsText(geom) FROM dead_spot ORDER BY id", &[]).await.unwrap();
             (
                 rows.iter()
                     .map(|r| {
@@ -549,28 +383,9 @@ async fn snapshot(c: &tokio_postgres::Client) -> (Vec<String>, Vec<String>, Vec<
                     .map(|x| format!("{x:?}"))
                     .collect::<Vec<_>>(),
                 ops.iter()
-                    .map(|r| {
-                        format!(
-                            "{} {} {} {} {}",
-                            r.get::<_, bool>(0),
-                            r.get::<_, String>(1),
-                            r.get::<_, String>(2),
-                            r.get::<_, String>(3),
-                            r.get::<_, i32>(4)
-                        )
-                    })
+                    .map(|r| format!("{} {} {} {} {}", r.get::<_, bool>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i32>(4)))
                     .collect::<Vec<_>>(),
-                spots
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{} {} {}",
-                            r.get::<_, String>(0),
-                            r.get::<_, i32>(1),
-                            r.get::<_, String>(2)
-                        )
-                    })
-                    .collect::<Vec<_>>(),
+                spots.iter().map(|r| format!("{} {} {}", r.get::<_, String>(0), r.get::<_, i32>(1), r.get::<_, String>(2))).collect::<Vec<_>>(),
             )
         }
     }

@@ -5,17 +5,9 @@
 //! a regional re-stamp equals a full one, and the targets' history replay
 //! equals counting month by month with every site tested.
 
-#![allow(
-    clippy::needless_range_loop,
-    clippy::unwrap_used,
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_wrap
-)]
+#![allow(clippy::needless_range_loop, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
 
-use funkplan_coverage::engine::{
-    aggregate, classify, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope,
-};
+use funkplan_coverage::engine::{aggregate, classify, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use funkplan_coverage::grid::{Grid, GridInput, UNKNOWN};
 use funkplan_coverage::model::{Model, Site};
 use funkplan_coverage::CoverageSource;
@@ -32,17 +24,8 @@ struct World {
 }
 
 fn world() -> impl Strategy<Value = World> {
-    (
-        4usize..28,
-        4usize..28,
-        1usize..4,
-        any::<u64>(),
-        0usize..14,
-        50.0f64..900.0,
-        50.0f64..900.0,
-        0.0f64..3000.0,
-    )
-        .prop_map(|(rows, cols, munis, seed, nsites, r_lte, r_nr, thr)| {
+    (4usize..28, 4usize..28, 1usize..4, any::<u64>(), 0usize..14, 50.0f64..900.0, 50.0f64..900.0, 0.0f64..3000.0).prop_map(
+        |(rows, cols, munis, seed, nsites, r_lte, r_nr, thr)| {
             let mut s = seed | 1;
             let mut rnd = move || {
                 s ^= s << 13;
@@ -50,10 +33,7 @@ fn world() -> impl Strategy<Value = World> {
                 s ^= s << 17;
                 (s >> 11) as f64 / (1u64 << 53) as f64
             };
-            let mut input = GridInput {
-                ags: (0..munis).map(|i| format!("0500000{i}")).collect(),
-                ..Default::default()
-            };
+            let mut input = GridInput { ags: (0..munis).map(|i| format!("0500000{i}")).collect(), ..Default::default() };
             for i in 0..rows {
                 for j in 0..cols {
                     let (n, e) = (N0 + i as i32, E0 + j as i32);
@@ -64,16 +44,8 @@ fn world() -> impl Strategy<Value = World> {
                     input.households.push((n, e, (rnd() * 30.0) as f32));
                     if rnd() < 0.7 {
                         let (a, b) = ((rnd() * 4.0) as u8, (rnd() * 4.0) as u8);
-                        let ma = if rnd() < 0.5 {
-                            UNKNOWN
-                        } else {
-                            (rnd() * 16.0) as u16
-                        };
-                        let mb = if rnd() < 0.5 {
-                            UNKNOWN
-                        } else {
-                            (rnd() * 16.0) as u16
-                        };
+                        let ma = if rnd() < 0.5 { UNKNOWN } else { (rnd() * 16.0) as u16 };
+                        let mb = if rnd() < 0.5 { UNKNOWN } else { (rnd() * 16.0) as u16 };
                         input.reported.push((n, e, a, b, ma, mb));
                     }
                 }
@@ -100,33 +72,21 @@ fn world() -> impl Strategy<Value = World> {
                 })
                 .collect();
             World { grid, model, sites }
-        })
+        },
+    )
 }
 
 fn compute(w: &mut World, source: CoverageSource, scenario: bool) -> (Figures, Masks) {
     classify(&w.grid, &w.model, &mut w.sites);
     let mut m = Masks::new(&w.grid);
     stamp(&w.grid, &w.model, &w.sites, &mut m, Rect::all(&w.grid));
-    let f = aggregate(
-        &w.grid,
-        &m,
-        &[0, 1, 2, 3],
-        Scope {
-            source,
-            scenario,
-            munis: None,
-            region: Rect::all(&w.grid),
-        },
-    );
+    let f = aggregate(&w.grid, &m, &[0, 1, 2, 3], Scope { source, scenario, munis: None, region: Rect::all(&w.grid) });
     (f, m)
 }
 
 fn centre(g: &Grid, slot: usize) -> (f64, f64) {
     let (r, c) = (slot / g.cols, slot % g.cols);
-    (
-        f64::from(g.e0 + c as i32) * 100.0 + 50.0,
-        f64::from(g.n0 + r as i32) * 100.0 + 50.0,
-    )
+    (f64::from(g.e0 + c as i32) * 100.0 + 50.0, f64::from(g.n0 + r as i32) * 100.0 + 50.0)
 }
 
 /// The modelled operator set of a cell, every site tested.
@@ -134,11 +94,7 @@ fn brute_mask(w: &World, slot: usize, tech: usize, scenario: bool) -> u16 {
     let (cx, cy) = centre(&w.grid, slot);
     let mut m = 0;
     for s in &w.sites {
-        let on = if scenario {
-            s.scenario[tech] || s.on_air[tech]
-        } else {
-            s.on_air[tech]
-        };
+        let on = if scenario { s.scenario[tech] || s.on_air[tech] } else { s.on_air[tech] };
         if !on {
             continue;
         }

@@ -31,10 +31,7 @@ async fn commit_change(t: &TestDb, i: usize, round: u32) -> DateTime<Utc> {
     )
     .await
     .unwrap();
-    c.query_one("SELECT clock_timestamp()", &[])
-        .await
-        .unwrap()
-        .get(0)
+    c.query_one("SELECT clock_timestamp()", &[]).await.unwrap().get(0)
 }
 
 /// The figures as comparable text (households to 1e-3: sums may differ in
@@ -58,9 +55,7 @@ async fn concurrent_updates_share_runs_and_each_returns_after_its_figures() {
     let db = t.db().await;
     let c = t.client().await;
     common::fixture(&c, 11, false).await;
-    let live = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     live.recompute(&db, Recompute::default()).await.unwrap();
     live.warm_up(&db).await.unwrap();
     let before = live.update_counts();
@@ -103,16 +98,9 @@ async fn concurrent_updates_share_runs_and_each_returns_after_its_figures() {
                 stats
             })
         });
-        let stats: Vec<_> = futures_util::future::join_all(writers)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let stats: Vec<_> = futures_util::future::join_all(writers).await.into_iter().map(Result::unwrap).collect();
         assert_eq!(stats.len(), WRITERS, "every call completes");
-        assert!(
-            stats.iter().all(|s| s.incremental && s.batch_writes >= 1),
-            "{stats:?}"
-        );
+        assert!(stats.iter().all(|s| s.incremental && s.batch_writes >= 1), "{stats:?}");
     }
 
     // Far fewer engine runs than calls, and the counter agrees with the
@@ -121,22 +109,13 @@ async fn concurrent_updates_share_runs_and_each_returns_after_its_figures() {
     let calls = counts.calls - before.calls;
     let runs = counts.runs - before.runs;
     assert_eq!(calls, 3 * WRITERS as u64);
-    assert!(
-        runs * 4 <= calls,
-        "{runs} engine runs for {calls} calls: the updates were not grouped"
-    );
-    let recorded: i64 = c
-        .query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[])
-        .await
-        .unwrap()
-        .get(0);
+    assert!(runs * 4 <= calls, "{runs} engine runs for {calls} calls: the updates were not grouped");
+    let recorded: i64 = c.query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[]).await.unwrap().get(0);
     assert_eq!(recorded, 2 * i64::try_from(runs).unwrap());
 
     // Nothing lost in the grouping: a full recompute writes the same.
     let incremental = snapshot(&c).await;
-    let fresh = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let fresh = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     fresh.recompute(&db, Recompute::default()).await.unwrap();
     assert_eq!(incremental, snapshot(&c).await);
 }
@@ -147,43 +126,25 @@ async fn an_error_of_a_grouped_run_reaches_every_call_with_its_cause() {
     let db = t.db().await;
     let c = t.client().await;
     common::fixture(&c, 12, false).await;
-    let live = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     live.recompute(&db, Recompute::default()).await.unwrap();
     // From now on no results transaction can commit.
-    c.batch_execute(
-        "ALTER TABLE coverage_run ADD CONSTRAINT no_more_runs CHECK (run_id < 0) NOT VALID",
-    )
-    .await
-    .unwrap();
+    c.batch_execute("ALTER TABLE coverage_run ADD CONSTRAINT no_more_runs CHECK (run_id < 0) NOT VALID").await.unwrap();
     let barrier = Arc::new(Barrier::new(WRITERS));
     let writers = (0..WRITERS).map(|i| {
-        let (t, live, db, barrier) = (
-            Arc::clone(&t),
-            live.clone(),
-            db.clone(),
-            Arc::clone(&barrier),
-        );
+        let (t, live, db, barrier) = (Arc::clone(&t), live.clone(), db.clone(), Arc::clone(&barrier));
         tokio::spawn(async move {
             commit_change(&t, i, 0).await;
             barrier.wait().await;
             live.sites_changed(&db, &[format!("S-{i}")]).await
         })
     });
-    let results: Vec<_> = futures_util::future::join_all(writers)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let results: Vec<_> = futures_util::future::join_all(writers).await.into_iter().map(Result::unwrap).collect();
     let mut grouped = 0;
     for r in &results {
         let e = r.as_ref().unwrap_err();
         let text = e.to_string();
-        assert!(
-            text.contains("recording the coverage run"),
-            "the cause is lost: {text}"
-        );
+        assert!(text.contains("recording the coverage run"), "the cause is lost: {text}");
         if let Error::Batch { writes, source } = e {
             assert!(*writes > 1);
             assert!(matches!(**source, Error::Db(_)), "{source:?}");

@@ -58,20 +58,8 @@ async fn snapshot(c: &Client) -> Vec<String> {
             r.get::<_, f64>(5)
         ));
     }
-    for r in c
-        .query(
-            "SELECT id, cells, ST_AsText(geom) FROM dead_spot ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap()
-    {
-        out.push(format!(
-            "D {} {} {}",
-            r.get::<_, String>(0),
-            r.get::<_, i32>(1),
-            r.get::<_, String>(2)
-        ));
+    for r in c.query("SELECT id, cells, ST_AsText(geom) FROM dead_spot ORDER BY id", &[]).await.unwrap() {
+        out.push(format!("D {} {} {}", r.get::<_, String>(0), r.get::<_, i32>(1), r.get::<_, String>(2)));
     }
     out
 }
@@ -81,22 +69,13 @@ async fn assert_running_month_current(db: &funkplan_db::Db) {
     let month = funkplan_targets::month_of(Utc::now().date_naive());
     let c = db.conn().await.unwrap();
     for t in funkplan_targets::load(db).await.unwrap() {
-        let (v, _) = funkplan_targets::metric_value(db, &t, Utc::now())
-            .await
-            .unwrap();
+        let (v, _) = funkplan_targets::metric_value(db, &t, Utc::now()).await.unwrap();
         let p: f64 = c
-            .query_one(
-                "SELECT value FROM target_history WHERE target_id = $1 AND month = $2",
-                &[&t.id, &month],
-            )
+            .query_one("SELECT value FROM target_history WHERE target_id = $1 AND month = $2", &[&t.id, &month])
             .await
             .unwrap()
             .get(0);
-        assert!(
-            (p - v).abs() < 1e-9,
-            "{}: running month {p}, current value {v}",
-            t.id
-        );
+        assert!((p - v).abs() < 1e-9, "{}: running month {p}, current value {v}", t.id);
     }
 }
 
@@ -111,16 +90,11 @@ async fn many_single_writes_equal_full_recompute() {
     let before = snapshot(&c).await;
     // As `funkplan serve` does at start-up: opens and prepares, writes
     // nothing; the writes below then run on the prepared statements.
-    let counts =
-        "SELECT (SELECT count(*) FROM coverage_run) + (SELECT count(*) FROM target_history)";
+    let counts = "SELECT (SELECT count(*) FROM coverage_run) + (SELECT count(*) FROM target_history)";
     let rows_before: i64 = c.query_one(counts, &[]).await.unwrap().get(0);
     live.warm_up(&db).await.unwrap();
     assert_eq!(snapshot(&c).await, before, "warm_up writes no figures");
-    assert_eq!(
-        c.query_one(counts, &[]).await.unwrap().get::<_, i64>(0),
-        rows_before,
-        "warm_up records no run or point"
-    );
+    assert_eq!(c.query_one(counts, &[]).await.unwrap().get::<_, i64>(0), rows_before, "warm_up records no run or point");
 
     // One write at a time, each followed by its incremental update, as the
     // API does: status steps, technology changes, moves, a new site, a
@@ -138,14 +112,8 @@ async fn many_single_writes_equal_full_recompute() {
     ];
     for (site, sql) in &steps {
         c.batch_execute(sql).await.unwrap();
-        let stats = live
-            .sites_changed(&db, &[(*site).to_owned()])
-            .await
-            .unwrap();
-        assert!(
-            stats.incremental && stats.municipalities >= 1,
-            "{site}: {stats:?}"
-        );
+        let stats = live.sites_changed(&db, &[(*site).to_owned()]).await.unwrap();
+        assert!(stats.incremental && stats.municipalities >= 1, "{site}: {stats:?}");
     }
     // Complete every open measure, one measure write at a time.
     let open: Vec<(String, String)> = c
@@ -160,23 +128,13 @@ async fn many_single_writes_equal_full_recompute() {
         c.execute("UPDATE measure SET status = 'completed', completed_date = DATE '2024-05-02' WHERE measure_id = $1", &[m])
             .await
             .unwrap();
-        live.sites_changed(&db, std::slice::from_ref(s))
-            .await
-            .unwrap();
+        live.sites_changed(&db, std::slice::from_ref(s)).await.unwrap();
     }
     let after_incremental = snapshot(&c).await;
     assert_ne!(after_incremental, before, "the writes changed the figures");
     assert_running_month_current(&db).await;
-    let incr: i64 = c
-        .query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        incr,
-        2 * i64::try_from(steps.len() + open.len()).unwrap(),
-        "actual and scenario run per write"
-    );
+    let incr: i64 = c.query_one("SELECT count(*) FROM coverage_run WHERE incremental", &[]).await.unwrap().get(0);
+    assert_eq!(incr, 2 * i64::try_from(steps.len() + open.len()).unwrap(), "actual and scenario run per write");
 
     let fresh = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
     fresh.recompute(&db, Recompute::default()).await.unwrap();
@@ -196,9 +154,7 @@ async fn concurrent_updates_lose_nothing() {
     let db = t.db().await;
     let c = t.client().await;
     common::fixture(&c, 5, false).await;
-    let live = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let live = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     live.recompute(&db, Recompute::default()).await.unwrap();
     for round in 0..4 {
         // Two commits to S-3 and one to S-6, then three updates at once.
@@ -228,9 +184,7 @@ async fn concurrent_updates_lose_nothing() {
         b.unwrap();
     }
     let after_incremental = snapshot(&c).await;
-    let fresh = Live::load(&db, Some(CoverageSource::Modelled))
-        .await
-        .unwrap();
+    let fresh = Live::load(&db, Some(CoverageSource::Modelled)).await.unwrap();
     fresh.recompute(&db, Recompute::default()).await.unwrap();
     assert_eq!(after_incremental, snapshot(&c).await);
 }

@@ -12,13 +12,7 @@
 //! - with one release before the first month, the history equals the
 //!   replay of reported coverage without releases (as before issue 16).
 
-#![allow(
-    clippy::needless_range_loop,
-    clippy::unwrap_used,
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_wrap
-)]
+#![allow(clippy::needless_range_loop, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_possible_wrap)]
 
 use chrono::{Days, Months, NaiveDate};
 use funkplan_coverage::changes::changes;
@@ -33,11 +27,7 @@ use proptest::prelude::*;
 
 const N0: i32 = 57_000;
 const E0: i32 = 3_500;
-const SOURCES: [CoverageSource; 3] = [
-    CoverageSource::Reported,
-    CoverageSource::Modelled,
-    CoverageSource::Union,
-];
+const SOURCES: [CoverageSource; 3] = [CoverageSource::Reported, CoverageSource::Modelled, CoverageSource::Union];
 
 fn day0() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 1, 10).unwrap()
@@ -64,207 +54,131 @@ impl World {
     /// The reported value of cell `(n, e)` in force at `date`, by the
     /// generator's own record (no back steps involved).
     fn reported_at(&self, n: i32, e: i32, date: NaiveDate) -> CellValue {
-        let Some(r) = self.dates.iter().rposition(|&d| d <= date) else {
-            return CellValue::ABSENT;
-        };
-        self.truth[r]
-            .iter()
-            .find(|(k, _)| *k == (n, e))
-            .and_then(|(_, v)| *v)
-            .unwrap_or(CellValue::ABSENT)
+        let Some(r) = self.dates.iter().rposition(|&d| d <= date) else { return CellValue::ABSENT };
+        self.truth[r].iter().find(|(k, _)| *k == (n, e)).and_then(|(_, v)| *v).unwrap_or(CellValue::ABSENT)
     }
 }
 
 fn world() -> impl Strategy<Value = World> {
-    (
-        4usize..16,
-        4usize..16,
-        1usize..4,
-        any::<u64>(),
-        0usize..10,
-        1usize..5,
-        50.0f64..700.0,
-        50.0f64..700.0,
-        60u64..300,
-    )
-        .prop_map(
-            |(rows, cols, munis, seed, nsites, nrel, r_lte, r_nr, today)| {
-                let mut s = seed | 1;
-                let mut rnd = move || {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    (s >> 11) as f64 / (1u64 << 53) as f64
-                };
-                let mut input = GridInput {
-                    ags: (0..munis).map(|i| format!("0500000{i}")).collect(),
-                    ..Default::default()
-                };
-                let mut keys = Vec::new();
-                for i in 0..rows {
-                    for j in 0..cols {
-                        let (n, e) = (N0 + i as i32, E0 + j as i32);
-                        keys.push((n, e));
-                        if rnd() < 0.1 {
-                            continue; // a slot of the box that is no grid cell
-                        }
-                        input.cells.push((n, e, ((j * munis) / cols) as u16));
-                        input.households.push((n, e, (rnd() * 30.0) as f32));
+    (4usize..16, 4usize..16, 1usize..4, any::<u64>(), 0usize..10, 1usize..5, 50.0f64..700.0, 50.0f64..700.0, 60u64..300).prop_map(
+        |(rows, cols, munis, seed, nsites, nrel, r_lte, r_nr, today)| {
+            let mut s = seed | 1;
+            let mut rnd = move || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let mut input = GridInput { ags: (0..munis).map(|i| format!("0500000{i}")).collect(), ..Default::default() };
+            let mut keys = Vec::new();
+            for i in 0..rows {
+                for j in 0..cols {
+                    let (n, e) = (N0 + i as i32, E0 + j as i32);
+                    keys.push((n, e));
+                    if rnd() < 0.1 {
+                        continue; // a slot of the box that is no grid cell
                     }
+                    input.cells.push((n, e, ((j * munis) / cols) as u16));
+                    input.households.push((n, e, (rnd() * 30.0) as f32));
                 }
-                let value = |rnd: &mut dyn FnMut() -> f64| {
-                    (rnd() < 0.75).then(|| {
-                        let mask = |rnd: &mut dyn FnMut() -> f64| {
-                            if rnd() < 0.5 {
-                                UNKNOWN
-                            } else {
-                                (rnd() * 16.0) as u16
-                            }
-                        };
-                        CellValue {
-                            count: [(rnd() * 3.0) as u8, (rnd() * 3.0) as u8],
-                            mask: [mask(rnd), mask(rnd)],
-                        }
-                    })
-                };
-                // Release dates a few weeks to months apart, possibly before the
-                // first month; each release changes about a third of the cells
-                // of the one before (gained, lost or changed).
-                let mut dates = Vec::new();
-                let mut d = day0() - Days::new(40);
-                for _ in 0..nrel {
-                    d = d + Days::new(1 + (rnd() * 90.0) as u64);
-                    dates.push(d);
-                }
-                let mut truth: Vec<Layer> = Vec::new();
-                for r in 0..nrel {
-                    let layer = keys
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &k)| {
-                            let v = if r == 0 || rnd() < 0.35 {
-                                value(&mut rnd)
-                            } else {
-                                truth[r - 1][i].1
-                            };
-                            (k, v)
-                        })
-                        .collect();
-                    truth.push(layer);
-                }
-                // Versions as the schema keeps them: stretches of equal values.
-                for (i, &(n, e)) in keys.iter().enumerate() {
-                    let mut r = 0;
-                    while r < nrel {
-                        let Some(v) = truth[r][i].1 else {
-                            r += 1;
-                            continue;
-                        };
-                        let start = r;
-                        while r + 1 < nrel && truth[r + 1][i].1 == Some(v) {
-                            r += 1;
-                        }
-                        let valid_to = (r + 1 < nrel).then(|| dates[r + 1]);
-                        input.versions.push(Version {
-                            n,
-                            e,
-                            valid_from: dates[start],
-                            valid_to,
-                            value: v,
-                        });
-                        r += 1;
-                    }
-                    if let Some(v) = truth[nrel - 1][i].1 {
-                        input
-                            .reported
-                            .push((n, e, v.count[0], v.count[1], v.mask[0], v.mask[1]));
-                    }
-                }
-                input.release_dates = dates.clone();
-                let grid = Grid::build(input).unwrap();
-                let model = Model {
-                    radius_m: [[r_lte, r_lte * 1.7], [r_nr, r_nr * 1.5]],
-                    urban_households_per_km2: 800.0,
-                    urban_density_radius_m: 300.0,
-                };
-                let mut sites: Vec<Site> = (0..nsites)
-                    .map(|i| {
-                        let on = [rnd() < 0.7, rnd() < 0.5];
-                        let since = |rnd: &mut dyn FnMut() -> f64| {
-                            (rnd() < 0.8).then(|| day0() + Days::new((rnd() * 300.0) as u64))
-                        };
-                        Site {
-                            id: format!("S{i}"),
-                            bit: (rnd() * 4.0) as u8,
-                            x: f64::from(E0) * 100.0 - 300.0
-                                + rnd() * (cols as f64 * 100.0 + 600.0),
-                            y: f64::from(N0) * 100.0 - 300.0
-                                + rnd() * (rows as f64 * 100.0 + 600.0),
-                            on_air: on,
-                            scenario: on,
-                            since: [since(&mut rnd), since(&mut rnd)],
-                            urban: false,
-                        }
+            }
+            let value = |rnd: &mut dyn FnMut() -> f64| {
+                (rnd() < 0.75).then(|| {
+                    let mask = |rnd: &mut dyn FnMut() -> f64| if rnd() < 0.5 { UNKNOWN } else { (rnd() * 16.0) as u16 };
+                    CellValue { count: [(rnd() * 3.0) as u8, (rnd() * 3.0) as u8], mask: [mask(rnd), mask(rnd)] }
+                })
+            };
+            // Release dates a few weeks to months apart, possibly before the
+            // first month; each release changes about a third of the cells
+            // of the one before (gained, lost or changed).
+            let mut dates = Vec::new();
+            let mut d = day0() - Days::new(40);
+            for _ in 0..nrel {
+                d = d + Days::new(1 + (rnd() * 90.0) as u64);
+                dates.push(d);
+            }
+            let mut truth: Vec<Layer> = Vec::new();
+            for r in 0..nrel {
+                let layer = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| {
+                        let v = if r == 0 || rnd() < 0.35 { value(&mut rnd) } else { truth[r - 1][i].1 };
+                        (k, v)
                     })
                     .collect();
-                classify(&grid, &model, &mut sites);
-                let today = day0() + Days::new(today);
-                let mut months = Vec::new();
-                let mut m = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-                while m <= today {
-                    months.push(m);
-                    m = m.checked_add_months(Months::new(1)).unwrap();
+                truth.push(layer);
+            }
+            // Versions as the schema keeps them: stretches of equal values.
+            for (i, &(n, e)) in keys.iter().enumerate() {
+                let mut r = 0;
+                while r < nrel {
+                    let Some(v) = truth[r][i].1 else {
+                        r += 1;
+                        continue;
+                    };
+                    let start = r;
+                    while r + 1 < nrel && truth[r + 1][i].1 == Some(v) {
+                        r += 1;
+                    }
+                    let valid_to = (r + 1 < nrel).then(|| dates[r + 1]);
+                    input.versions.push(Version { n, e, valid_from: dates[start], valid_to, value: v });
+                    r += 1;
                 }
-                World {
-                    grid,
-                    model,
-                    sites,
-                    dates,
-                    truth,
-                    months,
-                    today,
+                if let Some(v) = truth[nrel - 1][i].1 {
+                    input.reported.push((n, e, v.count[0], v.count[1], v.mask[0], v.mask[1]));
                 }
-            },
-        )
+            }
+            input.release_dates = dates.clone();
+            let grid = Grid::build(input).unwrap();
+            let model = Model { radius_m: [[r_lte, r_lte * 1.7], [r_nr, r_nr * 1.5]], urban_households_per_km2: 800.0, urban_density_radius_m: 300.0 };
+            let mut sites: Vec<Site> = (0..nsites)
+                .map(|i| {
+                    let on = [rnd() < 0.7, rnd() < 0.5];
+                    let since = |rnd: &mut dyn FnMut() -> f64| (rnd() < 0.8).then(|| day0() + Days::new((rnd() * 300.0) as u64));
+                    Site {
+                        id: format!("S{i}"),
+                        bit: (rnd() * 4.0) as u8,
+                        x: f64::from(E0) * 100.0 - 300.0 + rnd() * (cols as f64 * 100.0 + 600.0),
+                        y: f64::from(N0) * 100.0 - 300.0 + rnd() * (rows as f64 * 100.0 + 600.0),
+                        on_air: on,
+                        scenario: on,
+                        since: [since(&mut rnd), since(&mut rnd)],
+                        urban: false,
+                    }
+                })
+                .collect();
+            classify(&grid, &model, &mut sites);
+            let today = day0() + Days::new(today);
+            let mut months = Vec::new();
+            let mut m = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+            while m <= today {
+                months.push(m);
+                m = m.checked_add_months(Months::new(1)).unwrap();
+            }
+            World { grid, model, sites, dates, truth, months, today }
+        },
+    )
 }
 
 fn month_end(month: NaiveDate, today: NaiveDate) -> NaiveDate {
-    month
-        .checked_add_months(Months::new(1))
-        .unwrap()
-        .pred_opt()
-        .unwrap()
-        .min(today)
+    month.checked_add_months(Months::new(1)).unwrap().pred_opt().unwrap().min(today)
 }
 
 fn centre(g: &Grid, slot: usize) -> (f64, f64, i32, i32) {
     let (r, c) = (slot / g.cols, slot % g.cols);
     let (n, e) = (g.n0 + r as i32, g.e0 + c as i32);
-    (
-        f64::from(e) * 100.0 + 50.0,
-        f64::from(n) * 100.0 + 50.0,
-        n,
-        e,
-    )
+    (f64::from(e) * 100.0 + 50.0, f64::from(n) * 100.0 + 50.0, n, e)
 }
 
 /// Whether cell `slot` counts as covered by `tech` at `date` with
 /// `source`, every site tested and the release told by the generator.
-fn brute_covered(
-    w: &World,
-    slot: usize,
-    tech: usize,
-    date: NaiveDate,
-    source: CoverageSource,
-) -> bool {
+fn brute_covered(w: &World, slot: usize, tech: usize, date: NaiveDate, source: CoverageSource) -> bool {
     let (cx, cy, n, e) = centre(&w.grid, slot);
     let rv = w.reported_at(n, e, date);
     let mut modelled = 0u16;
     for s in &w.sites {
-        if s.on_air[tech]
-            && s.since[tech].is_none_or(|d| d <= date)
-            && (cx - s.x).hypot(cy - s.y) <= w.model.radius_m[tech][usize::from(s.urban)]
-        {
+        if s.on_air[tech] && s.since[tech].is_none_or(|d| d <= date) && (cx - s.x).hypot(cy - s.y) <= w.model.radius_m[tech][usize::from(s.urban)] {
             modelled |= 1 << s.bit;
         }
     }
@@ -273,10 +187,7 @@ fn brute_covered(
 
 /// Shoelace area of a closed ring in m² (positive counter-clockwise).
 fn ring_area(ring: &[(f64, f64)]) -> f64 {
-    ring.windows(2)
-        .map(|p| p[0].0 * p[1].1 - p[1].0 * p[0].1)
-        .sum::<f64>()
-        / 2.0
+    ring.windows(2).map(|p| p[0].0 * p[1].1 - p[1].0 * p[0].1).sum::<f64>() / 2.0
 }
 
 proptest! {

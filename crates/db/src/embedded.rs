@@ -90,9 +90,7 @@ impl Cluster {
             },
         };
         fs::create_dir_all(&home).map_err(Error::io(format!("creating {}", home.display())))?;
-        let home = home
-            .canonicalize()
-            .map_err(Error::io(format!("resolving {}", home.display())))?;
+        let home = home.canonicalize().map_err(Error::io(format!("resolving {}", home.display())))?;
         let bin_dir = find_bin_dir()?;
         let as_postgres = is_root();
         let hash = short_hash(&home);
@@ -178,20 +176,10 @@ impl Cluster {
         }
         let out = self.run_server_cmd(
             "pg_ctl",
-            &[
-                "-D".as_ref(),
-                self.data_dir.as_os_str(),
-                "-m".as_ref(),
-                "fast".as_ref(),
-                "-w".as_ref(),
-                "stop".as_ref(),
-            ],
+            &["-D".as_ref(), self.data_dir.as_os_str(), "-m".as_ref(), "fast".as_ref(), "-w".as_ref(), "stop".as_ref()],
         )?;
         if !out.status.success() {
-            return Err(Error::Command {
-                what: "stopping PostgreSQL".into(),
-                detail: one_line(&out),
-            });
+            return Err(Error::Command { what: "stopping PostgreSQL".into(), detail: one_line(&out) });
         }
         Ok(true)
     }
@@ -201,10 +189,7 @@ impl Cluster {
         if !self.data_dir.join("PG_VERSION").exists() {
             return Ok(Status::NotInitialised);
         }
-        let out = self.run_server_cmd(
-            "pg_ctl",
-            &["-D".as_ref(), self.data_dir.as_os_str(), "status".as_ref()],
-        )?;
+        let out = self.run_server_cmd("pg_ctl", &["-D".as_ref(), self.data_dir.as_os_str(), "status".as_ref()])?;
         match out.status.code() {
             Some(0) => {
                 let text = String::from_utf8_lossy(&out.stdout);
@@ -217,10 +202,7 @@ impl Cluster {
             }
             Some(3) => Ok(Status::Stopped),
             Some(4) => Ok(Status::NotInitialised),
-            _ => Err(Error::Command {
-                what: "asking pg_ctl for the cluster status".into(),
-                detail: one_line(&out),
-            }),
+            _ => Err(Error::Command { what: "asking pg_ctl for the cluster status".into(), detail: one_line(&out) }),
         }
     }
 
@@ -229,10 +211,7 @@ impl Cluster {
         let url = self.url("postgres");
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
-            .map_err(|e| Error::Connect {
-                url: url.clone(),
-                detail: crate::pg_detail(&e),
-            })?;
+            .map_err(|e| Error::Connect { url: url.clone(), detail: crate::pg_detail(&e) })?;
         let conn = tokio::spawn(conn);
         let exists = client
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db])
@@ -271,10 +250,7 @@ impl Cluster {
             ],
         )?;
         if !out.status.success() {
-            return Err(Error::Command {
-                what: "initdb".into(),
-                detail: one_line(&out),
-            });
+            return Err(Error::Command { what: "initdb".into(), detail: one_line(&out) });
         }
         // Our settings go after the defaults so they win; `fsync` is given
         // on the command line at each start instead.
@@ -299,8 +275,7 @@ impl Cluster {
             .append(true)
             .open(&conf_path)
             .map_err(Error::io(format!("opening {}", conf_path.display())))?;
-        std::io::Write::write_all(&mut f, conf.as_bytes())
-            .map_err(Error::io("writing postgresql.conf"))?;
+        std::io::Write::write_all(&mut f, conf.as_bytes()).map_err(Error::io("writing postgresql.conf"))?;
         tracing::info!(data_dir = %self.data_dir.display(), "initialised a new embedded PostgreSQL cluster");
         Ok(())
     }
@@ -329,11 +304,7 @@ impl Cluster {
             .to_owned();
         let installed = self.installed_major()?;
         if found != installed {
-            return Err(Error::VersionMismatch {
-                dir: self.data_dir.display().to_string(),
-                found,
-                installed,
-            });
+            return Err(Error::VersionMismatch { dir: self.data_dir.display().to_string(), found, installed });
         }
         Ok(())
     }
@@ -349,10 +320,7 @@ impl Cluster {
             .nth(2)
             .and_then(|v| v.split('.').next())
             .map(str::to_owned)
-            .ok_or_else(|| Error::Command {
-                what: "reading the PostgreSQL version".into(),
-                detail: text.trim().to_owned(),
-            })
+            .ok_or_else(|| Error::Command { what: "reading the PostgreSQL version".into(), detail: text.trim().to_owned() })
     }
 
     fn lock(&self) -> Result<File> {
@@ -363,8 +331,7 @@ impl Cluster {
             .write(true)
             .open(&path)
             .map_err(Error::io(format!("opening {}", path.display())))?;
-        f.lock()
-            .map_err(Error::io(format!("locking {}", path.display())))?;
+        f.lock().map_err(Error::io(format!("locking {}", path.display())))?;
         Ok(f)
     }
 
@@ -377,15 +344,10 @@ impl Cluster {
         } else {
             Command::new(&exe)
         };
-        cmd.args(args).current_dir(if self.as_postgres {
-            Path::new("/")
-        } else {
-            self.home.as_path()
-        });
+        cmd.args(args).current_dir(if self.as_postgres { Path::new("/") } else { self.home.as_path() });
         cmd.stdin(std::process::Stdio::null());
         cmd.env("LC_ALL", "C");
-        cmd.output()
-            .map_err(Error::io(format!("running {}", exe.display())))
+        cmd.output().map_err(Error::io(format!("running {}", exe.display())))
     }
 }
 
@@ -398,27 +360,15 @@ fn find_bin_dir() -> Result<PathBuf> {
         return if d.join("initdb").exists() && d.join("pg_ctl").exists() {
             Ok(d)
         } else {
-            Err(Error::PgMissing(format!(
-                "no initdb/pg_ctl in FUNKPLAN_PG_BINDIR={}",
-                d.display()
-            )))
+            Err(Error::PgMissing(format!("no initdb/pg_ctl in FUNKPLAN_PG_BINDIR={}", d.display())))
         };
     }
     let mut best: Option<(u32, PathBuf)> = None;
     if let Ok(rd) = fs::read_dir("/usr/lib/postgresql") {
         for entry in rd.flatten() {
-            let Some(major) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
+            let Some(major) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
             let bin = entry.path().join("bin");
-            if bin.join("initdb").exists()
-                && bin.join("pg_ctl").exists()
-                && best.as_ref().is_none_or(|(m, _)| major > *m)
-            {
+            if bin.join("initdb").exists() && bin.join("pg_ctl").exists() && best.as_ref().is_none_or(|(m, _)| major > *m) {
                 best = Some((major, bin));
             }
         }
@@ -433,9 +383,7 @@ fn find_bin_dir() -> Result<PathBuf> {
             }
         }
     }
-    Err(Error::PgMissing(
-        "initdb and pg_ctl are neither in /usr/lib/postgresql/*/bin nor on PATH".into(),
-    ))
+    Err(Error::PgMissing("initdb and pg_ctl are neither in /usr/lib/postgresql/*/bin nor on PATH".into()))
 }
 
 fn is_root() -> bool {
@@ -458,10 +406,7 @@ fn chown_postgres(path: &Path) -> Result<()> {
         .map_err(Error::io("running chown"))?;
     if !out.status.success() {
         return Err(Error::Command {
-            what: format!(
-                "giving {} to the postgres user (is the postgresql package installed?)",
-                path.display()
-            ),
+            what: format!("giving {} to the postgres user (is the postgresql package installed?)", path.display()),
             detail: one_line(&out),
         });
     }
@@ -470,8 +415,7 @@ fn chown_postgres(path: &Path) -> Result<()> {
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(Error::io(format!("chmod {}", path.display())))
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(Error::io(format!("chmod {}", path.display())))
 }
 
 fn short_hash(p: &Path) -> String {
@@ -484,10 +428,7 @@ fn one_line(out: &Output) -> String {
     if s.is_empty() {
         s = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     }
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    s.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 fn tail(path: &Path, n: usize) -> String {

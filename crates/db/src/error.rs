@@ -139,10 +139,7 @@ impl Error {
     pub fn pg(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |e| {
             if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
-                Self::DiskFull {
-                    what,
-                    detail: pg_detail(&e),
-                }
+                Self::DiskFull { what, detail: pg_detail(&e) }
             } else {
                 Self::Postgres { what, source: e }
             }
@@ -195,20 +192,13 @@ mod tests {
     /// it cannot extend a file (raised on purpose: no disk needs to fill).
     #[tokio::test]
     async fn disk_full_is_classified_and_said_plainly() {
-        let url = std::env::var("FUNKPLAN_TEST_DATABASE_URL")
-            .expect("FUNKPLAN_TEST_DATABASE_URL (set by scripts/test)");
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
+        let url = std::env::var("FUNKPLAN_TEST_DATABASE_URL").expect("FUNKPLAN_TEST_DATABASE_URL (set by scripts/test)");
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
         tokio::spawn(conn);
         let raise = |code: &'static str| {
             format!("DO $$ BEGIN RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device' USING ERRCODE = '{code}', HINT = 'Check free disk space.'; END $$")
         };
-        let e = c
-            .batch_execute(&raise("disk_full"))
-            .await
-            .map_err(Error::pg("copying households"))
-            .unwrap_err();
+        let e = c.batch_execute(&raise("disk_full")).await.map_err(Error::pg("copying households")).unwrap_err();
         assert!(e.is_disk_full(), "{e:?}");
         assert!(!e.is_unavailable());
         let msg = e.to_string();
@@ -218,27 +208,11 @@ mod tests {
         assert!(!msg.contains('\n'), "one line: {msg}");
 
         // Other errors keep their class.
-        let e = c
-            .batch_execute(&raise("check_violation"))
-            .await
-            .map_err(Error::pg("copying households"))
-            .unwrap_err();
-        assert!(
-            matches!(e, Error::Postgres { .. }) && !e.is_disk_full(),
-            "{e:?}"
-        );
+        let e = c.batch_execute(&raise("check_violation")).await.map_err(Error::pg("copying households")).unwrap_err();
+        assert!(matches!(e, Error::Postgres { .. }) && !e.is_disk_full(), "{e:?}");
         let (what, source) = e.postgres().expect("a driver error");
-        assert_eq!(
-            (what, source.code()),
-            (
-                "copying households",
-                Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)
-            )
-        );
+        assert_eq!((what, source.code()), ("copying households", Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)));
         assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
-        assert!(
-            e.to_string().contains("No space left on device"),
-            "the server's text is said: {e}"
-        );
+        assert!(e.to_string().contains("No space left on device"), "the server's text is said: {e}");
     }
 }

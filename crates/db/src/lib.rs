@@ -30,10 +30,7 @@ pub use url::{redact, with_dbname};
 /// demand and reused when already running.
 ///
 /// Returns the URL of the application database (created if missing).
-pub async fn resolve_url(
-    database_url: Option<&str>,
-    home: Option<&std::path::Path>,
-) -> Result<String> {
+pub async fn resolve_url(database_url: Option<&str>, home: Option<&std::path::Path>) -> Result<String> {
     if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
         return Ok(url.to_owned());
     }
@@ -41,10 +38,7 @@ pub async fn resolve_url(
     let c2 = cluster.clone();
     tokio::task::spawn_blocking(move || c2.start(&embedded::StartOptions::default()))
         .await
-        .map_err(|e| Error::Command {
-            what: "starting the embedded cluster".into(),
-            detail: e.to_string(),
-        })??;
+        .map_err(|e| Error::Command { what: "starting the embedded cluster".into(), detail: e.to_string() })??;
     cluster.ensure_database(embedded::APP_DB).await?;
     Ok(cluster.url(embedded::APP_DB))
 }

@@ -24,10 +24,7 @@ pub struct Report {
 pub async fn run(url: &str) -> Result<Report> {
     let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| Error::Connect {
-            url: crate::redact(url),
-            detail: pg_detail(&e),
-        })?;
+        .map_err(|e| Error::Connect { url: crate::redact(url), detail: pg_detail(&e) })?;
     let conn = tokio::spawn(conn);
     // A read-only database (a hot-standby replica, or
     // default_transaction_read_only) cannot record migrations. When nothing
@@ -47,9 +44,7 @@ pub async fn run(url: &str) -> Result<Report> {
         .set_abort_divergent(true)
         .run_async(&mut client)
         .await;
-    let _ = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await;
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
     drop(client);
     let _ = conn.await;
     let report = result.map_err(|e| {
@@ -60,11 +55,7 @@ pub async fn run(url: &str) -> Result<Report> {
             Error::Migration(msg)
         }
     })?;
-    let applied: Vec<String> = report
-        .applied_migrations()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let applied: Vec<String> = report.applied_migrations().iter().map(ToString::to_string).collect();
     for m in &applied {
         tracing::info!(migration = %m, "applied");
     }
@@ -83,25 +74,17 @@ async fn read_only_check(client: &tokio_postgres::Client) -> Result<Option<Resul
         .await
         .map_err(Error::pg("checking whether the database is writable"))?;
     let read = Error::pg("checking whether the database is writable");
-    let (read_only, has_history): (bool, bool) =
-        match (row.try_get("read_only"), row.try_get("has_history")) {
-            (Ok(r), Ok(h)) => (r, h),
-            (Err(e), _) | (_, Err(e)) => return Err(read(e)),
-        };
+    let (read_only, has_history): (bool, bool) = match (row.try_get("read_only"), row.try_get("has_history")) {
+        (Ok(r), Ok(h)) => (r, h),
+        (Err(e), _) | (_, Err(e)) => return Err(read(e)),
+    };
     if !read_only {
         return Ok(None);
     }
-    let latest = embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(refinery::Migration::version)
-        .max();
+    let latest = embedded::migrations::runner().get_migrations().iter().map(refinery::Migration::version).max();
     let applied: Option<i32> = if has_history {
         client
-            .query_one(
-                "SELECT max(version) AS version FROM refinery_schema_history",
-                &[],
-            )
+            .query_one("SELECT max(version) AS version FROM refinery_schema_history", &[])
             .await
             .and_then(|r| r.try_get("version"))
             .map_err(Error::pg("reading the migration history"))?
@@ -123,8 +106,7 @@ async fn read_only_check(client: &tokio_postgres::Client) -> Result<Option<Resul
 /// versions: `extension "x" is not available`).
 #[must_use]
 pub fn is_missing_extension(msg: &str) -> bool {
-    msg.contains("extension control file")
-        || (msg.contains("extension") && msg.contains("is not available"))
+    msg.contains("extension control file") || (msg.contains("extension") && msg.contains("is not available"))
 }
 
 /// A fingerprint of all embedded migrations (name + checksum), so a test

@@ -22,19 +22,14 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self {
-            max_size: 16,
-            wait_timeout: Duration::from_secs(3),
-            warm_up: false,
-        }
+        Self { max_size: 16, wait_timeout: Duration::from_secs(3), warm_up: false }
     }
 }
 
 /// Both directions the API reprojects (EPSG:4326 ↔ 25832). Errors are
 /// ignored: a database without PostGIS is reported where it matters (by
 /// `migrate`), not by failing to connect.
-const WARM_UP: &str =
-    "SELECT ST_Transform(ST_Transform(ST_SetSRID(ST_MakePoint(7.0, 51.5), 4326), 25832), 4326)";
+const WARM_UP: &str = "SELECT ST_Transform(ST_Transform(ST_SetSRID(ST_MakePoint(7.0, 51.5), 4326), 25832), 4326)";
 
 /// The project's handle on the database: a pool plus the URL it came from
 /// (redacted in every message).
@@ -46,9 +41,7 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("url", &redact(&self.url))
-            .finish_non_exhaustive()
+        f.debug_struct("Db").field("url", &redact(&self.url)).finish_non_exhaustive()
     }
 }
 
@@ -60,19 +53,10 @@ impl Db {
     /// Connect, check that the server answers and is new enough, and log the
     /// versions. Fails with a one-line reason when the server is away.
     pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Self> {
-        let cfg: tokio_postgres::Config =
-            url.parse()
-                .map_err(|e: tokio_postgres::Error| Error::Connect {
-                    url: redact(url),
-                    detail: pg_detail(&e),
-                })?;
-        let mgr = Manager::from_config(
-            cfg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| Error::Connect { url: redact(url), detail: pg_detail(&e) })?;
+        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let mut builder = Pool::builder(mgr);
         if opts.warm_up {
             builder = builder.post_create(deadpool_postgres::Hook::async_fn(|client, _| {
@@ -91,14 +75,8 @@ impl Db {
             .create_timeout(Some(Duration::from_secs(5)))
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
-            .map_err(|e| Error::Connect {
-                url: redact(url),
-                detail: e.to_string(),
-            })?;
-        let db = Self {
-            pool,
-            url: url.to_owned(),
-        };
+            .map_err(|e| Error::Connect { url: redact(url), detail: e.to_string() })?;
+        let db = Self { pool, url: url.to_owned() };
         let client = db.pool.get().await.map_err(|e| Error::Connect {
             url: redact(url),
             detail: match &e {
@@ -153,13 +131,8 @@ impl Db {
     /// The PostGIS version, or an error saying PostGIS is missing.
     pub async fn postgis_version(&self) -> Result<String> {
         let c = self.conn().await?;
-        match c
-            .query_one("SELECT postgis_lib_version() AS version", &[])
-            .await
-        {
-            Ok(r) => r
-                .try_get("version")
-                .map_err(Error::pg("reading the PostGIS version")),
+        match c.query_one("SELECT postgis_lib_version() AS version", &[]).await {
+            Ok(r) => r.try_get("version").map_err(Error::pg("reading the PostGIS version")),
             Err(e) => Err(Error::PostgisMissing(pg_detail(&e))),
         }
     }

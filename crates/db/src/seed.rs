@@ -144,70 +144,31 @@ impl Seeds {
     /// # Errors
     /// [`Error::Seed`] naming the file and what is wrong.
     pub fn parse(targets: &str, operators: &str, model: &str) -> Result<Self> {
-        let t: TargetsFile = serde_json::from_str(targets).map_err(|e| Error::Seed {
-            file: "targets.json",
-            reason: e.to_string(),
-        })?;
-        let o: OperatorsFile = serde_json::from_str(operators).map_err(|e| Error::Seed {
-            file: "operators.json",
-            reason: e.to_string(),
-        })?;
-        let m: ModelFile = serde_json::from_str(model).map_err(|e| Error::Seed {
-            file: "coverage_model.json",
-            reason: e.to_string(),
-        })?;
+        let t: TargetsFile =
+            serde_json::from_str(targets).map_err(|e| Error::Seed { file: "targets.json", reason: e.to_string() })?;
+        let o: OperatorsFile =
+            serde_json::from_str(operators).map_err(|e| Error::Seed { file: "operators.json", reason: e.to_string() })?;
+        let m: ModelFile = serde_json::from_str(model)
+            .map_err(|e| Error::Seed { file: "coverage_model.json", reason: e.to_string() })?;
         let bad = |file, reason: String| Error::Seed { file, reason };
         for t in &t.targets {
             if !["count", "percent", "km2"].contains(&t.unit.as_str()) {
-                return Err(bad(
-                    "targets.json",
-                    format!(
-                        "target {}: unit {:?} is not count, percent or km2",
-                        t.id, t.unit
-                    ),
-                ));
+                return Err(bad("targets.json", format!("target {}: unit {:?} is not count, percent or km2", t.id, t.unit)));
             }
             if !["gt", "ge", "lt", "le"].contains(&t.comparator.as_str()) {
-                return Err(bad(
-                    "targets.json",
-                    format!(
-                        "target {}: comparator {:?} is not gt, ge, lt or le",
-                        t.id, t.comparator
-                    ),
-                ));
+                return Err(bad("targets.json", format!("target {}: comparator {:?} is not gt, ge, lt or le", t.id, t.comparator)));
             }
-            if !t.target_value.is_finite()
-                || (t.unit == "percent" && !(0.0..=100.0).contains(&t.target_value))
-            {
-                return Err(bad(
-                    "targets.json",
-                    format!(
-                        "target {}: value {} out of range for unit {}",
-                        t.id, t.target_value, t.unit
-                    ),
-                ));
+            if !t.target_value.is_finite() || (t.unit == "percent" && !(0.0..=100.0).contains(&t.target_value)) {
+                return Err(bad("targets.json", format!("target {}: value {} out of range for unit {}", t.id, t.target_value, t.unit)));
             }
         }
         for r in &m.radii {
-            let valid = ["urban", "rural"].contains(&r.setting.as_str())
-                && r.radius_m > 0.0
-                && r.radius_m <= 50_000.0;
+            let valid = ["urban", "rural"].contains(&r.setting.as_str()) && r.radius_m > 0.0 && r.radius_m <= 50_000.0;
             if !valid {
-                return Err(bad(
-                    "coverage_model.json",
-                    format!(
-                        "radius {} {}: setting must be urban/rural and radius in (0, 50000] m",
-                        r.technology, r.setting
-                    ),
-                ));
+                return Err(bad("coverage_model.json", format!("radius {} {}: setting must be urban/rural and radius in (0, 50000] m", r.technology, r.setting)));
             }
         }
-        Ok(Self {
-            targets: t.targets,
-            operators: o.operators,
-            radii: m.radii,
-            params: m.params,
-        })
+        Ok(Self { targets: t.targets, operators: o.operators, radii: m.radii, params: m.params })
     }
 }
 
@@ -226,69 +187,34 @@ pub struct Report {
 
 /// Upsert the seeds in one transaction.
 pub async fn run(client: &mut tokio_postgres::Client, seeds: &Seeds) -> Result<Report> {
-    let tx = client
-        .transaction()
-        .await
-        .map_err(Error::pg("starting the seed transaction"))?;
-    let op = tx
-        .prepare(include_str!("../sql/seed_operator.sql"))
-        .await
-        .map_err(Error::pg("preparing operator upsert"))?;
+    let tx = client.transaction().await.map_err(Error::pg("starting the seed transaction"))?;
+    let op = tx.prepare(include_str!("../sql/seed_operator.sql")).await.map_err(Error::pg("preparing operator upsert"))?;
     for o in &seeds.operators {
-        tx.execute(&op, &[&o.id.as_str(), &o.name, &o.bit, &o.source])
-            .await
-            .map_err(Error::pg("upserting an operator"))?;
+        tx.execute(&op, &[&o.id.as_str(), &o.name, &o.bit, &o.source]).await.map_err(Error::pg("upserting an operator"))?;
     }
-    let tg = tx
-        .prepare(include_str!("../sql/seed_target.sql"))
-        .await
-        .map_err(Error::pg("preparing target upsert"))?;
+    let tg = tx.prepare(include_str!("../sql/seed_target.sql")).await.map_err(Error::pg("preparing target upsert"))?;
     for t in &seeds.targets {
         tx.execute(
             &tg,
             &[
-                &t.id,
-                &t.title,
-                &t.unit,
-                &t.comparator,
-                &t.target_value,
-                &t.deadline,
-                &t.metric.as_str(),
-                &t.metric_params,
-                &t.source_document,
-                &t.source_date,
-                &t.source_quote,
-                &t.note,
-                &t.sort_order,
+                &t.id, &t.title, &t.unit, &t.comparator, &t.target_value, &t.deadline, &t.metric.as_str(), &t.metric_params,
+                &t.source_document, &t.source_date, &t.source_quote, &t.note, &t.sort_order,
             ],
         )
         .await
         .map_err(Error::pg("upserting a target"))?;
     }
-    let rd = tx
-        .prepare(include_str!("../sql/seed_radius.sql"))
-        .await
-        .map_err(Error::pg("preparing radius upsert"))?;
+    let rd = tx.prepare(include_str!("../sql/seed_radius.sql")).await.map_err(Error::pg("preparing radius upsert"))?;
     for r in &seeds.radii {
-        tx.execute(
-            &rd,
-            &[&r.technology.as_str(), &r.setting, &r.radius_m, &r.note],
-        )
-        .await
-        .map_err(Error::pg("upserting a coverage radius"))?;
-    }
-    let pm = tx
-        .prepare(include_str!("../sql/seed_param.sql"))
-        .await
-        .map_err(Error::pg("preparing parameter upsert"))?;
-    for p in &seeds.params {
-        tx.execute(&pm, &[&p.key, &p.value, &p.note])
+        tx.execute(&rd, &[&r.technology.as_str(), &r.setting, &r.radius_m, &r.note])
             .await
-            .map_err(Error::pg("upserting a coverage parameter"))?;
+            .map_err(Error::pg("upserting a coverage radius"))?;
     }
-    tx.commit()
-        .await
-        .map_err(Error::pg("committing the seeds"))?;
+    let pm = tx.prepare(include_str!("../sql/seed_param.sql")).await.map_err(Error::pg("preparing parameter upsert"))?;
+    for p in &seeds.params {
+        tx.execute(&pm, &[&p.key, &p.value, &p.note]).await.map_err(Error::pg("upserting a coverage parameter"))?;
+    }
+    tx.commit().await.map_err(Error::pg("committing the seeds"))?;
     Ok(Report {
         targets: seeds.targets.len(),
         operators: seeds.operators.len(),
@@ -316,16 +242,7 @@ mod tests {
     fn embedded_seeds_are_valid() {
         let s = Seeds::embedded().unwrap();
         let ids: Vec<&str> = s.targets.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "5g-upgrades",
-                "5g-households",
-                "lte-measures",
-                "lte-dead-spots",
-                "5g-area"
-            ]
-        );
+        assert_eq!(ids, ["5g-upgrades", "5g-households", "lte-measures", "lte-dead-spots", "5g-area"]);
         let values: Vec<f64> = s.targets.iter().map(|t| t.target_value).collect();
         assert_eq!(&values[..4], &[10300.0, 90.0, 7500.0, 0.0]);
         assert_eq!(s.operators.len(), 4);
@@ -334,9 +251,7 @@ mod tests {
     #[test]
     fn unknown_metric_is_refused() {
         let t = TARGETS_JSON.replace("\"household_share\"", "\"vibes\"");
-        let e = Seeds::parse(&t, OPERATORS_JSON, COVERAGE_MODEL_JSON)
-            .unwrap_err()
-            .to_string();
+        let e = Seeds::parse(&t, OPERATORS_JSON, COVERAGE_MODEL_JSON).unwrap_err().to_string();
         assert!(e.contains("unknown metric \"vibes\""), "{e}");
     }
 
@@ -346,28 +261,14 @@ mod tests {
             ("\"radius_m\": 1200", "\"radius_m\": 0"),
             ("\"radius_m\": 1200", "\"radius_m\": -5"),
             ("\"radius_m\": 1200", "\"radius_m\": 50001"),
-            (
-                "\"setting\": \"urban\", \"radius_m\": 600",
-                "\"setting\": \"suburban\", \"radius_m\": 600",
-            ),
+            ("\"setting\": \"urban\", \"radius_m\": 600", "\"setting\": \"suburban\", \"radius_m\": 600"),
         ] {
-            assert!(
-                COVERAGE_MODEL_JSON.contains(from),
-                "fixture no longer has {from}"
-            );
+            assert!(COVERAGE_MODEL_JSON.contains(from), "fixture no longer has {from}");
             let m = COVERAGE_MODEL_JSON.replace(from, to);
-            let e = Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &m)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains("coverage_model.json") && e.contains("radius in (0, 50000] m"),
-                "{to}: {e}"
-            );
+            let e = Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &m).unwrap_err().to_string();
+            assert!(e.contains("coverage_model.json") && e.contains("radius in (0, 50000] m"), "{to}: {e}");
         }
         let edge = COVERAGE_MODEL_JSON.replace("\"radius_m\": 1200", "\"radius_m\": 50000");
-        assert!(
-            Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &edge).is_ok(),
-            "50 km is the largest radius allowed"
-        );
+        assert!(Seeds::parse(TARGETS_JSON, OPERATORS_JSON, &edge).is_ok(), "50 km is the largest radius allowed");
     }
 }

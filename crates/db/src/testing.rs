@@ -31,25 +31,12 @@ impl TestDb {
     /// tests that need PostGIS must not pass without it.
     pub async fn new() -> Self {
         let admin_url = admin_url();
-        let template = format!(
-            "funkplan_tpl_{}_{}",
-            crate::migrate::fingerprint(),
-            crate::seed::fingerprint()
-        );
+        let template = format!("funkplan_tpl_{}_{}", crate::migrate::fingerprint(), crate::seed::fingerprint());
         let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "test database server unreachable at {}: {}",
-                    crate::redact(&admin_url),
-                    pg_detail(&e)
-                )
-            });
+            .unwrap_or_else(|e| panic!("test database server unreachable at {}: {}", crate::redact(&admin_url), pg_detail(&e)));
         let conn = tokio::spawn(conn);
-        admin
-            .execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK])
-            .await
-            .expect("template lock");
+        admin.execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK]).await.expect("template lock");
         let exists = admin
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
             .await
@@ -58,10 +45,7 @@ impl TestDb {
         if !exists {
             build_template(&admin, &admin_url, &template).await;
         }
-        admin
-            .execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK])
-            .await
-            .expect("template unlock");
+        admin.execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK]).await.expect("template unlock");
         let name = format!(
             "funkplan_test_{}_{}_{}",
             std::process::id(),
@@ -74,25 +58,17 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("creating test database {name}: {}", pg_detail(&e)));
         drop(admin);
         let _ = conn.await;
-        Self {
-            url: with_dbname(&admin_url, &name),
-            admin_url,
-            name,
-        }
+        Self { url: with_dbname(&admin_url, &name), admin_url, name }
     }
 
     /// A pool on this database.
     pub async fn db(&self) -> Db {
-        Db::connect(&self.url, &PoolOptions::default())
-            .await
-            .expect("connect to test database")
+        Db::connect(&self.url, &PoolOptions::default()).await.expect("connect to test database")
     }
 
     /// A plain client on this database (its connection task is spawned).
     pub async fn client(&self) -> tokio_postgres::Client {
-        let (c, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .expect("connect to test database");
+        let (c, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.expect("connect to test database");
         tokio::spawn(conn);
         c
     }
@@ -111,20 +87,11 @@ impl Drop for TestDb {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async move {
-                if let Ok((c, conn)) =
-                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
-                {
+                if let Ok((c, conn)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
                     let h = tokio::spawn(conn);
-                    let _ = c
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
+                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     drop(c);
                     let _ = h.await;
                 }
@@ -148,26 +115,14 @@ pub fn admin_url() -> String {
 
 async fn build_template(admin: &tokio_postgres::Client, admin_url: &str, template: &str) {
     let building = format!("{template}_building");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-        .await
-        .expect("drop stale template");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {building}"))
-        .await
-        .expect("create template");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.expect("drop stale template");
+    admin.batch_execute(&format!("CREATE DATABASE {building}")).await.expect("create template");
     let url = with_dbname(admin_url, &building);
-    crate::migrate::run(&url)
-        .await
-        .unwrap_or_else(|e| panic!("migrating the test template: {e}"));
-    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect template");
+    crate::migrate::run(&url).await.unwrap_or_else(|e| panic!("migrating the test template: {e}"));
+    let (mut c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect template");
     let h = tokio::spawn(conn);
     let seeds = crate::seed::Seeds::embedded().expect("seeds");
-    crate::seed::run(&mut c, &seeds)
-        .await
-        .unwrap_or_else(|e| panic!("seeding the test template: {e}"));
+    crate::seed::run(&mut c, &seeds).await.unwrap_or_else(|e| panic!("seeding the test template: {e}"));
     drop(c);
     let _ = h.await;
     // Renaming makes the finished template appear atomically.

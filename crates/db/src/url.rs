@@ -22,13 +22,7 @@ pub fn redact(url: &str) -> String {
         return format!("{scheme}://{auth}{}", redact_query(tail));
     }
     url.split_whitespace()
-        .map(|kv| {
-            if kv.starts_with("password=") {
-                "password=***".to_owned()
-            } else {
-                kv.to_owned()
-            }
-        })
+        .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -39,13 +33,7 @@ fn redact_query(tail: &str) -> String {
         Some((path, q)) => {
             let q: Vec<String> = q
                 .split('&')
-                .map(|kv| {
-                    if kv.starts_with("password=") {
-                        "password=***".to_owned()
-                    } else {
-                        kv.to_owned()
-                    }
-                })
+                .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
                 .collect();
             format!("{path}?{}", q.join("&"))
         }
@@ -77,10 +65,7 @@ pub fn with_dbname(url: &str, db: &str) -> String {
         }
         return out;
     }
-    let mut parts: Vec<&str> = url
-        .split_whitespace()
-        .filter(|kv| !kv.starts_with("dbname="))
-        .collect();
+    let mut parts: Vec<&str> = url.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).collect();
     let dbkv = format!("dbname={db}");
     parts.push(&dbkv);
     parts.join(" ")

@@ -24,33 +24,18 @@ async fn migrations_apply_from_empty_and_twice_is_a_no_op() {
     // An empty database (not the template): create one by hand.
     let admin = admin_url();
     let name = format!("funkplan_empty_{}", std::process::id());
-    let (c, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (c, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
     let url = with_dbname(&admin, &name);
 
     let first = funkplan_db::migrate::run(&url).await.unwrap();
-    assert!(
-        !first.applied.is_empty(),
-        "nothing applied to an empty database"
-    );
+    assert!(!first.applied.is_empty(), "nothing applied to an empty database");
     let second = funkplan_db::migrate::run(&url).await.unwrap();
-    assert!(
-        second.applied.is_empty(),
-        "second run applied {:?}",
-        second.applied
-    );
+    assert!(second.applied.is_empty(), "second run applied {:?}", second.applied);
 
-    let (d, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (d, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let srid: i32 = d
         .query_one("SELECT srid FROM geometry_columns WHERE f_table_name = 'municipality' AND f_geometry_column = 'geom'", &[])
@@ -65,9 +50,7 @@ async fn migrations_apply_from_empty_and_twice_is_a_no_op() {
         .get(0);
     assert_eq!(gist, 1);
     drop(d);
-    c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
 }
 
 #[tokio::test]
@@ -79,11 +62,7 @@ async fn seeding_twice_changes_nothing() {
     funkplan_db::seed::run(&mut c, &seeds).await.unwrap();
     funkplan_db::seed::run(&mut c, &seeds).await.unwrap();
     assert_eq!(checksum(&c).await, before);
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM target", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = c.query_one("SELECT count(*) FROM target", &[]).await.unwrap().get(0);
     assert_eq!(n, 5);
 }
 
@@ -95,19 +74,11 @@ async fn a_failing_migration_leaves_the_schema_as_it_was() {
     let t = TestDb::new().await;
     let mut c = t.client().await;
     let tx = c.transaction().await.unwrap();
-    tx.batch_execute("CREATE TABLE half_done (x int)")
-        .await
-        .unwrap();
-    assert!(tx
-        .batch_execute("ALTER TABLE no_such_table ADD COLUMN y int")
-        .await
-        .is_err());
+    tx.batch_execute("CREATE TABLE half_done (x int)").await.unwrap();
+    assert!(tx.batch_execute("ALTER TABLE no_such_table ADD COLUMN y int").await.is_err());
     drop(tx); // rolled back
     let n: i64 = c
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'",
-            &[],
-        )
+        .query_one("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'", &[])
         .await
         .unwrap()
         .get(0);
@@ -119,18 +90,8 @@ async fn test_databases_are_isolated() {
     let a = TestDb::new().await;
     let b = TestDb::new().await;
     assert_ne!(a.name(), b.name());
-    a.client()
-        .await
-        .batch_execute("DELETE FROM target WHERE id = '5g-area'")
-        .await
-        .unwrap();
-    let n: i64 = b
-        .client()
-        .await
-        .query_one("SELECT count(*) FROM target", &[])
-        .await
-        .unwrap()
-        .get(0);
+    a.client().await.batch_execute("DELETE FROM target WHERE id = '5g-area'").await.unwrap();
+    let n: i64 = b.client().await.query_one("SELECT count(*) FROM target", &[]).await.unwrap().get(0);
     assert_eq!(n, 5);
 }
 
@@ -148,25 +109,13 @@ async fn schema_invariants_hold() {
     )
     .await
     .unwrap();
-    let r = c
-        .query_one(
-            "SELECT ags, version, status FROM site WHERE site_id = 'S-1'",
-            &[],
-        )
-        .await
-        .unwrap();
+    let r = c.query_one("SELECT ags, version, status FROM site WHERE site_id = 'S-1'", &[]).await.unwrap();
     assert_eq!(r.get::<_, Option<String>>(0).as_deref(), Some("05111000"));
     let v0: i64 = r.get(1);
 
     // An update that changes nothing keeps the version (idempotent re-ingest).
-    c.batch_execute("UPDATE site SET status = 'construction' WHERE site_id = 'S-1'")
-        .await
-        .unwrap();
-    let v1: i64 = c
-        .query_one("SELECT version FROM site WHERE site_id = 'S-1'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    c.batch_execute("UPDATE site SET status = 'construction' WHERE site_id = 'S-1'").await.unwrap();
+    let v1: i64 = c.query_one("SELECT version FROM site WHERE site_id = 'S-1'", &[]).await.unwrap().get(0);
     assert_eq!(v0, v1);
 
     // Completing the 5G upgrade puts 5G on air at its site.

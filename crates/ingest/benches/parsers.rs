@@ -6,11 +6,7 @@
 //!
 //! `cargo bench -p funkplan-ingest --bench parsers`
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation
-)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use funkplan_ingest::crs::{Crs, ToUtm32};
@@ -63,14 +59,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let wgs = ToUtm32::new(Crs::WGS84).unwrap();
-    let lonlat: Vec<(f64, f64)> = (0..POINTS)
-        .map(|i| {
-            (
-                6.0 + (i % 1000) as f64 * 0.002,
-                50.5 + (i / 1000) as f64 * 0.01,
-            )
-        })
-        .collect();
+    let lonlat: Vec<(f64, f64)> = (0..POINTS).map(|i| (6.0 + (i % 1000) as f64 * 0.002, 50.5 + (i / 1000) as f64 * 0.01)).collect();
     g.bench_function("reproject_4326_to_25832_100k", |b| {
         b.iter(|| {
             let mut s = 0.0;
@@ -89,9 +78,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("rasterise_municipality", |b| {
         b.iter(|| {
             let mut k = 0u64;
-            rasterise(black_box(&mp), |n, e| {
-                k = k.wrapping_add((n as u64) ^ (e as u64))
-            });
+            rasterise(black_box(&mp), |n, e| k = k.wrapping_add((n as u64) ^ (e as u64)));
             black_box(k)
         });
     });

@@ -21,71 +21,28 @@ use crate::source::{self, col, field};
 use crate::{Error, Progress, Result};
 
 pub(crate) enum Layout {
-    Regulator {
-        id: usize,
-        gsm: Option<usize>,
-        lte: usize,
-        dss: Option<usize>,
-        nsa: Option<usize>,
-        nr: usize,
-    },
+    Regulator { id: usize, gsm: Option<usize>, lte: usize, dss: Option<usize>, nsa: Option<usize>, nr: usize },
     /// (column, operator bit, is 5G)
-    Flags {
-        id: usize,
-        cols: Vec<(usize, i16, bool)>,
-    },
+    Flags { id: usize, cols: Vec<(usize, i16, bool)> },
 }
 
-pub(crate) fn layout(
-    h: &[String],
-    ops: &HashMap<String, i16>,
-    problems: &mut Problems,
-) -> Option<Layout> {
+pub(crate) fn layout(h: &[String], ops: &HashMap<String, i16>, problems: &mut Problems) -> Option<Layout> {
     let Some(id) = col(h, &["id", "cell_id"]) else {
-        problems.add(
-            Loc::Line(1),
-            "id",
-            h.join(","),
-            "missing column `id` (cell id 100mN…E…)",
-        );
+        problems.add(Loc::Line(1), "id", h.join(","), "missing column `id` (cell id 100mN…E…)");
         return None;
     };
     if col(h, &["lte"]).is_some() || col(h, &["nr_gesamt"]).is_some() {
-        const KNOWN: &[&str] = &[
-            "id",
-            "cell_id",
-            "gsm_out",
-            "lte",
-            "nr_dss",
-            "nr_nsa_sa",
-            "nr_gesamt",
-        ];
+        const KNOWN: &[&str] = &["id", "cell_id", "gsm_out", "lte", "nr_dss", "nr_nsa_sa", "nr_gesamt"];
         for name in h {
             if !KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name)) {
                 problems.add(Loc::Line(1), name.clone(), name.clone(), "unknown column for the regulator's format (id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt)");
             }
         }
         let (Some(lte), Some(nr)) = (col(h, &["lte"]), col(h, &["nr_gesamt"])) else {
-            problems.add(
-                Loc::Line(1),
-                if col(h, &["lte"]).is_none() {
-                    "lte"
-                } else {
-                    "nr_gesamt"
-                },
-                "",
-                "missing column",
-            );
+            problems.add(Loc::Line(1), if col(h, &["lte"]).is_none() { "lte" } else { "nr_gesamt" }, "", "missing column");
             return None;
         };
-        return Some(Layout::Regulator {
-            id,
-            gsm: col(h, &["gsm_out"]),
-            lte,
-            dss: col(h, &["nr_dss"]),
-            nsa: col(h, &["nr_nsa_sa"]),
-            nr,
-        });
+        return Some(Layout::Regulator { id, gsm: col(h, &["gsm_out"]), lte, dss: col(h, &["nr_dss"]), nsa: col(h, &["nr_nsa_sa"]), nr });
     }
     let mut cols = Vec::new();
     for (i, name) in h.iter().enumerate() {
@@ -93,14 +50,9 @@ pub(crate) fn layout(
             continue;
         }
         let lower = name.to_ascii_lowercase();
-        let parsed = lower.rsplit_once('_').and_then(|(op, tech)| {
-            Some((
-                op,
-                matches!(tech, "5g" | "nr")
-                    .then_some(true)
-                    .or(matches!(tech, "lte").then_some(false))?,
-            ))
-        });
+        let parsed = lower
+            .rsplit_once('_')
+            .and_then(|(op, tech)| Some((op, matches!(tech, "5g" | "nr").then_some(true).or(matches!(tech, "lte").then_some(false))?)));
         match parsed {
             Some((op, is5g)) => match ops.get(op) {
                 Some(&bit) => cols.push((i, bit, is5g)),
@@ -205,26 +157,13 @@ fn checksum<'a>(rows: impl Iterator<Item = &'a Row>) -> (String, u64) {
 
 /// reported_coverage as it is, in key order.
 pub(crate) async fn read_table(tx: &Transaction<'_>) -> Result<Vec<Row>> {
-    copy_rows(
-        tx,
-        &format!("COPY reported_coverage ({COLUMNS}) TO STDOUT (FORMAT binary)"),
-        "reading reported_coverage",
-    )
-    .await
+    copy_rows(tx, &format!("COPY reported_coverage ({COLUMNS}) TO STDOUT (FORMAT binary)"), "reading reported_coverage").await
 }
 
 /// The cells of the release in force at `date`, from the versions, in key order.
-pub(crate) async fn read_in_force(
-    tx: &Transaction<'_>,
-    date: chrono::NaiveDate,
-) -> Result<Vec<Row>> {
+pub(crate) async fn read_in_force(tx: &Transaction<'_>, date: chrono::NaiveDate) -> Result<Vec<Row>> {
     // COPY takes no parameters: the date as a literal (a NaiveDate prints as ISO).
-    let sql = format!(
-        "COPY ({}) TO STDOUT (FORMAT binary)",
-        include_str!("../sql/release_in_force.sql")
-            .trim()
-            .replace("$1", &format!("DATE '{date}'"))
-    );
+    let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", include_str!("../sql/release_in_force.sql").trim().replace("$1", &format!("DATE '{date}'")));
     copy_rows(tx, &sql, "reading the release in force").await
 }
 
@@ -234,24 +173,10 @@ async fn copy_rows(tx: &Transaction<'_>, sql: &str, what: &'static str) -> Resul
     let bad = || Error::Usage(format!("{what}: unexpected binary COPY row"));
     crate::pgcopy::copy_out_rows(tx, sql, what, |f| {
         let i32_ = |k: usize| -> Result<Option<i32>> {
-            f.get(k)
-                .ok_or_else(bad)?
-                .map(|b| {
-                    <[u8; 4]>::try_from(b)
-                        .map(i32::from_be_bytes)
-                        .map_err(|_| bad())
-                })
-                .transpose()
+            f.get(k).ok_or_else(bad)?.map(|b| <[u8; 4]>::try_from(b).map(i32::from_be_bytes).map_err(|_| bad())).transpose()
         };
         let i16_ = |k: usize| -> Result<Option<i16>> {
-            f.get(k)
-                .ok_or_else(bad)?
-                .map(|b| {
-                    <[u8; 2]>::try_from(b)
-                        .map(i16::from_be_bytes)
-                        .map_err(|_| bad())
-                })
-                .transpose()
+            f.get(k).ok_or_else(bad)?.map(|b| <[u8; 2]>::try_from(b).map(i16::from_be_bytes).map_err(|_| bad())).transpose()
         };
         out.push(Row {
             n: i32_(0)?.ok_or_else(bad)?,
@@ -307,11 +232,7 @@ pub(crate) const fn key(r: &Row) -> (i32, i32) {
 /// Walk `old` and `new` (in key order) and call `f` for every row of `new`
 /// that is new or changed (`Some`) and every key of `old` that `new` lacks
 /// (`None` with that row): what a write of `new` over `old` has to touch.
-pub(crate) fn changes<'a>(
-    old: &'a [Row],
-    new: &'a [Row],
-    mut f: impl FnMut(Result<&'a Row, &'a Row>),
-) {
+pub(crate) fn changes<'a>(old: &'a [Row], new: &'a [Row], mut f: impl FnMut(Result<&'a Row, &'a Row>)) {
     merge(old, new, |a, b| match (a, b) {
         (a, Some(b)) if a != Some(b) => f(Ok(b)),
         (Some(a), None) => f(Err(a)),
@@ -335,12 +256,7 @@ pub(crate) struct Parsed {
 
 /// Parse the coverage file at `path` (every bad row reported, as one
 /// [`Error::Invalid`]).
-pub(crate) fn parse(
-    path: &Path,
-    file: String,
-    ops: HashMap<String, i16>,
-    show: bool,
-) -> Result<Parsed> {
+pub(crate) fn parse(path: &Path, file: String, ops: HashMap<String, i16>, show: bool) -> Result<Parsed> {
     let (reader, digest) = source::open(path)?;
     let progress = Progress::new("coverage", show);
     let mut problems = Problems::new(file.clone());
@@ -358,20 +274,12 @@ pub(crate) fn parse(
             }
         }
         let mut rest = csv.reader.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink())
-            .map_err(Error::io("reading the coverage file"))?;
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the coverage file"))?;
     }
     problems.into_result()?;
     rows.sort_unstable_by_key(|r| (r.n, r.e));
     let sum = checksum(rows.iter());
-    Ok(Parsed {
-        file,
-        sha256: digest.hex(),
-        rows,
-        sum,
-        layout: layout_name,
-        outside: 0,
-    })
+    Ok(Parsed { file, sha256: digest.hex(), rows, sum, layout: layout_name, outside: 0 })
 }
 
 /// `base` with `over`'s cells put over it (both in key order): a partial
@@ -403,10 +311,7 @@ pub(crate) fn release_checksum(rows: &[Row]) -> (String, u64) {
 
 /// Count each file's cells outside the municipalities' grid `grid` (kept
 /// as published), for the summary.
-pub(crate) fn outside_grid<'a>(
-    grid: &crate::grid::CellSet,
-    files: impl Iterator<Item = &'a mut Parsed>,
-) {
+pub(crate) fn outside_grid<'a>(grid: &crate::grid::CellSet, files: impl Iterator<Item = &'a mut Parsed>) {
     for f in files {
         f.outside = f.rows.iter().filter(|r| !grid.contains(r.n, r.e)).count();
     }
@@ -417,29 +322,18 @@ pub(crate) fn outside_grid<'a>(
 /// the few cells that differ, or a rewrite of the whole table (swapped in)
 /// when many do. `source` is the SHA-256 of the file whose rows `new` is
 /// exactly, if one is. Returns the write path taken.
-pub(crate) async fn write_table(
-    tx: &Transaction<'_>,
-    old: &[Row],
-    new: &[Row],
-    sum: &(String, u64),
-    source: Option<&str>,
-    detail: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<&'static str> {
+pub(crate) async fn write_table(tx: &Transaction<'_>, old: &[Row], new: &[Row], sum: &(String, u64), source: Option<&str>, detail: &mut serde_json::Map<String, serde_json::Value>) -> Result<&'static str> {
     let t0 = std::time::Instant::now();
     // Other writers of reported_coverage wait (readers do not).
-    tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE")
-        .await
-        .map_err(Error::pg("locking reported_coverage"))?;
+    tx.batch_execute("LOCK TABLE reported_coverage IN SHARE ROW EXCLUSIVE MODE").await.map_err(Error::pg("locking reported_coverage"))?;
     let (added, changed, removed) = diff(old, new);
     #[allow(clippy::cast_precision_loss)]
-    let rewrite =
-        old.is_empty() || (added + changed + removed) as f64 > REWRITE_SHARE * old.len() as f64;
+    let rewrite = old.is_empty() || (added + changed + removed) as f64 > REWRITE_SHARE * old.len() as f64;
     let path_taken = if added + changed + removed == 0 {
         "no change"
     } else if rewrite {
         let replace = Replace::begin(tx, "reported_coverage").await?;
-        let mut copy =
-            CopyIn::start(tx, &replace.copy_sql(COLUMNS), "writing reported_coverage").await?;
+        let mut copy = CopyIn::start(tx, &replace.copy_sql(COLUMNS), "writing reported_coverage").await?;
         let mut buf = CopyBuf::new();
         for r in new {
             encode(&mut buf, r);
@@ -453,26 +347,12 @@ pub(crate) async fn write_table(
         put_checksum(tx, sum, source).await?;
         let swapped = replace.swaps();
         replace.finish(tx).await?;
-        detail.insert(
-            "replaced".into(),
-            if swapped {
-                "new table swapped in"
-            } else {
-                "in place"
-            }
-            .into(),
-        );
-        if old.is_empty() {
-            "bulk load"
-        } else {
-            "rewrite"
-        }
+        detail.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
+        if old.is_empty() { "bulk load" } else { "rewrite" }
     } else {
         // Few cells: stage only the new and changed ones, one upsert, and
         // the removed ones, one delete.
-        tx.batch_execute(include_str!("../sql/coverage_stage.sql"))
-            .await
-            .map_err(Error::pg("creating the coverage staging table"))?;
+        tx.batch_execute(include_str!("../sql/coverage_stage.sql")).await.map_err(Error::pg("creating the coverage staging table"))?;
         let (mut buf, mut gone) = (CopyBuf::new(), CopyBuf::new());
         changes(old, new, |c| match c {
             Ok(b) => encode(&mut buf, b),
@@ -482,50 +362,23 @@ pub(crate) async fn write_table(
                 gone.i32(a.e);
             }
         });
-        buf.send(
-            tx,
-            &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"),
-            "staging coverage",
-        )
-        .await?;
-        tx.batch_execute("ANALYZE ingest_coverage_stage")
-            .await
-            .map_err(Error::pg("analysing the coverage staging table"))?;
+        buf.send(tx, &format!("COPY ingest_coverage_stage ({COLUMNS}) FROM STDIN (FORMAT binary)"), "staging coverage").await?;
+        tx.batch_execute("ANALYZE ingest_coverage_stage").await.map_err(Error::pg("analysing the coverage staging table"))?;
         if changed > 0 {
-            tx.execute(include_str!("../sql/coverage_update.sql"), &[])
-                .await
-                .map_err(Error::pg("updating the changed cells of reported_coverage"))?;
+            tx.execute(include_str!("../sql/coverage_update.sql"), &[]).await.map_err(Error::pg("updating the changed cells of reported_coverage"))?;
         }
         if added > 0 {
-            tx.execute(include_str!("../sql/coverage_insert.sql"), &[])
-                .await
-                .map_err(Error::pg("adding the new cells to reported_coverage"))?;
+            tx.execute(include_str!("../sql/coverage_insert.sql"), &[]).await.map_err(Error::pg("adding the new cells to reported_coverage"))?;
         }
         if removed > 0 {
-            tx.batch_execute(include_str!("../sql/coverage_gone_stage.sql"))
-                .await
-                .map_err(Error::pg("creating the staging table of removed cells"))?;
-            gone.send(
-                tx,
-                "COPY ingest_coverage_gone (n, e) FROM STDIN (FORMAT binary)",
-                "staging removed cells",
-            )
-            .await?;
-            tx.execute(include_str!("../sql/coverage_delete.sql"), &[])
-                .await
-                .map_err(Error::pg("deleting removed cells from reported_coverage"))?;
+            tx.batch_execute(include_str!("../sql/coverage_gone_stage.sql")).await.map_err(Error::pg("creating the staging table of removed cells"))?;
+            gone.send(tx, "COPY ingest_coverage_gone (n, e) FROM STDIN (FORMAT binary)", "staging removed cells").await?;
+            tx.execute(include_str!("../sql/coverage_delete.sql"), &[]).await.map_err(Error::pg("deleting removed cells from reported_coverage"))?;
         }
         put_checksum(tx, sum, source).await?;
         "upsert"
     };
-    tracing::debug!(
-        ms = t0.elapsed().as_secs_f64() * 1e3,
-        write = path_taken,
-        added,
-        changed,
-        removed,
-        "reported_coverage written"
-    );
+    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, write = path_taken, added, changed, removed, "reported_coverage written");
     detail.insert("write".into(), path_taken.into());
     Ok(path_taken)
 }
@@ -533,29 +386,14 @@ pub(crate) async fn write_table(
 /// Record `sum`, the checksum of the table as this ingest leaves it,
 /// naming the file `source` when the table holds exactly its rows. After
 /// the ingest's writes to the table, whose trigger forgets the old checksum.
-async fn put_checksum(
-    tx: &Transaction<'_>,
-    sum: &(String, u64),
-    source: Option<&str>,
-) -> Result<()> {
+async fn put_checksum(tx: &Transaction<'_>, sum: &(String, u64), source: Option<&str>) -> Result<()> {
     let (sum, n) = sum;
     let n = i64::try_from(*n).unwrap_or(i64::MAX);
-    tx.execute(
-        include_str!("../sql/checksum_put.sql"),
-        &[&TABLE, sum, &n, &source],
-    )
-    .await
-    .map_err(Error::pg("recording reported_coverage's checksum"))?;
+    tx.execute(include_str!("../sql/checksum_put.sql"), &[&TABLE, sum, &n, &source]).await.map_err(Error::pg("recording reported_coverage's checksum"))?;
     Ok(())
 }
 
-pub(crate) fn read<R: std::io::Read>(
-    csv: &mut source::Csv<R>,
-    h: &[String],
-    lay: &Layout,
-    problems: &mut Problems,
-    progress: &Progress,
-) -> Vec<Row> {
+pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, h: &[String], lay: &Layout, problems: &mut Problems, progress: &Progress) -> Vec<Row> {
     let mut out = Vec::new();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut rows = source::Rows::new(h.len(), progress);
@@ -569,12 +407,7 @@ pub(crate) fn read<R: std::io::Read>(
         let cell = match id.parse::<CellId>() {
             Ok(c) => Some(c),
             Err(_) => {
-                problems.add(
-                    loc(),
-                    &h[id_col],
-                    id,
-                    "malformed cell id (expected 100mN{northing/100}E{easting/100})",
-                );
+                problems.add(loc(), &h[id_col], id, "malformed cell id (expected 100mN{northing/100}E{easting/100})");
                 None
             }
         };
@@ -600,14 +433,7 @@ pub(crate) fn read<R: std::io::Read>(
             }
         };
         let row = match lay {
-            Layout::Regulator {
-                gsm,
-                lte,
-                dss,
-                nsa,
-                nr,
-                ..
-            } => {
+            Layout::Regulator { gsm, lte, dss, nsa, nr, .. } => {
                 let g = gsm.map(|c| count(c, 30));
                 let l = count(*lte, 30);
                 let d = dss.map(|c| count(c, 30));

@@ -70,18 +70,12 @@ impl Crs {
             .or_else(|| lower.rsplit_once("epsg::").map(|(_, c)| c))
             .or_else(|| lower.rsplit_once("/epsg/0/").map(|(_, c)| c))
             .unwrap_or(&lower);
-        let n: u32 = code
-            .parse()
-            .map_err(|_| format!("cannot read CRS {t:?}; give it as EPSG:n"))?;
+        let n: u32 = code.parse().map_err(|_| format!("cannot read CRS {t:?}; give it as EPSG:n"))?;
         let crs = Crs(n);
         if crs.proj_string().is_none() {
             return Err(format!(
                 "CRS EPSG:{n} is not supported; supported: {}",
-                Self::SUPPORTED
-                    .iter()
-                    .map(|c| format!("EPSG:{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                Self::SUPPORTED.iter().map(|c| format!("EPSG:{c}")).collect::<Vec<_>>().join(", ")
             ));
         }
         Ok(crs)
@@ -101,12 +95,7 @@ impl Crs {
             3035 => (3_810_000.0, 2_470_000.0, 4_890_000.0, 3_760_000.0),
             31466 => (2_250_000.0, 5_020_000.0, 3_370_000.0, 6_340_000.0),
             31467 => (3_070_000.0, 5_030_000.0, 4_130_000.0, 6_310_000.0),
-            _ => (
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::INFINITY,
-            ),
+            _ => (f64::NEG_INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::INFINITY),
         }
     }
 
@@ -160,12 +149,8 @@ pub const MARGIN_M: f64 = 200_000.0;
 /// The accepted region in EPSG:25832: [`GERMANY_25832`] grown by
 /// [`MARGIN_M`] on every side (a box, so the test per vertex is four
 /// comparisons). It spans about 2.1–19.1°E and 45.2–56.9°N.
-pub const ACCEPTED_25832: (f64, f64, f64, f64) = (
-    GERMANY_25832.0 - MARGIN_M,
-    GERMANY_25832.1 - MARGIN_M,
-    GERMANY_25832.2 + MARGIN_M,
-    GERMANY_25832.3 + MARGIN_M,
-);
+pub const ACCEPTED_25832: (f64, f64, f64, f64) =
+    (GERMANY_25832.0 - MARGIN_M, GERMANY_25832.1 - MARGIN_M, GERMANY_25832.2 + MARGIN_M, GERMANY_25832.3 + MARGIN_M);
 
 fn accepted(e: f64, n: f64) -> bool {
     let (e0, n0, e1, n1) = ACCEPTED_25832;
@@ -214,13 +199,7 @@ fn lon_lat(crs: Crs, x: f64, y: f64) -> Option<(f64, f64)> {
     let all = BOTH_WAYS.get_or_init(|| {
         Crs::SUPPORTED
             .iter()
-            .filter_map(|&n| {
-                Some((
-                    Crs(n),
-                    Transformer::new(Crs(n), Crs::WGS84).ok()?,
-                    Transformer::new(Crs::WGS84, Crs(n)).ok()?,
-                ))
-            })
+            .filter_map(|&n| Some((Crs(n), Transformer::new(Crs(n), Crs::WGS84).ok()?, Transformer::new(Crs::WGS84, Crs(n)).ok()?)))
             .collect()
     });
     let (_, to, from) = all.iter().find(|(c, _, _)| *c == crs)?;
@@ -230,17 +209,11 @@ fn lon_lat(crs: Crs, x: f64, y: f64) -> Option<(f64, f64)> {
 }
 
 fn crs_list(c: &[Crs]) -> String {
-    c.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" or ")
+    c.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
 }
 
 fn degrees(lon: f64, lat: f64) -> String {
-    let (ew, ns) = (
-        if lon < 0.0 { 'W' } else { 'E' },
-        if lat < 0.0 { 'S' } else { 'N' },
-    );
+    let (ew, ns) = (if lon < 0.0 { 'W' } else { 'E' }, if lat < 0.0 { 'S' } else { 'N' });
     format!("{:.2}°{ew} {:.2}°{ns}", lon.abs(), lat.abs())
 }
 
@@ -261,16 +234,10 @@ pub struct ToUtm32 {
 impl ToUtm32 {
     pub fn new(from: Crs) -> Result<Self, String> {
         let p = |c: Crs| -> Result<Proj, String> {
-            let s = c
-                .proj_string()
-                .ok_or_else(|| format!("CRS {c} is not supported"))?;
+            let s = c.proj_string().ok_or_else(|| format!("CRS {c} is not supported"))?;
             Proj::from_proj_string(s).map_err(|e| format!("proj string for {c}: {e}"))
         };
-        Ok(Self {
-            from,
-            src: p(from)?,
-            dst: p(Crs::UTM32)?,
-        })
+        Ok(Self { from, src: p(from)?, dst: p(Crs::UTM32)? })
     }
 
     #[must_use]
@@ -301,11 +268,7 @@ impl ToUtm32 {
         if self.from == Crs::UTM32 {
             return Some((x, y));
         }
-        let mut p = if self.from.is_geographic() {
-            (x.to_radians(), y.to_radians(), 0.0)
-        } else {
-            (x, y, 0.0)
-        };
+        let mut p = if self.from.is_geographic() { (x.to_radians(), y.to_radians(), 0.0) } else { (x, y, 0.0) };
         proj4rs::transform::transform(&self.src, &self.dst, &mut p).ok()?;
         (p.0.is_finite() && p.1.is_finite()).then_some((p.0, p.1))
     }
@@ -314,14 +277,7 @@ impl ToUtm32 {
     /// tries several CRSs, and a bad file can have millions of refused rows.
     fn shared(c: Crs) -> Option<&'static ToUtm32> {
         static ALL: OnceLock<Vec<ToUtm32>> = OnceLock::new();
-        ALL.get_or_init(|| {
-            Crs::SUPPORTED
-                .iter()
-                .filter_map(|&n| ToUtm32::new(Crs(n)).ok())
-                .collect()
-        })
-        .iter()
-        .find(|t| t.from == c)
+        ALL.get_or_init(|| Crs::SUPPORTED.iter().filter_map(|&n| ToUtm32::new(Crs(n)).ok()).collect()).iter().find(|t| t.from == c)
     }
 
     /// The message for a refused (x, y): the coordinate, the CRS and what
@@ -344,14 +300,9 @@ impl ToUtm32 {
         if !x.is_finite() || !y.is_finite() {
             return Mistake::NotFinite;
         }
-        let fits_as =
-            |c: Crs, x: f64, y: f64| ToUtm32::shared(c).is_some_and(|t| t.place(x, y).is_some());
+        let fits_as = |c: Crs, x: f64, y: f64| ToUtm32::shared(c).is_some_and(|t| t.place(x, y).is_some());
         if self.from.is_geographic() {
-            let fits: Vec<Crs> = Crs::SUPPORTED
-                .iter()
-                .map(|&c| Crs(c))
-                .filter(|&c| !c.is_geographic() && fits_as(c, x, y))
-                .collect();
+            let fits: Vec<Crs> = Crs::SUPPORTED.iter().map(|&c| Crs(c)).filter(|&c| !c.is_geographic() && fits_as(c, x, y)).collect();
             if !fits.is_empty() {
                 return Mistake::Metres { fits };
             }
@@ -369,18 +320,11 @@ impl ToUtm32 {
         if let Some(zone) = self.from.gk_zone() {
             let prefix = f64::from(zone) * 1e6;
             if (0.0..1e6).contains(&x) && self.place(x + prefix, y).is_some() {
-                return Mistake::MissingZonePrefix {
-                    zone,
-                    x,
-                    fixed: x + prefix,
-                };
+                return Mistake::MissingZonePrefix { zone, x, fixed: x + prefix };
             }
             if x >= 1e7 {
                 // 33287000 (zone digit twice) or 32870000 (a digit appended).
-                if let Some(fixed) = [x % 1e7, (x / 10.0).trunc()]
-                    .into_iter()
-                    .find(|&f| self.place(f, y).is_some())
-                {
+                if let Some(fixed) = [x % 1e7, (x / 10.0).trunc()].into_iter().find(|&f| self.place(f, y).is_some()) {
                     return Mistake::ExtraDigit { zone, x, fixed };
                 }
             }
@@ -389,11 +333,7 @@ impl ToUtm32 {
                 let found = (x / 1e6) as u8;
                 let other = Crs(31464 + u32::from(found));
                 if found != zone && other.gk_zone() == Some(found) && fits_as(other, x, y) {
-                    return Mistake::OtherZone {
-                        zone,
-                        found,
-                        crs: other,
-                    };
+                    return Mistake::OtherZone { zone, found, crs: other };
                 }
             }
         }
@@ -434,29 +374,18 @@ mod tests {
         let (e, n) = t.project(4_321_000.0, 3_210_000.0).unwrap();
         let g = ToUtm32::new(Crs::WGS84).unwrap();
         let (e2, n2) = g.project(10.0, 52.0).unwrap();
-        assert!(
-            (e - e2).abs() < 0.01 && (n - n2).abs() < 0.01,
-            "{e} {n} vs {e2} {n2}"
-        );
+        assert!((e - e2).abs() < 0.01 && (n - n2).abs() < 0.01, "{e} {n} vs {e2} {n2}");
         // A census cell centre near Mönchengladbach.
         let (e, n) = t.project(4_065_500.0, 3_130_500.0).unwrap();
-        assert!(
-            (e - 314_320.597).abs() < 0.01 && (n - 5_678_534.897).abs() < 0.01,
-            "{e} {n}"
-        );
+        assert!((e - 314_320.597).abs() < 0.01 && (n - 5_678_534.897).abs() < 0.01, "{e} {n}");
     }
 
     #[test]
     fn parses_crs_names() {
         assert_eq!(Crs::parse("EPSG:25832").unwrap(), Crs::UTM32);
         assert_eq!(Crs::parse("urn:ogc:def:crs:EPSG::3035").unwrap(), Crs::LAEA);
-        assert_eq!(
-            Crs::parse("urn:ogc:def:crs:OGC:1.3:CRS84").unwrap(),
-            Crs::WGS84
-        );
-        assert!(Crs::parse("EPSG:2056")
-            .unwrap_err()
-            .contains("not supported"));
+        assert_eq!(Crs::parse("urn:ogc:def:crs:OGC:1.3:CRS84").unwrap(), Crs::WGS84);
+        assert!(Crs::parse("EPSG:2056").unwrap_err().contains("not supported"));
         assert!(Crs::parse("foo").is_err());
     }
 
@@ -477,22 +406,11 @@ mod area_tests {
     /// Zittau (E), Haldenwanger Eck (S), List on Sylt (N); and NRW's:
     /// Selfkant (W, the Gauss-Krüger zone 3 problem of issue 15), Höxter
     /// (E), Hallenberg (S), Rahden (N).
-    const EXTREMES: [(f64, f64); 8] = [
-        (5.866, 51.05),
-        (15.042, 51.27),
-        (10.178, 47.27),
-        (8.416, 55.058),
-        (5.866, 51.05),
-        (9.46, 51.62),
-        (8.6, 50.32),
-        (8.7, 52.53),
-    ];
+    const EXTREMES: [(f64, f64); 8] =
+        [(5.866, 51.05), (15.042, 51.27), (10.178, 47.27), (8.416, 55.058), (5.866, 51.05), (9.46, 51.62), (8.6, 50.32), (8.7, 52.53)];
 
     fn from_wgs84(to: Crs, lon: f64, lat: f64) -> (f64, f64) {
-        Transformer::new(Crs::WGS84, to)
-            .unwrap()
-            .transform(lon, lat)
-            .unwrap()
+        Transformer::new(Crs::WGS84, to).unwrap().transform(lon, lat).unwrap()
     }
 
     fn all() -> impl Iterator<Item = Crs> {
@@ -506,14 +424,9 @@ mod area_tests {
             let t = ToUtm32::new(crs).unwrap();
             for &(lon, lat) in &EXTREMES {
                 let (x, y) = from_wgs84(crs, lon, lat);
-                let got = t
-                    .project(x, y)
-                    .unwrap_or_else(|e| panic!("{crs} ({lon}, {lat}) = ({x}, {y}): {e}"));
+                let got = t.project(x, y).unwrap_or_else(|e| panic!("{crs} ({lon}, {lat}) = ({x}, {y}): {e}"));
                 let want = wgs.project(lon, lat).unwrap();
-                assert!(
-                    (got.0 - want.0).abs() < 0.001 && (got.1 - want.1).abs() < 0.001,
-                    "{crs}: {got:?} vs {want:?}"
-                );
+                assert!((got.0 - want.0).abs() < 0.001 && (got.1 - want.1).abs() < 0.001, "{crs}: {got:?} vs {want:?}");
                 assert!(crs.check(x, y).is_ok());
             }
         }
@@ -527,46 +440,20 @@ mod area_tests {
         let wgs = ToUtm32::new(Crs::WGS84).unwrap();
         let (e0, n0, e1, n1) = GERMANY_25832;
         for &(lon, lat) in &EXTREMES[..4] {
-            let (e, n) = Transformer::new(Crs::WGS84, Crs::UTM32)
-                .unwrap()
-                .transform(lon, lat)
-                .unwrap();
+            let (e, n) = Transformer::new(Crs::WGS84, Crs::UTM32).unwrap().transform(lon, lat).unwrap();
             // Each extreme point is within 2 km of its side of the box.
-            assert!(
-                e >= e0 && e <= e1 && n >= n0 && n <= n1,
-                "({lon}, {lat}) = ({e}, {n})"
-            );
-            assert!(
-                [e - e0, e1 - e, n - n0, n1 - n]
-                    .iter()
-                    .any(|d| *d < 2_000.0),
-                "({lon}, {lat}) = ({e}, {n})"
-            );
+            assert!(e >= e0 && e <= e1 && n >= n0 && n <= n1, "({lon}, {lat}) = ({e}, {n})");
+            assert!([e - e0, e1 - e, n - n0, n1 - n].iter().any(|d| *d < 2_000.0), "({lon}, {lat}) = ({e}, {n})");
             assert!(wgs.project(lon, lat).is_ok());
         }
         // Brussels, Strasbourg, Prague, Copenhagen, Szczecin: within the margin.
-        for (lon, lat) in [
-            (4.35, 50.85),
-            (7.75, 48.58),
-            (14.42, 50.08),
-            (12.57, 55.68),
-            (14.55, 53.43),
-        ] {
+        for (lon, lat) in [(4.35, 50.85), (7.75, 48.58), (14.42, 50.08), (12.57, 55.68), (14.55, 53.43)] {
             assert!(wgs.project(lon, lat).is_ok(), "({lon}, {lat})");
         }
         // Madrid, London, Rome, Oslo, Warsaw: refused.
-        for (lon, lat) in [
-            (-3.70, 40.42),
-            (-0.13, 51.51),
-            (12.5, 41.9),
-            (10.75, 59.91),
-            (21.01, 52.23),
-        ] {
+        for (lon, lat) in [(-3.70, 40.42), (-0.13, 51.51), (12.5, 41.9), (10.75, 59.91), (21.01, 52.23)] {
             let e = wgs.project(lon, lat).unwrap_err();
-            assert!(
-                e.contains("more than 200 km outside Germany"),
-                "({lon}, {lat}): {e}"
-            );
+            assert!(e.contains("more than 200 km outside Germany"), "({lon}, {lat}): {e}");
         }
     }
 
@@ -584,16 +471,8 @@ mod area_tests {
         for crs in all() {
             let t = Transformer::new(Crs::UTM32, crs).unwrap();
             for &(e, n) in &edge {
-                let (x, y) = if crs == Crs::UTM32 {
-                    (e, n)
-                } else {
-                    t.transform(e, n).unwrap()
-                };
-                assert!(
-                    crs.in_valid_area(x, y),
-                    "{crs}: ({e}, {n}) = ({x}, {y}) outside {:?}",
-                    crs.valid_area()
-                );
+                let (x, y) = if crs == Crs::UTM32 { (e, n) } else { t.transform(e, n).unwrap() };
+                assert!(crs.in_valid_area(x, y), "{crs}: ({e}, {n}) = ({x}, {y}) outside {:?}", crs.valid_area());
             }
         }
     }
@@ -603,10 +482,7 @@ mod area_tests {
         let e = t.project(x, y).expect_err("should be refused");
         let m = t.diagnose(x, y);
         if m != Mistake::NotFinite {
-            assert!(
-                e.contains(&m.to_string()) && e.contains(&format!("valid area of {crs}")),
-                "{e}"
-            );
+            assert!(e.contains(&m.to_string()) && e.contains(&format!("valid area of {crs}")), "{e}");
         }
         m
     }
@@ -615,54 +491,28 @@ mod area_tests {
     fn names_swapped_axes_in_every_crs() {
         for crs in all() {
             let (x, y) = from_wgs84(crs, 6.958, 50.941);
-            assert_eq!(
-                diagnose(crs, y, x),
-                Mistake::Swapped { x: y, y: x },
-                "{crs}"
-            );
+            assert_eq!(diagnose(crs, y, x), Mistake::Swapped { x: y, y: x }, "{crs}");
         }
-        let e = ToUtm32::new(Crs::UTM32)
-            .unwrap()
-            .project(5_645_249.0, 356_538.0)
-            .unwrap_err();
+        let e = ToUtm32::new(Crs::UTM32).unwrap().project(5_645_249.0, 356_538.0).unwrap_err();
         assert!(e.contains("x and y look swapped"), "{e}");
     }
 
     #[test]
     fn names_degrees_given_for_a_metric_crs() {
         for crs in all().filter(|c| !c.is_geographic()) {
-            assert_eq!(
-                diagnose(crs, 6.958, 50.941),
-                Mistake::Degrees { lat_first: false },
-                "{crs}"
-            );
-            assert_eq!(
-                diagnose(crs, 50.941, 6.958),
-                Mistake::Degrees { lat_first: true },
-                "{crs}"
-            );
+            assert_eq!(diagnose(crs, 6.958, 50.941), Mistake::Degrees { lat_first: false }, "{crs}");
+            assert_eq!(diagnose(crs, 50.941, 6.958), Mistake::Degrees { lat_first: true }, "{crs}");
         }
-        let e = ToUtm32::new(Crs::UTM32)
-            .unwrap()
-            .project(6.958, 50.941)
-            .unwrap_err();
+        let e = ToUtm32::new(Crs::UTM32).unwrap().project(6.958, 50.941).unwrap_err();
         assert!(e.contains("these look like degrees"), "{e}");
     }
 
     #[test]
     fn names_metres_given_for_a_geographic_crs() {
         let m = diagnose(Crs::WGS84, 356_538.0, 5_645_249.0);
-        assert!(
-            matches!(&m, Mistake::Metres { fits } if fits.contains(&Crs::UTM32)),
-            "{m:?}"
-        );
+        assert!(matches!(&m, Mistake::Metres { fits } if fits.contains(&Crs::UTM32)), "{m:?}");
         let m = diagnose(Crs::ETRS89, 4_065_500.0, 3_130_500.0);
-        assert_eq!(
-            m,
-            Mistake::Metres {
-                fits: vec![Crs::LAEA]
-            }
-        );
+        assert_eq!(m, Mistake::Metres { fits: vec![Crs::LAEA] });
     }
 
     #[test]
@@ -671,76 +521,27 @@ mod area_tests {
         let (x, y) = from_wgs84(gk3, 5.866, 51.05);
         let x = x.round();
         let short = x - 3_000_000.0;
-        assert_eq!(
-            diagnose(gk3, short, y),
-            Mistake::MissingZonePrefix {
-                zone: 3,
-                x: short,
-                fixed: x
-            }
-        );
+        assert_eq!(diagnose(gk3, short, y), Mistake::MissingZonePrefix { zone: 3, x: short, fixed: x });
         let doubled = 30_000_000.0 + x;
-        assert_eq!(
-            diagnose(gk3, doubled, y),
-            Mistake::ExtraDigit {
-                zone: 3,
-                x: doubled,
-                fixed: x
-            }
-        );
+        assert_eq!(diagnose(gk3, doubled, y), Mistake::ExtraDigit { zone: 3, x: doubled, fixed: x });
         let appended = x * 10.0 + 7.0;
-        assert_eq!(
-            diagnose(gk3, appended, y),
-            Mistake::ExtraDigit {
-                zone: 3,
-                x: appended,
-                fixed: x
-            }
-        );
+        assert_eq!(diagnose(gk3, appended, y), Mistake::ExtraDigit { zone: 3, x: appended, fixed: x });
         // Zone 2 coordinates of Cologne given as zone 3.
         let (x2, y2) = from_wgs84(Crs(31466), 6.958, 50.941);
-        assert_eq!(
-            diagnose(gk3, x2, y2),
-            Mistake::OtherZone {
-                zone: 3,
-                found: 2,
-                crs: Crs(31466)
-            }
-        );
+        assert_eq!(diagnose(gk3, x2, y2), Mistake::OtherZone { zone: 3, found: 2, crs: Crs(31466) });
         // And zone 2 without its prefix.
         let gk2 = Crs(31466);
-        assert_eq!(
-            diagnose(gk2, x2 - 2_000_000.0, y2),
-            Mistake::MissingZonePrefix {
-                zone: 2,
-                x: x2 - 2_000_000.0,
-                fixed: x2
-            }
-        );
+        assert_eq!(diagnose(gk2, x2 - 2_000_000.0, y2), Mistake::MissingZonePrefix { zone: 2, x: x2 - 2_000_000.0, fixed: x2 });
         let e = ToUtm32::new(gk3).unwrap().project(short, y).unwrap_err();
         assert!(e.contains("lacks the Gauss-Krüger zone prefix"), "{e}");
     }
 
     #[test]
     fn names_a_utm_zone_number_in_front() {
-        assert_eq!(
-            diagnose(Crs::UTM32, 32_356_538.0, 5_645_249.0),
-            Mistake::UtmZonePrefix {
-                zone: 32,
-                x: 32_356_538.0,
-                fixed: 356_538.0
-            }
-        );
+        assert_eq!(diagnose(Crs::UTM32, 32_356_538.0, 5_645_249.0), Mistake::UtmZonePrefix { zone: 32, x: 32_356_538.0, fixed: 356_538.0 });
         let (x, y) = from_wgs84(Crs(25833), 13.4, 52.52);
         let x = x.round();
-        assert_eq!(
-            diagnose(Crs(25833), 33_000_000.0 + x, y),
-            Mistake::UtmZonePrefix {
-                zone: 33,
-                x: 33_000_000.0 + x,
-                fixed: x
-            }
-        );
+        assert_eq!(diagnose(Crs(25833), 33_000_000.0 + x, y), Mistake::UtmZonePrefix { zone: 33, x: 33_000_000.0 + x, fixed: x });
     }
 
     #[test]
@@ -748,34 +549,17 @@ mod area_tests {
         for crs in all() {
             let (x, y) = from_wgs84(crs, -3.70, 40.42);
             match diagnose(crs, x, y) {
-                Mistake::OutsideGermany { lon, lat } => assert!(
-                    (lon + 3.70).abs() < 1e-6 && (lat - 40.42).abs() < 1e-6,
-                    "{crs}: {lon} {lat}"
-                ),
+                Mistake::OutsideGermany { lon, lat } => assert!((lon + 3.70).abs() < 1e-6 && (lat - 40.42).abs() < 1e-6, "{crs}: {lon} {lat}"),
                 m => panic!("{crs}: {m:?}"),
             }
         }
-        let e = ToUtm32::new(Crs::WGS84)
-            .unwrap()
-            .project(-3.70, 40.42)
-            .unwrap_err();
-        assert!(
-            e.contains("at 3.70°W 40.42°N it lies more than 200 km outside Germany"),
-            "{e}"
-        );
-        assert_eq!(
-            diagnose(Crs::UTM32, f64::NAN, 5_645_249.0),
-            Mistake::NotFinite
-        );
-        assert_eq!(
-            diagnose(Crs::UTM32, 351_000.0, 99_999_999.0),
-            Mistake::NoPosition
-        );
+        let e = ToUtm32::new(Crs::WGS84).unwrap().project(-3.70, 40.42).unwrap_err();
+        assert!(e.contains("at 3.70°W 40.42°N it lies more than 200 km outside Germany"), "{e}");
+        assert_eq!(diagnose(Crs::UTM32, f64::NAN, 5_645_249.0), Mistake::NotFinite);
+        assert_eq!(diagnose(Crs::UTM32, 351_000.0, 99_999_999.0), Mistake::NoPosition);
         assert_eq!(diagnose(Crs::WGS84, 6.9, 95.0), Mistake::NoPosition);
         // LAEA's false origin is a real place, in the Atlantic off West Africa.
-        assert!(
-            matches!(diagnose(Crs::LAEA, 0.0, 0.0), Mistake::OutsideGermany { lon, lat } if lon < -20.0 && lat < 20.0)
-        );
+        assert!(matches!(diagnose(Crs::LAEA, 0.0, 0.0), Mistake::OutsideGermany { lon, lat } if lon < -20.0 && lat < 20.0));
     }
 }
 
@@ -792,27 +576,15 @@ pub struct Transformer {
 impl Transformer {
     pub fn new(from: Crs, to: Crs) -> Result<Self, String> {
         let p = |c: Crs| -> Result<Proj, String> {
-            let s = c
-                .proj_string()
-                .ok_or_else(|| format!("CRS {c} is not supported"))?;
+            let s = c.proj_string().ok_or_else(|| format!("CRS {c} is not supported"))?;
             Proj::from_proj_string(s).map_err(|e| format!("proj string for {c}: {e}"))
         };
-        Ok(Self {
-            from,
-            to,
-            src: p(from)?,
-            dst: p(to)?,
-        })
+        Ok(Self { from, to, src: p(from)?, dst: p(to)? })
     }
 
     pub fn transform(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
-        let mut p = if self.from.is_geographic() {
-            (x.to_radians(), y.to_radians(), 0.0)
-        } else {
-            (x, y, 0.0)
-        };
-        proj4rs::transform::transform(&self.src, &self.dst, &mut p)
-            .map_err(|e| format!("cannot reproject ({x}, {y}): {e}"))?;
+        let mut p = if self.from.is_geographic() { (x.to_radians(), y.to_radians(), 0.0) } else { (x, y, 0.0) };
+        proj4rs::transform::transform(&self.src, &self.dst, &mut p).map_err(|e| format!("cannot reproject ({x}, {y}): {e}"))?;
         if self.to.is_geographic() {
             p.0 = p.0.to_degrees();
             p.1 = p.1.to_degrees();
@@ -840,11 +612,7 @@ const LATTICE_M: i64 = 1_000;
 
 impl LaeaLattice {
     pub fn new() -> Result<Self, String> {
-        Ok(Self {
-            exact: ToUtm32::new(Crs::LAEA)?,
-            cache: std::collections::HashMap::default(),
-            last: None,
-        })
+        Ok(Self { exact: ToUtm32::new(Crs::LAEA)?, cache: std::collections::HashMap::default(), last: None })
     }
 
     fn corner(&mut self, i: i64, j: i64) -> Result<(f64, f64), String> {
@@ -855,10 +623,7 @@ impl LaeaLattice {
         // the point inside the cell does not; the point is checked instead.
         #[allow(clippy::cast_precision_loss)]
         let (x, y) = ((i * LATTICE_M) as f64, (j * LATTICE_M) as f64);
-        let p = self
-            .exact
-            .transform(x, y)
-            .ok_or_else(|| self.exact.refusal(x, y))?;
+        let p = self.exact.transform(x, y).ok_or_else(|| self.exact.refusal(x, y))?;
         self.cache.insert((i, j), p);
         Ok(p)
     }
@@ -871,28 +636,17 @@ impl LaeaLattice {
             return Err(self.exact.refusal(x, y));
         }
         #[allow(clippy::cast_possible_truncation)]
-        let (i, j) = (
-            (x / LATTICE_M as f64).floor() as i64,
-            (y / LATTICE_M as f64).floor() as i64,
-        );
+        let (i, j) = ((x / LATTICE_M as f64).floor() as i64, (y / LATTICE_M as f64).floor() as i64);
         let c = match self.last {
             Some((k, c)) if k == (i, j) => c,
             _ => {
-                let c = [
-                    self.corner(i, j)?,
-                    self.corner(i + 1, j)?,
-                    self.corner(i, j + 1)?,
-                    self.corner(i + 1, j + 1)?,
-                ];
+                let c = [self.corner(i, j)?, self.corner(i + 1, j)?, self.corner(i, j + 1)?, self.corner(i + 1, j + 1)?];
                 self.last = Some(((i, j), c));
                 c
             }
         };
         #[allow(clippy::cast_precision_loss)]
-        let (u, v) = (
-            (x - (i * LATTICE_M) as f64) / LATTICE_M as f64,
-            (y - (j * LATTICE_M) as f64) / LATTICE_M as f64,
-        );
+        let (u, v) = ((x - (i * LATTICE_M) as f64) / LATTICE_M as f64, (y - (j * LATTICE_M) as f64) / LATTICE_M as f64);
         let lerp = |k: usize| -> f64 {
             let (a, b, cc, d) = (c[0], c[1], c[2], c[3]);
             let (pa, pb, pc, pd) = match k {

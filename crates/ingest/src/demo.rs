@@ -94,9 +94,7 @@ const REAL_REGISTER: &str = include_str!("../../../data/destatis-gemeindeverzeic
 /// Düsseldorf to Cologne with the Bergisches Land and the Rhein-Erft-Kreis —
 /// 42 municipalities, ~3,000 km² (the size the synthetic tiling had), cities
 /// and farmland, so that it loads in seconds and still has rural gaps.
-const SMALL_DISTRICTS: &[&str] = &[
-    "05111", "05120", "05122", "05124", "05158", "05162", "05315", "05316", "05362", "05378",
-];
+const SMALL_DISTRICTS: &[&str] = &["05111", "05120", "05122", "05124", "05158", "05162", "05315", "05316", "05362", "05378"];
 
 impl Scale {
     fn includes(self, ags: &str) -> bool {

@@ -19,10 +19,7 @@ pub enum Error {
     },
 
     #[error("I/O error while {what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
+    Io { what: String, source: std::io::Error },
 
     #[error(transparent)]
     Db(#[from] funkplan_db::Error),
@@ -32,10 +29,7 @@ pub enum Error {
 }
 
 fn invalid_line(file: &str, total: u64, problems: &[Problem]) -> String {
-    let first = problems
-        .first()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let first = problems.first().map(ToString::to_string).unwrap_or_default();
     let s = if total == 1 { "" } else { "s" };
     format!("{file}: {total} bad row{s}, nothing was changed; first: {first}")
 }
@@ -55,20 +49,14 @@ impl Error {
     #[must_use]
     pub fn problem_list(&self) -> Option<String> {
         match self {
-            Self::Invalid {
-                problems, total, ..
-            } => {
+            Self::Invalid { problems, total, .. } => {
                 let mut out = String::new();
                 for p in problems {
                     out.push_str(&p.to_string());
                     out.push('\n');
                 }
                 if *total > problems.len() as u64 {
-                    out.push_str(&format!(
-                        "… and {} more ({} bad rows in all)\n",
-                        *total - problems.len() as u64,
-                        total
-                    ));
+                    out.push_str(&format!("… and {} more ({} bad rows in all)\n", *total - problems.len() as u64, total));
                 }
                 Some(out)
             }

@@ -31,34 +31,16 @@ pub enum GeoJsonKind {
 
 /// The operators the seeds load, with their bits.
 fn operators() -> HashMap<String, i16> {
-    [
-        ("telekom", 0),
-        ("vodafone", 1),
-        ("telefonica", 2),
-        ("1und1", 3),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    [("telekom", 0), ("vodafone", 1), ("telefonica", 2), ("1und1", 3)].into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 fn options() -> Options {
-    Options {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
-        ..Options::default()
-    }
+    Options { today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1), ..Options::default() }
 }
 
 /// A scratch file for the readers that take a path (sites): one per thread.
 fn scratch(bytes: &[u8], ext: &str) -> Result<std::path::PathBuf> {
-    let p = std::env::temp_dir().join(
-        format!(
-            "funkplan-fuzz-{}-{:?}.{ext}",
-            std::process::id(),
-            std::thread::current().id()
-        )
-        .replace(['(', ')'], ""),
-    );
+    let p = std::env::temp_dir().join(format!("funkplan-fuzz-{}-{:?}.{ext}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
     std::fs::write(&p, bytes).map_err(Error::io(format!("writing {}", p.display())))?;
     Ok(p)
 }
@@ -111,12 +93,7 @@ pub fn geojson(kind: GeoJsonKind, bytes: &[u8]) -> Result<()> {
             let doc: Value = match serde_json::from_slice(bytes) {
                 Ok(v) => v,
                 Err(e) => {
-                    problems.add(
-                        Loc::File,
-                        "(json)",
-                        format!("line {} column {}", e.line(), e.column()),
-                        format!("malformed JSON: {e}"),
-                    );
+                    problems.add(Loc::File, "(json)", format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {e}"));
                     return problems.into_result();
                 }
             };
@@ -137,13 +114,8 @@ pub fn geojson(kind: GeoJsonKind, bytes: &[u8]) -> Result<()> {
 pub fn check(r: Result<()>) {
     match r {
         Ok(()) => {}
-        Err(Error::Invalid {
-            problems, total, ..
-        }) => {
-            assert!(
-                !problems.is_empty() && total >= problems.len() as u64,
-                "refused without a problem"
-            );
+        Err(Error::Invalid { problems, total, .. }) => {
+            assert!(!problems.is_empty() && total >= problems.len() as u64, "refused without a problem");
             for p in &problems {
                 assert!(!p.reason.is_empty(), "problem without a reason: {p:?}");
                 if let Loc::Line(n) | Loc::Feature(n) = p.loc {

@@ -9,36 +9,19 @@ use crate::problem::{Loc, Problems};
 
 /// The features of a FeatureCollection and the CRS to read them in, or
 /// `None` after reporting why the file is not one.
-pub fn collection<'a>(
-    doc: &'a Value,
-    cli_crs: Option<Crs>,
-    problems: &mut Problems,
-) -> Option<(&'a Vec<Value>, Crs)> {
+pub fn collection<'a>(doc: &'a Value, cli_crs: Option<Crs>, problems: &mut Problems) -> Option<(&'a Vec<Value>, Crs)> {
     if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        problems.add(
-            Loc::File,
-            "type",
-            short(doc.get("type")),
-            "not a GeoJSON FeatureCollection",
-        );
+        problems.add(Loc::File, "type", short(doc.get("type")), "not a GeoJSON FeatureCollection");
         return None;
     }
     let Some(features) = doc.get("features").and_then(Value::as_array) else {
-        problems.add(
-            Loc::File,
-            "features",
-            short(doc.get("features")),
-            "a FeatureCollection needs a `features` array",
-        );
+        problems.add(Loc::File, "features", short(doc.get("features")), "a FeatureCollection needs a `features` array");
         return None;
     };
     let file_crs = match doc.get("crs") {
         None | Some(Value::Null) => None,
         Some(c) => {
-            let name = c
-                .get("properties")
-                .and_then(|p| p.get("name"))
-                .and_then(Value::as_str);
+            let name = c.get("properties").and_then(|p| p.get("name")).and_then(Value::as_str);
             match name.map(Crs::parse) {
                 Some(Ok(crs)) => Some(crs),
                 Some(Err(e)) => {
@@ -46,12 +29,7 @@ pub fn collection<'a>(
                     return None;
                 }
                 None => {
-                    problems.add(
-                        Loc::File,
-                        "crs",
-                        c.to_string(),
-                        "`crs` member without `properties.name`",
-                    );
+                    problems.add(Loc::File, "crs", c.to_string(), "`crs` member without `properties.name`");
                     return None;
                 }
             }
@@ -59,12 +37,7 @@ pub fn collection<'a>(
     };
     let crs = match (file_crs, cli_crs) {
         (Some(f), Some(c)) if f != c => {
-            problems.add(
-                Loc::File,
-                "crs",
-                f.to_string(),
-                format!("the file says {f} but --crs says {c}"),
-            );
+            problems.add(Loc::File, "crs", f.to_string(), format!("the file says {f} but --crs says {c}"));
             return None;
         }
         (Some(f), _) => f,
@@ -100,19 +73,9 @@ fn position(v: &Value) -> Option<(f64, f64)> {
 
 /// A (Multi)Polygon in EPSG:25832, checking structure, closed rings, ring
 /// length and coordinates; reports every problem of the feature.
-pub fn multipolygon(
-    geom: Option<&Value>,
-    proj: &ToUtm32,
-    loc: &Loc,
-    problems: &mut Problems,
-) -> Option<MultiPolygon> {
+pub fn multipolygon(geom: Option<&Value>, proj: &ToUtm32, loc: &Loc, problems: &mut Problems) -> Option<MultiPolygon> {
     let Some(g) = geom.filter(|g| !g.is_null()) else {
-        problems.add(
-            loc.clone(),
-            "geometry",
-            "(missing)",
-            "feature has no geometry",
-        );
+        problems.add(loc.clone(), "geometry", "(missing)", "feature has no geometry");
         return None;
     };
     let t = g.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -121,21 +84,11 @@ pub fn multipolygon(
         ("Polygon", Some(_)) => vec![coords?],
         ("MultiPolygon", Some(ps)) => ps.iter().collect(),
         ("Polygon" | "MultiPolygon", None) => {
-            problems.add(
-                loc.clone(),
-                "geometry.coordinates",
-                short(coords),
-                "coordinates must be an array",
-            );
+            problems.add(loc.clone(), "geometry.coordinates", short(coords), "coordinates must be an array");
             return None;
         }
         _ => {
-            problems.add(
-                loc.clone(),
-                "geometry.type",
-                t,
-                "geometry must be a Polygon or MultiPolygon",
-            );
+            problems.add(loc.clone(), "geometry.type", t, "geometry must be a Polygon or MultiPolygon");
             return None;
         }
     };
@@ -143,57 +96,32 @@ pub fn multipolygon(
     let mut out: MultiPolygon = Vec::with_capacity(polys.len());
     for (pi, p) in polys.iter().enumerate() {
         let Some(rings) = p.as_array().filter(|r| !r.is_empty()) else {
-            problems.add(
-                loc.clone(),
-                format!("geometry polygon {}", pi + 1),
-                short(Some(p)),
-                "a polygon needs at least one ring",
-            );
+            problems.add(loc.clone(), format!("geometry polygon {}", pi + 1), short(Some(p)), "a polygon needs at least one ring");
             continue;
         };
         let mut poly: Polygon = Vec::with_capacity(rings.len());
         for (ri, r) in rings.iter().enumerate() {
             let field = format!("geometry polygon {} ring {}", pi + 1, ri + 1);
             let Some(pts) = r.as_array() else {
-                problems.add(
-                    loc.clone(),
-                    field,
-                    short(Some(r)),
-                    "a ring must be an array of positions",
-                );
+                problems.add(loc.clone(), field, short(Some(r)), "a ring must be an array of positions");
                 continue;
             };
             if pts.len() < 4 {
-                problems.add(
-                    loc.clone(),
-                    field,
-                    short(Some(r)),
-                    format!("a ring needs at least 4 positions, has {}", pts.len()),
-                );
+                problems.add(loc.clone(), field, short(Some(r)), format!("a ring needs at least 4 positions, has {}", pts.len()));
                 continue;
             }
             let mut ring: Ring = Vec::with_capacity(pts.len());
             let mut ok = true;
             for (k, pt) in pts.iter().enumerate() {
                 let Some((x, y)) = position(pt) else {
-                    problems.add(
-                        loc.clone(),
-                        format!("{field} position {}", k + 1),
-                        short(Some(pt)),
-                        "a position must be [x, y] numbers",
-                    );
+                    problems.add(loc.clone(), format!("{field} position {}", k + 1), short(Some(pt)), "a position must be [x, y] numbers");
                     ok = false;
                     break;
                 };
                 match proj.project(x, y) {
                     Ok(p) => ring.push(p),
                     Err(e) => {
-                        problems.add(
-                            loc.clone(),
-                            format!("{field} position {}", k + 1),
-                            short(Some(pt)),
-                            e,
-                        );
+                        problems.add(loc.clone(), format!("{field} position {}", k + 1), short(Some(pt)), e);
                         ok = false;
                         break;
                     }
@@ -203,12 +131,7 @@ pub fn multipolygon(
                 continue;
             }
             if position(&pts[0]) != position(&pts[pts.len() - 1]) {
-                problems.add(
-                    loc.clone(),
-                    field,
-                    short(Some(&pts[0])),
-                    "ring is not closed (first position differs from last)",
-                );
+                problems.add(loc.clone(), field, short(Some(&pts[0])), "ring is not closed (first position differs from last)");
                 continue;
             }
             // Identical input gives identical output, so closing exactly is safe.
@@ -256,14 +179,8 @@ fn check_extent(mp: &MultiPolygon, loc: &Loc, problems: &mut Problems) {
 
 /// GeoJSON text of a MultiPolygon (for `ST_GeomFromGeoJSON`).
 pub fn multipolygon_json(mp: &MultiPolygon) -> String {
-    let coords: Vec<Vec<Vec<[f64; 2]>>> = mp
-        .iter()
-        .map(|p| {
-            p.iter()
-                .map(|r| r.iter().map(|&(x, y)| [x, y]).collect())
-                .collect()
-        })
-        .collect();
+    let coords: Vec<Vec<Vec<[f64; 2]>>> =
+        mp.iter().map(|p| p.iter().map(|r| r.iter().map(|&(x, y)| [x, y]).collect()).collect()).collect();
     serde_json::json!({"type": "MultiPolygon", "coordinates": coords}).to_string()
 }
 
@@ -277,11 +194,6 @@ pub fn parse_multipolygon(text: &str) -> Option<MultiPolygon> {
     };
     polys
         .into_iter()
-        .map(|p| {
-            p.as_array()?
-                .iter()
-                .map(|r| r.as_array()?.iter().map(position).collect::<Option<Ring>>())
-                .collect::<Option<Polygon>>()
-        })
+        .map(|p| p.as_array()?.iter().map(|r| r.as_array()?.iter().map(position).collect::<Option<Ring>>()).collect::<Option<Polygon>>())
         .collect()
 }

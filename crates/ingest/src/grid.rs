@@ -127,14 +127,7 @@ impl CellSet {
         }
         #[allow(clippy::cast_sign_loss)]
         let (height, width) = ((n1 - n0 + 1) as usize, (e1 - e0 + 1) as usize);
-        let mut s = Self {
-            n0,
-            e0,
-            width,
-            height,
-            bits: vec![0; (width * height).div_ceil(64)],
-            len: 0,
-        };
+        let mut s = Self { n0, e0, width, height, bits: vec![0; (width * height).div_ceil(64)], len: 0 };
         for &(n, e) in cells {
             #[allow(clippy::cast_sign_loss)]
             let i = (n - n0) as usize * width + (e - e0) as usize;
@@ -197,20 +190,8 @@ mod tests {
     #[test]
     fn neighbours_sharing_an_edge_split_cells_exactly() {
         // A shared slanted edge through cell centres.
-        let a = vec![vec![vec![
-            (0.0, 0.0),
-            (1050.0, 0.0),
-            (450.0, 1000.0),
-            (0.0, 1000.0),
-            (0.0, 0.0),
-        ]]];
-        let b = vec![vec![vec![
-            (1050.0, 0.0),
-            (2000.0, 0.0),
-            (2000.0, 1000.0),
-            (450.0, 1000.0),
-            (1050.0, 0.0),
-        ]]];
+        let a = vec![vec![vec![(0.0, 0.0), (1050.0, 0.0), (450.0, 1000.0), (0.0, 1000.0), (0.0, 0.0)]]];
+        let b = vec![vec![vec![(1050.0, 0.0), (2000.0, 0.0), (2000.0, 1000.0), (450.0, 1000.0), (1050.0, 0.0)]]];
         let (ca, cb) = (cells(&a), cells(&b));
         let whole = cells(&vec![square(0.0, 0.0, 2000.0, 1000.0)]);
         assert_eq!(ca.len() + cb.len(), whole.len());
@@ -223,13 +204,7 @@ mod tests {
     #[test]
     fn holes_are_left_out() {
         let mut p = square(0.0, 0.0, 1000.0, 1000.0);
-        p.push(vec![
-            (200.0, 200.0),
-            (200.0, 400.0),
-            (400.0, 400.0),
-            (400.0, 200.0),
-            (200.0, 200.0),
-        ]);
+        p.push(vec![(200.0, 200.0), (200.0, 400.0), (400.0, 400.0), (400.0, 200.0), (200.0, 200.0)]);
         assert_eq!(cells(&vec![p]).len(), 96);
     }
 

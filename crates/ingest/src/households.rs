@@ -50,9 +50,7 @@ fn num(s: &str, decimal_comma: bool) -> Result<Num, String> {
     match s {
         // -1: suppressed or missing; -9: the census's "not applicable"
         // (e.g. no household size where households are too few).
-        "" | "-1" | "-1.0" | "-1,0" | "-9" | "-9.0" | "-9,0" | "–" | "-" | "." | "x" | "X" => {
-            return Ok(Num::Suppressed)
-        }
+        "" | "-1" | "-1.0" | "-1,0" | "-9" | "-9.0" | "-9,0" | "–" | "-" | "." | "x" | "X" => return Ok(Num::Suppressed),
         _ => {}
     }
     let owned;
@@ -71,9 +69,7 @@ fn num(s: &str, decimal_comma: bool) -> Result<Num, String> {
 
 /// Parse `CRS3035RES100mN3030000E4065000` → (cell size m, north m, east m).
 pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
-    let bad = || {
-        "malformed census cell id (expected CRS3035RES100mN…E… or CRS3035RES1000mN…E…)".to_owned()
-    };
+    let bad = || "malformed census cell id (expected CRS3035RES100mN…E… or CRS3035RES1000mN…E…)".to_owned();
     let rest = s.strip_prefix("CRS3035RES").ok_or_else(bad)?;
     let (res, rest) = if let Some(r) = rest.strip_prefix("1000mN") {
         (1000, r)
@@ -83,11 +79,7 @@ pub fn parse_census_id(s: &str) -> Result<(i64, i64, i64), String> {
         return Err(bad());
     };
     let (n, e) = rest.split_once('E').ok_or_else(bad)?;
-    let digits = |t: &str| {
-        (!t.is_empty() && t.len() <= 8 && t.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| t.parse::<i64>().ok())
-            .flatten()
-    };
+    let digits = |t: &str| (!t.is_empty() && t.len() <= 8 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse::<i64>().ok()).flatten();
     let (n, e) = (digits(n).ok_or_else(bad)?, digits(e).ok_or_else(bad)?);
     if n % res != 0 || e % res != 0 {
         return Err(format!("corner N{n} E{e} is not on the {res} m grid"));
@@ -114,23 +106,10 @@ pub(crate) struct Parsed {
     population_only: bool,
 }
 
-pub(crate) fn parse<R: Read>(
-    csv: &mut source::Csv<R>,
-    file_problems: &mut Problems,
-    progress: &Progress,
-) -> Result<Parsed> {
+pub(crate) fn parse<R: Read>(csv: &mut source::Csv<R>, file_problems: &mut Problems, progress: &Progress) -> Result<Parsed> {
     let header = csv.header.clone();
     let h = &header;
-    let pos = if let Some(i) = col(
-        h,
-        &[
-            "GITTER_ID_100m",
-            "GITTER_ID_1km",
-            "Gitter_ID",
-            "cell_id",
-            "id",
-        ],
-    ) {
+    let pos = if let Some(i) = col(h, &["GITTER_ID_100m", "GITTER_ID_1km", "Gitter_ID", "cell_id", "id"]) {
         Position::Id(i)
     } else if let (Some(x), Some(y)) = (col(h, &["x_mp_100m"]), col(h, &["y_mp_100m"])) {
         Position::Centre { x, y, res: 100 }
@@ -140,15 +119,7 @@ pub(crate) fn parse<R: Read>(
         file_problems.add(Loc::Line(1), "header", h.join(","), "no census cell column: need GITTER_ID_100m / GITTER_ID_1km (CRS3035RES…) or x_mp_100m,y_mp_100m / x_mp_1km,y_mp_1km");
         return Ok(Parsed::default());
     };
-    let hh = col(
-        h,
-        &[
-            "households",
-            "Haushalte",
-            "Insgesamt_Haushalte",
-            "Anzahl_Haushalte",
-        ],
-    );
+    let hh = col(h, &["households", "Haushalte", "Insgesamt_Haushalte", "Anzahl_Haushalte"]);
     let pop = col(h, &["Einwohner", "population", "Insgesamt_Bevoelkerung"]);
     let size = col(h, &["HHGroesse_D", "household_size", "durchschnHHGroesse"]);
     let count = match (hh, pop, size) {
@@ -198,20 +169,9 @@ pub(crate) fn parse<R: Read>(
                 for (k, &c) in [*x, *y].iter().enumerate() {
                     let v = field(rec, c).unwrap_or_default();
                     match v.parse::<f64>() {
-                        Ok(f)
-                            if f.is_finite()
-                                && f.fract() == 0.0
-                                && (f as i64 - res / 2) % res == 0 =>
-                        {
-                            xy[k] = f as i64
-                        }
+                        Ok(f) if f.is_finite() && f.fract() == 0.0 && (f as i64 - res / 2) % res == 0 => xy[k] = f as i64,
                         Ok(_) => {
-                            problems.add(
-                                loc(),
-                                &h[c],
-                                v,
-                                format!("not the centre of a {res} m census cell"),
-                            );
+                            problems.add(loc(), &h[c], v, format!("not the centre of a {res} m census cell"));
                             ok = false;
                         }
                         Err(_) => {
@@ -232,15 +192,9 @@ pub(crate) fn parse<R: Read>(
             continue;
         }
         #[allow(clippy::cast_sign_loss)]
-        let id_key =
-            (u64::from(res == 1000) << 63) | grid::key((n_m / 100) as i32, (e_m / 100) as i32);
+        let id_key = (u64::from(res == 1000) << 63) | grid::key((n_m / 100) as i32, (e_m / 100) as i32);
         if !seen.insert(id_key) {
-            problems.add(
-                loc(),
-                "cell",
-                format!("CRS3035RES{res}mN{n_m}E{e_m}"),
-                "duplicate census cell in the file",
-            );
+            problems.add(loc(), "cell", format!("CRS3035RES{res}mN{n_m}E{e_m}"), "duplicate census cell in the file");
             continue;
         }
         // Count.
@@ -253,9 +207,7 @@ pub(crate) fn parse<R: Read>(
             Count::PopulationAndSize(p, s) => get(p).and_then(|pv| {
                 let sv = get(s)?;
                 Ok(match (pv, sv) {
-                    (Num::Value(pv), Num::Value(sv)) if pv > 0.0 && sv > 0.0 => {
-                        (Num::Value(pv / sv), Some(Num::Value(pv)))
-                    }
+                    (Num::Value(pv), Num::Value(sv)) if pv > 0.0 && sv > 0.0 => (Num::Value(pv / sv), Some(Num::Value(pv))),
                     (Num::Value(0.0), _) => (Num::Value(0.0), Some(Num::Value(0.0))),
                     (Num::Value(pv), _) => {
                         out.pop_without_size += 1;
@@ -297,11 +249,7 @@ pub(crate) fn parse<R: Read>(
                 match proj.project(x, y) {
                     Ok((ue, un)) => {
                         let c = funkplan_model::CellId::containing(ue, un);
-                        out.cells.push((
-                            grid::key(c.n, c.e),
-                            households * share,
-                            population * share,
-                        ));
+                        out.cells.push((grid::key(c.n, c.e), households * share, population * share));
                     }
                     Err(e) => {
                         problems.add(loc(), "cell", format!("N{n_m} E{e_m}"), e);
@@ -351,12 +299,7 @@ impl SeenIds {
     }
 }
 
-pub async fn run(
-    tx: &Transaction<'_>,
-    path: &Path,
-    opts: &Options,
-    summary: &mut Summary,
-) -> Result<()> {
+pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let (reader, digest) = source::open(path)?;
     let file = summary.file.clone();
     let show = opts.progress;
@@ -369,26 +312,16 @@ pub async fn run(
         };
         let t = std::time::Instant::now();
         let parsed = parse(&mut csv, &mut problems, &progress)?;
-        tracing::debug!(
-            ms = t.elapsed().as_secs_f64() * 1e3,
-            rows = parsed.rows,
-            cells = parsed.cells.len(),
-            "households parsed"
-        );
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = parsed.rows, cells = parsed.cells.len(), "households parsed");
         // Read to the end so the SHA-256 covers the whole file.
         let mut rest = csv.reader.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink())
-            .map_err(Error::io("reading the households file"))?;
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(Error::io("reading the households file"))?;
         Ok((parsed, problems))
     });
     let t0 = std::time::Instant::now();
     let (parsed, grid) = tokio::join!(parse_task, crate::pgcopy::read_grid(tx));
-    tracing::debug!(
-        ms = t0.elapsed().as_secs_f64() * 1e3,
-        "households parsed and grid loaded"
-    );
-    let (mut parsed, problems) =
-        parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
+    tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "households parsed and grid loaded");
+    let (mut parsed, problems) = parsed.map_err(|e| Error::Usage(format!("household parser failed: {e}")))??;
     let grid = grid?;
     summary.sha256 = digest.hex();
     summary.rows = parsed.rows;
@@ -396,24 +329,14 @@ pub async fn run(
     if parsed.rows == 0 && problems.is_empty() {
         // Replacing the household grid with nothing would silently zero
         // every household share at the next recompute.
-        problems.add(
-            Loc::File,
-            "(rows)",
-            "",
-            "no data rows: the household grid would be emptied; nothing was changed",
-        );
+        problems.add(Loc::File, "(rows)", "", "no data rows: the household grid would be emptied; nothing was changed");
     }
     problems.into_result()?;
 
     let (mut outside_cells, mut outside_households) = (0u64, 0f64);
     let t = std::time::Instant::now();
     let replace = Replace::begin(tx, "household_cell").await?;
-    let mut copy = CopyIn::start(
-        tx,
-        &replace.copy_sql("n, e, households, population"),
-        "writing household_cell",
-    )
-    .await?;
+    let mut copy = CopyIn::start(tx, &replace.copy_sql("n, e, households, population"), "writing household_cell").await?;
     let mut buf = CopyBuf::new();
     for &(k, h, p) in &parsed.cells {
         let (n, e) = grid::unkey(k);
@@ -440,11 +363,7 @@ pub async fn run(
     let written = buf.rows;
     parsed.cells = Vec::new();
     copy.finish(buf).await?;
-    tracing::debug!(
-        ms = t.elapsed().as_secs_f64() * 1e3,
-        rows = written,
-        "household_cell copied"
-    );
+    tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = written, "household_cell copied");
     let swapped = replace.swaps();
     replace.finish(tx).await?;
     summary.inserted = written;
@@ -452,24 +371,13 @@ pub async fn run(
     let d = &mut summary.detail;
     d.insert("census_cells".into(), parsed.census_cells.into());
     d.insert("suppressed".into(), parsed.suppressed.into());
-    d.insert(
-        "population_without_household_size".into(),
-        parsed.pop_without_size.into(),
-    );
+    d.insert("population_without_household_size".into(), parsed.pop_without_size.into());
     d.insert("households_total".into(), parsed.households_total.into());
     d.insert("cells_written".into(), written.into());
     d.insert("grid_cells".into(), grid.len().into());
     d.insert("outside_cells".into(), outside_cells.into());
     d.insert("outside_households".into(), outside_households.into());
-    d.insert(
-        "replaced".into(),
-        if swapped {
-            "new table swapped in"
-        } else {
-            "in place"
-        }
-        .into(),
-    );
+    d.insert("replaced".into(), if swapped { "new table swapped in" } else { "in place" }.into());
     summary.notes.push(format!(
         "{:.0} households in {} census cells ({} suppressed) were mapped onto {} cells of the EPSG:25832 100 m grid; \
          household_cell was replaced as a whole.",
@@ -484,10 +392,7 @@ pub async fn run(
         ));
     }
     if parsed.pop_without_size > 0 {
-        summary.notes.push(format!(
-            "{} cells had population but no household size and count as suppressed.",
-            parsed.pop_without_size
-        ));
+        summary.notes.push(format!("{} cells had population but no household size and count as suppressed.", parsed.pop_without_size));
     }
     summary.notes.push(if grid.is_empty() {
         format!("grid_cell is empty (ingest municipalities first): all {outside_households:.0} households lie outside every municipality.")
@@ -519,24 +424,10 @@ mod tests {
 
     #[test]
     fn census_ids() {
-        assert_eq!(
-            parse_census_id("CRS3035RES1000mN3030000E4065000").unwrap(),
-            (1000, 3_030_000, 4_065_000)
-        );
-        assert_eq!(
-            parse_census_id("CRS3035RES100mN3030100E4065200").unwrap(),
-            (100, 3_030_100, 4_065_200)
-        );
-        assert!(parse_census_id("CRS3035RES1000mN3030100E4065000")
-            .unwrap_err()
-            .contains("not on the 1000 m grid"));
-        for bad in [
-            "",
-            "CRS3035RES10mN1E1",
-            "CRS3035RES100mN30301E",
-            "100mN58735E4942",
-            "CRS3035RES100mNxE1",
-        ] {
+        assert_eq!(parse_census_id("CRS3035RES1000mN3030000E4065000").unwrap(), (1000, 3_030_000, 4_065_000));
+        assert_eq!(parse_census_id("CRS3035RES100mN3030100E4065200").unwrap(), (100, 3_030_100, 4_065_200));
+        assert!(parse_census_id("CRS3035RES1000mN3030100E4065000").unwrap_err().contains("not on the 1000 m grid"));
+        for bad in ["", "CRS3035RES10mN1E1", "CRS3035RES100mN30301E", "100mN58735E4942", "CRS3035RES100mNxE1"] {
             assert!(parse_census_id(bad).is_err(), "{bad}");
         }
     }

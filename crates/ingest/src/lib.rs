@@ -17,21 +17,21 @@ pub mod crs;
 pub mod demo;
 mod error;
 pub mod formats;
-/// Database-free entry points to the parsers, for fuzzing (issue 8).
-#[doc(hidden)]
-pub mod fuzzing;
-mod geojson;
 pub mod grid;
 mod pgcopy;
 pub mod problem;
 pub mod progress;
 mod source;
+mod geojson;
+/// Database-free entry points to the parsers, for fuzzing (issue 8).
+#[doc(hidden)]
+pub mod fuzzing;
 
 mod coverage;
+pub mod release;
 mod households;
 mod measures;
 mod municipalities;
-pub mod release;
 mod sites;
 
 use std::path::{Path, PathBuf};
@@ -72,8 +72,7 @@ pub struct Options {
 
 impl Options {
     fn today(&self) -> chrono::NaiveDate {
-        self.today
-            .unwrap_or_else(|| chrono::Local::now().date_naive())
+        self.today.unwrap_or_else(|| chrono::Local::now().date_naive())
     }
 }
 
@@ -116,11 +115,7 @@ impl Summary {
     /// One paragraph for the terminal.
     #[must_use]
     pub fn paragraph(&self) -> String {
-        let verb = if self.dry_run {
-            "Dry run (nothing written): would ingest"
-        } else {
-            "Ingested"
-        };
+        let verb = if self.dry_run { "Dry run (nothing written): would ingest" } else { "Ingested" };
         let mut s = format!(
             "{verb} {} from {} (SHA-256 {}…): {} rows; {} inserted, {} updated, {} unchanged; {:.2} s.",
             self.kind,
@@ -149,55 +144,31 @@ impl Summary {
 /// Coverage is stored as a dated release ([`release::ingest_files`], which
 /// also takes several files at once).
 #[tracing::instrument(skip(client, opts), fields(kind = %kind, file = %path.display()))]
-pub async fn ingest(
-    client: &mut tokio_postgres::Client,
-    kind: Kind,
-    path: &Path,
-    opts: &Options,
-) -> Result<Summary> {
+pub async fn ingest(client: &mut tokio_postgres::Client, kind: Kind, path: &Path, opts: &Options) -> Result<Summary> {
     if kind == Kind::Coverage {
         let mut all = release::ingest_files(client, &[path.to_owned()], opts).await?;
-        return all
-            .pop()
-            .ok_or_else(|| Error::Usage("ingest coverage: no release was made".into()));
+        return all.pop().ok_or_else(|| Error::Usage("ingest coverage: no release was made".into()));
     }
     let started = Instant::now();
     let mut summary = Summary::new(kind, path, opts);
     let path: PathBuf = path.to_owned();
-    let tx = client
-        .transaction()
-        .await
-        .map_err(Error::pg("starting the ingest transaction"))?;
+    let tx = client.transaction().await.map_err(Error::pg("starting the ingest transaction"))?;
     match kind {
         Kind::Municipalities => municipalities::run(&tx, &path, opts, &mut summary).await?,
         Kind::Households => households::run(&tx, &path, opts, &mut summary).await?,
         Kind::Sites => sites::run(&tx, &path, opts, &mut summary).await?,
         Kind::Measures => measures::run(&tx, &path, opts, &mut summary).await?,
-        Kind::Coverage => {
-            return Err(Error::Usage(
-                "coverage is ingested as releases (release::ingest_files)".into(),
-            ))
-        }
+        Kind::Coverage => return Err(Error::Usage("coverage is ingested as releases (release::ingest_files)".into())),
     }
     summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     if opts.dry_run {
-        tx.rollback()
-            .await
-            .map_err(Error::pg("rolling back the dry run"))?;
+        tx.rollback().await.map_err(Error::pg("rolling back the dry run"))?;
     } else {
         record(&tx, &summary).await?;
-        tx.commit()
-            .await
-            .map_err(Error::pg("committing the ingest"))?;
+        tx.commit().await.map_err(Error::pg("committing the ingest"))?;
     }
     summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(
-        rows = summary.rows,
-        inserted = summary.inserted,
-        updated = summary.updated,
-        ms = summary.duration_ms,
-        "ingest done"
-    );
+    tracing::info!(rows = summary.rows, inserted = summary.inserted, updated = summary.updated, ms = summary.duration_ms, "ingest done");
     Ok(summary)
 }
 
@@ -205,33 +176,28 @@ pub async fn ingest(
 /// returns its id.
 async fn record(tx: &tokio_postgres::Transaction<'_>, s: &Summary) -> Result<i64> {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let row = tx
-        .query_one(
-            include_str!("../sql/ingest_run.sql"),
-            &[
-                &s.kind,
-                &s.file,
-                &s.sha256,
-                &as_i64(s.rows),
-                &as_i64(s.inserted),
-                &as_i64(s.updated),
-                &as_i64(s.unchanged),
-                &s.duration_ms,
-                &serde_json::Value::Object(s.detail.clone()),
-            ],
-        )
-        .await
-        .map_err(Error::pg("recording the ingest run"))?;
+    let row = tx.query_one(
+        include_str!("../sql/ingest_run.sql"),
+        &[
+            &s.kind,
+            &s.file,
+            &s.sha256,
+            &as_i64(s.rows),
+            &as_i64(s.inserted),
+            &as_i64(s.updated),
+            &as_i64(s.unchanged),
+            &s.duration_ms,
+            &serde_json::Value::Object(s.detail.clone()),
+        ],
+    )
+    .await
+    .map_err(Error::pg("recording the ingest run"))?;
     col(&row, "id", "recording the ingest run")
 }
 
 /// Column `name` of `row`, read by name: a query whose columns drift is an
 /// error naming `what` was being read, not a panic.
-pub(crate) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
-    row: &'a tokio_postgres::Row,
-    name: &str,
-    what: &'static str,
-) -> Result<T> {
+pub(crate) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a tokio_postgres::Row, name: &str, what: &'static str) -> Result<T> {
     row.try_get(name).map_err(Error::pg(what))
 }
 
@@ -243,8 +209,5 @@ pub(crate) fn split_counts(rows: &[tokio_postgres::Row]) -> Result<(u64, u64)> {
     };
     let ins: i64 = col(r, "inserted", "counting upserted rows")?;
     let upd: i64 = col(r, "updated", "counting upserted rows")?;
-    Ok((
-        u64::try_from(ins).unwrap_or(0),
-        u64::try_from(upd).unwrap_or(0),
-    ))
+    Ok((u64::try_from(ins).unwrap_or(0), u64::try_from(upd).unwrap_or(0)))
 }

@@ -19,15 +19,7 @@ use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
 
-const COLUMNS: &[&str] = &[
-    "measure_id",
-    "site_id",
-    "kind",
-    "status",
-    "planned_date",
-    "completed_date",
-    "synthetic",
-];
+const COLUMNS: &[&str] = &["measure_id", "site_id", "kind", "status", "planned_date", "completed_date", "synthetic"];
 
 pub(crate) struct Measure {
     line: u64,
@@ -40,12 +32,7 @@ pub(crate) struct Measure {
     synthetic: bool,
 }
 
-pub async fn run(
-    tx: &Transaction<'_>,
-    path: &Path,
-    opts: &Options,
-    summary: &mut Summary,
-) -> Result<()> {
+pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let progress = Progress::new("measures", opts.progress);
     let mut problems = Problems::new(summary.file.clone());
     let (reader, digest) = source::open(path)?;
@@ -58,9 +45,7 @@ pub async fn run(
     problems.into_result()?;
     let mut problems = Problems::new(summary.file.clone());
 
-    tx.batch_execute(include_str!("../sql/measure_stage.sql"))
-        .await
-        .map_err(Error::pg("creating the measure staging table"))?;
+    tx.batch_execute(include_str!("../sql/measure_stage.sql")).await.map_err(Error::pg("creating the measure staging table"))?;
     let mut buf = CopyBuf::new();
     for m in &measures {
         buf.row(8);
@@ -73,57 +58,26 @@ pub async fn run(
         buf.date(m.completed_date);
         buf.bool(m.synthetic);
     }
-    buf.send(
-        tx,
-        "COPY ingest_measure_stage FROM STDIN (FORMAT binary)",
-        "staging measures",
-    )
-    .await?;
-    for r in tx
-        .query(include_str!("../sql/measure_checks.sql"), &[])
-        .await
-        .map_err(Error::pg("checking measures against the database"))?
-    {
+    buf.send(tx, "COPY ingest_measure_stage FROM STDIN (FORMAT binary)", "staging measures").await?;
+    for r in tx.query(include_str!("../sql/measure_checks.sql"), &[]).await.map_err(Error::pg("checking measures against the database"))? {
         const W: &str = "checking measures against the database";
         let line = u64::try_from(crate::col::<i64>(&r, "line", W)?).unwrap_or(0);
-        let (id, site, no_site): (String, String, bool) = (
-            crate::col(&r, "measure_id", W)?,
-            crate::col(&r, "site_id", W)?,
-            crate::col(&r, "no_site", W)?,
-        );
+        let (id, site, no_site): (String, String, bool) =
+            (crate::col(&r, "measure_id", W)?, crate::col(&r, "site_id", W)?, crate::col(&r, "no_site", W)?);
         if no_site {
-            problems.add(
-                Loc::Line(line),
-                "site_id",
-                site,
-                "no such site (ingest the sites first)",
-            );
+            problems.add(Loc::Line(line), "site_id", site, "no such site (ingest the sites first)");
             continue;
         }
-        let (old, new): (Option<String>, String) = (
-            crate::col(&r, "old_status", W)?,
-            crate::col(&r, "new_status", W)?,
-        );
-        if let (Some(Ok(o)), Ok(n)) = (
-            old.as_deref().map(MeasureStatus::from_str),
-            MeasureStatus::from_str(&new),
-        ) {
+        let (old, new): (Option<String>, String) = (crate::col(&r, "old_status", W)?, crate::col(&r, "new_status", W)?);
+        if let (Some(Ok(o)), Ok(n)) = (old.as_deref().map(MeasureStatus::from_str), MeasureStatus::from_str(&new)) {
             if !o.can_become(n) {
-                problems.add(
-                    Loc::Line(line),
-                    "status",
-                    new,
-                    format!("measure {id} is {o} in the database and cannot go back to {n}"),
-                );
+                problems.add(Loc::Line(line), "status", new, format!("measure {id} is {o} in the database and cannot go back to {n}"));
             }
         }
     }
     problems.into_result()?;
     progress.stage("writing measures");
-    let rows = tx
-        .query(include_str!("../sql/measure_upsert.sql"), &[])
-        .await
-        .map_err(Error::pg("upserting measures"))?;
+    let rows = tx.query(include_str!("../sql/measure_upsert.sql"), &[]).await.map_err(Error::pg("upserting measures"))?;
     let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
@@ -131,21 +85,11 @@ pub async fn run(
     Ok(())
 }
 
-pub(crate) fn read<R: std::io::Read>(
-    csv: &mut source::Csv<R>,
-    opts: &Options,
-    problems: &mut Problems,
-    progress: &Progress,
-) -> Result<Vec<Measure>> {
+pub(crate) fn read<R: std::io::Read>(csv: &mut source::Csv<R>, opts: &Options, problems: &mut Problems, progress: &Progress) -> Result<Vec<Measure>> {
     let h = csv.header.clone();
     for name in &h {
         if !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) {
-            problems.add(
-                Loc::Line(1),
-                name.clone(),
-                name.clone(),
-                format!("unknown column (known: {})", COLUMNS.join(", ")),
-            );
+            problems.add(Loc::Line(1), name.clone(), name.clone(), format!("unknown column (known: {})", COLUMNS.join(", ")));
         }
     }
     let mut cols = [None; 6];
@@ -177,72 +121,34 @@ pub(crate) fn read<R: std::io::Read>(
         }
         let [id, site, kind, status, pd, cd, syn] = v;
         if let Some(first) = seen.insert(id.to_owned(), line) {
-            problems.add(
-                loc.clone(),
-                "measure_id",
-                id,
-                format!("duplicate measure_id: also on line {first}"),
-            );
+            problems.add(loc.clone(), "measure_id", id, format!("duplicate measure_id: also on line {first}"));
         }
         if MeasureId::check(id).is_err() {
-            problems.add(
-                loc.clone(),
-                "measure_id",
-                id,
-                format!("measure_id must be {ID_RULE}"),
-            );
+            problems.add(loc.clone(), "measure_id", id, format!("measure_id must be {ID_RULE}"));
         }
         if SiteId::check(site).is_err() {
-            problems.add(
-                loc.clone(),
-                "site_id",
-                site,
-                format!("site_id must be {ID_RULE}"),
-            );
+            problems.add(loc.clone(), "site_id", site, format!("site_id must be {ID_RULE}"));
         }
-        let kind = MeasureKind::from_str(kind)
-            .map_err(|e| problems.add(loc.clone(), "kind", kind, e.to_string()))
-            .ok();
-        let status = MeasureStatus::from_str(status)
-            .map_err(|e| problems.add(loc.clone(), "status", status, e.to_string()))
-            .ok();
-        let planned = source::date(pd, DateField::Planned, today)
-            .map_err(|e| problems.add(loc.clone(), "planned_date", pd, e))
-            .ok()
-            .flatten();
-        let completed = source::date(cd, DateField::Completed, today)
-            .map_err(|e| problems.add(loc.clone(), "completed_date", cd, e))
-            .ok()
-            .flatten();
-        let synthetic = crate::sites::parse_bool(syn)
-            .map_err(|e| problems.add(loc.clone(), "synthetic", syn, e))
-            .unwrap_or(false);
+        let kind = MeasureKind::from_str(kind).map_err(|e| problems.add(loc.clone(), "kind", kind, e.to_string())).ok();
+        let status = MeasureStatus::from_str(status).map_err(|e| problems.add(loc.clone(), "status", status, e.to_string())).ok();
+        let planned = source::date(pd, DateField::Planned, today).map_err(|e| problems.add(loc.clone(), "planned_date", pd, e)).ok().flatten();
+        let completed =
+            source::date(cd, DateField::Completed, today).map_err(|e| problems.add(loc.clone(), "completed_date", cd, e)).ok().flatten();
+        let synthetic = crate::sites::parse_bool(syn).map_err(|e| problems.add(loc.clone(), "synthetic", syn, e)).unwrap_or(false);
         match (status, completed) {
             // Completed with a date that was refused above: one problem is enough.
             (Some(MeasureStatus::Completed), None) if cd.is_empty() => {
-                problems.add(
-                    loc.clone(),
-                    "completed_date",
-                    cd,
-                    "a completed measure needs its completed_date",
-                );
+                problems.add(loc.clone(), "completed_date", cd, "a completed measure needs its completed_date");
             }
             (Some(s @ (MeasureStatus::Planned | MeasureStatus::InProgress)), Some(_)) => {
-                problems.add(
-                    loc.clone(),
-                    "completed_date",
-                    cd,
-                    format!("a {s} measure has no completed_date"),
-                );
+                problems.add(loc.clone(), "completed_date", cd, format!("a {s} measure has no completed_date"));
             }
             _ => {}
         }
         if problems.total() != before {
             continue;
         }
-        let (Some(kind), Some(status)) = (kind, status) else {
-            continue;
-        };
+        let (Some(kind), Some(status)) = (kind, status) else { continue };
         out.push(Measure {
             line,
             measure_id: id.to_owned(),

@@ -27,69 +27,37 @@ pub(crate) struct Muni {
 }
 
 fn prop<'a>(props: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
-    names
-        .iter()
-        .find_map(|n| props.get(*n))
-        .filter(|v| !v.is_null())
+    names.iter().find_map(|n| props.get(*n)).filter(|v| !v.is_null())
 }
 
-pub(crate) fn parse_feature(
-    f: &Value,
-    i: usize,
-    proj: &ToUtm32,
-    opts: &Options,
-    problems: &mut Problems,
-) -> Option<Muni> {
+pub(crate) fn parse_feature(f: &Value, i: usize, proj: &ToUtm32, opts: &Options, problems: &mut Problems) -> Option<Muni> {
     let loc = Loc::Feature(i as u64 + 1);
     if f.get("type").and_then(Value::as_str) != Some("Feature") {
         problems.add(loc, "type", short(f.get("type")), "not a GeoJSON Feature");
         return None;
     }
     let empty = serde_json::Map::new();
-    let props = f
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let props = f.get("properties").and_then(Value::as_object).unwrap_or(&empty);
     let before = problems.total();
     let ags = match prop(props, &["AGS", "ags"]) {
         Some(Value::String(s)) if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) => {
             if let Some(st) = &opts.state {
                 if !s.starts_with(st.as_str()) {
-                    problems.add(
-                        loc.clone(),
-                        "AGS",
-                        s.clone(),
-                        format!("AGS outside state {st} (--state {st})"),
-                    );
+                    problems.add(loc.clone(), "AGS", s.clone(), format!("AGS outside state {st} (--state {st})"));
                 }
             }
             s.clone()
         }
         Some(Value::String(s)) => {
-            problems.add(
-                loc.clone(),
-                "AGS",
-                s.clone(),
-                "AGS must be exactly 8 digits",
-            );
+            problems.add(loc.clone(), "AGS", s.clone(), "AGS must be exactly 8 digits");
             String::new()
         }
         Some(Value::Number(n)) => {
-            problems.add(
-                loc.clone(),
-                "AGS",
-                n.to_string(),
-                "AGS must be a string of 8 digits (a number loses the leading zero)",
-            );
+            problems.add(loc.clone(), "AGS", n.to_string(), "AGS must be a string of 8 digits (a number loses the leading zero)");
             String::new()
         }
         other => {
-            problems.add(
-                loc.clone(),
-                "AGS",
-                short(other),
-                "missing AGS (8-digit official municipality key)",
-            );
+            problems.add(loc.clone(), "AGS", short(other), "missing AGS (8-digit official municipality key)");
             String::new()
         }
     };
@@ -110,19 +78,10 @@ pub(crate) fn parse_feature(
     };
     let population = match prop(props, &["EWZ", "ewz", "population"]) {
         None => None,
-        Some(v) => match v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .and_then(|n| i32::try_from(n).ok())
-        {
+        Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).and_then(|n| i32::try_from(n).ok()) {
             Some(n) if n >= 0 => Some(n),
             _ => {
-                problems.add(
-                    loc.clone(),
-                    "EWZ",
-                    short(Some(v)),
-                    "population (EWZ) must be a whole number ≥ 0",
-                );
+                problems.add(loc.clone(), "EWZ", short(Some(v)), "population (EWZ) must be a whole number ≥ 0");
                 None
             }
         },
@@ -132,12 +91,7 @@ pub(crate) fn parse_feature(
         Some(v) => match v.as_f64() {
             Some(h) if h.is_finite() && h >= 0.0 => Some(h),
             _ => {
-                problems.add(
-                    loc.clone(),
-                    "households",
-                    short(Some(v)),
-                    "households must be a number ≥ 0",
-                );
+                problems.add(loc.clone(), "households", short(Some(v)), "households must be a number ≥ 0");
                 None
             }
         },
@@ -146,12 +100,7 @@ pub(crate) fn parse_feature(
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(v) => {
-            problems.add(
-                loc.clone(),
-                "synthetic",
-                v.to_string(),
-                "synthetic must be true or false",
-            );
+            problems.add(loc.clone(), "synthetic", v.to_string(), "synthetic must be true or false");
             false
         }
     };
@@ -159,24 +108,10 @@ pub(crate) fn parse_feature(
     if problems.total() != before {
         return None;
     }
-    Some(Muni {
-        idx: i32::try_from(i + 1).unwrap_or(i32::MAX),
-        ags,
-        name,
-        kind,
-        population,
-        households,
-        synthetic,
-        geom: geom?,
-    })
+    Some(Muni { idx: i32::try_from(i + 1).unwrap_or(i32::MAX), ags, name, kind, population, households, synthetic, geom: geom? })
 }
 
-pub async fn run(
-    tx: &Transaction<'_>,
-    path: &Path,
-    opts: &Options,
-    summary: &mut Summary,
-) -> Result<()> {
+pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let progress = Progress::new("municipalities", opts.progress);
     // GeoPackage and Shapefile (issue 15) arrive as GeoJSON-shaped features.
     let (features, crs, mut problems) = match formats::read_features(path, opts)? {
@@ -187,9 +122,7 @@ pub async fn run(
         }
         None => {
             if let Some(layer) = &opts.layer {
-                return Err(Error::Usage(format!(
-                    "--layer {layer}: only a GeoPackage or a zip of shapefiles has layers"
-                )));
+                return Err(Error::Usage(format!("--layer {layer}: only a GeoPackage or a zip of shapefiles has layers")));
             }
             let (bytes, sha) = source::read_all(path)?;
             summary.sha256 = sha;
@@ -197,12 +130,7 @@ pub async fn run(
             let mut doc: Value = match serde_json::from_slice(&bytes) {
                 Ok(v) => v,
                 Err(e) => {
-                    problems.add(
-                        Loc::File,
-                        "(json)",
-                        format!("line {} column {}", e.line(), e.column()),
-                        format!("malformed JSON: {e}"),
-                    );
+                    problems.add(Loc::File, "(json)", format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {e}"));
                     return problems.into_result();
                 }
             };
@@ -226,96 +154,46 @@ pub async fn run(
         progress.inc(1);
         if let Some(m) = parse_feature(f, i, &proj, opts, &mut problems) {
             if let Some(first) = seen.insert(m.ags.clone(), i + 1) {
-                problems.add(
-                    Loc::Feature(i as u64 + 1),
-                    "AGS",
-                    m.ags.clone(),
-                    format!("duplicate AGS: also in feature {first}"),
-                );
+                problems.add(Loc::Feature(i as u64 + 1), "AGS", m.ags.clone(), format!("duplicate AGS: also in feature {first}"));
                 continue;
             }
             munis.push(m);
         }
     }
     if features.is_empty() {
-        problems.add(
-            Loc::File,
-            "features",
-            "[]",
-            "the FeatureCollection has no features",
-        );
+        problems.add(Loc::File, "features", "[]", "the FeatureCollection has no features");
     }
     if !problems.is_empty() {
         return problems.into_result();
     }
 
     progress.stage("checking geometries");
-    tx.batch_execute(include_str!("../sql/muni_stage.sql"))
-        .await
-        .map_err(Error::pg("creating the municipality staging table"))?;
-    let ins = tx
-        .prepare(include_str!("../sql/muni_stage_insert.sql"))
-        .await
-        .map_err(Error::pg("preparing the staging insert"))?;
+    tx.batch_execute(include_str!("../sql/muni_stage.sql")).await.map_err(Error::pg("creating the municipality staging table"))?;
+    let ins = tx.prepare(include_str!("../sql/muni_stage_insert.sql")).await.map_err(Error::pg("preparing the staging insert"))?;
     for m in &munis {
         let gj = geojson::multipolygon_json(&m.geom);
-        tx.execute(
-            &ins,
-            &[
-                &m.idx,
-                &m.ags,
-                &m.name,
-                &m.kind,
-                &m.population,
-                &m.households,
-                &m.synthetic,
-                &gj,
-            ],
-        )
-        .await
-        .map_err(Error::pg("staging a municipality"))?;
+        tx.execute(&ins, &[&m.idx, &m.ags, &m.name, &m.kind, &m.population, &m.households, &m.synthetic, &gj])
+            .await
+            .map_err(Error::pg("staging a municipality"))?;
     }
     drop(munis);
     if opts.make_valid {
-        let rows = tx
-            .query(include_str!("../sql/muni_make_valid.sql"), &[])
-            .await
-            .map_err(Error::pg("repairing geometries"))?;
+        let rows = tx.query(include_str!("../sql/muni_make_valid.sql"), &[]).await.map_err(Error::pg("repairing geometries"))?;
         for r in &rows {
             const W: &str = "repairing geometries";
-            let (idx, ags, empty): (i32, String, bool) = (
-                crate::col(r, "idx", W)?,
-                crate::col(r, "ags", W)?,
-                crate::col(r, "empty", W)?,
-            );
+            let (idx, ags, empty): (i32, String, bool) = (crate::col(r, "idx", W)?, crate::col(r, "ags", W)?, crate::col(r, "empty", W)?);
             if empty {
-                problems.add(
-                    Loc::Feature(u64::try_from(idx).unwrap_or(0)),
-                    "geometry",
-                    ags,
-                    "ST_MakeValid left no polygon",
-                );
+                problems.add(Loc::Feature(u64::try_from(idx).unwrap_or(0)), "geometry", ags, "ST_MakeValid left no polygon");
             }
         }
         summary.detail.insert("repaired".into(), rows.len().into());
         if !rows.is_empty() {
-            summary.notes.push(format!(
-                "{} invalid geometries were repaired with ST_MakeValid (--make-valid).",
-                rows.len()
-            ));
+            summary.notes.push(format!("{} invalid geometries were repaired with ST_MakeValid (--make-valid).", rows.len()));
         }
     } else {
-        for r in tx
-            .query(include_str!("../sql/muni_invalid.sql"), &[])
-            .await
-            .map_err(Error::pg("checking geometries"))?
-        {
+        for r in tx.query(include_str!("../sql/muni_invalid.sql"), &[]).await.map_err(Error::pg("checking geometries"))? {
             const W: &str = "checking geometries";
-            let (idx, ags, reason): (i32, String, String) = (
-                crate::col(&r, "idx", W)?,
-                crate::col(&r, "ags", W)?,
-                crate::col(&r, "reason", W)?,
-            );
+            let (idx, ags, reason): (i32, String, String) = (crate::col(&r, "idx", W)?, crate::col(&r, "ags", W)?, crate::col(&r, "reason", W)?);
             problems.add(
                 Loc::Feature(u64::try_from(idx).unwrap_or(0)),
                 "geometry",
@@ -329,10 +207,7 @@ pub async fn run(
     }
 
     progress.stage("writing municipalities");
-    let rows = tx
-        .query(include_str!("../sql/muni_upsert.sql"), &[])
-        .await
-        .map_err(Error::pg("upserting municipalities"))?;
+    let rows = tx.query(include_str!("../sql/muni_upsert.sql"), &[]).await.map_err(Error::pg("upserting municipalities"))?;
     let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
@@ -342,9 +217,7 @@ pub async fn run(
     let g = rebuild_grid(tx).await?;
     summary.detail.insert("grid_cells".into(), g.cells.into());
     summary.detail.insert("grid_ms".into(), g.ms.into());
-    summary
-        .detail
-        .insert("grid_cells_claimed_twice".into(), g.overlaps.into());
+    summary.detail.insert("grid_cells_claimed_twice".into(), g.overlaps.into());
     summary.notes.push(format!(
         "The 100 m grid was rebuilt from all {} municipalities in the database: {} cells ({:.0} ms).",
         g.municipalities, g.cells, g.ms
@@ -374,20 +247,14 @@ struct GridStats {
 /// to the municipality table whatever was ingested before.
 async fn rebuild_grid(tx: &Transaction<'_>) -> Result<GridStats> {
     let t = Instant::now();
-    let rows = tx
-        .query(include_str!("../sql/muni_all.sql"), &[])
-        .await
-        .map_err(Error::pg("reading municipality geometries"))?;
+    let rows = tx.query(include_str!("../sql/muni_all.sql"), &[]).await.map_err(Error::pg("reading municipality geometries"))?;
     let mut agss: Vec<String> = Vec::with_capacity(rows.len());
     let mut geoms: Vec<MultiPolygon> = Vec::with_capacity(rows.len());
     for r in &rows {
         let ags: String = crate::col(r, "ags", "reading municipality geometries")?;
         let text: String = crate::col(r, "geojson", "reading municipality geometries")?;
-        let mp = geojson::parse_multipolygon(&text).ok_or_else(|| {
-            Error::Usage(format!(
-                "municipality {ags}: cannot read its geometry back from PostGIS"
-            ))
-        })?;
+        let mp = geojson::parse_multipolygon(&text)
+            .ok_or_else(|| Error::Usage(format!("municipality {ags}: cannot read its geometry back from PostGIS")))?;
         agss.push(ags);
         geoms.push(mp);
     }
@@ -418,16 +285,7 @@ async fn rebuild_grid(tx: &Transaction<'_>) -> Result<GridStats> {
     }
     let cells = keys.len() as u64;
     drop(keys);
-    tracing::debug!(
-        ms = t.elapsed().as_secs_f64() * 1e3,
-        cells,
-        "grid rasterised"
-    );
+    tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, cells, "grid rasterised");
     crate::pgcopy::replace_table(tx, "grid_cell", "n, e, ags", buf, "writing grid_cell").await?;
-    Ok(GridStats {
-        municipalities: agss.len(),
-        cells,
-        overlaps,
-        ms: t.elapsed().as_secs_f64() * 1000.0,
-    })
+    Ok(GridStats { municipalities: agss.len(), cells, overlaps, ms: t.elapsed().as_secs_f64() * 1000.0 })
 }

@@ -32,11 +32,7 @@ impl CopyBuf {
         buf.put_slice(b"PGCOPY\n\xff\r\n\0");
         buf.put_i32(0); // flags
         buf.put_i32(0); // header extension length
-        Self {
-            buf,
-            chunks: Vec::new(),
-            rows: 0,
-        }
+        Self { buf, chunks: Vec::new(), rows: 0 }
     }
 
     /// Start a row of `fields` columns.
@@ -159,10 +155,7 @@ pub struct CopyIn {
 impl CopyIn {
     pub async fn start(tx: &Transaction<'_>, sql: &str, what: &'static str) -> Result<Self> {
         let sink = tx.copy_in::<_, Bytes>(sql).await.map_err(Error::pg(what))?;
-        Ok(Self {
-            sink: Box::pin(sink),
-            what,
-        })
+        Ok(Self { sink: Box::pin(sink), what })
     }
 
     /// Send the full chunks of `buf`, keeping the one being filled.
@@ -179,30 +172,16 @@ impl CopyIn {
         let last = std::mem::take(&mut buf.buf).freeze();
         buf.chunks.push(last);
         self.flush(&mut buf).await?;
-        self.sink
-            .as_mut()
-            .finish()
-            .await
-            .map_err(Error::pg(self.what))
+        self.sink.as_mut().finish().await.map_err(Error::pg(self.what))
     }
 }
 
 /// Replace all rows of `table` with the rows of `buf` ([`Replace`]).
-pub async fn replace_table(
-    tx: &Transaction<'_>,
-    table: &str,
-    columns: &str,
-    buf: CopyBuf,
-    what: &'static str,
-) -> Result<u64> {
+pub async fn replace_table(tx: &Transaction<'_>, table: &str, columns: &str, buf: CopyBuf, what: &'static str) -> Result<u64> {
     let replace = Replace::begin(tx, table).await?;
     let t1 = std::time::Instant::now();
     let rows = buf.send(tx, &replace.copy_sql(columns), what).await?;
-    tracing::debug!(
-        table,
-        copy_ms = t1.elapsed().as_secs_f64() * 1e3,
-        "table copied"
-    );
+    tracing::debug!(table, copy_ms = t1.elapsed().as_secs_f64() * 1e3, "table copied");
     replace.finish(tx).await?;
     Ok(rows)
 }
@@ -280,9 +259,7 @@ impl Replace {
     pub async fn begin(tx: &Transaction<'_>, table: &str) -> Result<Self> {
         // Keeps other writers (a second ingest) out until commit; readers
         // are not affected.
-        tx.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
-            .await
-            .map_err(Error::pg("locking a table for replacement"))?;
+        tx.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")).await.map_err(Error::pg("locking a table for replacement"))?;
         let blockers: Vec<String> = tx
             .query(include_str!("../sql/swap_blockers.sql"), &[&table])
             .await
@@ -291,25 +268,12 @@ impl Replace {
             .map(|r| crate::col(r, "reason", "checking what depends on a table"))
             .collect::<Result<_>>()?;
         if !blockers.is_empty() {
-            tracing::warn!(
-                table,
-                reasons = blockers.join("; "),
-                "replacing the table in place: readers wait for the whole load"
-            );
+            tracing::warn!(table, reasons = blockers.join("; "), "replacing the table in place: readers wait for the whole load");
             return Self::begin_in_place(tx, table).await;
         }
-        let r = tx
-            .query_one(include_str!("../sql/swap_table.sql"), &[&table])
-            .await
-            .map_err(Error::pg("reading a table's definition"))?;
+        let r = tx.query_one(include_str!("../sql/swap_table.sql"), &[&table]).await.map_err(Error::pg("reading a table's definition"))?;
         const W: &str = "reading a table's definition";
-        let (qualified, schema, owner, comment, options): (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        ) = (
+        let (qualified, schema, owner, comment, options): (String, String, String, Option<String>, Option<String>) = (
             crate::col(&r, "qualified", W)?,
             crate::col(&r, "schema", W)?,
             crate::col(&r, "owner", W)?,
@@ -324,131 +288,58 @@ impl Replace {
         if let Some(c) = comment {
             ddl.push_str(&format!("COMMENT ON TABLE {shadow} IS {c};"));
         }
-        for g in tx
-            .query(include_str!("../sql/swap_grants.sql"), &[&table])
-            .await
-            .map_err(Error::pg("reading a table's grants"))?
-        {
+        for g in tx.query(include_str!("../sql/swap_grants.sql"), &[&table]).await.map_err(Error::pg("reading a table's grants"))? {
             const W: &str = "reading a table's grants";
-            let (privilege, grantee, grantable): (String, String, bool) = (
-                crate::col(&g, "privilege", W)?,
-                crate::col(&g, "grantee", W)?,
-                crate::col(&g, "grantable", W)?,
-            );
+            let (privilege, grantee, grantable): (String, String, bool) =
+                (crate::col(&g, "privilege", W)?, crate::col(&g, "grantee", W)?, crate::col(&g, "grantable", W)?);
             let option = if grantable { " WITH GRANT OPTION" } else { "" };
-            ddl.push_str(&format!(
-                "GRANT {privilege} ON {shadow} TO {grantee}{option};"
-            ));
+            ddl.push_str(&format!("GRANT {privilege} ON {shadow} TO {grantee}{option};"));
         }
-        tx.batch_execute(&ddl)
-            .await
-            .map_err(Error::pg("creating the table to load into"))?;
+        tx.batch_execute(&ddl).await.map_err(Error::pg("creating the table to load into"))?;
         // Triggers before the load, so that the load fires them as an
         // in-place rewrite did (the API's change notification: V30, V31).
-        for r in tx
-            .query(include_str!("../sql/swap_triggers.sql"), &[&table])
-            .await
-            .map_err(Error::pg("reading a table's triggers"))?
-        {
-            let (name, def): (String, String) = (
-                crate::col(&r, "name", "reading a table's triggers")?,
-                crate::col(&r, "def", "reading a table's triggers")?,
-            );
-            let sql = retarget(
-                &def,
-                &format!("CREATE TRIGGER {name} "),
-                &format!(" ON {qualified} "),
-                &format!(" ON {shadow} "),
-            )
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "{table}: cannot read the definition of trigger {name}: {def}"
-                ))
-            })?;
-            tx.batch_execute(&sql)
-                .await
-                .map_err(Error::pg("copying a trigger to the table to load into"))?;
+        for r in tx.query(include_str!("../sql/swap_triggers.sql"), &[&table]).await.map_err(Error::pg("reading a table's triggers"))? {
+            let (name, def): (String, String) =
+                (crate::col(&r, "name", "reading a table's triggers")?, crate::col(&r, "def", "reading a table's triggers")?);
+            let sql = retarget(&def, &format!("CREATE TRIGGER {name} "), &format!(" ON {qualified} "), &format!(" ON {shadow} "))
+                .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of trigger {name}: {def}")))?;
+            tx.batch_execute(&sql).await.map_err(Error::pg("copying a trigger to the table to load into"))?;
         }
         let mut indexes = Vec::new();
-        for (k, r) in tx
-            .query(include_str!("../sql/table_indexes.sql"), &[&table])
-            .await
-            .map_err(Error::pg("reading table indexes"))?
-            .iter()
-            .enumerate()
-        {
-            let IndexRow {
-                def,
-                constraint,
-                quoted,
-                cdef,
-                ..
-            } = IndexRow::read(r)?;
+        for (k, r) in tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?.iter().enumerate() {
+            let IndexRow { def, constraint, quoted, cdef, .. } = IndexRow::read(r)?;
             let temp = format!("{table}__ingest_new_{k}");
             let sql = match (constraint, cdef) {
-                (Some(_), Some(cdef)) => {
-                    format!("ALTER TABLE {shadow} ADD CONSTRAINT {temp} {cdef}")
-                }
-                _ => retarget(
-                    &def,
-                    "CREATE ",
-                    &format!("INDEX {quoted} ON {qualified} "),
-                    &format!("INDEX {temp} ON {shadow} "),
-                )
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "{table}: cannot read the definition of index {quoted}: {def}"
-                    ))
-                })?,
+                (Some(_), Some(cdef)) => format!("ALTER TABLE {shadow} ADD CONSTRAINT {temp} {cdef}"),
+                _ => retarget(&def, "CREATE ", &format!("INDEX {quoted} ON {qualified} "), &format!("INDEX {temp} ON {shadow} "))
+                    .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of index {quoted}: {def}")))?,
             };
             indexes.push((sql, temp, quoted));
         }
         tracing::debug!(table, shadow, "loading into a new table, to be swapped in");
-        Ok(Self {
-            table: table.to_owned(),
-            mode: Mode::Swap(Swap { shadow, indexes }),
-        })
+        Ok(Self { table: table.to_owned(), mode: Mode::Swap(Swap { shadow, indexes }) })
     }
 
     /// Empty `table` in place and drop its indexes and constraints (unless a
     /// foreign key references it): readers wait until commit.
     async fn begin_in_place(tx: &Transaction<'_>, table: &str) -> Result<Self> {
-        let idx = tx
-            .query(include_str!("../sql/table_indexes.sql"), &[&table])
-            .await
-            .map_err(Error::pg("reading table indexes"))?;
+        let idx = tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?;
         let idx = idx.iter().map(IndexRow::read).collect::<Result<Vec<_>>>()?;
         let referenced = idx.iter().any(|r| r.referenced);
-        tx.batch_execute(&format!("TRUNCATE {table}"))
-            .await
-            .map_err(Error::pg("truncating a table for replacement"))?;
+        tx.batch_execute(&format!("TRUNCATE {table}")).await.map_err(Error::pg("truncating a table for replacement"))?;
         let mut rebuild: Vec<String> = Vec::new();
         if !referenced {
-            for IndexRow {
-                name,
-                def,
-                constraint,
-                cdef,
-                ..
-            } in idx
-            {
+            for IndexRow { name, def, constraint, cdef, .. } in idx {
                 if let (Some(c), Some(cdef)) = (constraint, cdef) {
-                    tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}"))
-                        .await
-                        .map_err(Error::pg("dropping a constraint for the bulk load"))?;
+                    tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {c}")).await.map_err(Error::pg("dropping a constraint for the bulk load"))?;
                     rebuild.push(format!("ALTER TABLE {table} ADD CONSTRAINT {c} {cdef}"));
                 } else {
-                    tx.batch_execute(&format!("DROP INDEX {name}"))
-                        .await
-                        .map_err(Error::pg("dropping an index for the bulk load"))?;
+                    tx.batch_execute(&format!("DROP INDEX {name}")).await.map_err(Error::pg("dropping an index for the bulk load"))?;
                     rebuild.push(def);
                 }
             }
         }
-        Ok(Self {
-            table: table.to_owned(),
-            mode: Mode::InPlace(rebuild),
-        })
+        Ok(Self { table: table.to_owned(), mode: Mode::InPlace(rebuild) })
     }
 
     /// Build the indexes and put the new rows in place.
@@ -457,46 +348,25 @@ impl Replace {
         let swap = match self.mode {
             Mode::InPlace(rebuild) => {
                 for sql in &rebuild {
-                    tx.batch_execute(sql)
-                        .await
-                        .map_err(Error::pg("rebuilding an index after the bulk load"))?;
+                    tx.batch_execute(sql).await.map_err(Error::pg("rebuilding an index after the bulk load"))?;
                 }
-                tracing::debug!(
-                    table = self.table,
-                    index_ms = t.elapsed().as_secs_f64() * 1e3,
-                    "indexes rebuilt"
-                );
+                tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes rebuilt");
                 return Ok(());
             }
             Mode::Swap(swap) => swap,
         };
         for (sql, _, _) in &swap.indexes {
-            tx.batch_execute(sql)
-                .await
-                .map_err(Error::pg("building an index of the new table"))?;
+            tx.batch_execute(sql).await.map_err(Error::pg("building an index of the new table"))?;
         }
-        tracing::debug!(
-            table = self.table,
-            index_ms = t.elapsed().as_secs_f64() * 1e3,
-            "indexes built"
-        );
+        tracing::debug!(table = self.table, index_ms = t.elapsed().as_secs_f64() * 1e3, "indexes built");
         // The planner's statistics, before readers see the table.
-        tx.batch_execute(&format!("ANALYZE {}", swap.shadow))
-            .await
-            .map_err(Error::pg("analysing the new table"))?;
-        let mut sql = format!(
-            "DROP TABLE {}; ALTER TABLE {} RENAME TO {};",
-            self.table, swap.shadow, self.table
-        );
+        tx.batch_execute(&format!("ANALYZE {}", swap.shadow)).await.map_err(Error::pg("analysing the new table"))?;
+        let mut sql = format!("DROP TABLE {}; ALTER TABLE {} RENAME TO {};", self.table, swap.shadow, self.table);
         for (_, temp, name) in &swap.indexes {
             sql.push_str(&format!("ALTER INDEX {temp} RENAME TO {name};"));
         }
         let waited = lock_for_swap(tx, &self.table, &sql).await?;
-        tracing::debug!(
-            table = self.table,
-            wait_ms = waited.as_secs_f64() * 1e3,
-            "new table swapped in"
-        );
+        tracing::debug!(table = self.table, wait_ms = waited.as_secs_f64() * 1e3, "new table swapped in");
         Ok(())
     }
 }
@@ -532,27 +402,17 @@ impl IndexRow {
     }
 }
 
-async fn lock_for_swap(
-    tx: &Transaction<'_>,
-    table: &str,
-    swap: &str,
-) -> Result<std::time::Duration> {
+async fn lock_for_swap(tx: &Transaction<'_>, table: &str, swap: &str) -> Result<std::time::Duration> {
     let started = std::time::Instant::now();
     let budget_ms: u64 = tx
-        .query_one(
-            "SELECT current_setting('funkplan.swap_wait_ms', true) AS wait_ms",
-            &[],
-        )
+        .query_one("SELECT current_setting('funkplan.swap_wait_ms', true) AS wait_ms", &[])
         .await
         .and_then(|r| r.try_get::<_, Option<String>>("wait_ms"))
         .map_err(Error::pg("reading funkplan.swap_wait_ms"))?
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(SWAP_WAIT_MS);
     let previous: String = tx
-        .query_one(
-            "SELECT current_setting('lock_timeout') AS lock_timeout",
-            &[],
-        )
+        .query_one("SELECT current_setting('lock_timeout') AS lock_timeout", &[])
         .await
         .and_then(|r| r.try_get("lock_timeout"))
         .map_err(Error::pg("reading lock_timeout"))?;
@@ -568,21 +428,14 @@ async fn lock_for_swap(
         match tx.batch_execute(&lock).await {
             Ok(()) => {
                 if attempt > 1 {
-                    tracing::info!(
-                        table,
-                        attempt,
-                        wait_ms = started.elapsed().as_secs_f64() * 1e3,
-                        "readers let the swap through"
-                    );
+                    tracing::info!(table, attempt, wait_ms = started.elapsed().as_secs_f64() * 1e3, "readers let the swap through");
                 }
                 return Ok(started.elapsed());
             }
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
-                tx.batch_execute(
-                    "ROLLBACK TO SAVEPOINT funkplan_swap; RELEASE SAVEPOINT funkplan_swap",
-                )
-                .await
-                .map_err(Error::pg("ending a swap attempt"))?;
+                tx.batch_execute("ROLLBACK TO SAVEPOINT funkplan_swap; RELEASE SAVEPOINT funkplan_swap")
+                    .await
+                    .map_err(Error::pg("ending a swap attempt"))?;
                 let waited = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 if waited >= budget_ms {
                     return Err(Error::Usage(format!(
@@ -592,10 +445,7 @@ async fn lock_for_swap(
                     )));
                 }
                 tracing::debug!(table, attempt, "table busy, swap retried");
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    pause_ms.min(budget_ms - waited),
-                ))
-                .await;
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms.min(budget_ms - waited))).await;
                 pause_ms = (pause_ms * 2).min(500);
             }
             Err(e) => return Err(Error::pg("swapping in the new table")(e)),
@@ -608,32 +458,21 @@ async fn lock_for_swap(
 fn retarget(def: &str, prefix: &str, from: &str, to: &str) -> Option<String> {
     let rest = def.strip_prefix(prefix)?;
     let at = rest.find(from)?;
-    Some(format!(
-        "{prefix}{}{to}{}",
-        &rest[..at],
-        &rest[at + from.len()..]
-    ))
+    Some(format!("{prefix}{}{to}{}", &rest[..at], &rest[at + from.len()..]))
 }
 
 /// All grid cells, read with binary COPY (18 bytes a row) into a bitmap.
 pub(crate) async fn read_grid(tx: &Transaction<'_>) -> Result<CellSet> {
     let mut cells = Vec::new();
     let bad = || Error::Usage("grid_cell: unexpected binary COPY row".into());
-    copy_out_rows(
-        tx,
-        "COPY grid_cell (n, e) TO STDOUT (FORMAT binary)",
-        "reading grid_cell",
-        |f| {
-            let get = |k: usize| -> Result<i32> {
-                let b = f.get(k).copied().flatten().ok_or_else(bad)?;
-                <[u8; 4]>::try_from(b)
-                    .map(i32::from_be_bytes)
-                    .map_err(|_| bad())
-            };
-            cells.push((get(0)?, get(1)?));
-            Ok(())
-        },
-    )
+    copy_out_rows(tx, "COPY grid_cell (n, e) TO STDOUT (FORMAT binary)", "reading grid_cell", |f| {
+        let get = |k: usize| -> Result<i32> {
+            let b = f.get(k).copied().flatten().ok_or_else(bad)?;
+            <[u8; 4]>::try_from(b).map(i32::from_be_bytes).map_err(|_| bad())
+        };
+        cells.push((get(0)?, get(1)?));
+        Ok(())
+    })
     .await?;
     Ok(CellSet::from_cells(&cells))
 }
@@ -641,12 +480,7 @@ pub(crate) async fn read_grid(tx: &Transaction<'_>) -> Result<CellSet> {
 /// The rows of a `COPY ... TO STDOUT (FORMAT binary)`, decoded as they
 /// arrive (never the whole stream in memory): `row` gets each row's fields,
 /// `None` for NULL.
-pub(crate) async fn copy_out_rows(
-    tx: &Transaction<'_>,
-    sql: &str,
-    what: &'static str,
-    mut row: impl FnMut(&[Option<&[u8]>]) -> Result<()>,
-) -> Result<()> {
+pub(crate) async fn copy_out_rows(tx: &Transaction<'_>, sql: &str, what: &'static str, mut row: impl FnMut(&[Option<&[u8]>]) -> Result<()>) -> Result<()> {
     let stream = tx.copy_out(sql).await.map_err(Error::pg(what))?;
     futures_util::pin_mut!(stream);
     let mut buf = BytesMut::new();
@@ -698,8 +532,7 @@ pub(crate) async fn copy_out_rows(
             if !complete {
                 break;
             }
-            let fields: Vec<Option<&[u8]>> =
-                ranges.iter().map(|r| r.map(|(a, b)| &buf[a..b])).collect();
+            let fields: Vec<Option<&[u8]>> = ranges.iter().map(|r| r.map(|(a, b)| &buf[a..b])).collect();
             row(&fields)?;
             pos = p;
         }

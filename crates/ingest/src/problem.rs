@@ -43,11 +43,7 @@ impl fmt::Display for Problem {
         if self.value.chars().count() > 60 {
             v.push('…');
         }
-        write!(
-            f,
-            "{}: {}: field `{}` = {:?}: {}",
-            self.file, self.loc, self.field, v, self.reason
-        )
+        write!(f, "{}: {}: field `{}` = {:?}: {}", self.file, self.loc, self.field, v, self.reason)
     }
 }
 
@@ -62,20 +58,10 @@ pub struct Problems {
 impl Problems {
     #[must_use]
     pub fn new(file: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            kept: Vec::new(),
-            total: 0,
-        }
+        Self { file: file.into(), kept: Vec::new(), total: 0 }
     }
 
-    pub fn add(
-        &mut self,
-        loc: Loc,
-        field: impl Into<String>,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) {
+    pub fn add(&mut self, loc: Loc, field: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) {
         self.total += 1;
         if self.kept.len() < CAP {
             self.kept.push(Problem {
@@ -109,11 +95,7 @@ impl Problems {
                 Loc::File => 0,
                 Loc::Line(n) | Loc::Feature(n) => n,
             });
-            Err(crate::Error::Invalid {
-                file: self.file,
-                problems,
-                total: self.total,
-            })
+            Err(crate::Error::Invalid { file: self.file, problems, total: self.total })
         }
     }
 }

@@ -22,22 +22,14 @@ impl Progress {
     pub fn new(label: &str, enabled: bool) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} {msg} {human_pos} rows, {per_sec} [{elapsed}]",
-            ) {
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {human_pos} rows, {per_sec} [{elapsed}]") {
                 b.set_style(style);
             }
             b.set_message(label.to_owned());
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Self {
-            label: label.to_owned(),
-            bar,
-            rows: AtomicU64::new(0),
-            last_log: Mutex::new(Instant::now()),
-            started: Instant::now(),
-        }
+        Self { label: label.to_owned(), bar, rows: AtomicU64::new(0), last_log: Mutex::new(Instant::now()), started: Instant::now() }
     }
 
     /// A progress that shows nothing (tests, library use).

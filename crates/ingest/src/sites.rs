@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use funkplan_model::{
-    check_on_air_date, DateField, Lifecycle, SiteId, SiteStatus, Technology, ID_RULE,
-};
+use funkplan_model::{check_on_air_date, DateField, Lifecycle, SiteId, SiteStatus, Technology, ID_RULE};
 use serde_json::Value;
 use tokio_postgres::Transaction;
 
@@ -21,19 +19,7 @@ use crate::problem::{Loc, Problems};
 use crate::source::{self, col, field};
 use crate::{Error, Options, Progress, Result, Summary};
 
-const COLUMNS: &[&str] = &[
-    "site_id",
-    "operator",
-    "lon",
-    "lat",
-    "x",
-    "y",
-    "status",
-    "technologies",
-    "planned_date",
-    "on_air_date",
-    "synthetic",
-];
+const COLUMNS: &[&str] = &["site_id", "operator", "lon", "lat", "x", "y", "status", "technologies", "planned_date", "on_air_date", "synthetic"];
 
 pub(crate) struct Site {
     line: u64,
@@ -60,18 +46,8 @@ struct Raw<'a> {
 }
 
 pub(crate) async fn operators(tx: &Transaction<'_>) -> Result<HashMap<String, i16>> {
-    let rows = tx
-        .query("SELECT id, bit FROM operator", &[])
-        .await
-        .map_err(Error::pg("reading operators"))?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                crate::col(r, "id", "reading operators")?,
-                crate::col(r, "bit", "reading operators")?,
-            ))
-        })
-        .collect()
+    let rows = tx.query("SELECT id, bit FROM operator", &[]).await.map_err(Error::pg("reading operators"))?;
+    rows.iter().map(|r| Ok((crate::col(r, "id", "reading operators")?, crate::col(r, "bit", "reading operators")?))).collect()
 }
 
 pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
@@ -95,32 +71,17 @@ fn check(
 ) -> Option<Site> {
     let before = problems.total();
     if let Some(first) = seen.insert(raw.site_id.to_owned(), loc.clone()) {
-        problems.add(
-            loc.clone(),
-            "site_id",
-            raw.site_id,
-            format!("duplicate site_id: also at {first}"),
-        );
+        problems.add(loc.clone(), "site_id", raw.site_id, format!("duplicate site_id: also at {first}"));
     }
     if SiteId::check(raw.site_id).is_err() {
-        problems.add(
-            loc.clone(),
-            "site_id",
-            raw.site_id,
-            format!("site_id must be {ID_RULE}"),
-        );
+        problems.add(loc.clone(), "site_id", raw.site_id, format!("site_id must be {ID_RULE}"));
     }
     if raw.operator.is_empty() {
         problems.add(loc.clone(), "operator", raw.operator, "missing operator");
     } else if !ops.contains_key(raw.operator) {
         let mut known: Vec<&str> = ops.keys().map(String::as_str).collect();
         known.sort_unstable();
-        problems.add(
-            loc.clone(),
-            "operator",
-            raw.operator,
-            format!("unknown operator (known: {})", known.join(", ")),
-        );
+        problems.add(loc.clone(), "operator", raw.operator, format!("unknown operator (known: {})", known.join(", ")));
     }
     let status = match SiteStatus::from_str(raw.status) {
         Ok(s) => Some(s),
@@ -144,13 +105,7 @@ fn check(
     // re-ingest compares equal.
     technologies.sort_unstable();
     let mut dates = [None, None];
-    for (k, (field, v)) in [
-        (DateField::Planned, raw.planned_date),
-        (DateField::OnAir, raw.on_air_date),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (k, (field, v)) in [(DateField::Planned, raw.planned_date), (DateField::OnAir, raw.on_air_date)].into_iter().enumerate() {
         match source::date(v, field, today) {
             Ok(d) => dates[k] = d,
             Err(e) => problems.add(loc.clone(), field.name(), v, e),
@@ -158,12 +113,7 @@ fn check(
     }
     if let Some(s) = status {
         if !s.has_been_on_air() && !technologies.is_empty() {
-            problems.add(
-                loc.clone(),
-                "technologies",
-                raw.technologies.join(";"),
-                format!("a {s} site has no technology on air yet"),
-            );
+            problems.add(loc.clone(), "technologies", raw.technologies.join(";"), format!("a {s} site has no technology on air yet"));
         }
         if let Err(e) = check_on_air_date(s, dates[1]) {
             problems.add(loc.clone(), "on_air_date", raw.on_air_date, e.reason());
@@ -201,20 +151,10 @@ fn check(
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split([';', '|', ','].as_ref())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split([';', '|', ','].as_ref()).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-pub(crate) fn read_csv(
-    path: &Path,
-    opts: &Options,
-    ops: &HashMap<String, i16>,
-    problems: &mut Problems,
-    progress: &Progress,
-) -> Result<(Vec<Site>, String)> {
+pub(crate) fn read_csv(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
     let (reader, digest) = source::open(path)?;
     let Some(mut csv) = source::csv(reader, problems)? else {
         return Ok((Vec::new(), digest.hex()));
@@ -222,12 +162,7 @@ pub(crate) fn read_csv(
     let h = csv.header.clone();
     for name in &h {
         if !COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(name)) {
-            problems.add(
-                Loc::Line(1),
-                name.clone(),
-                name.clone(),
-                format!("unknown column (known: {})", COLUMNS.join(", ")),
-            );
+            problems.add(Loc::Line(1), name.clone(), name.clone(), format!("unknown column (known: {})", COLUMNS.join(", ")));
         }
     }
     let need = |names: &[&str], problems: &mut Problems| {
@@ -240,49 +175,27 @@ pub(crate) fn read_csv(
     let c_id = need(&["site_id"], problems);
     let c_op = need(&["operator"], problems);
     let c_status = need(&["status"], problems);
-    let (c_x, c_y, crs) = match (
-        col(&h, &["lon"]),
-        col(&h, &["lat"]),
-        col(&h, &["x"]),
-        col(&h, &["y"]),
-    ) {
+    let (c_x, c_y, crs) = match (col(&h, &["lon"]), col(&h, &["lat"]), col(&h, &["x"]), col(&h, &["y"])) {
         (Some(a), Some(b), None, None) => (Some(a), Some(b), opts.crs.unwrap_or(Crs::WGS84)),
         (None, None, Some(a), Some(b)) => match opts.crs {
             Some(c) => (Some(a), Some(b), c),
             None => {
-                problems.add(
-                    Loc::Line(1),
-                    "x",
-                    "",
-                    "x/y columns need --crs EPSG:n (lon/lat columns are WGS84)",
-                );
+                problems.add(Loc::Line(1), "x", "", "x/y columns need --crs EPSG:n (lon/lat columns are WGS84)");
                 (None, None, Crs::UTM32)
             }
         },
         _ => {
-            problems.add(
-                Loc::Line(1),
-                "lon",
-                h.join(","),
-                "need either lon,lat or x,y columns",
-            );
+            problems.add(Loc::Line(1), "lon", h.join(","), "need either lon,lat or x,y columns");
             (None, None, Crs::WGS84)
         }
     };
     if !problems.is_empty() {
         return Ok((Vec::new(), digest.hex()));
     }
-    let (Some(c_id), Some(c_op), Some(c_status), Some(c_x), Some(c_y)) =
-        (c_id, c_op, c_status, c_x, c_y)
-    else {
+    let (Some(c_id), Some(c_op), Some(c_status), Some(c_x), Some(c_y)) = (c_id, c_op, c_status, c_x, c_y) else {
         return Ok((Vec::new(), digest.hex()));
     };
-    let (c_tech, c_pd, c_od, c_syn) = (
-        col(&h, &["technologies"]),
-        col(&h, &["planned_date"]),
-        col(&h, &["on_air_date"]),
-        col(&h, &["synthetic"]),
-    );
+    let (c_tech, c_pd, c_od, c_syn) = (col(&h, &["technologies"]), col(&h, &["planned_date"]), col(&h, &["on_air_date"]), col(&h, &["synthetic"]));
     let proj = ToUtm32::new(crs).map_err(Error::Usage)?;
     let today = opts.today();
     let mut out = Vec::new();
@@ -317,18 +230,8 @@ pub(crate) fn read_csv(
             (Ok(x), Ok(y)) => {
                 // Name the coordinate that is off, when one clearly is.
                 let (x0, y0, x1, y1) = crs.valid_area();
-                let name = if !x.is_finite() || x < x0 || x > x1 {
-                    &h[c_x]
-                } else if !y.is_finite() || y < y0 || y > y1 {
-                    &h[c_y]
-                } else {
-                    &h[c_x]
-                };
-                let value = if name == &h[c_y] {
-                    ys.to_owned()
-                } else {
-                    xs.to_owned()
-                };
+                let name = if !x.is_finite() || x < x0 || x > x1 { &h[c_x] } else if !y.is_finite() || y < y0 || y > y1 { &h[c_y] } else { &h[c_x] };
+                let value = if name == &h[c_y] { ys.to_owned() } else { xs.to_owned() };
                 proj.project(x, y).map_err(|e| (name.clone(), value, e))
             }
             (Err(_), _) => Err((h[c_x].clone(), xs.to_owned(), "not a number".to_owned())),
@@ -341,23 +244,12 @@ pub(crate) fn read_csv(
     Ok((out, digest.hex()))
 }
 
-pub(crate) fn read_geojson(
-    path: &Path,
-    opts: &Options,
-    ops: &HashMap<String, i16>,
-    problems: &mut Problems,
-    progress: &Progress,
-) -> Result<(Vec<Site>, String)> {
+pub(crate) fn read_geojson(path: &Path, opts: &Options, ops: &HashMap<String, i16>, problems: &mut Problems, progress: &Progress) -> Result<(Vec<Site>, String)> {
     let (bytes, sha) = source::read_all(path)?;
     let doc: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {
-            problems.add(
-                Loc::File,
-                "(json)",
-                format!("line {} column {}", e.line(), e.column()),
-                format!("malformed JSON: {e}"),
-            );
+            problems.add(Loc::File, "(json)", format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {e}"));
             return Ok((Vec::new(), sha));
         }
     };
@@ -373,10 +265,7 @@ pub(crate) fn read_geojson(
         progress.inc(1);
         let n = i as u64 + 1;
         let loc = Loc::Feature(n);
-        let props = f
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let props = f.get("properties").and_then(Value::as_object).unwrap_or(&empty);
         let s = |k: &str| -> String {
             match props.get(k) {
                 Some(Value::String(s)) => s.trim().to_owned(),
@@ -386,55 +275,25 @@ pub(crate) fn read_geojson(
             }
         };
         let technologies = match props.get("technologies") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                .collect(),
+            Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
             Some(Value::String(t)) => split_list(t),
             _ => Vec::new(),
         };
-        let (site_id, operator, status, pd, od, syn) = (
-            s("site_id"),
-            s("operator"),
-            s("status"),
-            s("planned_date"),
-            s("on_air_date"),
-            s("synthetic"),
-        );
-        let raw = Raw {
-            site_id: &site_id,
-            operator: &operator,
-            status: &status,
-            technologies,
-            planned_date: &pd,
-            on_air_date: &od,
-            synthetic: &syn,
-        };
+        let (site_id, operator, status, pd, od, syn) = (s("site_id"), s("operator"), s("status"), s("planned_date"), s("on_air_date"), s("synthetic"));
+        let raw = Raw { site_id: &site_id, operator: &operator, status: &status, technologies, planned_date: &pd, on_air_date: &od, synthetic: &syn };
         let g = f.get("geometry");
         let xy = match g.and_then(|g| g.get("type")).and_then(Value::as_str) {
             Some("Point") => {
-                let c = g
-                    .and_then(|g| g.get("coordinates"))
-                    .and_then(Value::as_array);
+                let c = g.and_then(|g| g.get("coordinates")).and_then(Value::as_array);
                 match c.and_then(|c| match c.as_slice() {
                     [x, y, ..] => Some((x.as_f64()?, y.as_f64()?)),
                     _ => None,
                 }) {
-                    Some((x, y)) => proj
-                        .project(x, y)
-                        .map_err(|e| ("geometry".to_owned(), format!("{x}, {y}"), e)),
-                    None => Err((
-                        "geometry.coordinates".to_owned(),
-                        short(g.and_then(|g| g.get("coordinates"))),
-                        "a Point needs [x, y] numbers".to_owned(),
-                    )),
+                    Some((x, y)) => proj.project(x, y).map_err(|e| ("geometry".to_owned(), format!("{x}, {y}"), e)),
+                    None => Err(("geometry.coordinates".to_owned(), short(g.and_then(|g| g.get("coordinates"))), "a Point needs [x, y] numbers".to_owned())),
                 }
             }
-            _ => Err((
-                "geometry.type".to_owned(),
-                short(g.and_then(|g| g.get("type"))),
-                "site geometry must be a Point".to_owned(),
-            )),
+            _ => Err(("geometry.type".to_owned(), short(g.and_then(|g| g.get("type"))), "site geometry must be a Point".to_owned())),
         };
         if let Some(s) = check(&raw, &loc, xy, ops, today, problems, n, &mut seen) {
             out.push(s);
@@ -443,38 +302,23 @@ pub(crate) fn read_geojson(
     Ok((out, sha))
 }
 
-pub async fn run(
-    tx: &Transaction<'_>,
-    path: &Path,
-    opts: &Options,
-    summary: &mut Summary,
-) -> Result<()> {
+pub async fn run(tx: &Transaction<'_>, path: &Path, opts: &Options, summary: &mut Summary) -> Result<()> {
     let progress = Progress::new("sites", opts.progress);
     let ops = operators(tx).await?;
     let mut problems = Problems::new(summary.file.clone());
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
     let (sites, sha) = if is_json {
         read_geojson(path, opts, &ops, &mut problems, &progress)?
     } else {
         read_csv(path, opts, &ops, &mut problems, &progress)?
     };
     summary.sha256 = sha;
-    let loc_of = |line: u64| {
-        if is_json {
-            Loc::Feature(line)
-        } else {
-            Loc::Line(line)
-        }
-    };
+    let loc_of = |line: u64| if is_json { Loc::Feature(line) } else { Loc::Line(line) };
     summary.rows = sites.len() as u64;
     if !problems.is_empty() {
         return problems.into_result();
     }
-    tx.batch_execute(include_str!("../sql/site_stage.sql"))
-        .await
-        .map_err(Error::pg("creating the site staging table"))?;
+    tx.batch_execute(include_str!("../sql/site_stage.sql")).await.map_err(Error::pg("creating the site staging table"))?;
     let mut buf = CopyBuf::new();
     for s in &sites {
         buf.row(10);
@@ -489,50 +333,26 @@ pub async fn run(
         buf.date(s.on_air_date);
         buf.bool(s.synthetic);
     }
-    buf.send(
-        tx,
-        "COPY ingest_site_stage FROM STDIN (FORMAT binary)",
-        "staging sites",
-    )
-    .await?;
-    for r in tx
-        .query(include_str!("../sql/site_status_changes.sql"), &[])
-        .await
-        .map_err(Error::pg("checking status changes"))?
-    {
+    buf.send(tx, "COPY ingest_site_stage FROM STDIN (FORMAT binary)", "staging sites").await?;
+    for r in tx.query(include_str!("../sql/site_status_changes.sql"), &[]).await.map_err(Error::pg("checking status changes"))? {
         const W: &str = "checking status changes";
-        let (line, id, old, new): (i64, String, String, String) = (
-            crate::col(&r, "line", W)?,
-            crate::col(&r, "site_id", W)?,
-            crate::col(&r, "old_status", W)?,
-            crate::col(&r, "new_status", W)?,
-        );
-        let (Ok(o), Ok(n)) = (SiteStatus::from_str(&old), SiteStatus::from_str(&new)) else {
-            continue;
-        };
+        let (line, id, old, new): (i64, String, String, String) =
+            (crate::col(&r, "line", W)?, crate::col(&r, "site_id", W)?, crate::col(&r, "old_status", W)?, crate::col(&r, "new_status", W)?);
+        let (Ok(o), Ok(n)) = (SiteStatus::from_str(&old), SiteStatus::from_str(&new)) else { continue };
         if let Err(e) = o.transition(n) {
             problems.add(
                 loc_of(u64::try_from(line).unwrap_or(0)),
                 "status",
                 new,
-                format!(
-                    "site {id} is {old} in the database and cannot go back to {n} (allowed: {})",
-                    e.allowed_words("none")
-                ),
+                format!("site {id} is {old} in the database and cannot go back to {n} (allowed: {})", e.allowed_words("none")),
             );
         }
     }
-    let margin = opts
-        .site_margin_m
-        .unwrap_or(funkplan_model::DEFAULT_SITE_MARGIN_M);
-    let outside = tx
-        .query(include_str!("../sql/site_outside.sql"), &[&margin])
-        .await
-        .map_err(Error::pg("locating sites"))?;
+    let margin = opts.site_margin_m.unwrap_or(funkplan_model::DEFAULT_SITE_MARGIN_M);
+    let outside = tx.query(include_str!("../sql/site_outside.sql"), &[&margin]).await.map_err(Error::pg("locating sites"))?;
     for r in outside {
         const W: &str = "locating sites";
-        let (line, distance): (i64, f64) =
-            (crate::col(&r, "line", W)?, crate::col(&r, "distance", W)?);
+        let (line, distance): (i64, f64) = (crate::col(&r, "line", W)?, crate::col(&r, "distance", W)?);
         let (lon, lat): (f64, f64) = (crate::col(&r, "lon", W)?, crate::col(&r, "lat", W)?);
         problems.add(
             loc_of(u64::try_from(line).unwrap_or(0)),
@@ -547,10 +367,7 @@ pub async fn run(
     }
     problems.into_result()?;
     progress.stage("writing sites");
-    let rows = tx
-        .query(include_str!("../sql/site_upsert.sql"), &[])
-        .await
-        .map_err(Error::pg("upserting sites"))?;
+    let rows = tx.query(include_str!("../sql/site_upsert.sql"), &[]).await.map_err(Error::pg("upserting sites"))?;
     let (inserted, updated) = crate::split_counts(&rows)?;
     summary.inserted = inserted;
     summary.updated = updated;
@@ -560,13 +377,9 @@ pub async fn run(
         .await
         .and_then(|r| r.try_get("outside"))
         .map_err(Error::pg("counting sites outside municipalities"))?;
-    summary
-        .detail
-        .insert("outside_municipalities".into(), outside.into());
+    summary.detail.insert("outside_municipalities".into(), outside.into());
     if outside > 0 {
-        summary.notes.push(format!(
-            "{outside} sites lie outside every municipality (ags is empty)."
-        ));
+        summary.notes.push(format!("{outside} sites lie outside every municipality (ags is empty)."));
     }
     Ok(())
 }

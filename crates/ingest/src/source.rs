@@ -62,8 +62,7 @@ impl<R: Read> Read for Hashing<R> {
         if let Ok(mut h) = self.hasher.lock() {
             h.update(chunk);
         }
-        self.bytes
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.bytes.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -78,10 +77,7 @@ pub struct Digester {
 impl Digester {
     #[must_use]
     pub fn hex(&self) -> String {
-        self.hasher
-            .lock()
-            .map(|h| hex::encode(h.clone().finalize()))
-            .unwrap_or_default()
+        self.hasher.lock().map(|h| hex::encode(h.clone().finalize())).unwrap_or_default()
     }
 }
 
@@ -93,18 +89,8 @@ pub type Stream = BufReader<Hashing<Box<dyn Read + Send>>>;
 /// the digest is then of that CSV, the same as for the file unzipped.
 pub fn open(path: &Path) -> Result<(Stream, Digester)> {
     let f = crate::formats::open_stream(path)?;
-    let d = Digester {
-        hasher: Arc::new(Mutex::new(Sha256::new())),
-        bytes: Arc::default(),
-    };
-    let r = Hashing {
-        inner: f,
-        hasher: d.hasher.clone(),
-        bytes: d.bytes.clone(),
-        since_break: 0,
-        line: 0,
-        tripped: false,
-    };
+    let d = Digester { hasher: Arc::new(Mutex::new(Sha256::new())), bytes: Arc::default() };
+    let r = Hashing { inner: f, hasher: d.hasher.clone(), bytes: d.bytes.clone(), since_break: 0, line: 0, tripped: false };
     Ok((BufReader::with_capacity(1 << 20, r), d))
 }
 
@@ -121,11 +107,7 @@ pub fn read_all(path: &Path) -> Result<(Vec<u8>, String)> {
             what: what(),
             source: std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!(
-                    "the file is {} MiB, over the {} MiB limit for GeoJSON input",
-                    size >> 20,
-                    MAX_GEOJSON_BYTES >> 20
-                ),
+                format!("the file is {} MiB, over the {} MiB limit for GeoJSON input", size >> 20, MAX_GEOJSON_BYTES >> 20),
             ),
         });
     }
@@ -157,69 +139,34 @@ impl<R: Read> Csv<R> {
 }
 
 /// Open a CSV, detecting `,` or `;` (or tab) from the header line.
-pub fn csv<R: Read>(
-    mut r: BufReader<R>,
-    problems: &mut Problems,
-) -> Result<Option<Csv<BufReader<R>>>> {
+pub fn csv<R: Read>(mut r: BufReader<R>, problems: &mut Problems) -> Result<Option<Csv<BufReader<R>>>> {
     let buf = r.fill_buf().map_err(Error::io("reading the CSV header"))?;
     let first_line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
     let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
-    let delimiter = [b';', b',', b'\t']
-        .into_iter()
-        .max_by_key(|&c| count(c))
-        .unwrap_or(b',');
+    let delimiter = [b';', b',', b'\t'].into_iter().max_by_key(|&c| count(c)).unwrap_or(b',');
     let crlf = first_line.ends_with(b"\r");
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(r);
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(r);
     let header = match reader.byte_headers() {
         Ok(h) => h
             .iter()
-            .map(|f| {
-                String::from_utf8_lossy(f)
-                    .trim_start_matches('\u{feff}')
-                    .trim()
-                    .to_owned()
-            })
+            .map(|f| String::from_utf8_lossy(f).trim_start_matches('\u{feff}').trim().to_owned())
             .collect::<Vec<_>>(),
         Err(e) => {
-            problems.add(
-                Loc::Line(1),
-                "header",
-                "",
-                format!("cannot read the CSV header: {e}"),
-            );
+            problems.add(Loc::Line(1), "header", "", format!("cannot read the CSV header: {e}"));
             return Ok(None);
         }
     };
     if header.iter().all(String::is_empty) {
-        problems.add(
-            Loc::File,
-            "header",
-            "",
-            "the file is empty or has no header line",
-        );
+        problems.add(Loc::File, "header", "", "the file is empty or has no header line");
         return Ok(None);
     }
     let mut seen = std::collections::HashSet::new();
     for h in &header {
         if !seen.insert(h.to_ascii_lowercase()) {
-            problems.add(
-                Loc::Line(1),
-                h.clone(),
-                h.clone(),
-                "column appears twice in the header",
-            );
+            problems.add(Loc::Line(1), h.clone(), h.clone(), "column appears twice in the header");
         }
     }
-    Ok(Some(Csv {
-        reader,
-        delimiter,
-        header,
-        crlf,
-    }))
+    Ok(Some(Csv { reader, delimiter, header, crlf }))
 }
 
 /// Records read between two progress updates (an atomic add and, on a
@@ -246,22 +193,12 @@ impl<'p> Rows<'p> {
     /// Rows of `width` fields (the header's), progress shown on `progress`.
     #[must_use]
     pub fn new(width: usize, progress: &'p Progress) -> Self {
-        Self {
-            rec: csv::ByteRecord::new(),
-            width,
-            count: 0,
-            done: false,
-            progress,
-        }
+        Self { rec: csv::ByteRecord::new(), width, count: 0, done: false, progress }
     }
 
     /// The next well-formed row and its 1-based line in the file, or `None`
     /// at the end of the file.
-    pub fn next<R: Read>(
-        &mut self,
-        csv: &mut Csv<R>,
-        problems: &mut Problems,
-    ) -> Option<(&csv::ByteRecord, u64)> {
+    pub fn next<R: Read>(&mut self, csv: &mut Csv<R>, problems: &mut Problems) -> Option<(&csv::ByteRecord, u64)> {
         if self.done {
             return None;
         }
@@ -270,12 +207,7 @@ impl<'p> Rows<'p> {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    problems.add(
-                        Loc::Line(csv.line(e.position(), 0)),
-                        "(row)",
-                        "",
-                        format!("malformed CSV: {e}"),
-                    );
+                    problems.add(Loc::Line(csv.line(e.position(), 0)), "(row)", "", format!("malformed CSV: {e}"));
                     if problems.total() > MAX_PROBLEMS_WHILE_READING {
                         break;
                     }
@@ -306,43 +238,26 @@ impl<'p> Rows<'p> {
 /// Position of a column by case-insensitive name, trying several aliases.
 #[must_use]
 pub fn col(header: &[String], names: &[&str]) -> Option<usize> {
-    names
-        .iter()
-        .find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)))
+    names.iter().find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)))
 }
 
 /// A field as trimmed UTF-8, or a problem.
 pub fn field(rec: &csv::ByteRecord, i: usize) -> Result<&str, String> {
     let raw = rec.get(i).unwrap_or_default();
-    std::str::from_utf8(raw)
-        .map(str::trim)
-        .map_err(|_| "not valid UTF-8".to_owned())
+    std::str::from_utf8(raw).map(str::trim).map_err(|_| "not valid UTF-8".to_owned())
 }
 
 /// Check a record has exactly as many fields as the header.
-pub fn check_width(
-    rec: &csv::ByteRecord,
-    width: usize,
-    line: u64,
-    problems: &mut Problems,
-) -> bool {
+pub fn check_width(rec: &csv::ByteRecord, width: usize, line: u64, problems: &mut Problems) -> bool {
     if rec.len() == width {
         return true;
     }
-    let what = if rec.len() < width {
-        "missing"
-    } else {
-        "extra"
-    };
+    let what = if rec.len() < width { "missing" } else { "extra" };
     problems.add(
         Loc::Line(line),
         "(row)",
-        String::from_utf8_lossy(&rec.as_slice().iter().copied().take(80).collect::<Vec<_>>())
-            .into_owned(),
-        format!(
-            "{what} columns: expected {width} fields as in the header, found {}",
-            rec.len()
-        ),
+        String::from_utf8_lossy(&rec.as_slice().iter().copied().take(80).collect::<Vec<_>>()).into_owned(),
+        format!("{what} columns: expected {width} fields as in the header, found {}", rec.len()),
     );
     false
 }
@@ -350,26 +265,16 @@ pub fn check_width(
 /// Parse an ISO date `YYYY-MM-DD` of a `field` and check it lies in the
 /// field's plausible window (funkplan_model::plausible_date, the rule the
 /// API applies too); empty = None.
-pub fn date(
-    s: &str,
-    field: DateField,
-    today: chrono::NaiveDate,
-) -> Result<Option<chrono::NaiveDate>, String> {
+pub fn date(s: &str, field: DateField, today: chrono::NaiveDate) -> Result<Option<chrono::NaiveDate>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| "not a date (expected YYYY-MM-DD)".to_owned())?;
-    plausible_date(field, d, today)
-        .map(Some)
-        .map_err(|e| e.reason())
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "not a date (expected YYYY-MM-DD)".to_owned())?;
+    plausible_date(field, d, today).map(Some).map_err(|e| e.reason())
 }
 
 /// The file name shown in messages and stored in provenance.
 #[must_use]
 pub fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

@@ -15,8 +15,7 @@ use funkplan_db::testing::TestDb;
 use funkplan_ingest::{Crs, Kind, Options};
 
 fn vg5000() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/nrw-gemeinden-vg5000-2021.geojson");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/nrw-gemeinden-vg5000-2021.geojson");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -39,13 +38,7 @@ fn gk_helmert(zone: u32) -> String {
 /// to the millimetre; no `crs` member, as a file converted from a
 /// shapefile, so `--crs` says what it is. `shift` makes the deliberate
 /// mistakes after projecting.
-async fn reprojected(
-    c: &tokio_postgres::Client,
-    src: &str,
-    srid: i32,
-    proj: Option<&str>,
-    shift: Shift,
-) -> String {
+async fn reprojected(c: &tokio_postgres::Client, src: &str, srid: i32, proj: Option<&str>, shift: Shift) -> String {
     let sql = "WITH f AS (
             SELECT n, f->'properties' AS props,
                    CASE WHEN $3::text IS NULL THEN ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(f->>'geometry'), 4326), $2::int)
@@ -56,13 +49,7 @@ async fn reprojected(
             'geometry', ST_AsGeoJSON(CASE WHEN $6 THEN ST_FlipCoordinates(ST_Translate(g, $4, $5)) ELSE ST_Translate(g, $4, $5) END, 3)::json)
             ORDER BY n))::text
         FROM f";
-    c.query_one(
-        sql,
-        &[&src, &srid, &proj, &shift.dx, &shift.dy, &shift.swap],
-    )
-    .await
-    .unwrap()
-    .get(0)
+    c.query_one(sql, &[&src, &srid, &proj, &shift.dx, &shift.dy, &shift.swap]).await.unwrap().get(0)
 }
 
 /// Moved by (dx, dy) in the target CRS's units, then x and y swapped if `swap`.
@@ -73,11 +60,7 @@ struct Shift {
     swap: bool,
 }
 
-const NONE: Shift = Shift {
-    dx: 0.0,
-    dy: 0.0,
-    swap: false,
-};
+const NONE: Shift = Shift { dx: 0.0, dy: 0.0, swap: false };
 
 /// A deliberate mistake and the hint that must name it.
 struct Case<'a> {
@@ -90,11 +73,7 @@ struct Case<'a> {
 }
 
 fn with_crs(n: u32) -> Options {
-    Options {
-        crs: Some(Crs(n)),
-        state: Some("05".into()),
-        ..opts()
-    }
+    Options { crs: Some(Crs(n)), state: Some("05".into()), ..opts() }
 }
 
 /// The largest distance (m) between each municipality's centroid in the
@@ -116,15 +95,9 @@ async fn real_municipalities_in_every_projected_crs_ingest_to_the_same_places() 
     let mut c = db.client().await;
     let src = vg5000();
     let wgs = tmp_file("vg5000-4326.geojson", &src);
-    let s = ingest(&mut c, Kind::Municipalities, &wgs, &with_crs(4326))
-        .await
-        .unwrap();
+    let s = ingest(&mut c, Kind::Municipalities, &wgs, &with_crs(4326)).await.unwrap();
     assert_eq!(s.inserted, 396);
-    c.batch_execute(
-        "CREATE TEMP TABLE reference AS SELECT ags, ST_Centroid(geom) AS c FROM municipality",
-    )
-    .await
-    .unwrap();
+    c.batch_execute("CREATE TEMP TABLE reference AS SELECT ags, ST_Centroid(geom) AS c FROM municipality").await.unwrap();
 
     for srid in [31466, 31467, 25832, 25833, 3035] {
         let helmert = (srid / 10 == 3146).then(|| gk_helmert(srid % 10 - 4));
@@ -145,26 +118,13 @@ async fn real_municipalities_in_every_projected_crs_ingest_to_the_same_places() 
     // difference to the Helmert set stays within 2.5 m.
     let body = reprojected(&c, &src, 31467, None, NONE).await;
     let min_e: f64 = c
-        .query_one(
-            "SELECT min((p->>0)::float8) FROM json_array_elements($1::text::json->'features') f, \
-                    json_array_elements(f->'geometry'->'coordinates'->0) p",
-            &[&body],
-        )
+        .query_one("SELECT min((p->>0)::float8) FROM json_array_elements($1::text::json->'features') f, \
+                    json_array_elements(f->'geometry'->'coordinates'->0) p", &[&body])
         .await
         .unwrap()
         .get(0);
-    assert!(
-        min_e < 3_290_000.0,
-        "the test file does not reach west of zone 3's nominal area: {min_e}"
-    );
-    ingest(
-        &mut c,
-        Kind::Municipalities,
-        &tmp_file("vg5000-31467-default.geojson", &body),
-        &with_crs(31467),
-    )
-    .await
-    .unwrap();
+    assert!(min_e < 3_290_000.0, "the test file does not reach west of zone 3's nominal area: {min_e}");
+    ingest(&mut c, Kind::Municipalities, &tmp_file("vg5000-31467-default.geojson", &body), &with_crs(31467)).await.unwrap();
     let (worst, _) = worst_centroid_shift(&c).await;
     eprintln!("EPSG:31467 by PostGIS's default pipeline: worst centroid shift {worst:.4} m");
     assert!(worst < 2.5, "{worst}");
@@ -179,38 +139,14 @@ async fn the_usual_mistakes_with_real_files_are_refused_with_a_hint() {
     let field = "geometry polygon 1 ring 1 position 1";
     let swap = Shift { swap: true, ..NONE };
     let cases = [
-        Case {
-            what: "swapped x/y",
-            srid: 31467,
-            proj: Some(&gk3),
-            shift: swap,
-            crs: 31467,
-            hint: "x and y look swapped",
-        },
-        Case {
-            what: "swapped x/y, UTM",
-            srid: 25832,
-            proj: None,
-            shift: swap,
-            crs: 25832,
-            hint: "x and y look swapped",
-        },
-        Case {
-            what: "degrees with --crs EPSG:25832",
-            srid: 4326,
-            proj: None,
-            shift: NONE,
-            crs: 25832,
-            hint: "these look like degrees",
-        },
+        Case { what: "swapped x/y", srid: 31467, proj: Some(&gk3), shift: swap, crs: 31467, hint: "x and y look swapped" },
+        Case { what: "swapped x/y, UTM", srid: 25832, proj: None, shift: swap, crs: 25832, hint: "x and y look swapped" },
+        Case { what: "degrees with --crs EPSG:25832", srid: 4326, proj: None, shift: NONE, crs: 25832, hint: "these look like degrees" },
         Case {
             what: "GK3 without the zone prefix",
             srid: 31467,
             proj: Some(&gk3),
-            shift: Shift {
-                dx: -3_000_000.0,
-                ..NONE
-            },
+            shift: Shift { dx: -3_000_000.0, ..NONE },
             crs: 31467,
             hint: "lacks the Gauss-Krüger zone prefix",
         },
@@ -218,10 +154,7 @@ async fn the_usual_mistakes_with_real_files_are_refused_with_a_hint() {
             what: "GK3 with an extra digit",
             srid: 31467,
             proj: Some(&gk3),
-            shift: Shift {
-                dx: 30_000_000.0,
-                ..NONE
-            },
+            shift: Shift { dx: 30_000_000.0, ..NONE },
             crs: 31467,
             hint: "has a digit too many",
         },
@@ -230,43 +163,17 @@ async fn the_usual_mistakes_with_real_files_are_refused_with_a_hint() {
             what: "in Spain",
             srid: 4326,
             proj: None,
-            shift: Shift {
-                dx: -10.0,
-                dy: -10.0,
-                swap: false,
-            },
+            shift: Shift { dx: -10.0, dy: -10.0, swap: false },
             crs: 4326,
             hint: "more than 200 km outside Germany",
         },
     ];
-    for Case {
-        what,
-        srid,
-        proj,
-        shift,
-        crs,
-        hint,
-    } in cases
-    {
+    for Case { what, srid, proj, shift, crs, hint } in cases {
         let body = reprojected(&c, &src, srid, proj, shift).await;
-        let lines = must_fail(
-            &mut c,
-            Kind::Municipalities,
-            &tmp_file("bad.geojson", &body),
-            &with_crs(crs),
-        )
-        .await;
+        let lines = must_fail(&mut c, Kind::Municipalities, &tmp_file("bad.geojson", &body), &with_crs(crs)).await;
         // Every municipality is refused, each at its first position.
         has(&lines, &["feature 1", field, hint]);
-        assert!(
-            lines.iter().filter(|l| l.contains(hint)).count() >= 100,
-            "{what}: {}",
-            lines.join("\n")
-        );
-        assert!(
-            lines.iter().all(|l| l.contains(hint)),
-            "{what}: {}",
-            lines.join("\n")
-        );
+        assert!(lines.iter().filter(|l| l.contains(hint)).count() >= 100, "{what}: {}", lines.join("\n"));
+        assert!(lines.iter().all(|l| l.contains(hint)), "{what}: {}", lines.join("\n"));
     }
 }

@@ -2,12 +2,7 @@
 //! inserted in any order, replaced, merged from partial files and dropped,
 //! with reported_coverage always the latest release; bad input refused with
 //! nothing changed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss
-)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 mod common;
 
@@ -35,25 +30,12 @@ fn cov(name: &str, cells: &Cells) -> std::path::PathBuf {
 }
 
 fn at(date: NaiveDate) -> Options {
-    Options {
-        as_of: Some(date),
-        ..opts()
-    }
+    Options { as_of: Some(date), ..opts() }
 }
 
-async fn put(
-    c: &mut tokio_postgres::Client,
-    date: NaiveDate,
-    cells: &Cells,
-    partial: bool,
-) -> funkplan_ingest::Summary {
-    let o = Options {
-        partial,
-        ..at(date)
-    };
-    let mut s = release::ingest_files(c, &[cov("cov.csv", cells)], &o)
-        .await
-        .unwrap();
+async fn put(c: &mut tokio_postgres::Client, date: NaiveDate, cells: &Cells, partial: bool) -> funkplan_ingest::Summary {
+    let o = Options { partial, ..at(date) };
+    let mut s = release::ingest_files(c, &[cov("cov.csv", cells)], &o).await.unwrap();
     assert_eq!(s.len(), 1);
     s.remove(0)
 }
@@ -71,37 +53,18 @@ async fn in_force(c: &tokio_postgres::Client, date: NaiveDate) -> Cells {
 }
 
 async fn table(c: &tokio_postgres::Client) -> Cells {
-    c.query(
-        "SELECT e, lte_count FROM reported_coverage ORDER BY n, e",
-        &[],
-    )
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect()
+    c.query("SELECT e, lte_count FROM reported_coverage ORDER BY n, e", &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
 async fn dates(c: &tokio_postgres::Client) -> Vec<NaiveDate> {
-    c.query("SELECT as_of FROM coverage_release ORDER BY as_of", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    c.query("SELECT as_of FROM coverage_release ORDER BY as_of", &[]).await.unwrap().iter().map(|r| r.get(0)).collect()
 }
 
 /// Everything a release command may change.
 async fn state(c: &tokio_postgres::Client) -> String {
     let mut parts = vec![checksum(c).await];
-    for t in [
-        "coverage_release",
-        "reported_coverage_version",
-        "table_checksum",
-    ] {
-        let sql = format!(
-            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM {t} t"
-        );
+    for t in ["coverage_release", "reported_coverage_version", "table_checksum"] {
+        let sql = format!("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM {t} t");
         parts.push(c.query_one(&sql, &[]).await.unwrap().get(0));
     }
     parts.join(",")
@@ -111,33 +74,14 @@ async fn state(c: &tokio_postgres::Client) -> String {
 /// date, reported_coverage the latest's, and no cell with two versions in
 /// force at once.
 async fn check(c: &tokio_postgres::Client, model: &BTreeMap<NaiveDate, Cells>, step: &str) {
-    assert_eq!(
-        dates(c).await,
-        model.keys().copied().collect::<Vec<_>>(),
-        "{step}: release dates"
-    );
+    assert_eq!(dates(c).await, model.keys().copied().collect::<Vec<_>>(), "{step}: release dates");
     for (date, cells) in model {
-        assert_eq!(
-            &in_force(c, *date).await,
-            cells,
-            "{step}: cells in force at {date}"
-        );
-        let n: i64 = c
-            .query_one(
-                "SELECT cells FROM coverage_release WHERE as_of = $1",
-                &[date],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        assert_eq!(&in_force(c, *date).await, cells, "{step}: cells in force at {date}");
+        let n: i64 = c.query_one("SELECT cells FROM coverage_release WHERE as_of = $1", &[date]).await.unwrap().get(0);
         assert_eq!(n, cells.len() as i64, "{step}: cell count of {date}");
     }
     let latest = model.values().next_back().cloned().unwrap_or_default();
-    assert_eq!(
-        table(c).await,
-        latest,
-        "{step}: reported_coverage is the latest release"
-    );
+    assert_eq!(table(c).await, latest, "{step}: reported_coverage is the latest release");
     let overlaps: i64 = c
         .query_one(
             "SELECT count(*) FROM reported_coverage_version a JOIN reported_coverage_version b USING (n, e)
@@ -180,11 +124,7 @@ impl Rng {
 /// files and dropped, against a model of what each release holds.
 #[tokio::test]
 async fn versions_match_a_model_of_the_releases_under_any_order() {
-    for seed in [
-        0x9e37_79b9_7f4a_7c15,
-        0x0123_4567_89ab_cdef,
-        0x5eed_f00d_dead_beef,
-    ] {
+    for seed in [0x9e37_79b9_7f4a_7c15, 0x0123_4567_89ab_cdef, 0x5eed_f00d_dead_beef] {
         model_run(seed).await;
     }
 }
@@ -193,9 +133,7 @@ async fn model_run(seed: u64) {
     let db = TestDb::new().await;
     let mut c = db.client().await;
     c.batch_execute("DELETE FROM target").await.unwrap(); // dropping the last release is allowed then
-    let pool: Vec<NaiveDate> = (0..6)
-        .map(|k| d(2020 + k / 4, 1 + 3 * (k as u32 % 4)))
-        .collect();
+    let pool: Vec<NaiveDate> = (0..6).map(|k| d(2020 + k / 4, 1 + 3 * (k as u32 % 4))).collect();
     let mut rng = Rng(seed);
     let mut model: BTreeMap<NaiveDate, Cells> = BTreeMap::new();
     let cells = |rng: &mut Rng, share: u64| -> Cells {
@@ -220,19 +158,13 @@ async fn model_run(seed: u64) {
                 let over = cells(&mut rng, 20);
                 put(&mut c, date, &over, true).await;
                 // Merged into the release of the date, or a copy of the one in force then.
-                let mut base = model
-                    .range(..=date)
-                    .next_back()
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default();
+                let mut base = model.range(..=date).next_back().map(|(_, v)| v.clone()).unwrap_or_default();
                 base.extend(over);
                 model.insert(date, base);
             }
             _ => {
                 if model.remove(&date).is_some() {
-                    release::drop_release(&mut c, date, DropOptions::default())
-                        .await
-                        .unwrap();
+                    release::drop_release(&mut c, date, DropOptions::default()).await.unwrap();
                 } else {
                     continue;
                 }
@@ -240,11 +172,7 @@ async fn model_run(seed: u64) {
         }
         check(&c, &model, &format!("seed {seed:x} step {step} at {date}")).await;
     }
-    assert!(
-        model.len() >= 3,
-        "the sequence kept several releases: {:?}",
-        model.keys()
-    );
+    assert!(model.len() >= 3, "the sequence kept several releases: {:?}", model.keys());
 }
 
 #[tokio::test]
@@ -256,38 +184,23 @@ async fn same_file_again_is_a_no_op_and_other_content_replaces_the_release() {
     assert_eq!(s.detail["action"], "inserted");
     let before = state(&c).await;
     let s = put(&mut c, d(2024, 1), &a, false).await;
-    assert_eq!(
-        (s.detail["action"].as_str(), s.detail["write"].as_str()),
-        (Some("unchanged"), Some("no change"))
-    );
+    assert_eq!((s.detail["action"].as_str(), s.detail["write"].as_str()), (Some("unchanged"), Some("no change")));
     assert!(s.paragraph().contains("unchanged"), "{}", s.paragraph());
     // Only the provenance row of the no-op was added.
-    c.batch_execute("DELETE FROM ingest_run WHERE id = (SELECT max(id) FROM ingest_run)")
-        .await
-        .unwrap();
+    c.batch_execute("DELETE FROM ingest_run WHERE id = (SELECT max(id) FROM ingest_run)").await.unwrap();
     assert_eq!(state(&c).await, before);
 
     // Other content for the date: the release replaced whole, the run says so.
     let b: Cells = (3505..3515).map(|e| (e, 1)).collect();
     let s = put(&mut c, d(2024, 1), &b, false).await;
     assert_eq!(s.detail["action"], "replaced");
-    assert_eq!(
-        (
-            s.detail["cells_new"].as_u64(),
-            s.detail["cells_changed"].as_u64(),
-            s.detail["cells_removed"].as_u64()
-        ),
-        (Some(5), Some(5), Some(5))
-    );
+    assert_eq!((s.detail["cells_new"].as_u64(), s.detail["cells_changed"].as_u64(), s.detail["cells_removed"].as_u64()), (Some(5), Some(5), Some(5)));
     assert_eq!(table(&c).await, b);
     let r = c
         .query_one("SELECT r.detail->>'action', r.detail->>'as_of' FROM coverage_release c JOIN ingest_run r ON r.id = c.ingest_run_id", &[])
         .await
         .unwrap();
-    assert_eq!(
-        (r.get::<_, String>(0), r.get::<_, String>(1)),
-        ("replaced".into(), "2024-01-01".into())
-    );
+    assert_eq!((r.get::<_, String>(0), r.get::<_, String>(1)), ("replaced".into(), "2024-01-01".into()));
 }
 
 /// An older release goes among the versions without touching reported_coverage.
@@ -301,14 +214,8 @@ async fn an_older_release_leaves_the_current_table_alone() {
     let before: String = c.query_one(xmins, &[]).await.unwrap().get(0);
     let old: Cells = (3500..3505).map(|e| (e, 1)).collect();
     let s = put(&mut c, d(2023, 10), &old, false).await;
-    assert_eq!(
-        s.detail["write"],
-        "older release: reported_coverage untouched"
-    );
-    assert_eq!(
-        c.query_one(xmins, &[]).await.unwrap().get::<_, String>(0),
-        before
-    );
+    assert_eq!(s.detail["write"], "older release: reported_coverage untouched");
+    assert_eq!(c.query_one(xmins, &[]).await.unwrap().get::<_, String>(0), before);
     assert_eq!(in_force(&c, d(2023, 10)).await, old);
     assert_eq!(in_force(&c, d(2024, 4)).await, new);
 }
@@ -330,23 +237,15 @@ async fn a_partial_file_merges_into_a_copy_of_the_release_in_force() {
     assert_eq!(in_force(&c, d(2024, 1)).await, base);
     assert_eq!(table(&c).await, want);
     // Two partial files of one date in one command: both merged, in order.
-    let o = Options {
-        partial: true,
-        ..at(d(2024, 7))
-    };
+    let o = Options { partial: true, ..at(d(2024, 7)) };
     let one: Cells = [(3501, 1)].into_iter().collect();
     let two: Cells = [(3501, 3), (3502, 0)].into_iter().collect();
-    release::ingest_files(&mut c, &[cov("a.csv", &one), cov("b.csv", &two)], &o)
-        .await
-        .unwrap();
+    release::ingest_files(&mut c, &[cov("a.csv", &one), cov("b.csv", &two)], &o).await.unwrap();
     want.extend(two);
     assert_eq!(table(&c).await, want);
 }
 
-async fn refused(
-    what: impl std::future::Future<Output = Result<Vec<funkplan_ingest::Summary>, Error>>,
-    fragments: &[&str],
-) {
+async fn refused(what: impl std::future::Future<Output = Result<Vec<funkplan_ingest::Summary>, Error>>, fragments: &[&str]) {
     let err = what.await.expect_err("should be refused");
     let msg = err.to_string();
     for f in fragments {
@@ -366,93 +265,41 @@ async fn bad_input_is_refused_with_nothing_changed() {
 
     // Two files claiming one date with different content, in one command.
     let files = [cov("202404_a.csv", &a), cov("202404_b.csv", &b)];
-    refused(
-        release::ingest_files(&mut c2, &files, &opts_today()),
-        &[
-            "202404_a.csv",
-            "202404_b.csv",
-            "2024-04-01",
-            "different content",
-        ],
-    )
-    .await;
+    refused(release::ingest_files(&mut c2, &files, &opts_today()), &["202404_a.csv", "202404_b.csv", "2024-04-01", "different content"]).await;
     // The same content twice is one release, not a conflict (checked below).
     // --as-of in the future, before 2019.
-    refused(
-        release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &at(d(2026, 12))),
-        &["cov.csv", "2026-12-01", "future"],
-    )
-    .await;
-    refused(
-        release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &at(d(2018, 12))),
-        &["cov.csv", "2018-12-01", "before 2019-01-01"],
-    )
-    .await;
+    refused(release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &at(d(2026, 12))), &["cov.csv", "2026-12-01", "future"]).await;
+    refused(release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &at(d(2018, 12))), &["cov.csv", "2018-12-01", "before 2019-01-01"]).await;
     // A file name's date contradicting --as-of.
-    refused(
-        release::ingest_files(&mut c2, &[cov("202401_x.csv", &a)], &at(d(2024, 2))),
-        &["202401_x.csv", "2024-01", "--as-of", "2024-02-01"],
-    )
-    .await;
+    refused(release::ingest_files(&mut c2, &[cov("202401_x.csv", &a)], &at(d(2024, 2))), &["202401_x.csv", "2024-01", "--as-of", "2024-02-01"]).await;
     // No date at all.
-    refused(
-        release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &opts_today()),
-        &["cov.csv", "YYYYMM", "--as-of"],
-    )
-    .await;
+    refused(release::ingest_files(&mut c2, &[cov("cov.csv", &a)], &opts_today()), &["cov.csv", "YYYYMM", "--as-of"]).await;
     // A bad file among good ones: nothing of the good ones is kept.
-    let bad = tmp_file(
-        "202407_bad.csv",
-        "id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n100mN1E1,1,x,1,1,1\n",
-    );
-    let err = release::ingest_files(&mut c2, &[cov("202404_a.csv", &a), bad], &opts_today())
-        .await
-        .unwrap_err();
+    let bad = tmp_file("202407_bad.csv", "id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n100mN1E1,1,x,1,1,1\n");
+    let err = release::ingest_files(&mut c2, &[cov("202404_a.csv", &a), bad], &opts_today()).await.unwrap_err();
     assert!(matches!(err, Error::Invalid { .. }), "{err}");
     assert_eq!(state(&c).await, before);
 
     // Dropping a date without a release: the message lists the dates.
-    let err = release::drop_release(&mut c2, d(2023, 1), DropOptions::default())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("2023-01-01") && err.contains("2024-01-01"),
-        "{err}"
-    );
+    let err = release::drop_release(&mut c2, d(2023, 1), DropOptions::default()).await.unwrap_err().to_string();
+    assert!(err.contains("2023-01-01") && err.contains("2024-01-01"), "{err}");
     // Dropping the only release while the seeded targets need one.
-    let err = release::drop_release(&mut c2, d(2024, 1), DropOptions::default())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("only coverage release") && err.contains("--force"),
-        "{err}"
-    );
+    let err = release::drop_release(&mut c2, d(2024, 1), DropOptions::default()).await.unwrap_err().to_string();
+    assert!(err.contains("only coverage release") && err.contains("--force"), "{err}");
     assert_eq!(state(&c).await, before);
-    release::drop_release(&mut c2, d(2024, 1), DropOptions { force: true })
-        .await
-        .unwrap();
+    release::drop_release(&mut c2, d(2024, 1), DropOptions { force: true }).await.unwrap();
     assert!(dates(&c).await.is_empty());
-    assert!(
-        table(&c).await.is_empty(),
-        "no release left: no current coverage"
-    );
+    assert!(table(&c).await.is_empty(), "no release left: no current coverage");
 
     // The same content under two names for one date: one release.
     let files = [cov("202404_a.csv", &a), cov("202404_copy.csv", &a)];
-    let s = release::ingest_files(&mut c2, &files, &opts_today())
-        .await
-        .unwrap();
+    let s = release::ingest_files(&mut c2, &files, &opts_today()).await.unwrap();
     assert_eq!(s.len(), 1);
     assert_eq!(dates(&c).await, vec![d(2024, 4)]);
 }
 
 fn opts_today() -> Options {
-    Options {
-        as_of: None,
-        ..opts()
-    }
+    Options { as_of: None, ..opts() }
 }
 
 /// Storage (issue 16): a release changing 5 % of the cells adds at most
@@ -472,14 +319,6 @@ async fn a_release_changing_five_percent_adds_at_most_fifteen_percent() {
     put(&mut c, d(2024, 4), &next, false).await;
     let two: i64 = c.query_one(size, &[]).await.unwrap().get(0);
     let growth = (two - one) as f64 / one as f64;
-    eprintln!(
-        "one release: {one} bytes; a second with 5 % changed: +{} bytes ({:.1} %)",
-        two - one,
-        growth * 100.0
-    );
-    assert!(
-        growth <= 0.15,
-        "a 5 % release added {:.1} % of a full one",
-        growth * 100.0
-    );
+    eprintln!("one release: {one} bytes; a second with 5 % changed: +{} bytes ({:.1} %)", two - one, growth * 100.0);
+    assert!(growth <= 0.15, "a 5 % release added {:.1} % of a full one", growth * 100.0);
 }

@@ -103,14 +103,7 @@ mod tests {
 
     #[test]
     fn rejects_wrong_shapes() {
-        for bad in [
-            "",
-            "0511100",
-            "051110000",
-            "05a11000",
-            " 5111000",
-            "０5111000",
-        ] {
+        for bad in ["", "0511100", "051110000", "05a11000", " 5111000", "０5111000"] {
             assert!(bad.parse::<Ags>().is_err(), "{bad:?} accepted");
         }
     }

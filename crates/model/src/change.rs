@@ -34,19 +34,13 @@ impl Change {
     /// A change of these sites.
     #[must_use]
     pub fn sites(sites: Vec<SiteId>) -> Self {
-        Self {
-            kind: ChangeKind::Sites,
-            sites,
-        }
+        Self { kind: ChangeKind::Sites, sites }
     }
 
     /// A change of measures on these sites.
     #[must_use]
     pub fn measures(sites: Vec<SiteId>) -> Self {
-        Self {
-            kind: ChangeKind::Measures,
-            sites,
-        }
+        Self { kind: ChangeKind::Measures, sites }
     }
 
     /// The site ids as text (for logs and the engine's batches).

@@ -86,9 +86,7 @@ impl DateField {
     pub fn window(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
         match self {
             Self::Planned => {
-                let last = today
-                    .checked_add_months(Months::new(12 * PLANNED_YEARS_AHEAD))
-                    .unwrap_or(NaiveDate::MAX);
+                let last = today.checked_add_months(Months::new(12 * PLANNED_YEARS_AHEAD)).unwrap_or(NaiveDate::MAX);
                 (PLANNED_EARLIEST, last)
             }
             Self::OnAir => (PLANNED_EARLIEST, today),
@@ -166,10 +164,9 @@ impl DateError {
     #[must_use]
     pub fn field(&self) -> DateField {
         match self {
-            Self::TooEarly { field, .. }
-            | Self::Future { field, .. }
-            | Self::TooLate { field, .. }
-            | Self::NotOnAir { field, .. } => *field,
+            Self::TooEarly { field, .. } | Self::Future { field, .. } | Self::TooLate { field, .. } | Self::NotOnAir { field, .. } => {
+                *field
+            }
         }
     }
 
@@ -194,33 +191,15 @@ impl DateError {
 }
 
 /// `value` if it lies in `field`'s window for `today`, else why not.
-pub fn plausible_date(
-    field: DateField,
-    value: NaiveDate,
-    today: NaiveDate,
-) -> Result<NaiveDate, DateError> {
+pub fn plausible_date(field: DateField, value: NaiveDate, today: NaiveDate) -> Result<NaiveDate, DateError> {
     let (earliest, latest) = field.window(today);
     if value < earliest {
-        return Err(DateError::TooEarly {
-            field,
-            value,
-            earliest,
-            latest,
-        });
+        return Err(DateError::TooEarly { field, value, earliest, latest });
     }
     if value > latest {
         return Err(match field {
-            DateField::Planned => DateError::TooLate {
-                field,
-                value,
-                earliest,
-                latest,
-            },
-            DateField::OnAir | DateField::Completed => DateError::Future {
-                field,
-                value,
-                today,
-            },
+            DateField::Planned => DateError::TooLate { field, value, earliest, latest },
+            DateField::OnAir | DateField::Completed => DateError::Future { field, value, today },
         });
     }
     Ok(value)
@@ -230,16 +209,9 @@ pub fn plausible_date(
 /// planned, in permitting or under construction has not gone live, so a
 /// date of going live cannot be; a decommissioned site keeps the date it
 /// went live.
-pub fn check_on_air_date(
-    status: SiteStatus,
-    on_air_date: Option<NaiveDate>,
-) -> Result<(), DateError> {
+pub fn check_on_air_date(status: SiteStatus, on_air_date: Option<NaiveDate>) -> Result<(), DateError> {
     match on_air_date {
-        Some(value) if !status.has_been_on_air() => Err(DateError::NotOnAir {
-            field: DateField::OnAir,
-            value,
-            status,
-        }),
+        Some(value) if !status.has_been_on_air() => Err(DateError::NotOnAir { field: DateField::OnAir, value, status }),
         _ => Ok(()),
     }
 }
@@ -257,10 +229,7 @@ mod tests {
     #[test]
     fn the_windows_of_each_field() {
         let today = d(TODAY);
-        assert_eq!(
-            DateField::Planned.window(today),
-            (d("1990-01-01"), d("2036-12-07"))
-        );
+        assert_eq!(DateField::Planned.window(today), (d("1990-01-01"), d("2036-12-07")));
         assert_eq!(DateField::OnAir.window(today), (d("1990-01-01"), today));
         assert_eq!(DateField::Completed.window(today), (d("2019-01-01"), today));
         // The ends are inside.
@@ -283,10 +252,7 @@ mod tests {
                 assert!(matches!(e, DateError::TooEarly { .. }), "{e:?}");
                 assert_eq!(e.field(), f);
                 let msg = e.to_string();
-                assert!(
-                    msg.starts_with(f.name()) && msg.contains(&v.to_string()),
-                    "{msg}"
-                );
+                assert!(msg.starts_with(f.name()) && msg.contains(&v.to_string()), "{msg}");
                 assert!(msg.contains(&format!("{} … ", f.window(today).0)), "{msg}");
             }
         }
@@ -301,11 +267,7 @@ mod tests {
         // Planned: up to ten years ahead.
         assert!(plausible_date(DateField::Planned, d("2030-06-01"), today).is_ok());
         let e = plausible_date(DateField::Planned, d("2036-12-08"), today).unwrap_err();
-        assert!(
-            matches!(e, DateError::TooLate { .. })
-                && e.to_string().contains("1990-01-01 … 2036-12-07"),
-            "{e}"
-        );
+        assert!(matches!(e, DateError::TooLate { .. }) && e.to_string().contains("1990-01-01 … 2036-12-07"), "{e}");
         // Completed before it was planned is no error here: ahead of plan.
         assert!(plausible_date(DateField::Completed, d("2020-01-01"), today).is_ok());
     }
@@ -313,18 +275,10 @@ mod tests {
     #[test]
     fn on_air_date_only_on_sites_that_have_been_on_air() {
         let v = Some(d("2024-01-01"));
-        for s in [
-            SiteStatus::Planned,
-            SiteStatus::Permitting,
-            SiteStatus::Construction,
-        ] {
+        for s in [SiteStatus::Planned, SiteStatus::Permitting, SiteStatus::Construction] {
             let e = check_on_air_date(s, v).unwrap_err();
             assert_eq!(e.field(), DateField::OnAir);
-            assert!(
-                e.to_string()
-                    .contains(&format!("a {s} site is not on air yet")),
-                "{e}"
-            );
+            assert!(e.to_string().contains(&format!("a {s} site is not on air yet")), "{e}");
             assert_eq!(check_on_air_date(s, None), Ok(()));
         }
         assert_eq!(check_on_air_date(SiteStatus::OnAir, v), Ok(()));

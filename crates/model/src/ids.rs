@@ -21,8 +21,7 @@ pub fn valid_id(s: &str) -> bool {
         && s.len() <= ID_MAX_LEN
         && s != "."
         && s != ".."
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// An id that breaks [`ID_RULE`]; the message names the field and the value
@@ -140,16 +139,7 @@ mod tests {
 
     #[test]
     fn ids_follow_the_schema_rule_without_dot_segments() {
-        for ok in [
-            "S-1",
-            "S-05111000-3",
-            "a.b",
-            "...",
-            ".x",
-            "x.",
-            "op:1_2",
-            &"x".repeat(64),
-        ] {
+        for ok in ["S-1", "S-05111000-3", "a.b", "...", ".x", "x.", "op:1_2", &"x".repeat(64)] {
             assert!(valid_id(ok), "{ok:?}");
             assert_eq!(SiteId::new(ok).unwrap().as_str(), ok);
         }

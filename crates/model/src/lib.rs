@@ -9,13 +9,13 @@
 //! status `"onair"` cannot travel past the place that read it.
 
 mod ags;
-mod area;
 mod cell;
 mod change;
 mod dates;
 mod enums;
 mod ids;
 mod metric;
+mod area;
 mod operator;
 mod position;
 mod transition;
@@ -23,12 +23,11 @@ mod transition;
 pub use ags::Ags;
 pub use area::DEFAULT_SITE_MARGIN_M;
 pub use cell::{CellId, CELL_SIZE_M};
-pub use change::{Change, ChangeKind};
 pub use dates::{
-    check_on_air_date, plausible_date, DateError, DateField, COMPLETED_EARLIEST, PLANNED_EARLIEST,
-    PLANNED_YEARS_AHEAD,
+    check_on_air_date, plausible_date, DateError, DateField, COMPLETED_EARLIEST, PLANNED_EARLIEST, PLANNED_YEARS_AHEAD,
 };
 pub use enums::{CoverageSource, MeasureKind, MeasureStatus, Role, SiteStatus, Technology};
+pub use change::{Change, ChangeKind};
 pub use ids::{valid_id, IdError, MeasureId, SiteId, ID_MAX_LEN, ID_RULE};
 pub use metric::Metric;
 pub use operator::OperatorId;

@@ -36,12 +36,7 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in declaration order.
-    pub const ALL: &'static [Self] = &[
-        Self::MeasuresCompleted,
-        Self::HouseholdShare,
-        Self::AreaShare,
-        Self::DeadSpotAreaKm2,
-    ];
+    pub const ALL: &'static [Self] = &[Self::MeasuresCompleted, Self::HouseholdShare, Self::AreaShare, Self::DeadSpotAreaKm2];
 
     /// The spelling used in seed files, the database and JSON.
     #[must_use]
@@ -72,15 +67,11 @@ impl FromStr for Metric {
     /// assert!("vibes".parse::<Metric>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| ParseError::Enum {
-                what: "metric",
-                value: s.to_owned(),
-                allowed: "measures_completed household_share area_share dead_spot_area_km2",
-            })
+        Self::ALL.iter().copied().find(|m| m.as_str() == s).ok_or_else(|| ParseError::Enum {
+            what: "metric",
+            value: s.to_owned(),
+            allowed: "measures_completed household_share area_share dead_spot_area_km2",
+        })
     }
 }
 
@@ -101,15 +92,6 @@ mod tests {
             assert_eq!(serde_json::to_string(m).unwrap(), format!("\"{m}\""));
         }
         let e = "vibes".parse::<Metric>().unwrap_err().to_string();
-        assert!(
-            e.ends_with(
-                &Metric::ALL
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-            "{e}"
-        );
+        assert!(e.ends_with(&Metric::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" ")), "{e}");
     }
 }

@@ -33,8 +33,7 @@ impl FromStr for OperatorId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let ok = !s.is_empty()
             && s.len() <= 32
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {

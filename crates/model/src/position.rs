@@ -31,9 +31,7 @@ pub enum PositionError {
         lat: f64,
     },
     /// A WGS84 coordinate, but outside [`WINDOW`].
-    #[error(
-        "lon/lat ({lon}, {lat}) lies outside the area this system covers (lon -6..24, lat 40..65)"
-    )]
+    #[error("lon/lat ({lon}, {lat}) lies outside the area this system covers (lon -6..24, lat 40..65)")]
     OutsideWindow {
         /// Longitude given.
         lon: f64,
@@ -58,11 +56,7 @@ impl Position {
     /// assert!(Position::new(f64::NAN, 51.0).is_err());
     /// ```
     pub fn new(lon: f64, lat: f64) -> Result<Self, PositionError> {
-        if !(lon.is_finite()
-            && lat.is_finite()
-            && (-180.0..=180.0).contains(&lon)
-            && (-90.0..=90.0).contains(&lat))
-        {
+        if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
             return Err(PositionError::NotWgs84 { lon, lat });
         }
         let [west, south, east, north] = WINDOW;

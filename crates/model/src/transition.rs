@@ -82,24 +82,11 @@ mod tests {
 
     #[test]
     fn refusals_list_the_allowed_next_states() {
-        let e = SiteStatus::Construction
-            .transition(SiteStatus::Planned)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "cannot go from construction to planned; allowed next: on_air, decommissioned"
-        );
-        let e = MeasureStatus::Completed
-            .transition(MeasureStatus::Planned)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "cannot go from completed to planned; allowed next: none (final state)"
-        );
+        let e = SiteStatus::Construction.transition(SiteStatus::Planned).unwrap_err();
+        assert_eq!(e.to_string(), "cannot go from construction to planned; allowed next: on_air, decommissioned");
+        let e = MeasureStatus::Completed.transition(MeasureStatus::Planned).unwrap_err();
+        assert_eq!(e.to_string(), "cannot go from completed to planned; allowed next: none (final state)");
         assert_eq!(e.allowed_words("none"), "none");
-        assert_eq!(
-            MeasureStatus::Completed.transition(MeasureStatus::Completed),
-            Ok(MeasureStatus::Completed)
-        );
+        assert_eq!(MeasureStatus::Completed.transition(MeasureStatus::Completed), Ok(MeasureStatus::Completed));
     }
 }

@@ -76,14 +76,7 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 /// The forecast of a target with goal `goal` under `cmp`, current value
 /// `current` on `today`, deadline `deadline`, from its history.
 #[must_use]
-pub fn forecast(
-    cmp: Comparator,
-    goal: f64,
-    deadline: NaiveDate,
-    current: f64,
-    today: NaiveDate,
-    history: &[HistoryPoint],
-) -> Forecast {
+pub fn forecast(cmp: Comparator, goal: f64, deadline: NaiveDate, current: f64, today: NaiveDate, history: &[HistoryPoint]) -> Forecast {
     let recent: Vec<(f64, f64)> = history
         .iter()
         .rev()
@@ -93,8 +86,7 @@ pub fn forecast(
         .collect();
     let rate = slope(&recent);
     let passed = deadline < today;
-    let months_left = f64::from(i32::try_from((deadline - today).num_days()).unwrap_or(i32::MAX))
-        / DAYS_PER_MONTH;
+    let months_left = f64::from(i32::try_from((deadline - today).num_days()).unwrap_or(i32::MAX)) / DAYS_PER_MONTH;
     let met_now = cmp.met(current, goal);
     // A passed deadline is judged by the history's month of the deadline
     // (its value on that month's last day: the release in force then and
@@ -148,10 +140,7 @@ pub fn value_at(history: &[HistoryPoint], d: NaiveDate) -> Option<f64> {
 /// The first month whose value meets the goal.
 #[must_use]
 pub fn met_on(cmp: Comparator, goal: f64, history: &[HistoryPoint]) -> Option<NaiveDate> {
-    history
-        .iter()
-        .find(|p| cmp.met(p.value, goal))
-        .map(|p| p.month)
+    history.iter().find(|p| cmp.met(p.value, goal)).map(|p| p.month)
 }
 
 #[cfg(test)]
@@ -177,9 +166,7 @@ mod tests {
 
     #[test]
     fn slope_of_a_line_is_exact() {
-        let pts: Vec<(f64, f64)> = (0..12)
-            .map(|i| (f64::from(i), 3.0 * f64::from(i) + 7.0))
-            .collect();
+        let pts: Vec<(f64, f64)> = (0..12).map(|i| (f64::from(i), 3.0 * f64::from(i) + 7.0)).collect();
         assert_relative_eq!(slope(&pts).unwrap(), 3.0, epsilon = 1e-12);
         assert_eq!(slope(&pts[..1]), None);
     }
@@ -190,28 +177,13 @@ mod tests {
         let mut v = vec![0.0; 12];
         v.extend((1..=12).map(|i| 100.0 * f64::from(i)));
         let h = series("2023-01-01", &v);
-        let f = forecast(
-            Comparator::Ge,
-            5000.0,
-            d("2025-12-31"),
-            1200.0,
-            d("2024-12-31"),
-            &h,
-        );
+        let f = forecast(Comparator::Ge, 5000.0, d("2025-12-31"), 1200.0, d("2024-12-31"), &h);
         assert_relative_eq!(f.rate_actual_per_month.unwrap(), 100.0, epsilon = 1e-9);
         assert_eq!(f.points_used, 12);
         // 12 months left × 100 → 2400 at the deadline: not on track.
-        assert_relative_eq!(
-            f.value_at_deadline.unwrap(),
-            1200.0 + 100.0 * 365.0 / DAYS_PER_MONTH,
-            epsilon = 1e-6
-        );
+        assert_relative_eq!(f.value_at_deadline.unwrap(), 1200.0 + 100.0 * 365.0 / DAYS_PER_MONTH, epsilon = 1e-6);
         assert!(!f.on_track);
-        assert_relative_eq!(
-            f.rate_needed_per_month.unwrap(),
-            3800.0 / (365.0 / DAYS_PER_MONTH),
-            epsilon = 1e-9
-        );
+        assert_relative_eq!(f.rate_needed_per_month.unwrap(), 3800.0 / (365.0 / DAYS_PER_MONTH), epsilon = 1e-9);
         // 38 more months at 100 a month.
         let when = f.expected_met_on.unwrap();
         assert!(when > d("2028-02-01") && when < d("2028-03-15"), "{when}");
@@ -220,14 +192,7 @@ mod tests {
     #[test]
     fn on_track_when_rate_suffices_and_for_downward_targets() {
         let h = series("2024-01-01", &[40.0, 35.0, 30.0, 25.0]);
-        let f = forecast(
-            Comparator::Le,
-            0.0,
-            d("2024-12-31"),
-            25.0,
-            d("2024-04-15"),
-            &h,
-        );
+        let f = forecast(Comparator::Le, 0.0, d("2024-12-31"), 25.0, d("2024-04-15"), &h);
         assert_relative_eq!(f.rate_actual_per_month.unwrap(), -5.0, epsilon = 1e-9);
         assert!(f.on_track, "−5 km² a month for 8.5 months clears 25 km²");
         assert!(f.rate_needed_per_month.unwrap() < 0.0);
@@ -236,14 +201,7 @@ mod tests {
     #[test]
     fn passed_deadline_is_judged_at_the_deadline() {
         let h = series("2022-10-01", &[80.0, 85.0, 89.0, 91.0, 93.0]);
-        let f = forecast(
-            Comparator::Gt,
-            90.0,
-            d("2022-12-31"),
-            93.0,
-            d("2023-02-10"),
-            &h,
-        );
+        let f = forecast(Comparator::Gt, 90.0, d("2022-12-31"), 93.0, d("2023-02-10"), &h);
         assert_eq!(f.value_at_deadline, Some(89.0));
         assert!(!f.on_track);
         assert_eq!(f.rate_needed_per_month, None);
@@ -251,14 +209,7 @@ mod tests {
         // A history that starts after the deadline does not know the value
         // then; today's value (met) is not taken for it.
         let late = series("2023-01-01", &[91.0, 93.0]);
-        let f = forecast(
-            Comparator::Gt,
-            90.0,
-            d("2022-12-31"),
-            93.0,
-            d("2023-02-10"),
-            &late,
-        );
+        let f = forecast(Comparator::Gt, 90.0, d("2022-12-31"), 93.0, d("2023-02-10"), &late);
         assert_eq!(f.value_at_deadline, None);
         assert!(!f.on_track);
     }
@@ -268,14 +219,7 @@ mod tests {
         // Releases may report less than before: met in November, not at
         // the December deadline, met again today.
         let h = series("2022-10-01", &[89.0, 91.0, 88.0, 92.0]);
-        let f = forecast(
-            Comparator::Gt,
-            90.0,
-            d("2022-12-31"),
-            92.0,
-            d("2023-01-20"),
-            &h,
-        );
+        let f = forecast(Comparator::Gt, 90.0, d("2022-12-31"), 92.0, d("2023-01-20"), &h);
         assert_eq!(f.value_at_deadline, Some(88.0));
         assert!(!f.on_track);
     }

@@ -15,15 +15,8 @@ use crate::{load, metric_value, Definition, HistoryPoint, Result};
 /// A database error.
 pub async fn history(db: &Db, id: &str) -> Result<Option<Vec<HistoryPoint>>> {
     let c = db.conn().await?;
-    let exists = c
-        .prepare_cached(include_str!("../sql/target_exists.sql"))
-        .await
-        .map_err(DbError::pg("looking up a target"))?;
-    if c.query_opt(&exists, &[&id])
-        .await
-        .map_err(DbError::pg("looking up a target"))?
-        .is_none()
-    {
+    let exists = c.prepare_cached(include_str!("../sql/target_exists.sql")).await.map_err(DbError::pg("looking up a target"))?;
+    if c.query_opt(&exists, &[&id]).await.map_err(DbError::pg("looking up a target"))?.is_none() {
         return Ok(None);
     }
     history_on(&c, id).await.map(Some)
@@ -33,18 +26,10 @@ pub async fn history(db: &Db, id: &str) -> Result<Option<Vec<HistoryPoint>>> {
 /// holds, its statement prepared once per connection.
 pub(crate) async fn history_on(c: &funkplan_db::Conn, id: &str) -> Result<Vec<HistoryPoint>> {
     const WHAT: &str = "reading target history";
-    let stmt = c
-        .prepare_cached(include_str!("../sql/history.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let stmt = c.prepare_cached(include_str!("../sql/history.sql")).await.map_err(DbError::pg(WHAT))?;
     let rows = c.query(&stmt, &[&id]).await.map_err(DbError::pg(WHAT))?;
     rows.iter()
-        .map(|r| {
-            Ok(HistoryPoint {
-                month: col(r, "month", WHAT)?,
-                value: col(r, "value", WHAT)?,
-            })
-        })
+        .map(|r| Ok(HistoryPoint { month: col(r, "month", WHAT)?, value: col(r, "value", WHAT)? }))
         .collect::<Result<_>>()
 }
 
@@ -70,10 +55,7 @@ pub fn month_of(d: NaiveDate) -> NaiveDate {
 pub async fn history_months(db: &Db, today: NaiveDate) -> Result<Vec<NaiveDate>> {
     const WHAT: &str = "finding the first completed measure";
     let c = db.conn().await?;
-    let row = c
-        .query_one(include_str!("../sql/history_start.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let row = c.query_one(include_str!("../sql/history_start.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
     let start: Option<NaiveDate> = col(&row, "start", WHAT)?;
     let end = month_of(today);
     let mut m = start.map_or(end, month_of).min(end);
@@ -129,30 +111,18 @@ pub async fn rebuild_history(db: &Db, coverage: Option<&[CoveragePoint]>) -> Res
         current.push(metric_value(db, t, now).await?.0);
     }
     let mut conn = db.conn().await?;
-    let tx = conn
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting the history transaction"))?;
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the history transaction"))?;
     let mut written = 0;
     for (t, cur) in targets.iter().zip(current) {
         let (ms, vs, replace): (Vec<NaiveDate>, Vec<f64>, bool) = match Definition::of_target(t)? {
             Definition::MeasuresCompleted { kinds, after } => {
                 let kinds = Definition::kind_words(&kinds);
                 let rows = tx
-                    .query(
-                        include_str!("../sql/history_measures_completed.sql"),
-                        &[&kinds, &after, &start, &today],
-                    )
+                    .query(include_str!("../sql/history_measures_completed.sql"), &[&kinds, &after, &start, &today])
                     .await
                     .map_err(DbError::pg(WHAT))?;
-                let ms = rows
-                    .iter()
-                    .map(|r| col(r, "month", WHAT))
-                    .collect::<Result<_>>()?;
-                let vs = rows
-                    .iter()
-                    .map(|r| col(r, "value", WHAT))
-                    .collect::<Result<_>>()?;
+                let ms = rows.iter().map(|r| col(r, "month", WHAT)).collect::<Result<_>>()?;
+                let vs = rows.iter().map(|r| col(r, "value", WHAT)).collect::<Result<_>>()?;
                 (ms, vs, true)
             }
             Definition::Coverage { metric, technology } => match coverage {
@@ -175,16 +145,11 @@ pub async fn rebuild_history(db: &Db, coverage: Option<&[CoveragePoint]>) -> Res
                 .await
                 .map_err(DbError::pg("clearing target history"))?;
         }
-        tx.execute(
-            include_str!("../sql/upsert_history.sql"),
-            &[&t.id, &ms, &vs],
-        )
-        .await
-        .map_err(DbError::pg("writing target history"))?;
+        tx.execute(include_str!("../sql/upsert_history.sql"), &[&t.id, &ms, &vs])
+            .await
+            .map_err(DbError::pg("writing target history"))?;
         written += ms.len();
     }
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing target history"))?;
+    tx.commit().await.map_err(DbError::pg("committing target history"))?;
     Ok(written)
 }

@@ -31,8 +31,8 @@
 pub mod forecast;
 pub mod history;
 pub mod metric;
-mod row;
 pub mod running_month;
+mod row;
 pub mod status;
 pub mod target;
 

@@ -41,10 +41,7 @@ pub enum Definition {
 
 /// `metric` as a [`Metric`], or the definition error of target `id`.
 pub(crate) fn parse_metric(id: &str, metric: &str) -> Result<Metric> {
-    metric.parse().map_err(|_| Error::Definition {
-        id: id.to_owned(),
-        reason: format!("unknown metric {metric}"),
-    })
+    metric.parse().map_err(|_| Error::Definition { id: id.to_owned(), reason: format!("unknown metric {metric}") })
 }
 
 impl Definition {
@@ -55,10 +52,7 @@ impl Definition {
     /// `kinds` (or an empty list, or a kind that is no measure kind), a
     /// `completed_after` that is no date, no or an unknown `technology`.
     pub fn of(id: &str, metric: Metric, params: &serde_json::Value) -> Result<Self> {
-        let bad = |reason: String| Error::Definition {
-            id: id.to_owned(),
-            reason,
-        };
+        let bad = |reason: String| Error::Definition { id: id.to_owned(), reason };
         match metric {
             Metric::MeasuresCompleted => {
                 let kinds: Vec<MeasureKind> = params
@@ -67,9 +61,9 @@ impl Definition {
                     .map(|a| {
                         a.iter()
                             .map(|k| {
-                                k.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                                    bad(format!("metric_params.kinds: {k} is not a measure kind"))
-                                })
+                                k.as_str()
+                                    .and_then(|s| s.parse().ok())
+                                    .ok_or_else(|| bad(format!("metric_params.kinds: {k} is not a measure kind")))
                             })
                             .collect::<Result<_>>()
                     })
@@ -80,9 +74,9 @@ impl Definition {
                 }
                 let after = match params.get("completed_after").and_then(|v| v.as_str()) {
                     None => None,
-                    Some(s) => Some(s.parse().map_err(|_| {
-                        bad(format!("metric_params.completed_after {s:?} is not a date"))
-                    })?),
+                    Some(s) => {
+                        Some(s.parse().map_err(|_| bad(format!("metric_params.completed_after {s:?} is not a date")))?)
+                    }
                 };
                 Ok(Self::MeasuresCompleted { kinds, after })
             }
@@ -91,11 +85,8 @@ impl Definition {
                     .get("technology")
                     .and_then(|v| v.as_str())
                     .ok_or_else(|| bad("metric_params.technology missing".into()))?;
-                let technology = tech.parse().map_err(|_| {
-                    bad(format!(
-                        "metric_params.technology {tech:?} is not a technology"
-                    ))
-                })?;
+                let technology =
+                    tech.parse().map_err(|_| bad(format!("metric_params.technology {tech:?} is not a technology")))?;
                 Ok(Self::Coverage { metric, technology })
             }
         }
@@ -140,36 +131,20 @@ pub async fn metric_value(db: &Db, t: &Target, at: DateTime<Utc>) -> Result<(f64
 /// prepared once per connection: `/api/v1/targets` asks it of every target
 /// on one connection (issue 19: a read that misses the cache paid a pool
 /// checkout and a parse round trip per statement).
-pub(crate) async fn metric_value_on(
-    c: &funkplan_db::Conn,
-    t: &Target,
-    at: DateTime<Utc>,
-) -> Result<(f64, DateTime<Utc>)> {
+pub(crate) async fn metric_value_on(c: &funkplan_db::Conn, t: &Target, at: DateTime<Utc>) -> Result<(f64, DateTime<Utc>)> {
     let def = Definition::of_target(t)?;
     match def {
         Definition::MeasuresCompleted { kinds, after } => {
             const WHAT: &str = "counting completed measures";
             let kinds = Definition::kind_words(&kinds);
-            let stmt = c
-                .prepare_cached(include_str!("../sql/metric_measures_completed.sql"))
-                .await
-                .map_err(DbError::pg(WHAT))?;
-            let row = c
-                .query_one(&stmt, &[&kinds, &after, &at.date_naive()])
-                .await
-                .map_err(DbError::pg(WHAT))?;
+            let stmt = c.prepare_cached(include_str!("../sql/metric_measures_completed.sql")).await.map_err(DbError::pg(WHAT))?;
+            let row = c.query_one(&stmt, &[&kinds, &after, &at.date_naive()]).await.map_err(DbError::pg(WHAT))?;
             Ok((col(&row, "value", WHAT)?, at))
         }
         Definition::Coverage { metric, technology } => {
             const WHAT: &str = "summing coverage figures";
-            let stmt = c
-                .prepare_cached(include_str!("../sql/metric_coverage.sql"))
-                .await
-                .map_err(DbError::pg(WHAT))?;
-            let row = c
-                .query_one(&stmt, &[&technology.as_str()])
-                .await
-                .map_err(DbError::pg(WHAT))?;
+            let stmt = c.prepare_cached(include_str!("../sql/metric_coverage.sql")).await.map_err(DbError::pg(WHAT))?;
+            let row = c.query_one(&stmt, &[&technology.as_str()]).await.map_err(DbError::pg(WHAT))?;
             let column = coverage_column(metric).ok_or_else(|| Error::Definition {
                 id: t.id.clone(),
                 reason: format!("metric {metric} is not a coverage metric"),
@@ -208,16 +183,10 @@ impl CoveragePoint {
         let (cells, cov) = (self.cells as f64, self.cells_covered as f64);
         match metric {
             Metric::MeasuresCompleted => None,
-            Metric::HouseholdShare => Some(if self.households > 0.0 {
-                100.0 * self.households_covered / self.households
-            } else {
-                0.0
-            }),
-            Metric::AreaShare => Some(if cells > 0.0 {
-                100.0 * cov / cells
-            } else {
-                0.0
-            }),
+            Metric::HouseholdShare => {
+                Some(if self.households > 0.0 { 100.0 * self.households_covered / self.households } else { 0.0 })
+            }
+            Metric::AreaShare => Some(if cells > 0.0 { 100.0 * cov / cells } else { 0.0 }),
             Metric::DeadSpotAreaKm2 => Some((cells - cov) * 0.01),
         }
     }
@@ -230,49 +199,18 @@ mod tests {
 
     #[test]
     fn parameters_are_checked_once() {
-        let d = Definition::of(
-            "t",
-            Metric::MeasuresCompleted,
-            &json!({"kinds": ["5g_upgrade"], "completed_after": "2021-11-16"}),
-        );
+        let d = Definition::of("t", Metric::MeasuresCompleted, &json!({"kinds": ["5g_upgrade"], "completed_after": "2021-11-16"}));
         assert_eq!(
             d.unwrap(),
-            Definition::MeasuresCompleted {
-                kinds: vec![MeasureKind::FiveGUpgrade],
-                after: "2021-11-16".parse().ok()
-            }
+            Definition::MeasuresCompleted { kinds: vec![MeasureKind::FiveGUpgrade], after: "2021-11-16".parse().ok() }
         );
         for (m, p, why) in [
-            (
-                Metric::MeasuresCompleted,
-                json!({"kinds": []}),
-                "metric_params.kinds is empty",
-            ),
-            (
-                Metric::MeasuresCompleted,
-                json!({}),
-                "metric_params.kinds is empty",
-            ),
-            (
-                Metric::MeasuresCompleted,
-                json!({"kinds": ["x"]}),
-                "is not a measure kind",
-            ),
-            (
-                Metric::MeasuresCompleted,
-                json!({"kinds": ["lte_upgrade"], "completed_after": "soon"}),
-                "is not a date",
-            ),
-            (
-                Metric::AreaShare,
-                json!({}),
-                "metric_params.technology missing",
-            ),
-            (
-                Metric::AreaShare,
-                json!({"technology": "umts"}),
-                "is not a technology",
-            ),
+            (Metric::MeasuresCompleted, json!({"kinds": []}), "metric_params.kinds is empty"),
+            (Metric::MeasuresCompleted, json!({}), "metric_params.kinds is empty"),
+            (Metric::MeasuresCompleted, json!({"kinds": ["x"]}), "is not a measure kind"),
+            (Metric::MeasuresCompleted, json!({"kinds": ["lte_upgrade"], "completed_after": "soon"}), "is not a date"),
+            (Metric::AreaShare, json!({}), "metric_params.technology missing"),
+            (Metric::AreaShare, json!({"technology": "umts"}), "is not a technology"),
         ] {
             let e = Definition::of("t", m, &p).unwrap_err().to_string();
             assert!(e.starts_with("target t: ") && e.contains(why), "{e}");
@@ -284,10 +222,7 @@ mod tests {
         let sql = crate::RunningMonth::SQL;
         for &m in Metric::ALL {
             assert_eq!(coverage_column(m).is_some(), m.is_coverage(), "{m}");
-            assert!(
-                sql.contains(&format!("WHEN '{m}' THEN")),
-                "upsert_running_month.sql has no case for {m}"
-            );
+            assert!(sql.contains(&format!("WHEN '{m}' THEN")), "upsert_running_month.sql has no case for {m}");
         }
     }
 }

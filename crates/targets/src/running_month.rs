@@ -47,18 +47,10 @@ impl RunningMonth {
     /// Add target `id`, checked, as one row of the statement's arrays.
     fn push(&mut self, id: String, def: Definition) {
         let (metric, kinds, after, tech) = match def {
-            Definition::MeasuresCompleted { kinds, after } => (
-                Metric::MeasuresCompleted,
-                serde_json::Value::from(Definition::kind_words(&kinds)),
-                after,
-                None,
-            ),
-            Definition::Coverage { metric, technology } => (
-                metric,
-                serde_json::Value::Null,
-                None,
-                Some(technology.as_str()),
-            ),
+            Definition::MeasuresCompleted { kinds, after } => {
+                (Metric::MeasuresCompleted, serde_json::Value::from(Definition::kind_words(&kinds)), after, None)
+            }
+            Definition::Coverage { metric, technology } => (metric, serde_json::Value::Null, None, Some(technology.as_str())),
         };
         self.ids.push(id);
         self.metrics.push(metric.as_str());
@@ -78,29 +70,10 @@ impl RunningMonth {
     ///
     /// # Errors
     /// A database error.
-    pub async fn record(
-        &self,
-        c: &impl tokio_postgres::GenericClient,
-        stmt: &tokio_postgres::Statement,
-        today: NaiveDate,
-    ) -> Result<u64> {
-        c.execute(
-            stmt,
-            &[
-                &today,
-                &self.ids,
-                &self.metrics,
-                &self.kinds,
-                &self.after,
-                &self.techs,
-            ],
-        )
-        .await
-        .map_err(|e| {
-            Error::Db(DbError::pg("updating the running month of target history")(
-                e,
-            ))
-        })
+    pub async fn record(&self, c: &impl tokio_postgres::GenericClient, stmt: &tokio_postgres::Statement, today: NaiveDate) -> Result<u64> {
+        c.execute(stmt, &[&today, &self.ids, &self.metrics, &self.kinds, &self.after, &self.techs])
+            .await
+            .map_err(|e| Error::Db(DbError::pg("updating the running month of target history")(e)))
     }
 }
 
@@ -117,15 +90,9 @@ impl RunningMonth {
 ///
 /// # Errors
 /// A database error.
-pub async fn running_month(
-    c: &impl tokio_postgres::GenericClient,
-    which: ChangeKind,
-) -> Result<RunningMonth> {
+pub async fn running_month(c: &impl tokio_postgres::GenericClient, which: ChangeKind) -> Result<RunningMonth> {
     const WHAT: &str = "reading targets";
-    let rows = c
-        .query(include_str!("../sql/running_month_targets.sql"), &[])
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let rows = c.query(include_str!("../sql/running_month_targets.sql"), &[]).await.map_err(DbError::pg(WHAT))?;
     let mut rm = RunningMonth::default();
     for r in &rows {
         let id: String = col(r, "id", WHAT)?;
@@ -154,18 +121,10 @@ pub async fn running_month(
 pub async fn refresh_current_month(db: &Db) -> Result<()> {
     let today = Utc::now().date_naive();
     let mut conn = db.conn().await?;
-    let tx = conn
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting the target refresh"))?;
+    let tx = conn.transaction().await.map_err(DbError::pg("starting the target refresh"))?;
     let rm = running_month(&*tx, ChangeKind::Measures).await?;
-    let stmt = tx
-        .prepare(RunningMonth::SQL)
-        .await
-        .map_err(DbError::pg("preparing the target refresh"))?;
+    let stmt = tx.prepare(RunningMonth::SQL).await.map_err(DbError::pg("preparing the target refresh"))?;
     rm.record(&*tx, &stmt, today).await?;
-    tx.commit().await.map_err(DbError::pg(
-        "committing the running month of target history",
-    ))?;
+    tx.commit().await.map_err(DbError::pg("committing the running month of target history"))?;
     Ok(())
 }

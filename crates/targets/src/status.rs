@@ -68,11 +68,7 @@ pub struct TargetStatus {
 #[must_use]
 pub fn progress(cmp: Comparator, value: f64, goal: f64, baseline: Option<f64>) -> f64 {
     let p = if cmp.higher_is_better() {
-        if goal <= 0.0 {
-            1.0
-        } else {
-            value / goal
-        }
+        if goal <= 0.0 { 1.0 } else { value / goal }
     } else {
         match baseline {
             _ if value <= goal => 1.0,
@@ -117,10 +113,7 @@ pub async fn status_all(db: &Db) -> Result<Vec<TargetStatus>> {
 /// A database error, or [`crate::Error::Definition`] for a broken target.
 pub async fn status_at(db: &Db, date: NaiveDate) -> Result<Option<Vec<TargetStatus>>> {
     let month = crate::month_of(date);
-    let as_of = month_end(month)
-        .and_hms_opt(23, 59, 59)
-        .unwrap_or_default()
-        .and_utc();
+    let as_of = month_end(month).and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
     let mut out = Vec::new();
     let c = db.conn().await?;
     for t in load_on(&c).await? {
@@ -136,21 +129,12 @@ pub async fn status_at(db: &Db, date: NaiveDate) -> Result<Option<Vec<TargetStat
 
 /// The last day of the month that starts on `month`.
 fn month_end(month: NaiveDate) -> NaiveDate {
-    month
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(month)
+    month.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(month)
 }
 
 /// The verdict on `t` with value `v` (computed at `as_of`) seen on `today`
 /// with the history `hist` known then.
-fn judge(
-    t: Target,
-    v: f64,
-    as_of: DateTime<Utc>,
-    today: NaiveDate,
-    hist: &[HistoryPoint],
-) -> TargetStatus {
+fn judge(t: Target, v: f64, as_of: DateTime<Utc>, today: NaiveDate, hist: &[HistoryPoint]) -> TargetStatus {
     let baseline = hist.first().map(|p| p.value);
     let fc = forecast::forecast(t.comparator, t.target_value, t.deadline, v, today, hist);
     let deadline_passed = t.deadline < today;
@@ -159,12 +143,7 @@ fn judge(
         met: t.comparator.met(v, t.target_value),
         // From the history's month of the deadline (see forecast); not
         // known when the history starts after it.
-        met_at_deadline: if deadline_passed {
-            fc.value_at_deadline
-                .map(|v| t.comparator.met(v, t.target_value))
-        } else {
-            None
-        },
+        met_at_deadline: if deadline_passed { fc.value_at_deadline.map(|v| t.comparator.met(v, t.target_value)) } else { None },
         met_on: forecast::met_on(t.comparator, t.target_value, hist),
         deadline_passed,
         baseline,

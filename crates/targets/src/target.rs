@@ -98,19 +98,14 @@ pub async fn load(db: &Db) -> Result<Vec<Target>> {
 /// per connection.
 pub(crate) async fn load_on(c: &funkplan_db::Conn) -> Result<Vec<Target>> {
     const WHAT: &str = "reading targets";
-    let stmt = c
-        .prepare_cached(include_str!("../sql/targets.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let stmt = c.prepare_cached(include_str!("../sql/targets.sql")).await.map_err(DbError::pg(WHAT))?;
     let rows = c.query(&stmt, &[]).await.map_err(DbError::pg(WHAT))?;
     rows.iter()
         .map(|r| {
             let id: String = col(r, "id", WHAT)?;
             let comparator: String = col(r, "comparator", WHAT)?;
-            let comparator = Comparator::parse(&comparator).ok_or_else(|| Error::Definition {
-                id: id.clone(),
-                reason: format!("unknown comparator {comparator}"),
-            })?;
+            let comparator = Comparator::parse(&comparator)
+                .ok_or_else(|| Error::Definition { id: id.clone(), reason: format!("unknown comparator {comparator}") })?;
             let metric: String = col(r, "metric", WHAT)?;
             let metric = crate::metric::parse_metric(&id, &metric)?;
             Ok(Target {

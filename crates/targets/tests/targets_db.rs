@@ -45,26 +45,14 @@ async fn counts_history_and_verdicts() {
     let up = targets.iter().find(|t| t.id == "5g-upgrades").unwrap();
     let lte = targets.iter().find(|t| t.id == "lte-measures").unwrap();
     let end_2024 = Utc.with_ymd_and_hms(2024, 12, 31, 12, 0, 0).unwrap();
-    assert_eq!(
-        metric_value(&db, up, end_2024).await.unwrap().0,
-        3.0,
-        "3 of 4 completed upgrades by the end of 2024"
-    );
+    assert_eq!(metric_value(&db, up, end_2024).await.unwrap().0, 3.0, "3 of 4 completed upgrades by the end of 2024");
     assert_eq!(metric_value(&db, up, Utc::now()).await.unwrap().0, 4.0);
-    assert_eq!(
-        metric_value(&db, lte, Utc::now()).await.unwrap().0,
-        1.0,
-        "2021-11-16 itself is not after the adoption"
-    );
+    assert_eq!(metric_value(&db, lte, Utc::now()).await.unwrap().0, 1.0, "2021-11-16 itself is not after the adoption");
 
     let written = rebuild_history(&db, None).await.unwrap();
     assert!(written > 0);
     let h = history(&db, "5g-upgrades").await.unwrap().unwrap();
-    assert_eq!(
-        h.first().unwrap().month,
-        d("2021-11-01"),
-        "starts with the first completed measure"
-    );
+    assert_eq!(h.first().unwrap().month, d("2021-11-01"), "starts with the first completed measure");
     let at = |m: &str| h.iter().find(|p| p.month == d(m)).unwrap().value;
     assert_eq!(at("2021-11-01"), 0.0);
     assert_eq!(at("2022-02-01"), 0.0);
@@ -75,32 +63,15 @@ async fn counts_history_and_verdicts() {
     assert_eq!(at("2025-01-01"), 4.0);
     // Consecutive months, up to the running one.
     for w in h.windows(2) {
-        assert_eq!(
-            w[0].month
-                .checked_add_months(chrono::Months::new(1))
-                .unwrap(),
-            w[1].month
-        );
+        assert_eq!(w[0].month.checked_add_months(chrono::Months::new(1)).unwrap(), w[1].month);
     }
-    assert_eq!(
-        h.last().unwrap().month,
-        funkplan_targets::month_of(Utc::now().date_naive())
-    );
+    assert_eq!(h.last().unwrap().month, funkplan_targets::month_of(Utc::now().date_naive()));
     let hl = history(&db, "lte-measures").await.unwrap().unwrap();
-    assert_eq!(
-        hl.iter()
-            .find(|p| p.month == d("2021-11-01"))
-            .unwrap()
-            .value,
-        1.0
-    );
+    assert_eq!(hl.iter().find(|p| p.month == d("2021-11-01")).unwrap().value, 1.0);
     assert!(history(&db, "no-such-target").await.unwrap().is_none());
     // Coverage targets without engine output keep the current value for
     // the running month only (no coverage computed: 0).
-    assert_eq!(
-        history(&db, "5g-households").await.unwrap().unwrap().len(),
-        1
-    );
+    assert_eq!(history(&db, "5g-households").await.unwrap().unwrap().len(), 1);
 
     let st = status_all(&db).await.unwrap();
     let get = |id: &str| st.iter().find(|s| s.id == id).unwrap();
@@ -120,26 +91,10 @@ async fn counts_history_and_verdicts() {
     assert!(up.forecast.rate_actual_per_month.is_some());
     // JSON field names of DESIGN §7.
     let v = serde_json::to_value(up).unwrap();
-    for k in [
-        "id",
-        "title",
-        "unit",
-        "target_value",
-        "deadline",
-        "current_value",
-        "progress",
-        "as_of",
-        "source",
-        "forecast",
-    ] {
+    for k in ["id", "title", "unit", "target_value", "deadline", "current_value", "progress", "as_of", "source", "forecast"] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
-    for k in [
-        "value_at_deadline",
-        "on_track",
-        "rate_needed_per_month",
-        "rate_actual_per_month",
-    ] {
+    for k in ["value_at_deadline", "on_track", "rate_needed_per_month", "rate_actual_per_month"] {
         assert!(v["forecast"].get(k).is_some(), "missing forecast.{k}");
     }
 }
@@ -165,21 +120,12 @@ async fn coverage_history_from_engine_points() {
     ];
     rebuild_history(&db, Some(&points)).await.unwrap();
     let hh = history(&db, "5g-households").await.unwrap().unwrap();
-    assert_eq!(
-        hh.iter().map(|p| p.value).collect::<Vec<_>>(),
-        vec![25.0, 50.0]
-    );
+    assert_eq!(hh.iter().map(|p| p.value).collect::<Vec<_>>(), vec![25.0, 50.0]);
     let area = history(&db, "5g-area").await.unwrap().unwrap();
-    assert_eq!(
-        area.iter().map(|p| p.value).collect::<Vec<_>>(),
-        vec![25.0, 50.0]
-    );
+    assert_eq!(area.iter().map(|p| p.value).collect::<Vec<_>>(), vec![25.0, 50.0]);
     let dead = history(&db, "lte-dead-spots").await.unwrap().unwrap();
     let v: Vec<f64> = dead.iter().map(|p| p.value).collect();
-    assert!(
-        (v[0] - 1.0).abs() < 1e-12 && (v[1] - 0.1).abs() < 1e-12,
-        "{v:?}"
-    );
+    assert!((v[0] - 1.0).abs() < 1e-12 && (v[1] - 0.1).abs() < 1e-12, "{v:?}");
     // Downward target: baseline is the first history value.
     let st = status_all(&db).await.unwrap();
     let ds = st.iter().find(|s| s.id == "lte-dead-spots").unwrap();
@@ -199,13 +145,10 @@ async fn running_month_equals_metric_values() {
     let point = |id: &'static str| {
         let c = &c;
         async move {
-            c.query_opt(
-                "SELECT value FROM target_history WHERE target_id = $1 AND month = $2",
-                &[&id, &month],
-            )
-            .await
-            .unwrap()
-            .map(|r| r.get::<_, f64>(0))
+            c.query_opt("SELECT value FROM target_history WHERE target_id = $1 AND month = $2", &[&id, &month])
+                .await
+                .unwrap()
+                .map(|r| r.get::<_, f64>(0))
         }
     };
     // No figures yet: coverage metrics are 0, counts are counted.
@@ -233,26 +176,13 @@ async fn running_month_equals_metric_values() {
     .unwrap();
     funkplan_targets::refresh_current_month(&db).await.unwrap();
     let now = Utc::now();
-    for tg in load(&db)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|t| t.id != "t-broken")
-    {
+    for tg in load(&db).await.unwrap().iter().filter(|t| t.id != "t-broken") {
         let (v, _) = metric_value(&db, tg, now).await.unwrap();
         let id: &'static str = Box::leak(tg.id.clone().into_boxed_str());
         let p = point(id).await.unwrap();
-        assert!(
-            (p - v).abs() < 1e-12,
-            "{}: running month {p}, metric {v}",
-            tg.id
-        );
+        assert!((p - v).abs() < 1e-12, "{}: running month {p}, metric {v}", tg.id);
     }
-    assert_eq!(
-        point("t-broken").await,
-        None,
-        "a broken definition is left out"
-    );
+    assert_eq!(point("t-broken").await, None, "a broken definition is left out");
     assert!((point("5g-households").await.unwrap() - 100.0 * 103.5 / 400.0).abs() < 1e-12);
     assert!((point("5g-area").await.unwrap() - 100.0 * 127.0 / 800.0).abs() < 1e-12);
     assert!((point("lte-dead-spots").await.unwrap() - 0.71).abs() < 1e-12);
@@ -273,13 +203,10 @@ async fn coverage_refresh_leaves_counts() {
     let point = |id: &'static str| {
         let c = &c;
         async move {
-            c.query_one(
-                "SELECT value FROM target_history WHERE target_id = $1 AND month = $2",
-                &[&id, &month],
-            )
-            .await
-            .unwrap()
-            .get::<_, f64>(0)
+            c.query_one("SELECT value FROM target_history WHERE target_id = $1 AND month = $2", &[&id, &month])
+                .await
+                .unwrap()
+                .get::<_, f64>(0)
         }
     };
     assert_eq!(point("5g-upgrades").await, 4.0);
@@ -289,29 +216,10 @@ async fn coverage_refresh_leaves_counts() {
     let only_coverage = running_month(&c, ChangeKind::Sites).await.unwrap();
     let all = running_month(&c, ChangeKind::Measures).await.unwrap();
     assert_eq!(all.len(), 7, "5 seeded + 2 fixture targets");
-    assert_eq!(
-        only_coverage.len(),
-        3,
-        "household share, area share, dead spots"
-    );
+    assert_eq!(only_coverage.len(), 3, "household share, area share, dead spots");
     let stmt = c.prepare(RunningMonth::SQL).await.unwrap();
-    assert_eq!(
-        only_coverage
-            .record(&c, &stmt, Utc::now().date_naive())
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        point("5g-upgrades").await,
-        4.0,
-        "counts untouched by a coverage refresh"
-    );
-    assert_eq!(
-        all.record(&c, &stmt, Utc::now().date_naive())
-            .await
-            .unwrap(),
-        7
-    );
+    assert_eq!(only_coverage.record(&c, &stmt, Utc::now().date_naive()).await.unwrap(), 3);
+    assert_eq!(point("5g-upgrades").await, 4.0, "counts untouched by a coverage refresh");
+    assert_eq!(all.record(&c, &stmt, Utc::now().date_naive()).await.unwrap(), 7);
     assert_eq!(point("5g-upgrades").await, 5.0);
 }

@@ -95,12 +95,7 @@ pub fn request_rect(t: &TileId) -> CellRect {
     let r = t.cell_rect(1);
     let down = |v: i32| v.div_euclid(s) * s;
     let up = |v: i32| (v + s - 1).div_euclid(s) * s;
-    CellRect {
-        n0: down(r.n0),
-        n1: up(r.n1),
-        e0: down(r.e0),
-        e1: up(r.e1),
-    }
+    CellRect { n0: down(r.n0), n1: up(r.n1), e0: down(r.e0), e1: up(r.e1) }
 }
 
 /// Projected corners of squares of one size, each corner projected once
@@ -121,19 +116,8 @@ impl Corners {
         let slots = rows.saturating_mul(cols);
         // A tile's lattice is at most ~100 × 100 corners; refuse to
         // allocate for a rectangle that is no tile's.
-        let pts = if slots <= 1 << 20 {
-            vec![None; slots]
-        } else {
-            Vec::new()
-        };
-        Self {
-            n0: r.n0,
-            e0: r.e0,
-            size,
-            cols,
-            rows,
-            pts,
-        }
+        let pts = if slots <= 1 << 20 { vec![None; slots] } else { Vec::new() };
+        Self { n0: r.n0, e0: r.e0, size, cols, rows, pts }
     }
 
     /// Web Mercator position of the lattice corner at (`n`, `e`) hm.
@@ -143,10 +127,7 @@ impl Corners {
         if dn < 0 || de < 0 || dn % self.size != 0 || de % self.size != 0 {
             return project();
         }
-        let (r, c) = (
-            usize::try_from(dn / self.size).unwrap_or(usize::MAX),
-            usize::try_from(de / self.size).unwrap_or(usize::MAX),
-        );
+        let (r, c) = (usize::try_from(dn / self.size).unwrap_or(usize::MAX), usize::try_from(de / self.size).unwrap_or(usize::MAX));
         if r >= self.rows || c >= self.cols || self.pts.is_empty() {
             return project();
         }
@@ -156,12 +137,7 @@ impl Corners {
     /// The square at (`n`, `e`) hm as [SW, NW, NE, SE] in Web Mercator.
     fn square(&mut self, n: i32, e: i32) -> [(f64, f64); 4] {
         let s = self.size;
-        [
-            self.at(n, e),
-            self.at(n + s, e),
-            self.at(n + s, e + s),
-            self.at(n, e + s),
-        ]
+        [self.at(n, e), self.at(n + s, e), self.at(n + s, e + s), self.at(n, e + s)]
     }
 }
 
@@ -177,48 +153,25 @@ impl Squares {
     fn new(t: &TileId) -> Self {
         let tile = Tile::new(EXTENT);
         let layer = Some(tile.create_layer(LAYER));
-        Self {
-            tile,
-            layer,
-            bounds: t.bounds(),
-            features: 0,
-        }
+        Self { tile, layer, bounds: t.bounds(), features: 0 }
     }
 
     /// Add the square `q` ([SW, NW, NE, SE]) when its bounding box overlaps
     /// the tile; `tags` sets the feature's properties.
-    fn add(
-        &mut self,
-        q: [(f64, f64); 4],
-        id: Option<u64>,
-        tags: impl FnOnce(&mut mvt::Feature),
-    ) -> Result<(), Error> {
-        let bb = q.iter().fold(
-            MercBox {
-                minx: f64::MAX,
-                miny: f64::MAX,
-                maxx: f64::MIN,
-                maxy: f64::MIN,
-            },
-            |b, &(x, y)| MercBox {
-                minx: b.minx.min(x),
-                miny: b.miny.min(y),
-                maxx: b.maxx.max(x),
-                maxy: b.maxy.max(y),
-            },
-        );
+    fn add(&mut self, q: [(f64, f64); 4], id: Option<u64>, tags: impl FnOnce(&mut mvt::Feature)) -> Result<(), Error> {
+        let bb = q.iter().fold(MercBox { minx: f64::MAX, miny: f64::MAX, maxx: f64::MIN, maxy: f64::MIN }, |b, &(x, y)| MercBox {
+            minx: b.minx.min(x),
+            miny: b.miny.min(y),
+            maxx: b.maxx.max(x),
+            maxy: b.maxy.max(y),
+        });
         if !bb.overlaps(&self.bounds) {
             return Ok(());
         }
         let b = self.bounds;
         let k = f64::from(EXTENT) / (b.maxx - b.minx);
         #[allow(clippy::cast_possible_truncation)] // within a few tiles of this one
-        let px = |(x, y): (f64, f64)| {
-            (
-                ((x - b.minx) * k).round() as i32,
-                ((b.maxy - y) * k).round() as i32,
-            )
-        };
+        let px = |(x, y): (f64, f64)| (((x - b.minx) * k).round() as i32, ((b.maxy - y) * k).round() as i32);
         // SW, NW, NE, SE: clockwise on screen (y down), an exterior ring
         // with positive area as MVT 2.1 §4.3.4.4 wants.
         let mut g = GeomEncoder::<i32>::new(GeomType::Polygon);
@@ -227,10 +180,7 @@ impl Squares {
             g.add_point(x, y)?;
         }
         let data = g.encode()?;
-        let layer = self
-            .layer
-            .take()
-            .ok_or_else(|| Error::Encode("layer taken twice".into()))?;
+        let layer = self.layer.take().ok_or_else(|| Error::Encode("layer taken twice".into()))?;
         let mut f = layer.into_feature(data);
         if let Some(id) = id {
             f.set_id(id);
@@ -246,10 +196,7 @@ impl Squares {
         if self.features == 0 {
             return Ok(None);
         }
-        let layer = self
-            .layer
-            .take()
-            .ok_or_else(|| Error::Encode("no layer".into()))?;
+        let layer = self.layer.take().ok_or_else(|| Error::Encode("no layer".into()))?;
         self.tile.add_layer(layer)?;
         Ok(Some(self.tile.to_bytes()?))
     }
@@ -287,12 +234,7 @@ const TECH: [&str; 2] = ["lte", "5g"];
 ///
 /// # Errors
 /// When the encoder refuses a geometry (a bug, not an input error).
-pub fn encode_cells(
-    t: &TileId,
-    rect: CellRect,
-    cells: &[Cell],
-    operators: &[(u8, String)],
-) -> Result<Option<Vec<u8>>, Error> {
+pub fn encode_cells(t: &TileId, rect: CellRect, cells: &[Cell], operators: &[(u8, String)]) -> Result<Option<Vec<u8>>, Error> {
     let mut corners = Corners::new(rect, 1);
     let mut out = Squares::new(t);
     for c in cells {
@@ -318,20 +260,13 @@ pub fn encode_cells(
 ///
 /// # Errors
 /// When the encoder refuses a geometry.
-pub fn encode_blocks(
-    t: &TileId,
-    rect: CellRect,
-    blocks: &[Block],
-) -> Result<Option<Vec<u8>>, Error> {
+pub fn encode_blocks(t: &TileId, rect: CellRect, blocks: &[Block]) -> Result<Option<Vec<u8>>, Error> {
     let size = block_size(t.z);
     let mut corners = Corners::new(rect, size);
     let mut out = Squares::new(t);
     for b in blocks {
         if b.size != size {
-            return Err(Error::Encode(format!(
-                "a block of {} cells for zoom {} (blocks of {size} expected)",
-                b.size, t.z
-            )));
+            return Err(Error::Encode(format!("a block of {} cells for zoom {} (blocks of {size} expected)", b.size, t.z)));
         }
         let q = corners.square(b.n, b.e);
         out.add(q, square_id(b.n, b.e), |f| {
@@ -342,10 +277,7 @@ pub fn encode_blocks(
                 let x = &b.tech[i];
                 f.add_tag_double(&format!("{name}_households_covered"), x.households_covered);
                 if b.households > 0.0 {
-                    f.add_tag_double(
-                        &format!("{name}_household_share"),
-                        x.households_covered / b.households,
-                    );
+                    f.add_tag_double(&format!("{name}_household_share"), x.households_covered / b.households);
                 }
                 f.add_tag_uint(&format!("{name}_cells_covered"), u64::from(x.cells_covered));
                 f.add_tag_uint(&format!("{name}_dead_cells"), u64::from(x.dead));
@@ -435,19 +367,9 @@ mod tests {
     #[test]
     fn no_cell_in_the_tile_is_no_tile() {
         let t = tile_over(12, 56_770, 3_400);
-        let far = Cell {
-            n: 50_000,
-            e: 3_400,
-            households: 1.0,
-            count: [1, 0],
-            set: [Some(1), Some(0)],
-        };
-        assert!(encode_cells(&t, request_rect(&t), &[far], &[])
-            .expect("encodes")
-            .is_none());
-        assert!(encode_blocks(&t, request_rect(&t), &[])
-            .expect("encodes")
-            .is_none());
+        let far = Cell { n: 50_000, e: 3_400, households: 1.0, count: [1, 0], set: [Some(1), Some(0)] };
+        assert!(encode_cells(&t, request_rect(&t), &[far], &[]).expect("encodes").is_none());
+        assert!(encode_blocks(&t, request_rect(&t), &[]).expect("encodes").is_none());
     }
 
     #[test]
@@ -459,34 +381,15 @@ mod tests {
         let n = (56_770 / 8) * 8;
         let e = (3_400 / 8) * 8;
         let b = Block {
-            n,
-            e,
-            size: 8,
-            cells: 64,
-            households: 40.0,
-            tech: [
-                BlockTech {
-                    households_covered: 30.0,
-                    cells_covered: 50,
-                    dead: 14,
-                    grey: 5,
-                },
-                BlockTech::default(),
-            ],
+            n, e, size: 8, cells: 64, households: 40.0,
+            tech: [BlockTech { households_covered: 30.0, cells_covered: 50, dead: 14, grey: 5 }, BlockTech::default()],
         };
-        let fs = decode(
-            encode_blocks(&t, rect, &[b])
-                .expect("encodes")
-                .expect("a block"),
-        );
+        let fs = decode(encode_blocks(&t, rect, &[b]).expect("encodes").expect("a block"));
         let p = fs[0].properties.as_ref().expect("properties");
         assert_eq!(p.get("block_m"), Some(&Value::UInt(800)));
         assert_eq!(p.get("lte_household_share"), Some(&Value::Double(0.75)));
         assert_eq!(p.get("lte_dead_cells"), Some(&Value::UInt(14)));
         assert_eq!(p.get("5g_household_share"), Some(&Value::Double(0.0)));
-        assert!(
-            encode_blocks(&t, rect, &[Block { size: 4, ..b }]).is_err(),
-            "a block of the wrong size is refused"
-        );
+        assert!(encode_blocks(&t, rect, &[Block { size: 4, ..b }]).is_err(), "a block of the wrong size is refused");
     }
 }

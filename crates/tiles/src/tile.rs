@@ -71,26 +71,17 @@ impl TileId {
     /// As above.
     pub fn parse(z: &str, x: &str, y: &str, maxzoom: u8) -> Result<Self, Error> {
         let num = |what: &'static str, s: &str| -> Result<u32, Error> {
-            s.parse::<u32>()
-                .map_err(|_| Error::BadTile(format!("{what} `{s}` is not a whole number ≥ 0")))
+            s.parse::<u32>().map_err(|_| Error::BadTile(format!("{what} `{s}` is not a whole number ≥ 0")))
         };
-        let y = y
-            .strip_suffix(".mvt")
-            .or_else(|| y.strip_suffix(".pbf"))
-            .unwrap_or(y);
+        let y = y.strip_suffix(".mvt").or_else(|| y.strip_suffix(".pbf")).unwrap_or(y);
         let (zn, xn, yn) = (num("zoom", z)?, num("column x", x)?, num("row y", y)?);
         if zn > u32::from(maxzoom) {
-            return Err(Error::OutOfRange(format!(
-                "zoom {zn} is beyond this tileset's zoom levels 0…{maxzoom}"
-            )));
+            return Err(Error::OutOfRange(format!("zoom {zn} is beyond this tileset's zoom levels 0…{maxzoom}")));
         }
         let z = u8::try_from(zn).map_err(|_| Error::OutOfRange(format!("zoom {zn}")))?;
         let n = 1u32 << z;
         if xn >= n || yn >= n {
-            return Err(Error::OutOfRange(format!(
-                "tile {z}/{xn}/{yn}: column and row of zoom {z} run from 0 to {}",
-                n - 1
-            )));
+            return Err(Error::OutOfRange(format!("tile {z}/{xn}/{yn}: column and row of zoom {z} run from 0 to {}", n - 1)));
         }
         Ok(Self { z, x: xn, y: yn })
     }
@@ -107,12 +98,7 @@ impl TileId {
         let s = self.size();
         let minx = -HALF + f64::from(self.x) * s;
         let maxy = HALF - f64::from(self.y) * s;
-        MercBox {
-            minx,
-            miny: maxy - s,
-            maxx: minx + s,
-            maxy,
-        }
+        MercBox { minx, miny: maxy - s, maxx: minx + s, maxy }
     }
 
     /// The grid cells (in hectometres) that may touch the tile, padded by
@@ -168,13 +154,9 @@ fn utm() -> &'static Utm {
         // Both strings are constants that proj4rs parses (tested); a failure
         // here is a bug of this crate, not of any input.
         #[allow(clippy::expect_used)]
-        utm: Proj::from_proj_string(
-            "+proj=utm +zone=32 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs",
-        )
-        .expect("UTM 32 definition"),
+        utm: Proj::from_proj_string("+proj=utm +zone=32 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs").expect("UTM 32 definition"),
         #[allow(clippy::expect_used)]
-        geo: Proj::from_proj_string("+proj=longlat +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +no_defs")
-            .expect("geographic definition"),
+        geo: Proj::from_proj_string("+proj=longlat +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +no_defs").expect("geographic definition"),
     })
 }
 
@@ -182,19 +164,13 @@ fn utm() -> &'static Utm {
 #[must_use]
 pub fn lonlat_to_merc(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
-    (
-        R * lon.to_radians(),
-        R * (std::f64::consts::FRAC_PI_4 + lat / 2.0).tan().ln(),
-    )
+    (R * lon.to_radians(), R * (std::f64::consts::FRAC_PI_4 + lat / 2.0).tan().ln())
 }
 
 /// Web Mercator metres to longitude and latitude (degrees).
 #[must_use]
 pub fn merc_to_lonlat(x: f64, y: f64) -> (f64, f64) {
-    (
-        (x / R).to_degrees(),
-        (2.0 * (y / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees(),
-    )
+    ((x / R).to_degrees(), (2.0 * (y / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees())
 }
 
 /// EPSG:25832 (easting, northing) to longitude and latitude (degrees);
@@ -235,11 +211,7 @@ pub fn tile_at(z: u8, x: f64, y: f64) -> TileId {
     let s = 2.0 * HALF / n;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..n
     let col = |v: f64| (v / s).floor().clamp(0.0, n - 1.0) as u32;
-    TileId {
-        z,
-        x: col(x + HALF),
-        y: col(HALF - y),
-    }
+    TileId { z, x: col(x + HALF), y: col(HALF - y) }
 }
 
 #[cfg(test)]
@@ -248,46 +220,15 @@ mod tests {
 
     #[test]
     fn tiles_are_parsed_and_range_checked() {
-        assert_eq!(
-            TileId::parse("12", "2138", "1369.mvt", 16).ok(),
-            Some(TileId {
-                z: 12,
-                x: 2138,
-                y: 1369
-            })
-        );
-        assert_eq!(
-            TileId::parse("0", "0", "0", 16).ok(),
-            Some(TileId { z: 0, x: 0, y: 0 })
-        );
-        assert!(matches!(
-            TileId::parse("a", "0", "0", 16),
-            Err(Error::BadTile(_))
-        ));
-        assert!(matches!(
-            TileId::parse("1", "-1", "0", 16),
-            Err(Error::BadTile(_))
-        ));
-        assert!(matches!(
-            TileId::parse("1", "0", "0.png", 16),
-            Err(Error::BadTile(_))
-        ));
-        assert!(matches!(
-            TileId::parse("17", "0", "0", 16),
-            Err(Error::OutOfRange(_))
-        ));
-        assert!(matches!(
-            TileId::parse("4", "16", "0", 16),
-            Err(Error::OutOfRange(_))
-        ));
-        assert!(matches!(
-            TileId::parse("4", "0", "16", 16),
-            Err(Error::OutOfRange(_))
-        ));
-        assert!(matches!(
-            TileId::parse("99999999999", "0", "0", 16),
-            Err(Error::BadTile(_))
-        ));
+        assert_eq!(TileId::parse("12", "2138", "1369.mvt", 16).ok(), Some(TileId { z: 12, x: 2138, y: 1369 }));
+        assert_eq!(TileId::parse("0", "0", "0", 16).ok(), Some(TileId { z: 0, x: 0, y: 0 }));
+        assert!(matches!(TileId::parse("a", "0", "0", 16), Err(Error::BadTile(_))));
+        assert!(matches!(TileId::parse("1", "-1", "0", 16), Err(Error::BadTile(_))));
+        assert!(matches!(TileId::parse("1", "0", "0.png", 16), Err(Error::BadTile(_))));
+        assert!(matches!(TileId::parse("17", "0", "0", 16), Err(Error::OutOfRange(_))));
+        assert!(matches!(TileId::parse("4", "16", "0", 16), Err(Error::OutOfRange(_))));
+        assert!(matches!(TileId::parse("4", "0", "16", 16), Err(Error::OutOfRange(_))));
+        assert!(matches!(TileId::parse("99999999999", "0", "0", 16), Err(Error::BadTile(_))));
     }
 
     #[test]
@@ -296,42 +237,21 @@ mod tests {
         // (gdaltransform -s_srs EPSG:25832 -t_srs EPSG:4326 / EPSG:3857).
         let (e, n) = (344_360.0, 5_677_460.0);
         let (lon, lat) = utm_to_lonlat(e, n);
-        assert!(
-            (lon - 6.770_917_563).abs() < 1e-7 && (lat - 51.227_273_560).abs() < 1e-7,
-            "{lon} {lat}"
-        );
+        assert!((lon - 6.770_917_563).abs() < 1e-7 && (lat - 51.227_273_560).abs() < 1e-7, "{lon} {lat}");
         let (x, y) = utm_to_merc(e, n);
-        assert!(
-            (x - 753_735.095).abs() < 0.01 && (y - 6_661_594.676).abs() < 0.01,
-            "{x} {y}"
-        );
+        assert!((x - 753_735.095).abs() < 0.01 && (y - 6_661_594.676).abs() < 0.01, "{x} {y}");
         let (e2, n2) = merc_to_utm(x, y);
         assert!((e - e2).abs() < 1e-3 && (n - n2).abs() < 1e-3, "{e2} {n2}");
         // The tile of Düsseldorf at z 12 (as any XYZ calculator gives it).
-        assert_eq!(
-            tile_at(12, x, y),
-            TileId {
-                z: 12,
-                x: 2125,
-                y: 1367
-            }
-        );
+        assert_eq!(tile_at(12, x, y), TileId { z: 12, x: 2125, y: 1367 });
     }
 
     #[test]
     fn a_tile_rect_holds_the_tile() {
-        let t = TileId {
-            z: 10,
-            x: 531,
-            y: 342,
-        };
+        let t = TileId { z: 10, x: 531, y: 342 };
         let r = t.cell_rect(0);
         let b = t.bounds();
-        for (x, y) in [
-            (b.minx, b.miny),
-            (b.maxx, b.maxy),
-            ((b.minx + b.maxx) / 2.0, b.maxy),
-        ] {
+        for (x, y) in [(b.minx, b.miny), (b.maxx, b.maxy), ((b.minx + b.maxx) / 2.0, b.maxy)] {
             let (e, n) = merc_to_utm(x, y);
             let (e, n) = ((e / 100.0).floor() as i32, (n / 100.0).floor() as i32);
             assert!(r.e0 <= e && e < r.e1 && r.n0 <= n && n < r.n1);

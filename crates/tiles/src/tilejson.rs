@@ -24,62 +24,18 @@ pub struct Tileset {
 pub const BOUNDS: [f64; 4] = [5.8, 50.3, 9.5, 52.6];
 
 const COVERAGE_FIELDS: &[(&str, &str, &str)] = &[
-    (
-        "lte",
-        "Number",
-        "z ≥ 12: operators covering the cell with LTE",
-    ),
-    (
-        "5g",
-        "Number",
-        "z ≥ 12: operators covering the cell with 5G",
-    ),
-    (
-        "lte_ops",
-        "String",
-        "z ≥ 12: the LTE operators (ids, comma-separated), only where the operator set is known",
-    ),
-    (
-        "5g_ops",
-        "String",
-        "z ≥ 12: the 5G operators, only where known",
-    ),
-    (
-        "households",
-        "Number",
-        "households in the cell (z ≥ 12) or block (z < 12)",
-    ),
-    (
-        "block_m",
-        "Number",
-        "z < 12: edge of the block in metres (100 m × 2^(12 − z))",
-    ),
+    ("lte", "Number", "z ≥ 12: operators covering the cell with LTE"),
+    ("5g", "Number", "z ≥ 12: operators covering the cell with 5G"),
+    ("lte_ops", "String", "z ≥ 12: the LTE operators (ids, comma-separated), only where the operator set is known"),
+    ("5g_ops", "String", "z ≥ 12: the 5G operators, only where known"),
+    ("households", "Number", "households in the cell (z ≥ 12) or block (z < 12)"),
+    ("block_m", "Number", "z < 12: edge of the block in metres (100 m × 2^(12 − z))"),
     ("cells", "Number", "z < 12: grid cells in the block"),
-    (
-        "lte_households_covered",
-        "Number",
-        "z < 12: households in cells with LTE from at least one operator",
-    ),
-    (
-        "lte_household_share",
-        "Number",
-        "z < 12: lte_households_covered / households (blocks with households only)",
-    ),
-    (
-        "lte_cells_covered",
-        "Number",
-        "z < 12: cells with LTE from at least one operator",
-    ),
-    (
-        "lte_dead_cells",
-        "Number",
-        "z < 12: cells without LTE (Funkloch)",
-    ),
-    (
-        "lte_grey_cells",
-        "Number",
-        "z < 12: cells with LTE from exactly one operator",
-    ),
+    ("lte_households_covered", "Number", "z < 12: households in cells with LTE from at least one operator"),
+    ("lte_household_share", "Number", "z < 12: lte_households_covered / households (blocks with households only)"),
+    ("lte_cells_covered", "Number", "z < 12: cells with LTE from at least one operator"),
+    ("lte_dead_cells", "Number", "z < 12: cells without LTE (Funkloch)"),
+    ("lte_grey_cells", "Number", "z < 12: cells with LTE from exactly one operator"),
     ("5g_households_covered", "Number", "z < 12: as for LTE"),
     ("5g_household_share", "Number", "z < 12: as for LTE"),
     ("5g_cells_covered", "Number", "z < 12: as for LTE"),
@@ -88,28 +44,12 @@ const COVERAGE_FIELDS: &[(&str, &str, &str)] = &[
 ];
 
 const AREA_FIELDS: &[(&str, &str, &str)] = &[
-    (
-        "ags",
-        "String",
-        "official key (AGS; 5 digits for a district, 3 for a region)",
-    ),
+    ("ags", "String", "official key (AGS; 5 digits for a district, 3 for a region)"),
     ("name", "String", "name"),
     ("households", "Number", "households"),
-    (
-        "lte_household_share",
-        "Number",
-        "share of households with LTE (0…1)",
-    ),
-    (
-        "5g_household_share",
-        "Number",
-        "share of households with 5G (0…1)",
-    ),
-    (
-        "lte_area_share",
-        "Number",
-        "share of the area with LTE (0…1)",
-    ),
+    ("lte_household_share", "Number", "share of households with LTE (0…1)"),
+    ("5g_household_share", "Number", "share of households with 5G (0…1)"),
+    ("lte_area_share", "Number", "share of the area with LTE (0…1)"),
     ("5g_area_share", "Number", "share of the area with 5G (0…1)"),
 ];
 
@@ -188,16 +128,8 @@ impl Tileset {
     /// (`…/{z}/{x}/{y}.mvt`, query included).
     #[must_use]
     pub fn tilejson(&self, tiles: &str, attribution: &str) -> Value {
-        let fields: Map<String, Value> = self
-            .fields
-            .iter()
-            .map(|(k, ty, _)| ((*k).to_owned(), json!(ty)))
-            .collect();
-        let centre = [
-            (BOUNDS[0] + BOUNDS[2]) / 2.0,
-            (BOUNDS[1] + BOUNDS[3]) / 2.0,
-            8.0,
-        ];
+        let fields: Map<String, Value> = self.fields.iter().map(|(k, ty, _)| ((*k).to_owned(), json!(ty))).collect();
+        let centre = [(BOUNDS[0] + BOUNDS[2]) / 2.0, (BOUNDS[1] + BOUNDS[3]) / 2.0, 8.0];
         json!({
             "tilejson": "3.0.0",
             "name": self.title,

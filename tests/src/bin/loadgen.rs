@@ -89,17 +89,11 @@ fn args() -> Result<Args, String> {
                 a.mix = match v()?.as_str() {
                     "classic" => Mix::Classic,
                     "issue20" => Mix::Issue20,
-                    other => {
-                        return Err(format!("--mix: {other:?} is neither classic nor issue20"))
-                    }
+                    other => return Err(format!("--mix: {other:?} is neither classic nor issue20")),
                 }
             }
-            "--write-share" => {
-                a.write_share = Some(v()?.parse().map_err(|e| format!("--write-share: {e}"))?)
-            }
-            "--write-keys" => {
-                a.write_keys = v()?.parse().map_err(|e| format!("--write-keys: {e}"))?
-            }
+            "--write-share" => a.write_share = Some(v()?.parse().map_err(|e| format!("--write-share: {e}"))?),
+            "--write-keys" => a.write_keys = v()?.parse().map_err(|e| format!("--write-keys: {e}"))?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}")),
@@ -111,10 +105,7 @@ fn args() -> Result<Args, String> {
     if a.token.is_empty() {
         return Err("--token (or FUNKPLAN_TOKEN) is needed for the writes".into());
     }
-    let valid = (1..=4096).contains(&a.clients)
-        && a.seconds > 0.0
-        && a.seconds <= 3600.0
-        && a.write_share.is_none_or(|w| (0.0..=1.0).contains(&w));
+    let valid = (1..=4096).contains(&a.clients) && a.seconds > 0.0 && a.seconds <= 3600.0 && a.write_share.is_none_or(|w| (0.0..=1.0).contains(&w));
     if !valid {
         return Err("--clients 1..4096, --seconds 0..3600, --write-share 0..1".into());
     }
@@ -130,14 +121,10 @@ struct Resp {
 
 impl Resp {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     fn json(&self) -> Result<Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("status {}: body is not JSON ({e})", self.status))
+        serde_json::from_slice(&self.body).map_err(|e| format!("status {}: body is not JSON ({e})", self.status))
     }
 }
 
@@ -149,32 +136,15 @@ struct Conn {
 
 impl Conn {
     fn new(addr: &str) -> Self {
-        Self {
-            addr: addr.to_owned(),
-            io: None,
-        }
+        Self { addr: addr.to_owned(), io: None }
     }
 
-    async fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> io::Result<Resp> {
+    async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> io::Result<Resp> {
         // A reused connection the server has closed fails before any byte of
         // the answer: then (and only then) send once more on a fresh one.
         let reused = self.io.is_some();
         match self.once(method, path, headers, body).await {
-            Err(e)
-                if reused
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::UnexpectedEof
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::BrokenPipe
-                    ) =>
-            {
+            Err(e) if reused && matches!(e.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) => {
                 self.io = None;
                 self.once(method, path, headers, body).await
             }
@@ -182,22 +152,13 @@ impl Conn {
         }
     }
 
-    async fn once(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> io::Result<Resp> {
+    async fn once(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> io::Result<Resp> {
         if self.io.is_none() {
             let s = TcpStream::connect(&self.addr).await?;
             s.set_nodelay(true)?;
             self.io = Some(BufReader::new(s));
         }
-        let io = self
-            .io
-            .as_mut()
-            .ok_or_else(|| io::Error::other("no connection"))?;
+        let io = self.io.as_mut().ok_or_else(|| io::Error::other("no connection"))?;
         let req = funkplan_e2e::request("HTTP/1.1", &self.addr, method, path, headers, body);
         let r = async {
             io.get_mut().write_all(req.as_bytes()).await?;
@@ -205,13 +166,7 @@ impl Conn {
         }
         .await;
         match &r {
-            Ok(resp)
-                if resp
-                    .header("connection")
-                    .is_some_and(|c| c.eq_ignore_ascii_case("close")) =>
-            {
-                self.io = None
-            }
+            Ok(resp) if resp.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) => self.io = None,
             Err(_) => self.io = None,
             _ => {}
         }
@@ -222,24 +177,14 @@ impl Conn {
 async fn read_response(io: &mut BufReader<TcpStream>) -> io::Result<Resp> {
     let mut line = String::new();
     if io.read_line(&mut line).await? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before the status line",
-        ));
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before the status line"));
     }
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
+    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
     let mut headers = Vec::new();
     loop {
         line.clear();
         if io.read_line(&mut line).await? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed in the headers",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed in the headers"));
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -255,8 +200,7 @@ async fn read_response(io: &mut BufReader<TcpStream>) -> io::Result<Resp> {
         loop {
             line.clear();
             io.read_line(&mut line).await?;
-            let n = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
-                .map_err(|e| io::Error::other(format!("chunk size: {e}")))?;
+            let n = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).map_err(|e| io::Error::other(format!("chunk size: {e}")))?;
             if n == 0 {
                 // Trailers end with an empty line.
                 loop {
@@ -279,11 +223,7 @@ async fn read_response(io: &mut BufReader<TcpStream>) -> io::Result<Resp> {
     } else if !(status == 204 || status == 304 || (100..200).contains(&status)) {
         io.read_to_end(&mut body).await?;
     }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
+    Ok(Resp { status, headers, body })
 }
 
 /// xorshift64*: deterministic per client.
@@ -364,11 +304,7 @@ fn micros(s: &str) -> Option<i64> {
         None | Some(b'Z') => 0,
         Some(&sign @ (b'+' | b'-')) => {
             let oh = num(i + 1..i + 3)?;
-            let om = if b.get(i + 3) == Some(&b':') {
-                num(i + 4..i + 6)?
-            } else {
-                num(i + 3..i + 5).unwrap_or(0)
-            };
+            let om = if b.get(i + 3) == Some(&b':') { num(i + 4..i + 6)? } else { num(i + 3..i + 5).unwrap_or(0) };
             (oh * 3600 + om * 60) * if sign == b'-' { -1 } else { 1 }
         }
         Some(_) => return None,
@@ -414,11 +350,7 @@ struct Shared {
 fn ok_json(r: io::Result<Resp>, what: &str) -> Result<Value, String> {
     let r = r.map_err(|e| format!("{what}: {e}"))?;
     if r.status != 200 {
-        return Err(format!(
-            "{what}: status {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        ));
+        return Err(format!("{what}: status {} {}", r.status, String::from_utf8_lossy(&r.body)));
     }
     r.json().map_err(|e| format!("{what}: {e}"))
 }
@@ -429,79 +361,37 @@ async fn discover(args: Args) -> Result<Shared, String> {
     // Issue 20 moves sites of every status, as long as they lie in a
     // municipality (whose figures then show the move).
     let list = match args.mix {
-        Mix::Classic => {
-            "/ogc/collections/sites/items?limit=10000&status=planned,permitting,construction"
-        }
+        Mix::Classic => "/ogc/collections/sites/items?limit=10000&status=planned,permitting,construction",
         Mix::Issue20 => "/ogc/collections/sites/items?limit=10000",
     };
     let sites = ok_json(c.request("GET", list, &[], None).await, "listing sites")?;
     let mut site_ids = Vec::new();
     let mut points = Vec::new();
     for f in sites["features"].as_array().into_iter().flatten() {
-        if let (Some(id), true) = (
-            f["id"].as_str(),
-            args.mix == Mix::Classic || f["properties"]["ags"].is_string(),
-        ) {
+        if let (Some(id), true) = (f["id"].as_str(), args.mix == Mix::Classic || f["properties"]["ags"].is_string()) {
             site_ids.push(id.to_owned());
         }
-        if let (Some(x), Some(y)) = (
-            f["geometry"]["coordinates"][0].as_f64(),
-            f["geometry"]["coordinates"][1].as_f64(),
-        ) {
+        if let (Some(x), Some(y)) = (f["geometry"]["coordinates"][0].as_f64(), f["geometry"]["coordinates"][1].as_f64()) {
             points.push((x, y));
         }
     }
-    let measures = ok_json(
-        c.request(
-            "GET",
-            "/ogc/collections/measures/items?limit=10000&status=planned",
-            &[],
-            None,
-        )
-        .await,
-        "listing measures",
-    )?;
-    let measure_ids: Vec<String> = measures["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["id"].as_str().map(str::to_owned))
-        .collect();
-    let munis = ok_json(
-        c.request("GET", "/api/v1/municipalities?limit=1000", &[], None)
-            .await,
-        "listing municipalities",
-    )?;
-    let ags: Vec<String> = munis
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["ags"].as_str().map(str::to_owned))
-        .collect();
+    let measures = ok_json(c.request("GET", "/ogc/collections/measures/items?limit=10000&status=planned", &[], None).await, "listing measures")?;
+    let measure_ids: Vec<String> = measures["features"].as_array().into_iter().flatten().filter_map(|f| f["id"].as_str().map(str::to_owned)).collect();
+    let munis = ok_json(c.request("GET", "/api/v1/municipalities?limit=1000", &[], None).await, "listing municipalities")?;
+    let ags: Vec<String> = munis.as_array().into_iter().flatten().filter_map(|m| m["ags"].as_str().map(str::to_owned)).collect();
     if site_ids.is_empty() || measure_ids.is_empty() || ags.is_empty() || points.is_empty() {
-        return Err(format!(
-            "nothing to work on: {} sites, {} measures, {} municipalities",
-            site_ids.len(),
-            measure_ids.len(),
-            ags.len()
-        ));
+        return Err(format!("nothing to work on: {} sites, {} measures, {} municipalities", site_ids.len(), measure_ids.len(), ags.len()));
     }
     // Issue 20: every site, spread over the clients (`--write-keys` is for
     // the classic mix's shared keys).
-    let k = if args.mix == Mix::Issue20 {
-        usize::MAX
-    } else {
-        args.write_keys.max(1)
-    };
+    let k = if args.mix == Mix::Issue20 { usize::MAX } else { args.write_keys.max(1) };
     let sites: Vec<String> = site_ids.into_iter().take(k).collect();
     let measures: Vec<String> = measure_ids.into_iter().take(k).collect();
     // Dates should differ from earlier runs' too (a PATCH to the value
     // already stored changes nothing and keeps the version; such no-ops are
     // recognised below anyway): start from the clock, 10^4 days per second
     // mod 250 s (date() cycles within the API's window of planned dates).
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let base = (secs % 250) * 10_000;
     Ok(Shared {
         args,
@@ -526,9 +416,7 @@ fn record(stats: &mut Stats, kind: &'static str, t0: Instant, r: &io::Result<Res
 }
 
 async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
-    let mut rng = Rng(sh.args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
-        | 1);
+    let mut rng = Rng(sh.args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
     if sh.args.mix == Mix::Issue20 {
         return issue20::client(id, &sh, end, rng).await;
     }
@@ -537,11 +425,7 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
     let auth = format!("Bearer {}", sh.args.token);
     while Instant::now() < end {
         if rng.unit() < sh.args.write_share.unwrap_or(0.2) {
-            let (coll, ids) = if rng.below(2) == 0 {
-                ("sites", &sh.sites)
-            } else {
-                ("measures", &sh.measures)
-            };
+            let (coll, ids) = if rng.below(2) == 0 { ("sites", &sh.sites) } else { ("measures", &sh.measures) };
             let key = &ids[rng.below(ids.len())];
             let path = format!("/api/v1/{coll}/{key}");
             let mut attempts = 0;
@@ -553,11 +437,7 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
                 let tag = match &g {
                     Ok(r) if r.status == 200 => r.header("etag").unwrap_or_default().to_owned(),
                     Ok(r) => {
-                        stats.errors.push(format!(
-                            "GET {path}: {} {}",
-                            r.status,
-                            String::from_utf8_lossy(&r.body)
-                        ));
+                        stats.errors.push(format!("GET {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
                         break;
                     }
                     Err(e) => {
@@ -568,46 +448,20 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
                 let d = date(sh.counter.fetch_add(1, Ordering::Relaxed));
                 let body = format!(r#"{{"planned_date":"{d}"}}"#);
                 let t0 = Instant::now();
-                let r = c
-                    .request(
-                        "PATCH",
-                        &path,
-                        &[("Authorization", &auth), ("If-Match", &tag)],
-                        Some(&body),
-                    )
-                    .await;
-                record(
-                    &mut stats,
-                    if coll == "sites" {
-                        "patch_site"
-                    } else {
-                        "patch_measure"
-                    },
-                    t0,
-                    &r,
-                );
+                let r = c.request("PATCH", &path, &[("Authorization", &auth), ("If-Match", &tag)], Some(&body)).await;
+                record(&mut stats, if coll == "sites" { "patch_site" } else { "patch_measure" }, t0, &r);
                 match r {
                     Ok(r) if r.status == 200 => {
-                        let v: i64 = r
-                            .header("etag")
-                            .map(|t| t.trim_matches('"'))
-                            .and_then(|t| t.parse().ok())
-                            .unwrap_or(-1);
+                        let v: i64 = r.header("etag").map(|t| t.trim_matches('"')).and_then(|t| t.parse().ok()).unwrap_or(-1);
                         let sent: i64 = tag.trim_matches('"').parse().unwrap_or(-2);
                         let body = r.json().unwrap_or(Value::Null);
                         if body["planned_date"].as_str() != Some(d.as_str()) {
-                            stats.errors.push(format!(
-                                "PATCH {path}: sent planned_date {d}, answer has {}",
-                                body["planned_date"]
-                            ));
+                            stats.errors.push(format!("PATCH {path}: sent planned_date {d}, answer has {}", body["planned_date"]));
                         }
                         // The same version back: the value was already stored, nothing changed.
                         if v != sent {
                             if let Ok(mut told) = sh.told.lock() {
-                                told.entry(path.clone())
-                                    .or_default()
-                                    .acked
-                                    .push((v, marker(&body)));
+                                told.entry(path.clone()).or_default().acked.push((v, marker(&body)));
                             }
                         }
                         break;
@@ -615,18 +469,12 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
                     Ok(r) if r.status == 412 => {
                         stats.retries_412 += 1;
                         if attempts >= 50 {
-                            stats
-                                .errors
-                                .push(format!("PATCH {path}: still 412 after {attempts} attempts"));
+                            stats.errors.push(format!("PATCH {path}: still 412 after {attempts} attempts"));
                             break;
                         }
                     }
                     Ok(r) => {
-                        stats.errors.push(format!(
-                            "PATCH {path}: {} {}",
-                            r.status,
-                            String::from_utf8_lossy(&r.body)
-                        ));
+                        stats.errors.push(format!("PATCH {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
                         break;
                     }
                     Err(e) => {
@@ -641,42 +489,20 @@ async fn client(id: usize, sh: Arc<Shared>, end: Instant) -> Stats {
         } else {
             let (kind, path): (&'static str, String) = match rng.below(10) {
                 0..=2 => ("targets", "/api/v1/targets".into()),
-                3..=5 => (
-                    "municipality",
-                    format!("/api/v1/municipalities/{}", sh.ags[rng.below(sh.ags.len())]),
-                ),
+                3..=5 => ("municipality", format!("/api/v1/municipalities/{}", sh.ags[rng.below(sh.ags.len())])),
                 6..=8 => {
                     let (x, y) = sh.points[rng.below(sh.points.len())];
                     let d = 0.005 + rng.unit() * 0.03;
-                    (
-                        "ogc_bbox",
-                        format!(
-                            "/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100",
-                            x - d,
-                            y - d,
-                            x + d,
-                            y + d
-                        ),
-                    )
+                    ("ogc_bbox", format!("/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100", x - d, y - d, x + d, y + d))
                 }
-                _ => (
-                    "ogc_municipalities",
-                    "/ogc/collections/municipalities/items?limit=1000".into(),
-                ),
+                _ => ("ogc_municipalities", "/ogc/collections/municipalities/items?limit=1000".into()),
             };
             let t0 = Instant::now();
             let r = c.request("GET", &path, &[], None).await;
             record(&mut stats, kind, t0, &r);
             match &r {
                 Ok(resp) if resp.status == 200 => {}
-                Ok(resp) => stats.errors.push(format!(
-                    "GET {path}: {} {}",
-                    resp.status,
-                    String::from_utf8_lossy(&resp.body)
-                        .chars()
-                        .take(200)
-                        .collect::<String>()
-                )),
+                Ok(resp) => stats.errors.push(format!("GET {path}: {} {}", resp.status, String::from_utf8_lossy(&resp.body).chars().take(200).collect::<String>())),
                 Err(e) => stats.errors.push(format!("GET {path}: {e}")),
             }
         }
@@ -725,35 +551,16 @@ mod issue20 {
             let (kind, path): (&'static str, String) = if rng.below(3) < 2 {
                 let (x, y) = sh.points[rng.below(sh.points.len())];
                 let d = 0.005 + rng.unit() * 0.03;
-                (
-                    "ogc_bbox",
-                    format!(
-                        "/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100",
-                        x - d,
-                        y - d,
-                        x + d,
-                        y + d
-                    ),
-                )
+                ("ogc_bbox", format!("/ogc/collections/sites/items?bbox={:.5},{:.5},{:.5},{:.5}&limit=100", x - d, y - d, x + d, y + d))
             } else {
-                (
-                    "municipality",
-                    format!("/api/v1/municipalities/{}", sh.ags[rng.below(sh.ags.len())]),
-                )
+                ("municipality", format!("/api/v1/municipalities/{}", sh.ags[rng.below(sh.ags.len())]))
             };
             let t0 = Instant::now();
             let r = c.request("GET", &path, &[], None).await;
             record(&mut stats, kind, t0, &r);
             match &r {
                 Ok(resp) if resp.status == 200 => {}
-                Ok(resp) => stats.errors.push(format!(
-                    "GET {path}: {} {}",
-                    resp.status,
-                    String::from_utf8_lossy(&resp.body)
-                        .chars()
-                        .take(200)
-                        .collect::<String>()
-                )),
+                Ok(resp) => stats.errors.push(format!("GET {path}: {} {}", resp.status, String::from_utf8_lossy(&resp.body).chars().take(200).collect::<String>())),
                 Err(e) => stats.errors.push(format!("GET {path}: {e}")),
             }
         }
@@ -761,12 +568,7 @@ mod issue20 {
     }
 
     /// Read a site (first use, or after a 412): its ETag and position.
-    async fn read(
-        sh: &Shared,
-        c: &mut Conn,
-        stats: &mut Stats,
-        path: &str,
-    ) -> Option<(String, Value)> {
+    async fn read(sh: &Shared, c: &mut Conn, stats: &mut Stats, path: &str) -> Option<(String, Value)> {
         let t0 = Instant::now();
         let g = c.request("GET", path, &[], None).await;
         record(stats, "get_one", t0, &g);
@@ -776,9 +578,7 @@ mod issue20 {
                 match r.json() {
                     Ok(v) => {
                         if let Ok(mut initial) = sh.initial.lock() {
-                            initial.entry(path.to_owned()).or_insert_with(|| {
-                                (v["version"].as_i64().unwrap_or(0), marker(&v))
-                            });
+                            initial.entry(path.to_owned()).or_insert_with(|| (v["version"].as_i64().unwrap_or(0), marker(&v)));
                         }
                         Some((tag, v))
                     }
@@ -789,11 +589,7 @@ mod issue20 {
                 }
             }
             Ok(r) => {
-                stats.errors.push(format!(
-                    "GET {path}: {} {}",
-                    r.status,
-                    String::from_utf8_lossy(&r.body)
-                ));
+                stats.errors.push(format!("GET {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
                 None
             }
             Err(e) => {
@@ -805,61 +601,31 @@ mod issue20 {
 
     /// Move one of the client's sites east or back, then check that its
     /// municipality's figures are at least as new as the write.
-    async fn move_site(
-        sh: &Shared,
-        c: &mut Conn,
-        stats: &mut Stats,
-        auth: &str,
-        site: &str,
-        owned: &mut HashMap<String, Owned>,
-    ) {
+    async fn move_site(sh: &Shared, c: &mut Conn, stats: &mut Stats, auth: &str, site: &str, owned: &mut HashMap<String, Owned>) {
         let path = format!("/api/v1/sites/{site}");
         if !owned.contains_key(site) {
-            let Some((etag, v)) = read(sh, c, stats, &path).await else {
-                return;
-            };
+            let Some((etag, v)) = read(sh, c, stats, &path).await else { return };
             let (Some(lon), Some(lat)) = (v["lon"].as_f64(), v["lat"].as_f64()) else {
                 stats.errors.push(format!("GET {path}: no lon/lat in {v}"));
                 return;
             };
-            owned.insert(
-                site.to_owned(),
-                Owned {
-                    etag,
-                    home: (lon, lat),
-                    away: false,
-                },
-            );
+            owned.insert(site.to_owned(), Owned { etag, home: (lon, lat), away: false });
         }
         for attempt in 1..=5 {
             let Some(o) = owned.get_mut(site) else { return };
             let lon = if o.away { o.home.0 } else { o.home.0 + STEP };
             let body = format!(r#"{{"lon":{lon:.6},"lat":{:.6}}}"#, o.home.1);
             let t0 = Instant::now();
-            let r = c
-                .request(
-                    "PATCH",
-                    &path,
-                    &[("Authorization", auth), ("If-Match", &o.etag)],
-                    Some(&body),
-                )
-                .await;
+            let r = c.request("PATCH", &path, &[("Authorization", auth), ("If-Match", &o.etag)], Some(&body)).await;
             record(stats, "patch_site", t0, &r);
             match r {
                 Ok(r) if r.status == 200 => {
-                    let v: i64 = r
-                        .header("etag")
-                        .map(|t| t.trim_matches('"'))
-                        .and_then(|t| t.parse().ok())
-                        .unwrap_or(-1);
+                    let v: i64 = r.header("etag").map(|t| t.trim_matches('"')).and_then(|t| t.parse().ok()).unwrap_or(-1);
                     let after = r.json().unwrap_or(Value::Null);
                     o.etag = r.header("etag").unwrap_or_default().to_owned();
                     o.away = !o.away;
                     if let Ok(mut told) = sh.told.lock() {
-                        told.entry(path.clone())
-                            .or_default()
-                            .acked
-                            .push((v, marker(&after)));
+                        told.entry(path.clone()).or_default().acked.push((v, marker(&after)));
                     }
                     check_reflected(c, stats, &path, &after).await;
                     return;
@@ -867,22 +633,14 @@ mod issue20 {
                 Ok(r) if r.status == 412 => {
                     // Nobody else writes this site; still, re-read and retry.
                     stats.retries_412 += 1;
-                    let Some((etag, _)) = read(sh, c, stats, &path).await else {
-                        return;
-                    };
+                    let Some((etag, _)) = read(sh, c, stats, &path).await else { return };
                     o.etag = etag;
                     if attempt == 5 {
-                        stats
-                            .errors
-                            .push(format!("PATCH {path}: still 412 after {attempt} attempts"));
+                        stats.errors.push(format!("PATCH {path}: still 412 after {attempt} attempts"));
                     }
                 }
                 Ok(r) => {
-                    stats.errors.push(format!(
-                        "PATCH {path}: {} {}",
-                        r.status,
-                        String::from_utf8_lossy(&r.body)
-                    ));
+                    stats.errors.push(format!("PATCH {path}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
                     return;
                 }
                 Err(e) => {
@@ -901,13 +659,9 @@ mod issue20 {
     /// (`computed_at ≥ updated_at`, both the database's clock). A site
     /// outside every municipality has no figures to check.
     async fn check_reflected(c: &mut Conn, stats: &mut Stats, path: &str, after: &Value) {
-        let Some(ags) = after["ags"].as_str() else {
-            return;
-        };
+        let Some(ags) = after["ags"].as_str() else { return };
         let Some(written) = after["updated_at"].as_str().and_then(micros) else {
-            stats.errors.push(format!(
-                "PATCH {path}: no readable updated_at in the answer {after}"
-            ));
+            stats.errors.push(format!("PATCH {path}: no readable updated_at in the answer {after}"));
             return;
         };
         let muni = format!("/ogc/collections/municipalities/items/{ags}");
@@ -917,11 +671,7 @@ mod issue20 {
         let figures = match r {
             Ok(r) if r.status == 200 => r.json().unwrap_or(Value::Null),
             Ok(r) => {
-                stats.errors.push(format!(
-                    "GET {muni}: {} {}",
-                    r.status,
-                    String::from_utf8_lossy(&r.body)
-                ));
+                stats.errors.push(format!("GET {muni}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
                 return;
             }
             Err(e) => {
@@ -947,11 +697,7 @@ async fn verify(sh: &Shared) -> Vec<String> {
     let mut c = Conn::new(&sh.args.addr);
     let auth = format!("Bearer {}", sh.args.token);
     let initial = sh.initial.lock().map(|m| m.clone()).unwrap_or_default();
-    let Ok(told) = sh.told.lock().map(|t| {
-        t.iter()
-            .map(|(k, v)| (k.clone(), (v.acked.clone(), v.unknown)))
-            .collect::<Vec<_>>()
-    }) else {
+    let Ok(told) = sh.told.lock().map(|t| t.iter().map(|(k, v)| (k.clone(), (v.acked.clone(), v.unknown))).collect::<Vec<_>>()) else {
         return vec!["lock poisoned".into()];
     };
     for (path, (mut acked, unknown)) in told {
@@ -960,9 +706,7 @@ async fn verify(sh: &Shared) -> Vec<String> {
         let mut seen = std::collections::HashSet::new();
         for (v, _) in &acked {
             if !seen.insert(*v) {
-                bad.push(format!(
-                    "{path}: version {v} acknowledged twice (a lost update)"
-                ));
+                bad.push(format!("{path}: version {v} acknowledged twice (a lost update)"));
             }
         }
         let final_row = match ok_json(c.request("GET", &path, &[], None).await, "final GET") {
@@ -974,35 +718,21 @@ async fn verify(sh: &Shared) -> Vec<String> {
         };
         let vf = final_row["version"].as_i64().unwrap_or(-1);
         if unknown == 0 && vf != v0 + acked.len() as i64 {
-            bad.push(format!(
-                "{path}: version went {v0} → {vf} but {} writes were acknowledged",
-                acked.len()
-            ));
+            bad.push(format!("{path}: version went {v0} → {vf} but {} writes were acknowledged", acked.len()));
         }
         if let Some((vl, ml)) = acked.last() {
             if *vl != vf || marker(&final_row) != *ml {
-                bad.push(format!(
-                    "{path}: last acknowledged ({vl}, {ml}) but stored ({vf}, {})",
-                    marker(&final_row)
-                ));
+                bad.push(format!("{path}: last acknowledged ({vl}, {ml}) but stored ({vf}, {})", marker(&final_row)));
             }
         }
         // The audit log: one update per acknowledged write, with that value.
-        let (entity, id) = path
-            .trim_start_matches("/api/v1/")
-            .split_once('/')
-            .unwrap_or(("", ""));
+        let (entity, id) = path.trim_start_matches("/api/v1/").split_once('/').unwrap_or(("", ""));
         let entity = entity.trim_end_matches('s');
         let mut items = Vec::new();
         let mut offset = 0;
         loop {
-            let page =
-                format!("/api/v1/audit?entity={entity}&entity_id={id}&limit=1000&offset={offset}");
-            match ok_json(
-                c.request("GET", &page, &[("Authorization", &auth)], None)
-                    .await,
-                "audit",
-            ) {
+            let page = format!("/api/v1/audit?entity={entity}&entity_id={id}&limit=1000&offset={offset}");
+            match ok_json(c.request("GET", &page, &[("Authorization", &auth)], None).await, "audit") {
                 Ok(v) => {
                     let page = v["items"].as_array().cloned().unwrap_or_default();
                     offset += page.len();
@@ -1023,24 +753,12 @@ async fn verify(sh: &Shared) -> Vec<String> {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|e| {
-                e["action"] == "update" && e["after"]["version"].as_i64().is_some_and(|v| v > v0)
-            })
-            .map(|e| {
-                (
-                    e["after"]["version"].as_i64().unwrap_or(-1),
-                    marker(&e["after"]),
-                )
-            })
+            .filter(|e| e["action"] == "update" && e["after"]["version"].as_i64().is_some_and(|v| v > v0))
+            .map(|e| (e["after"]["version"].as_i64().unwrap_or(-1), marker(&e["after"])))
             .collect();
         logged.sort();
         if unknown == 0 && logged != acked {
-            bad.push(format!(
-                "{path}: audit has {} updates, clients were told {}; first difference: {:?}",
-                logged.len(),
-                acked.len(),
-                logged.iter().zip(&acked).find(|(a, b)| a != b)
-            ));
+            bad.push(format!("{path}: audit has {} updates, clients were told {}; first difference: {:?}", logged.len(), acked.len(), logged.iter().zip(&acked).find(|(a, b)| a != b)));
         }
     }
     bad
@@ -1073,11 +791,7 @@ async fn main() -> std::process::ExitCode {
     // Versions before the run, to count the writes since (issue 20: each
     // client reads its sites itself).
     let mut c = Conn::new(&sh.args.addr);
-    let keys = if sh.args.mix == Mix::Classic {
-        vec![("sites", &sh.sites), ("measures", &sh.measures)]
-    } else {
-        Vec::new()
-    };
+    let keys = if sh.args.mix == Mix::Classic { vec![("sites", &sh.sites), ("measures", &sh.measures)] } else { Vec::new() };
     for (coll, ids) in keys {
         for id in ids.iter() {
             let path = format!("/api/v1/{coll}/{id}");
@@ -1090,9 +804,7 @@ async fn main() -> std::process::ExitCode {
     }
     let started = Instant::now();
     let end = started + Duration::from_secs_f64(sh.args.seconds);
-    let tasks: Vec<_> = (0..sh.args.clients)
-        .map(|i| tokio::spawn(client(i, sh.clone(), end)))
-        .collect();
+    let tasks: Vec<_> = (0..sh.args.clients).map(|i| tokio::spawn(client(i, sh.clone(), end))).collect();
     let mut all = Stats::default();
     for t in tasks {
         match t.await {
@@ -1115,10 +827,7 @@ async fn main() -> std::process::ExitCode {
     let mut problems = verify(&sh).await;
     problems.extend(all.reflection_failures.iter().take(20).cloned());
     if all.reflection_failures.len() > 20 {
-        problems.push(format!(
-            "… and {} more writes not reflected when acknowledged",
-            all.reflection_failures.len() - 20
-        ));
+        problems.push(format!("… and {} more writes not reflected when acknowledged", all.reflection_failures.len() - 20));
     }
     let mut every: Vec<u32> = all.latency.values().flatten().copied().collect();
     every.sort_unstable();
@@ -1127,17 +836,8 @@ async fn main() -> std::process::ExitCode {
         v.sort_unstable();
         per_kind.insert((*k).to_owned(), serde_json::json!({"count": v.len(), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "max_ms": pct(v, 1.0)}));
     }
-    let fivexx: u64 = all
-        .status
-        .iter()
-        .filter(|(k, _)| k.starts_with('5'))
-        .map(|(_, n)| n)
-        .sum();
-    let acked: usize = sh
-        .told
-        .lock()
-        .map(|t| t.values().map(|v| v.acked.len()).sum())
-        .unwrap_or(0);
+    let fivexx: u64 = all.status.iter().filter(|(k, _)| k.starts_with('5')).map(|(_, n)| n).sum();
+    let acked: usize = sh.told.lock().map(|t| t.values().map(|v| v.acked.len()).sum()).unwrap_or(0);
     let report = serde_json::json!({
         "clients": sh.args.clients,
         "seconds": wall,
@@ -1160,17 +860,10 @@ async fn main() -> std::process::ExitCode {
         "first_errors": all.errors.iter().take(10).collect::<Vec<_>>(),
         "verification_failures": problems,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     let unchecked = sh.args.mix == Mix::Issue20 && all.reflection_checked == 0;
     if fivexx > 0 || !all.errors.is_empty() || !problems.is_empty() || acked == 0 || unchecked {
-        eprintln!(
-            "loadgen: FAILED ({fivexx} 5xx, {} errors, {} verification failures, {acked} writes)",
-            all.errors.len(),
-            problems.len()
-        );
+        eprintln!("loadgen: FAILED ({fivexx} 5xx, {} errors, {} verification failures, {acked} writes)", all.errors.len(), problems.len());
         return std::process::ExitCode::FAILURE;
     }
     eprintln!(
@@ -1193,13 +886,8 @@ mod tests {
         assert_eq!(micros("1970-01-01T00:00:00+00:00"), Some(0));
         assert_eq!(micros("1970-01-01T00:00:01.5Z"), Some(1_500_000));
         assert_eq!(micros("1970-01-01T01:00:00.000001+01:00"), Some(1));
-        assert_eq!(
-            micros("2026-12-07T04:10:00.123456+00:00"),
-            Some(1_796_616_600_123_456)
-        );
-        assert!(
-            micros("2026-12-07T04:10:00.123457+00:00") > micros("2026-12-07T04:10:00.123456+00:00")
-        );
+        assert_eq!(micros("2026-12-07T04:10:00.123456+00:00"), Some(1_796_616_600_123_456));
+        assert!(micros("2026-12-07T04:10:00.123457+00:00") > micros("2026-12-07T04:10:00.123456+00:00"));
         assert_eq!(micros("not a time"), None);
     }
 

@@ -6,12 +6,7 @@
 //! The demo dataset takes minutes to generate and load on two cores; this
 //! one takes seconds, so every test can have its own database.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,11 +33,7 @@ pub const OPERATORS: [&str; 4] = ["telekom", "vodafone", "telefonica", "1und1"];
 pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!(
-            "funkplan-rel-{tag}-{}-{}",
-            std::process::id(),
-            rand_u32()
-        ));
+        let d = std::env::temp_dir().join(format!("funkplan-rel-{tag}-{}-{}", std::process::id(), rand_u32()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Self(d)
@@ -63,12 +54,7 @@ impl Drop for TempDir {
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    );
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
     h.finish() as u32
 }
 
@@ -84,13 +70,7 @@ pub fn write_fixture(dir: &Path) {
     // Municipalities, in EPSG:25832 with the file's own `crs` member.
     let mut feats = Vec::new();
     for (ags, name, x0, y0) in MUNIS {
-        let ring = [
-            [x0, y0],
-            [x0 + SIDE, y0],
-            [x0 + SIDE, y0 + SIDE],
-            [x0, y0 + SIDE],
-            [x0, y0],
-        ];
+        let ring = [[x0, y0], [x0 + SIDE, y0], [x0 + SIDE, y0 + SIDE], [x0, y0 + SIDE], [x0, y0]];
         feats.push(serde_json::json!({
             "type": "Feature",
             "properties": {"AGS": ags, "GEN": name, "BEZ": "Stadt", "EWZ": 10000},
@@ -107,46 +87,26 @@ pub fn write_fixture(dir: &Path) {
     // Households on the census grid (EPSG:3035, 100 m) over the whole area.
     let to_laea = Transformer::new(Crs::UTM32, Crs::LAEA).unwrap();
     let (x0, y0, x1, y1) = (MUNIS[0].2, MUNIS[0].3, MUNIS[3].2 + SIDE, MUNIS[0].3 + SIDE);
-    let corners: Vec<(f64, f64)> = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-        .iter()
-        .map(|&(x, y)| to_laea.transform(x, y).unwrap())
-        .collect();
+    let corners: Vec<(f64, f64)> = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)].iter().map(|&(x, y)| to_laea.transform(x, y).unwrap()).collect();
     let min = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::MAX, f64::min);
     let max = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::MIN, f64::max);
-    let (e0, e1) = (
-        (min(|p| p.0) / 100.0).floor() as i64 - 1,
-        (max(|p| p.0) / 100.0).ceil() as i64 + 1,
-    );
-    let (n0, n1) = (
-        (min(|p| p.1) / 100.0).floor() as i64 - 1,
-        (max(|p| p.1) / 100.0).ceil() as i64 + 1,
-    );
+    let (e0, e1) = ((min(|p| p.0) / 100.0).floor() as i64 - 1, (max(|p| p.0) / 100.0).ceil() as i64 + 1);
+    let (n0, n1) = ((min(|p| p.1) / 100.0).floor() as i64 - 1, (max(|p| p.1) / 100.0).ceil() as i64 + 1);
     let mut hh = String::from("GITTER_ID_100m,households\n");
     for n in n0..n1 {
         for e in e0..e1 {
-            writeln!(
-                hh,
-                "CRS3035RES100mN{}E{},{}",
-                n * 100,
-                e * 100,
-                1 + (n + e).rem_euclid(5)
-            )
-            .unwrap();
+            writeln!(hh, "CRS3035RES100mN{}E{},{}", n * 100, e * 100, 1 + (n + e).rem_euclid(5)).unwrap();
         }
     }
     std::fs::write(dir.join("households.csv"), hh).unwrap();
 
     // Sites and measures.
     let to_wgs = Transformer::new(Crs::UTM32, Crs::WGS84).unwrap();
-    let mut sites =
-        String::from("site_id,operator,lon,lat,status,technologies,planned_date,on_air_date\n");
+    let mut sites = String::from("site_id,operator,lon,lat,status,technologies,planned_date,on_air_date\n");
     let mut measures = String::from("measure_id,site_id,kind,status,planned_date,completed_date\n");
     for (ags, _, x0, y0) in MUNIS {
         for j in 0..SITES_PER_MUNI {
-            let (x, y) = (
-                x0 + 250.0 + (j % 4) as f64 * 500.0,
-                y0 + 300.0 + (j / 4) as f64 * 650.0,
-            );
+            let (x, y) = (x0 + 250.0 + (j % 4) as f64 * 500.0, y0 + 300.0 + (j / 4) as f64 * 650.0);
             let (lon, lat) = to_wgs.transform(x, y).unwrap();
             let id = site_id(ags, j);
             let op = OPERATORS[j % 4];
@@ -157,40 +117,18 @@ pub fn write_fixture(dir: &Path) {
                 4 => ("construction", "", ""),
                 _ => ("permitting", "", ""),
             };
-            writeln!(
-                sites,
-                "{id},{op},{lon:.7},{lat:.7},{status},{tech},2019-01-01,{on_air}"
-            )
-            .unwrap();
+            writeln!(sites, "{id},{op},{lon:.7},{lat:.7},{status},{tech},2019-01-01,{on_air}").unwrap();
             match j % 6 {
                 0 => {
-                    writeln!(
-                        measures,
-                        "M-{id}-lte,{id},lte_new_site,completed,2019-01-01,2020-05-01"
-                    )
-                    .unwrap();
-                    writeln!(
-                        measures,
-                        "M-{id}-5g,{id},5g_upgrade,completed,2021-01-01,2022-03-01"
-                    )
-                    .unwrap();
+                    writeln!(measures, "M-{id}-lte,{id},lte_new_site,completed,2019-01-01,2020-05-01").unwrap();
+                    writeln!(measures, "M-{id}-5g,{id},5g_upgrade,completed,2021-01-01,2022-03-01").unwrap();
                 }
                 1 | 2 => {
-                    writeln!(
-                        measures,
-                        "M-{id}-lte,{id},lte_new_site,completed,2019-01-01,2020-05-01"
-                    )
-                    .unwrap();
+                    writeln!(measures, "M-{id}-lte,{id},lte_new_site,completed,2019-01-01,2020-05-01").unwrap();
                     writeln!(measures, "M-{id}-5g,{id},5g_upgrade,planned,2027-06-01,").unwrap();
                 }
-                3 => {
-                    writeln!(measures, "M-{id}-lte,{id},lte_new_site,planned,2027-01-01,").unwrap()
-                }
-                4 => writeln!(
-                    measures,
-                    "M-{id}-lte,{id},lte_new_site,in_progress,2026-01-01,"
-                )
-                .unwrap(),
+                3 => writeln!(measures, "M-{id}-lte,{id},lte_new_site,planned,2027-01-01,").unwrap(),
+                4 => writeln!(measures, "M-{id}-lte,{id},lte_new_site,in_progress,2026-01-01,").unwrap(),
                 _ => {}
             }
         }
@@ -202,11 +140,7 @@ pub fn write_fixture(dir: &Path) {
     let mut cov = String::from("id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n");
     for n in (y0 / 100.0) as i64..(y1 / 100.0) as i64 {
         for e in (x0 / 100.0) as i64..(x1 / 100.0) as i64 {
-            let lte = if (n * 7 + e * 3) % 41 == 0 {
-                0
-            } else {
-                1 + (n + e) % 3
-            };
+            let lte = if (n * 7 + e * 3) % 41 == 0 { 0 } else { 1 + (n + e) % 3 };
             let nr = (n * e) % 3;
             writeln!(cov, "100mN{n}E{e},2,{lte},0,{nr},{nr}").unwrap();
         }
@@ -269,12 +203,7 @@ impl Loaded {
     }
 
     pub fn token(&self, role: &str) -> String {
-        ok(&["token", "create", "--role", role], &self.url)
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_owned()
+        ok(&["token", "create", "--role", role], &self.url).lines().last().unwrap().trim().to_owned()
     }
 }
 
@@ -311,11 +240,7 @@ pub fn checksums(rt: &tokio::runtime::Runtime, url: &str) -> BTreeMap<String, St
 
 /// Tables whose checksums differ, for a readable assertion message.
 pub fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
-    let mut v: Vec<String> = before
-        .iter()
-        .filter(|(k, v)| after.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let mut v: Vec<String> = before.iter().filter(|(k, v)| after.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
     v.extend(after.keys().filter(|k| !before.contains_key(*k)).cloned());
     v
 }
@@ -333,22 +258,13 @@ impl Server {
         let addr = free_addr();
         let f = std::fs::File::create(&log).unwrap();
         let mut c = Command::new(bin());
-        c.args(["serve", "--addr", &addr])
-            .env("DATABASE_URL", url)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(f);
+        c.args(["serve", "--addr", &addr]).env("DATABASE_URL", url).env("RUST_LOG", "warn").stdin(Stdio::null()).stdout(Stdio::null()).stderr(f);
         for (k, v) in env {
             c.env(k, v);
         }
         let child = c.spawn().unwrap();
         let s = Self { child, addr, log };
-        assert!(
-            wait_http_ok(&s.addr, "/healthz", 120),
-            "serve did not come up: {}",
-            s.log_text()
-        );
+        assert!(wait_http_ok(&s.addr, "/healthz", 120), "serve did not come up: {}", s.log_text());
         s
     }
 
@@ -359,10 +275,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
 }

@@ -60,13 +60,7 @@ const AREA_PROPS: &str = "json_build_object('ags', t.ags, 'name', t.name, 'kind'
 
 /// An area collection (municipalities summed by the first AGS digits):
 /// everything but its words and its FROM is the same for all of them.
-const fn area(
-    id: &'static str,
-    title: &'static str,
-    description: &'static str,
-    from: &'static str,
-    filters: &'static [Filter],
-) -> Collection {
+const fn area(id: &'static str, title: &'static str, description: &'static str, from: &'static str, filters: &'static [Filter]) -> Collection {
     Collection {
         id,
         title,

@@ -38,20 +38,12 @@ pub(crate) struct Filter {
 impl Filter {
     /// `?name=a,b`: `expr` equals a or b.
     const fn eq(name: &'static str, expr: &'static str) -> Self {
-        Self {
-            name,
-            expr,
-            how: Match::Eq,
-        }
+        Self { name, expr, how: Match::Eq }
     }
 
     /// `?name=a,b`: the array `expr` holds a or b.
     const fn contains(name: &'static str, expr: &'static str) -> Self {
-        Self {
-            name,
-            expr,
-            how: Match::Contains,
-        }
+        Self { name, expr, how: Match::Contains }
     }
 }
 
@@ -104,11 +96,7 @@ impl Collection {
 
     /// The names of the property filters, comma-separated (for messages).
     pub(crate) fn filter_names(&self) -> String {
-        self.filters
-            .iter()
-            .map(|f| f.name)
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.filters.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
     }
 
     /// One row of the collection's extent: columns `xmin`, `ymin`, `xmax`,
@@ -136,10 +124,7 @@ pub(crate) fn all() -> &'static [Collection] {
 /// # Errors
 /// [`UnknownCollection`] naming the collections there are.
 pub(crate) fn get(id: &str) -> Result<&'static Collection, UnknownCollection> {
-    all()
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| UnknownCollection { id: id.to_owned() })
+    all().iter().find(|c| c.id == id).ok_or_else(|| UnknownCollection { id: id.to_owned() })
 }
 
 /// A collection id that is not in the catalog.
@@ -162,18 +147,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_found() {
         let ids: Vec<&str> = all().iter().map(|c| c.id).collect();
-        assert_eq!(
-            ids,
-            [
-                "municipalities",
-                "sites",
-                "measures",
-                "dead-spots",
-                "districts",
-                "regions",
-                "state"
-            ]
-        );
+        assert_eq!(ids, ["municipalities", "sites", "measures", "dead-spots", "districts", "regions", "state"]);
         for id in ids {
             assert_eq!(get(id).map(|c| c.id).ok(), Some(id));
         }

@@ -22,14 +22,9 @@ impl Modify for BearerAuth {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A token from `funkplan token create --role admin|staff|municipality:AGS`",
-                    ))
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(
+                "A token from `funkplan token create --role admin|staff|municipality:AGS`",
+            )).build()),
         );
     }
 }
@@ -76,10 +71,7 @@ pub fn document() -> Value {
         }
     }
     // `license.identifier` (SPDX) is 3.1 only.
-    if let Some(l) = v
-        .pointer_mut("/info/license")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(l) = v.pointer_mut("/info/license").and_then(Value::as_object_mut) {
         l.remove("identifier");
     }
     v
@@ -96,11 +88,7 @@ fn downgrade(v: &mut Value) {
     match v {
         Value::Object(o) => {
             if let Some(Value::Array(types)) = o.get("type").cloned() {
-                let non_null: Vec<Value> = types
-                    .iter()
-                    .filter(|t| t.as_str() != Some("null"))
-                    .cloned()
-                    .collect();
+                let non_null: Vec<Value> = types.iter().filter(|t| t.as_str() != Some("null")).cloned().collect();
                 let nullable = non_null.len() < types.len();
                 match non_null.as_slice() {
                     [one] => {
@@ -134,8 +122,7 @@ fn downgrade(v: &mut Value) {
             o.remove("propertyNames");
             // 3.1 allows `examples` arrays in schemas; 3.0 has `example`.
             if let Some(Value::Array(ex)) = o.get("examples").cloned() {
-                if o.contains_key("type") || o.contains_key("$ref") || o.contains_key("properties")
-                {
+                if o.contains_key("type") || o.contains_key("$ref") || o.contains_key("properties") {
                     o.remove("examples");
                     if let Some(first) = ex.into_iter().next() {
                         o.insert("example".into(), first);

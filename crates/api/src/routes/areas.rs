@@ -60,14 +60,9 @@ async fn area(state: &AppState, level: Level, key: &str, q: &QueryPairs) -> ApiR
         .await
         .map_err(DbError::pg("preparing the area figures"))?;
     let what = "reading the area figures";
-    let row = c
-        .query_opt(&stmt, &[&key, &level.name()])
-        .await
-        .map_err(DbError::pg(what))?;
+    let row = c.query_opt(&stmt, &[&key, &level.name()]).await.map_err(DbError::pg(what))?;
     let Some(row) = row else {
-        return Err(ApiError::NotFound(format!(
-            "no municipality has an AGS starting with {key}"
-        )));
+        return Err(ApiError::NotFound(format!("no municipality has an AGS starting with {key}")));
     };
     let figures: String = row.try_get("figures").map_err(DbError::pg(what))?;
     drop(c);
@@ -88,11 +83,7 @@ async fn area(state: &AppState, level: Level, key: &str, q: &QueryPairs) -> ApiR
         (status = 404, description = "No such district", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "A date asked of a server without the coverage engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn district(
-    State(state): State<AppState>,
-    ApiPath(ags5): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn district(State(state): State<AppState>, ApiPath(ags5): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     area(&state, Level::District, &ags5, &q).await
 }
 
@@ -106,10 +97,6 @@ pub(crate) async fn district(
         (status = 404, description = "No such Regierungsbezirk", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "A date asked of a server without the coverage engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn region(
-    State(state): State<AppState>,
-    ApiPath(ags3): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn region(State(state): State<AppState>, ApiPath(ags3): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     area(&state, Level::Region, &ags3, &q).await
 }

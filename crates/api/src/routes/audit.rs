@@ -15,8 +15,8 @@ use funkplan_model::Role;
 
 use crate::auth::Caller;
 use crate::http::QueryPairs;
-use crate::openapi::schema;
 use crate::origin::Origin;
+use crate::openapi::schema;
 use crate::{ApiError, ApiResult, AppState};
 
 /// Audit entries, newest first, paged.
@@ -35,12 +35,7 @@ use crate::{ApiError, ApiResult, AppState};
         (status = 429, description = "Too many failed authentications", body = crate::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    origin: Origin,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn list(State(state): State<AppState>, caller: Caller, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     if !matches!(caller.role, Role::Admin | Role::Staff) {
         return Err(ApiError::Forbidden(format!(
             "role {} may not read the audit log; it is for the roles staff and admin",
@@ -55,14 +50,11 @@ pub(crate) async fn list(
     let entity = q.get("entity");
     if let Some(e) = entity {
         if e != "site" && e != "measure" && e != "plan" {
-            return Err(ApiError::BadRequest(format!(
-                "entity must be site, measure or plan, got {e:?}"
-            )));
+            return Err(ApiError::BadRequest(format!("entity must be site, measure or plan, got {e:?}")));
         }
     }
     let entity_id = q.get("entity_id");
-    let (total, items) =
-        crate::store::audit::page(state.db(), entity, entity_id, limit, offset).await?;
+    let (total, items) = crate::store::audit::page(state.db(), entity, entity_id, limit, offset).await?;
     let page_url = |off: i64| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &q.0 {
@@ -74,23 +66,13 @@ pub(crate) async fn list(
         s.append_pair("offset", &off.to_string());
         format!("{}/api/v1/audit?{}", origin.base(), s.finish())
     };
-    let next = if offset + limit < total {
-        serde_json::Value::String(page_url(offset + limit))
-    } else {
-        serde_json::Value::Null
-    };
-    let prev = if offset > 0 {
-        serde_json::Value::String(page_url((offset - limit).max(0)))
-    } else {
-        serde_json::Value::Null
-    };
+    let next = if offset + limit < total { serde_json::Value::String(page_url(offset + limit)) } else { serde_json::Value::Null };
+    let prev = if offset > 0 { serde_json::Value::String(page_url((offset - limit).max(0))) } else { serde_json::Value::Null };
     let body = format!(
         "{{\"total\":{total},\"limit\":{limit},\"offset\":{offset},\"next\":{next},\"prev\":{prev},\"items\":{items}}}"
     );
     let mut r = json_bytes(body, "application/json");
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("private, no-cache"),
-    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-cache"));
     Ok(r)
 }

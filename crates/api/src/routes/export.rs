@@ -7,9 +7,9 @@
 //! definition; each file carries the data's source, its date and the
 //! attribution (a column in CSV, a sheet "Quelle" in XLSX).
 
-use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use chrono::Utc;
 use funkplan_db::Error as DbError;
 use serde_json::{Map, Value};
@@ -19,12 +19,8 @@ use crate::http::{ApiPath, QueryPairs};
 use crate::{ApiError, ApiResult, AppState};
 
 /// The collections that can be exported, with their sheet names.
-const LEVELS: [(&str, &str); 4] = [
-    ("municipalities", "Gemeinden"),
-    ("districts", "Kreise"),
-    ("regions", "Regierungsbezirke"),
-    ("state", "Land"),
-];
+const LEVELS: [(&str, &str); 4] =
+    [("municipalities", "Gemeinden"), ("districts", "Kreise"), ("regions", "Regierungsbezirke"), ("state", "Land")];
 
 /// The file format asked for by the path's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,11 +59,7 @@ struct Table {
         (status = 404, description = "Unknown level or format", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn download(
-    State(state): State<AppState>,
-    ApiPath(file): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn download(State(state): State<AppState>, ApiPath(file): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["locale"], |_| false)?;
     let (bytes, content_type, name) = export(state.db(), &file, q.get("locale")).await?;
     let mut r = bytes.into_response();
@@ -86,34 +78,19 @@ pub(crate) async fn download(
 /// # Errors
 /// [`ApiError::NotFound`] for an unknown file, [`ApiError::BadRequest`]
 /// for an unknown locale, database errors.
-pub async fn export(
-    db: &funkplan_db::Db,
-    file: &str,
-    locale: Option<&str>,
-) -> ApiResult<(Vec<u8>, &'static str, String)> {
+pub async fn export(db: &funkplan_db::Db, file: &str, locale: Option<&str>) -> ApiResult<(Vec<u8>, &'static str, String)> {
     let today = Utc::now().date_naive();
     let known = || {
-        LEVELS
-            .iter()
-            .flat_map(|(l, _)| [format!("{l}.csv"), format!("{l}.xlsx")])
-            .chain([GPKG.to_owned()])
-            .collect::<Vec<_>>()
-            .join(", ")
+        LEVELS.iter().flat_map(|(l, _)| [format!("{l}.csv"), format!("{l}.xlsx")]).chain([GPKG.to_owned()]).collect::<Vec<_>>().join(", ")
     };
     let not_found = || ApiError::NotFound(format!("no export {file:?}; exports: {}", known()));
     if file == GPKG {
         if let Some(l) = locale {
-            return Err(ApiError::BadRequest(format!(
-                "locale: `{l}` applies to CSV only"
-            )));
+            return Err(ApiError::BadRequest(format!("locale: `{l}` applies to CSV only")));
         }
         let conn = db.conn().await?;
         let bytes = geopackage(&conn).await?;
-        return Ok((
-            bytes,
-            "application/geopackage+sqlite3",
-            format!("funkplan-{today}.gpkg"),
-        ));
+        return Ok((bytes, "application/geopackage+sqlite3", format!("funkplan-{today}.gpkg")));
     }
     let (level, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
     let format = match ext {
@@ -121,19 +98,12 @@ pub async fn export(
         "xlsx" => Format::Xlsx,
         _ => return Err(not_found()),
     };
-    let &(id, sheet) = LEVELS
-        .iter()
-        .find(|(l, _)| *l == level)
-        .ok_or_else(not_found)?;
+    let &(id, sheet) = LEVELS.iter().find(|(l, _)| *l == level).ok_or_else(not_found)?;
     let dialect = match (format, locale) {
         (_, None | Some("en")) => Dialect::Plain,
         (Format::Csv, Some("de")) => Dialect::German,
         (Format::Xlsx, Some("de")) => Dialect::Plain, // XLSX stores numbers, not text: nothing to choose
-        (_, Some(other)) => {
-            return Err(ApiError::BadRequest(format!(
-                "locale: `{other}` is not one of de, en"
-            )))
-        }
+        (_, Some(other)) => return Err(ApiError::BadRequest(format!("locale: `{other}` is not one of de, en"))),
     };
     let collection = catalog::get(id)?;
     let conn = db.conn().await?;
@@ -141,16 +111,8 @@ pub async fn export(
     let attribution = super::ogc::collections::attribution(&conn).await?;
     let name = format!("funkplan-{id}-{today}.{ext}");
     Ok(match format {
-        Format::Csv => (
-            csv(&table, dialect, attribution)?,
-            "text/csv; charset=utf-8",
-            name,
-        ),
-        Format::Xlsx => (
-            xlsx(&table, sheet, collection, attribution)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            name,
-        ),
+        Format::Csv => (csv(&table, dialect, attribution)?, "text/csv; charset=utf-8", name),
+        Format::Xlsx => (xlsx(&table, sheet, collection, attribution)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name),
     })
 }
 
@@ -189,17 +151,12 @@ async fn geopackage(conn: &funkplan_db::Conn) -> ApiResult<Vec<u8>> {
         let mut kinds = std::collections::BTreeSet::new();
         let mut features = Vec::with_capacity(rows.len());
         for r in &rows {
-            if let Some(keys) = r
-                .try_get::<_, Option<Vec<String>>>("keys")
-                .map_err(DbError::pg(what))?
-            {
+            if let Some(keys) = r.try_get::<_, Option<Vec<String>>>("keys").map_err(DbError::pg(what))? {
                 columns = keys;
             }
             let text: String = r.try_get("p").map_err(DbError::pg(what))?;
             let Ok(Value::Object(properties)) = serde_json::from_str::<Value>(&text) else {
-                return Err(ApiError::Internal(format!(
-                    "{what}: a row is not a JSON object"
-                )));
+                return Err(ApiError::Internal(format!("{what}: a row is not a JSON object")));
             };
             let wkb: Option<Vec<u8>> = r.try_get("wkb").map_err(DbError::pg(what))?;
             let geometry = match wkb {
@@ -210,16 +167,10 @@ async fn geopackage(conn: &funkplan_db::Conn) -> ApiResult<Vec<u8>> {
                 }
                 None => None,
             };
-            features.push(crate::gpkg::Feature {
-                geometry,
-                properties,
-            });
+            features.push(crate::gpkg::Feature { geometry, properties });
         }
         let geometry_type = match kinds.len() {
-            1 => kinds
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| "GEOMETRY".into()),
+            1 => kinds.into_iter().next().unwrap_or_else(|| "GEOMETRY".into()),
             _ => "GEOMETRY".into(),
         };
         layers.push(crate::gpkg::Layer {
@@ -232,12 +183,7 @@ async fn geopackage(conn: &funkplan_db::Conn) -> ApiResult<Vec<u8>> {
             features,
         });
     }
-    let srs = [crate::gpkg::Srs {
-        id: 25832,
-        name: "ETRS89 / UTM zone 32N".into(),
-        organization: "EPSG",
-        definition: srs,
-    }];
+    let srs = [crate::gpkg::Srs { id: 25832, name: "ETRS89 / UTM zone 32N".into(), organization: "EPSG", definition: srs }];
     tokio::task::spawn_blocking(move || crate::gpkg::write(&srs, &layers))
         .await
         .map_err(|e| ApiError::Internal(format!("writing the GeoPackage: {e}")))?
@@ -261,20 +207,13 @@ async fn read(conn: &funkplan_db::Conn, c: &Collection) -> ApiResult<Table> {
     let mut columns = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        if let Some(keys) = r
-            .try_get::<_, Option<Vec<String>>>("keys")
-            .map_err(DbError::pg(what))?
-        {
+        if let Some(keys) = r.try_get::<_, Option<Vec<String>>>("keys").map_err(DbError::pg(what))? {
             columns = keys;
         }
         let text: String = r.try_get("p").map_err(DbError::pg(what))?;
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(m)) => out.push(m),
-            _ => {
-                return Err(ApiError::Internal(format!(
-                    "{what}: a row is not a JSON object"
-                )))
-            }
+            _ => return Err(ApiError::Internal(format!("{what}: a row is not a JSON object"))),
         }
     }
     Ok(Table { columns, rows: out })
@@ -294,17 +233,10 @@ fn number(v: &serde_json::Number, dialect: Dialect) -> String {
 /// header row, then one row per feature; the last column names the data's
 /// origin on every row, so no copy of a row loses it.
 fn csv(t: &Table, dialect: Dialect, attribution: &str) -> ApiResult<Vec<u8>> {
-    let sep = if dialect == Dialect::German {
-        b';'
-    } else {
-        b','
-    };
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(sep)
-        .from_writer(Vec::from("\u{feff}".as_bytes()));
+    let sep = if dialect == Dialect::German { b';' } else { b',' };
+    let mut w = csv::WriterBuilder::new().delimiter(sep).from_writer(Vec::from("\u{feff}".as_bytes()));
     let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
-    w.write_record(t.columns.iter().map(String::as_str).chain(["attribution"]))
-        .map_err(fail)?;
+    w.write_record(t.columns.iter().map(String::as_str).chain(["attribution"])).map_err(fail)?;
     for row in &t.rows {
         let cells = t.columns.iter().map(|c| match row.get(c) {
             None | Some(Value::Null) => String::new(),
@@ -313,11 +245,9 @@ fn csv(t: &Table, dialect: Dialect, attribution: &str) -> ApiResult<Vec<u8>> {
             Some(Value::Bool(b)) => b.to_string(),
             Some(other) => other.to_string(),
         });
-        w.write_record(cells.chain([attribution.to_owned()]))
-            .map_err(fail)?;
+        w.write_record(cells.chain([attribution.to_owned()])).map_err(fail)?;
     }
-    w.into_inner()
-        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
+    w.into_inner().map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
 }
 
 /// XLSX: the figures as typed cells (numbers as numbers, shares formatted as
@@ -333,10 +263,8 @@ fn xlsx(t: &Table, sheet: &str, c: &Collection, attribution: &str) -> ApiResult<
     let ws = book.add_worksheet().set_name(sheet).map_err(fail)?;
     for (j, col) in t.columns.iter().enumerate() {
         let j = u16::try_from(j).map_err(|_| ApiError::Internal("too many columns".into()))?;
-        ws.write_string_with_format(0, j, col, &bold)
-            .map_err(fail)?;
-        ws.set_column_width(j, (col.len() + 2).clamp(8, 28) as f64)
-            .map_err(fail)?;
+        ws.write_string_with_format(0, j, col, &bold).map_err(fail)?;
+        ws.set_column_width(j, (col.len() + 2).clamp(8, 28) as f64).map_err(fail)?;
     }
     for (i, row) in t.rows.iter().enumerate() {
         let i = u32::try_from(i + 1).map_err(|_| ApiError::Internal("too many rows".into()))?;
@@ -347,11 +275,9 @@ fn xlsx(t: &Table, sheet: &str, c: &Collection, attribution: &str) -> ApiResult<
                 Some(Value::Number(n)) => {
                     let v = n.as_f64().unwrap_or(f64::NAN);
                     if col.contains("share") {
-                        ws.write_number_with_format(i, j, v, &percent)
-                            .map_err(fail)?;
+                        ws.write_number_with_format(i, j, v, &percent).map_err(fail)?;
                     } else if col.ends_with("km2") {
-                        ws.write_number_with_format(i, j, v, &decimal)
-                            .map_err(fail)?;
+                        ws.write_number_with_format(i, j, v, &decimal).map_err(fail)?;
                     } else {
                         ws.write_number(i, j, v).map_err(fail)?;
                     }
@@ -374,45 +300,22 @@ fn xlsx(t: &Table, sheet: &str, c: &Collection, attribution: &str) -> ApiResult<
     if !t.columns.is_empty() {
         ws.autofilter(0, 0, last_row, last_col).map_err(fail)?;
     }
-    let first = |key: &str| {
-        t.rows
-            .iter()
-            .find_map(|r| r.get(key).and_then(Value::as_str))
-            .unwrap_or("–")
-            .to_owned()
-    };
-    let latest = t
-        .rows
-        .iter()
-        .filter_map(|r| r.get("computed_at").and_then(Value::as_str))
-        .max()
-        .unwrap_or("–")
-        .to_owned();
-    let synthetic = t
-        .rows
-        .iter()
-        .any(|r| r.get("synthetic").and_then(Value::as_bool) == Some(true));
+    let first = |key: &str| t.rows.iter().find_map(|r| r.get(key).and_then(Value::as_str)).unwrap_or("–").to_owned();
+    let latest = t.rows.iter().filter_map(|r| r.get("computed_at").and_then(Value::as_str)).max().unwrap_or("–").to_owned();
+    let synthetic = t.rows.iter().any(|r| r.get("synthetic").and_then(Value::as_bool) == Some(true));
     let src = book.add_worksheet().set_name("Quelle").map_err(fail)?;
     let lines: [(&str, String); 7] = [
         ("Inhalt", c.title.to_owned()),
         ("Beschreibung", c.description.to_owned()),
         ("Stand der Berechnung", latest),
         ("Versorgung berechnet aus", first("source")),
-        (
-            "Synthetische Daten",
-            if synthetic {
-                "ja (Demodaten)".into()
-            } else {
-                "nein".into()
-            },
-        ),
+        ("Synthetische Daten", if synthetic { "ja (Demodaten)".into() } else { "nein".into() }),
         ("Quellen und Lizenz", attribution.to_owned()),
         ("Erzeugt", Utc::now().to_rfc3339()),
     ];
     for (i, (k, v)) in lines.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(0);
-        src.write_string_with_format(i, 0, *k, &bold)
-            .map_err(fail)?;
+        src.write_string_with_format(i, 0, *k, &bold).map_err(fail)?;
         src.write_string(i, 1, v).map_err(fail)?;
     }
     src.set_column_width(0, 26).map_err(fail)?;

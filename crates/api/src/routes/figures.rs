@@ -69,8 +69,7 @@ pub(crate) async fn load_all(
 
 /// `$1` = AGS prefix, `$2` = `district` or `region`; one row with the
 /// figures as JSON text, none when no municipality has the prefix.
-pub(crate) static AREA: LazyLock<String> =
-    LazyLock::new(|| with_figures(include_str!("../../sql/area_figures.sql")));
+pub(crate) static AREA: LazyLock<String> = LazyLock::new(|| with_figures(include_str!("../../sql/area_figures.sql")));
 
 #[cfg(test)]
 mod tests {
@@ -80,10 +79,7 @@ mod tests {
     fn the_shared_figures_are_put_in() {
         for sql in [&*MUNICIPALITY, &*AREA] {
             assert!(!sql.contains(MARKER), "{sql}");
-            assert!(
-                sql.contains("), tech AS (") && sql.contains("), latest AS ("),
-                "{sql}"
-            );
+            assert!(sql.contains("), tech AS (") && sql.contains("), latest AS ("), "{sql}");
         }
     }
 }

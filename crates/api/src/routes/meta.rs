@@ -13,10 +13,8 @@ use crate::AppState;
     responses((status = 200, description = "OpenAPI 3.0 document", body = Object, content_type = "application/vnd.oai.openapi+json;version=3.0")))]
 pub(crate) async fn openapi(State(state): State<AppState>) -> Response {
     let mut r = state.openapi_bytes().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"));
     r
 }
 
@@ -32,34 +30,20 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "funkplan_db_pool_size {}", s.size);
     out.push_str("# HELP funkplan_db_pool_available Idle connections in the pool.\n# TYPE funkplan_db_pool_available gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_available {}", s.available);
-    out.push_str(
-        "# HELP funkplan_db_pool_max Largest pool size.\n# TYPE funkplan_db_pool_max gauge\n",
-    );
+    out.push_str("# HELP funkplan_db_pool_max Largest pool size.\n# TYPE funkplan_db_pool_max gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_max {}", s.max_size);
     out.push_str("# HELP funkplan_db_pool_waiting Requests waiting for a connection.\n# TYPE funkplan_db_pool_waiting gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_waiting {}", s.waiting);
-    if let Some(LastRun {
-        ms,
-        incremental,
-        at,
-    }) = last_run(&state).await
-    {
+    if let Some(LastRun { ms, incremental, at }) = last_run(&state).await {
         out.push_str("# HELP funkplan_recompute_duration_seconds Duration of the last coverage run (load + compute + write).\n# TYPE funkplan_recompute_duration_seconds gauge\n");
-        let _ = writeln!(
-            out,
-            "funkplan_recompute_duration_seconds{{incremental=\"{incremental}\"}} {}",
-            ms / 1000.0
-        );
+        let _ = writeln!(out, "funkplan_recompute_duration_seconds{{incremental=\"{incremental}\"}} {}", ms / 1000.0);
         out.push_str("# HELP funkplan_recompute_timestamp_seconds When the last coverage run finished.\n# TYPE funkplan_recompute_timestamp_seconds gauge\n");
         let _ = writeln!(out, "funkplan_recompute_timestamp_seconds {at}");
     }
     let mut r = out.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
     r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -76,10 +60,7 @@ struct LastRun {
 /// database cannot say: the metrics answer with what they have.
 async fn last_run(state: &AppState) -> Option<LastRun> {
     let c = state.db().conn().await.ok()?;
-    let r = c
-        .query_opt(include_str!("../../sql/last_run.sql"), &[])
-        .await
-        .ok()??;
+    let r = c.query_opt(include_str!("../../sql/last_run.sql"), &[]).await.ok()??;
     Some(LastRun {
         ms: r.try_get("duration_ms").ok()?,
         incremental: r.try_get("incremental").ok()?,

@@ -27,13 +27,7 @@ use crate::AppState;
 
 /// Where routes are declared to: the real router, or a list of them.
 trait Registry {
-    fn add(
-        &mut self,
-        method: Method,
-        path: &'static str,
-        cached: bool,
-        mr: impl FnOnce() -> MethodRouter<AppState>,
-    );
+    fn add(&mut self, method: Method, path: &'static str, cached: bool, mr: impl FnOnce() -> MethodRouter<AppState>);
 }
 
 /// Declares every route once: `METHOD "path" cache => handler;`, where
@@ -112,19 +106,10 @@ struct Build {
 }
 
 impl Registry for Build {
-    fn add(
-        &mut self,
-        _m: Method,
-        path: &'static str,
-        cached: bool,
-        mr: impl FnOnce() -> MethodRouter<AppState>,
-    ) {
+    fn add(&mut self, _m: Method, path: &'static str, cached: bool, mr: impl FnOnce() -> MethodRouter<AppState>) {
         let mut mr = mr();
         if cached {
-            mr = mr.layer(axum::middleware::from_fn_with_state(
-                self.state.clone(),
-                crate::cache::layer,
-            ));
+            mr = mr.layer(axum::middleware::from_fn_with_state(self.state.clone(), crate::cache::layer));
         }
         let router = std::mem::take(&mut self.router);
         self.router = router.route(path, mr);
@@ -134,13 +119,7 @@ impl Registry for Build {
 struct Table(Vec<(Method, &'static str)>);
 
 impl Registry for Table {
-    fn add(
-        &mut self,
-        m: Method,
-        path: &'static str,
-        _cached: bool,
-        _mr: impl FnOnce() -> MethodRouter<AppState>,
-    ) {
+    fn add(&mut self, m: Method, path: &'static str, _cached: bool, _mr: impl FnOnce() -> MethodRouter<AppState>) {
         self.0.push((m, path));
     }
 }
@@ -154,16 +133,10 @@ pub fn route_table() -> Vec<(Method, &'static str)> {
 }
 
 pub(crate) fn build(state: AppState) -> Router {
-    let mut b = Build {
-        router: Router::new(),
-        state: state.clone(),
-    };
+    let mut b = Build { router: Router::new(), state: state.clone() };
     declare(&mut b);
     b.router
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::observe,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::observe))
         .fallback(web::fallback)
         .with_state(state)
 }

@@ -13,8 +13,7 @@ use crate::{ApiError, ApiResult, AppState};
 /// A JSON body that PostgreSQL already serialised.
 pub(crate) fn json_bytes(text: String, content_type: &'static str) -> Response {
     let mut r = text.into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -41,11 +40,7 @@ pub(crate) fn parse_ags(s: &str) -> ApiResult<Ags> {
         (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable, or a date asked of a server without the engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn figures(
-    State(state): State<AppState>,
-    ApiPath(ags): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["as_of"], |_| false)?;
     let ags = parse_ags(&ags)?;
     if let Some(d) = q.get("as_of") {
@@ -75,19 +70,11 @@ pub(crate) async fn figures(
         .await
         .map_err(DbError::pg("preparing the municipality figures"))?;
     let what = "reading the municipality figures";
-    let row = c
-        .query_opt(&stmt, &[&ags.as_str()])
-        .await
-        .map_err(DbError::pg(what))?;
+    let row = c.query_opt(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))?;
     let Some(row) = row else {
-        return Err(ApiError::NotFound(format!(
-            "no municipality with AGS {ags}"
-        )));
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
     };
-    Ok(json_bytes(
-        row.try_get("figures").map_err(DbError::pg(what))?,
-        "application/json",
-    ))
+    Ok(json_bytes(row.try_get("figures").map_err(DbError::pg(what))?, "application/json"))
 }
 
 /// The municipalities bordering this one, longest shared border first:
@@ -101,36 +88,17 @@ pub(crate) async fn figures(
         (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn neighbours(
-    State(state): State<AppState>,
-    ApiPath(ags): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn neighbours(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     q.check(&[], |_| false)?;
     let ags = parse_ags(&ags)?;
     let c = state.db().conn().await?;
     let what = "reading the neighbouring municipalities";
-    let exists = c
-        .prepare_cached("SELECT 1 FROM municipality WHERE ags = $1")
-        .await
-        .map_err(DbError::pg(what))?;
-    if c.query_opt(&exists, &[&ags.as_str()])
-        .await
-        .map_err(DbError::pg(what))?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!(
-            "no municipality with AGS {ags}"
-        )));
+    let exists = c.prepare_cached("SELECT 1 FROM municipality WHERE ags = $1").await.map_err(DbError::pg(what))?;
+    if c.query_opt(&exists, &[&ags.as_str()]).await.map_err(DbError::pg(what))?.is_none() {
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
     }
-    let stmt = c
-        .prepare_cached(include_str!("../../sql/municipality_neighbours.sql"))
-        .await
-        .map_err(DbError::pg(what))?;
-    let rows = c
-        .query(&stmt, &[&ags.as_str()])
-        .await
-        .map_err(DbError::pg(what))?;
+    let stmt = c.prepare_cached(include_str!("../../sql/municipality_neighbours.sql")).await.map_err(DbError::pg(what))?;
+    let rows = c.query(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg(what))?;
     let list = rows
         .iter()
         .map(|r| {
@@ -155,29 +123,18 @@ pub(crate) async fn neighbours(
         (status = 400, description = "Malformed AGS", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn dead_spots(
-    State(state): State<AppState>,
-    ApiPath(ags): ApiPath<String>,
-) -> ApiResult<Response> {
+pub(crate) async fn dead_spots(State(state): State<AppState>, ApiPath(ags): ApiPath<String>) -> ApiResult<Response> {
     let ags = parse_ags(&ags)?;
     let c = state.db().conn().await?;
     let stmt = c
         .prepare_cached(include_str!("../../sql/dead_spots.sql"))
         .await
         .map_err(DbError::pg("preparing the dead-spot query"))?;
-    let row = c
-        .query_one(&stmt, &[&ags.as_str()])
-        .await
-        .map_err(DbError::pg("reading dead spots"))?;
+    let row = c.query_one(&stmt, &[&ags.as_str()]).await.map_err(DbError::pg("reading dead spots"))?;
     // NULL: no such municipality (one without dead spots has an empty list).
-    match row
-        .try_get::<_, Option<String>>("features")
-        .map_err(DbError::pg("reading dead spots"))?
-    {
+    match row.try_get::<_, Option<String>>("features").map_err(DbError::pg("reading dead spots"))? {
         Some(t) => Ok(json_bytes(t, "application/geo+json")),
-        None => Err(ApiError::NotFound(format!(
-            "no municipality with AGS {ags}"
-        ))),
+        None => Err(ApiError::NotFound(format!("no municipality with AGS {ags}"))),
     }
 }
 
@@ -197,22 +154,13 @@ pub(crate) async fn search(State(state): State<AppState>, q: QueryPairs) -> ApiR
     let text = q.get("q").unwrap_or("").trim().to_lowercase();
     let default = if text.is_empty() { 1000 } else { 20 };
     let limit = q.int("limit", default, 1, 1000, true)?;
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     let c = state.db().conn().await?;
     let stmt = c
         .prepare_cached(include_str!("../../sql/municipality_search.sql"))
         .await
         .map_err(DbError::pg("preparing the municipality search"))?;
     let what = "searching municipalities";
-    let row = c
-        .query_one(&stmt, &[&escaped, &limit])
-        .await
-        .map_err(DbError::pg(what))?;
-    Ok(json_bytes(
-        row.try_get("municipalities").map_err(DbError::pg(what))?,
-        "application/json",
-    ))
+    let row = c.query_one(&stmt, &[&escaped, &limit]).await.map_err(DbError::pg(what))?;
+    Ok(json_bytes(row.try_get("municipalities").map_err(DbError::pg(what))?, "application/json"))
 }

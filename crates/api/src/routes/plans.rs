@@ -35,29 +35,17 @@ use crate::{ApiError, ApiResult, AppState};
         (status = 422, description = "The planner refuses the request, naming where and why: unknown technology or operator, a scope that is no AGS, budget 0 or above the candidates, duplicate candidate ids, a candidate outside the state, or a plan estimated to run longer than the limit (with the estimate)", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No coverage engine (plans need `funkplan serve`)", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn create_plan(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<PlanBody>,
-) -> ApiResult<Response> {
+pub(crate) async fn create_plan(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<PlanBody>) -> ApiResult<Response> {
     if let Role::Municipality(own) = &caller.role {
         if body.scope != own.as_str() {
-            return Err(ApiError::Forbidden(format!(
-                "role {} may plan for its own municipality only: scope must be {own}, not {}",
-                caller.role, body.scope
-            )));
+            return Err(ApiError::Forbidden(format!("role {} may plan for its own municipality only: scope must be {own}, not {}", caller.role, body.scope)));
         }
         if body.as_scenario {
-            return Err(ApiError::Forbidden(format!(
-                "role {} may not put a plan into the scenario; staff or admin may",
-                caller.role
-            )));
+            return Err(ApiError::Forbidden(format!("role {} may not put a plan into the scenario; staff or admin may", caller.role)));
         }
     }
     let Some(hook) = state.hook() else {
-        return Err(ApiError::EngineUnavailable(
-            "plans need the coverage engine of `funkplan serve`".into(),
-        ));
+        return Err(ApiError::EngineUnavailable("plans need the coverage engine of `funkplan serve`".into()));
     };
     let result = hook.plan(body.clone()).await.map_err(|e| match e {
         PlanFailure::Invalid(why) => ApiError::Unprocessable(why),
@@ -67,15 +55,9 @@ pub(crate) async fn create_plan(
         }
     })?;
     // Check the scenario's writes before anything is stored.
-    let writes = if body.as_scenario {
-        scenario_writes(&body, &result)?
-    } else {
-        Vec::new()
-    };
-    let request = serde_json::to_value(&body)
-        .map_err(|e| ApiError::Internal(format!("plan request as JSON: {e}")))?;
-    let mut stored =
-        store::plan::create(state.db(), &caller, &body.scope, &request, &result).await?;
+    let writes = if body.as_scenario { scenario_writes(&body, &result)? } else { Vec::new() };
+    let request = serde_json::to_value(&body).map_err(|e| ApiError::Internal(format!("plan request as JSON: {e}")))?;
+    let mut stored = store::plan::create(state.db(), &caller, &body.scope, &request, &result).await?;
     let id = stored["id"].as_i64().unwrap_or(0);
     if body.as_scenario {
         let (mut sites, mut measures) = (Vec::new(), Vec::new());
@@ -85,18 +67,8 @@ pub(crate) async fn create_plan(
             let site_id = match w {
                 Write::NewSite { operator, lon, lat } => {
                     let site_id = format!("plan-{id}-{rank}");
-                    let s = NewSite {
-                        site_id: site_id.clone(),
-                        operator,
-                        lon,
-                        lat,
-                        status: SiteStatus::Planned,
-                        technologies: Vec::new(),
-                        planned_date: None,
-                        on_air_date: None,
-                    };
-                    let w =
-                        store::site::create(state.db(), &caller, s, state.site_margin_m).await?;
+                    let s = NewSite { site_id: site_id.clone(), operator, lon, lat, status: SiteStatus::Planned, technologies: Vec::new(), planned_date: None, on_air_date: None };
+                    let w = store::site::create(state.db(), &caller, s, state.site_margin_m).await?;
                     if let Some(change) = w.change {
                         state.reflect(change).await;
                     }
@@ -106,14 +78,7 @@ pub(crate) async fn create_plan(
                 Write::Upgrade { site_id } => site_id,
             };
             let measure_id = format!("plan-{id}-{rank}-m");
-            let m = NewMeasure {
-                measure_id: measure_id.clone(),
-                site_id,
-                kind: kind_of(&body, upgrade),
-                status: MeasureStatus::Planned,
-                planned_date: None,
-                completed_date: None,
-            };
+            let m = NewMeasure { measure_id: measure_id.clone(), site_id, kind: kind_of(&body, upgrade), status: MeasureStatus::Planned, planned_date: None, completed_date: None };
             let w = store::measure::create(state.db(), &caller, m).await?;
             if let Some(change) = w.change {
                 state.reflect(change).await;
@@ -139,27 +104,15 @@ pub(crate) async fn create_plan(
         (status = 400, description = "The id is not a number", body = crate::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No plan with this id", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn get_plan(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
-    let n: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("plan id {id:?} is not a number")))?;
-    store::plan::get(state.db(), n)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no plan with id {n}")))
+pub(crate) async fn get_plan(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let n: i64 = id.parse().map_err(|_| ApiError::BadRequest(format!("plan id {id:?} is not a number")))?;
+    store::plan::get(state.db(), n).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no plan with id {n}")))
 }
 
 /// What one chosen site becomes in the scenario.
 enum Write {
     /// A planned site of `operator` at the candidate's place.
-    NewSite {
-        operator: OperatorId,
-        lon: f64,
-        lat: f64,
-    },
+    NewSite { operator: OperatorId, lon: f64, lat: f64 },
     /// A measure on an existing site (an upgrade candidate).
     Upgrade { site_id: String },
 }
@@ -178,17 +131,13 @@ fn kind_of(body: &PlanBody, upgrade: bool) -> MeasureKind {
 /// The writes of "as scenario", checked before any is made: every chosen
 /// site needs an operator that would build it.
 fn scenario_writes(body: &PlanBody, result: &Value) -> ApiResult<Vec<Write>> {
-    let sites = result["sites"]
-        .as_array()
-        .ok_or_else(|| ApiError::Internal("the plan has no sites list".into()))?;
+    let sites = result["sites"].as_array().ok_or_else(|| ApiError::Internal("the plan has no sites list".into()))?;
     let mut out = Vec::with_capacity(sites.len());
     for s in sites {
         let rank = s["rank"].as_u64().unwrap_or(0);
         let id = s["id"].as_str().unwrap_or("");
         if s["kind"] == "upgrade" {
-            out.push(Write::Upgrade {
-                site_id: id.trim_start_matches("upgrade:").to_owned(),
-            });
+            out.push(Write::Upgrade { site_id: id.trim_start_matches("upgrade:").to_owned() });
             continue;
         }
         let Some(op) = s["operator"].as_str() else {
@@ -196,13 +145,9 @@ fn scenario_writes(body: &PlanBody, result: &Value) -> ApiResult<Vec<Write>> {
                 "as_scenario: site rank {rank} ({id}) has no operator to build it; give candidates with an operator or plan for one operator"
             )));
         };
-        let operator: OperatorId = op
-            .parse()
-            .map_err(|e| ApiError::Unprocessable(format!("as_scenario: site rank {rank}: {e}")))?;
+        let operator: OperatorId = op.parse().map_err(|e| ApiError::Unprocessable(format!("as_scenario: site rank {rank}: {e}")))?;
         let (Some(lon), Some(lat)) = (s["lon"].as_f64(), s["lat"].as_f64()) else {
-            return Err(ApiError::Internal(format!(
-                "plan site rank {rank} has no position"
-            )));
+            return Err(ApiError::Internal(format!("plan site rank {rank} has no position")));
         };
         out.push(Write::NewSite { operator, lon, lat });
     }

@@ -23,23 +23,15 @@ use crate::{ApiError, ApiResult, AppState};
 pub(crate) async fn list(State(state): State<AppState>, q: QueryPairs) -> ApiResult<Response> {
     q.check(&[], |_| false)?;
     let c = state.db().conn().await?;
-    let stmt = c
-        .prepare_cached(include_str!("../../sql/releases.sql"))
-        .await
-        .map_err(DbError::pg("preparing the release list"))?;
+    let stmt = c.prepare_cached(include_str!("../../sql/releases.sql")).await.map_err(DbError::pg("preparing the release list"))?;
     let what = "reading the releases";
     let row = c.query_one(&stmt, &[]).await.map_err(DbError::pg(what))?;
-    Ok(json_bytes(
-        row.try_get("releases").map_err(DbError::pg(what))?,
-        "application/json",
-    ))
+    Ok(json_bytes(row.try_get("releases").map_err(DbError::pg(what))?, "application/json"))
 }
 
 /// A `YYYY-MM-DD` query parameter.
 fn date_param(q: &QueryPairs, key: &str) -> ApiResult<Option<NaiveDate>> {
-    q.get(key)
-        .map(|s| super::dated::parse_date(key, s))
-        .transpose()
+    q.get(key).map(|s| super::dated::parse_date(key, s)).transpose()
 }
 
 /// What changed in a municipality's reported coverage between the release
@@ -62,76 +54,41 @@ fn date_param(q: &QueryPairs, key: &str) -> ApiResult<Option<NaiveDate>> {
         (status = 404, description = "Unknown AGS, or no coverage release at all", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn changes(
-    State(state): State<AppState>,
-    ApiPath(ags): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn changes(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["from", "to", "f"], |_| false)?;
-    let ags = ags.parse::<Ags>().map_err(|e| {
-        ApiError::BadRequest(format!(
-            "{e}; an AGS is the 8-digit official municipality key, e.g. 05111000"
-        ))
-    })?;
+    let ags = ags
+        .parse::<Ags>()
+        .map_err(|e| ApiError::BadRequest(format!("{e}; an AGS is the 8-digit official municipality key, e.g. 05111000")))?;
     let geojson = match q.get("f").unwrap_or("json") {
         "json" => false,
         "geojson" => true,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "f: `{other}` is not one of json, geojson"
-            )))
-        }
+        other => return Err(ApiError::BadRequest(format!("f: `{other}` is not one of json, geojson"))),
     };
     let (from, to) = (date_param(&q, "from")?, date_param(&q, "to")?);
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
-            return Err(ApiError::BadRequest(format!(
-                "from ({f}) lies after to ({t})"
-            )));
+            return Err(ApiError::BadRequest(format!("from ({f}) lies after to ({t})")));
         }
     }
     let c = state.db().conn().await?;
     let what = "finding the releases to compare";
-    let stmt = c
-        .prepare_cached(include_str!("../../sql/release_dates.sql"))
-        .await
-        .map_err(DbError::pg(what))?;
-    let r = c
-        .query_one(&stmt, &[&from, &to])
-        .await
-        .map_err(DbError::pg(what))?;
-    let get = |col: &str| {
-        r.try_get::<_, Option<NaiveDate>>(col)
-            .map_err(DbError::pg(what))
-    };
+    let stmt = c.prepare_cached(include_str!("../../sql/release_dates.sql")).await.map_err(DbError::pg(what))?;
+    let r = c.query_one(&stmt, &[&from, &to]).await.map_err(DbError::pg(what))?;
+    let get = |col: &str| r.try_get::<_, Option<NaiveDate>>(col).map_err(DbError::pg(what));
     if get("latest")?.is_none() {
         return Err(ApiError::NotFound("no coverage release has been ingested yet (funkplan ingest coverage FILE --as-of DATE)".into()));
     }
     let (r_from, r_to) = (get("r_from")?, get("r_to")?);
     let what = "comparing the releases";
-    let stmt = c
-        .prepare_cached(include_str!("../../sql/municipality_changes.sql"))
-        .await
-        .map_err(DbError::pg(what))?;
-    let row = c
-        .query_one(&stmt, &[&ags.as_str(), &r_from, &r_to])
-        .await
-        .map_err(DbError::pg(what))?;
-    let Some(text) = row
-        .try_get::<_, Option<String>>("changes")
-        .map_err(DbError::pg(what))?
-    else {
-        return Err(ApiError::NotFound(format!(
-            "no municipality with AGS {ags}"
-        )));
+    let stmt = c.prepare_cached(include_str!("../../sql/municipality_changes.sql")).await.map_err(DbError::pg(what))?;
+    let row = c.query_one(&stmt, &[&ags.as_str(), &r_from, &r_to]).await.map_err(DbError::pg(what))?;
+    let Some(text) = row.try_get::<_, Option<String>>("changes").map_err(DbError::pg(what))? else {
+        return Err(ApiError::NotFound(format!("no municipality with AGS {ags}")));
     };
     if geojson {
-        let mut v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| ApiError::Internal(format!("{what}: the database's JSON: {e}")))?;
-        let fc = v
-            .get_mut("changed_areas")
-            .map(serde_json::Value::take)
-            .unwrap_or_default();
+        let mut v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("{what}: the database's JSON: {e}")))?;
+        let fc = v.get_mut("changed_areas").map(serde_json::Value::take).unwrap_or_default();
         return Ok(json_bytes(fc.to_string(), "application/geo+json"));
     }
     Ok(json_bytes(text, "application/json"))

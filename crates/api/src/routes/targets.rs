@@ -18,10 +18,7 @@ use crate::{ApiError, ApiResult, AppState};
         (status = 404, description = "The targets' history starts after `as_of`", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    q: QueryPairs,
-) -> ApiResult<Json<Vec<TargetStatus>>> {
+pub(crate) async fn list(State(state): State<AppState>, q: QueryPairs) -> ApiResult<Json<Vec<TargetStatus>>> {
     q.check(&["as_of"], |_| false)?;
     let Some(s) = q.get("as_of") else {
         return Ok(Json(funkplan_targets::status_all(state.db()).await?));
@@ -29,9 +26,7 @@ pub(crate) async fn list(
     let date = super::dated::parse_as_of(s)?;
     match funkplan_targets::status_at(state.db(), date).await? {
         Some(list) => Ok(Json(list)),
-        None => Err(ApiError::NotFound(format!(
-            "the targets' history starts after {date}: nothing is known of that day"
-        ))),
+        None => Err(ApiError::NotFound(format!("the targets' history starts after {date}: nothing is known of that day"))),
     }
 }
 

@@ -40,11 +40,7 @@ pub(crate) const CONFORMANCE: [&str; 5] = [
 
 /// The query string to carry into tile URLs (the coverage view).
 fn query_of(q: &QueryPairs) -> String {
-    let pairs: Vec<String> =
-        q.0.iter()
-            .filter(|(k, _)| k != "f")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+    let pairs: Vec<String> = q.0.iter().filter(|(k, _)| k != "f").map(|(k, v)| format!("{k}={v}")).collect();
     if pairs.is_empty() {
         String::new()
     } else {
@@ -52,19 +48,10 @@ fn query_of(q: &QueryPairs) -> String {
     }
 }
 
-async fn answer(
-    state: &AppState,
-    ts: &'static Tileset,
-    t: TileId,
-    q: &QueryPairs,
-) -> ApiResult<Response> {
+async fn answer(state: &AppState, ts: &'static Tileset, t: TileId, q: &QueryPairs) -> ApiResult<Response> {
     let view = tiles::view(ts, q)?;
     Ok(match tiles::tile(state, ts, t, view).await? {
-        Some(bytes) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(MVT))],
-            Body::from(bytes),
-        )
-            .into_response(),
+        Some(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(MVT))], Body::from(bytes)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -87,11 +74,7 @@ async fn answer(
         (status = 404, description = "No such tileset, or the tile lies outside its zoom levels or the tile matrix"),
         (status = 503, description = "coverage: the coverage engine is not running"),
     ))]
-pub(crate) async fn tile(
-    State(state): State<AppState>,
-    Path((tileset, z, x, y)): Path<(String, String, String, String)>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn tile(State(state): State<AppState>, Path((tileset, z, x, y)): Path<(String, String, String, String)>, q: QueryPairs) -> ApiResult<Response> {
     let ts = tiles::tileset(&tileset)?;
     let t = TileId::parse(&z, &x, &y, ts.maxzoom)?;
     answer(&state, ts, t, &q).await
@@ -104,21 +87,11 @@ pub(crate) async fn tile(
     params(("tileset" = String, Path, description = "The tileset with the suffix .json, e.g. coverage.json")),
     responses((status = 200, description = "TileJSON 3.0", content_type = "application/json"),
               (status = 404, description = "No such tileset")))]
-pub(crate) async fn tilejson(
-    State(state): State<AppState>,
-    origin: Origin,
-    Path(tileset): Path<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn tilejson(State(state): State<AppState>, origin: Origin, Path(tileset): Path<String>, q: QueryPairs) -> ApiResult<Response> {
     let id = tileset.strip_suffix(".json").unwrap_or(&tileset);
     let ts = tiles::tileset(id)?;
     tiles::view(ts, &q)?;
-    let url = format!(
-        "{}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{}",
-        origin.base(),
-        ts.id,
-        query_of(&q)
-    );
+    let url = format!("{}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{}", origin.base(), ts.id, query_of(&q));
     let attribution = attribution(&state).await;
     Ok(Json(ts.tilejson(&url, &attribution)).into_response())
 }
@@ -126,10 +99,7 @@ pub(crate) async fn tilejson(
 /// The attribution of the data (as the OGC landing page states it).
 async fn attribution(state: &AppState) -> String {
     match state.db().conn().await {
-        Ok(c) => super::ogc::collections::attribution(&c)
-            .await
-            .map(str::to_owned)
-            .unwrap_or_default(),
+        Ok(c) => super::ogc::collections::attribution(&c).await.map(str::to_owned).unwrap_or_default(),
         Err(_) => String::new(),
     }
 }
@@ -172,11 +142,7 @@ fn tileset_doc(base: &str, ts: &Tileset, q: &str) -> Value {
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/tiles", tag = "ogc",
     params(("collectionId" = String, Path, description = "coverage, dead-spots, sites, municipalities, districts or regions")),
     responses((status = 200, description = "The tilesets list", content_type = "application/json"), (status = 404, description = "No tiles for this collection")))]
-pub(crate) async fn ogc_tilesets(
-    origin: Origin,
-    Path(id): Path<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn ogc_tilesets(origin: Origin, Path(id): Path<String>, q: QueryPairs) -> ApiResult<Response> {
     let ts = tiles::tileset(&id)?;
     tiles::view(ts, &q)?;
     let base = origin.base();
@@ -190,11 +156,7 @@ pub(crate) async fn ogc_tilesets(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "The tileset"), ("tileMatrixSetId" = String, Path, description = "WebMercatorQuad")),
     responses((status = 200, description = "Tileset metadata", content_type = "application/json"), (status = 404, description = "No such tileset or tile matrix set")))]
-pub(crate) async fn ogc_tileset(
-    origin: Origin,
-    Path((id, tms)): Path<(String, String)>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn ogc_tileset(origin: Origin, Path((id, tms)): Path<(String, String)>, q: QueryPairs) -> ApiResult<Response> {
     let ts = tiles::tileset(&id)?;
     check_tms(&tms)?;
     tiles::view(ts, &q)?;
@@ -205,9 +167,7 @@ fn check_tms(tms: &str) -> ApiResult<()> {
     if tms == WMQ {
         Ok(())
     } else {
-        Err(ApiError::NotFound(format!(
-            "no tile matrix set {tms:?}; the tiles are in {WMQ}"
-        )))
+        Err(ApiError::NotFound(format!("no tile matrix set {tms:?}; the tiles are in {WMQ}")))
     }
 }
 
@@ -219,11 +179,7 @@ fn check_tms(tms: &str) -> ApiResult<()> {
            ("scenario" = Option<bool>, Query, description = "coverage only"), ("datetime" = Option<String>, Query, description = "coverage only")),
     responses((status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"), (status = 204, description = "Empty tile"),
               (status = 400, description = "Not a number"), (status = 404, description = "Outside the tile matrix set limits")))]
-pub(crate) async fn ogc_tile(
-    State(state): State<AppState>,
-    Path((id, tms, z, row, col)): Path<(String, String, String, String, String)>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn ogc_tile(State(state): State<AppState>, Path((id, tms, z, row, col)): Path<(String, String, String, String, String)>, q: QueryPairs) -> ApiResult<Response> {
     let ts = tiles::tileset(&id)?;
     check_tms(&tms)?;
     let t = TileId::parse(&z, &col, &row, ts.maxzoom)?;

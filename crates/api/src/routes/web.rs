@@ -41,11 +41,7 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
             return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, v)]).into_response();
         }
     }
-    if path.starts_with("/api/")
-        || path == "/api"
-        || path.starts_with("/ogc/")
-        || path == "/metrics"
-    {
+    if path.starts_with("/api/") || path == "/api" || path.starts_with("/ogc/") || path == "/metrics" {
         return ApiError::NotFound(format!("no resource at {path}")).into_response();
     }
     // A release server never hands out source maps, even from a web
@@ -60,8 +56,7 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
             return ApiError::MethodNotAllowed("only GET is served here".into()).into_response();
         }
         let mut r = (StatusCode::OK, Html(NOT_BUILT)).into_response();
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return r;
     }
     let immutable = path.starts_with("/assets/");
@@ -69,13 +64,8 @@ pub(crate) async fn fallback(State(state): State<AppState>, req: Request) -> Res
     match svc.oneshot(req).await {
         Ok(resp) => {
             let mut resp = resp.map(Body::new);
-            let cc = if immutable {
-                "public, max-age=31536000, immutable"
-            } else {
-                "public, no-cache"
-            };
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+            let cc = if immutable { "public, max-age=31536000, immutable" } else { "public, no-cache" };
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
             resp
         }
         Err(e) => ApiError::Internal(format!("serving the web app: {e}")).into_response(),

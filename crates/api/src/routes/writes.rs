@@ -17,22 +17,15 @@ pub use crate::store::measure::{MeasurePatch, NewMeasure};
 pub use crate::store::site::{NewSite, SitePatch};
 
 fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 fn resource(status: StatusCode, version: i64, body: String, location: Option<String>) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(header::ETAG, etag(version));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         h.insert(header::LOCATION, l);
     }
@@ -52,12 +45,7 @@ fn found(v: Option<Versioned>, what: &str, id: &str) -> ApiResult<Response> {
 /// whole pool while the hook waits for one of its own: B10, found by
 /// scripts/load), the state reflects the change (none for a no-op PATCH),
 /// and the object is answered with its new ETag.
-async fn answer(
-    state: &AppState,
-    w: Written,
-    status: StatusCode,
-    location: Option<String>,
-) -> Response {
+async fn answer(state: &AppState, w: Written, status: StatusCode, location: Option<String>) -> Response {
     if let Some(change) = w.change {
         state.reflect(change).await;
     }
@@ -72,10 +60,7 @@ async fn answer(
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 404, description = "Unknown site", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn get_site(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Response> {
+pub(crate) async fn get_site(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     found(store::site::get(state.db(), &id).await?, "site", &id)
 }
 
@@ -87,10 +72,7 @@ pub(crate) async fn get_site(
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 404, description = "Unknown measure", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn get_measure(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Response> {
+pub(crate) async fn get_measure(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     found(store::measure::get(state.db(), &id).await?, "measure", &id)
 }
 
@@ -110,11 +92,7 @@ pub(crate) async fn get_measure(
         (status = 429, description = "Too many failed authentications", body = crate::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The database has no disk space left; nothing was stored", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn create_site(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(s): ApiJson<NewSite>,
-) -> ApiResult<Response> {
+pub(crate) async fn create_site(State(state): State<AppState>, caller: Caller, ApiJson(s): ApiJson<NewSite>) -> ApiResult<Response> {
     let location = format!("/api/v1/sites/{}", s.site_id);
     let w = store::site::create(state.db(), &caller, s, state.site_margin_m).await?;
     Ok(answer(&state, w, StatusCode::CREATED, Some(location)).await)

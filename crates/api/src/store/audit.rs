@@ -25,25 +25,11 @@ pub(crate) struct Entry<'a> {
 }
 
 /// Write `entry` with the prepared [`INSERT`] in the write's transaction.
-pub(crate) async fn record(
-    tx: &tokio_postgres::Transaction<'_>,
-    insert: &Statement,
-    entry: Entry<'_>,
-) -> ApiResult<()> {
-    let Entry {
-        caller,
-        action,
-        entity,
-        id,
-        before,
-        after,
-    } = entry;
-    tx.execute(
-        insert,
-        &[&caller.actor(), &action, &entity, &id, &before, &after],
-    )
-    .await
-    .map_err(DbError::pg("writing the audit log"))?;
+pub(crate) async fn record(tx: &tokio_postgres::Transaction<'_>, insert: &Statement, entry: Entry<'_>) -> ApiResult<()> {
+    let Entry { caller, action, entity, id, before, after } = entry;
+    tx.execute(insert, &[&caller.actor(), &action, &entity, &id, &before, &after])
+        .await
+        .map_err(DbError::pg("writing the audit log"))?;
     Ok(())
 }
 
@@ -57,16 +43,10 @@ pub(crate) async fn page(
     offset: i64,
 ) -> ApiResult<(i64, String)> {
     let c = db.conn().await?;
-    let stmt = c
-        .prepare_cached(PAGE)
-        .await
-        .map_err(DbError::pg("preparing the audit query"))?;
+    let stmt = c.prepare_cached(PAGE).await.map_err(DbError::pg("preparing the audit query"))?;
     let row = c
         .query_one(&stmt, &[&entity, &entity_id, &limit, &offset])
         .await
         .map_err(DbError::pg("reading the audit log"))?;
-    Ok((
-        col(&row, "total", "reading the audit log")?,
-        col(&row, "items", "reading the audit log")?,
-    ))
+    Ok((col(&row, "total", "reading the audit log")?, col(&row, "items", "reading the audit log")?))
 }

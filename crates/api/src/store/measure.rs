@@ -78,9 +78,7 @@ impl Locked {
             version: col(r, "version", W)?,
             site_id: col(r, "site_id", W)?,
             kind: col(r, "kind", W)?,
-            status: status
-                .parse()
-                .map_err(|e| ApiError::Internal(format!("stored measure status: {e}")))?,
+            status: status.parse().map_err(|e| ApiError::Internal(format!("stored measure status: {e}")))?,
             planned: col(r, "planned_date", W)?,
             completed: col(r, "completed_date", W)?,
             ags: col(r, "ags", W)?,
@@ -96,21 +94,12 @@ pub(crate) async fn get(db: &Db, id: &str) -> ApiResult<Option<Versioned>> {
 
 /// The municipality of a site, locking it against a concurrent move; 422
 /// when the site does not exist.
-async fn site_ags(
-    tx: &Transaction<'_>,
-    stmt: &Statement,
-    site_id: &str,
-) -> ApiResult<Option<String>> {
+async fn site_ags(tx: &Transaction<'_>, stmt: &Statement, site_id: &str) -> ApiResult<Option<String>> {
     const W: &str = "reading the measure's site";
-    let row = tx
-        .query_opt(stmt, &[&site_id])
-        .await
-        .map_err(DbError::pg(W))?;
+    let row = tx.query_opt(stmt, &[&site_id]).await.map_err(DbError::pg(W))?;
     match row {
         Some(r) => col(&r, "ags", W),
-        None => Err(ApiError::Unprocessable(format!(
-            "site {site_id:?} does not exist; create it first"
-        ))),
+        None => Err(ApiError::Unprocessable(format!("site {site_id:?} does not exist; create it first"))),
     }
 }
 
@@ -119,86 +108,40 @@ async fn site_ags(
 pub(crate) async fn create(db: &Db, caller: &Caller, m: NewMeasure) -> ApiResult<Written> {
     let id = rules::measure_id(&m.measure_id)?;
     let site = rules::site_id(&m.site_id)?;
-    check_dates(&[
-        (DateField::Planned, m.planned_date),
-        (DateField::Completed, m.completed_date),
-    ])?;
+    check_dates(&[(DateField::Planned, m.planned_date), (DateField::Completed, m.completed_date)])?;
     let completed = completion(m.status, m.completed_date)?;
     let mut c = db.conn().await?;
     let [ags_stmt, insert, audit_insert] = prepared(&c, [site::AGS, INSERT, audit::INSERT]).await?;
-    let tx = c
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting a transaction"))?;
+    let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     let ags = site_ags(&tx, &ags_stmt, site.as_str()).await?;
     check_role(caller, ags.as_deref(), "measure")?;
     let row = tx
-        .query_one(
-            &insert,
-            &[
-                &id.as_str(),
-                &site.as_str(),
-                &m.kind.as_str(),
-                &m.status.as_str(),
-                &m.planned_date,
-                &completed,
-            ],
-        )
+        .query_one(&insert, &[&id.as_str(), &site.as_str(), &m.kind.as_str(), &m.status.as_str(), &m.planned_date, &completed])
         .await
         .map_err(insert_error("measure", "creating the measure", id.as_str()))?;
     const W: &str = "creating the measure";
     let (version, after): (i64, Value) = (col(&row, "version", W)?, col(&row, "json", W)?);
-    let entry = Entry {
-        caller,
-        action: "create",
-        entity: "measure",
-        id: id.as_str(),
-        before: None,
-        after: &after,
-    };
+    let entry = Entry { caller, action: "create", entity: "measure", id: id.as_str(), before: None, after: &after };
     audit::record(&tx, &audit_insert, entry).await?;
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing the measure"))?;
-    Ok(Written {
-        version,
-        body: after,
-        change: Some(Change::measures(vec![site])),
-    })
+    tx.commit().await.map_err(DbError::pg("committing the measure"))?;
+    Ok(Written { version, body: after, change: Some(Change::measures(vec![site])) })
 }
 
 /// Apply `p` to measure `id` if `if_match` names its version. Status moves
 /// `planned → in_progress → completed`, and `completed` is final; moving it
 /// to another site needs the right to write on both.
-pub(crate) async fn update(
-    db: &Db,
-    caller: &Caller,
-    id: &str,
-    if_match: IfMatch<'_>,
-    p: MeasurePatch,
-) -> ApiResult<Written> {
+pub(crate) async fn update(db: &Db, caller: &Caller, id: &str, if_match: IfMatch<'_>, p: MeasurePatch) -> ApiResult<Written> {
     if p.measure_id.as_deref().is_some_and(|b| b != id) {
         return Err(ApiError::Unprocessable(format!(
             "measure_id in the body differs from the path ({id:?}); ids cannot change"
         )));
     }
     let new_site = p.site_id.as_deref().map(rules::site_id).transpose()?;
-    check_dates(&[
-        (DateField::Planned, patched(p.planned_date)),
-        (DateField::Completed, patched(p.completed_date)),
-    ])?;
+    check_dates(&[(DateField::Planned, patched(p.planned_date)), (DateField::Completed, patched(p.completed_date))])?;
     let mut c = db.conn().await?;
-    let [lock, ags_stmt, update, audit_insert] =
-        prepared(&c, [LOCK, site::AGS, UPDATE, audit::INSERT]).await?;
-    let tx = c
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting a transaction"))?;
-    let Some(row) = tx
-        .query_opt(&lock, &[&id])
-        .await
-        .map_err(DbError::pg("reading the measure"))?
-    else {
+    let [lock, ags_stmt, update, audit_insert] = prepared(&c, [LOCK, site::AGS, UPDATE, audit::INSERT]).await?;
+    let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
+    let Some(row) = tx.query_opt(&lock, &[&id]).await.map_err(DbError::pg("reading the measure"))? else {
         return Err(ApiError::NotFound(format!("no measure with id {id:?}")));
     };
     let old = Locked::read(&row)?;
@@ -217,29 +160,17 @@ pub(crate) async fn update(
     // status stays completed.
     let completed = completion(status, p.completed_date.unwrap_or(old.completed))?;
     let row = tx
-        .query_one(
-            &update,
-            &[&id, &site_id, &kind, &status.as_str(), &planned, &completed],
-        )
+        .query_one(&update, &[&id, &site_id, &kind, &status.as_str(), &planned, &completed])
         .await
         .map_err(DbError::pg("updating the measure"))?;
     const W: &str = "updating the measure";
     let (version, after): (i64, Value) = (col(&row, "version", W)?, col(&row, "json", W)?);
     let changed = version != old.version;
     if changed {
-        let entry = Entry {
-            caller,
-            action: "update",
-            entity: "measure",
-            id,
-            before: Some(&old.json),
-            after: &after,
-        };
+        let entry = Entry { caller, action: "update", entity: "measure", id, before: Some(&old.json), after: &after };
         audit::record(&tx, &audit_insert, entry).await?;
     }
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing the measure"))?;
+    tx.commit().await.map_err(DbError::pg("committing the measure"))?;
     let change = if changed {
         let mut sites = vec![rules::site_id(&site_id)?];
         if old.site_id != site_id {
@@ -249,9 +180,5 @@ pub(crate) async fn update(
     } else {
         None
     };
-    Ok(Written {
-        version,
-        body: after,
-        change,
-    })
+    Ok(Written { version, body: after, change })
 }

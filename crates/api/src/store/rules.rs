@@ -4,8 +4,7 @@
 
 use chrono::NaiveDate;
 use funkplan_model::{
-    plausible_date, Ags, DateField, Lifecycle, MeasureId, MeasureStatus, Position, Role, SiteId,
-    Technology,
+    plausible_date, Ags, DateField, Lifecycle, MeasureId, MeasureStatus, Position, Role, SiteId, Technology,
 };
 
 use super::IfMatch;
@@ -28,14 +27,8 @@ pub(crate) fn check_if_match(if_match: IfMatch<'_>, version: i64, what: &str) ->
             "updating a {what} needs an If-Match header with the ETag from GET (so that no update is lost)"
         )));
     };
-    let v = v
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("If-Match is not readable text".into()))?;
-    let tags: Vec<&str> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
+    let v = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not readable text".into()))?;
+    let tags: Vec<&str> = v.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
     if tags.contains(&"*") {
         return Err(ApiError::PreconditionRequired(format!(
             "If-Match: * would update any version of the {what}; send the concrete ETag from GET (e.g. If-Match: \"{version}\") so that no update is lost"
@@ -63,10 +56,7 @@ pub(crate) fn check_role(caller: &Caller, ags: Option<&str>, what: &str) -> ApiR
         return Ok(());
     }
     let Role::Municipality(own) = caller.role else {
-        return Err(ApiError::Forbidden(format!(
-            "role {} may not write this {what}",
-            caller.role
-        )));
+        return Err(ApiError::Forbidden(format!("role {} may not write this {what}", caller.role)));
     };
     Err(ApiError::Forbidden(format!(
         "role {} may only write {what}s located in municipality {own}; this one lies in {}",
@@ -93,8 +83,7 @@ pub(crate) fn measure_id(id: &str) -> ApiResult<MeasureId> {
 /// 409 unless the status may move from `old` to `new`; the detail lists the
 /// allowed next states.
 pub(crate) fn transition<S: Lifecycle>(what: &str, id: &str, old: S, new: S) -> ApiResult<S> {
-    old.transition(new)
-        .map_err(|e| ApiError::Conflict(format!("{what} {id} {e}")))
+    old.transition(new).map_err(|e| ApiError::Conflict(format!("{what} {id} {e}")))
 }
 
 /// Today, for the date windows (UTC, like the default completion date).
@@ -108,8 +97,7 @@ pub(crate) fn check_dates(dates: &[(DateField, Option<NaiveDate>)]) -> ApiResult
     let today = today();
     for (field, d) in dates {
         if let Some(d) = d {
-            plausible_date(*field, *d, today)
-                .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+            plausible_date(*field, *d, today).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
         }
     }
     Ok(())
@@ -123,10 +111,7 @@ pub(crate) fn patched(d: Option<Option<NaiveDate>>) -> Option<NaiveDate> {
 
 /// Dates of a measure in the given status: `completed` needs a completion
 /// date (today when none is given), any other status must have none.
-pub(crate) fn completion(
-    status: MeasureStatus,
-    date: Option<NaiveDate>,
-) -> ApiResult<Option<NaiveDate>> {
+pub(crate) fn completion(status: MeasureStatus, date: Option<NaiveDate>) -> ApiResult<Option<NaiveDate>> {
     match (status, date) {
         (MeasureStatus::Completed, None) => Ok(Some(today())),
         (MeasureStatus::Completed, d) => Ok(d),

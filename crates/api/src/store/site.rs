@@ -2,9 +2,7 @@
 
 use chrono::NaiveDate;
 use funkplan_db::{Db, Error as DbError};
-use funkplan_model::{
-    check_on_air_date, Change, DateField, OperatorId, Position, SiteStatus, Technology,
-};
+use funkplan_model::{check_on_air_date, Change, DateField, OperatorId, Position, SiteStatus, Technology};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio_postgres::{Row, Statement, Transaction};
@@ -90,9 +88,7 @@ impl Locked {
         let status: String = col(r, "status", W)?;
         Ok(Self {
             version: col(r, "version", W)?,
-            status: status
-                .parse()
-                .map_err(|e| ApiError::Internal(format!("stored site status: {e}")))?,
+            status: status.parse().map_err(|e| ApiError::Internal(format!("stored site status: {e}")))?,
             operator: col(r, "operator_id", W)?,
             technologies: col(r, "technologies", W)?,
             planned: col(r, "planned_date", W)?,
@@ -112,11 +108,7 @@ struct Stored {
 
 impl Stored {
     fn read(r: &Row, what: &'static str) -> ApiResult<Self> {
-        Ok(Self {
-            version: col(r, "version", what)?,
-            ags: col(r, "ags", what)?,
-            json: col(r, "json", what)?,
-        })
+        Ok(Self { version: col(r, "version", what)?, ags: col(r, "ags", what)?, json: col(r, "json", what)? })
     }
 }
 
@@ -130,17 +122,9 @@ pub(crate) async fn get(db: &Db, id: &str) -> ApiResult<Option<Versioned>> {
 /// the coarse window of [`Position`] alone applies then, so sites can be
 /// recorded before the municipalities are (as the ingest does); they get
 /// no AGS until then.
-async fn check_in_area(
-    tx: &Transaction<'_>,
-    stmt: &Statement,
-    pos: Position,
-    margin_m: f64,
-) -> ApiResult<()> {
+async fn check_in_area(tx: &Transaction<'_>, stmt: &Statement, pos: Position, margin_m: f64) -> ApiResult<()> {
     let (lon, lat) = (pos.lon(), pos.lat());
-    let row = tx
-        .query_opt(stmt, &[&lon, &lat])
-        .await
-        .map_err(DbError::pg("locating the site"))?;
+    let row = tx.query_opt(stmt, &[&lon, &lat]).await.map_err(DbError::pg("locating the site"))?;
     let Some(row) = row else {
         return Ok(());
     };
@@ -156,62 +140,28 @@ async fn check_in_area(
 }
 
 /// Record a new site for `caller`; a municipality only within its AGS.
-pub(crate) async fn create(
-    db: &Db,
-    caller: &Caller,
-    s: NewSite,
-    margin_m: f64,
-) -> ApiResult<Written> {
+pub(crate) async fn create(db: &Db, caller: &Caller, s: NewSite, margin_m: f64) -> ApiResult<Written> {
     let id = rules::site_id(&s.site_id)?;
     let pos = rules::position(s.lon, s.lat)?;
-    check_dates(&[
-        (DateField::Planned, s.planned_date),
-        (DateField::OnAir, s.on_air_date),
-    ])?;
-    check_on_air_date(s.status, s.on_air_date)
-        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    check_dates(&[(DateField::Planned, s.planned_date), (DateField::OnAir, s.on_air_date)])?;
+    check_on_air_date(s.status, s.on_air_date).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let mut c = db.conn().await?;
     let [distance, insert, audit_insert] = prepared(&c, [DISTANCE, INSERT, audit::INSERT]).await?;
-    let tx = c
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting a transaction"))?;
+    let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
     check_in_area(&tx, &distance, pos, margin_m).await?;
     let row = tx
         .query_one(
             &insert,
-            &[
-                &id.as_str(),
-                &s.operator.as_str(),
-                &pos.lon(),
-                &pos.lat(),
-                &s.status.as_str(),
-                &techs(&s.technologies),
-                &s.planned_date,
-                &s.on_air_date,
-            ],
+            &[&id.as_str(), &s.operator.as_str(), &pos.lon(), &pos.lat(), &s.status.as_str(), &techs(&s.technologies), &s.planned_date, &s.on_air_date],
         )
         .await
         .map_err(insert_error("site", "creating the site", id.as_str()))?;
     let stored = Stored::read(&row, "creating the site")?;
     check_role(caller, stored.ags.as_deref(), "site")?;
-    let entry = Entry {
-        caller,
-        action: "create",
-        entity: "site",
-        id: id.as_str(),
-        before: None,
-        after: &stored.json,
-    };
+    let entry = Entry { caller, action: "create", entity: "site", id: id.as_str(), before: None, after: &stored.json };
     audit::record(&tx, &audit_insert, entry).await?;
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing the site"))?;
-    Ok(Written {
-        version: stored.version,
-        body: stored.json,
-        change: Some(Change::sites(vec![id])),
-    })
+    tx.commit().await.map_err(DbError::pg("committing the site"))?;
+    Ok(Written { version: stored.version, body: stored.json, change: Some(Change::sites(vec![id])) })
 }
 
 /// Apply `p` to site `id` if `if_match` names its version. Status moves
@@ -225,45 +175,25 @@ pub(crate) async fn update(
     margin_m: f64,
 ) -> ApiResult<Written> {
     if p.site_id.as_deref().is_some_and(|b| b != id) {
-        return Err(ApiError::Unprocessable(format!(
-            "site_id in the body differs from the path ({id:?}); ids cannot change"
-        )));
+        return Err(ApiError::Unprocessable(format!("site_id in the body differs from the path ({id:?}); ids cannot change")));
     }
     let point = match (p.lon, p.lat) {
         (Some(lon), Some(lat)) => Some(rules::position(lon, lat)?),
         (None, None) => None,
-        _ => {
-            return Err(ApiError::Unprocessable(
-                "lon and lat must be given together".into(),
-            ))
-        }
+        _ => return Err(ApiError::Unprocessable("lon and lat must be given together".into())),
     };
-    check_dates(&[
-        (DateField::Planned, patched(p.planned_date)),
-        (DateField::OnAir, patched(p.on_air_date)),
-    ])?;
+    check_dates(&[(DateField::Planned, patched(p.planned_date)), (DateField::OnAir, patched(p.on_air_date))])?;
     let mut c = db.conn().await?;
-    let [lock, distance, update, audit_insert] =
-        prepared(&c, [LOCK, DISTANCE, UPDATE, audit::INSERT]).await?;
-    let tx = c
-        .transaction()
-        .await
-        .map_err(DbError::pg("starting a transaction"))?;
-    let Some(row) = tx
-        .query_opt(&lock, &[&id])
-        .await
-        .map_err(DbError::pg("reading the site"))?
-    else {
+    let [lock, distance, update, audit_insert] = prepared(&c, [LOCK, DISTANCE, UPDATE, audit::INSERT]).await?;
+    let tx = c.transaction().await.map_err(DbError::pg("starting a transaction"))?;
+    let Some(row) = tx.query_opt(&lock, &[&id]).await.map_err(DbError::pg("reading the site"))? else {
         return Err(ApiError::NotFound(format!("no site with id {id:?}")));
     };
     let old = Locked::read(&row)?;
     check_if_match(if_match, old.version, "site")?;
     check_role(caller, old.ags.as_deref(), "site")?;
     let status = rules::transition("site", id, old.status, p.status.unwrap_or(old.status))?;
-    let operator = p
-        .operator
-        .as_ref()
-        .map_or(old.operator, |o| o.as_str().to_owned());
+    let operator = p.operator.as_ref().map_or(old.operator, |o| o.as_str().to_owned());
     let technologies = p.technologies.as_deref().map_or(old.technologies, techs);
     let planned = p.planned_date.unwrap_or(old.planned);
     let on_air = p.on_air_date.unwrap_or(old.on_air);
@@ -273,19 +203,7 @@ pub(crate) async fn update(
     }
     let (lon, lat) = (point.map(Position::lon), point.map(Position::lat));
     let row = tx
-        .query_one(
-            &update,
-            &[
-                &id,
-                &operator,
-                &lon,
-                &lat,
-                &status.as_str(),
-                &technologies,
-                &planned,
-                &on_air,
-            ],
-        )
+        .query_one(&update, &[&id, &operator, &lon, &lat, &status.as_str(), &technologies, &planned, &on_air])
         .await
         .map_err(DbError::pg("updating the site"))?;
     let stored = Stored::read(&row, "updating the site")?;
@@ -294,27 +212,10 @@ pub(crate) async fn update(
     }
     let changed = stored.version != old.version;
     if changed {
-        let entry = Entry {
-            caller,
-            action: "update",
-            entity: "site",
-            id,
-            before: Some(&old.json),
-            after: &stored.json,
-        };
+        let entry = Entry { caller, action: "update", entity: "site", id, before: Some(&old.json), after: &stored.json };
         audit::record(&tx, &audit_insert, entry).await?;
     }
-    tx.commit()
-        .await
-        .map_err(DbError::pg("committing the site"))?;
-    let change = if changed {
-        Some(Change::sites(vec![rules::site_id(id)?]))
-    } else {
-        None
-    };
-    Ok(Written {
-        version: stored.version,
-        body: stored.json,
-        change,
-    })
+    tx.commit().await.map_err(DbError::pg("committing the site"))?;
+    let change = if changed { Some(Change::sites(vec![rules::site_id(id)?])) } else { None };
+    Ok(Written { version: stored.version, body: stored.json, change })
 }

@@ -20,26 +20,17 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes))
+        })
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
     }
     /// Assert a problem+json body with this status and return its detail.
     pub fn problem(&self, status: StatusCode) -> String {
-        assert_eq!(
-            self.status,
-            status,
-            "body: {}",
-            String::from_utf8_lossy(&self.bytes)
-        );
-        assert_eq!(
-            self.header("content-type").as_deref(),
-            Some("application/problem+json")
-        );
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.bytes));
+        assert_eq!(self.header("content-type").as_deref(), Some("application/problem+json"));
         let j = self.json();
         assert_eq!(j["status"].as_u64(), Some(u64::from(status.as_u16())));
         j["detail"].as_str().unwrap().to_owned()
@@ -64,12 +55,7 @@ impl App {
             state = state.with_coverage_hook(h);
         }
         let router = router(state.clone());
-        assert!(
-            state
-                .wait_until_caching(std::time::Duration::from_secs(10))
-                .await,
-            "change listener did not connect"
-        );
+        assert!(state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
         Self { db, state, router }
     }
 
@@ -78,9 +64,7 @@ impl App {
     pub async fn sql(&self, sql: &str) {
         let before = self.state.data_version();
         let c = self.db.client().await;
-        c.batch_execute(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {sql}", funkplan_db::pg_detail(&e)));
+        c.batch_execute(sql).await.unwrap_or_else(|e| panic!("{}: {sql}", funkplan_db::pg_detail(&e)));
         for _ in 0..200 {
             if self.state.data_version() != before {
                 return;
@@ -95,21 +79,11 @@ impl App {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            bytes,
-        }
+        Resp { status, headers, bytes }
     }
 
     pub async fn get(&self, uri: &str) -> Resp {
-        self.send(
-            Request::get(uri)
-                .header("host", "test.local")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.send(Request::get(uri).header("host", "test.local").body(Body::empty()).unwrap()).await
     }
 
     pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Resp {
@@ -120,33 +94,19 @@ impl App {
         self.send(b.body(Body::empty()).unwrap()).await
     }
 
-    pub async fn write(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        if_match: Option<&str>,
-        body: &Value,
-    ) -> Resp {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
+    pub async fn write(&self, method: Method, uri: &str, token: Option<&str>, if_match: Option<&str>, body: &Value) -> Resp {
+        let mut b = Request::builder().method(method).uri(uri).header("content-type", "application/json");
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         if let Some(m) = if_match {
             b = b.header("if-match", m);
         }
-        self.send(b.body(Body::from(body.to_string())).unwrap())
-            .await
+        self.send(b.body(Body::from(body.to_string())).unwrap()).await
     }
 
     pub async fn token(&self, role: &str) -> String {
-        funkplan_api::create_token(self.state.db(), &role.parse().unwrap(), Some("test"))
-            .await
-            .unwrap()
-            .token
+        funkplan_api::create_token(self.state.db(), &role.parse().unwrap(), Some("test")).await.unwrap().token
     }
 
     /// Municipalities, sites, measures and computed figures, known to the tests.
@@ -198,10 +158,7 @@ pub struct RecordingHook {
 }
 
 impl CoverageHook for RecordingHook {
-    fn changed(
-        &self,
-        change: funkplan_model::Change,
-    ) -> BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+    fn changed(&self, change: funkplan_model::Change) -> BoxFuture<'static, Result<(), funkplan_api::HookError>> {
         self.calls.lock().unwrap().push(change.site_ids());
         let url = self.url.lock().unwrap().clone();
         Box::pin(async move {

@@ -40,8 +40,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     match a.action {
         Action::Start { no_fsync } => {
             let c = cluster.clone();
-            let outcome =
-                tokio::task::spawn_blocking(move || c.start(&StartOptions { no_fsync })).await??;
+            let outcome = tokio::task::spawn_blocking(move || c.start(&StartOptions { no_fsync })).await??;
             cluster.ensure_database(APP_DB).await?;
             let what = match outcome {
                 Started::Created => "created and started",
@@ -52,14 +51,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         Action::Stop => {
             let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await??;
-            outln!(
-                "{}",
-                if stopped {
-                    "embedded PostgreSQL stopped"
-                } else {
-                    "embedded PostgreSQL was not running"
-                }
-            );
+            outln!("{}", if stopped { "embedded PostgreSQL stopped" } else { "embedded PostgreSQL was not running" });
         }
         Action::Status => match cluster.status()? {
             Status::Running { pid } => outln!(

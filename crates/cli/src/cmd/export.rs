@@ -53,15 +53,12 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         Format::Xlsx => format!("{level}.xlsx"),
         Format::Gpkg => "funkplan.gpkg".to_owned(),
     };
-    let (bytes, _, _) = funkplan_api::export(&db, &file, a.locale.as_deref())
-        .await
-        .map_err(|e| anyhow::anyhow!("export {file}: {e}"))?;
+    let (bytes, _, _) = funkplan_api::export(&db, &file, a.locale.as_deref()).await.map_err(|e| anyhow::anyhow!("export {file}: {e}"))?;
     // Written beside the target and renamed, so an interrupted export never
     // leaves a half file under the name asked for.
     let tmp = a.out.with_extension("part");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.out)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), a.out.display()))?;
+    std::fs::rename(&tmp, &a.out).with_context(|| format!("renaming {} to {}", tmp.display(), a.out.display()))?;
     outln!("{} written: {} bytes", a.out.display(), bytes.len());
     Ok(())
 }

@@ -64,28 +64,13 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         KindArg::Measures => Kind::Measures,
         KindArg::Coverage => Kind::Coverage,
     };
-    let crs = a
-        .crs
-        .as_deref()
-        .map(Crs::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
+    let crs = a.crs.as_deref().map(Crs::parse).transpose().map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     if let Some(s) = &a.state {
-        anyhow::ensure!(
-            !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()),
-            "--state must be leading AGS digits, e.g. 05"
-        );
+        anyhow::ensure!(!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()), "--state must be leading AGS digits, e.g. 05");
     }
     let coverage = matches!(a.kind, KindArg::Coverage);
-    anyhow::ensure!(
-        coverage || a.files.len() == 1,
-        "ingest {kind} takes one file ({} given)",
-        a.files.len()
-    );
-    anyhow::ensure!(
-        coverage || (a.as_of.is_none() && !a.partial),
-        "--as-of and --partial are for ingest coverage"
-    );
+    anyhow::ensure!(coverage || a.files.len() == 1, "ingest {kind} takes one file ({} given)", a.files.len());
+    anyhow::ensure!(coverage || (a.as_of.is_none() && !a.partial), "--as-of and --partial are for ingest coverage");
     let opts = Options {
         crs,
         dry_run: a.dry_run,
@@ -101,26 +86,16 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let url = g.database_url().await?;
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| funkplan_db::Error::Connect {
-            url: funkplan_db::redact(&url),
-            detail: funkplan_db::pg_detail(&e),
-        })?;
+        .map_err(|e| funkplan_db::Error::Connect { url: funkplan_db::redact(&url), detail: funkplan_db::pg_detail(&e) })?;
     let conn = tokio::spawn(conn);
     let result = if coverage {
         funkplan_ingest::release::ingest_files(&mut client, &a.files, &opts).await
     } else {
-        funkplan_ingest::ingest(&mut client, kind, &a.files[0], &opts)
-            .await
-            .map(|s| vec![s])
+        funkplan_ingest::ingest(&mut client, kind, &a.files[0], &opts).await.map(|s| vec![s])
     };
     drop(client);
     let _ = conn.await;
-    let names = a
-        .files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let names = a.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" ");
     match result {
         Ok(summaries) => {
             for s in summaries {

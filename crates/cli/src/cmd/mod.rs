@@ -1,6 +1,6 @@
 pub mod db;
-pub mod demo_data;
 pub mod export;
+pub mod demo_data;
 pub mod ingest;
 pub mod migrate;
 pub mod plan;

@@ -63,9 +63,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if a.as_of.is_some() && a.repeat.is_none() {
         bail!("--as-of is for checking (--engine postgis) and timing (--repeat N) only; a recompute writes today's figures");
     }
-    let live = Live::load(&db, a.source)
-        .await
-        .context("loading the coverage grid")?;
+    let live = Live::load(&db, a.source).await.context("loading the coverage grid")?;
     if let (Some(n), Some(date)) = (a.repeat, a.as_of) {
         return time_figures_at(&live, n, date, a.json).await;
     }
@@ -77,10 +75,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         for _ in 0..n.max(1) {
             let c = live.compute().await;
             ms.push(c.compute_ms);
-            for (v, x) in parts
-                .iter_mut()
-                .zip([c.stamp_ms, c.aggregate_ms, c.dead_spots_ms])
-            {
+            for (v, x) in parts.iter_mut().zip([c.stamp_ms, c.aggregate_ms, c.dead_spots_ms]) {
                 v.push(x);
             }
         }
@@ -90,14 +85,11 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             v.sort_by(f64::total_cmp);
             (v[v.len() / 2], v[0])
         };
-        let [(stamp_ms, stamp_min), (sums_ms, sums_min), (dead_ms, dead_min)] =
-            parts.each_mut().map(median_min);
+        let [(stamp_ms, stamp_min), (sums_ms, sums_min), (dead_ms, dead_min)] = parts.each_mut().map(median_min);
         // CPU time per run (all threads): on a shared machine a steadier
         // figure than wall time; `None` where /proc is not available.
         #[allow(clippy::cast_precision_loss)]
-        let cpu_ms = process_cpu_ms()
-            .zip(cpu0)
-            .map(|(b, a)| (b - a) / ms.len() as f64);
+        let cpu_ms = process_cpu_ms().zip(cpu0).map(|(b, a)| (b - a) / ms.len() as f64);
         ms.sort_by(f64::total_cmp);
         let median = ms[ms.len() / 2];
         if a.json {
@@ -135,15 +127,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let what = if a.scenario {
-        Recompute {
-            actual: false,
-            scenario: true,
-            history: false,
-        }
-    } else {
-        Recompute::default()
-    };
+    let what = if a.scenario { Recompute { actual: false, scenario: true, history: false } } else { Recompute::default() };
     let stats = live.recompute(&db, what).await?;
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&stats)?);
@@ -170,12 +154,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
 /// `--repeat N --as-of DATE`: the engine's figures of every municipality
 /// for another date, N times with the grid in memory (the switch of date
 /// the API's `as_of` makes).
-async fn time_figures_at(
-    live: &Live,
-    n: usize,
-    date: chrono::NaiveDate,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn time_figures_at(live: &Live, n: usize, date: chrono::NaiveDate, json: bool) -> anyhow::Result<()> {
     let source = live.source().await;
     let mut ms = Vec::with_capacity(n);
     let mut release = None;
@@ -255,12 +234,7 @@ async fn reference(db: &funkplan_db::Db, a: &Args) -> anyhow::Result<()> {
 
 /// The PostGIS reference at a date (actual figures only: the scenario is
 /// not dated), with `--check` compared with the engine's figures for it.
-async fn reference_at(
-    db: &funkplan_db::Db,
-    a: &Args,
-    source: CoverageSource,
-    date: chrono::NaiveDate,
-) -> anyhow::Result<()> {
+async fn reference_at(db: &funkplan_db::Db, a: &Args, source: CoverageSource, date: chrono::NaiveDate) -> anyhow::Result<()> {
     let t = Instant::now();
     let session = Session::prepare_at(db, Some(date)).await?;
     let actual = session.figures(source, false).await?;

@@ -31,17 +31,12 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let url = g.database_url().await?;
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| funkplan_db::Error::Connect {
-            url: funkplan_db::redact(&url),
-            detail: funkplan_db::pg_detail(&e),
-        })?;
+        .map_err(|e| funkplan_db::Error::Connect { url: funkplan_db::redact(&url), detail: funkplan_db::pg_detail(&e) })?;
     let conn = tokio::spawn(conn);
     let result = match a.action {
         None => list(&client, a.json).await,
         Some(Action::Drop { date, force }) => {
-            let s = release::drop_release(&mut client, date, DropOptions { force })
-                .await
-                .with_context(|| format!("releases drop {date}"))?;
+            let s = release::drop_release(&mut client, date, DropOptions { force }).await.with_context(|| format!("releases drop {date}"))?;
             if a.json {
                 outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
@@ -62,18 +57,10 @@ async fn list(client: &tokio_postgres::Client, json: bool) -> anyhow::Result<()>
         return Ok(());
     }
     if releases.is_empty() {
-        outln!(
-            "no coverage releases (ingest one: funkplan ingest coverage FILE --as-of YYYY-MM-DD)"
-        );
+        outln!("no coverage releases (ingest one: funkplan ingest coverage FILE --as-of YYYY-MM-DD)");
         return Ok(());
     }
-    outln!(
-        "{:<10} {:>10}  {:<12}  {:<16}  source file",
-        "as of",
-        "cells",
-        "checksum",
-        "ingested at (UTC)"
-    );
+    outln!("{:<10} {:>10}  {:<12}  {:<16}  source file", "as of", "cells", "checksum", "ingested at (UTC)");
     for r in &releases {
         outln!(
             "{:<10} {:>10}  {:<12}  {:<16}  {}",

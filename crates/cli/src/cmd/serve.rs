@@ -55,30 +55,16 @@ pub struct Args {
 pub(crate) fn metres(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
-        _ => Err(format!(
-            "{s:?} is not a distance in metres (a number >= 0, e.g. 20000)"
-        )),
+        _ => Err(format!("{s:?} is not a distance in metres (a number >= 0, e.g. 20000)")),
     }
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     // Settings first: a typo in them is said before anything starts.
-    let origin = OriginConfig::new(
-        a.public_url.as_deref(),
-        OriginConfig::parse_proxies(&a.trusted_proxies)?,
-    )?;
-    anyhow::ensure!(
-        a.max_connections > 0,
-        "--max-connections must be at least 1"
-    );
-    anyhow::ensure!(
-        a.header_timeout_secs > 0,
-        "--header-timeout-secs must be at least 1"
-    );
-    anyhow::ensure!(
-        a.body_timeout_secs > 0,
-        "--body-timeout-secs must be at least 1"
-    );
+    let origin = OriginConfig::new(a.public_url.as_deref(), OriginConfig::parse_proxies(&a.trusted_proxies)?)?;
+    anyhow::ensure!(a.max_connections > 0, "--max-connections must be at least 1");
+    anyhow::ensure!(a.header_timeout_secs > 0, "--header-timeout-secs must be at least 1");
+    anyhow::ensure!(a.body_timeout_secs > 0, "--body-timeout-secs must be at least 1");
     let limits = ServeOptions {
         max_connections: a.max_connections,
         header_timeout: Duration::from_secs(a.header_timeout_secs),
@@ -89,11 +75,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let listener = funkplan_api::bind(a.addr).await?;
     let url = g.database_url().await?;
     funkplan_db::migrate::run(&url).await?;
-    let opts = funkplan_db::PoolOptions {
-        max_size: a.pool_size.max(2),
-        warm_up: true,
-        ..funkplan_db::PoolOptions::default()
-    };
+    let opts = funkplan_db::PoolOptions { max_size: a.pool_size.max(2), warm_up: true, ..funkplan_db::PoolOptions::default() };
     let db = funkplan_db::Db::connect(&url, &opts).await?;
     let postgis = db.postgis_version().await?;
     tracing::info!(%postgis, "PostGIS available");
@@ -104,11 +86,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     // The engine stays in memory so one write is reflected in its
     // municipalities' figures in milliseconds (the grid is read once here;
     // after re-ingesting municipalities or households, restart `serve`).
-    let hook = std::sync::Arc::new(
-        crate::live_hook::LiveHook::load(&db)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?,
-    );
+    let hook = std::sync::Arc::new(crate::live_hook::LiveHook::load(&db).await.map_err(|e| anyhow::anyhow!(e))?);
     let state = funkplan_api::AppState::new(db)
         .with_web_dir(a.web_dir)
         .with_coverage_hook(hook)

@@ -32,12 +32,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     }
     outln!(
         "{:<16} {:>12} {:>12} {:<10}  {:<26} {:<26} verdict",
-        "target",
-        "value",
-        "goal",
-        "deadline",
-        "progress",
-        "forecast at deadline"
+        "target", "value", "goal", "deadline", "progress", "forecast at deadline"
     );
     for t in &targets {
         outln!(
@@ -53,11 +48,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         );
     }
     if let Some(t) = targets.first() {
-        outln!(
-            "\nas of {}; forecast: {}",
-            t.as_of.format("%Y-%m-%d %H:%M UTC"),
-            t.forecast.method
-        );
+        outln!("\nas of {}; forecast: {}", t.as_of.format("%Y-%m-%d %H:%M UTC"), t.forecast.method);
     }
     Ok(())
 }
@@ -72,11 +63,7 @@ fn cmp_sign(t: &TargetStatus) -> &'static str {
 }
 
 fn bar(p: f64, len: usize) -> String {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     let filled = ((p.clamp(0.0, 1.0) * len as f64).round() as usize).min(len);
     "█".repeat(filled) + &"░".repeat(len - filled)
 }
@@ -84,9 +71,7 @@ fn bar(p: f64, len: usize) -> String {
 fn forecast_cell(t: &TargetStatus) -> String {
     let f = &t.forecast;
     match (f.value_at_deadline, f.rate_actual_per_month) {
-        (Some(v), Some(r)) if !t.deadline_passed => {
-            format!("{} ({:+.1}/mo)", fmt_value(v, &t.unit), r)
-        }
+        (Some(v), Some(r)) if !t.deadline_passed => format!("{} ({:+.1}/mo)", fmt_value(v, &t.unit), r),
         (Some(v), _) => fmt_value(v, &t.unit),
         _ => "–".into(),
     }
@@ -121,8 +106,7 @@ fn verdict(t: &TargetStatus) -> String {
     }
     match t.forecast.expected_met_on {
         Some(d) => {
-            let months = (d.year() - t.deadline.year()) * 12
-                + i32::try_from(d.month()).unwrap_or(0)
+            let months = (d.year() - t.deadline.year()) * 12 + i32::try_from(d.month()).unwrap_or(0)
                 - i32::try_from(t.deadline.month()).unwrap_or(0);
             format!("late by {} months", months.max(1))
         }
@@ -176,18 +160,9 @@ mod tests {
     #[test]
     fn a_passed_deadline_without_a_value_then_is_unknown_not_missed() {
         assert_eq!(verdict(&status(None, false, None)), "unknown at deadline");
-        assert_eq!(
-            verdict(&status(None, true, Some("2025-03-01"))),
-            "unknown at deadline; met on 2025-03"
-        );
+        assert_eq!(verdict(&status(None, true, Some("2025-03-01"))), "unknown at deadline; met on 2025-03");
         assert_eq!(verdict(&status(Some(false), false, None)), "missed");
-        assert_eq!(
-            verdict(&status(Some(false), true, Some("2025-06-01"))),
-            "missed; met late on 2025-06"
-        );
-        assert_eq!(
-            verdict(&status(Some(true), true, Some("2024-11-01"))),
-            "met on 2024-11"
-        );
+        assert_eq!(verdict(&status(Some(false), true, Some("2025-06-01"))), "missed; met late on 2025-06");
+        assert_eq!(verdict(&status(Some(true), true, Some("2024-11-01"))), "met on 2024-11");
     }
 }

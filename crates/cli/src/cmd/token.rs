@@ -41,11 +41,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
             let db = g.db().await?;
             funkplan_db::migrate::run(db.url()).await?;
             let t = funkplan_api::create_token(&db, &role, label.as_deref()).await?;
-            outln!(
-                "created token {} with role {} (shown once; store it now)",
-                t.id,
-                t.role
-            );
+            outln!("created token {} with role {} (shown once; store it now)", t.id, t.role);
             outln!("{}", t.token);
         }
         Action::Revoke { id_or_token } => {
@@ -57,22 +53,14 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         }
         Action::List => {
             let db = g.db().await?;
-            outln!(
-                "{:>5}  {:<24}  {:<20}  {:<20}  label",
-                "id",
-                "role",
-                "created",
-                "revoked"
-            );
+            outln!("{:>5}  {:<24}  {:<20}  {:<20}  label", "id", "role", "created", "revoked");
             for t in funkplan_api::list_tokens(&db).await? {
                 outln!(
                     "{:>5}  {:<24}  {:<20}  {:<20}  {}",
                     t.id,
                     t.role,
                     t.created_at.format("%Y-%m-%d %H:%M:%S"),
-                    t.revoked_at
-                        .map(|r| r.format("%Y-%m-%d %H:%M:%S").to_string())
-                        .unwrap_or_else(|| "-".into()),
+                    t.revoked_at.map(|r| r.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into()),
                     t.label.unwrap_or_default()
                 );
             }

@@ -55,17 +55,7 @@ struct Acc {
 
 impl Default for Acc {
     fn default() -> Self {
-        Self {
-            hh: 0.0,
-            hh_cov: 0.0,
-            cells: 0,
-            cov: 0,
-            dead: 0,
-            grey: 0,
-            known: true,
-            op_hh: [0.0; 16],
-            op_cells: [0; 16],
-        }
+        Self { hh: 0.0, hh_cov: 0.0, cells: 0, cov: 0, dead: 0, grey: 0, known: true, op_hh: [0.0; 16], op_cells: [0; 16] }
     }
 }
 
@@ -155,12 +145,7 @@ pub fn aggregate(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>
 /// municipality, households and reported layers are read once for both.
 /// `sc.scenario` is ignored.
 #[must_use]
-pub fn aggregate_pair(
-    grid: &Grid,
-    masks: &Masks,
-    operator_bits: &[u8],
-    sc: Scope<'_>,
-) -> (Figures, Figures) {
+pub fn aggregate_pair(grid: &Grid, masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
     aggregate_with(grid, &grid.reported, masks, operator_bits, sc)
 }
 
@@ -169,13 +154,7 @@ pub fn aggregate_pair(
 /// [`Releases::layers_at`](crate::releases::Releases::layers_at)), or
 /// empty layers for a date before the first release.
 #[must_use]
-pub fn aggregate_with(
-    grid: &Grid,
-    reported: &[ReportedLayer; 2],
-    masks: &Masks,
-    operator_bits: &[u8],
-    sc: Scope<'_>,
-) -> (Figures, Figures) {
+pub fn aggregate_with(grid: &Grid, reported: &[ReportedLayer; 2], masks: &Masks, operator_bits: &[u8], sc: Scope<'_>) -> (Figures, Figures) {
     let t = threads();
     let region = sc.region;
     let nm = grid.ags.len();
@@ -188,48 +167,21 @@ pub fn aggregate_with(
                 scope.spawn(move || {
                     let mut acc: Vec<[[Acc; 2]; 2]> = vec![Default::default(); nm];
                     match sc.source {
-                        CoverageSource::Modelled => sum_rows_pair(
-                            grid,
-                            reported,
-                            masks,
-                            operator_bits,
-                            sc,
-                            r0,
-                            r1,
-                            &mut acc,
-                            |rc, rm, m| combine(CoverageSource::Modelled, rc, rm, m),
-                        ),
-                        CoverageSource::Reported => sum_rows_pair(
-                            grid,
-                            reported,
-                            masks,
-                            operator_bits,
-                            sc,
-                            r0,
-                            r1,
-                            &mut acc,
-                            |rc, rm, m| combine(CoverageSource::Reported, rc, rm, m),
-                        ),
-                        CoverageSource::Union => sum_rows_pair(
-                            grid,
-                            reported,
-                            masks,
-                            operator_bits,
-                            sc,
-                            r0,
-                            r1,
-                            &mut acc,
-                            |rc, rm, m| combine(CoverageSource::Union, rc, rm, m),
-                        ),
+                        CoverageSource::Modelled => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Modelled, rc, rm, m)
+                        }),
+                        CoverageSource::Reported => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Reported, rc, rm, m)
+                        }),
+                        CoverageSource::Union => sum_rows_pair(grid, reported, masks, operator_bits, sc, r0, r1, &mut acc, |rc, rm, m| {
+                            combine(CoverageSource::Union, rc, rm, m)
+                        }),
                     }
                     acc
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     let mut total: Vec<[[Acc; 2]; 2]> = vec![Default::default(); nm];
     for p in &parts {
@@ -288,13 +240,7 @@ fn add_cells(a: &mut Acc, h: f64, n: u32, count: u8, set: Option<Mask>, operator
 /// modelled actual and extra sets of LTE and 5G. Equal keys = equal
 /// coverage state.
 #[inline(always)]
-fn state_key(
-    grid: &Grid,
-    reported: &[ReportedLayer; 2],
-    masks: &Masks,
-    has_reported: bool,
-    slot: usize,
-) -> (u64, u64) {
+fn state_key(grid: &Grid, reported: &[ReportedLayer; 2], masks: &Masks, has_reported: bool, slot: usize) -> (u64, u64) {
     let (reported, counts) = if has_reported {
         let [l, n] = reported;
         (
@@ -307,10 +253,7 @@ fn state_key(
     let k1 = u64::from(grid.muni[slot]) | counts | reported << 32;
     let [a0, a1] = &masks.actual;
     let [x0, x1] = &masks.extra;
-    let k2 = u64::from(a0[slot])
-        | u64::from(x0[slot]) << 16
-        | u64::from(a1[slot]) << 32
-        | u64::from(x1[slot]) << 48;
+    let k2 = u64::from(a0[slot]) | u64::from(x0[slot]) << 16 | u64::from(a1[slot]) << 32 | u64::from(x1[slot]) << 48;
     (k1, k2)
 }
 
@@ -349,23 +292,13 @@ fn sum_rows_pair(
         let [actual, scenario] = &mut acc[usize::from(m)];
         for tech in 0..2u32 {
             #[allow(clippy::cast_possible_truncation)]
-            let (rc, rm) = (
-                field(k1, 16 + 8 * tech, 8) as u8,
-                field(k1, 32 + 16 * tech, 16) as Mask,
-            );
+            let (rc, rm) = (field(k1, 16 + 8 * tech, 8) as u8, field(k1, 32 + 16 * tech, 16) as Mask);
             #[allow(clippy::cast_possible_truncation)]
-            let (ma, mx) = (
-                field(k2, 32 * tech, 16) as Mask,
-                field(k2, 32 * tech + 16, 16) as Mask,
-            );
+            let (ma, mx) = (field(k2, 32 * tech, 16) as Mask, field(k2, 32 * tech + 16, 16) as Mask);
             let t = tech as usize;
             let (count, set) = comb(rc, rm, ma);
             add_cells(&mut actual[t], h, n, count, set, operator_bits);
-            let (count, set) = if mx & !ma == 0 {
-                (count, set)
-            } else {
-                comb(rc, rm, ma | mx)
-            };
+            let (count, set) = if mx & !ma == 0 { (count, set) } else { comb(rc, rm, ma | mx) };
             add_cells(&mut scenario[t], h, n, count, set, operator_bits);
         }
     };

@@ -48,14 +48,7 @@ const RIM_SLACK: f64 = 1e-6;
 /// predicate, `hypot(dx, dy) <= r` as PostGIS measures, so the engine and
 /// `ST_DWithin` agree on cells at the rim.
 #[inline]
-pub(crate) fn disk_runs(
-    grid: &Grid,
-    clip: Rect,
-    x: f64,
-    y: f64,
-    r: f64,
-    mut f: impl FnMut(usize, usize, usize),
-) {
+pub(crate) fn disk_runs(grid: &Grid, clip: Rect, x: f64, y: f64, r: f64, mut f: impl FnMut(usize, usize, usize)) {
     // A disk that is nowhere covers nothing (the fast path below would
     // turn a NaN into column 0).
     if !(x.is_finite() && y.is_finite() && r.is_finite()) {
@@ -67,10 +60,7 @@ pub(crate) fn disk_runs(
         return;
     }
     let cols = i64::try_from(grid.cols).unwrap_or(i64::MAX);
-    let (c_min, c_max) = (
-        i64::try_from(clip.c0).unwrap_or(0),
-        i64::try_from(clip.c1).unwrap_or(cols).min(cols) - 1,
-    );
+    let (c_min, c_max) = (i64::try_from(clip.c0).unwrap_or(0), i64::try_from(clip.c1).unwrap_or(cols).min(cols) - 1);
     let (r2_lo, r2_hi) = (r * r * (1.0 - 1e-9), r * r * (1.0 + 1e-9));
     // Column coordinate of easting `v`: (v − 50) / 100 − e0 (rounding
     // of the product is far inside RIM_SLACK).
@@ -134,11 +124,7 @@ pub(crate) fn disk_runs(
             if lo > hi {
                 continue;
             }
-            f(
-                row,
-                usize::try_from(lo).unwrap_or(0),
-                usize::try_from(hi).unwrap_or(0),
-            );
+            f(row, usize::try_from(lo).unwrap_or(0), usize::try_from(hi).unwrap_or(0));
         }
     }
 }

@@ -31,12 +31,7 @@ impl Rect {
     /// The whole grid.
     #[must_use]
     pub fn all(grid: &Grid) -> Self {
-        Self {
-            r0: 0,
-            r1: grid.rows,
-            c0: 0,
-            c1: grid.cols,
-        }
+        Self { r0: 0, r1: grid.rows, c0: 0, c1: grid.cols }
     }
 
     /// The smallest rectangle holding both.
@@ -48,12 +43,7 @@ impl Rect {
         if o.is_empty() {
             return self;
         }
-        Self {
-            r0: self.r0.min(o.r0),
-            r1: self.r1.max(o.r1),
-            c0: self.c0.min(o.c0),
-            c1: self.c1.max(o.c1),
-        }
+        Self { r0: self.r0.min(o.r0), r1: self.r1.max(o.r1), c0: self.c0.min(o.c0), c1: self.c1.max(o.c1) }
     }
 
     /// The slots of municipality `m`'s bounding box; `None` when it has no

@@ -22,10 +22,7 @@ impl Masks {
     #[must_use]
     pub fn new(grid: &Grid) -> Self {
         let z = || vec![0 as Mask; grid.slots()];
-        Self {
-            actual: [z(), z()],
-            extra: [z(), z()],
-        }
+        Self { actual: [z(), z()], extra: [z(), z()] }
     }
 }
 
@@ -114,12 +111,7 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
             let disk = (s.y, s.x, model.radius_m[tech][usize::from(s.urban)]);
             match groups.iter_mut().find(|g| g.lt == lt && g.bit == s.bit) {
                 Some(g) => g.disks.push(disk),
-                None => groups.push(Group {
-                    lt,
-                    bit: s.bit,
-                    disks: vec![disk],
-                    reach: model.radius_m[tech][0].max(model.radius_m[tech][1]),
-                }),
+                None => groups.push(Group { lt, bit: s.bit, disks: vec![disk], reach: model.radius_m[tech][0].max(model.radius_m[tech][1]) }),
             }
         }
     }
@@ -131,10 +123,7 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
     let band = region.r1.div_ceil(t).max(1);
     let cols = grid.cols;
     let groups = &groups;
-    let Masks {
-        actual: [a0, a1],
-        extra: [x0, x1],
-    } = masks;
+    let Masks { actual: [a0, a1], extra: [x0, x1] } = masks;
     std::thread::scope(|scope| {
         let chunks = a0
             .chunks_mut(band * cols)
@@ -143,11 +132,7 @@ pub fn stamp(grid: &Grid, model: &Model, sites: &[Site], masks: &mut Masks, regi
             .enumerate();
         for (i, ((a0, a1), (x0, x1))) in chunks {
             let b0 = i * band;
-            let clip = Rect {
-                r0: region.r0.max(b0),
-                r1: region.r1.min(b0 + band),
-                ..region
-            };
+            let clip = Rect { r0: region.r0.max(b0), r1: region.r1.min(b0 + band), ..region };
             if clip.is_empty() {
                 continue;
             }
@@ -169,16 +154,9 @@ fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usiz
     let mut bits = vec![0u64; groups.len() * per_group];
     for s0 in (clip.r0..clip.r1).step_by(SUB_BAND) {
         let s1 = (s0 + SUB_BAND).min(clip.r1);
-        let sub = Rect {
-            r0: s0,
-            r1: s1,
-            ..clip
-        };
+        let sub = Rect { r0: s0, r1: s1, ..clip };
         bits.fill(0);
-        let (y_lo, y_hi) = (
-            centre(grid.n0, i64::try_from(s0).unwrap_or(0)),
-            centre(grid.n0, i64::try_from(s1 - 1).unwrap_or(0)),
-        );
+        let (y_lo, y_hi) = (centre(grid.n0, i64::try_from(s0).unwrap_or(0)), centre(grid.n0, i64::try_from(s1 - 1).unwrap_or(0)));
         for (g, gb) in groups.iter().zip(bits.chunks_mut(per_group.max(1))) {
             let from = g.disks.partition_point(|d| d.0 < y_lo - g.reach);
             let to = g.disks.partition_point(|d| d.0 <= y_hi + g.reach);
@@ -189,11 +167,7 @@ fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usiz
                     let (a, b) = grid.row_span(row);
                     let (lo, hi) = (lo.max(a), hi.min(b.saturating_sub(1)));
                     if b > a && lo <= hi {
-                        set_bits(
-                            &mut gb[(row - s0) * nw..(row - s0 + 1) * nw],
-                            lo - clip.c0,
-                            hi - clip.c0,
-                        );
+                        set_bits(&mut gb[(row - s0) * nw..(row - s0 + 1) * nw], lo - clip.c0, hi - clip.c0);
                     }
                 });
             }
@@ -201,10 +175,7 @@ fn stamp_band(grid: &Grid, groups: &[Group], mut out: [&mut [Mask]; 4], b0: usiz
         for row in s0..s1 {
             let o = (row - b0) * cols;
             let (a, b) = grid.row_span(row);
-            let (a, b) = (
-                a.max(clip.c0) - clip.c0,
-                b.min(clip.c1).saturating_sub(clip.c0),
-            );
+            let (a, b) = (a.max(clip.c0) - clip.c0, b.min(clip.c1).saturating_sub(clip.c0));
             for (lt, m) in out.iter_mut().enumerate() {
                 let m = &mut m[o + clip.c0..o + clip.c1];
                 if a >= b {

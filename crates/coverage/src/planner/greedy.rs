@@ -93,14 +93,8 @@ pub(super) struct Runs {
 
 impl Runs {
     /// Runs of each `(x, y, r)` as `disk` (the engine's disk runs) gives them.
-    pub(super) fn build(
-        disks: impl Iterator<Item = (f64, f64, f64)>,
-        mut disk: impl FnMut(f64, f64, f64, &mut dyn FnMut(usize, usize, usize)),
-    ) -> Self {
-        let mut out = Self {
-            runs: Vec::new(),
-            start: vec![0],
-        };
+    pub(super) fn build(disks: impl Iterator<Item = (f64, f64, f64)>, mut disk: impl FnMut(f64, f64, f64, &mut dyn FnMut(usize, usize, usize))) -> Self {
+        let mut out = Self { runs: Vec::new(), start: vec![0] };
         for (x, y, r) in disks {
             disk(x, y, r, &mut |row, lo, hi| {
                 #[allow(clippy::cast_possible_truncation)] // rows and columns < 2^31
@@ -121,8 +115,7 @@ impl Runs {
 
     /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
-        self.runs.capacity() * std::mem::size_of::<(u32, u32, u32)>()
-            + self.start.capacity() * std::mem::size_of::<usize>()
+        self.runs.capacity() * std::mem::size_of::<(u32, u32, u32)>() + self.start.capacity() * std::mem::size_of::<usize>()
     }
 }
 
@@ -159,13 +152,7 @@ fn for_each_fresh(
 /// The marginal gain of a candidate: the elements it covers that `done`
 /// does not hold yet.
 #[inline]
-fn peek(
-    el: &Elements,
-    cols: usize,
-    runs: &[(u32, u32, u32)],
-    bit: Option<u8>,
-    done: &Bits,
-) -> Gain {
+fn peek(el: &Elements, cols: usize, runs: &[(u32, u32, u32)], bit: Option<u8>, done: &Bits) -> Gain {
     let mut g = Gain::default();
     for_each_fresh(el, cols, runs, bit, done, |slot| {
         g.add(f64::from(el.households[slot]), el.kind[slot] >= GREY)
@@ -218,9 +205,7 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     /// Larger score first; on equal scores the earlier candidate.
     fn cmp(&self, o: &Self) -> Ordering {
-        self.score
-            .total_cmp(&o.score)
-            .then_with(|| o.idx.cmp(&self.idx))
+        self.score.total_cmp(&o.score).then_with(|| o.idx.cmp(&self.idx))
     }
 }
 
@@ -274,13 +259,7 @@ impl Outcome {
 /// # Errors
 /// [`PlanError::BudgetAboveCandidates`] when fewer candidates than the
 /// budget cover anything.
-pub(super) fn run(
-    el: &Elements,
-    runs: &Runs,
-    bits: &[Option<u8>],
-    score: impl Fn(&Gain) -> f64,
-    budget: usize,
-) -> Result<Outcome, PlanError> {
+pub(super) fn run(el: &Elements, runs: &Runs, bits: &[Option<u8>], score: impl Fn(&Gain) -> f64, budget: usize) -> Result<Outcome, PlanError> {
     let t0 = Instant::now();
     let n = runs.len();
     let cols = el.cols;
@@ -299,30 +278,14 @@ pub(super) fn run(
             });
         }
     });
-    let mut out = Outcome {
-        evaluations: n,
-        ..Outcome::default()
-    };
+    let mut out = Outcome { evaluations: n, ..Outcome::default() };
     out.usable = first.iter().filter(|g| g.cells > 0).count();
     if budget > out.usable {
-        return Err(PlanError::BudgetAboveCandidates {
-            budget,
-            candidates: out.usable,
-        });
+        return Err(PlanError::BudgetAboveCandidates { budget, candidates: out.usable });
     }
-    let mut heap: BinaryHeap<Entry> = first
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| g.cells > 0)
-        .map(|(idx, g)| Entry {
-            score: score(g),
-            idx,
-            round: 0,
-            gain: *g,
-        })
-        .collect();
-    out.heap_bytes = heap.capacity() * std::mem::size_of::<Entry>()
-        + first.capacity() * std::mem::size_of::<Gain>();
+    let mut heap: BinaryHeap<Entry> =
+        first.iter().enumerate().filter(|(_, g)| g.cells > 0).map(|(idx, g)| Entry { score: score(g), idx, round: 0, gain: *g }).collect();
+    out.heap_bytes = heap.capacity() * std::mem::size_of::<Entry>() + first.capacity() * std::mem::size_of::<Gain>();
     let mut cum = Gain::default();
     while let Some(top) = heap.pop() {
         let round = out.curve.len();
@@ -330,12 +293,7 @@ pub(super) fn run(
             let g = peek(el, cols, runs.of(top.idx), bits[top.idx], &done);
             out.evaluations += 1;
             if g.cells > 0 {
-                heap.push(Entry {
-                    score: score(&g),
-                    idx: top.idx,
-                    round,
-                    gain: g,
-                });
+                heap.push(Entry { score: score(&g), idx: top.idx, round, gain: g });
             }
             continue;
         }

@@ -178,9 +178,7 @@ pub enum PlanError {
         known: String,
     },
     /// A scope that is no AGS prefix.
-    #[error(
-        "scope {0:?} is not an AGS: 2 digits (state), 3 (region), 5 (district) or 8 (municipality)"
-    )]
+    #[error("scope {0:?} is not an AGS: 2 digits (state), 3 (region), 5 (district) or 8 (municipality)")]
     ScopeNotAgs(String),
     /// A well-formed scope without municipalities.
     #[error("scope {0} holds no municipality with grid cells")]
@@ -208,9 +206,7 @@ pub enum PlanError {
         y: f64,
     },
     /// A radius out of range.
-    #[error(
-        "{origin}: candidate {id:?}: radius_m {radius} must be a number above 0 and at most 50,000"
-    )]
+    #[error("{origin}: candidate {id:?}: radius_m {radius} must be a number above 0 and at most 50,000")]
     BadRadius {
         /// Where.
         origin: String,
@@ -418,17 +414,10 @@ pub fn check_scope(scope: &str) -> Result<(), PlanError> {
 #[tracing::instrument(skip_all, fields(technology = %req.technology, objective = req.objective.name(), scope = %req.scope, budget = req.budget))]
 pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
     let t0 = Instant::now();
-    let Prepared {
-        elements,
-        cands,
-        region,
-        estimate_ms,
-    } = prepare(inp, req, t0)?;
+    let Prepared { elements, cands, region, estimate_ms } = prepare(inp, req, t0)?;
     let grid = inp.grid;
     // Each candidate's runs over the scope's rectangle.
-    let runs = greedy::Runs::build(cands.iter().map(|c| (c.x, c.y, c.r)), |x, y, r, f| {
-        disk_runs(grid, region, x, y, r, f)
-    });
+    let runs = greedy::Runs::build(cands.iter().map(|c| (c.x, c.y, c.r)), |x, y, r, f| disk_runs(grid, region, x, y, r, f));
     let bits: Vec<Option<u8>> = cands.iter().map(|c| c.bit).collect();
     let prepare_ms = t0.elapsed().as_secs_f64() * 1e3;
 
@@ -468,26 +457,12 @@ pub fn plan(inp: Inputs<'_>, req: &PlanRequest) -> Result<Plan, PlanError> {
             cumulative_households: ch,
             cumulative_area_km2: ca,
             cumulative_gain: cg,
-            cumulative_share: if score.total > 0.0 {
-                cg / score.total
-            } else {
-                0.0
-            },
+            cumulative_share: if score.total > 0.0 { cg / score.total } else { 0.0 },
         });
     }
-    let totals = |g: &Gain| Totals {
-        households: g.households,
-        cells: g.cells,
-        area_km2: g.area_km2(),
-        grey_cells: g.grey,
-        objective: score.of(g),
-    };
+    let totals = |g: &Gain| Totals { households: g.households, cells: g.cells, area_km2: g.area_km2(), grey_cells: g.grey, objective: score.of(g) };
     #[allow(clippy::cast_precision_loss)]
-    let ms_per_step = if sites.is_empty() {
-        0.0
-    } else {
-        greedy_ms / sites.len() as f64
-    };
+    let ms_per_step = if sites.is_empty() { 0.0 } else { greedy_ms / sites.len() as f64 };
     Ok(Plan {
         technology: req.technology,
         objective: req.objective,
@@ -526,10 +501,7 @@ struct Prepared {
 ///
 /// # Errors
 /// As [`plan`].
-pub fn candidates(
-    inp: Inputs<'_>,
-    req: &PlanRequest,
-) -> Result<Vec<(String, f64, f64, f64)>, PlanError> {
+pub fn candidates(inp: Inputs<'_>, req: &PlanRequest) -> Result<Vec<(String, f64, f64, f64)>, PlanError> {
     let p = prepare(inp, req, Instant::now())?;
     Ok(p.cands.into_iter().map(|c| (c.id, c.x, c.y, c.r)).collect())
 }
@@ -550,29 +522,15 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
         }
     }
     check_scope(&req.scope)?;
-    let known = || {
-        inp.operators
-            .iter()
-            .map(|(_, id)| id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let known = || inp.operators.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>().join(", ");
     let bit_of = |place: &str, op: &str| -> Result<u8, PlanError> {
-        inp.operators
-            .iter()
-            .find(|(_, id)| id == op)
-            .map(|(b, _)| *b)
-            .ok_or_else(|| PlanError::UnknownOperator {
-                place: place.to_owned(),
-                operator: op.to_owned(),
-                known: known(),
-            })
+        inp.operators.iter().find(|(_, id)| id == op).map(|(b, _)| *b).ok_or_else(|| PlanError::UnknownOperator {
+            place: place.to_owned(),
+            operator: op.to_owned(),
+            known: known(),
+        })
     };
-    let op_bit = req
-        .operator
-        .as_deref()
-        .map(|op| bit_of("request", op))
-        .transpose()?;
+    let op_bit = req.operator.as_deref().map(|op| bit_of("request", op)).transpose()?;
     if op_bit.is_some() && req.count_grey {
         return Err(PlanError::GreyWithOperator);
     }
@@ -594,11 +552,7 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
             let mut seen: HashMap<&str, &str> = HashMap::with_capacity(list.len());
             for c in list {
                 if let Some(first) = seen.insert(&c.id, &c.origin) {
-                    return Err(PlanError::DuplicateId {
-                        id: c.id.clone(),
-                        first: first.to_owned(),
-                        second: c.origin.clone(),
-                    });
+                    return Err(PlanError::DuplicateId { id: c.id.clone(), first: first.to_owned(), second: c.origin.clone() });
                 }
                 if c.technology != req.technology {
                     return Err(PlanError::Mismatch {
@@ -608,11 +562,7 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
                         wanted: req.technology.to_string(),
                     });
                 }
-                let bit = c
-                    .operator
-                    .as_deref()
-                    .map(|op| bit_of(&c.origin, op))
-                    .transpose()?;
+                let bit = c.operator.as_deref().map(|op| bit_of(&c.origin, op)).transpose()?;
                 if let (Some(want), Some(b)) = (op_bit, bit) {
                     if want != b {
                         return Err(PlanError::Mismatch {
@@ -625,32 +575,19 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
                 }
                 let in_state = c.x.is_finite()
                     && c.y.is_finite()
-                    && cell_of(grid, c.x, c.y)
-                        .and_then(|(n, e)| grid.slot(n, e))
-                        .is_some_and(|s| grid.muni[s] != NO_MUNI);
+                    && cell_of(grid, c.x, c.y).and_then(|(n, e)| grid.slot(n, e)).is_some_and(|s| grid.muni[s] != NO_MUNI);
                 if !in_state {
-                    return Err(PlanError::OutsideState {
-                        origin: c.origin.clone(),
-                        id: c.id.clone(),
-                        x: c.x,
-                        y: c.y,
-                    });
+                    return Err(PlanError::OutsideState { origin: c.origin.clone(), id: c.id.clone(), x: c.x, y: c.y });
                 }
                 let r = match c.radius {
                     RadiusRule::Metres(r) => {
                         if !(r.is_finite() && r > 0.0 && r <= 50_000.0) {
-                            return Err(PlanError::BadRadius {
-                                origin: c.origin.clone(),
-                                id: c.id.clone(),
-                                radius: r,
-                            });
+                            return Err(PlanError::BadRadius { origin: c.origin.clone(), id: c.id.clone(), radius: r });
                         }
                         r
                     }
                     RadiusRule::Class { urban } => inp.model.radius_m[tech][usize::from(urban)],
-                    RadiusRule::Model => {
-                        inp.model.radius_m[tech][usize::from(is_urban(grid, inp.model, c.x, c.y))]
-                    }
+                    RadiusRule::Model => inp.model.radius_m[tech][usize::from(is_urban(grid, inp.model, c.x, c.y))],
                 };
                 // In one operator's plan, a candidate without operator is
                 // built by that operator.
@@ -658,15 +595,7 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
                     (None, Some(b)) => (req.operator.clone(), Some(b)),
                     _ => (c.operator.clone(), bit),
                 };
-                cands.push(Cand {
-                    id: c.id.clone(),
-                    operator,
-                    bit,
-                    kind: "given",
-                    x: c.x,
-                    y: c.y,
-                    r,
-                });
+                cands.push(Cand { id: c.id.clone(), operator, bit, kind: "given", x: c.x, y: c.y, r });
             }
         }
         Candidates::Lattice { spacing_m } => {
@@ -674,29 +603,15 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
             if !(s.is_finite() && (100.0..=50_000.0).contains(&s)) {
                 return Err(PlanError::BadSpacing(s));
             }
-            generate(
-                inp,
-                tech,
-                op_bit,
-                req.operator.as_deref(),
-                &elements,
-                region,
-                s,
-                &mut cands,
-            );
+            generate(inp, tech, op_bit, req.operator.as_deref(), &elements, region, s, &mut cands);
         }
     }
 
     // The estimate, before any disk is walked.
     #[allow(clippy::cast_precision_loss)]
-    let cells_est: f64 = cands
-        .iter()
-        .map(|c| std::f64::consts::PI * c.r * c.r / 1e4)
-        .sum::<f64>()
-        * PASSES;
+    let cells_est: f64 = cands.iter().map(|c| std::f64::consts::PI * c.r * c.r / 1e4).sum::<f64>() * PASSES;
     #[allow(clippy::cast_precision_loss)]
-    let estimate_ms =
-        cells_est * NS_PER_CELL / 1e6 / threads() as f64 + t0.elapsed().as_secs_f64() * 1e3;
+    let estimate_ms = cells_est * NS_PER_CELL / 1e6 / threads() as f64 + t0.elapsed().as_secs_f64() * 1e3;
     if estimate_ms > req.limit_ms {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         return Err(PlanError::TooLong {
@@ -706,12 +621,8 @@ fn prepare(inp: Inputs<'_>, req: &PlanRequest, t0: Instant) -> Result<Prepared, 
             cells: cells_est as u64,
         });
     }
-    Ok(Prepared {
-        elements,
-        cands,
-        region,
-        estimate_ms,
-    })
+    Ok(Prepared { elements, cands, region, estimate_ms })
+
 }
 
 /// The objective's value of a gain.
@@ -728,12 +639,7 @@ struct Score {
 impl Score {
     fn new(objective: Objective, open: &Gain) -> Self {
         #[allow(clippy::cast_precision_loss)]
-        let mut s = Self {
-            objective,
-            hh: open.households,
-            cells: open.cells as f64,
-            total: 0.0,
-        };
+        let mut s = Self { objective, hh: open.households, cells: open.cells as f64, total: 0.0 };
         s.total = s.of(open);
         s
     }
@@ -745,16 +651,8 @@ impl Score {
             Objective::Households => g.households,
             Objective::Area => g.area_km2(),
             Objective::Mix { weight } => {
-                let h = if self.hh > 0.0 {
-                    g.households / self.hh
-                } else {
-                    0.0
-                };
-                let a = if self.cells > 0.0 {
-                    cells / self.cells
-                } else {
-                    0.0
-                };
+                let h = if self.hh > 0.0 { g.households / self.hh } else { 0.0 };
+                let a = if self.cells > 0.0 { cells / self.cells } else { 0.0 };
                 weight * h + (1.0 - weight) * a
             }
         }
@@ -774,14 +672,7 @@ fn cell_of(_grid: &Grid, x: f64, y: f64) -> Option<(i32, i32)> {
 
 /// The open cells of the scope: per slot 0 (not open), [`greedy::OPEN`]
 /// or [`greedy::GREY`] + the one operator's bit.
-fn elements(
-    inp: Inputs<'_>,
-    tech: usize,
-    op_bit: Option<u8>,
-    count_grey: bool,
-    munis: &[bool],
-    region: Rect,
-) -> Elements {
+fn elements(inp: Inputs<'_>, tech: usize, op_bit: Option<u8>, count_grey: bool, munis: &[bool], region: Rect) -> Elements {
     let grid = inp.grid;
     let mut kind = vec![0u8; grid.slots()];
     let mut open = Gain::default();
@@ -823,30 +714,15 @@ fn elements(
             }
         }
     }
-    Elements {
-        kind,
-        households: grid.households.clone(),
-        open,
-        cols: grid.cols,
-    }
+    Elements { kind, households: grid.households.clone(), open, cols: grid.cols }
 }
 
 /// The generated candidates: lattice points whose square holds an open
 /// cell, and existing sites that could take the technology (sharing).
 #[allow(clippy::too_many_arguments)]
-fn generate(
-    inp: Inputs<'_>,
-    tech: usize,
-    op_bit: Option<u8>,
-    operator: Option<&str>,
-    el: &Elements,
-    region: Rect,
-    s: f64,
-    out: &mut Vec<Cand>,
-) {
+fn generate(inp: Inputs<'_>, tech: usize, op_bit: Option<u8>, operator: Option<&str>, el: &Elements, region: Rect, s: f64, out: &mut Vec<Cand>) {
     let grid = inp.grid;
-    let radius =
-        |x: f64, y: f64| inp.model.radius_m[tech][usize::from(is_urban(grid, inp.model, x, y))];
+    let radius = |x: f64, y: f64| inp.model.radius_m[tech][usize::from(is_urban(grid, inp.model, x, y))];
     // Lattice points: multiples of the spacing; a point is kept when an
     // open cell's centre lies in its square and the point itself lies in
     // a grid cell (in the state).
@@ -859,10 +735,7 @@ fn generate(
                 continue;
             }
             #[allow(clippy::cast_precision_loss)]
-            let (x, y) = (
-                (i64::from(grid.e0) + c as i64) as f64 * 100.0 + 50.0,
-                (i64::from(grid.n0) + row as i64) as f64 * 100.0 + 50.0,
-            );
+            let (x, y) = ((i64::from(grid.e0) + c as i64) as f64 * 100.0 + 50.0, (i64::from(grid.n0) + row as i64) as f64 * 100.0 + 50.0);
             #[allow(clippy::cast_possible_truncation)]
             keys.push(((y / s).round() as i64, (x / s).round() as i64));
         }
@@ -872,9 +745,7 @@ fn generate(
     for (j, i) in keys {
         #[allow(clippy::cast_precision_loss)]
         let (x, y) = (i as f64 * s, j as f64 * s);
-        let inside = cell_of(grid, x, y)
-            .and_then(|(n, e)| grid.slot(n, e))
-            .is_some_and(|slot| grid.muni[slot] != NO_MUNI);
+        let inside = cell_of(grid, x, y).and_then(|(n, e)| grid.slot(n, e)).is_some_and(|slot| grid.muni[slot] != NO_MUNI);
         if !inside {
             continue;
         }
@@ -911,20 +782,8 @@ fn generate(
                 r: rr,
             }),
             _ if !has => {
-                let op = inp
-                    .operators
-                    .iter()
-                    .find(|(b, _)| *b == site.bit)
-                    .map(|(_, id)| id.clone());
-                out.push(Cand {
-                    id: format!("upgrade:{}", site.id),
-                    operator: op,
-                    bit: Some(site.bit),
-                    kind: "upgrade",
-                    x: site.x,
-                    y: site.y,
-                    r: rr,
-                });
+                let op = inp.operators.iter().find(|(b, _)| *b == site.bit).map(|(_, id)| id.clone());
+                out.push(Cand { id: format!("upgrade:{}", site.id), operator: op, bit: Some(site.bit), kind: "upgrade", x: site.x, y: site.y, r: rr });
             }
             _ => {}
         }

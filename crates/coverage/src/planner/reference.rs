@@ -57,90 +57,32 @@ pub async fn reference_plan(
     const WHAT: &str = "running the planner's PostGIS reference";
     let c = db.conn().await?;
     let t0 = Instant::now();
-    c.batch_execute(include_str!("../../sql/plan_ref_setup.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    c.execute(
-        include_str!("../../sql/plan_ref_sites.sql"),
-        &[&tech, &scope],
-    )
-    .await
-    .map_err(DbError::pg(WHAT))?;
-    c.batch_execute("CREATE INDEX ON plan_site USING gist (geom); ANALYZE plan_site")
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    let open_cells = c
-        .execute(
-            include_str!("../../sql/plan_ref_open.sql"),
-            &[&tech, &scope, &source.as_str()],
-        )
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    let idx: Vec<i32> = (0..candidates.len())
-        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
-        .collect();
+    c.batch_execute(include_str!("../../sql/plan_ref_setup.sql")).await.map_err(DbError::pg(WHAT))?;
+    c.execute(include_str!("../../sql/plan_ref_sites.sql"), &[&tech, &scope]).await.map_err(DbError::pg(WHAT))?;
+    c.batch_execute("CREATE INDEX ON plan_site USING gist (geom); ANALYZE plan_site").await.map_err(DbError::pg(WHAT))?;
+    let open_cells = c.execute(include_str!("../../sql/plan_ref_open.sql"), &[&tech, &scope, &source.as_str()]).await.map_err(DbError::pg(WHAT))?;
+    let idx: Vec<i32> = (0..candidates.len()).map(|i| i32::try_from(i).unwrap_or(i32::MAX)).collect();
     let xs: Vec<f64> = candidates.iter().map(|c| c.1).collect();
     let ys: Vec<f64> = candidates.iter().map(|c| c.2).collect();
     let rs: Vec<f64> = candidates.iter().map(|c| c.3).collect();
-    c.execute(
-        include_str!("../../sql/plan_ref_cands.sql"),
-        &[&idx, &xs, &ys, &rs],
-    )
-    .await
-    .map_err(DbError::pg(WHAT))?;
-    c.batch_execute(include_str!("../../sql/plan_ref_pairs.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    let pairs: i64 = c
-        .query_one("SELECT count(*) FROM plan_pair", &[])
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(DbError::pg(WHAT))?;
+    c.execute(include_str!("../../sql/plan_ref_cands.sql"), &[&idx, &xs, &ys, &rs]).await.map_err(DbError::pg(WHAT))?;
+    c.batch_execute(include_str!("../../sql/plan_ref_pairs.sql")).await.map_err(DbError::pg(WHAT))?;
+    let pairs: i64 = c.query_one("SELECT count(*) FROM plan_pair", &[]).await.and_then(|r| r.try_get(0)).map_err(DbError::pg(WHAT))?;
     let prepare_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t1 = Instant::now();
-    let step = c
-        .prepare(include_str!("../../sql/plan_ref_step.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
-    let mark = c
-        .prepare(include_str!("../../sql/plan_ref_mark.sql"))
-        .await
-        .map_err(DbError::pg(WHAT))?;
+    let step = c.prepare(include_str!("../../sql/plan_ref_step.sql")).await.map_err(DbError::pg(WHAT))?;
+    let mark = c.prepare(include_str!("../../sql/plan_ref_mark.sql")).await.map_err(DbError::pg(WHAT))?;
     let mut sites = Vec::new();
     for _ in 0..budget {
-        let Some(r) = c
-            .query_opt(&step, &[&objective])
-            .await
-            .map_err(DbError::pg(WHAT))?
-        else {
-            break;
-        };
+        let Some(r) = c.query_opt(&step, &[&objective]).await.map_err(DbError::pg(WHAT))? else { break };
         let i: i32 = r.try_get("idx").map_err(DbError::pg(WHAT))?;
         let households: f64 = r.try_get("households").map_err(DbError::pg(WHAT))?;
         let cells: i64 = r.try_get("cells").map_err(DbError::pg(WHAT))?;
         c.execute(&mark, &[&i]).await.map_err(DbError::pg(WHAT))?;
-        let id = usize::try_from(i)
-            .ok()
-            .and_then(|i| candidates.get(i))
-            .map(|c| c.0.clone())
-            .unwrap_or_default();
-        sites.push(RefStep {
-            id,
-            households,
-            cells,
-        });
+        let id = usize::try_from(i).ok().and_then(|i| candidates.get(i)).map(|c| c.0.clone()).unwrap_or_default();
+        sites.push(RefStep { id, households, cells });
     }
     let greedy_ms = t1.elapsed().as_secs_f64() * 1e3;
-    c.batch_execute(
-        "DROP TABLE IF EXISTS plan_hh, plan_site, plan_open, plan_cand, plan_pair; RESET work_mem",
-    )
-    .await
-    .map_err(DbError::pg(WHAT))?;
-    Ok(RefPlan {
-        sites,
-        open_cells: i64::try_from(open_cells).unwrap_or(i64::MAX),
-        pairs,
-        prepare_ms,
-        greedy_ms,
-    })
+    c.batch_execute("DROP TABLE IF EXISTS plan_hh, plan_site, plan_open, plan_cand, plan_pair; RESET work_mem").await.map_err(DbError::pg(WHAT))?;
+    Ok(RefPlan { sites, open_cells: i64::try_from(open_cells).unwrap_or(i64::MAX), pairs, prepare_ms, greedy_ms })
 }

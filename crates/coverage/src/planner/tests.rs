@@ -10,27 +10,16 @@ use crate::engine::{aggregate, classify, stamp, Masks, Rect, Scope};
 use crate::grid::{Grid, GridInput};
 use crate::model::{Model, Site};
 
-const MODEL: Model = Model {
-    radius_m: [[450.0, 250.0], [300.0, 150.0]],
-    urban_households_per_km2: 1500.0,
-    urban_density_radius_m: 300.0,
-};
+const MODEL: Model = Model { radius_m: [[450.0, 250.0], [300.0, 150.0]], urban_households_per_km2: 1500.0, urban_density_radius_m: 300.0 };
 
 fn operators() -> Vec<(u8, String)> {
-    vec![
-        (0, "telekom".into()),
-        (1, "vodafone".into()),
-        (2, "telefonica".into()),
-    ]
+    vec![(0, "telekom".into()), (1, "vodafone".into()), (2, "telefonica".into())]
 }
 
 /// A `rows × cols` grid of two municipalities (west and east halves),
 /// integer households (so every sum is exact in any order).
 fn grid(rows: i32, cols: i32, hh: &[u8]) -> Grid {
-    let mut input = GridInput {
-        ags: vec!["05111000".into(), "05112000".into()],
-        ..Default::default()
-    };
+    let mut input = GridInput { ags: vec!["05111000".into(), "05112000".into()], ..Default::default() };
     for n in 0..rows {
         for e in 0..cols {
             input.cells.push((n, e, u16::from(e >= cols / 2)));
@@ -42,16 +31,7 @@ fn grid(rows: i32, cols: i32, hh: &[u8]) -> Grid {
 }
 
 fn site(i: usize, bit: u8, x: f64, y: f64, tech: [bool; 2]) -> Site {
-    Site {
-        id: format!("S{i}"),
-        bit,
-        x,
-        y,
-        on_air: tech,
-        scenario: tech,
-        since: [None, None],
-        urban: false,
-    }
+    Site { id: format!("S{i}"), bit, x, y, on_air: tech, scenario: tech, since: [None, None], urban: false }
 }
 
 #[derive(Debug, Clone)]
@@ -71,32 +51,11 @@ fn world(rows: i32, cols: i32, hh: &[u8], sites: Vec<Site>) -> World {
 }
 
 fn inputs<'a>(w: &'a World, ops: &'a [(u8, String)]) -> Inputs<'a> {
-    Inputs {
-        grid: &w.grid,
-        model: &MODEL,
-        source: CoverageSource::Modelled,
-        sites: &w.sites,
-        masks: &w.masks,
-        operators: ops,
-    }
+    Inputs { grid: &w.grid, model: &MODEL, source: CoverageSource::Modelled, sites: &w.sites, masks: &w.masks, operators: ops }
 }
 
-fn request(
-    tech: Technology,
-    objective: Objective,
-    budget: usize,
-    candidates: Candidates,
-) -> PlanRequest {
-    PlanRequest {
-        technology: tech,
-        objective,
-        operator: None,
-        scope: "05".into(),
-        budget,
-        count_grey: false,
-        candidates,
-        limit_ms: 60_000.0,
-    }
+fn request(tech: Technology, objective: Objective, budget: usize, candidates: Candidates) -> PlanRequest {
+    PlanRequest { technology: tech, objective, operator: None, scope: "05".into(), budget, count_grey: false, candidates, limit_ms: 60_000.0 }
 }
 
 fn cand(i: usize, op: Option<&str>, x: f64, y: f64, r: f64) -> CandidateInput {
@@ -121,10 +80,7 @@ fn oracle(w: &World, set: &[(f64, f64, f64, Option<u8>)], grey: bool) -> (f64, u
         for col in 0..g.cols {
             let slot = row * g.cols + col;
             #[allow(clippy::cast_precision_loss)]
-            let (cx, cy) = (
-                (g.e0 as f64 + col as f64) * 100.0 + 50.0,
-                (g.n0 as f64 + row as f64) * 100.0 + 50.0,
-            );
+            let (cx, cy) = ((g.e0 as f64 + col as f64) * 100.0 + 50.0, (g.n0 as f64 + row as f64) * 100.0 + 50.0);
             let within = |x: f64, y: f64, r: f64| (cx - x).hypot(cy - y) <= r;
             let mut ops: u16 = 0;
             for s in &w.sites {
@@ -134,9 +90,7 @@ fn oracle(w: &World, set: &[(f64, f64, f64, Option<u8>)], grey: bool) -> (f64, u
             }
             let counted = match ops.count_ones() {
                 0 => set.iter().any(|&(x, y, r, _)| within(x, y, r)),
-                1 if grey => set
-                    .iter()
-                    .any(|&(x, y, r, b)| b.is_some_and(|b| ops & (1 << b) == 0) && within(x, y, r)),
+                1 if grey => set.iter().any(|&(x, y, r, b)| b.is_some_and(|b| ops & (1 << b) == 0) && within(x, y, r)),
                 _ => false,
             };
             if counted {
@@ -152,13 +106,8 @@ fn disks(cands: &[CandidateInput], ops: &[(u8, String)]) -> Vec<(f64, f64, f64, 
     cands
         .iter()
         .map(|c| {
-            let RadiusRule::Metres(r) = c.radius else {
-                unreachable!("tests give metres")
-            };
-            let bit = c
-                .operator
-                .as_deref()
-                .and_then(|o| ops.iter().find(|(_, id)| id == o).map(|(b, _)| *b));
+            let RadiusRule::Metres(r) = c.radius else { unreachable!("tests give metres") };
+            let bit = c.operator.as_deref().and_then(|o| ops.iter().find(|(_, id)| id == o).map(|(b, _)| *b));
             (c.x, c.y, r, bit)
         })
         .collect()
@@ -289,159 +238,46 @@ proptest! {
 fn bad_requests_are_refused_with_the_reason() {
     let ops = operators();
     let w = world(10, 10, &[1], vec![]);
-    let ok = vec![
-        cand(0, Some("telekom"), 250.0, 250.0, 300.0),
-        cand(1, None, 750.0, 750.0, 300.0),
-    ];
+    let ok = vec![cand(0, Some("telekom"), 250.0, 250.0, 300.0), cand(1, None, 750.0, 750.0, 300.0)];
     let run = |req: &PlanRequest| plan(inputs(&w, &ops), req);
-    let base = request(
-        Technology::Lte,
-        Objective::Households,
-        1,
-        Candidates::List(ok.clone()),
-    );
+    let base = request(Technology::Lte, Objective::Households, 1, Candidates::List(ok.clone()));
     assert!(run(&base).is_ok());
-    assert_eq!(
-        run(&PlanRequest {
-            budget: 0,
-            ..base.clone()
-        }),
-        Err(PlanError::BudgetZero)
-    );
-    assert_eq!(
-        run(&PlanRequest {
-            budget: 3,
-            ..base.clone()
-        }),
-        Err(PlanError::BudgetAboveCandidates {
-            budget: 3,
-            candidates: 2
-        })
-    );
+    assert_eq!(run(&PlanRequest { budget: 0, ..base.clone() }), Err(PlanError::BudgetZero));
+    assert_eq!(run(&PlanRequest { budget: 3, ..base.clone() }), Err(PlanError::BudgetAboveCandidates { budget: 3, candidates: 2 }));
     for scope in ["5", "0511", "05111x00", "051110001", ""] {
-        assert_eq!(
-            run(&PlanRequest {
-                scope: scope.into(),
-                ..base.clone()
-            }),
-            Err(PlanError::ScopeNotAgs(scope.into())),
-            "{scope}"
-        );
+        assert_eq!(run(&PlanRequest { scope: scope.into(), ..base.clone() }), Err(PlanError::ScopeNotAgs(scope.into())), "{scope}");
     }
-    assert_eq!(
-        run(&PlanRequest {
-            scope: "06".into(),
-            ..base.clone()
-        }),
-        Err(PlanError::ScopeEmpty("06".into()))
-    );
-    let e = run(&PlanRequest {
-        operator: Some("o2".into()),
-        ..base.clone()
-    })
-    .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("unknown operator \"o2\" (known: telekom, vodafone, telefonica)"),
-        "{e}"
-    );
+    assert_eq!(run(&PlanRequest { scope: "06".into(), ..base.clone() }), Err(PlanError::ScopeEmpty("06".into())));
+    let e = run(&PlanRequest { operator: Some("o2".into()), ..base.clone() }).unwrap_err();
+    assert!(e.to_string().contains("unknown operator \"o2\" (known: telekom, vodafone, telefonica)"), "{e}");
     let mut dup = ok.clone();
-    dup.push(CandidateInput {
-        origin: "candidates[2]".into(),
-        ..ok[0].clone()
-    });
+    dup.push(CandidateInput { origin: "candidates[2]".into(), ..ok[0].clone() });
     assert_eq!(
-        run(&PlanRequest {
-            candidates: Candidates::List(dup),
-            ..base.clone()
-        }),
-        Err(PlanError::DuplicateId {
-            id: "C0".into(),
-            first: "candidates[0]".into(),
-            second: "candidates[2]".into()
-        })
+        run(&PlanRequest { candidates: Candidates::List(dup), ..base.clone() }),
+        Err(PlanError::DuplicateId { id: "C0".into(), first: "candidates[0]".into(), second: "candidates[2]".into() })
     );
     let mut out = ok.clone();
     out[1].x = 5_000.0;
-    let e = run(&PlanRequest {
-        candidates: Candidates::List(out),
-        ..base.clone()
-    })
-    .unwrap_err();
-    assert!(
-        matches!(e, PlanError::OutsideState { ref id, .. } if id == "C1"),
-        "{e}"
-    );
+    let e = run(&PlanRequest { candidates: Candidates::List(out), ..base.clone() }).unwrap_err();
+    assert!(matches!(e, PlanError::OutsideState { ref id, .. } if id == "C1"), "{e}");
     let mut bad_op = ok.clone();
     bad_op[1].operator = Some("eplus".into());
-    let e = run(&PlanRequest {
-        candidates: Candidates::List(bad_op),
-        ..base.clone()
-    })
-    .unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("candidates[1]: unknown operator \"eplus\""),
-        "{e}"
-    );
+    let e = run(&PlanRequest { candidates: Candidates::List(bad_op), ..base.clone() }).unwrap_err();
+    assert!(e.to_string().starts_with("candidates[1]: unknown operator \"eplus\""), "{e}");
     let mut nr = ok.clone();
     nr[0].technology = Technology::Nr;
-    assert!(matches!(
-        run(&PlanRequest {
-            candidates: Candidates::List(nr),
-            ..base.clone()
-        }),
-        Err(PlanError::Mismatch { .. })
-    ));
+    assert!(matches!(run(&PlanRequest { candidates: Candidates::List(nr), ..base.clone() }), Err(PlanError::Mismatch { .. })));
     let mut r0 = ok.clone();
     r0[0].radius = RadiusRule::Metres(0.0);
-    assert!(matches!(
-        run(&PlanRequest {
-            candidates: Candidates::List(r0),
-            ..base.clone()
-        }),
-        Err(PlanError::BadRadius { .. })
-    ));
-    assert_eq!(
-        run(&PlanRequest {
-            candidates: Candidates::List(vec![]),
-            ..base.clone()
-        }),
-        Err(PlanError::NoCandidates)
-    );
-    assert_eq!(
-        run(&PlanRequest {
-            candidates: Candidates::Lattice { spacing_m: 10.0 },
-            ..base.clone()
-        }),
-        Err(PlanError::BadSpacing(10.0))
-    );
-    assert_eq!(
-        run(&PlanRequest {
-            count_grey: true,
-            operator: Some("telekom".into()),
-            ..base.clone()
-        }),
-        Err(PlanError::GreyWithOperator)
-    );
-    assert_eq!(
-        run(&PlanRequest {
-            objective: Objective::Mix { weight: 1.5 },
-            ..base.clone()
-        }),
-        Err(PlanError::BadWeight(1.5))
-    );
-    let e = run(&PlanRequest {
-        limit_ms: 1e-6,
-        ..base.clone()
-    })
-    .unwrap_err();
+    assert!(matches!(run(&PlanRequest { candidates: Candidates::List(r0), ..base.clone() }), Err(PlanError::BadRadius { .. })));
+    assert_eq!(run(&PlanRequest { candidates: Candidates::List(vec![]), ..base.clone() }), Err(PlanError::NoCandidates));
+    assert_eq!(run(&PlanRequest { candidates: Candidates::Lattice { spacing_m: 10.0 }, ..base.clone() }), Err(PlanError::BadSpacing(10.0)));
+    assert_eq!(run(&PlanRequest { count_grey: true, operator: Some("telekom".into()), ..base.clone() }), Err(PlanError::GreyWithOperator));
+    assert_eq!(run(&PlanRequest { objective: Objective::Mix { weight: 1.5 }, ..base.clone() }), Err(PlanError::BadWeight(1.5)));
+    let e = run(&PlanRequest { limit_ms: 1e-6, ..base.clone() }).unwrap_err();
     assert!(matches!(e, PlanError::TooLong { candidates: 2, .. }), "{e}");
     assert!(e.to_string().contains("above the limit"), "{e}");
-    let reported = Inputs {
-        source: CoverageSource::Reported,
-        ..inputs(&w, &ops)
-    };
+    let reported = Inputs { source: CoverageSource::Reported, ..inputs(&w, &ops) };
     assert_eq!(plan(reported, &base), Err(PlanError::ReportedOnly));
 }
 
@@ -451,48 +287,17 @@ fn bad_requests_are_refused_with_the_reason() {
 #[test]
 fn lattice_covers_the_open_cells_and_offers_sharing() {
     let ops = operators();
-    let w = world(
-        20,
-        20,
-        &[2, 0, 1],
-        vec![
-            site(0, 1, 300.0, 300.0, [true, false]),
-            site(1, 0, 1500.0, 1500.0, [false, true]),
-        ],
-    );
-    let mut req = request(
-        Technology::Lte,
-        Objective::Area,
-        2,
-        Candidates::Lattice { spacing_m: 500.0 },
-    );
+    let w = world(20, 20, &[2, 0, 1], vec![site(0, 1, 300.0, 300.0, [true, false]), site(1, 0, 1500.0, 1500.0, [false, true])]);
+    let mut req = request(Technology::Lte, Objective::Area, 2, Candidates::Lattice { spacing_m: 500.0 });
     let p = plan(inputs(&w, &ops), &req).expect("plan");
     assert!(p.candidates_total > 4);
     // Lattice points lie in the state, so corner cells more than 450 m
     // from every point inside stay out of reach; the rest is reachable.
-    assert!(
-        p.reachable.cells <= p.open.cells && p.reachable.cells * 10 >= p.open.cells * 8,
-        "{:?} of {:?}",
-        p.reachable,
-        p.open
-    );
+    assert!(p.reachable.cells <= p.open.cells && p.reachable.cells * 10 >= p.open.cells * 8, "{:?} of {:?}", p.reachable, p.open);
     let [a, b, c] = p.sites_for;
-    assert!(
-        a.is_some() && b.is_none_or(|b| a <= Some(b)),
-        "{:?}",
-        p.sites_for
-    );
-    assert_eq!(
-        b.is_some(),
-        p.reachable.cells * 10 >= p.open.cells * 9,
-        "{:?}",
-        p.sites_for
-    );
-    assert_eq!(
-        c.is_some(),
-        p.reachable == p.open,
-        "100 % only when reachable"
-    );
+    assert!(a.is_some() && b.is_none_or(|b| a <= Some(b)), "{:?}", p.sites_for);
+    assert_eq!(b.is_some(), p.reachable.cells * 10 >= p.open.cells * 9, "{:?}", p.sites_for);
+    assert_eq!(c.is_some(), p.reachable == p.open, "100 % only when reachable");
     assert!(p.sites.iter().any(|s| s.kind == "lattice"));
     // One operator's gaps: the other operator's mast is a sharing candidate.
     req.operator = Some("telekom".into());
@@ -500,30 +305,8 @@ fn lattice_covers_the_open_cells_and_offers_sharing() {
     let p = plan(inputs(&w, &ops), &req).expect("plan");
     assert!(p.candidates_total > 0);
     let mut shares = Vec::new();
-    generate(
-        inputs(&w, &ops),
-        0,
-        Some(0),
-        Some("telekom"),
-        &elements(
-            inputs(&w, &ops),
-            0,
-            Some(0),
-            false,
-            &[true, true],
-            Rect::all(&w.grid),
-        ),
-        Rect::all(&w.grid),
-        500.0,
-        &mut shares,
-    );
-    assert!(
-        shares
-            .iter()
-            .any(|c| c.id == "share:S0" && c.kind == "share"),
-        "{:?}",
-        shares.iter().map(|c| &c.id).collect::<Vec<_>>()
-    );
+    generate(inputs(&w, &ops), 0, Some(0), Some("telekom"), &elements(inputs(&w, &ops), 0, Some(0), false, &[true, true], Rect::all(&w.grid)), Rect::all(&w.grid), 500.0, &mut shares);
+    assert!(shares.iter().any(|c| c.id == "share:S0" && c.kind == "share"), "{:?}", shares.iter().map(|c| &c.id).collect::<Vec<_>>());
     // Telekom's own site lacks LTE: an upgrade.
     assert!(shares.iter().any(|c| c.id == "upgrade:S1"));
 }

@@ -5,12 +5,7 @@
 //! status with open and completed measures, and small radii so disks are a
 //! few cells wide.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 
 use tokio_postgres::Client;
 
@@ -21,10 +16,7 @@ pub const SIDE: i32 = 40;
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn below(&mut self, n: u32) -> u32 {
@@ -45,11 +37,7 @@ pub async fn municipalities(c: &Client) {
     let x0 = f64::from(E0) * 100.0;
     let y0 = f64::from(N0) * 100.0;
     let y1 = y0 + f64::from(SIDE) * 100.0;
-    let bands = [
-        ("05000001", x0, x0 + 1300.0),
-        ("05000002", x0 + 1300.0, x0 + 2700.0),
-        ("05000003", x0 + 2700.0, x0 + 4000.0),
-    ];
+    let bands = [("05000001", x0, x0 + 1300.0), ("05000002", x0 + 1300.0, x0 + 2700.0), ("05000003", x0 + 2700.0, x0 + 4000.0)];
     for (ags, a, b) in bands {
         c.execute(
             "INSERT INTO municipality (ags, name, geom) VALUES ($1::text, $1::text, ST_Multi(ST_MakeEnvelope($2, $3, $4, $5, 25832)))",
@@ -80,14 +68,7 @@ pub async fn fixture(c: &Client, seed: u64, reported: bool) {
     .unwrap();
     let (mut gn, mut ge, mut ga) = (Vec::new(), Vec::new(), Vec::new());
     let (mut hn, mut he, mut hh) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut rn, mut re, mut rl, mut rr, mut rlm, mut rrm) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
+    let (mut rn, mut re, mut rl, mut rr, mut rlm, mut rrm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..SIDE {
         for j in 0..SIDE {
             let (n, e) = (N0 + i, E0 + j);
@@ -124,12 +105,9 @@ pub async fn fixture(c: &Client, seed: u64, reported: bool) {
     hn.push(N0 - 5);
     he.push(E0);
     hh.push(99.0);
-    c.execute(
-        "INSERT INTO grid_cell (n, e, ags) SELECT * FROM unnest($1::int[], $2::int[], $3::text[])",
-        &[&gn, &ge, &ga],
-    )
-    .await
-    .unwrap();
+    c.execute("INSERT INTO grid_cell (n, e, ags) SELECT * FROM unnest($1::int[], $2::int[], $3::text[])", &[&gn, &ge, &ga])
+        .await
+        .unwrap();
     c.execute("INSERT INTO household_cell (n, e, households) SELECT * FROM unnest($1::int[], $2::int[], $3::real[])", &[&hn, &he, &hh])
         .await
         .unwrap();
@@ -149,25 +127,14 @@ pub const OPERATORS: [&str; 4] = ["telekom", "vodafone", "telefonica", "1und1"];
 
 /// `count` random sites (ids S-0..) with random measures.
 pub async fn sites(c: &Client, r: &mut Lcg, count: usize) {
-    let statuses = [
-        "planned",
-        "permitting",
-        "construction",
-        "on_air",
-        "on_air",
-        "on_air",
-        "decommissioned",
-    ];
+    let statuses = ["planned", "permitting", "construction", "on_air", "on_air", "on_air", "decommissioned"];
     let techs: [&[&str]; 4] = [&[], &["lte"], &["5g"], &["lte", "5g"]];
     for i in 0..count {
         let x = f64::from(E0) * 100.0 - 400.0 + r.next() * (f64::from(SIDE) * 100.0 + 800.0);
         let y = f64::from(N0) * 100.0 - 400.0 + r.next() * (f64::from(SIDE) * 100.0 + 800.0);
         let op = OPERATORS[r.below(4) as usize];
         let status = statuses[r.below(statuses.len() as u32) as usize];
-        let t: Vec<String> = techs[r.below(4) as usize]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let t: Vec<String> = techs[r.below(4) as usize].iter().map(|s| (*s).to_owned()).collect();
         let id = format!("S-{i}");
         c.execute(
             "INSERT INTO site (site_id, operator_id, geom, status, technologies, on_air_date)
@@ -179,9 +146,7 @@ pub async fn sites(c: &Client, r: &mut Lcg, count: usize) {
         for k in 0..r.below(3) {
             let kind = ["5g_upgrade", "lte_new_site", "lte_upgrade"][r.below(3) as usize];
             let mstatus = ["planned", "in_progress", "completed"][r.below(3) as usize];
-            let done = (mstatus == "completed").then(|| {
-                chrono::NaiveDate::from_ymd_opt(2021, 1 + r.below(12), 1 + r.below(28)).unwrap()
-            });
+            let done = (mstatus == "completed").then(|| chrono::NaiveDate::from_ymd_opt(2021, 1 + r.below(12), 1 + r.below(28)).unwrap());
             c.execute(
                 "INSERT INTO measure (measure_id, site_id, kind, status, completed_date) VALUES ($1, $2, $3, $4, $5)",
                 &[&format!("M-{i}-{k}"), &id, &kind, &mstatus, &done],

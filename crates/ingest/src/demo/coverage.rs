@@ -49,32 +49,18 @@ fn stamp(raster: &Raster, hh_utm: &[f32], model: &Model, sites: &[Site]) -> Mask
 
 impl Masks {
     pub(super) fn empty(raster: &Raster) -> Self {
-        Self {
-            lte: vec![0u8; raster.owner.len()],
-            nr: vec![0u8; raster.owner.len()],
-        }
+        Self { lte: vec![0u8; raster.owner.len()], nr: vec![0u8; raster.owner.len()] }
     }
 }
 
 /// Stamp site `s`'s LTE disk (when `lte`) and 5G disk (when `nr`) into the
 /// masks.
 #[allow(clippy::cast_possible_truncation)]
-pub(super) fn stamp_site(
-    masks: &mut Masks,
-    raster: &Raster,
-    hh_utm: &[f32],
-    model: &Model,
-    s: &Site,
-    lte: bool,
-    nr: bool,
-) {
+pub(super) fn stamp_site(masks: &mut Masks, raster: &Raster, hh_utm: &[f32], model: &Model, s: &Site, lte: bool, nr: bool) {
     let c = funkplan_model::CellId::containing(s.utm.0, s.utm.1);
     let setting = usize::from(is_urban(raster, hh_utm, model, c.n, c.e));
     let bit = model.op_bits[s.op];
-    for (on, mask, r) in [
-        (lte, &mut masks.lte, model.radius_m[0][setting]),
-        (nr, &mut masks.nr, model.radius_m[1][setting]),
-    ] {
+    for (on, mask, r) in [(lte, &mut masks.lte, model.radius_m[0][setting]), (nr, &mut masks.nr, model.radius_m[1][setting])] {
         if !on {
             continue;
         }
@@ -110,20 +96,11 @@ pub(super) fn line(out: &mut String, n: i32, e: i32, [gsm, l, dss, nr]: [u8; 4])
 }
 
 /// `coverage.csv` for every cell of the raster's municipalities.
-pub(super) fn write(
-    out: &Path,
-    raster: &Raster,
-    hh_utm: &[f32],
-    model: &Model,
-    sites: &[Site],
-    stats: &mut Stats,
-) -> Result<()> {
+pub(super) fn write(out: &Path, raster: &Raster, hh_utm: &[f32], model: &Model, sites: &[Site], stats: &mut Stats) -> Result<()> {
     let masks = stamp(raster, hh_utm, model, sites);
-    let f = std::fs::File::create(out.join("coverage.csv"))
-        .map_err(Error::io("creating coverage.csv"))?;
+    let f = std::fs::File::create(out.join("coverage.csv")).map_err(Error::io("creating coverage.csv"))?;
     let mut w = BufWriter::with_capacity(1 << 20, f);
-    w.write_all(b"id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n")
-        .map_err(Error::io("writing coverage.csv"))?;
+    w.write_all(b"id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n").map_err(Error::io("writing coverage.csv"))?;
     let mut line = String::with_capacity(64);
     for (i, &o) in raster.owner.iter().enumerate() {
         if o == 0 {
@@ -135,8 +112,7 @@ pub(super) fn write(
             stats.lte_dead_cells += 1;
         }
         self::line(&mut line, n, e, c);
-        w.write_all(line.as_bytes())
-            .map_err(Error::io("writing coverage.csv"))?;
+        w.write_all(line.as_bytes()).map_err(Error::io("writing coverage.csv"))?;
         stats.coverage_cells += 1;
     }
     w.flush().map_err(Error::io("writing coverage.csv"))

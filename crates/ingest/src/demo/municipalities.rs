@@ -32,13 +32,9 @@ fn register_population() -> HashMap<String, i64> {
     let mut lines = REAL_REGISTER.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(land), Some(rb), Some(kreis), Some(gem), Some(pop)) = (
-        col("land"),
-        col("rb"),
-        col("kreis"),
-        col("gemeinde"),
-        col("bevoelkerung"),
-    ) else {
+    let (Some(land), Some(rb), Some(kreis), Some(gem), Some(pop)) =
+        (col("land"), col("rb"), col("kreis"), col("gemeinde"), col("bevoelkerung"))
+    else {
         return out;
     };
     for line in lines {
@@ -72,23 +68,18 @@ fn split_csv(line: &str) -> Vec<String> {
 /// register's population added to their features.
 pub(super) fn read(scale: Scale) -> Result<Vec<Muni>> {
     let to_utm_wgs = Transformer::new(Crs::WGS84, Crs::UTM32).map_err(Error::Usage)?;
-    let doc: serde_json::Value = serde_json::from_str(REAL_MUNICIPALITIES)
-        .map_err(|e| Error::Usage(format!("the shipped municipalities: {e}")))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(REAL_MUNICIPALITIES).map_err(|e| Error::Usage(format!("the shipped municipalities: {e}")))?;
     let population = register_population();
     let mut munis: Vec<Muni> = Vec::new();
     for f in doc["features"].as_array().map_or(&[][..], Vec::as_slice) {
-        let Some(ags) = f["properties"]["AGS"].as_str() else {
-            continue;
-        };
+        let Some(ags) = f["properties"]["AGS"].as_str() else { continue };
         if !scale.includes(ags) {
             continue;
         }
         let polys: Vec<&serde_json::Value> = match f["geometry"]["type"].as_str() {
             Some("Polygon") => vec![&f["geometry"]["coordinates"]],
-            Some("MultiPolygon") => f["geometry"]["coordinates"]
-                .as_array()
-                .map(|a| a.iter().collect())
-                .unwrap_or_default(),
+            Some("MultiPolygon") => f["geometry"]["coordinates"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
             _ => continue,
         };
         let mut geom: MultiPolygon = Vec::new();
@@ -97,9 +88,7 @@ pub(super) fn read(scale: Scale) -> Result<Vec<Muni>> {
             for r in p.as_array().map_or(&[][..], Vec::as_slice) {
                 let mut ring = Vec::new();
                 for pt in r.as_array().map_or(&[][..], Vec::as_slice) {
-                    let (Some(lon), Some(lat)) = (pt[0].as_f64(), pt[1].as_f64()) else {
-                        continue;
-                    };
+                    let (Some(lon), Some(lat)) = (pt[0].as_f64(), pt[1].as_f64()) else { continue };
                     ring.push(to_utm_wgs.transform(lon, lat).map_err(Error::Usage)?);
                 }
                 poly.push(ring);
@@ -113,15 +102,7 @@ pub(super) fn read(scale: Scale) -> Result<Vec<Muni>> {
             }
             props.insert("synthetic".into(), false.into());
         }
-        munis.push(Muni {
-            feature,
-            ags: ags.to_owned(),
-            geom,
-            households: 0.0,
-            cells: 0,
-            sum_e: 0.0,
-            sum_n: 0.0,
-        });
+        munis.push(Muni { feature, ags: ags.to_owned(), geom, households: 0.0, cells: 0, sum_e: 0.0, sum_n: 0.0 });
     }
     Ok(munis)
 }
@@ -134,13 +115,10 @@ pub(super) fn write(out: &Path, munis: &[Muni]) -> Result<()> {
         "name": "NRW municipalities, VG5000 (© GeoBasis-DE / BKG 2021, Daten verändert; dl-de/by-2-0)",
         "features": features,
     });
-    let f = std::fs::File::create(out.join("municipalities.geojson"))
-        .map_err(Error::io("creating municipalities.geojson"))?;
+    let f = std::fs::File::create(out.join("municipalities.geojson")).map_err(Error::io("creating municipalities.geojson"))?;
     let mut w = BufWriter::new(f);
-    serde_json::to_writer(&mut w, &doc)
-        .map_err(|e| Error::Usage(format!("writing municipalities.geojson: {e}")))?;
-    w.flush()
-        .map_err(Error::io("writing municipalities.geojson"))
+    serde_json::to_writer(&mut w, &doc).map_err(|e| Error::Usage(format!("writing municipalities.geojson: {e}")))?;
+    w.flush().map_err(Error::io("writing municipalities.geojson"))
 }
 
 /// The 25832 grid over the municipalities' extent (with a margin of 15
@@ -170,19 +148,10 @@ impl Raster {
                 n_max = n_max.max(n);
             }
         }
-        let (be0, bn0) = (
-            (e_min / 100.0).floor() as i32 - 15,
-            (n_min / 100.0).floor() as i32 - 15,
-        );
+        let (be0, bn0) = ((e_min / 100.0).floor() as i32 - 15, (n_min / 100.0).floor() as i32 - 15);
         let bw = ((e_max - e_min) / 100.0) as i32 + 31;
         let bh = ((n_max - n_min) / 100.0) as i32 + 31;
-        let mut raster = Self {
-            bn0,
-            be0,
-            bw,
-            bh,
-            owner: vec![0; (bw * bh) as usize],
-        };
+        let mut raster = Self { bn0, be0, bw, bh, owner: vec![0; (bw * bh) as usize] };
         for (k, m) in munis.iter_mut().enumerate() {
             grid::rasterise(&m.geom, |n, e| {
                 if let Some(i) = raster.at(n, e) {

@@ -50,9 +50,7 @@ const NOISE: f64 = 0.003;
 /// The release dates, quarterly from 2020-10-01 (`FIRST`) to [`LAST`].
 #[must_use]
 pub fn dates() -> Vec<NaiveDate> {
-    std::iter::successors(Some(FIRST), |d| d.checked_add_months(Months::new(3)))
-        .take_while(|d| *d <= LAST)
-        .collect()
+    std::iter::successors(Some(FIRST), |d| d.checked_add_months(Months::new(3))).take_while(|d| *d <= LAST).collect()
 }
 
 /// When each site's LTE and 5G come on air: (date, site, lte, nr), in date order.
@@ -64,25 +62,13 @@ fn events(plan: &Plan) -> Vec<(NaiveDate, usize, bool, bool)> {
         .filter(|(_, s)| s.status == "on_air" && s.lte)
         .filter_map(|(i, s)| Some((s.on_air?, i, true, false)))
         .collect();
-    ev.extend(
-        plan.measures
-            .iter()
-            .filter(|m| m.kind == "5g_upgrade")
-            .filter_map(|m| Some((m.completed?, m.site, false, true))),
-    );
+    ev.extend(plan.measures.iter().filter(|m| m.kind == "5g_upgrade").filter_map(|m| Some((m.completed?, m.site, false, true))));
     ev.sort_unstable_by_key(|&(d, i, lte, _)| (d, i, !lte));
     ev
 }
 
 /// Write the series into `out/releases/`.
-pub(super) fn write(
-    out: &Path,
-    raster: &Raster,
-    hh_utm: &[f32],
-    model: &Model,
-    plan: &Plan,
-    stats: &mut Stats,
-) -> Result<()> {
+pub(super) fn write(out: &Path, raster: &Raster, hh_utm: &[f32], model: &Model, plan: &Plan, stats: &mut Stats) -> Result<()> {
     let dir = out.join("releases");
     std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
     let events = events(plan);
@@ -96,24 +82,14 @@ pub(super) fn write(
             if d > date {
                 break;
             }
-            coverage::stamp_site(
-                &mut masks,
-                raster,
-                hh_utm,
-                model,
-                &plan.sites[site],
-                lte,
-                nr,
-            );
+            coverage::stamp_site(&mut masks, raster, hh_utm, model, &plan.sites[site], lte, nr);
             next_event += 1;
         }
         let newest = k + 1 == dates.len();
         let name = format!("{:04}{:02}_coverage.csv", date.year(), date.month());
-        let f = std::fs::File::create(dir.join(&name))
-            .map_err(Error::io(format!("creating releases/{name}")))?;
+        let f = std::fs::File::create(dir.join(&name)).map_err(Error::io(format!("creating releases/{name}")))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        w.write_all(b"id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n")
-            .map_err(Error::io(format!("writing releases/{name}")))?;
+        w.write_all(b"id,gsm_out,lte,nr_dss,nr_nsa_sa,nr_gesamt\n").map_err(Error::io(format!("writing releases/{name}")))?;
         let mut now = Vec::with_capacity(raster.owner.len());
         for (i, &o) in raster.owner.iter().enumerate() {
             let mut c = coverage::counts(&masks, model, i);
@@ -128,11 +104,9 @@ pub(super) fn write(
             }
             let (n, e) = raster.cell(i);
             coverage::line(&mut line, n, e, c);
-            w.write_all(line.as_bytes())
-                .map_err(Error::io(format!("writing releases/{name}")))?;
+            w.write_all(line.as_bytes()).map_err(Error::io(format!("writing releases/{name}")))?;
         }
-        w.flush()
-            .map_err(Error::io(format!("writing releases/{name}")))?;
+        w.flush().map_err(Error::io(format!("writing releases/{name}")))?;
         prev = now;
         stats.coverage_releases += 1;
     }
@@ -149,8 +123,6 @@ mod tests {
         assert_eq!(d.first(), Some(&FIRST));
         assert_eq!(d.last(), Some(&LAST));
         assert_eq!(d.len(), 25);
-        assert!(d
-            .windows(2)
-            .all(|w| w[0].checked_add_months(Months::new(3)) == Some(w[1])));
+        assert!(d.windows(2).all(|w| w[0].checked_add_months(Months::new(3)) == Some(w[1])));
     }
 }

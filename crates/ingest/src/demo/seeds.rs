@@ -13,12 +13,8 @@ use crate::{Error, Result};
 /// The demo's operators (seed ids) with their shares of existing sites and
 /// of new sites, in the order they are drawn. Market shares are the demo's
 /// story, not seed data.
-pub(super) const OPERATOR_SHARES: [(&str, f64, f64); 4] = [
-    ("telekom", 0.36, 0.27),
-    ("vodafone", 0.33, 0.24),
-    ("telefonica", 0.27, 0.19),
-    ("1und1", 0.04, 0.30),
-];
+pub(super) const OPERATOR_SHARES: [(&str, f64, f64); 4] =
+    [("telekom", 0.36, 0.27), ("vodafone", 0.33, 0.24), ("telefonica", 0.27, 0.19), ("1und1", 0.04, 0.30)];
 
 /// Operators without a GSM network (the `gsm_out` column leaves them out).
 const NO_GSM: &[&str] = &["1und1"];
@@ -44,16 +40,9 @@ impl Model {
     pub(super) fn embedded() -> Result<Self> {
         let seeds = Seeds::embedded()?;
         let radius = |tech: Technology, setting: &str| {
-            seeds
-                .radii
-                .iter()
-                .find(|r| r.technology == tech && r.setting == setting)
-                .map(|r| r.radius_m)
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "seeds/coverage_model.json has no {tech} {setting} radius"
-                    ))
-                })
+            seeds.radii.iter().find(|r| r.technology == tech && r.setting == setting).map(|r| r.radius_m).ok_or_else(|| {
+                Error::Usage(format!("seeds/coverage_model.json has no {tech} {setting} radius"))
+            })
         };
         let param = |key: &str| {
             seeds
@@ -61,9 +50,7 @@ impl Model {
                 .iter()
                 .find(|p| p.key == key)
                 .map(|p| p.value)
-                .ok_or_else(|| {
-                    Error::Usage(format!("seeds/coverage_model.json has no parameter {key}"))
-                })
+                .ok_or_else(|| Error::Usage(format!("seeds/coverage_model.json has no parameter {key}")))
         };
         let bit = |id: &str| {
             seeds
@@ -72,11 +59,7 @@ impl Model {
                 .find(|o| o.id.as_str() == id)
                 .and_then(|o| u32::try_from(o.bit).ok())
                 .and_then(|b| 1u8.checked_shl(b))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "seeds/operators.json: operator {id} missing or its bit above 7"
-                    ))
-                })
+                .ok_or_else(|| Error::Usage(format!("seeds/operators.json: operator {id} missing or its bit above 7")))
         };
         let mut op_bits = [0u8; 4];
         for (b, (id, _, _)) in op_bits.iter_mut().zip(OPERATOR_SHARES) {
@@ -90,14 +73,8 @@ impl Model {
         }
         Ok(Self {
             radius_m: [
-                [
-                    radius(Technology::Lte, "rural")?,
-                    radius(Technology::Lte, "urban")?,
-                ],
-                [
-                    radius(Technology::Nr, "rural")?,
-                    radius(Technology::Nr, "urban")?,
-                ],
+                [radius(Technology::Lte, "rural")?, radius(Technology::Lte, "urban")?],
+                [radius(Technology::Nr, "rural")?, radius(Technology::Nr, "urban")?],
             ],
             urban_households_per_km2: param("urban_households_per_km2")?,
             urban_density_radius_m: param("urban_density_radius_m")?,

@@ -27,13 +27,10 @@ pub(super) fn remote_areas(scale: Scale, munis: &[Muni], rng: &mut Rng) -> Remot
         Scale::Nrw => 14,
         Scale::Small => 3,
     };
-    let mut by_density: Vec<usize> = (0..munis.len())
-        .filter(|&k| munis[k].cells > 1_500)
-        .collect();
+    let mut by_density: Vec<usize> = (0..munis.len()).filter(|&k| munis[k].cells > 1_500).collect();
     by_density.sort_by(|&a, &b| {
         let d = |k: usize| munis[k].households / munis[k].cells as f64;
-        d(a).total_cmp(&d(b))
-            .then_with(|| munis[a].ags.cmp(&munis[b].ags))
+        d(a).total_cmp(&d(b)).then_with(|| munis[a].ags.cmp(&munis[b].ags))
     });
     let mut remote = Vec::new();
     for &k in by_density.iter().take(n_remote) {
@@ -82,11 +79,7 @@ struct Placer<'a> {
 
 impl<'a> Placer<'a> {
     fn new(raster: &'a Raster, hh_utm: &[f32], remote: &Remote) -> Self {
-        let in_remote = |x: f64, y: f64| {
-            remote
-                .iter()
-                .any(|&(rx, ry, r)| (x - rx).powi(2) + (y - ry).powi(2) < r * r)
-        };
+        let in_remote = |x: f64, y: f64| remote.iter().any(|&(rx, ry, r)| (x - rx).powi(2) + (y - ry).powi(2) < r * r);
         let mut cdf: Vec<(f64, usize)> = Vec::new();
         let mut acc = 0.0;
         for (i, &o) in raster.owner.iter().enumerate() {
@@ -101,26 +94,16 @@ impl<'a> Placer<'a> {
             acc += f64::from(hh_utm[i]).powf(0.8) + 0.6;
             cdf.push((acc, i));
         }
-        Self {
-            raster,
-            cdf,
-            total: acc,
-        }
+        Self { raster, cdf, total: acc }
     }
 
     /// A position near the centre of a sampled cell (which lies in the
     /// municipality).
     fn sample(&self, rng: &mut Rng) -> (f64, f64) {
         let t = rng.f() * self.total;
-        let k = self
-            .cdf
-            .partition_point(|&(a, _)| a < t)
-            .min(self.cdf.len() - 1);
+        let k = self.cdf.partition_point(|&(a, _)| a < t).min(self.cdf.len() - 1);
         let (n, e) = self.raster.cell(self.cdf[k].1);
-        (
-            f64::from(e) * 100.0 + 40.0 + rng.f() * 20.0,
-            f64::from(n) * 100.0 + 40.0 + rng.f() * 20.0,
-        )
+        (f64::from(e) * 100.0 + 40.0 + rng.f() * 20.0, f64::from(n) * 100.0 + 40.0 + rng.f() * 20.0)
     }
 }
 
@@ -128,11 +111,7 @@ impl<'a> Placer<'a> {
 fn pick_op(rng: &mut Rng, new_site: bool) -> usize {
     let r = rng.f();
     let mut acc = 0.0;
-    for (k, &(_, existing, new)) in OPERATOR_SHARES
-        .iter()
-        .enumerate()
-        .take(OPERATOR_SHARES.len() - 1)
-    {
+    for (k, &(_, existing, new)) in OPERATOR_SHARES.iter().enumerate().take(OPERATOR_SHARES.len() - 1) {
         acc += if new_site { new } else { existing };
         if r < acc {
             return k;
@@ -146,24 +125,13 @@ fn d(y: i32, m: u32, dd: u32) -> NaiveDate {
 }
 
 /// A date from a cumulative curve (date, count), by inverse CDF.
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss,
-    clippy::cast_sign_loss
-)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_sign_loss)]
 fn curve_date(rng: &mut Rng, pts: &[(NaiveDate, f64)]) -> NaiveDate {
     let total = pts[pts.len() - 1].1;
     let t = rng.f() * total;
-    let k = pts
-        .windows(2)
-        .position(|w| t < w[1].1)
-        .unwrap_or(pts.len() - 2);
+    let k = pts.windows(2).position(|w| t < w[1].1).unwrap_or(pts.len() - 2);
     let (a, b) = (pts[k], pts[k + 1]);
-    let frac = if b.1 > a.1 {
-        (t - a.1) / (b.1 - a.1)
-    } else {
-        0.0
-    };
+    let frac = if b.1 > a.1 { (t - a.1) / (b.1 - a.1) } else { 0.0 };
     let days = ((b.0 - a.0).num_days() as f64 * frac) as u64;
     a.0 + chrono::Days::new(days)
 }
@@ -199,10 +167,7 @@ pub(super) struct Plan {
 /// assigned, measures in date order.
 pub(super) fn plan(raster: &Raster, hh_utm: &[f32], remote: &Remote, rng: &mut Rng) -> Plan {
     let placer = Placer::new(raster, hh_utm, remote);
-    let mut plan = Plan {
-        sites: existing_sites(&placer, rng),
-        measures: Vec::new(),
-    };
+    let mut plan = Plan { sites: existing_sites(&placer, rng), measures: Vec::new() };
     // Shuffled existing sites for the upgrades.
     let mut order: Vec<usize> = (0..N_EXISTING).collect();
     for i in (1..order.len()).rev() {
@@ -217,8 +182,7 @@ pub(super) fn plan(raster: &Raster, hh_utm: &[f32], remote: &Remote, rng: &mut R
         s.id = format!("DEMO-S{:06}", i + 1);
     }
     // Measures sorted by date read naturally; ids follow that order.
-    plan.measures
-        .sort_by_key(|m| (m.completed.or(m.planned), m.site));
+    plan.measures.sort_by_key(|m| (m.completed.or(m.planned), m.site));
     plan
 }
 
@@ -230,16 +194,7 @@ fn existing_sites(placer: &Placer<'_>, rng: &mut Rng) -> Vec<Site> {
         let utm = placer.sample(rng);
         let op = pick_op(rng, false);
         let on_air = d(2008, 1, 1) + chrono::Days::new((rng.f() * 3_900.0) as u64);
-        sites.push(Site {
-            id: String::new(),
-            op,
-            utm,
-            status: "on_air",
-            lte: true,
-            nr: false,
-            planned: None,
-            on_air: Some(on_air),
-        });
+        sites.push(Site { id: String::new(), op, utm, status: "on_air", lte: true, nr: false, planned: None, on_air: Some(on_air) });
     }
     sites
 }
@@ -270,13 +225,7 @@ fn five_g_upgrades(plan: &mut Plan, order: &[usize], rng: &mut Rng) {
         if completed.is_some() {
             plan.sites[s].nr = true;
         }
-        plan.measures.push(Measure {
-            site: s,
-            kind: "5g_upgrade",
-            status,
-            planned,
-            completed,
-        });
+        plan.measures.push(Measure { site: s, kind: "5g_upgrade", status, planned, completed });
     }
 }
 
@@ -331,22 +280,10 @@ fn lte_measures(plan: &mut Plan, placer: &Placer<'_>, order: &[usize], rng: &mut
                 planned,
                 on_air: completed,
             });
-            plan.measures.push(Measure {
-                site: plan.sites.len() - 1,
-                kind: "lte_new_site",
-                status,
-                planned,
-                completed,
-            });
+            plan.measures.push(Measure { site: plan.sites.len() - 1, kind: "lte_new_site", status, planned, completed });
         } else {
             let s = upgrade_sites.next().unwrap_or(0);
-            plan.measures.push(Measure {
-                site: s,
-                kind: "lte_upgrade",
-                status,
-                planned,
-                completed,
-            });
+            plan.measures.push(Measure { site: s, kind: "lte_upgrade", status, planned, completed });
         }
     }
 }
@@ -357,13 +294,9 @@ pub(super) fn write(out: &Path, plan: &Plan, stats: &mut Stats) -> Result<()> {
     stats.sites = plan.sites.len();
     stats.measures = plan.measures.len();
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let mut s = String::from(
-        "site_id,operator,lon,lat,status,technologies,planned_date,on_air_date,synthetic\n",
-    );
+    let mut s = String::from("site_id,operator,lon,lat,status,technologies,planned_date,on_air_date,synthetic\n");
     for site in &plan.sites {
-        let (lon, lat) = to_wgs
-            .transform(site.utm.0, site.utm.1)
-            .map_err(Error::Usage)?;
+        let (lon, lat) = to_wgs.transform(site.utm.0, site.utm.1).map_err(Error::Usage)?;
         let tech = match (site.nr, site.lte) {
             (true, true) => "5g|lte",
             (true, false) => "5g",
@@ -371,29 +304,12 @@ pub(super) fn write(out: &Path, plan: &Plan, stats: &mut Stats) -> Result<()> {
             (false, false) => "",
         };
         let op = OPERATOR_SHARES[site.op].0;
-        let _ = writeln!(
-            s,
-            "{},{op},{lon:.6},{lat:.6},{},{tech},{},{},true",
-            site.id,
-            site.status,
-            date(site.planned),
-            date(site.on_air)
-        );
+        let _ = writeln!(s, "{},{op},{lon:.6},{lat:.6},{},{tech},{},{},true", site.id, site.status, date(site.planned), date(site.on_air));
     }
     write_file(out, "sites.csv", &s)?;
-    let mut s =
-        String::from("measure_id,site_id,kind,status,planned_date,completed_date,synthetic\n");
+    let mut s = String::from("measure_id,site_id,kind,status,planned_date,completed_date,synthetic\n");
     for (i, m) in plan.measures.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "DEMO-M{:06},{},{},{},{},{},true",
-            i + 1,
-            plan.sites[m.site].id,
-            m.kind,
-            m.status,
-            date(m.planned),
-            date(m.completed)
-        );
+        let _ = writeln!(s, "DEMO-M{:06},{},{},{},{},{},true", i + 1, plan.sites[m.site].id, m.kind, m.status, date(m.planned), date(m.completed));
     }
     write_file(out, "measures.csv", &s)
 }
@@ -401,7 +317,6 @@ pub(super) fn write(out: &Path, plan: &Plan, stats: &mut Stats) -> Result<()> {
 fn write_file(out: &Path, name: &str, text: &str) -> Result<()> {
     let f = std::fs::File::create(out.join(name)).map_err(Error::io(format!("creating {name}")))?;
     let mut w = BufWriter::new(f);
-    w.write_all(text.as_bytes())
-        .map_err(Error::io(format!("writing {name}")))?;
+    w.write_all(text.as_bytes()).map_err(Error::io(format!("writing {name}")))?;
     w.flush().map_err(Error::io(format!("writing {name}")))
 }

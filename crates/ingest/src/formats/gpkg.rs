@@ -54,10 +54,7 @@ fn describe(ls: &[Layer]) -> String {
     if ls.is_empty() {
         return "it has no feature layers".into();
     }
-    let names: Vec<String> = ls
-        .iter()
-        .map(|l| format!("{} ({})", l.table, l.geometry_type.to_ascii_lowercase()))
-        .collect();
+    let names: Vec<String> = ls.iter().map(|l| format!("{} ({})", l.table, l.geometry_type.to_ascii_lowercase())).collect();
     format!("its layers: {}", names.join(", "))
 }
 
@@ -66,43 +63,16 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
     let bytes = std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?;
     let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
     drop(bytes);
-    let db = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| {
-        refusal(
-            &file,
-            "(gpkg)",
-            "",
-            format!("cannot open the GeoPackage: {e}"),
-        )
-    })?;
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| refusal(&file, "(gpkg)", "", format!("cannot open the GeoPackage: {e}")))?;
     let sql_err = |what: &str| {
         let (file, what) = (file.clone(), what.to_owned());
-        move |e: rusqlite::Error| {
-            refusal(
-                &file,
-                "(gpkg)",
-                "",
-                format!("{what}: {e} (not a GeoPackage, or damaged)"),
-            )
-        }
+        move |e: rusqlite::Error| refusal(&file, "(gpkg)", "", format!("{what}: {e} (not a GeoPackage, or damaged)"))
     };
     let all = layers(&db).map_err(sql_err("reading gpkg_geometry_columns"))?;
-    let polygonal = |l: &&Layer| {
-        l.geometry_type.to_ascii_uppercase().contains("POLYGON")
-            || l.geometry_type.eq_ignore_ascii_case("GEOMETRY")
-    };
+    let polygonal = |l: &&Layer| l.geometry_type.to_ascii_uppercase().contains("POLYGON") || l.geometry_type.eq_ignore_ascii_case("GEOMETRY");
     let layer = if let Some(want) = &opts.layer {
-        all.iter().find(|l| l.table == *want).ok_or_else(|| {
-            refusal(
-                &file,
-                "--layer",
-                want.clone(),
-                format!("no layer {want:?}: {}", describe(&all)),
-            )
-        })?
+        all.iter().find(|l| l.table == *want).ok_or_else(|| refusal(&file, "--layer", want.clone(), format!("no layer {want:?}: {}", describe(&all))))?
     } else {
         let mut fits = Vec::new();
         for l in all.iter().filter(polygonal) {
@@ -113,17 +83,7 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
         }
         match fits.as_slice() {
             [one] => *one,
-            [] => {
-                return Err(refusal(
-                    &file,
-                    "(layer)",
-                    "",
-                    format!(
-                        "no polygon layer with an AGS field; {}; choose one with --layer NAME",
-                        describe(&all)
-                    ),
-                ))
-            }
+            [] => return Err(refusal(&file, "(layer)", "", format!("no polygon layer with an AGS field; {}; choose one with --layer NAME", describe(&all)))),
             _ => {
                 let names: Vec<&str> = fits.iter().map(|l| l.table.as_str()).collect();
                 return Err(refusal(&file, "(layer)", "", format!("several layers could be the municipalities: {}; choose one with --layer NAME", names.join(", "))));
@@ -133,41 +93,24 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
     let name = format!("{file} layer {}", layer.table);
     let mut problems = Problems::new(name.clone());
     let srs: Option<(String, i64)> = db
-        .query_row(
-            include_str!("../../sql/gpkg_srs.sql"),
-            [layer.srs_id],
-            |r| Ok((r.get("organization")?, r.get("organization_coordsys_id")?)),
-        )
+        .query_row(include_str!("../../sql/gpkg_srs.sql"), [layer.srs_id], |r| Ok((r.get("organization")?, r.get("organization_coordsys_id")?)))
         .map_err(sql_err("reading gpkg_spatial_ref_sys"))
         .ok();
     let file_crs = match srs {
         // srs_id 0 and -1 are the GeoPackage's "undefined" systems.
         _ if layer.srs_id <= 0 => None,
         Some((org, code)) if org.eq_ignore_ascii_case("EPSG") => {
-            let c = u32::try_from(code)
-                .map_err(|_| refusal(&name, "srs_id", code.to_string(), "not an EPSG code"))?;
-            Some(
-                Crs::parse(&format!("EPSG:{c}"))
-                    .map_err(|e| refusal(&name, "srs_id", format!("{org}:{code}"), e))?,
-            )
+            let c = u32::try_from(code).map_err(|_| refusal(&name, "srs_id", code.to_string(), "not an EPSG code"))?;
+            Some(Crs::parse(&format!("EPSG:{c}")).map_err(|e| refusal(&name, "srs_id", format!("{org}:{code}"), e))?)
         }
-        Some((org, code)) => {
-            return Err(refusal(
-                &name,
-                "srs_id",
-                format!("{org}:{code}"),
-                "only EPSG coordinate systems are supported",
-            ))
-        }
+        Some((org, code)) => return Err(refusal(&name, "srs_id", format!("{org}:{code}"), "only EPSG coordinate systems are supported")),
         None => None,
     };
     let Some(crs) = choose_crs(file_crs, opts.crs, "the GeoPackage", &mut problems) else {
         problems.into_result()?;
         return Err(refusal(&name, "crs", "", "no CRS"));
     };
-    let mut st = db
-        .prepare(&format!("SELECT * FROM {}", ident(&layer.table)))
-        .map_err(sql_err("reading the layer"))?;
+    let mut st = db.prepare(&format!("SELECT * FROM {}", ident(&layer.table))).map_err(sql_err("reading the layer"))?;
     let names: Vec<String> = st.column_names().iter().map(|s| (*s).to_owned()).collect();
     let mut rows = st.query([]).map_err(sql_err("reading the layer"))?;
     let mut features = Vec::new();
@@ -177,12 +120,7 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
-                problems.add(
-                    Loc::Feature(i + 1),
-                    "(row)",
-                    "",
-                    format!("cannot read the row: {e}"),
-                );
+                problems.add(Loc::Feature(i + 1), "(row)", "", format!("cannot read the row: {e}"));
                 break;
             }
         };
@@ -195,35 +133,20 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
                 match v {
                     ValueRef::Blob(b) => match geometry_json(b) {
                         Ok(g) => geometry = g,
-                        Err(e) => problems.add(
-                            Loc::Feature(i),
-                            col.clone(),
-                            format!("{} bytes", b.len()),
-                            e,
-                        ),
+                        Err(e) => problems.add(Loc::Feature(i), col.clone(), format!("{} bytes", b.len()), e),
                     },
                     ValueRef::Null => {}
-                    _ => problems.add(
-                        Loc::Feature(i),
-                        col.clone(),
-                        "",
-                        "the geometry column holds no blob",
-                    ),
+                    _ => problems.add(Loc::Feature(i), col.clone(), "", "the geometry column holds no blob"),
                 }
                 continue;
             }
-            props.insert(
-                col.clone(),
-                match v {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(n) => Value::from(n),
-                    ValueRef::Real(f) => {
-                        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-                    }
-                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(_) => Value::Null,
-                },
-            );
+            props.insert(col.clone(), match v {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::from(n),
+                ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(_) => Value::Null,
+            });
         }
         features.push(json!({"type": "Feature", "properties": props, "geometry": geometry}));
     }
@@ -231,12 +154,7 @@ pub(super) fn read(path: &Path, opts: &Options) -> Result<Features> {
         problems.add(Loc::File, "(rows)", "0", "the layer has no features");
     }
     problems.into_result()?;
-    Ok(Features {
-        features,
-        crs,
-        sha256,
-        name,
-    })
+    Ok(Features { features, crs, sha256, name })
 }
 
 /// A GeoPackage geometry blob as a GeoJSON geometry: the `GP` header
@@ -276,28 +194,17 @@ struct Wkb<'a> {
 
 impl Wkb<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        let s = self
-            .b
-            .get(self.at..self.at + n)
-            .ok_or_else(|| format!("WKB ends at byte {} (truncated)", self.at))?;
+        let s = self.b.get(self.at..self.at + n).ok_or_else(|| format!("WKB ends at byte {} (truncated)", self.at))?;
         self.at += n;
         Ok(s)
     }
     fn u32(&mut self, le: bool) -> Result<u32, String> {
         let s: [u8; 4] = self.take(4)?.try_into().map_err(|_| "short read")?;
-        Ok(if le {
-            u32::from_le_bytes(s)
-        } else {
-            u32::from_be_bytes(s)
-        })
+        Ok(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
     }
     fn f64(&mut self, le: bool) -> Result<f64, String> {
         let s: [u8; 8] = self.take(8)?.try_into().map_err(|_| "short read")?;
-        Ok(if le {
-            f64::from_le_bytes(s)
-        } else {
-            f64::from_be_bytes(s)
-        })
+        Ok(if le { f64::from_le_bytes(s) } else { f64::from_be_bytes(s) })
     }
     /// Byte order, base type (1–7) and the number of ordinates per point.
     fn head(&mut self) -> Result<(bool, u32, usize), String> {
@@ -316,9 +223,7 @@ impl Wkb<'_> {
     fn ring(&mut self, le: bool, ords: usize) -> Result<Value, String> {
         let n = self.u32(le)? as usize;
         if n > self.b.len() / 16 {
-            return Err(format!(
-                "a ring claims {n} points, more than the blob holds (truncated?)"
-            ));
+            return Err(format!("a ring claims {n} points, more than the blob holds (truncated?)"));
         }
         let mut pts = Vec::with_capacity(n);
         for _ in 0..n {
@@ -332,10 +237,7 @@ impl Wkb<'_> {
     }
     fn polygon_body(&mut self, le: bool, ords: usize) -> Result<Value, String> {
         let n = self.u32(le)? as usize;
-        (0..n)
-            .map(|_| self.ring(le, ords))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array)
+        (0..n).map(|_| self.ring(le, ords)).collect::<Result<Vec<_>, _>>().map(Value::Array)
     }
     fn geometry(&mut self) -> Result<Value, String> {
         let (le, base, ords) = self.head()?;
@@ -347,9 +249,7 @@ impl Wkb<'_> {
                 for _ in 0..n {
                     let (le2, t, ords2) = self.head()?;
                     if t != 3 {
-                        return Err(format!(
-                            "a MultiPolygon member of WKB type {t}, not a Polygon"
-                        ));
+                        return Err(format!("a MultiPolygon member of WKB type {t}, not a Polygon"));
                     }
                     polys.push(self.polygon_body(le2, ords2)?);
                 }

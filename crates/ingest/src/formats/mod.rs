@@ -46,9 +46,7 @@ const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 const SHP_MAGIC: &[u8] = &[0x00, 0x00, 0x27, 0x0a];
 
 fn ext(path: &Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
+    path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// The format of `path`, or a located refusal when the extension names a
@@ -62,14 +60,10 @@ pub fn detect(path: &Path) -> Result<Format> {
         _ => return Ok(Format::Plain),
     };
     let mut head = [0u8; 16];
-    let mut f =
-        std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
+    let mut f = std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
     let mut n = 0;
     while n < head.len() {
-        match f
-            .read(&mut head[n..])
-            .map_err(Error::io(format!("reading {}", path.display())))?
-        {
+        match f.read(&mut head[n..]).map_err(Error::io(format!("reading {}", path.display())))? {
             0 => break,
             k => n += k,
         }
@@ -87,12 +81,7 @@ pub fn detect(path: &Path) -> Result<Format> {
             Format::GeoPackage => "a GeoPackage (it is not an SQLite database)",
             _ => "an ESRI Shapefile (it does not start with file code 9994)",
         };
-        return Err(refusal(
-            &source::display_name(path),
-            "(format)",
-            format!(".{e}"),
-            format!("the name says .{e} but the file is not {what}"),
-        ));
+        return Err(refusal(&source::display_name(path), "(format)", format!(".{e}"), format!("the name says .{e} but the file is not {what}")));
     }
     Ok(wanted)
 }
@@ -105,8 +94,7 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
     match detect(path)? {
         Format::Zip => zip::open_csv(path),
         Format::Plain => {
-            let f = std::fs::File::open(path)
-                .map_err(Error::io(format!("opening {}", path.display())))?;
+            let f = std::fs::File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
             Ok(Box::new(f))
         }
         f => Err(refusal(
@@ -151,30 +139,15 @@ pub fn read_features(path: &Path, opts: &Options) -> Result<Option<Features>> {
 
 /// The CRS of the features: the file's own, else `--crs`; both given and
 /// different is refused.
-fn choose_crs(
-    file: Option<Crs>,
-    cli: Option<Crs>,
-    where_: &str,
-    problems: &mut Problems,
-) -> Option<Crs> {
+fn choose_crs(file: Option<Crs>, cli: Option<Crs>, where_: &str, problems: &mut Problems) -> Option<Crs> {
     match (file, cli) {
         (Some(f), Some(c)) if f != c => {
-            problems.add(
-                Loc::File,
-                "crs",
-                f.to_string(),
-                format!("{where_} says {f} but --crs says {c}"),
-            );
+            problems.add(Loc::File, "crs", f.to_string(), format!("{where_} says {f} but --crs says {c}"));
             None
         }
         (Some(f), _) | (None, Some(f)) => Some(f),
         (None, None) => {
-            problems.add(
-                Loc::File,
-                "crs",
-                "(none)",
-                format!("{where_} gives no CRS: name it with --crs (e.g. --crs EPSG:25832)"),
-            );
+            problems.add(Loc::File, "crs", "(none)", format!("{where_} gives no CRS: name it with --crs (e.g. --crs EPSG:25832)"));
             None
         }
     }
@@ -183,16 +156,6 @@ fn choose_crs(
 /// The whole file refused for one reason (nothing has been read into the
 /// database yet, so nothing changes).
 fn refusal(name: &str, field: &str, value: impl Into<String>, reason: impl Into<String>) -> Error {
-    let problem = Problem {
-        file: name.to_owned(),
-        loc: Loc::File,
-        field: field.to_owned(),
-        value: value.into(),
-        reason: reason.into(),
-    };
-    Error::Invalid {
-        file: name.to_owned(),
-        problems: vec![problem],
-        total: 1,
-    }
+    let problem = Problem { file: name.to_owned(), loc: Loc::File, field: field.to_owned(), value: value.into(), reason: reason.into() };
+    Error::Invalid { file: name.to_owned(), problems: vec![problem], total: 1 }
 }

@@ -27,28 +27,18 @@ pub(super) struct Parts<R> {
 /// the extension). Held in memory: municipality files are small.
 pub(super) fn read_path(path: &Path, opts: &Options) -> Result<Features> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let sibling = |ext: &str| -> Option<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_stem().is_some_and(|s| s.to_string_lossy() == stem)
-                    && p.extension()
-                        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
-            })
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
+            p.file_stem().is_some_and(|s| s.to_string_lossy() == stem)
+                && p.extension().is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
+        })
     };
     let load = |p: &Path| std::fs::read(p).map_err(Error::io(format!("reading {}", p.display())));
     let shp = load(path)?;
     let dbf = sibling("dbf").map(|p| load(&p)).transpose()?;
     let text = |ext: &str| -> Result<Option<String>> {
-        sibling(ext)
-            .map(|p| load(&p).map(|b| String::from_utf8_lossy(&b).into_owned()))
-            .transpose()
+        sibling(ext).map(|p| load(&p).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()
     };
     let (prj, cpg) = (text("prj")?, text("cpg")?);
     let mut h = <sha2::Sha256 as sha2::Digest>::new();
@@ -56,35 +46,17 @@ pub(super) fn read_path(path: &Path, opts: &Options) -> Result<Features> {
         sha2::Digest::update(&mut h, part);
     }
     let sha256 = hex::encode(sha2::Digest::finalize(h));
-    read(
-        Parts {
-            name: source::display_name(path),
-            shp: Cursor::new(shp),
-            dbf: dbf.map(Cursor::new),
-            prj,
-            cpg,
-            sha256,
-        },
-        opts,
-    )
+    read(Parts { name: source::display_name(path), shp: Cursor::new(shp), dbf: dbf.map(Cursor::new), prj, cpg, sha256 }, opts)
 }
 
 /// The features of one shapefile, or every problem found in it.
 pub(super) fn read<R: Read + Seek>(parts: Parts<R>, opts: &Options) -> Result<Features> {
     let name = parts.name;
     let Some(dbf) = parts.dbf else {
-        return Err(refusal(
-            &name,
-            "(.dbf)",
-            "(missing)",
-            "a shapefile needs its .dbf beside the .shp (the attributes AGS, GEN, … are there)",
-        ));
+        return Err(refusal(&name, "(.dbf)", "(missing)", "a shapefile needs its .dbf beside the .shp (the attributes AGS, GEN, … are there)"));
     };
     let file_crs = match parts.prj.as_deref() {
-        Some(wkt) => Some(
-            crs_of_prj(wkt)
-                .map_err(|e| refusal(&name, "(.prj)", wkt_name(wkt).unwrap_or("(no name)"), e))?,
-        ),
+        Some(wkt) => Some(crs_of_prj(wkt).map_err(|e| refusal(&name, "(.prj)", wkt_name(wkt).unwrap_or("(no name)"), e))?),
         None => None,
     };
     let mut problems = Problems::new(name.clone());
@@ -104,22 +76,8 @@ pub(super) fn read<R: Read + Seek>(parts: Parts<R>, opts: &Options) -> Result<Fe
     if let Some(e) = encoding {
         builder = builder.with_encoding(e);
     }
-    let dbf = builder.build(dbf).map_err(|e| {
-        refusal(
-            &name,
-            "(.dbf)",
-            "",
-            format!("not a readable dBASE file: {e}"),
-        )
-    })?;
-    let shapes = shapefile::ShapeReader::new(parts.shp).map_err(|e| {
-        refusal(
-            &name,
-            "(.shp)",
-            "",
-            format!("not a readable shapefile: {e}"),
-        )
-    })?;
+    let dbf = builder.build(dbf).map_err(|e| refusal(&name, "(.dbf)", "", format!("not a readable dBASE file: {e}")))?;
+    let shapes = shapefile::ShapeReader::new(parts.shp).map_err(|e| refusal(&name, "(.shp)", "", format!("not a readable shapefile: {e}")))?;
     let mut reader = shapefile::Reader::new(shapes, dbf);
     let mut features = Vec::new();
     for (i, item) in reader.iter_shapes_and_records().enumerate() {
@@ -127,12 +85,7 @@ pub(super) fn read<R: Read + Seek>(parts: Parts<R>, opts: &Options) -> Result<Fe
         let (shape, record) = match item {
             Ok(t) => t,
             Err(e) => {
-                problems.add(
-                    loc,
-                    "(record)",
-                    "",
-                    format!("cannot read the record: {e} (truncated or damaged .shp/.dbf?)"),
-                );
+                problems.add(loc, "(record)", "", format!("cannot read the record: {e} (truncated or damaged .shp/.dbf?)"));
                 break;
             }
         };
@@ -153,12 +106,7 @@ pub(super) fn read<R: Read + Seek>(parts: Parts<R>, opts: &Options) -> Result<Fe
         problems.add(Loc::File, "(records)", "0", "the shapefile has no records");
     }
     problems.into_result()?;
-    Ok(Features {
-        features,
-        crs,
-        sha256: parts.sha256,
-        name,
-    })
+    Ok(Features { features, crs, sha256: parts.sha256, name })
 }
 
 fn field_json(v: FieldValue) -> Value {
@@ -168,9 +116,7 @@ fn field_json(v: FieldValue) -> Value {
         FieldValue::Float(Some(n)) => number(f64::from(n)),
         FieldValue::Integer(n) => Value::from(n),
         FieldValue::Logical(Some(b)) => Value::Bool(b),
-        FieldValue::Date(Some(d)) => {
-            Value::String(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
-        }
+        FieldValue::Date(Some(d)) => Value::String(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())),
         _ => Value::Null,
     }
 }
@@ -229,34 +175,17 @@ fn parameter(wkt: &str, name: &str) -> Option<f64> {
 /// the projection's parameters; anything else is refused, naming it.
 pub(crate) fn crs_of_prj(wkt: &str) -> Result<Crs, String> {
     let t = wkt.trim();
-    let supported = || {
-        Crs::SUPPORTED
-            .iter()
-            .map(|c| format!("EPSG:{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let name = wkt_name(t).ok_or_else(|| {
-        format!(
-            "the .prj is not a WKT coordinate system: {:?}",
-            t.chars().take(60).collect::<String>()
-        )
-    })?;
+    let supported = || Crs::SUPPORTED.iter().map(|c| format!("EPSG:{c}")).collect::<Vec<_>>().join(", ");
+    let name = wkt_name(t).ok_or_else(|| format!("the .prj is not a WKT coordinate system: {:?}", t.chars().take(60).collect::<String>()))?;
     let projected = t.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("PROJCS"));
     // The outermost AUTHORITY is the last one of the text.
     if let Some(at) = t.rfind("AUTHORITY[\"EPSG\",") {
         let rest = &t[at + 17..];
-        let code = rest
-            .split(']')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_matches('"');
+        let code = rest.split(']').next().unwrap_or_default().trim().trim_matches('"');
         // The outermost AUTHORITY ends the text: only its own `]` and the CRS's follow.
         if rest.matches(']').count() <= 2 {
             if let Ok(n) = code.parse::<u32>() {
-                return Crs::parse(&format!("EPSG:{n}"))
-                    .map_err(|e| format!("the .prj names {name:?}: {e}"));
+                return Crs::parse(&format!("EPSG:{n}")).map_err(|e| format!("the .prj names {name:?}: {e}"));
             }
         }
     }
@@ -266,16 +195,9 @@ pub(crate) fn crs_of_prj(wkt: &str) -> Result<Crs, String> {
         "gcs_etrs_1989" | "etrs89" => Some(4258),
         "etrs_1989_utm_zone_32n" | "etrs89_/_utm_zone_32n" | "etrs89_utm_zone_32n" => Some(25832),
         "etrs_1989_utm_zone_33n" | "etrs89_/_utm_zone_33n" | "etrs89_utm_zone_33n" => Some(25833),
-        "etrs_1989_laea"
-        | "etrs_1989_laea_europe"
-        | "etrs89_/_laea_europe"
-        | "etrs89_laea_europe" => Some(3035),
-        "dhdn_3_degree_gauss_zone_2"
-        | "dhdn_/_3_degree_gauss_kruger_zone_2"
-        | "dhdn_/_3_degree_gauss_zone_2" => Some(31466),
-        "dhdn_3_degree_gauss_zone_3"
-        | "dhdn_/_3_degree_gauss_kruger_zone_3"
-        | "dhdn_/_3_degree_gauss_zone_3" => Some(31467),
+        "etrs_1989_laea" | "etrs_1989_laea_europe" | "etrs89_/_laea_europe" | "etrs89_laea_europe" => Some(3035),
+        "dhdn_3_degree_gauss_zone_2" | "dhdn_/_3_degree_gauss_kruger_zone_2" | "dhdn_/_3_degree_gauss_zone_2" => Some(31466),
+        "dhdn_3_degree_gauss_zone_3" | "dhdn_/_3_degree_gauss_kruger_zone_3" | "dhdn_/_3_degree_gauss_zone_3" => Some(31467),
         _ => None,
     };
     if let Some(c) = by_name {
@@ -283,11 +205,8 @@ pub(crate) fn crs_of_prj(wkt: &str) -> Result<Crs, String> {
     }
     if projected {
         let lower = t.to_ascii_lowercase();
-        let dhdn = lower.contains("dhdn")
-            || lower.contains("deutsches_hauptdreiecksnetz")
-            || lower.contains("bessel");
-        let etrs =
-            lower.contains("etrs") || lower.contains("grs_1980") || lower.contains("grs 1980");
+        let dhdn = lower.contains("dhdn") || lower.contains("deutsches_hauptdreiecksnetz") || lower.contains("bessel");
+        let etrs = lower.contains("etrs") || lower.contains("grs_1980") || lower.contains("grs 1980");
         let tm = lower.contains("transverse_mercator") || lower.contains("gauss_kruger");
         let cm = parameter(t, "central_meridian");
         let fe = parameter(t, "false_easting");
@@ -301,10 +220,7 @@ pub(crate) fn crs_of_prj(wkt: &str) -> Result<Crs, String> {
         if let Some(c) = by_params {
             return Ok(Crs(c));
         }
-        if etrs
-            && lower.contains("lambert_azimuthal_equal_area")
-            && parameter(t, "false_easting") == Some(4_321_000.0)
-        {
+        if etrs && lower.contains("lambert_azimuthal_equal_area") && parameter(t, "false_easting") == Some(4_321_000.0) {
             return Ok(Crs(3035));
         }
     }
@@ -322,22 +238,15 @@ mod tests {
         assert_eq!(crs_of_prj(ESRI_GK3), Ok(Crs(31467)));
         let utm = r#"PROJCS["ETRS_1989_UTM_Zone_32N",GEOGCS["GCS_ETRS_1989",DATUM["D_ETRS_1989",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",9.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
         assert_eq!(crs_of_prj(utm), Ok(Crs(25832)));
-        let renamed = utm
-            .replace("ETRS_1989_UTM_Zone_32N", "my_utm")
-            .replace("Central_Meridian\",9.0", "Central_Meridian\",15.0");
+        let renamed = utm.replace("ETRS_1989_UTM_Zone_32N", "my_utm").replace("Central_Meridian\",9.0", "Central_Meridian\",15.0");
         assert_eq!(crs_of_prj(&renamed), Ok(Crs(25833)));
-        let gk_renamed = ESRI_GK3
-            .replace("DHDN_3_Degree_Gauss_Zone_3", "GK3")
-            .replace("Gauss_Kruger", "Transverse_Mercator");
+        let gk_renamed = ESRI_GK3.replace("DHDN_3_Degree_Gauss_Zone_3", "GK3").replace("Gauss_Kruger", "Transverse_Mercator");
         assert_eq!(crs_of_prj(&gk_renamed), Ok(Crs(31467)));
         let wgs = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
         assert_eq!(crs_of_prj(wgs), Ok(Crs(4326)));
         let lambert = r#"PROJCS["RGF93_Lambert_93",GEOGCS["GCS_RGF_1993",DATUM["D_RGF_1993",SPHEROID["GRS_1980",6378137.0,298.257222101]]],PROJECTION["Lambert_Conformal_Conic"],PARAMETER["False_Easting",700000.0],PARAMETER["Central_Meridian",3.0]]"#;
         let e = crs_of_prj(lambert).unwrap_err();
-        assert!(
-            e.contains("RGF93_Lambert_93") && e.contains("not supported"),
-            "{e}"
-        );
+        assert!(e.contains("RGF93_Lambert_93") && e.contains("not supported"), "{e}");
         assert!(crs_of_prj("hello").is_err());
     }
 }

@@ -24,11 +24,7 @@ pub const MAX_UNCOMPRESSED_BYTES: u64 = 4 << 30;
 pub const MAX_EXPANSION_RATIO: u64 = 200;
 
 fn limit(compressed: u64) -> u64 {
-    MAX_UNCOMPRESSED_BYTES.min(
-        compressed
-            .saturating_mul(MAX_EXPANSION_RATIO)
-            .saturating_add(1 << 20),
-    )
+    MAX_UNCOMPRESSED_BYTES.min(compressed.saturating_mul(MAX_EXPANSION_RATIO).saturating_add(1 << 20))
 }
 
 /// One member of the archive, as the central directory declares it.
@@ -42,37 +38,15 @@ struct Member {
 fn open_archive(path: &Path) -> Result<(ZipArchive<BufReader<File>>, Vec<Member>)> {
     let name = source::display_name(path);
     let f = File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
-    let mut z = ZipArchive::new(BufReader::new(f)).map_err(|e| {
-        refusal(
-            &name,
-            "(zip)",
-            "",
-            format!("not a readable zip archive: {e}"),
-        )
-    })?;
+    let mut z = ZipArchive::new(BufReader::new(f)).map_err(|e| refusal(&name, "(zip)", "", format!("not a readable zip archive: {e}")))?;
     let mut members = Vec::with_capacity(z.len());
     for i in 0..z.len() {
-        let m = z.by_index_raw(i).map_err(|e| {
-            refusal(
-                &name,
-                "(zip)",
-                format!("entry {}", i + 1),
-                format!("unreadable zip entry: {e}"),
-            )
-        })?;
+        let m = z.by_index_raw(i).map_err(|e| refusal(&name, "(zip)", format!("entry {}", i + 1), format!("unreadable zip entry: {e}")))?;
         if m.is_dir() {
             continue;
         }
-        let member_name = m
-            .name()
-            .map(std::borrow::Cow::into_owned)
-            .unwrap_or_else(|_| format!("entry {}", i + 1));
-        members.push(Member {
-            index: i,
-            name: member_name,
-            size: m.size(),
-            compressed: m.compressed_size(),
-        });
+        let member_name = m.name().map(std::borrow::Cow::into_owned).unwrap_or_else(|_| format!("entry {}", i + 1));
+        members.push(Member { index: i, name: member_name, size: m.size(), compressed: m.compressed_size() });
     }
     Ok((z, members))
 }
@@ -86,11 +60,7 @@ fn list(members: &[Member]) -> String {
         return "it is empty".into();
     }
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).take(20).collect();
-    let more = if members.len() > 20 {
-        format!(" and {} more", members.len() - 20)
-    } else {
-        String::new()
-    };
+    let more = if members.len() > 20 { format!(" and {} more", members.len() - 20) } else { String::new() };
     format!("it holds {}{more}", names.join(", "))
 }
 
@@ -101,13 +71,8 @@ const CENSUS_100M: &str = "zensus2022_bevoelkerungszahl_100m-gitter.csv";
 /// The CSV member to read for `kind`: the only `.csv`, or among several the
 /// one with the published name; `None` (with the reason) otherwise.
 fn pick_csv(members: &[Member]) -> Result<usize, String> {
-    let csvs: Vec<usize> = (0..members.len())
-        .filter(|&i| {
-            base(&members[i].name)
-                .to_ascii_lowercase()
-                .ends_with(".csv")
-        })
-        .collect();
+    let csvs: Vec<usize> =
+        (0..members.len()).filter(|&i| base(&members[i].name).to_ascii_lowercase().ends_with(".csv")).collect();
     match csvs.as_slice() {
         [one] => Ok(*one),
         [] => Err(format!("no .csv file to read: {}", list(members))),
@@ -121,10 +86,7 @@ fn pick_csv(members: &[Member]) -> Result<usize, String> {
                 return Ok(*one);
             }
             let names: Vec<&str> = several.iter().map(|&i| members[i].name.as_str()).collect();
-            Err(format!(
-                "several .csv files, none with a published name: {}; unzip the one you mean",
-                names.join(", ")
-            ))
+            Err(format!("several .csv files, none with a published name: {}; unzip the one you mean", names.join(", ")))
         }
     }
 }
@@ -152,44 +114,23 @@ fn check_declared(m: &Member) -> Result<(), String> {
 fn stream(path: &Path, z: &mut ZipArchive<BufReader<File>>, m: &Member) -> Result<Inflating> {
     let name = format!("{}/{}", source::display_name(path), m.name);
     check_declared(m).map_err(|e| refusal(&name, "(zip)", m.size.to_string(), e))?;
-    let entry = z
-        .by_index_raw(m.index)
-        .map_err(|e| refusal(&name, "(zip)", "", format!("unreadable zip entry: {e}")))?;
+    let entry = z.by_index_raw(m.index).map_err(|e| refusal(&name, "(zip)", "", format!("unreadable zip entry: {e}")))?;
     if entry.encrypted() {
         return Err(refusal(&name, "(zip)", "", "the entry is encrypted"));
     }
     let method = entry.compression();
     let crc = entry.crc32();
-    let start = entry
-        .data_start()
-        .ok_or_else(|| refusal(&name, "(zip)", "", "cannot find the entry's data"))?;
+    let start = entry.data_start().ok_or_else(|| refusal(&name, "(zip)", "", "cannot find the entry's data"))?;
     drop(entry);
     let mut f = File::open(path).map_err(Error::io(format!("opening {}", path.display())))?;
-    f.seek(SeekFrom::Start(start))
-        .map_err(Error::io(format!("seeking in {}", path.display())))?;
+    f.seek(SeekFrom::Start(start)).map_err(Error::io(format!("seeking in {}", path.display())))?;
     let raw = BufReader::with_capacity(1 << 16, f).take(m.compressed);
     let inner: Box<dyn Read + Send> = match method {
         CompressionMethod::Stored => Box::new(raw),
         CompressionMethod::Deflated => Box::new(flate2::bufread::DeflateDecoder::new(raw)),
-        other => {
-            return Err(refusal(
-                &name,
-                "(zip)",
-                format!("{other:?}"),
-                "compression method not supported (only stored and deflate)",
-            ))
-        }
+        other => return Err(refusal(&name, "(zip)", format!("{other:?}"), "compression method not supported (only stored and deflate)")),
     };
-    Ok(Inflating {
-        inner,
-        name,
-        read: 0,
-        declared: m.size,
-        limit: limit(m.compressed),
-        crc: crc32fast::Hasher::new(),
-        expected_crc: crc,
-        tripped: false,
-    })
+    Ok(Inflating { inner, name, read: 0, declared: m.size, limit: limit(m.compressed), crc: crc32fast::Hasher::new(), expected_crc: crc, tripped: false })
 }
 
 /// Inflated bytes of one member, counted while they come: past the limit,
@@ -211,10 +152,7 @@ struct Inflating {
 impl Inflating {
     fn bad(&mut self, why: String) -> std::io::Error {
         self.tripped = true;
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{}: {why}", self.name),
-        )
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {why}", self.name))
     }
 }
 
@@ -236,25 +174,16 @@ impl Read for Inflating {
             )));
         }
         if self.read > self.declared {
-            return Err(self.bad(format!(
-                "expands past the {} bytes its header declares: damaged or forged archive",
-                self.declared
-            )));
+            return Err(self.bad(format!("expands past the {} bytes its header declares: damaged or forged archive", self.declared)));
         }
         self.crc.update(&buf[..n]);
         if n == 0 && !buf.is_empty() {
             if self.read != self.declared {
-                return Err(self.bad(format!(
-                    "ends after {} of its {} bytes: truncated archive",
-                    self.read, self.declared
-                )));
+                return Err(self.bad(format!("ends after {} of its {} bytes: truncated archive", self.read, self.declared)));
             }
             let crc = self.crc.clone().finalize();
             if crc != self.expected_crc {
-                return Err(self.bad(format!(
-                    "CRC-32 {crc:08x} differs from the {:08x} in its header: damaged archive",
-                    self.expected_crc
-                )));
+                return Err(self.bad(format!("CRC-32 {crc:08x} differs from the {:08x} in its header: damaged archive", self.expected_crc)));
             }
         }
         Ok(n)
@@ -273,8 +202,7 @@ fn read_member(path: &Path, z: &mut ZipArchive<BufReader<File>>, m: &Member) -> 
     let mut s = stream(path, z, m)?;
     let mut out = Vec::with_capacity(usize::try_from(m.size.min(64 << 20)).unwrap_or(0));
     let name = s.name.clone();
-    s.read_to_end(&mut out)
-        .map_err(|e| refusal(&name, "(zip)", "", e.to_string()))?;
+    s.read_to_end(&mut out).map_err(|e| refusal(&name, "(zip)", "", e.to_string()))?;
     Ok(out)
 }
 
@@ -284,33 +212,16 @@ fn read_member(path: &Path, z: &mut ZipArchive<BufReader<File>>, m: &Member) -> 
 pub(super) fn read_shapefile(path: &Path, opts: &Options) -> Result<Features> {
     let zname = source::display_name(path);
     let (mut z, members) = open_archive(path)?;
-    let shps: Vec<&Member> = members
-        .iter()
-        .filter(|m| m.name.to_ascii_lowercase().ends_with(".shp"))
-        .collect();
+    let shps: Vec<&Member> = members.iter().filter(|m| m.name.to_ascii_lowercase().ends_with(".shp")).collect();
     let shp_member = match shps.as_slice() {
         [one] => *one,
-        [] => {
-            return Err(refusal(
-                &zname,
-                "(zip)",
-                "",
-                format!(
-                    "no .shp file to read municipalities from: {}",
-                    list(&members)
-                ),
-            ))
-        }
+        [] => return Err(refusal(&zname, "(zip)", "", format!("no .shp file to read municipalities from: {}", list(&members)))),
         several => {
             let names: Vec<&str> = several.iter().map(|m| m.name.as_str()).collect();
             let layer = opts.layer.as_deref().map(str::to_ascii_lowercase);
             let chosen: Vec<&&Member> = several
                 .iter()
-                .filter(|m| {
-                    layer
-                        .as_deref()
-                        .is_some_and(|l| base(&m.name).to_ascii_lowercase() == format!("{l}.shp"))
-                })
+                .filter(|m| layer.as_deref().is_some_and(|l| base(&m.name).to_ascii_lowercase() == format!("{l}.shp")))
                 .collect();
             match chosen.as_slice() {
                 [one] => **one,
@@ -326,23 +237,16 @@ pub(super) fn read_shapefile(path: &Path, opts: &Options) -> Result<Features> {
         }
     };
     let stem = &shp_member.name[..shp_member.name.len() - 4];
-    let sibling = |ext: &str| {
-        members.iter().find(|m| {
-            m.name.len() == stem.len() + 4
-                && m.name.to_ascii_lowercase() == format!("{}.{ext}", stem.to_ascii_lowercase())
-        })
-    };
+    let sibling = |ext: &str| members.iter().find(|m| m.name.len() == stem.len() + 4 && m.name.to_ascii_lowercase() == format!("{}.{ext}", stem.to_ascii_lowercase()));
     let (dbf, prj, cpg) = (sibling("dbf"), sibling("prj"), sibling("cpg"));
     let shp_bytes = read_member(path, &mut z, shp_member)?;
     let dbf_bytes = match dbf {
         Some(m) => Some(read_member(path, &mut z, m)?),
         None => None,
     };
-    let text =
-        |z: &mut ZipArchive<BufReader<File>>, m: Option<&Member>| -> Result<Option<String>> {
-            m.map(|m| read_member(path, z, m).map(|b| String::from_utf8_lossy(&b).into_owned()))
-                .transpose()
-        };
+    let text = |z: &mut ZipArchive<BufReader<File>>, m: Option<&Member>| -> Result<Option<String>> {
+        m.map(|m| read_member(path, z, m).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()
+    };
     let prj_text = text(&mut z, prj)?;
     let cpg_text = text(&mut z, cpg)?;
     let whole = std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?;
@@ -363,36 +267,17 @@ mod tests {
     use super::*;
 
     fn m(name: &str) -> Member {
-        Member {
-            index: 0,
-            name: name.into(),
-            size: 10,
-            compressed: 5,
-        }
+        Member { index: 0, name: name.into(), size: 10, compressed: 5 }
     }
 
     #[test]
     fn picks_the_only_csv_or_the_published_one() {
         let one = [m("Readme.pdf"), m("data/Zensus.csv")];
         assert_eq!(pick_csv(&one), Ok(1));
-        let several = [
-            m("a.csv"),
-            m("Zensus2022_Bevoelkerungszahl_100m-Gitter.csv"),
-            m("b.CSV"),
-        ];
+        let several = [m("a.csv"), m("Zensus2022_Bevoelkerungszahl_100m-Gitter.csv"), m("b.CSV")];
         assert_eq!(pick_csv(&several), Ok(1));
-        let e = pick_csv(
-            &several[..1]
-                .iter()
-                .chain(&several[2..])
-                .map(|x| m(&x.name))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_err();
-        assert!(
-            e.contains("several .csv files") && e.contains("a.csv") && e.contains("b.CSV"),
-            "{e}"
-        );
+        let e = pick_csv(&several[..1].iter().chain(&several[2..]).map(|x| m(&x.name)).collect::<Vec<_>>()).unwrap_err();
+        assert!(e.contains("several .csv files") && e.contains("a.csv") && e.contains("b.CSV"), "{e}");
         let e = pick_csv(&[m("x.pdf")]).unwrap_err();
         assert!(e.contains("no .csv file") && e.contains("x.pdf"), "{e}");
     }
@@ -416,24 +301,13 @@ mod tests {
     fn inflated_bytes_are_counted_against_the_limits() {
         let data = vec![b'x'; 10_000];
         let mut out = Vec::new();
-        assert!(inflating(&data, 10_000, 20_000)
-            .read_to_end(&mut out)
-            .is_ok());
+        assert!(inflating(&data, 10_000, 20_000).read_to_end(&mut out).is_ok());
         assert_eq!(out.len(), 10_000);
-        let e = inflating(&data, 10_000, 5_000)
-            .read_to_end(&mut Vec::new())
-            .unwrap_err()
-            .to_string();
+        let e = inflating(&data, 10_000, 5_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("a.zip/b.csv") && e.contains("zip bomb"), "{e}");
-        let e = inflating(&data, 4_000, 20_000)
-            .read_to_end(&mut Vec::new())
-            .unwrap_err()
-            .to_string();
+        let e = inflating(&data, 4_000, 20_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("past the 4000 bytes its header declares"), "{e}");
-        let e = inflating(&data, 12_000, 20_000)
-            .read_to_end(&mut Vec::new())
-            .unwrap_err()
-            .to_string();
+        let e = inflating(&data, 12_000, 20_000).read_to_end(&mut Vec::new()).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
         let mut bad = inflating(&data, 10_000, 20_000);
         bad.expected_crc ^= 1;
@@ -447,33 +321,9 @@ mod tests {
 
     #[test]
     fn declared_sizes_past_the_limits_are_refused() {
-        assert!(check_declared(&Member {
-            index: 0,
-            name: "a".into(),
-            size: 1 << 20,
-            compressed: 10
-        })
-        .is_ok());
-        assert!(check_declared(&Member {
-            index: 0,
-            name: "a".into(),
-            size: 300 << 20,
-            compressed: 1 << 20
-        })
-        .is_err());
-        assert!(check_declared(&Member {
-            index: 0,
-            name: "a".into(),
-            size: 5 << 30,
-            compressed: 1 << 30
-        })
-        .is_err());
-        assert!(check_declared(&Member {
-            index: 0,
-            name: "a".into(),
-            size: 150 << 20,
-            compressed: 1 << 20
-        })
-        .is_ok());
+        assert!(check_declared(&Member { index: 0, name: "a".into(), size: 1 << 20, compressed: 10 }).is_ok());
+        assert!(check_declared(&Member { index: 0, name: "a".into(), size: 300 << 20, compressed: 1 << 20 }).is_err());
+        assert!(check_declared(&Member { index: 0, name: "a".into(), size: 5 << 30, compressed: 1 << 30 }).is_err());
+        assert!(check_declared(&Member { index: 0, name: "a".into(), size: 150 << 20, compressed: 1 << 20 }).is_ok());
     }
 }

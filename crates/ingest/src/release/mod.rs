@@ -51,10 +51,7 @@ pub struct Release {
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &impl GenericClient) -> Result<Vec<Release>> {
     const W: &str = "reading the coverage releases";
-    let rows = db
-        .query(include_str!("../../sql/release_list.sql"), &[])
-        .await
-        .map_err(Error::pg(W))?;
+    let rows = db.query(include_str!("../../sql/release_list.sql"), &[]).await.map_err(Error::pg(W))?;
     rows.iter()
         .map(|r| {
             Ok(Release {
@@ -103,8 +100,5 @@ fn dates(list: &[Release]) -> String {
     if list.is_empty() {
         return "none".into();
     }
-    list.iter()
-        .map(|r| r.as_of.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    list.iter().map(|r| r.as_of.to_string()).collect::<Vec<_>>().join(", ")
 }

@@ -29,17 +29,9 @@ const STAGE_COLUMNS: &str = "n, e, gsm_count, lte_count, nr_dss_count, nr_nsa_sa
 /// `date` now (the release of that date as stored, or the one before) and
 /// `next` the first release after it.
 #[tracing::instrument(skip(tx, base, new), fields(base = base.len(), new = new.len()))]
-pub(super) async fn insert(
-    tx: &Transaction<'_>,
-    date: NaiveDate,
-    next: Option<NaiveDate>,
-    base: &[Row],
-    new: &[Row],
-) -> Result<()> {
+pub(super) async fn insert(tx: &Transaction<'_>, date: NaiveDate, next: Option<NaiveDate>, base: &[Row], new: &[Row]) -> Result<()> {
     let t0 = std::time::Instant::now();
-    tx.batch_execute(include_str!("../../sql/release_stage.sql"))
-        .await
-        .map_err(Error::pg("creating the release staging tables"))?;
+    tx.batch_execute(include_str!("../../sql/release_stage.sql")).await.map_err(Error::pg("creating the release staging tables"))?;
     let (mut stage, mut gone) = (CopyBuf::new(), CopyBuf::new());
     coverage::changes(base, new, |c| match c {
         Ok(r) => coverage::encode(&mut stage, r),
@@ -50,70 +42,22 @@ pub(super) async fn insert(
             gone.i32(e);
         }
     });
-    stage
-        .send(
-            tx,
-            &format!("COPY release_stage ({STAGE_COLUMNS}) FROM STDIN (FORMAT binary)"),
-            "staging the release's changed cells",
-        )
-        .await?;
-    gone.send(
-        tx,
-        "COPY release_gone (n, e) FROM STDIN (FORMAT binary)",
-        "staging the release's removed cells",
-    )
-    .await?;
-    tx.batch_execute("ANALYZE release_stage; ANALYZE release_gone")
-        .await
-        .map_err(Error::pg("analysing the release staging tables"))?;
+    stage.send(tx, &format!("COPY release_stage ({STAGE_COLUMNS}) FROM STDIN (FORMAT binary)"), "staging the release's changed cells").await?;
+    gone.send(tx, "COPY release_gone (n, e) FROM STDIN (FORMAT binary)", "staging the release's removed cells").await?;
+    tx.batch_execute("ANALYZE release_stage; ANALYZE release_gone").await.map_err(Error::pg("analysing the release staging tables"))?;
     let staged_ms = t0.elapsed().as_secs_f64() * 1e3;
     let reopened = match next {
-        Some(_) => tx
-            .execute(
-                include_str!("../../sql/release_reopen.sql"),
-                &[&date, &next],
-            )
-            .await
-            .map_err(Error::pg("re-opening versions at the next release"))?,
+        Some(_) => tx.execute(include_str!("../../sql/release_reopen.sql"), &[&date, &next]).await.map_err(Error::pg("re-opening versions at the next release"))?,
         None => 0,
     };
-    let closed = tx
-        .execute(include_str!("../../sql/release_close.sql"), &[&date])
-        .await
-        .map_err(Error::pg("closing the versions the release changes"))?;
-    let unstarted = tx
-        .execute(
-            include_str!("../../sql/release_unstart.sql"),
-            &[&date, &next],
-        )
-        .await
-        .map_err(Error::pg("deleting the re-stated release's versions"))?;
+    let closed = tx.execute(include_str!("../../sql/release_close.sql"), &[&date]).await.map_err(Error::pg("closing the versions the release changes"))?;
+    let unstarted = tx.execute(include_str!("../../sql/release_unstart.sql"), &[&date, &next]).await.map_err(Error::pg("deleting the re-stated release's versions"))?;
     let restarted = match next {
-        Some(_) => tx
-            .execute(
-                include_str!("../../sql/release_restart.sql"),
-                &[&date, &next],
-            )
-            .await
-            .map_err(Error::pg(
-                "moving the re-stated release's versions to the next release",
-            ))?,
+        Some(_) => tx.execute(include_str!("../../sql/release_restart.sql"), &[&date, &next]).await.map_err(Error::pg("moving the re-stated release's versions to the next release"))?,
         None => 0,
     };
-    let opened = tx
-        .execute(include_str!("../../sql/release_open.sql"), &[&date, &next])
-        .await
-        .map_err(Error::pg("adding the release's versions"))?;
-    tracing::debug!(
-        staged_ms,
-        ms = t0.elapsed().as_secs_f64() * 1e3,
-        reopened,
-        closed,
-        unstarted,
-        restarted,
-        opened,
-        "release versions written"
-    );
+    let opened = tx.execute(include_str!("../../sql/release_open.sql"), &[&date, &next]).await.map_err(Error::pg("adding the release's versions"))?;
+    tracing::debug!(staged_ms, ms = t0.elapsed().as_secs_f64() * 1e3, reopened, closed, unstarted, restarted, opened, "release versions written");
     Ok(())
 }
 
@@ -121,14 +65,9 @@ pub(super) async fn insert(
 /// more (migration V70 keeps this without foreign keys): anything else is
 /// a broken drop, and the caller's transaction rolls back.
 pub(super) async fn delete_release(tx: &Transaction<'_>, date: NaiveDate) -> Result<()> {
-    let n = tx
-        .execute(include_str!("../../sql/release_delete.sql"), &[&date])
-        .await
-        .map_err(Error::pg("deleting a release"))?;
+    let n = tx.execute(include_str!("../../sql/release_delete.sql"), &[&date]).await.map_err(Error::pg("deleting a release"))?;
     if n != 1 {
-        return Err(Error::Usage(format!(
-            "release {date} could not be deleted: versions still refer to it (nothing was changed)"
-        )));
+        return Err(Error::Usage(format!("release {date} could not be deleted: versions still refer to it (nothing was changed)")));
     }
     Ok(())
 }
@@ -137,41 +76,10 @@ pub(super) async fn delete_release(tx: &Transaction<'_>, date: NaiveDate) -> Res
 /// stays for the caller to delete or replace); `next` is the first release
 /// after it.
 #[tracing::instrument(skip(tx))]
-pub(super) async fn drop(
-    tx: &Transaction<'_>,
-    date: NaiveDate,
-    next: Option<NaiveDate>,
-) -> Result<()> {
-    let extended = tx
-        .execute(
-            include_str!("../../sql/release_drop_extend.sql"),
-            &[&date, &next],
-        )
-        .await
-        .map_err(Error::pg(
-            "extending the versions that ended at the dropped release",
-        ))?;
-    let deleted = tx
-        .execute(
-            include_str!("../../sql/release_drop_delete.sql"),
-            &[&date, &next],
-        )
-        .await
-        .map_err(Error::pg("deleting the dropped release's versions"))?;
-    let moved = tx
-        .execute(
-            include_str!("../../sql/release_drop_move.sql"),
-            &[&date, &next],
-        )
-        .await
-        .map_err(Error::pg(
-            "moving the dropped release's versions to the next release",
-        ))?;
-    tracing::debug!(
-        extended,
-        deleted,
-        moved,
-        "release taken out of the versions"
-    );
+pub(super) async fn drop(tx: &Transaction<'_>, date: NaiveDate, next: Option<NaiveDate>) -> Result<()> {
+    let extended = tx.execute(include_str!("../../sql/release_drop_extend.sql"), &[&date, &next]).await.map_err(Error::pg("extending the versions that ended at the dropped release"))?;
+    let deleted = tx.execute(include_str!("../../sql/release_drop_delete.sql"), &[&date, &next]).await.map_err(Error::pg("deleting the dropped release's versions"))?;
+    let moved = tx.execute(include_str!("../../sql/release_drop_move.sql"), &[&date, &next]).await.map_err(Error::pg("moving the dropped release's versions to the next release"))?;
+    tracing::debug!(extended, deleted, moved, "release taken out of the versions");
     Ok(())
 }

@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use funkplan_ingest::{Error, Kind, Options, Summary};
 
 pub fn tmp_file(name: &str, body: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "funkplan-ingest-{}-{}",
-        std::process::id(),
-        rand_u32()
-    ));
+    let dir = std::env::temp_dir().join(format!("funkplan-ingest-{}-{}", std::process::id(), rand_u32()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, body).unwrap();
@@ -26,71 +22,36 @@ fn rand_u32() -> u32 {
 /// Today is 2026-11-23 for the tests; coverage files are the release of
 /// 2026-10-01 unless a test says otherwise.
 pub fn opts() -> Options {
-    Options {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23),
-        as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 1),
-        ..Options::default()
-    }
+    Options { today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23), as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 1), ..Options::default() }
 }
 
 /// [`opts`] for a partial coverage file, merged into the release of its date.
 pub fn partial() -> Options {
-    Options {
-        partial: true,
-        ..opts()
-    }
+    Options { partial: true, ..opts() }
 }
 
 /// One checksum over every table an ingest may touch.
 pub async fn checksum(c: &tokio_postgres::Client) -> String {
     let mut parts = Vec::new();
-    for t in [
-        "municipality",
-        "grid_cell",
-        "household_cell",
-        "reported_coverage",
-        "site",
-        "measure",
-        "ingest_run",
-    ] {
-        let sql = format!(
-            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM {t} t"
-        );
+    for t in ["municipality", "grid_cell", "household_cell", "reported_coverage", "site", "measure", "ingest_run"] {
+        let sql = format!("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), 'empty') FROM {t} t");
         let s: String = c.query_one(&sql, &[]).await.unwrap().get(0);
         parts.push(format!("{t}:{s}"));
     }
     parts.join(",")
 }
 
-pub async fn ingest(
-    c: &mut tokio_postgres::Client,
-    kind: Kind,
-    path: &std::path::Path,
-    o: &Options,
-) -> Result<Summary, Error> {
+pub async fn ingest(c: &mut tokio_postgres::Client, kind: Kind, path: &std::path::Path, o: &Options) -> Result<Summary, Error> {
     funkplan_ingest::ingest(c, kind, path, o).await
 }
 
 /// Run an ingest that must fail; check nothing changed; return the problems as text lines.
-pub async fn must_fail(
-    c: &mut tokio_postgres::Client,
-    kind: Kind,
-    path: &std::path::Path,
-    o: &Options,
-) -> Vec<String> {
+pub async fn must_fail(c: &mut tokio_postgres::Client, kind: Kind, path: &std::path::Path, o: &Options) -> Vec<String> {
     let before = checksum(c).await;
-    let err = ingest(c, kind, path, o)
-        .await
-        .expect_err("ingest should fail");
-    assert_eq!(
-        checksum(c).await,
-        before,
-        "a failed ingest changed the database"
-    );
+    let err = ingest(c, kind, path, o).await.expect_err("ingest should fail");
+    assert_eq!(checksum(c).await, before, "a failed ingest changed the database");
     match &err {
-        Error::Invalid {
-            problems, total, ..
-        } => {
+        Error::Invalid { problems, total, .. } => {
             assert!(*total >= problems.len() as u64);
             problems.iter().map(ToString::to_string).collect()
         }
@@ -101,9 +62,7 @@ pub async fn must_fail(
 /// Assert some problem line contains all the given fragments.
 pub fn has(lines: &[String], fragments: &[&str]) {
     assert!(
-        lines
-            .iter()
-            .any(|l| fragments.iter().all(|f| l.contains(f))),
+        lines.iter().any(|l| fragments.iter().all(|f| l.contains(f))),
         "no problem containing {fragments:?} in:\n{}",
         lines.join("\n")
     );

@@ -20,33 +20,17 @@ const NRW_BBOX: [f64; 4] = [5.86, 50.32, 9.46, 52.53];
 
 /// The extent of a collection in CRS84 and time.
 async fn extent(conn: &Conn, c: &Collection) -> Result<Value, DbError> {
-    let stmt = conn
-        .prepare_cached(&c.extent_sql())
-        .await
-        .map_err(DbError::pg("preparing the extent query"))?;
-    let r = conn
-        .query_one(&stmt, &[])
-        .await
-        .map_err(DbError::pg("reading a collection's extent"))?;
+    let stmt = conn.prepare_cached(&c.extent_sql()).await.map_err(DbError::pg("preparing the extent query"))?;
+    let r = conn.query_one(&stmt, &[]).await.map_err(DbError::pg("reading a collection's extent"))?;
     let col = |name: &str| -> Result<Option<f64>, DbError> {
-        let v: Option<f64> = r
-            .try_get(name)
-            .map_err(DbError::pg("reading a collection's extent"))?;
+        let v: Option<f64> = r.try_get(name).map_err(DbError::pg("reading a collection's extent"))?;
         Ok(v.map(|v| (v * 1e6).round() / 1e6))
     };
     let bbox = [col("xmin")?, col("ymin")?, col("xmax")?, col("ymax")?];
     // An empty collection still has a (state-wide) extent: NRW's bounds.
-    let bbox = if bbox.iter().all(Option::is_some) {
-        json!(bbox)
-    } else {
-        json!(NRW_BBOX)
-    };
-    let lo: Option<DateTime<Utc>> = r
-        .try_get("lo")
-        .map_err(DbError::pg("reading a collection's extent"))?;
-    let hi: Option<DateTime<Utc>> = r
-        .try_get("hi")
-        .map_err(DbError::pg("reading a collection's extent"))?;
+    let bbox = if bbox.iter().all(Option::is_some) { json!(bbox) } else { json!(NRW_BBOX) };
+    let lo: Option<DateTime<Utc>> = r.try_get("lo").map_err(DbError::pg("reading a collection's extent"))?;
+    let hi: Option<DateTime<Utc>> = r.try_get("hi").map_err(DbError::pg("reading a collection's extent"))?;
     Ok(json!({
         "spatial": {"bbox": [bbox], "crs": CRS84},
         "temporal": {"interval": [[lo, hi]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
@@ -62,10 +46,7 @@ async fn extent(conn: &Conn, c: &Collection) -> Result<Value, DbError> {
 pub(crate) async fn attribution(conn: &Conn) -> Result<&'static str, DbError> {
     let what = "reading whether the municipalities are real";
     let real: bool = conn
-        .query_one(
-            "SELECT coalesce(bool_or(NOT synthetic), false) AS real FROM municipality",
-            &[],
-        )
+        .query_one("SELECT coalesce(bool_or(NOT synthetic), false) AS real FROM municipality", &[])
         .await
         .map_err(DbError::pg(what))?
         .try_get("real")
@@ -79,12 +60,7 @@ pub(crate) async fn attribution(conn: &Conn) -> Result<&'static str, DbError> {
 }
 
 /// A collection's description with its `attribution` and extent.
-async fn collection_json(
-    conn: &Conn,
-    base: &str,
-    c: &Collection,
-    attribution: &str,
-) -> Result<Value, DbError> {
+async fn collection_json(conn: &Conn, base: &str, c: &Collection, attribution: &str) -> Result<Value, DbError> {
     let url = format!("{base}/ogc/collections/{}", c.id);
     let mut v = json!({
         "id": c.id,
@@ -104,16 +80,8 @@ async fn collection_json(
         ]
     });
     // OGC API – Tiles (issue 17): the collection's vector tiles.
-    if let (Some(_), Some(links)) = (
-        funkplan_tiles::Tileset::get(c.id),
-        v["links"].as_array_mut(),
-    ) {
-        links.push(link(
-            &format!("{url}/tiles"),
-            "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-            JSON,
-            "The vector tiles (OGC API – Tiles)",
-        ));
+    if let (Some(_), Some(links)) = (funkplan_tiles::Tileset::get(c.id), v["links"].as_array_mut()) {
+        links.push(link(&format!("{url}/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "The vector tiles (OGC API – Tiles)"));
     }
     Ok(v)
 }
@@ -122,11 +90,7 @@ async fn collection_json(
 #[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "The collections with their extents", body = schema::OgcCollections)))]
-pub(crate) async fn collections(
-    State(state): State<AppState>,
-    origin: Origin,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn collections(State(state): State<AppState>, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
     let base = origin.base();

@@ -69,24 +69,12 @@ pub(crate) async fn items(
         None => {
             let (sql, params) = query::items(c, &iq);
             let conn = state.db().conn().await?;
-            let stmt = conn
-                .prepare_cached(&sql)
-                .await
-                .map_err(DbError::pg("preparing the items query"))?;
-            let row = conn
-                .query_one(&stmt, &query::refs(&params))
-                .await
-                .map_err(DbError::pg("reading features"))?;
+            let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
+            let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(DbError::pg("reading features"))?;
             drop(conn);
-            let matched: i64 = row
-                .try_get("matched")
-                .map_err(DbError::pg("reading features"))?;
-            let returned: i64 = row
-                .try_get("returned")
-                .map_err(DbError::pg("reading features"))?;
-            let features: String = row
-                .try_get("features")
-                .map_err(DbError::pg("reading features"))?;
+            let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features"))?;
+            let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features"))?;
+            let features: String = row.try_get("features").map_err(DbError::pg("reading features"))?;
             (matched, returned, features)
         }
     };
@@ -103,15 +91,7 @@ pub(crate) async fn items(
 /// The FeatureCollection's members but the features, as a JSON object
 /// text: counts, time stamp, and links to this page in both formats, the
 /// collection and the pages before and after (same filters).
-fn page_head(
-    c: &Collection,
-    iq: &ItemsQuery,
-    q: &QueryPairs,
-    base: &str,
-    ty: &str,
-    matched: i64,
-    returned: i64,
-) -> String {
+fn page_head(c: &Collection, iq: &ItemsQuery, q: &QueryPairs, base: &str, ty: &str, matched: i64, returned: i64) -> String {
     let page = |offset: i64, f: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &q.0 {
@@ -133,34 +113,14 @@ fn page_head(
     let other_ty = if ty == GEOJSON { JSON } else { GEOJSON };
     let mut links = vec![
         link(&page(iq.offset, own_f), "self", ty, "This page"),
-        link(
-            &page(iq.offset, Some(other_f)),
-            "alternate",
-            other_ty,
-            "This page in another format",
-        ),
-        link(
-            &format!("{base}/ogc/collections/{}", c.id),
-            "collection",
-            JSON,
-            "The collection",
-        ),
+        link(&page(iq.offset, Some(other_f)), "alternate", other_ty, "This page in another format"),
+        link(&format!("{base}/ogc/collections/{}", c.id), "collection", JSON, "The collection"),
     ];
     if iq.offset + returned < matched {
-        links.push(link(
-            &page(iq.offset + iq.limit, own_f),
-            "next",
-            ty,
-            "Next page",
-        ));
+        links.push(link(&page(iq.offset + iq.limit, own_f), "next", ty, "Next page"));
     }
     if iq.offset > 0 {
-        links.push(link(
-            &page((iq.offset - iq.limit).max(0), own_f),
-            "prev",
-            ty,
-            "Previous page",
-        ));
+        links.push(link(&page((iq.offset - iq.limit).max(0), own_f), "prev", ty, "Previous page"));
     }
     json!({
         "type": "FeatureCollection",
@@ -203,27 +163,16 @@ pub(crate) async fn item(
     let self_url = format!("{base}/ogc/collections/{}/items/", c.id);
     let coll_url = format!("{base}/ogc/collections/{}", c.id);
     let conn = state.db().conn().await?;
-    let stmt = conn
-        .prepare_cached(&sql)
-        .await
-        .map_err(DbError::pg("preparing the feature query"))?;
+    let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the feature query"))?;
     let row = conn
-        .query_opt(
-            &stmt,
-            &[&fid, &crs.srid(), &crs.digits(), &self_url, &coll_url, &ty],
-        )
+        .query_opt(&stmt, &[&fid, &crs.srid(), &crs.digits(), &self_url, &coll_url, &ty])
         .await
         .map_err(DbError::pg("reading a feature"))?;
     drop(conn);
     let Some(row) = row else {
-        return Err(ApiError::NotFound(format!(
-            "no feature {fid:?} in collection {}",
-            c.id
-        )));
+        return Err(ApiError::NotFound(format!("no feature {fid:?} in collection {}", c.id)));
     };
-    let feature: String = row
-        .try_get("feature")
-        .map_err(DbError::pg("reading a feature"))?;
+    let feature: String = row.try_get("feature").map_err(DbError::pg("reading a feature"))?;
     Ok(features_response(feature, ty, crs))
 }
 
@@ -245,18 +194,9 @@ pub async fn reference_items(
     let c = catalog::get(collection)?;
     let iq = ItemsQuery::parse(c, &QueryPairs(query))?;
     let (sql, params) = query::items_plain(c, &iq);
-    let row = client
-        .query_one(&sql, &query::refs(&params))
-        .await
-        .map_err(DbError::pg("reading features (reference)"))?;
-    let matched: i64 = row
-        .try_get("matched")
-        .map_err(DbError::pg("reading features (reference)"))?;
-    let returned: i64 = row
-        .try_get("returned")
-        .map_err(DbError::pg("reading features (reference)"))?;
-    let features: String = row
-        .try_get("features")
-        .map_err(DbError::pg("reading features (reference)"))?;
+    let row = client.query_one(&sql, &query::refs(&params)).await.map_err(DbError::pg("reading features (reference)"))?;
+    let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features (reference)"))?;
+    let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features (reference)"))?;
+    let features: String = row.try_get("features").map_err(DbError::pg("reading features (reference)"))?;
     Ok((matched, returned, features))
 }

@@ -27,11 +27,7 @@ const CONFORMANCE: [&str; 8] = [
 #[utoipa::path(get, path = "/ogc", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "Landing page with links to the API description, conformance and collections", body = schema::OgcLanding)))]
-pub(crate) async fn landing(
-    State(state): State<AppState>,
-    origin: Origin,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn landing(State(state): State<AppState>, origin: Origin, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
     let base = origin.base();
@@ -61,10 +57,6 @@ pub(crate) async fn landing(
 pub(crate) async fn conformance(q: QueryPairs) -> ApiResult<Response> {
     q.check(&["f"], |_| false)?;
     let ty = media(&q, false)?;
-    let all: Vec<&str> = CONFORMANCE
-        .iter()
-        .chain(crate::routes::tiles::CONFORMANCE.iter())
-        .copied()
-        .collect();
+    let all: Vec<&str> = CONFORMANCE.iter().chain(crate::routes::tiles::CONFORMANCE.iter()).copied().collect();
     Ok(json_response(&json!({"conformsTo": all}), ty))
 }

@@ -49,12 +49,7 @@ use crate::catalog::{Collection, Match};
 /// straight projected edge between two vertices can overstep by its bulge
 /// (~0.6 m for a 5 km edge): 1e-4° (~7 m) for dead spots (100 m cells) and
 /// the municipalities' 20 m-simplified outlines.
-const COLLECTIONS: [(&str, f64); 4] = [
-    ("sites", 2e-6),
-    ("measures", 2e-6),
-    ("dead-spots", 1e-4),
-    ("municipalities", 1e-4),
-];
+const COLLECTIONS: [(&str, f64); 4] = [("sites", 2e-6), ("measures", 2e-6), ("dead-spots", 1e-4), ("municipalities", 1e-4)];
 
 /// One feature as the snapshot holds it.
 struct Feature {
@@ -110,10 +105,7 @@ pub(crate) struct Memory {
 
 impl Memory {
     fn slot(&self, c: &Collection) -> Option<&Slot> {
-        COLLECTIONS
-            .iter()
-            .position(|(id, _)| *id == c.id)
-            .map(|i| &self.slots[i])
+        COLLECTIONS.iter().position(|(id, _)| *id == c.id).map(|i| &self.slots[i])
     }
 
     /// Requests answered from memory so far.
@@ -141,13 +133,7 @@ impl Memory {
     /// long enough ago.
     pub(super) fn want(self: &Arc<Self>, c: &'static Collection, version: u64, db: &Db) {
         let Some(slot) = self.slot(c) else { return };
-        if slot
-            .snapshot
-            .read()
-            .ok()
-            .and_then(|s| s.as_ref().map(|s| s.version))
-            == Some(version)
-        {
+        if slot.snapshot.read().ok().and_then(|s| s.as_ref().map(|s| s.version)) == Some(version) {
             return;
         }
         if let Ok(last) = slot.last.lock() {
@@ -172,16 +158,9 @@ impl Memory {
             let mut pause = took * 4;
             match result {
                 Ok(s) => {
-                    tracing::debug!(
-                        collection = c.id,
-                        features = s.features.len(),
-                        ms = took.as_millis(),
-                        "in-memory collection loaded"
-                    );
+                    tracing::debug!(collection = c.id, features = s.features.len(), ms = took.as_millis(), "in-memory collection loaded");
                     if let Ok(mut w) = slot.snapshot.write() {
-                        let unused = w
-                            .as_ref()
-                            .is_some_and(|old| old.served.load(Ordering::Relaxed) == 0);
+                        let unused = w.as_ref().is_some_and(|old| old.served.load(Ordering::Relaxed) == 0);
                         let before = slot.last.lock().ok().and_then(|l| l.map(|(_, p)| p));
                         if let (true, Some(p)) = (unused, before) {
                             pause = (p * 2).min(took * 64).max(pause);
@@ -260,29 +239,18 @@ impl Snapshot {
         drop(conn);
         let get = |r: &tokio_postgres::Row, name: &str| -> Result<f64, DbError> {
             // An empty geometry has no extent: such a feature is never in a box.
-            r.try_get::<_, Option<f64>>(name)
-                .map(|v| v.unwrap_or(f64::NAN))
-                .map_err(DbError::pg(what))
+            r.try_get::<_, Option<f64>>(name).map(|v| v.unwrap_or(f64::NAN)).map_err(DbError::pg(what))
         };
         let mut features = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut filters = Vec::with_capacity(c.filters.len());
             for i in 0..c.filters.len() {
-                let v: Option<Vec<Option<String>>> =
-                    r.try_get(11 + i).map_err(DbError::pg(what))?;
+                let v: Option<Vec<Option<String>>> = r.try_get(11 + i).map_err(DbError::pg(what))?;
                 // ARRAY[NULL] of a NULL column: no value, as in SQL.
-                filters.push(
-                    v.map(|v| v.into_iter().flatten().collect::<Vec<_>>())
-                        .filter(|v| !v.is_empty()),
-                );
+                filters.push(v.map(|v| v.into_iter().flatten().collect::<Vec<_>>()).filter(|v| !v.is_empty()));
             }
             features.push(Feature {
-                ll: [
-                    get(r, "lon0")?,
-                    get(r, "lat0")?,
-                    get(r, "lon1")?,
-                    get(r, "lat1")?,
-                ],
+                ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
                 utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
                 crs84: r.try_get("crs84").map_err(DbError::pg(what))?,
@@ -291,35 +259,15 @@ impl Snapshot {
             });
         }
         let order = |key: fn(&Feature) -> f64| {
-            let mut v: Vec<(f64, u32)> = features
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (key(f), i as u32))
-                .collect();
+            let mut v: Vec<(f64, u32)> = features.iter().enumerate().map(|(i, f)| (key(f), i as u32)).collect();
             v.sort_by(|a, b| a.0.total_cmp(&b.0));
             v
         };
         let by_lon = order(|f| f.ll[0]);
         let by_x = order(|f| f.utm[0]);
-        let wide_lon = features
-            .iter()
-            .map(|f| f.ll[2] - f.ll[0])
-            .filter(|w| w.is_finite())
-            .fold(0.0, f64::max);
-        let wide_x = features
-            .iter()
-            .map(|f| f.utm[2] - f.utm[0])
-            .filter(|w| w.is_finite())
-            .fold(0.0, f64::max);
-        Ok(Self {
-            version,
-            features,
-            by_lon,
-            by_x,
-            wide_lon,
-            wide_x,
-            served: AtomicU64::new(0),
-        })
+        let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
@@ -329,24 +277,15 @@ impl Snapshot {
         }
         // PostgreSQL keeps microseconds: a finer instant is left to it.
         if let Some(t) = &iq.time {
-            if [t.start, t.end]
-                .iter()
-                .flatten()
-                .any(|d| d.timestamp_subsec_nanos() % 1000 != 0)
-            {
+            if [t.start, t.end].iter().flatten().any(|d| d.timestamp_subsec_nanos() % 1000 != 0) {
                 return None;
             }
         }
         let mut hits: Vec<u32> = Vec::new();
         let keep = |f: &Feature| self.passes(c, iq, f);
-        let edge = COLLECTIONS
-            .iter()
-            .find(|(id, _)| *id == c.id)
-            .map_or(0.0, |(_, e)| *e);
+        let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
         match iq.bbox {
-            None => hits.extend(
-                (0..self.features.len() as u32).filter(|&i| keep(&self.features[i as usize])),
-            ),
+            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(&self.features[i as usize]))),
             Some((b, Crs::Utm32)) => {
                 for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
                     let f = &self.features[i as usize];
@@ -368,27 +307,16 @@ impl Snapshot {
             }
             Some((b, Crs::Crs84)) => {
                 let w = funkplan_model::WINDOW;
-                let b = [
-                    b[0].max(w[0]),
-                    b[1].max(w[1]),
-                    b[2].min(w[2]),
-                    b[3].min(w[3]),
-                ];
+                let b = [b[0].max(w[0]), b[1].max(w[1]), b[2].min(w[2]), b[3].min(w[3])];
                 if b[0] <= b[2] && b[1] <= b[3] {
                     for &(_, i) in slab(&self.by_lon, b[0] - edge - self.wide_lon, b[2] + edge) {
                         let f = &self.features[i as usize];
                         let l = f.ll;
-                        let apart = l[2] < b[0] - edge
-                            || l[0] > b[2] + edge
-                            || l[3] < b[1] - edge
-                            || l[1] > b[3] + edge;
+                        let apart = l[2] < b[0] - edge || l[0] > b[2] + edge || l[3] < b[1] - edge || l[1] > b[3] + edge;
                         if apart {
                             continue;
                         }
-                        let inside = l[0] > b[0] + edge
-                            && l[2] < b[2] - edge
-                            && l[1] > b[1] + edge
-                            && l[3] < b[3] - edge;
+                        let inside = l[0] > b[0] + edge && l[2] < b[2] - edge && l[1] > b[1] + edge && l[3] < b[3] - edge;
                         if !inside {
                             return None;
                         }
@@ -403,9 +331,7 @@ impl Snapshot {
         hits.sort_unstable();
         let matched = hits.len();
         let start = usize::try_from(iq.offset).ok()?.min(matched);
-        let end = start
-            .saturating_add(usize::try_from(iq.limit).ok()?)
-            .min(matched);
+        let end = start.saturating_add(usize::try_from(iq.limit).ok()?).min(matched);
         let page = &hits[start..end];
         let mut features = String::with_capacity(page.len() * 400);
         for (n, &i) in page.iter().enumerate() {
@@ -413,29 +339,17 @@ impl Snapshot {
                 features.push(',');
             }
             let f = &self.features[i as usize];
-            features.push_str(if iq.crs == Crs::Utm32 {
-                &f.text_utm
-            } else {
-                &f.crs84
-            });
+            features.push_str(if iq.crs == Crs::Utm32 { &f.text_utm } else { &f.crs84 });
         }
-        Some(Page {
-            matched: matched as i64,
-            returned: page.len() as i64,
-            features,
-        })
+        Some(Page { matched: matched as i64, returned: page.len() as i64, features })
     }
 
     /// Whether `f` passes the property and time filters (as
     /// `query::where_clause` writes them).
     fn passes(&self, c: &Collection, iq: &ItemsQuery, f: &Feature) -> bool {
         for (filter, values) in &iq.filters {
-            let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else {
-                return false;
-            };
-            let Some(have) = &f.filters[i] else {
-                return false;
-            };
+            let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };
+            let Some(have) = &f.filters[i] else { return false };
             if !have.iter().any(|h| values.iter().any(|v| v == h)) {
                 return false;
             }
@@ -476,10 +390,7 @@ mod tests {
     #[test]
     fn a_slab_is_the_closed_range() {
         let s = [(1.0, 0), (2.0, 1), (2.0, 2), (3.0, 3), (5.0, 4)];
-        assert_eq!(
-            slab(&s, 2.0, 3.0).iter().map(|e| e.1).collect::<Vec<_>>(),
-            [1, 2, 3]
-        );
+        assert_eq!(slab(&s, 2.0, 3.0).iter().map(|e| e.1).collect::<Vec<_>>(), [1, 2, 3]);
         assert!(slab(&s, 3.5, 4.5).is_empty());
         assert!(slab(&s, 4.0, 1.0).is_empty());
         assert_eq!(slab(&s, f64::NEG_INFINITY, f64::INFINITY).len(), 5);

@@ -43,8 +43,7 @@ fn link(href: &str, rel: &str, ty: &str, title: &str) -> Value {
 
 fn json_response(v: &Value, content_type: &'static str) -> Response {
     let mut r = v.to_string().into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -56,8 +55,7 @@ fn features_response(body: String, content_type: &'static str, crs: Crs) -> Resp
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         "content-crs",
-        HeaderValue::from_str(&format!("<{}>", crs.uri()))
-            .unwrap_or_else(|_| HeaderValue::from_static("<>")),
+        HeaderValue::from_str(&format!("<{}>", crs.uri())).unwrap_or_else(|_| HeaderValue::from_static("<>")),
     );
     r
 }

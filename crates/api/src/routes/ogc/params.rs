@@ -21,10 +21,9 @@ impl Crs {
         let v = v.trim().trim_start_matches('[').trim_end_matches(']');
         match v {
             CRS84 | "CRS84" | "OGC:CRS84" | "urn:ogc:def:crs:OGC:1.3:CRS84" => Ok(Self::Crs84),
-            EPSG25832
-            | "EPSG:25832"
-            | "urn:ogc:def:crs:EPSG::25832"
-            | "http://www.opengis.net/def/crs/EPSG/0/25832/" => Ok(Self::Utm32),
+            EPSG25832 | "EPSG:25832" | "urn:ogc:def:crs:EPSG::25832" | "http://www.opengis.net/def/crs/EPSG/0/25832/" => {
+                Ok(Self::Utm32)
+            }
             _ => Err(ApiError::BadRequest(format!(
                 "parameter '{param}': CRS {v:?} is not supported; use {CRS84} or {EPSG25832}"
             ))),
@@ -33,8 +32,7 @@ impl Crs {
 
     /// The CRS named by parameter `param`, CRS84 when absent.
     pub(super) fn from_query(q: &QueryPairs, param: &str) -> ApiResult<Self> {
-        q.get(param)
-            .map_or(Ok(Self::Crs84), |v| Self::parse(v, param))
+        q.get(param).map_or(Ok(Self::Crs84), |v| Self::parse(v, param))
     }
 
     pub(super) fn uri(self) -> &'static str {
@@ -81,9 +79,7 @@ pub(super) fn full_geometry(q: &QueryPairs) -> ApiResult<bool> {
     match q.get("geometry") {
         None | Some("simplified") => Ok(false),
         Some("full") => Ok(true),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "parameter 'geometry': {other:?}; use full or simplified"
-        ))),
+        Some(other) => Err(ApiError::BadRequest(format!("parameter 'geometry': {other:?}; use full or simplified"))),
     }
 }
 
@@ -114,11 +110,7 @@ fn parse_datetime(v: &str) -> ApiResult<TimeFilter> {
     };
     let open = |s: &str| s.is_empty() || s == "..";
     if let Some((a, b)) = v.split_once('/') {
-        let start = if open(a) {
-            None
-        } else {
-            Some(parse_instant(a).ok_or_else(bad)?.0)
-        };
+        let start = if open(a) { None } else { Some(parse_instant(a).ok_or_else(bad)?.0) };
         let (end, end_exclusive) = if open(b) {
             (None, false)
         } else {
@@ -134,41 +126,23 @@ fn parse_datetime(v: &str) -> ApiResult<TimeFilter> {
         }
         if let (Some(s), Some(e)) = (start, end) {
             if s > e {
-                return Err(ApiError::BadRequest(format!(
-                    "parameter 'datetime': interval {v:?} ends before it starts"
-                )));
+                return Err(ApiError::BadRequest(format!("parameter 'datetime': interval {v:?} ends before it starts")));
             }
         }
-        Ok(TimeFilter {
-            start,
-            end,
-            end_exclusive,
-        })
+        Ok(TimeFilter { start, end, end_exclusive })
     } else {
         let (t, whole_day) = parse_instant(v).ok_or_else(bad)?;
         if whole_day {
-            Ok(TimeFilter {
-                start: Some(t),
-                end: Some(t + chrono::Duration::days(1)),
-                end_exclusive: true,
-            })
+            Ok(TimeFilter { start: Some(t), end: Some(t + chrono::Duration::days(1)), end_exclusive: true })
         } else {
-            Ok(TimeFilter {
-                start: Some(t),
-                end: Some(t),
-                end_exclusive: false,
-            })
+            Ok(TimeFilter { start: Some(t), end: Some(t), end_exclusive: false })
         }
     }
 }
 
 fn parse_bbox(v: &str) -> ApiResult<[f64; 4]> {
     let nums: Result<Vec<f64>, _> = v.split(',').map(|s| s.trim().parse::<f64>()).collect();
-    let bad = |why: &str| {
-        ApiError::BadRequest(format!(
-            "parameter 'bbox': {why}; expected minx,miny,maxx,maxy, got {v:?}"
-        ))
-    };
+    let bad = |why: &str| ApiError::BadRequest(format!("parameter 'bbox': {why}; expected minx,miny,maxx,maxy, got {v:?}"));
     let nums = nums.map_err(|_| bad("not a list of numbers"))?;
     let b = match nums.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
@@ -199,78 +173,42 @@ pub(super) struct ItemsQuery {
     pub(super) full_geometry: bool,
 }
 
-const ITEMS_PARAMS: [&str; 9] = [
-    "limit",
-    "offset",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "f",
-    "geometry",
-    "properties",
-];
+const ITEMS_PARAMS: [&str; 9] = ["limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f", "geometry", "properties"];
 
 impl ItemsQuery {
     /// The parameters of an items request on collection `c`; an unknown
     /// parameter is refused with the collection's property filters named.
     pub(super) fn parse(c: &Collection, q: &QueryPairs) -> ApiResult<Self> {
-        q.check(&ITEMS_PARAMS, |k| c.filter(k).is_some())
-            .map_err(|e| match e {
-                ApiError::BadRequest(m) => ApiError::BadRequest(format!(
-                    "{m}; property filters of {}: {}",
-                    c.id,
-                    c.filter_names()
-                )),
-                other => other,
-            })?;
+        q.check(&ITEMS_PARAMS, |k| c.filter(k).is_some()).map_err(|e| match e {
+            ApiError::BadRequest(m) => {
+                ApiError::BadRequest(format!("{m}; property filters of {}: {}", c.id, c.filter_names()))
+            }
+            other => other,
+        })?;
         if q.get("properties").is_some() {
-            return Err(ApiError::BadRequest(
-                "parameter 'properties' (property selection) is not supported".into(),
-            ));
+            return Err(ApiError::BadRequest("parameter 'properties' (property selection) is not supported".into()));
         }
         let limit = q.int("limit", 100, 1, 10_000, true)?;
         let offset = q.int("offset", 0, 0, i64::from(i32::MAX), false)?;
         let crs = Crs::from_query(q, "crs")?;
         let bbox_crs = Crs::from_query(q, "bbox-crs")?;
-        let bbox = q
-            .get("bbox")
-            .map(parse_bbox)
-            .transpose()?
-            .map(|b| (b, bbox_crs));
+        let bbox = q.get("bbox").map(parse_bbox).transpose()?.map(|b| (b, bbox_crs));
         if bbox.is_none() && q.get("bbox-crs").is_some() {
-            return Err(ApiError::BadRequest(
-                "parameter 'bbox-crs' given without 'bbox'".into(),
-            ));
+            return Err(ApiError::BadRequest("parameter 'bbox-crs' given without 'bbox'".into()));
         }
         let time = q.get("datetime").map(parse_datetime).transpose()?;
         let full_geometry = full_geometry(q)?;
         let mut filters = Vec::new();
         for f in c.filters {
             if let Some(v) = q.get(f.name) {
-                let values: Vec<String> = v
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let values: Vec<String> = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
                 if values.is_empty() {
-                    return Err(ApiError::BadRequest(format!(
-                        "parameter '{}' is empty",
-                        f.name
-                    )));
+                    return Err(ApiError::BadRequest(format!("parameter '{}' is empty", f.name)));
                 }
                 filters.push((f, values));
             }
         }
-        Ok(Self {
-            limit,
-            offset,
-            crs,
-            bbox,
-            time,
-            filters,
-            full_geometry,
-        })
+        Ok(Self { limit, offset, crs, bbox, time, filters, full_geometry })
     }
 }
 
@@ -294,10 +232,7 @@ mod tests {
 
     #[test]
     fn bbox_forms() {
-        assert_eq!(
-            parse_bbox("6.7,51.1,6.9,51.3").unwrap(),
-            [6.7, 51.1, 6.9, 51.3]
-        );
+        assert_eq!(parse_bbox("6.7,51.1,6.9,51.3").unwrap(), [6.7, 51.1, 6.9, 51.3]);
         assert!(parse_bbox("6.9,51.1,6.7,51.3").is_err());
         assert!(parse_bbox("1,2,3").is_err());
         assert!(parse_bbox("a,b,c,d").is_err());

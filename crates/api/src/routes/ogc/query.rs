@@ -14,10 +14,7 @@ pub(super) type Param = Box<dyn ToSql + Sync + Send>;
 
 /// The parameters as `query` takes them.
 pub(super) fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
-    params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect()
+    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
 /// Push `p` and name it (`$n`).
@@ -40,24 +37,14 @@ enum SearchBox {
 }
 
 /// WHERE clause of an items request; its values are pushed to `params`.
-fn where_clause(
-    c: &Collection,
-    iq: &ItemsQuery,
-    params: &mut Vec<Param>,
-    how: SearchBox,
-) -> String {
+fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>, how: SearchBox) -> String {
     let mut conds: Vec<String> = Vec::new();
     if let Some((b, crs)) = iq.bbox {
         // A lon/lat box is cut to a window around Germany before it is
         // projected: EPSG:25832 cannot represent the whole globe (a world
         // box would fold over), and every feature here lies in NRW.
         let b = match crs {
-            Crs::Crs84 => [
-                b[0].max(WINDOW[0]),
-                b[1].max(WINDOW[1]),
-                b[2].min(WINDOW[2]),
-                b[3].min(WINDOW[3]),
-            ],
+            Crs::Crs84 => [b[0].max(WINDOW[0]), b[1].max(WINDOW[1]), b[2].min(WINDOW[2]), b[3].min(WINDOW[3])],
             Crs::Utm32 => b,
         };
         if b[0] > b[2] || b[1] > b[3] {
@@ -211,12 +198,7 @@ mod tests {
     use crate::http::QueryPairs;
 
     fn q(pairs: &[(&str, &str)]) -> QueryPairs {
-        QueryPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
+        QueryPairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
     }
 
     /// Every `$n` written is bound, and none is bound unused.
@@ -226,22 +208,9 @@ mod tests {
         for pairs in [
             vec![],
             vec![("bbox", "6.7,51.1,6.9,51.3")],
-            vec![
-                ("bbox", "300000,5600000,400000,5700000"),
-                ("bbox-crs", "EPSG:25832"),
-                ("crs", "EPSG:25832"),
-            ],
-            vec![
-                ("datetime", "2024-05-01"),
-                ("status", "on_air,planned"),
-                ("technology", "5g"),
-            ],
-            vec![
-                ("datetime", "2024-01-01T00:00:00Z"),
-                ("operator", "telekom"),
-                ("limit", "5"),
-                ("offset", "10"),
-            ],
+            vec![("bbox", "300000,5600000,400000,5700000"), ("bbox-crs", "EPSG:25832"), ("crs", "EPSG:25832")],
+            vec![("datetime", "2024-05-01"), ("status", "on_air,planned"), ("technology", "5g")],
+            vec![("datetime", "2024-01-01T00:00:00Z"), ("operator", "telekom"), ("limit", "5"), ("offset", "10")],
             vec![("datetime", "../2024-12-31")],
         ] {
             let iq = ItemsQuery::parse(sites, &q(&pairs)).unwrap();
@@ -249,10 +218,7 @@ mod tests {
             for n in 1..=params.len() {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(
-                !sql.contains(&format!("${}", params.len() + 1)),
-                "unbound placeholder in {sql}"
-            );
+            assert!(!sql.contains(&format!("${}", params.len() + 1)), "unbound placeholder in {sql}");
         }
     }
 

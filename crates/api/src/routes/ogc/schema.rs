@@ -18,10 +18,7 @@ const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 fn schema_response(v: &Value) -> Response {
     let mut r = v.to_string().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/schema+json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/schema+json"));
     r
 }
 
@@ -56,22 +53,14 @@ fn property(c: &Collection, name: &str, t: PropType) -> Value {
         (status = 200, description = "JSON Schema (2020-12) of the features' properties, with dates as format date/date-time", body = Object, content_type = "application/schema+json"),
         (status = 404, description = "Unknown collection", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn schema(
-    State(state): State<AppState>,
-    origin: Origin,
-    ApiPath(id): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn schema(State(state): State<AppState>, origin: Origin, ApiPath(id): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
     q.check(&["f"], |_| false)?;
     let conn = state.db().conn().await?;
     let (props, geometry) = catalog::schema::properties(&conn, c).await?;
     drop(conn);
     let mut properties = Map::new();
-    properties.insert(
-        "geometry".into(),
-        json!({"x-ogc-role": "primary-geometry", "format": geometry_format(geometry.as_deref())}),
-    );
+    properties.insert("geometry".into(), json!({"x-ogc-role": "primary-geometry", "format": geometry_format(geometry.as_deref())}));
     for (name, t) in &props {
         properties.insert(name.clone(), property(c, name, *t));
     }
@@ -93,12 +82,7 @@ pub(crate) async fn schema(
         (status = 200, description = "JSON Schema of the properties that filter the items as query parameters (`?name=v1,v2`)", body = Object, content_type = "application/schema+json"),
         (status = 404, description = "Unknown collection", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn queryables(
-    State(state): State<AppState>,
-    origin: Origin,
-    ApiPath(id): ApiPath<String>,
-    q: QueryPairs,
-) -> ApiResult<Response> {
+pub(crate) async fn queryables(State(state): State<AppState>, origin: Origin, ApiPath(id): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
     q.check(&["f"], |_| false)?;
     let conn = state.db().conn().await?;
@@ -108,15 +92,11 @@ pub(crate) async fn queryables(
     for f in c.filters {
         // A filter on an array property (sites' `technology` on
         // `technologies`) takes one of its strings.
-        let t = props
-            .iter()
-            .find(|(n, _)| n == f.name)
-            .map_or(PropType::Text, |(_, t)| *t);
+        let t = props.iter().find(|(n, _)| n == f.name).map_or(PropType::Text, |(_, t)| *t);
         let mut p = property(c, f.name, t);
         p["description"] = json!(match f.how {
             catalog::Match::Eq => "equals one of the comma-separated values",
-            catalog::Match::Contains =>
-                "the feature's list holds one of the comma-separated values",
+            catalog::Match::Contains => "the feature's list holds one of the comma-separated values",
         });
         properties.insert(f.name.into(), p);
     }
