@@ -69,8 +69,8 @@ def bench_web(b) -> None:
         f"Headless Chromium (`{Path(os.environ.get('FUNKPLAN_CHROMIUM', '/usr/bin/chromium')).name}`) runs the web test "
         "\"numbers\" (`scripts/web-test --test-name-pattern=^numbers`) against the bench's `funkplan serve` "
         "(release build) on the NRW database: the map view with all 396 municipality outlines from "
-        "`/ogc/collections/municipalities/items`, the browser cache off (a first visit), then one municipality's page, "
-        "then the map once more in a new page with the browser cache on (a warm visit). \"First features drawn\": the "
+        "`/ogc/collections/municipalities/items`, the browser cache off (a first visit), then the map loaded once more "
+        "with the browser cache on (a warm visit), then one municipality's page. \"First features drawn\": the "
         "first frame showing municipality fills (the issue's measure); \"usable\": every source loaded and the map idle "
         "(the dead spots and the district tiles too). "
         f"Path: browser → `funkplan serve` (response cache warm after the first run) → PostgreSQL. {n} runs, medians.",
