@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError, PoolOptions};
 use funkplan_model::{Change, ChangeKind, CoverageSource};
 use serde::Serialize;
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
 use crate::batch::{Batch, Batcher, Outcome, UpdateCounts};
 use crate::deadspot::{dead_spots, DeadSpot};
@@ -38,7 +38,7 @@ use crate::{cpu, load, Error, Result};
 /// release too), load a new `Live`.
 #[derive(Clone)]
 pub struct Live {
-    inner: Arc<Mutex<State>>,
+    inner: Arc<RwLock<State>>,
     /// The incremental updates' own connection (see [`Live::apply`]).
     writer: Arc<tokio::sync::OnceCell<Db>>,
     /// Incremental updates waiting for the next run.
@@ -228,7 +228,7 @@ impl Live {
             "coverage grid loaded"
         );
         Ok(Self {
-            inner: Arc::new(Mutex::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
+            inner: Arc::new(RwLock::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
             writer: Arc::default(),
             batch: Arc::default(),
         })
@@ -241,14 +241,14 @@ impl Live {
 
     /// The source this handle computes.
     pub async fn source(&self) -> CoverageSource {
-        self.inner.lock().await.source
+        self.inner.read().await.source
     }
 
     /// Compute everything in memory (stamp all sites, sum actual and
     /// scenario for every municipality, trace dead spots), writing nothing.
     /// This is the engine's full recompute with the grid in memory.
     pub async fn compute(&self) -> Computed {
-        let mut st = self.inner.lock().await;
+        let mut st = self.inner.write().await;
         let st = &mut *st;
         cpu(|| compute_all(st, true))
     }
@@ -265,7 +265,7 @@ impl Live {
     /// changes.
     #[tracing::instrument(skip(self))]
     pub async fn figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
-        let mut st = self.inner.lock().await;
+        let mut st = self.inner.write().await;
         if let Some(kept) = st.dated.iter().find(|f| f.date == date && f.source == source) {
             return FiguresAt { cached: true, ..kept.clone() };
         }
@@ -283,7 +283,7 @@ impl Live {
     /// not know.
     #[tracing::instrument(skip(self))]
     pub async fn changes(&self, ags: &str, from: chrono::NaiveDate, to: chrono::NaiveDate, source: CoverageSource) -> Option<crate::changes::Changes> {
-        let st = self.inner.lock().await;
+        let st = self.inner.read().await;
         let m = st.grid.muni_index(ags)?;
         Some(cpu(|| crate::changes::changes(&st.grid, &st.model, &st.sites, m, from, to, source)))
     }
@@ -294,7 +294,7 @@ impl Live {
     /// the grid does not know.
     #[tracing::instrument(skip(self))]
     pub async fn series(&self, ags: &str, source: CoverageSource) -> Option<Vec<crate::series::SeriesPoint>> {
-        let st = self.inner.lock().await;
+        let st = self.inner.read().await;
         let m = st.grid.muni_index(ags)?;
         Some(cpu(|| crate::series::series(&st.grid, &st.model, &st.sites, m, source)))
     }
@@ -303,19 +303,19 @@ impl Live {
     /// (and not kept): what `funkplan recompute --as-of DATE --repeat N`
     /// times.
     pub async fn compute_figures_at(&self, date: chrono::NaiveDate, source: CoverageSource) -> FiguresAt {
-        let st = self.inner.lock().await;
+        let st = self.inner.read().await;
         dated(&st, date, source)
     }
 
     /// The dates of the coverage releases the engine has loaded, ascending.
     pub async fn release_dates(&self) -> Vec<chrono::NaiveDate> {
-        self.inner.lock().await.grid.releases.dates().to_vec()
+        self.inner.read().await.grid.releases.dates().to_vec()
     }
 
     /// Compare computed figures with the PostGIS reference (actual or
     /// scenario figures of `computed`); see [`crate::reference::compare`].
     pub async fn compare(&self, computed: &Computed, reference: &crate::reference::Reference, scenario: bool) -> crate::reference::Diff {
-        let st = self.inner.lock().await;
+        let st = self.inner.read().await;
         let figs = if scenario { &computed.scenario } else { &computed.actual };
         crate::reference::compare(&st.grid.ags, &st.operators, figs, reference)
     }
@@ -325,7 +325,7 @@ impl Live {
     #[tracing::instrument(skip(self, db))]
     pub async fn recompute(&self, db: &Db, what: Recompute) -> Result<Stats> {
         let started_at = Utc::now();
-        let mut st = self.inner.lock().await;
+        let mut st = self.inner.write().await;
         let st = &mut *st;
         let restamp = !std::mem::take(&mut st.stamped);
         let c = cpu(|| compute_all(st, restamp));
@@ -472,7 +472,7 @@ impl Live {
         let mut st = tokio::select! {
             biased;
             done = &mut rx => return answer(done),
-            st = self.inner.lock() => st,
+            st = self.inner.write() => st,
         };
         // A run finished with our change before we got the lock (a run
         // answers its callers before it lets go of the engine).
@@ -659,38 +659,58 @@ impl Live {
         f: impl FnOnce(&Grid, &[crate::grid::ReportedLayer; 2], &Masks, CoverageSource, bool) -> Vec<T>,
     ) -> crate::tiles::TileData<T> {
         use crate::tiles::View;
-        let mut st = self.inner.lock().await;
-        let st = &mut *st;
+        // Tiles only read the engine: many at once under the read lock (a
+        // map asks for a dozen tiles per view). Only the masks of another
+        // date are built under the write lock, once per date.
+        if let View::At(date) = view {
+            if self.inner.read().await.tile_at.as_ref().is_none_or(|(d, _, _)| *d != date) {
+                let mut st = self.inner.write().await;
+                let st = &mut *st;
+                if st.tile_at.as_ref().is_none_or(|(d, _, _)| *d != date) {
+                    let (layers, masks) = cpu(|| state_at(st, date));
+                    st.tile_at = Some((date, layers, masks));
+                }
+            }
+        }
+        let st = self.inner.read().await;
         let (release, items) = match view {
             View::Actual | View::Scenario => {
                 let items = cpu(|| f(&st.grid, &st.grid.reported, &st.masks, st.source, view == View::Scenario));
                 (st.grid.releases.dates().last().copied(), items)
             }
             View::At(date) => {
-                if st.tile_at.as_ref().is_none_or(|(d, _, _)| *d != date) {
-                    let (grid, model, sites) = (&st.grid, &st.model, &st.sites);
-                    st.tile_at = Some(cpu(|| {
-                        let layers = match grid.releases.layers_at(&grid.reported, grid.slots(), date) {
-                            std::borrow::Cow::Borrowed(_) => None,
-                            std::borrow::Cow::Owned(l) => Some(l),
-                        };
-                        let mut masks = Masks::new(grid);
-                        if st.source != CoverageSource::Reported {
-                            stamp(grid, model, &crate::dated::sites_at(sites, date), &mut masks, Rect::all(grid));
-                        }
-                        (date, layers, masks)
-                    }));
-                }
                 let release = st.grid.releases.release_at(date);
+                // Another date's tile may have replaced the masks between
+                // the locks: then this one is built from scratch here.
                 let items = match &st.tile_at {
-                    Some((_, layers, masks)) => cpu(|| f(&st.grid, layers.as_ref().unwrap_or(&st.grid.reported), masks, st.source, false)),
-                    None => Vec::new(),
+                    Some((d, layers, masks)) if *d == date => {
+                        cpu(|| f(&st.grid, layers.as_ref().unwrap_or(&st.grid.reported), masks, st.source, false))
+                    }
+                    _ => cpu(|| {
+                        let (layers, masks) = state_at(&st, date);
+                        f(&st.grid, layers.as_ref().unwrap_or(&st.grid.reported), &masks, st.source, false)
+                    }),
                 };
                 (release, items)
             }
         };
         crate::tiles::TileData { source: st.source, release, operators: st.operators.clone(), items }
     }
+}
+
+/// The reported layers (`None`: the latest, the grid's own) and the masks
+/// of the sites on air at `date`: what a tile of that date is cut from.
+fn state_at(st: &State, date: chrono::NaiveDate) -> (Option<[crate::grid::ReportedLayer; 2]>, Masks) {
+    let grid = &st.grid;
+    let layers = match grid.releases.layers_at(&grid.reported, grid.slots(), date) {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(l) => Some(l),
+    };
+    let mut masks = Masks::new(grid);
+    if st.source != CoverageSource::Reported {
+        stamp(grid, &st.model, &crate::dated::sites_at(&st.sites, date), &mut masks, Rect::all(grid));
+    }
+    (layers, masks)
 }
 
 /// How far a site's disks reach: the largest radius of the technologies it
@@ -837,7 +857,7 @@ impl Live {
     /// # Errors
     /// A [`crate::planner::PlanError`] naming what is wrong with the request.
     pub async fn plan(&self, req: &crate::planner::PlanRequest) -> std::result::Result<crate::planner::Plan, crate::planner::PlanError> {
-        let st = self.inner.lock().await;
+        let st = self.inner.read().await;
         let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
         cpu(|| crate::planner::plan(inputs, req))
     }
@@ -850,7 +870,7 @@ impl Live {
     /// The request's own error, or a database error.
     pub async fn plan_reference(&self, db: &Db, req: &crate::planner::PlanRequest) -> Result<crate::planner::reference::RefPlan> {
         let (cands, source) = {
-            let st = self.inner.lock().await;
+            let st = self.inner.read().await;
             let inputs = crate::planner::Inputs { grid: &st.grid, model: &st.model, source: st.source, sites: &st.sites, masks: &st.masks, operators: &st.operators };
             (cpu(|| crate::planner::candidates(inputs, req)).map_err(|e| Error::Data(e.to_string()))?, st.source)
         };
@@ -862,7 +882,7 @@ impl Live {
 
     /// The operators `(bit, id)` the engine was loaded with.
     pub async fn operators(&self) -> Vec<(u8, String)> {
-        self.inner.lock().await.operators.clone()
+        self.inner.read().await.operators.clone()
     }
 }
 
