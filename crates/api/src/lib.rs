@@ -99,6 +99,7 @@ impl AppState {
     #[must_use]
     pub fn new(db: Db) -> Self {
         let version = Arc::new(version::DataVersion::default());
+        version.track_lsn();
         version::spawn_listener(db.url().to_owned(), &version);
         Self {
             reads: ReadSet::primary_only(db.clone()),
@@ -185,7 +186,6 @@ impl AppState {
     #[must_use]
     pub fn with_read_set(mut self, reads: ReadSet) -> Self {
         if reads.standby_count() > 0 {
-            self.shared.version.track_lsn();
             reads.spawn_checker();
         }
         self.reads = reads;

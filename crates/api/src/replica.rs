@@ -20,14 +20,16 @@
 //!   own write on any node. The same position is made the data version's,
 //!   so the writing node's cache, too, only keeps answers that have it.
 //!
-//! Without standbys the layer does nothing (no token is issued: a write
-//! would pay a round trip for nothing).
+//! Tokens are issued without standbys too: several nodes on one database
+//! still each keep a response cache, and a token newer than the version a
+//! node's cache knows makes that node ask the database
+//! ([`cache_may_answer`]), so a client reads its own write on any node.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use funkplan_db::{Lsn, ReadSource};
@@ -98,6 +100,17 @@ fn token_of(req: &Request) -> Result<Lsn, ApiError> {
     text.parse().map_err(|e| ApiError::BadRequest(format!("header {CONSISTENCY}: {e}")))
 }
 
+/// Whether the response cache may answer `req`: not when it presents a
+/// token past the position of the data version this node knows (the
+/// change notification has not reached it yet; what is cached may be
+/// older than the client's own write).
+pub(crate) fn cache_may_answer(state: &AppState, req: &Request) -> bool {
+    match token_of(req) {
+        Ok(t) => t <= state.version().lsn(),
+        Err(_) => false,
+    }
+}
+
 /// The layer (see the module's documentation).
 pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -114,8 +127,22 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
             ReadSource::Standby(i) => Some(i),
             ReadSource::Primary => None,
         };
-        let scope = Arc::new(Scope { token, candidate, used: AtomicUsize::new(0) });
-        let mut resp = READ.scope(scope.clone(), next.run(req)).await;
+        // A read the standby fails (it went down since the last check) is
+        // answered once more from the primary; a GET has no body to keep.
+        let again = candidate.map(|_| (req.method().clone(), req.uri().clone(), req.version(), req.headers().clone(), req.extensions().clone()));
+        let mut scope = Arc::new(Scope { token, candidate, used: AtomicUsize::new(0) });
+        let mut resp = READ.scope(scope.clone(), next.clone().run(req)).await;
+        if let (StatusCode::SERVICE_UNAVAILABLE, Some(ReadSource::Standby(i)), Some((m, uri, version, headers, ext))) = (resp.status(), scope.used(), again) {
+            state.reads().take_out(i, "a read failed on it");
+            let mut req = Request::new(axum::body::Body::empty());
+            *req.method_mut() = m;
+            *req.uri_mut() = uri;
+            *req.version_mut() = version;
+            *req.headers_mut() = headers;
+            *req.extensions_mut() = ext;
+            scope = Arc::new(Scope { token, candidate: None, used: AtomicUsize::new(0) });
+            resp = READ.scope(scope.clone(), next.run(req)).await;
+        }
         if let Some(used) = scope.used() {
             state.reads().count(used);
             if let Ok(v) = HeaderValue::from_str(&state.reads().name(used)) {
@@ -126,7 +153,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     }
     let mut resp = next.run(req).await;
     let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    if writes && resp.status().is_success() && state.reads().standby_count() > 0 {
+    if writes && resp.status().is_success() {
         match state.reads().primary_lsn().await {
             Ok(lsn) => {
                 state.version().advance(lsn);

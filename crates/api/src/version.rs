@@ -6,7 +6,7 @@
 //! connection is down the version is unknown and nothing is cached, so a
 //! missed notification can never leave a stale answer behind.
 //!
-//! With standbys (issue 25) a version also carries a WAL position: the
+//! For standbys and tokens (issue 25) a version also carries a WAL position: the
 //! primary's `pg_current_wal_lsn()` read after the notification arrived,
 //! so at or past the change's commit. Reads served under that version go
 //! to a standby only once it has replayed that far; otherwise a node could
@@ -27,7 +27,7 @@ pub(crate) struct DataVersion {
     /// The WAL position reads of the current version must have (0: none).
     lsn: AtomicU64,
     /// Whether the listener reads the primary's position on each change
-    /// (only with standbys: one query per change otherwise wasted).
+    /// (set by every server; off only for a bare `DataVersion` in tests).
     track_lsn: AtomicBool,
 }
 

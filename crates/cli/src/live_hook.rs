@@ -38,7 +38,14 @@ pub struct LiveHook {
     db: Db,
     /// When tiles last checked the releases' stamp (see [`tiles_engine`]).
     tiles_checked: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Called after the engine followed another node's write.
+    followed: Followed,
 }
+
+/// What to call after following a change: the server's cache
+/// invalidation, so that no tile or dated answer made by the engine before
+/// it followed stays cached under the new data version.
+type Followed = Arc<std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>>;
 
 /// What identifies the stored releases: their dates and checksums (a
 /// replaced release keeps its date but not its checksum).
@@ -94,8 +101,15 @@ impl LiveHook {
         let live = Live::load(db, None).await?;
         live.warm_up(db).await?;
         let loaded = Arc::new(RwLock::new(Loaded { live, stamp }));
-        spawn_follower(Arc::downgrade(&loaded), db.clone());
-        Ok(Self { loaded, db: db.clone(), tiles_checked: Arc::default() })
+        let followed = Followed::default();
+        spawn_follower(Arc::downgrade(&loaded), db.clone(), followed.clone());
+        Ok(Self { loaded, db: db.clone(), tiles_checked: Arc::default(), followed })
+    }
+
+    /// Call `f` each time the engine has followed another node's write
+    /// (once; later calls are ignored).
+    pub fn on_follow(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.followed.set(Box::new(f));
     }
 }
 
@@ -110,14 +124,14 @@ impl LiveHook {
 /// write changes nothing). The figures in the database are already the
 /// writer's; this keeps tiles and dated figures, which come from memory,
 /// the same on every node.
-fn spawn_follower(loaded: std::sync::Weak<RwLock<Loaded>>, db: Db) {
+fn spawn_follower(loaded: std::sync::Weak<RwLock<Loaded>>, db: Db, followed: Followed) {
     tokio::spawn(async move {
         let mut seen = Seen::default();
         loop {
             if loaded.strong_count() == 0 {
                 return;
             }
-            match follow_once(&loaded, &db, &mut seen).await {
+            match follow_once(&loaded, &db, &mut seen, &followed).await {
                 Ok(()) => return,
                 Err(e) => tracing::debug!(error = %e, "engine follower disconnected; retrying"),
             }
@@ -140,7 +154,7 @@ struct Seen {
 const AUDIT_WINDOW: i64 = 1024;
 
 /// One connection's life; `Ok` when the engine is gone.
-async fn follow_once(loaded: &std::sync::Weak<RwLock<Loaded>>, db: &Db, seen: &mut Seen) -> Result<(), String> {
+async fn follow_once(loaded: &std::sync::Weak<RwLock<Loaded>>, db: &Db, seen: &mut Seen, followed: &Followed) -> Result<(), String> {
     use futures_util::StreamExt;
     let (client, mut conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
         .await
@@ -211,7 +225,13 @@ async fn follow_once(loaded: &std::sync::Weak<RwLock<Loaded>>, db: &Db, seen: &m
             let Some(l) = loaded.upgrade() else { return Ok(()) };
             let g = l.read().await;
             match g.live.follow(db, &sites).await {
-                Ok(boxes) => tracing::debug!(sites = sites.len(), boxes, "followed a change from another node"),
+                Ok(0) => {}
+                Ok(boxes) => {
+                    tracing::debug!(sites = sites.len(), boxes, "followed a change from another node");
+                    if let Some(f) = followed.get() {
+                        f();
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "following a change: the engine's tiles may lag until the next one"),
             }
         }

@@ -278,6 +278,19 @@ impl ReadSet {
         ReadSource::Primary
     }
 
+    /// Take standby `i` out of rotation now (a read failed on it); the
+    /// checker puts it back once it answers and keeps up.
+    pub fn take_out(&self, i: usize, why: &str) {
+        if let Some(s) = self.inner.standbys.get(i) {
+            if s.in_rotation.swap(false, Ordering::AcqRel) {
+                tracing::warn!(standby = %s.name, url = %s.url, reason = why, "standby out of rotation");
+            }
+            if let Ok(mut e) = s.error.lock() {
+                *e = Some(why.to_owned());
+            }
+        }
+    }
+
     /// Count a read as answered by `source` (for `/metrics`).
     pub fn count(&self, source: ReadSource) {
         match source {

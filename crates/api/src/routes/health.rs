@@ -23,7 +23,8 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Val
         .map_err(|e| ApiError::Unavailable(funkplan_db::pg_detail(&e)))?;
     let reads = state.reads();
     if reads.standby_count() == 0 {
-        return Ok(Json(json!({"status": "ok", "database": "primary"})));
+        // The contract of DESIGN §7, unchanged for a single database.
+        return Ok(Json(json!({"status": "ok"})));
     }
     let standbys = reads.status();
     let lag = match source {

@@ -120,9 +120,11 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let state = funkplan_api::AppState::new(db)
         .with_read_set(reads)
         .with_web_dir(a.web_dir)
-        .with_coverage_hook(hook)
+        .with_coverage_hook(hook.clone())
         .with_origin(origin)
         .with_site_margin_m(a.site_margin_m);
+    let cache = state.clone();
+    hook.on_follow(move || cache.invalidate());
     funkplan_api::serve(listener, state, limits).await?;
     Ok(())
 }
