@@ -136,6 +136,16 @@ fn free_port() -> u16 {
     free_addr().rsplit_once(':').unwrap().1.parse().unwrap()
 }
 
+/// The load balancer process, stopped at the end.
+struct Lb(Child);
+
+impl Drop for Lb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 struct Server {
     child: Child,
     addr: String,
@@ -344,6 +354,42 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     let engine_a = dated(&a.addr);
     assert_ne!(engine_a, engine_before, "a site on air in a dead spot moves the engine's figures");
     until("node B's engine follows node A's writes", 5, || dated(&b.addr) == engine_a);
+
+    // --- Through HAProxy with docs/deployment/haproxy.cfg as it is, only
+    // the addresses replaced: a write and the reads after it, with the
+    // token, land on either node and see the write.
+    let lb_addr = free_addr();
+    let cfg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deployment/haproxy.cfg"))
+        .unwrap()
+        .replace("*:80", &lb_addr)
+        .replace("10.0.0.11:8080", &a.addr)
+        .replace("10.0.0.12:8080", &b.addr);
+    assert!(cfg.contains(&a.addr) && cfg.contains(&b.addr) && cfg.contains(&lb_addr), "{cfg}");
+    let cfg_path = scratch.0.join("haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let lb = Lb(Command::new("haproxy")
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg_path)
+        .stdout(std::fs::File::create(scratch.0.join("haproxy.log")).unwrap())
+        .stderr(std::fs::File::create(scratch.0.join("haproxy.err")).unwrap())
+        .spawn()
+        .expect("haproxy (scripts/test installs the Debian package) to run the load balancer of docs/deployment.md"));
+    let lb_log = || std::fs::read_to_string(scratch.0.join("haproxy.err")).unwrap_or_default() + &std::fs::read_to_string(scratch.0.join("haproxy.log")).unwrap_or_default();
+    let t0 = Instant::now();
+    while !matches!(http(&lb_addr, "GET", "/healthz", &[], None), Ok((200, _, _))) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "HAProxy does not forward to the nodes: {}", lb_log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (s, h, body) = http(&lb_addr, "POST", "/api/v1/sites", &[("Authorization", &auth)], Some(&site("REPL-LB"))).unwrap();
+    assert_eq!(s, 201, "{body}");
+    let lsn = header(&h, "funkplan-consistency").unwrap().to_ascii_uppercase();
+    for _ in 0..4 {
+        let (s, n, _) = planned(&lb_addr, &ags, Some(&lsn));
+        assert_eq!((s, n), (200, before + 3.0), "every read through the balancer with the token sees the write");
+    }
+    drop(lb);
+    let before = before + 1.0;
 
     // --- The standby stopped: reads still answer, from the primary.
     standby.stop();
