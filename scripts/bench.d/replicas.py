@@ -199,7 +199,8 @@ def p50_single(port: int, paths: list[str]) -> tuple[float, dict]:
         times.append((time.perf_counter() - t0) * 1e3)
         if r.status != 200:
             raise RuntimeError(f"GET {path} on port {port}: {r.status}")
-        src = r.getheader("Funkplan-Read-Source") or "cache"
+        # A node without standbys names no source: it reads the primary.
+        src = r.getheader("Funkplan-Read-Source") or "primary (no standbys)"
         sources[src] = sources.get(src, 0) + 1
     c.close()
     return statistics.median(times), sources
