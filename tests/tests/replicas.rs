@@ -238,6 +238,7 @@ fn ok(args: &[&str], url: &str) -> String {
 
 #[test]
 fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
+    let t0 = Instant::now();
     let scratch = Scratch::new();
 
     // --- The primary: initdb, streaming replication is its default
@@ -255,6 +256,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
         c.batch_execute("CREATE DATABASE funkplan").await.unwrap();
     });
 
+    eprintln!("replicas: {:>5.1} s, next: The small demo on it.", t0.elapsed().as_secs_f64());
     // --- The small demo on it.
     let demo = scratch.sub("demo");
     let d = demo.to_str().unwrap();
@@ -279,6 +281,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     let token = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
     let auth = format!("Bearer {token}");
 
+    eprintln!("replicas: {:>5.1} s, next: The hot standby", t0.elapsed().as_secs_f64());
     // --- The hot standby: pg_basebackup -R writes standby.signal and
     // primary_conninfo; it streams from the primary's socket.
     let standby = Pg { dir: scratch.sub("standby"), port: free_port() };
@@ -328,6 +331,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     assert_eq!(s, 200);
     assert_eq!(source(&b.addr), (200, Some("standby-1".to_owned())), "node B reads from the standby");
 
+    eprintln!("replicas: {:>5.1} s, next: Read your writes", t0.elapsed().as_secs_f64());
     // --- Read your writes: a site written through node A, read back
     // through node B with the token.
     let site = |id: &str| format!(r#"{{"site_id":"{id}","operator":"telekom","lon":{lon},"lat":{lat},"status":"on_air","technologies":["lte"]}}"#);
@@ -343,6 +347,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     assert_eq!(s, 400, "a malformed token is refused: {body}");
     assert!(body.contains("funkplan-consistency"), "{body}");
 
+    eprintln!("replicas: {:>5.1} s, next: Eventual without the token", t0.elapsed().as_secs_f64());
     // --- Eventual without the token: the next write shows on node B by
     // itself (cache turned over, figures replayed).
     let (s, _, body) = http(&a.addr, "POST", "/api/v1/sites", &[("Authorization", &auth)], Some(&site("REPL-2"))).unwrap();
@@ -355,6 +360,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     assert_ne!(engine_a, engine_before, "a site on air in a dead spot moves the engine's figures");
     until("node B's engine follows node A's writes", 5, || dated(&b.addr) == engine_a);
 
+    eprintln!("replicas: {:>5.1} s, next: Through HAProxy with docs/deployment/hap", t0.elapsed().as_secs_f64());
     // --- Through HAProxy with docs/deployment/haproxy.cfg as it is, only
     // the addresses replaced: a write and the reads after it, with the
     // token, land on either node and see the write.
@@ -376,9 +382,9 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
         .spawn()
         .expect("haproxy (scripts/test installs the Debian package) to run the load balancer of docs/deployment.md"));
     let lb_log = || std::fs::read_to_string(scratch.0.join("haproxy.err")).unwrap_or_default() + &std::fs::read_to_string(scratch.0.join("haproxy.log")).unwrap_or_default();
-    let t0 = Instant::now();
+    let lb_started = Instant::now();
     while !matches!(http(&lb_addr, "GET", "/healthz", &[], None), Ok((200, _, _))) {
-        assert!(t0.elapsed() < Duration::from_secs(20), "HAProxy does not forward to the nodes: {}", lb_log());
+        assert!(lb_started.elapsed() < Duration::from_secs(20), "HAProxy does not forward to the nodes: {}", lb_log());
         std::thread::sleep(Duration::from_millis(50));
     }
     let (s, h, body) = http(&lb_addr, "POST", "/api/v1/sites", &[("Authorization", &auth)], Some(&site("REPL-LB"))).unwrap();
@@ -391,6 +397,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     drop(lb);
     let before = before + 1.0;
 
+    eprintln!("replicas: {:>5.1} s, next: The standby stopped", t0.elapsed().as_secs_f64());
     // --- The standby stopped: reads still answer, from the primary.
     standby.stop();
     until("node B takes the stopped standby out", 10, || !in_rotation(&health(&b.addr)));
@@ -402,6 +409,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     until("node B puts the standby back", 30, || in_rotation(&health(&b.addr)));
     assert_eq!(source(&b.addr), (200, Some("standby-1".to_owned())));
 
+    eprintln!("replicas: {:>5.1} s, next: Replay delayed beyond FUNKPLAN_MAX_REPLI", t0.elapsed().as_secs_f64());
     // --- Replay delayed beyond FUNKPLAN_MAX_REPLICA_LAG (1 s): out.
     let auto = standby.dir.join("data/postgresql.auto.conf");
     let original = std::fs::read_to_string(&auto).unwrap();
@@ -425,6 +433,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     assert!(metrics.contains("funkplan_replica_lag_seconds{standby=\"standby-1\"}"), "{metrics}");
     assert!(metrics.contains("funkplan_reads_total{source=\"standby\"}"), "{metrics}");
 
+    eprintln!("replicas: {:>5.1} s, next: The primary stopped", t0.elapsed().as_secs_f64());
     // --- The primary stopped: writes 503 with Retry-After, reads answer
     // from the standby.
     primary.stop();
@@ -435,5 +444,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     assert_eq!((s, n), (200, before + 3.0), "reads answer while the primary is away");
     assert_eq!(source(&b.addr), (200, Some("standby-1".to_owned())), "from the standby");
     until("node B reports the primary down", 10, || health(&b.addr)["primary"] == "down");
+    eprintln!("replicas: {:>5.1} s, stopping", t0.elapsed().as_secs_f64());
     drop((a, b));
+    eprintln!("replicas: {:>5.1} s, nodes stopped", t0.elapsed().as_secs_f64());
 }
