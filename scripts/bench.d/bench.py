@@ -41,6 +41,7 @@ import web  # noqa: E402 — the section of issue 22's web numbers, beside this 
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
+import replicas  # noqa: E402 — the section of issue 25's hot standbys and nodes, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1378,7 +1379,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,replicas")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1411,7 +1412,7 @@ def main():
         step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web"}:
+            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web", "replicas"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1436,6 +1437,8 @@ def main():
             step("web", lambda: web.bench_web(b))
             # Last: its PATCHes move sites, which the sections above read.
             step("load", b.bench_load)
+            # Issue 25: a hot standby and two more nodes (adds sites, so after load).
+            step("replicas", lambda: replicas.bench_replicas(b))
         # After everything that reads the demo data: it re-ingests the
         # municipalities and households in other formats.
         step("formats", lambda: formats.bench_formats(b))

@@ -11,14 +11,91 @@ export class ApiError extends Error {
   }
 }
 
-export async function getJson(url, { signal } = {}) {
+// Read your writes (issue 25): a write's answer carries the WAL position it
+// committed at in `Funkplan-Consistency`; reads send the newest one this
+// browser tab has seen, so a node behind a load balancer that reads from a
+// hot standby answers them only once it has that write (else from the
+// primary). Kept per tab (sessionStorage) so a reload keeps it.
+export const CONSISTENCY = 'Funkplan-Consistency';
+const TOKEN_KEY = 'funkplan.consistency';
+let consistencyToken = null;
+
+/** `0/3000060` as a BigInt, or null for anything else. */
+export function parseLsn(text) {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(String(text ?? '').trim());
+  return m ? (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`) : null;
+}
+
+/** The newer of two tokens (either may be null or malformed). */
+export function newerToken(a, b) {
+  const pa = parseLsn(a);
+  const pb = parseLsn(b);
+  if (pb === null) return pa === null ? null : a;
+  if (pa === null) return b;
+  return pb > pa ? b : a;
+}
+
+/** The token reads send, or null. */
+export function consistency() {
+  if (consistencyToken === null) {
+    try {
+      const kept = sessionStorage.getItem(TOKEN_KEY);
+      if (parseLsn(kept) !== null) consistencyToken = kept;
+    } catch { /* no storage (node, private mode) */ }
+  }
+  return consistencyToken;
+}
+
+/** Keep the token of a write's answer `res` (a fetch Response), if newer. */
+export function noteConsistency(res) {
+  const t = newerToken(consistency(), res?.headers?.get?.(CONSISTENCY) ?? null);
+  if (t !== null && t !== consistencyToken) {
+    consistencyToken = t;
+    try { sessionStorage.setItem(TOKEN_KEY, t); } catch { /* no storage */ }
+  }
+}
+
+/** The headers of a read: JSON wanted, the token if this tab wrote. */
+export function readHeaders() {
+  const h = { Accept: 'application/json, application/geo+json' };
+  const t = consistency();
+  if (t !== null) h[CONSISTENCY] = t;
+  return h;
+}
+
+/**
+ * A write (`POST`/`PATCH`) with a JSON body and a bearer token; keeps the
+ * consistency token of its answer for the reads after it. Errors as
+ * `getJson`'s.
+ */
+export async function sendJson(method, url, body, { bearer, ifMatch, signal } = {}) {
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (ifMatch) headers['If-Match'] = ifMatch;
   let res;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' }, signal });
+    res = await fetch(url, { method, headers, body: JSON.stringify(body), signal });
   } catch (e) {
     if (e?.name === 'AbortError') throw e;
     throw new ApiError('Der Funkplan-Server ist nicht erreichbar. Bitte Verbindung prüfen und erneut versuchen.', { url, unreachable: true });
   }
+  noteConsistency(res);
+  return answer(res, url);
+}
+
+export async function getJson(url, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(url, { headers: readHeaders(), signal });
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError('Der Funkplan-Server ist nicht erreichbar. Bitte Verbindung prüfen und erneut versuchen.', { url, unreachable: true });
+  }
+  return answer(res, url);
+}
+
+/** The JSON of `res`, or an ApiError with a German message and the server's detail. */
+async function answer(res, url) {
   if (!res.ok) {
     let detail = '';
     try {

@@ -196,6 +196,9 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let Some(version) = state.data_version() else {
         return next.run(req).await;
     };
+    if !crate::replica::cache_may_answer(&state, &req) {
+        return next.run(req).await;
+    }
     // Whatever builds links is part of the key: the origin resolved from
     // `Host` and, from trusted proxies only, the forwarded headers
     // ([`crate::origin`]). Two clients share an entry only when every link

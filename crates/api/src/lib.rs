@@ -22,6 +22,7 @@ mod metrics;
 pub mod openapi;
 pub mod origin;
 mod reload;
+pub mod replica;
 mod routes;
 pub mod server;
 mod store;
@@ -35,7 +36,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, Method};
 use axum::Router;
-use funkplan_db::Db;
+use funkplan_db::{Db, ReadSet, ReadSource};
 use funkplan_model::Change;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -75,6 +76,9 @@ pub struct AppState {
     /// Whether point collections are answered from memory
     /// ([`AppState::with_memory`]).
     memory_on: bool,
+    /// The primary and the hot standbys reads may go to
+    /// ([`AppState::with_read_set`]; by default the primary alone).
+    reads: ReadSet,
 }
 
 struct Shared {
@@ -98,8 +102,10 @@ impl AppState {
     #[must_use]
     pub fn new(db: Db) -> Self {
         let version = Arc::new(version::DataVersion::default());
+        version.track_lsn();
         version::spawn_listener(db.url().to_owned(), &version);
         Self {
+            reads: ReadSet::primary_only(db.clone()),
             db,
             hook: None,
             web_dir: Arc::new(PathBuf::from(DEFAULT_WEB_DIR)),
@@ -167,8 +173,35 @@ impl AppState {
         self.hook.as_ref()
     }
 
+    /// The database to use. Inside a `GET` or `HEAD` request this is the
+    /// pool [`replica`] chose for it (a standby in rotation that has the
+    /// client's token and the current data version, else the primary);
+    /// everywhere else the primary.
     pub fn db(&self) -> &Db {
-        &self.db
+        match replica::resolve(self) {
+            ReadSource::Primary => &self.db,
+            standby => self.reads.db(standby),
+        }
+    }
+
+    /// Read from the standbys of `reads` too (issue 25); its primary must
+    /// be the database this state was made with. Starts the checker that
+    /// keeps standbys in rotation or out (needs a Tokio runtime).
+    #[must_use]
+    pub fn with_read_set(mut self, reads: ReadSet) -> Self {
+        if reads.standby_count() > 0 {
+            reads.spawn_checker();
+        }
+        self.reads = reads;
+        self
+    }
+
+    pub(crate) fn reads(&self) -> &ReadSet {
+        &self.reads
+    }
+
+    pub(crate) fn version(&self) -> &version::DataVersion {
+        &self.shared.version
     }
 
     #[must_use]
@@ -289,6 +322,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     routes::build(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), replica::layer))
         .layer(axum::middleware::from_fn(ogc_html::layer))
         .layer(axum::middleware::from_fn_with_state(state, origin::attach))
         .layer(axum::middleware::from_fn(http::conditional))
@@ -302,8 +336,14 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(tower_http::cors::Any)
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-                .allow_headers([header::IF_NONE_MATCH, header::ACCEPT, header::CONTENT_TYPE])
-                .expose_headers([header::ETAG, HeaderName::from_static("content-crs"), x_request_id.clone()]),
+                .allow_headers([header::IF_NONE_MATCH, header::ACCEPT, header::CONTENT_TYPE, HeaderName::from_static(replica::CONSISTENCY)])
+                .expose_headers([
+                    header::ETAG,
+                    HeaderName::from_static("content-crs"),
+                    x_request_id.clone(),
+                    HeaderName::from_static(replica::CONSISTENCY),
+                    HeaderName::from_static(replica::READ_SOURCE),
+                ]),
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -5,6 +5,13 @@
 //! whichever process committed it) and bumps an in-memory counter. While that
 //! connection is down the version is unknown and nothing is cached, so a
 //! missed notification can never leave a stale answer behind.
+//!
+//! For standbys and tokens (issue 25) a version also carries a WAL position: the
+//! primary's `pg_current_wal_lsn()` read after the notification arrived,
+//! so at or past the change's commit. Reads served under that version go
+//! to a standby only once it has replayed that far; otherwise a node could
+//! cache a standby's older answer under the new version and keep handing
+//! it out until the next change.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -17,6 +24,11 @@ use tokio_postgres::AsyncMessage;
 pub(crate) struct DataVersion {
     epoch: AtomicU64,
     live: AtomicBool,
+    /// The WAL position reads of the current version must have (0: none).
+    lsn: AtomicU64,
+    /// Whether the listener reads the primary's position on each change
+    /// (set by every server; off only for a bare `DataVersion` in tests).
+    track_lsn: AtomicBool,
 }
 
 impl DataVersion {
@@ -32,6 +44,25 @@ impl DataVersion {
     /// Mark everything cached so far as outdated.
     pub(crate) fn bump(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The WAL position reads of the current version must have replayed.
+    /// Read after [`DataVersion::current`]: it is raised before the epoch
+    /// moves, so it is at least that version's.
+    pub(crate) fn lsn(&self) -> funkplan_db::Lsn {
+        funkplan_db::Lsn(self.lsn.load(Ordering::Acquire))
+    }
+
+    /// Raise the position reads must have, then move the version (so no
+    /// reader sees the new version with the old position).
+    pub(crate) fn advance(&self, lsn: funkplan_db::Lsn) {
+        self.lsn.fetch_max(lsn.0, Ordering::AcqRel);
+        self.bump();
+    }
+
+    /// Read the primary's position on every change from now on.
+    pub(crate) fn track_lsn(&self) {
+        self.track_lsn.store(true, Ordering::Release);
     }
 
     fn set_live(&self, live: bool) {
@@ -98,6 +129,18 @@ async fn listen_once(url: &str, weak: &Weak<DataVersion>) -> Result<(), String> 
             loop {
                 match rx.recv().await {
                     Some(true) => match weak.upgrade() {
+                        Some(v) if v.track_lsn.load(Ordering::Acquire) => {
+                            // Several changes may be waiting: one position,
+                            // read after all of them, serves them all.
+                            while let Ok(true) = rx.try_recv() {}
+                            match client.query_one("SELECT pg_current_wal_lsn()::text AS lsn", &[]).await {
+                                Ok(row) => match row.try_get::<_, String>("lsn").ok().and_then(|t| t.parse().ok()) {
+                                    Some(lsn) => v.advance(lsn),
+                                    None => break Err("unreadable WAL position".to_owned()),
+                                },
+                                Err(e) => break Err(funkplan_db::pg_detail(&e)),
+                            }
+                        }
                         Some(v) => v.bump(),
                         None => break Ok(()),
                     },

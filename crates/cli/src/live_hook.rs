@@ -38,7 +38,14 @@ pub struct LiveHook {
     db: Db,
     /// When tiles last checked the releases' stamp (see [`tiles_engine`]).
     tiles_checked: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Called after the engine followed another node's write.
+    followed: Followed,
 }
+
+/// What to call after following a change: the server's cache
+/// invalidation, so that no tile or dated answer made by the engine before
+/// it followed stays cached under the new data version.
+type Followed = Arc<std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>>;
 
 /// What identifies the stored releases: their dates and checksums (a
 /// replaced release keeps its date but not its checksum).
@@ -93,8 +100,145 @@ impl LiveHook {
         let stamp = releases_stamp(db).await?;
         let live = Live::load(db, None).await?;
         live.warm_up(db).await?;
-        Ok(Self { loaded: Arc::new(RwLock::new(Loaded { live, stamp })), db: db.clone(), tiles_checked: Arc::default() })
+        let loaded = Arc::new(RwLock::new(Loaded { live, stamp }));
+        let followed = Followed::default();
+        spawn_follower(Arc::downgrade(&loaded), db.clone(), followed.clone());
+        Ok(Self { loaded, db: db.clone(), tiles_checked: Arc::default(), followed })
     }
+
+    /// Call `f` each time the engine has followed another node's write
+    /// (once; later calls are ignored).
+    pub fn on_follow(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.followed.set(Box::new(f));
+    }
+}
+
+/// Several `serve` nodes (issue 25): each keeps its own engine, but only
+/// the node that took a write runs the engine's update and writes the
+/// figures (`CoverageHook::changed`). The others learn of it here: a
+/// connection to the primary LISTENs on `funkplan_change` (sent at every
+/// commit that changed data, V30/V31; NOTIFY reaches only sessions on the
+/// primary, never a standby), reads the audit rows added since, and lets
+/// the engine re-read those sites without writing anything
+/// ([`Live::follow`], idempotent, so the writing node following its own
+/// write changes nothing). The figures in the database are already the
+/// writer's; this keeps tiles and dated figures, which come from memory,
+/// the same on every node.
+fn spawn_follower(loaded: std::sync::Weak<RwLock<Loaded>>, db: Db, followed: Followed) {
+    tokio::spawn(async move {
+        let mut seen = Seen::default();
+        loop {
+            if loaded.strong_count() == 0 {
+                return;
+            }
+            match follow_once(&loaded, &db, &mut seen, &followed).await {
+                Ok(()) => return,
+                Err(e) => tracing::debug!(error = %e, "engine follower disconnected; retrying"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Audit rows already followed. Ids are handed out at insert, not at
+/// commit, so a lower id can become visible after a higher one: rows are
+/// read from a window below the highest id seen, and skipped when seen.
+#[derive(Default)]
+struct Seen {
+    ids: std::collections::BTreeSet<i64>,
+    /// Read rows above this id (None: start from now).
+    low: Option<i64>,
+}
+
+/// How far below the highest followed audit id rows are read again.
+const AUDIT_WINDOW: i64 = 1024;
+
+/// One connection's life; `Ok` when the engine is gone.
+async fn follow_once(loaded: &std::sync::Weak<RwLock<Loaded>>, db: &Db, seen: &mut Seen, followed: &Followed) -> Result<(), String> {
+    use futures_util::StreamExt;
+    let (client, mut conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .map_err(|e| funkplan_db::pg_detail(&e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            if matches!(m, tokio_postgres::AsyncMessage::Notification(_)) && tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    let result = async {
+        client.batch_execute("LISTEN funkplan_change").await.map_err(|e| funkplan_db::pg_detail(&e))?;
+        if seen.low.is_none() {
+            let row = client
+                .query_one("SELECT coalesce(max(id), 0) AS id FROM audit_log", &[])
+                .await
+                .map_err(|e| funkplan_db::pg_detail(&e))?;
+            seen.low = Some(row.try_get("id").map_err(|e| funkplan_db::pg_detail(&e))?);
+        }
+        // After a reconnect, what committed meanwhile is read at once below.
+        let stmt = client
+            .prepare(
+                "SELECT id, entity, entity_id, before->>'site_id' AS before_site, after->>'site_id' AS after_site \
+                 FROM audit_log WHERE id > $1 ORDER BY id",
+            )
+            .await
+            .map_err(|e| funkplan_db::pg_detail(&e))?;
+        let mut first = true;
+        loop {
+            if !first {
+                if rx.recv().await.is_none() {
+                    return Err("connection closed".to_owned());
+                }
+                while rx.try_recv().is_ok() {}
+            }
+            first = false;
+            let low = seen.low.unwrap_or(0);
+            let rows = client.query(&stmt, &[&low]).await.map_err(|e| funkplan_db::pg_detail(&e))?;
+            let mut sites: Vec<String> = Vec::new();
+            for r in &rows {
+                let id: i64 = r.try_get("id").map_err(|e| funkplan_db::pg_detail(&e))?;
+                if !seen.ids.insert(id) {
+                    continue;
+                }
+                let entity: String = r.try_get("entity").map_err(|e| funkplan_db::pg_detail(&e))?;
+                if entity == "site" {
+                    sites.push(r.try_get("entity_id").map_err(|e| funkplan_db::pg_detail(&e))?);
+                }
+                for col in ["before_site", "after_site"] {
+                    if let Ok(Some(s)) = r.try_get::<_, Option<String>>(col) {
+                        sites.push(s);
+                    }
+                }
+            }
+            if let Some(&top) = seen.ids.last() {
+                let floor = top - AUDIT_WINDOW;
+                seen.low = Some(floor.max(seen.low.unwrap_or(0)));
+                seen.ids = seen.ids.split_off(&floor);
+            }
+            sites.sort_unstable();
+            sites.dedup();
+            if sites.is_empty() {
+                continue;
+            }
+            let Some(l) = loaded.upgrade() else { return Ok(()) };
+            let g = l.read().await;
+            match g.live.follow(db, &sites).await {
+                Ok(0) => {}
+                Ok(boxes) => {
+                    tracing::debug!(sites = sites.len(), boxes, "followed a change from another node");
+                    if let Some(f) = followed.get() {
+                        f();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "following a change: the engine's tiles may lag until the next one"),
+            }
+        }
+    }
+    .await;
+    driver.abort();
+    result
 }
 
 impl CoverageHook for LiveHook {

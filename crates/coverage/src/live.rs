@@ -508,69 +508,12 @@ impl Live {
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
         let (flags, actual, scenario, spots, parts) = cpu(|| {
-            let model = st.model;
-            let reach = |s: &Site| own_reach(&model, s);
-            // The boxes within reach of each site's old and new disks (kept
-            // apart: a batch of writes spread over the state would otherwise
-            // re-stamp the box around all of them).
-            let mut boxes = Vec::with_capacity(2 * site_ids.len());
-            let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
-            for id in site_ids {
-                if let Some(&i) = st.index.get(id) {
-                    let old = &st.sites[i];
-                    boxes.push(Rect::around(&st.grid, old.x, old.y, reach(old)));
-                }
-                match fresh_by_id.remove(id) {
-                    Some(mut s) => {
-                        s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
-                        boxes.push(Rect::around(&st.grid, s.x, s.y, reach(&s)));
-                        match st.index.get(id) {
-                            Some(&i) => st.sites[i] = s,
-                            None => {
-                                st.index.insert(id.clone(), st.sites.len());
-                                st.sites.push(s);
-                            }
-                        }
-                    }
-                    None => {
-                        if let Some(i) = st.index.remove(id) {
-                            st.sites.swap_remove(i);
-                            if let Some(moved) = st.sites.get(i) {
-                                st.index.insert(moved.id.clone(), i);
-                            }
-                        }
-                    }
-                }
-            }
-            let boxes = disjoint(boxes);
+            let (boxes, near_sites) = replace_and_restamp(st, site_ids, fresh);
             let mut flags = vec![false; st.grid.ags.len()];
             for b in &boxes {
                 munis_in(&st.grid, *b, &mut flags);
             }
             let region = munis_rect(&st.grid, &flags);
-            // Only cells within reach of a changed site can change their
-            // operator sets: re-stamp those boxes, then re-sum the whole
-            // municipalities around them. Only the sites whose largest disk
-            // can reach a box take part (stamp clears the box and ORs in
-            // the runs of the sites it is given; a site farther away has
-            // none there): a few hundred instead of every site of the state.
-            let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
-            let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
-            for s in &st.sites {
-                let r = Rect::around(&st.grid, s.x, s.y, reach(s));
-                if !overlap(r, hull) {
-                    continue;
-                }
-                for (b, n) in boxes.iter().zip(&mut near) {
-                    if overlap(r, *b) {
-                        n.push(s.clone());
-                    }
-                }
-            }
-            for (b, n) in boxes.iter().zip(&near) {
-                stamp(&st.grid, &st.model, n, &mut st.masks, *b);
-            }
-            let near_sites: usize = near.iter().map(Vec::len).sum();
             let stamp_ms = t1.elapsed().as_secs_f64() * 1e3;
             let (actual, scenario) =
                 aggregate_flagged(&st.grid, &st.masks, &st.bits, st.source, &flags);
@@ -634,6 +577,113 @@ impl Live {
             computed_at: written.computed_at,
             batch_writes: batch.writes(),
         })
+    }
+}
+
+/// Put the `fresh` state of `site_ids` into the engine (a site missing
+/// from `fresh` was deleted) and re-stamp the cells within reach of their
+/// old and new disks. Returns the re-stamped boxes and how many sites took
+/// part in stamping them.
+fn replace_and_restamp(st: &mut State, site_ids: &[String], fresh: Vec<Site>) -> (Vec<Rect>, usize) {
+    let model = st.model;
+    let reach = |s: &Site| own_reach(&model, s);
+    // The boxes within reach of each site's old and new disks (kept
+    // apart: a batch of writes spread over the state would otherwise
+    // re-stamp the box around all of them).
+    let mut boxes = Vec::with_capacity(2 * site_ids.len());
+    let mut fresh_by_id: HashMap<String, Site> = fresh.into_iter().map(|s| (s.id.clone(), s)).collect();
+    for id in site_ids {
+        if let Some(&i) = st.index.get(id) {
+            let old = &st.sites[i];
+            boxes.push(Rect::around(&st.grid, old.x, old.y, reach(old)));
+        }
+        match fresh_by_id.remove(id) {
+            Some(mut s) => {
+                s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+                boxes.push(Rect::around(&st.grid, s.x, s.y, reach(&s)));
+                match st.index.get(id) {
+                    Some(&i) => st.sites[i] = s,
+                    None => {
+                        st.index.insert(id.clone(), st.sites.len());
+                        st.sites.push(s);
+                    }
+                }
+            }
+            None => {
+                if let Some(i) = st.index.remove(id) {
+                    st.sites.swap_remove(i);
+                    if let Some(moved) = st.sites.get(i) {
+                        st.index.insert(moved.id.clone(), i);
+                    }
+                }
+            }
+        }
+    }
+    let boxes = disjoint(boxes);
+    // Only cells within reach of a changed site can change their operator
+    // sets: re-stamp those boxes. Only the sites whose largest disk can
+    // reach a box take part (stamp clears the box and ORs in the runs of
+    // the sites it is given; a site farther away has none there): a few
+    // hundred instead of every site of the state.
+    let mut near: Vec<Vec<Site>> = vec![Vec::new(); boxes.len()];
+    let hull = boxes.iter().fold(Rect { r0: 0, r1: 0, c0: 0, c1: 0 }, |h, b| h.union(*b));
+    for s in &st.sites {
+        let r = Rect::around(&st.grid, s.x, s.y, reach(s));
+        if !overlap(r, hull) {
+            continue;
+        }
+        for (b, n) in boxes.iter().zip(&mut near) {
+            if overlap(r, *b) {
+                n.push(s.clone());
+            }
+        }
+    }
+    for (b, n) in boxes.iter().zip(&near) {
+        stamp(&st.grid, &st.model, n, &mut st.masks, *b);
+    }
+    (boxes, near.iter().map(Vec::len).sum())
+}
+
+impl Live {
+    /// Take in sites another process changed and reflected already (issue
+    /// 25: another `serve` node took the write, and its engine wrote the
+    /// figures): re-read them and re-stamp around them, so this engine's
+    /// tiles and dated figures agree, without writing anything. Idempotent:
+    /// it reads the sites' current rows, so following a change twice, or
+    /// one this engine applied itself, leaves the same state (and sites
+    /// already as the engine holds them are not re-stamped at all).
+    /// Returns how many boxes were re-stamped.
+    ///
+    /// # Errors
+    /// When the sites cannot be read.
+    pub async fn follow(&self, db: &Db, site_ids: &[String]) -> Result<usize> {
+        if site_ids.is_empty() {
+            return Ok(0);
+        }
+        let conn = db.conn().await?;
+        let mut st = self.inner.write().await;
+        let fresh = load::sites(&conn, Some(site_ids)).await?;
+        drop(conn);
+        let st = &mut *st;
+        // Sites whose row equals what the engine holds (this engine applied
+        // the write itself, or followed it already) need no re-stamp.
+        let mut fresh = fresh;
+        for s in &mut fresh {
+            s.urban = is_urban(&st.grid, &st.model, s.x, s.y);
+        }
+        let same = |id: &String| {
+            let held = st.index.get(id).map(|&i| &st.sites[i]);
+            let now = fresh.iter().find(|s| &s.id == id);
+            held == now
+        };
+        let changed: Vec<String> = site_ids.iter().filter(|id| !same(id)).cloned().collect();
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        st.dated.clear();
+        st.tile_at = None;
+        let (boxes, _) = cpu(|| replace_and_restamp(st, &changed, fresh));
+        Ok(boxes.len())
     }
 }
 

@@ -188,3 +188,42 @@ async fn concurrent_updates_lose_nothing() {
     fresh.recompute(&db, Recompute::default()).await.unwrap();
     assert_eq!(after_incremental, snapshot(&c).await);
 }
+
+/// Several `serve` nodes (issue 25): node B's engine follows writes node A
+/// applied (`Live::follow`: re-read and re-stamp, nothing written) and ends
+/// with the cells a freshly loaded engine has, in both views; following
+/// again, or a site already as held, changes nothing.
+#[tokio::test]
+async fn a_following_engine_equals_a_fresh_one_and_writes_nothing() {
+    use funkplan_coverage::tiles::{CellArea, View};
+    let t = TestDb::new().await;
+    let db = t.db().await;
+    let c = t.client().await;
+    common::fixture(&c, 29, true).await;
+    let writer = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
+    writer.recompute(&db, Recompute::default()).await.unwrap();
+    let follower = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
+    let all = CellArea { n0: 0, n1: 1_000_000, e0: 0, e1: 1_000_000 };
+    let cells = |l: Live| async move { (l.tile_cells(all, View::Actual).await.items, l.tile_cells(all, View::Scenario).await.items) };
+    let start = cells(follower.clone()).await;
+    let runs = "SELECT count(*) FROM coverage_run";
+    let steps: Vec<(&str, &str)> = vec![
+        ("S-1", "UPDATE site SET status = 'on_air', technologies = '{lte,5g}' WHERE site_id = 'S-1'"),
+        ("S-4", "UPDATE site SET geom = ST_Point(351500, 5701500, 25832) WHERE site_id = 'S-4'"),
+        ("NEW-1", "INSERT INTO site (site_id, operator_id, geom, status, technologies) VALUES ('NEW-1', 'telefonica', ST_Point(352400, 5700900, 25832), 'on_air', '{lte}')"),
+        ("S-9", "DELETE FROM measure WHERE site_id = 'S-9'; DELETE FROM site WHERE site_id = 'S-9'"),
+    ];
+    for (site, sql) in &steps {
+        c.batch_execute(sql).await.unwrap();
+        writer.sites_changed(&db, &[(*site).to_owned()]).await.unwrap();
+        let before: i64 = c.query_one(runs, &[]).await.unwrap().get(0);
+        assert!(follower.follow(&db, &[(*site).to_owned()]).await.unwrap() > 0, "{site} re-stamped");
+        assert_eq!(c.query_one(runs, &[]).await.unwrap().get::<_, i64>(0), before, "following writes no run");
+        assert_eq!(follower.follow(&db, &[(*site).to_owned()]).await.unwrap(), 0, "{site} followed twice: nothing to do");
+    }
+    let followed = cells(follower.clone()).await;
+    assert_ne!(followed, start, "the writes changed cells");
+    let fresh = Live::load(&db, Some(CoverageSource::Union)).await.unwrap();
+    assert_eq!(followed, cells(fresh).await, "the follower holds what a fresh engine loads");
+    assert_eq!(followed, cells(writer).await, "and what the writing engine holds");
+}

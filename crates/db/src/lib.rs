@@ -7,6 +7,7 @@
 //!   `DATABASE_URL` is given (docs/operations.md), run as the `postgres` system user
 //!   when we are root, because PostgreSQL refuses to run as root.
 //! - [`Db`]: the connection pool, checked against minimum versions at start.
+//! - [`replica`]: hot standbys for reads, in rotation while caught up.
 //! - [`migrate`] and [`seed`]: schema and reference data, both idempotent.
 //! - `testing` (feature): one fresh database per test, cloned from a migrated
 //!   and seeded template.
@@ -15,6 +16,7 @@ pub mod embedded;
 mod error;
 pub mod migrate;
 mod pool;
+pub mod replica;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,6 +25,7 @@ mod url;
 pub use deadpool_postgres::{Object as Conn, Pool};
 pub use error::{pg_detail, Error, Result};
 pub use pool::{Db, PoolOptions};
+pub use replica::{parse_lag, Lsn, ReadSet, ReadSource, ReplicaOptions};
 pub use url::{redact, with_dbname};
 
 /// Where the connection string comes from: `DATABASE_URL` if set (never

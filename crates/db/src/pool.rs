@@ -31,6 +31,33 @@ impl Default for PoolOptions {
 /// `migrate`), not by failing to connect.
 const WARM_UP: &str = "SELECT ST_Transform(ST_Transform(ST_SetSRID(ST_MakePoint(7.0, 51.5), 4326), 25832), 4326)";
 
+/// A pool on `url` that has not connected yet.
+fn build_pool(url: &str, opts: &PoolOptions, timeout: Duration) -> Result<Pool> {
+    let cfg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| Error::Connect { url: redact(url), detail: pg_detail(&e) })?;
+    let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let mut builder = Pool::builder(mgr);
+    if opts.warm_up {
+        builder = builder.post_create(deadpool_postgres::Hook::async_fn(|client, _| {
+            Box::pin(async move {
+                if let Err(e) = client.simple_query(WARM_UP).await {
+                    tracing::debug!(error = %pg_detail(&e), "connection warm-up skipped");
+                }
+                Ok(())
+            })
+        }));
+    }
+    builder
+        .max_size(opts.max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(opts.wait_timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .build()
+        .map_err(|e| Error::Connect { url: redact(url), detail: e.to_string() })
+}
+
 /// The project's handle on the database: a pool plus the URL it came from
 /// (redacted in every message).
 #[derive(Clone)]
@@ -53,29 +80,7 @@ impl Db {
     /// Connect, check that the server answers and is new enough, and log the
     /// versions. Fails with a one-line reason when the server is away.
     pub async fn connect(url: &str, opts: &PoolOptions) -> Result<Self> {
-        let cfg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| Error::Connect { url: redact(url), detail: pg_detail(&e) })?;
-        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let mut builder = Pool::builder(mgr);
-        if opts.warm_up {
-            builder = builder.post_create(deadpool_postgres::Hook::async_fn(|client, _| {
-                Box::pin(async move {
-                    if let Err(e) = client.simple_query(WARM_UP).await {
-                        tracing::debug!(error = %pg_detail(&e), "connection warm-up skipped");
-                    }
-                    Ok(())
-                })
-            }));
-        }
-        let pool = builder
-            .max_size(opts.max_size)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(opts.wait_timeout))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| Error::Connect { url: redact(url), detail: e.to_string() })?;
+        let pool = build_pool(url, opts, Duration::from_secs(5))?;
         let db = Self { pool, url: url.to_owned() };
         let client = db.pool.get().await.map_err(|e| Error::Connect {
             url: redact(url),
@@ -98,6 +103,17 @@ impl Db {
         }
         tracing::debug!(server = %version, url = %redact(url), "connected to PostgreSQL");
         Ok(db)
+    }
+
+    /// A pool on `url` that connects on first use, without checking now
+    /// that the server answers: for standbys, which may be down when a
+    /// server starts (the replica checker says so, and routes around them).
+    ///
+    /// # Errors
+    /// When `url` is not a connection string.
+    pub fn lazy(url: &str, opts: &PoolOptions) -> Result<Self> {
+        let pool = build_pool(url, opts, Duration::from_secs(2))?;
+        Ok(Self { pool, url: url.to_owned() })
     }
 
     /// A connection from the pool.

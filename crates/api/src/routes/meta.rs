@@ -25,7 +25,7 @@ pub(crate) async fn openapi(State(state): State<AppState>) -> Response {
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(8192);
     state.metrics().render(&mut out);
-    let s = state.db().pool().status();
+    let s = state.reads().primary().pool().status();
     out.push_str("# HELP funkplan_db_pool_size Connections open in the pool.\n# TYPE funkplan_db_pool_size gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_size {}", s.size);
     out.push_str("# HELP funkplan_db_pool_available Idle connections in the pool.\n# TYPE funkplan_db_pool_available gauge\n");
@@ -34,6 +34,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "funkplan_db_pool_max {}", s.max_size);
     out.push_str("# HELP funkplan_db_pool_waiting Requests waiting for a connection.\n# TYPE funkplan_db_pool_waiting gauge\n");
     let _ = writeln!(out, "funkplan_db_pool_waiting {}", s.waiting);
+    crate::replica::render_metrics(&state, &mut out);
     if let Some(LastRun { ms, incremental, at }) = last_run(&state).await {
         out.push_str("# HELP funkplan_recompute_duration_seconds Duration of the last coverage run (load + compute + write).\n# TYPE funkplan_recompute_duration_seconds gauge\n");
         let _ = writeln!(out, "funkplan_recompute_duration_seconds{{incremental=\"{incremental}\"}} {}", ms / 1000.0);

@@ -49,6 +49,31 @@ pub struct Args {
     /// across the border serve it too); farther ones are refused with 422.
     #[arg(long, env = "FUNKPLAN_SITE_MARGIN_M", default_value_t = funkplan_model::DEFAULT_SITE_MARGIN_M, value_parser = metres)]
     site_margin_m: f64,
+    /// Hot standbys for reads (issue 25): connection strings,
+    /// comma-separated. GET requests read from them in turn; writes, the
+    /// coverage engine and the change listener use DATABASE_URL (the
+    /// primary). docs/deployment.md sets one up.
+    #[arg(long, env = "DATABASE_READ_URL", default_value = "", hide_env_values = true)]
+    database_read_url: String,
+    /// A standby whose replay has been behind the primary longer than this
+    /// is out of rotation until it catches up: seconds, or e.g. `500ms`.
+    #[arg(long, env = "FUNKPLAN_MAX_REPLICA_LAG", default_value = "5", value_parser = funkplan_db::parse_lag)]
+    max_replica_lag: Duration,
+}
+
+/// One pool per standby URL of `DATABASE_READ_URL` (empty entries
+/// skipped), none connected yet: a standby that is down at start is only
+/// out of rotation.
+fn standbys(list: &str, pool_size: usize) -> anyhow::Result<Vec<funkplan_db::Db>> {
+    let opts = funkplan_db::PoolOptions { max_size: pool_size, warm_up: true, ..funkplan_db::PoolOptions::default() };
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .enumerate()
+        .map(|(i, u)| {
+            funkplan_db::Db::lazy(u, &opts).map_err(|e| anyhow::anyhow!("DATABASE_READ_URL, entry {}: {e}", i + 1))
+        })
+        .collect()
 }
 
 /// A distance in metres: finite and not negative.
@@ -87,11 +112,19 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     // municipalities' figures in milliseconds (the grid is read once here;
     // after re-ingesting municipalities or households, restart `serve`).
     let hook = std::sync::Arc::new(crate::live_hook::LiveHook::load(&db).await.map_err(|e| anyhow::anyhow!(e))?);
+    let standbys = standbys(&a.database_read_url, a.pool_size.max(2))?;
+    if !standbys.is_empty() {
+        tracing::info!(standbys = standbys.len(), max_lag_s = a.max_replica_lag.as_secs_f64(), "reads go to hot standbys while they keep up");
+    }
+    let reads = funkplan_db::ReadSet::new(db.clone(), standbys, funkplan_db::ReplicaOptions { max_lag: a.max_replica_lag, ..Default::default() });
     let state = funkplan_api::AppState::new(db)
+        .with_read_set(reads)
         .with_web_dir(a.web_dir)
-        .with_coverage_hook(hook)
+        .with_coverage_hook(hook.clone())
         .with_origin(origin)
         .with_site_margin_m(a.site_margin_m);
+    let cache = state.clone();
+    hook.on_follow(move || cache.invalidate());
     funkplan_api::serve(listener, state, limits).await?;
     Ok(())
 }
