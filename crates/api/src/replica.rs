@@ -93,7 +93,12 @@ pub(crate) fn resolve(state: &AppState) -> ReadSource {
 /// The token a read presents, if any; a malformed one is the client's
 /// error (400 naming the header), not a reason to ignore it.
 fn token_of(req: &Request) -> Result<Lsn, ApiError> {
-    let Some(v) = req.headers().get(CONSISTENCY) else { return Ok(Lsn(0)) };
+    token_in(req.headers())
+}
+
+/// The consistency token among `headers` (`Lsn(0)` without one).
+fn token_in(headers: &axum::http::HeaderMap) -> Result<Lsn, ApiError> {
+    let Some(v) = headers.get(CONSISTENCY) else { return Ok(Lsn(0)) };
     let text = v
         .to_str()
         .map_err(|_| ApiError::BadRequest(format!("header {CONSISTENCY}: not ASCII text; send the value a write answered with, e.g. 0/3000060")))?;
@@ -105,7 +110,14 @@ fn token_of(req: &Request) -> Result<Lsn, ApiError> {
 /// change notification has not reached it yet; what is cached may be
 /// older than the client's own write).
 pub(crate) fn cache_may_answer(state: &AppState, req: &Request) -> bool {
-    match token_of(req) {
+    memory_may_answer(state, req.headers())
+}
+
+/// Whether data held in memory at the data version this node knows may
+/// answer a request with `headers` (the response cache, the in-memory
+/// collections and figures): not when its token is past that version.
+pub(crate) fn memory_may_answer(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    match token_in(headers) {
         Ok(t) => t <= state.version().lsn(),
         Err(_) => false,
     }

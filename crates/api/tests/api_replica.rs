@@ -42,6 +42,7 @@ async fn a_token_newer_than_the_cache_knows_is_answered_from_the_database() {
     app.fixture().await;
     let uri = "/api/v1/municipalities/05111000";
     assert_eq!(app.get(uri).await.json()["name"], "Düsseldorf");
+    app.state.load_memory_now().await.unwrap();
     // A change the node is not told of (triggers off: no notification), as
     // when another node's change has not reached this one yet.
     let c = app.db.client().await;
@@ -55,6 +56,13 @@ async fn a_token_newer_than_the_cache_knows_is_answered_from_the_database() {
     assert_eq!(app.get(uri).await.json()["name"], "Düsseldorf", "the cache answers without a token");
     let fresh = app.get_with(uri, &[("funkplan-consistency", &lsn)]).await;
     assert_eq!(fresh.json()["name"], "Düsseldorf (neu)", "a token past the cache's version is read from the database");
+    // Nor does the data held in memory at that version answer it (the
+    // figures above, and the OGC collections).
+    let items = "/ogc/collections/municipalities/items?ags=05111000";
+    let mem = app.get_with(items, &[("host", "m.test")]).await;
+    assert_eq!(mem.json()["features"][0]["properties"]["name"], "Düsseldorf", "memory, without a token");
+    let fresh = app.get_with(items, &[("host", "n.test"), ("funkplan-consistency", &lsn)]).await;
+    assert_eq!(fresh.json()["features"][0]["properties"]["name"], "Düsseldorf (neu)", "a token past the memory's version");
 }
 
 #[tokio::test]

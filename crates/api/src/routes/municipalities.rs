@@ -40,7 +40,7 @@ pub(crate) fn parse_ags(s: &str) -> ApiResult<Ags> {
         (status = 404, description = "Unknown AGS", body = crate::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable, or a date asked of a server without the engine", body = crate::Problem, content_type = "application/problem+json"),
     ))]
-pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
+pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath<String>, headers: axum::http::HeaderMap, q: QueryPairs) -> ApiResult<Response> {
     q.check(&["as_of"], |_| false)?;
     let ags = parse_ags(&ags)?;
     if let Some(d) = q.get("as_of") {
@@ -49,7 +49,10 @@ pub(crate) async fn figures(State(state): State<AppState>, ApiPath(ags): ApiPath
     // From memory while it holds the current data (issue 19: a
     // municipality's page misses the response cache on its first visit),
     // else from SQL, asking for a load in the background.
-    if let (Some(memo), Some(version)) = (state.figures_memory(), state.data_version()) {
+    // (Not for a read presenting a consistency token past the data version
+    // this node knows: issue 25, read your writes.)
+    let fresh = crate::replica::memory_may_answer(&state, &headers);
+    if let (Some(memo), Some(version), true) = (state.figures_memory(), state.data_version(), fresh) {
         if let Some(all) = memo.get(version) {
             return match all.value.get(ags.as_str()) {
                 Some(text) => Ok(json_bytes(text.clone(), "application/json")),

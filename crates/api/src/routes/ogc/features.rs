@@ -46,6 +46,7 @@ pub(crate) async fn items(
     State(state): State<AppState>,
     origin: Origin,
     ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
     q: QueryPairs,
 ) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
@@ -54,8 +55,10 @@ pub(crate) async fn items(
     // Point collections from memory while their snapshot is of the current
     // data version (super::memory); everything else, and everything while
     // no version is known, from SQL.
+    // Not for a consistency token past the version this node knows (issue 25).
+    let fresh = crate::replica::memory_may_answer(&state, &headers);
     let from_memory = match (state.memory(), state.data_version()) {
-        (Some(memory), Some(version)) => {
+        (Some(memory), Some(version)) if fresh => {
             let page = memory.page(c, &iq, version);
             if page.is_none() {
                 memory.want(c, version, state.db());
