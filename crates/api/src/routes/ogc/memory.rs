@@ -62,6 +62,8 @@ struct Feature {
     /// (`None` = SQL NULL, which no filter matches).
     filters: Vec<Option<Vec<String>>>,
     datetime: Option<DateTime<Utc>>,
+    /// The id as text (the next page's cursor).
+    id: String,
     /// GeoJSON text in CRS84 (6 decimals) and EPSG:25832 (2 decimals).
     crs84: String,
     text_utm: String,
@@ -86,6 +88,11 @@ pub(super) struct Page {
     pub(super) matched: i64,
     pub(super) returned: i64,
     pub(super) features: String,
+    /// Whether features follow the page.
+    pub(super) more: bool,
+    /// The next page's cursor: the id of the page's last feature, as the
+    /// JSON array the SQL path writes.
+    pub(super) last: Option<String>,
 }
 
 #[derive(Default)]
@@ -210,20 +217,13 @@ impl Snapshot {
             cols.push_str(&format!(", {} AS f{i}", ty.replace("{e}", f.expr)));
         }
         let feature = |srid: i32, digits: i32| {
-            format!(
-                "'{{\"type\":\"Feature\",\"id\":' || to_json({idx})::text \
-                 || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, {srid}), {digits}, 0), 'null') \
-                 || ',\"properties\":' || ({props})::text || '}}'",
-                idx = c.id_expr,
-                geom = c.geometry(false),
-                props = c.props,
-            )
+            super::query::feature_text(c.id_expr, c.geometry(false), c.props, &srid.to_string(), &digits.to_string())
         };
         let outer: String = (0..c.filters.len()).map(|i| format!(", f{i}")).collect();
         let sql = format!(
             "SELECT ST_XMin(ll) AS lon0, ST_YMin(ll) AS lat0, ST_XMax(ll) AS lon1, ST_YMax(ll) AS lat1, \
                     ST_XMin(u) AS x0, ST_YMin(u) AS y0, ST_XMax(u) AS x1, ST_YMax(u) AS y1, \
-                    dt, crs84, utm{outer} \
+                    dt, crs84, utm{outer}, k::text AS id \
              FROM (SELECT ST_Transform({g}, 4326)::box3d AS ll, ({g})::box3d AS u, \
                           {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols}, {idx} AS k FROM {from}) q ORDER BY k",
             g = c.geom_filter,
@@ -253,6 +253,7 @@ impl Snapshot {
                 ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
                 utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
+                id: r.try_get("id").map_err(DbError::pg(what))?,
                 crs84: r.try_get("crs84").map_err(DbError::pg(what))?,
                 text_utm: r.try_get("utm").map_err(DbError::pg(what))?,
                 filters,
@@ -273,6 +274,12 @@ impl Snapshot {
     /// The page, or `None` to leave the request to SQL.
     fn page(&self, c: &Collection, iq: &ItemsQuery) -> Option<Page> {
         if iq.full_geometry && c.geom_full.is_some() {
+            return None;
+        }
+        // Sorting, a property selection, no geometries, a CQL2 filter or a
+        // queryable's parameter, a cursor: SQL answers (only the filters
+        // of the catalog and the bbox are kept here).
+        if iq.needs_sql() {
             return None;
         }
         // PostgreSQL keeps microseconds: a finer instant is left to it.
@@ -341,7 +348,8 @@ impl Snapshot {
             let f = &self.features[i as usize];
             features.push_str(if iq.crs == Crs::Utm32 { &f.text_utm } else { &f.crs84 });
         }
-        Some(Page { matched: matched as i64, returned: page.len() as i64, features })
+        let last = page.last().and_then(|&i| serde_json::to_string(&[&self.features[i as usize].id]).ok());
+        Some(Page { matched: matched as i64, returned: page.len() as i64, features, more: end < matched, last })
     }
 
     /// Whether `f` passes the property and time filters (as

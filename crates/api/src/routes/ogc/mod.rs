@@ -19,6 +19,7 @@
 
 pub(crate) mod collections;
 pub(crate) mod features;
+mod filter;
 pub(crate) mod landing;
 pub(crate) mod memory;
 mod params;
