@@ -280,12 +280,16 @@ impl Ctx<'_> {
         let srid = self.crs.srid();
         let mut s = Sql::default();
         match e {
-            Expr::Geometry(Geometry::Wkt(wkt)) => {
-                s.push("ST_GeomFromText(").value(Value::Text(wkt.clone())).push(&format!(", {srid})"));
-            }
-            Expr::Geometry(Geometry::GeoJSON(g)) => {
-                let text = serde_json::to_string(g).map_err(bad)?;
-                s.push("ST_SetSRID(ST_GeomFromGeoJSON(").value(Value::Text(text)).push(&format!("), {srid})"));
+            Expr::Geometry(g) => {
+                // WKT as GeoJSON (the cql2 crate converts it), so one check
+                // and one PostGIS reader serve both encodings.
+                let json = match g {
+                    Geometry::GeoJSON(g) => serde_json::to_value(g),
+                    Geometry::Wkt(_) => serde_json::to_value(g),
+                }
+                .map_err(|e| bad(format!("the geometry does not read: {e}")))?;
+                check_geometry(&json).map_err(|why| bad(format!("the geometry is not valid: {why}")))?;
+                s.push("ST_SetSRID(ST_GeomFromGeoJSON(").value(Value::Text(json.to_string())).push(&format!("), {srid})"));
             }
             Expr::BBox { bbox } => {
                 let nums: Vec<f64> = bbox
@@ -703,6 +707,45 @@ impl Ctx<'_> {
         }
         s.push(")");
         Ok(s)
+    }
+}
+
+/// What PostGIS would take without complaint but answer wrongly or
+/// refuse: a polygon's rings must be closed with at least four positions,
+/// a line needs two, every position two or three finite numbers.
+fn check_geometry(g: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value as J;
+    fn position(p: &J) -> Result<Vec<f64>, String> {
+        let v: Vec<f64> = p.as_array().ok_or("a position is not an array")?.iter().filter_map(J::as_f64).collect();
+        if !(2..=4).contains(&v.len()) || v.iter().any(|x| !x.is_finite()) {
+            return Err(format!("position {p} is not 2 to 4 finite numbers"));
+        }
+        Ok(v)
+    }
+    fn positions(ps: &J, min: usize, closed: bool) -> Result<(), String> {
+        let ps = ps.as_array().ok_or("positions are not an array")?;
+        let v = ps.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+        if v.len() < min {
+            return Err(format!("{} positions where {min} are needed", v.len()));
+        }
+        if closed && v.first() != v.last() {
+            return Err("a polygon's ring is not closed (its last position must repeat its first)".to_owned());
+        }
+        Ok(())
+    }
+    fn each(v: &J, f: impl Fn(&J) -> Result<(), String>) -> Result<(), String> {
+        v.as_array().ok_or("coordinates are not an array")?.iter().try_for_each(f)
+    }
+    let c = &g["coordinates"];
+    match g["type"].as_str() {
+        Some("Point") => position(c).map(|_| ()),
+        Some("MultiPoint") => each(c, |p| position(p).map(|_| ())),
+        Some("LineString") => positions(c, 2, false),
+        Some("MultiLineString") => each(c, |l| positions(l, 2, false)),
+        Some("Polygon") => each(c, |r| positions(r, 4, true)),
+        Some("MultiPolygon") => each(c, |p| each(p, |r| positions(r, 4, true))),
+        Some("GeometryCollection") => each(&g["geometries"], check_geometry),
+        other => Err(format!("unknown geometry type {other:?}")),
     }
 }
 
