@@ -220,7 +220,11 @@ async fn served_items_equal_the_plain_formulation() {
     // Generic plans on every connection of the served pool: set before the
     // pool opens its first one.
     let db = TestDb::new().await;
-    db.client().await.batch_execute(&format!("ALTER DATABASE \"{}\" SET plan_cache_mode = force_generic_plan", db.name())).await.unwrap();
+    db.client()
+        .await
+        .batch_execute(&format!("ALTER DATABASE \"{}\" SET plan_cache_mode = force_generic_plan", db.name()))
+        .await
+        .unwrap();
     // Two servers on the database: one answering sites and measures from
     // memory, one always from SQL.
     let sql_state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist").with_memory(false);
@@ -243,20 +247,7 @@ async fn served_items_equal_the_plain_formulation() {
     let reference = app.db.client().await;
     reference.batch_execute("SET plan_cache_mode = force_custom_plan").await.unwrap();
     let mut rng = StdRng::seed_from_u64(19);
-    let collections = [
-        "sites",
-        "sites",
-        "sites",
-        "measures",
-        "measures",
-        "dead-spots",
-        "dead-spots",
-        "municipalities",
-        "municipalities",
-        "districts",
-        "regions",
-        "state",
-    ];
+    let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..400 {
@@ -282,12 +273,7 @@ async fn served_items_equal_the_plain_formulation() {
             assert!(body.ends_with("]}"), "case {n}: {uri}");
             assert_eq!(j["numberMatched"], matched, "case {n} ({path}): {uri}");
             assert_eq!(j["numberReturned"], returned, "case {n} ({path}): {uri}");
-            assert!(
-                served == want,
-                "case {n} ({path}): {uri}: features differ\nserved:    {}\nreference: {}",
-                &served[..served.len().min(600)],
-                &want[..want.len().min(600)]
-            );
+            assert!(served == want, "case {n} ({path}): {uri}: features differ\nserved:    {}\nreference: {}", &served[..served.len().min(600)], &want[..want.len().min(600)]);
         }
         if j["links"].as_array().unwrap().iter().any(|l| l["rel"] == "next") {
             paged += 1;
