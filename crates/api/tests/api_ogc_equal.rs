@@ -212,6 +212,15 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
             add("skipGeometry", "true".to_owned());
         }
     }
+    // A cursor (as a next link writes it) in the id order: answered from
+    // memory where the snapshot holds its id.
+    let free = !q.iter().any(|(k, _)| k == "sortby" || k == "offset");
+    if free && matches!(collection, "sites" | "measures") && rng.random_bool(0.25) {
+        let prefix = if collection == "sites" { "R-" } else { "RM-" };
+        let n = rng.random_range(1..3000);
+        let id = if rng.random_bool(0.1) { format!("{prefix}{n:05}x") } else { format!("{prefix}{n:05}") };
+        q.push(("cursor".to_owned(), format!("[\"{id}\"]")));
+    }
     q
 }
 
@@ -249,6 +258,7 @@ async fn served_items_equal_the_plain_formulation() {
     let mut rng = StdRng::seed_from_u64(19);
     let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
+    let mut cursor_from_memory = 0;
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..400 {
         let collection = collections[rng.random_range(0..collections.len())];
@@ -260,6 +270,9 @@ async fn served_items_equal_the_plain_formulation() {
         let r = app.get(&uri).await;
         if app.state.served_from_memory() > before {
             from_memory += 1;
+            if q.iter().any(|(k, _)| k == "cursor") {
+                cursor_from_memory += 1;
+            }
             *by_collection.entry(collection).or_insert(0) += 1;
         }
         let r_sql = sql_app.get(&uri).await;
@@ -292,6 +305,7 @@ async fn served_items_equal_the_plain_formulation() {
     // were answered from memory, but for those with a feature on or across
     // a box's edge (most municipalities with a bbox).
     assert!(from_memory >= 120, "only {from_memory} cases were answered from memory: {by_collection:?}");
+    assert!(cursor_from_memory >= 5, "only {cursor_from_memory} pages after a cursor were answered from memory");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
         assert!(by_collection.get(c).copied().unwrap_or(0) >= 5, "{c} was hardly answered from memory: {by_collection:?}");
     }

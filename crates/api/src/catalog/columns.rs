@@ -138,6 +138,13 @@ impl Columns {
 /// Per collection (in the catalog's order), its columns once known.
 static COLUMNS: OnceLock<Vec<tokio::sync::OnceCell<Columns>>> = OnceLock::new();
 
+/// The columns of `c` if they are known already (every call after the
+/// first), without a connection.
+pub(crate) fn cached(c: &'static Collection) -> Option<&'static Columns> {
+    let i = super::all().iter().position(|x| std::ptr::eq(x, c))?;
+    COLUMNS.get()?.get(i)?.get()
+}
+
 /// The columns of `c` in the catalog's order, typed by PostgreSQL on the
 /// first call.
 ///

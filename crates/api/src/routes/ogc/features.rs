@@ -56,9 +56,12 @@ pub(crate) async fn items(
     q: QueryPairs,
 ) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
-    let cols = {
-        let conn = state.db().conn().await?;
-        catalog::columns::columns(&conn, c).await?
+    let cols = match catalog::columns::cached(c) {
+        Some(cols) => cols,
+        None => {
+            let conn = state.db().conn().await?;
+            catalog::columns::columns(&conn, c).await?
+        }
     };
     let iq = ItemsQuery::parse(c, cols, &q)?;
     let ty = media(&q, true)?;

@@ -79,6 +79,8 @@ struct Snapshot {
     by_x: Vec<(f64, u32)>,
     wide_lon: f64,
     wide_x: f64,
+    /// Each feature's place in `features` by its id (a cursor's id).
+    by_id: std::collections::HashMap<String, u32>,
     /// Requests it answered.
     served: AtomicU64,
 }
@@ -268,7 +270,8 @@ impl Snapshot {
         let by_x = order(|f| f.utm[0]);
         let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
-        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, served: AtomicU64::new(0) })
+        let by_id = features.iter().enumerate().map(|(i, f)| (f.id.clone(), i as u32)).collect();
+        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, by_id, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
@@ -277,11 +280,18 @@ impl Snapshot {
             return None;
         }
         // Sorting, a property selection, no geometries, a CQL2 filter or a
-        // queryable's parameter, a cursor: SQL answers (only the filters
-        // of the catalog and the bbox are kept here).
+        // queryable's parameter: SQL answers (only the filters of the
+        // catalog, the bbox and a cursor in id order are kept here).
         if iq.needs_sql() {
             return None;
         }
+        // A cursor continues after the feature of its id (`features` is in
+        // id order); an id the snapshot does not hold is left to SQL.
+        let after = match (&iq.after_id, &iq.cursor) {
+            (Some(id), _) => Some(*self.by_id.get(id)?),
+            (None, Some(_)) => return None,
+            (None, None) => None,
+        };
         // PostgreSQL keeps microseconds: a finer instant is left to it.
         if let Some(t) = &iq.time {
             if [t.start, t.end].iter().flatten().any(|d| d.timestamp_subsec_nanos() % 1000 != 0) {
@@ -336,8 +346,11 @@ impl Snapshot {
         }
         // Index order is id order (the database's collation).
         hits.sort_unstable();
+        // numberMatched counts every match; the page starts after the
+        // cursor's feature or at the offset.
         let matched = hits.len();
-        let start = usize::try_from(iq.offset).ok()?.min(matched);
+        let first = after.map_or(0, |a| hits.partition_point(|&i| i <= a));
+        let start = first.saturating_add(usize::try_from(iq.offset).ok()?).min(matched);
         let end = start.saturating_add(usize::try_from(iq.limit).ok()?).min(matched);
         let page = &hits[start..end];
         let mut features = String::with_capacity(page.len() * 400);

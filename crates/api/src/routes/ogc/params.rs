@@ -184,6 +184,9 @@ pub(super) struct ItemsQuery {
     /// `cursor`: the sort keys and id of the last feature of the page
     /// before; the page starts after it (keyset paging).
     pub(super) cursor: Option<Sql>,
+    /// The cursor's id where the order is the id's alone (the in-memory
+    /// path continues after it).
+    pub(super) after_id: Option<String>,
 }
 
 const ITEMS_PARAMS: [&str; 15] = [
@@ -277,20 +280,24 @@ impl ItemsQuery {
             s
         });
         let cursor = q.get("cursor").map(|v| parse_cursor(c, cols, &sortby, v)).transpose()?;
+        let after_id = match (q.get("cursor"), sortby.is_empty()) {
+            (Some(v), true) => serde_json::from_str::<[String; 1]>(v).ok().map(|[id]| id),
+            _ => None,
+        };
         if cursor.is_some() && q.get("offset").is_some() {
             return Err(ApiError::BadRequest(
                 "parameters 'cursor' and 'offset' exclude each other: a cursor continues after a feature".into(),
             ));
         }
-        Ok(Self { limit, offset, crs, bbox, time, filters, full_geometry, sortby, properties, skip_geometry, condition, cursor })
+        Ok(Self { limit, offset, crs, bbox, time, filters, full_geometry, sortby, properties, skip_geometry, condition, cursor, after_id })
     }
 
     /// Whether the request asks for more than the in-memory path answers
     /// (sorting, a property selection, no geometries, a CQL2 filter or a
-    /// queryable's parameter, a cursor): such requests are answered from
-    /// SQL (see [`super::memory`]).
+    /// queryable's parameter): such requests are answered from SQL (see
+    /// [`super::memory`]); a cursor in the id order is not one of them.
     pub(super) fn needs_sql(&self) -> bool {
-        !self.sortby.is_empty() || self.properties.is_some() || self.skip_geometry || self.condition.is_some() || self.cursor.is_some()
+        !self.sortby.is_empty() || self.properties.is_some() || self.skip_geometry || self.condition.is_some()
     }
 }
 
