@@ -138,10 +138,18 @@ impl Columns {
 /// Per collection (in the catalog's order), its columns once known.
 static COLUMNS: OnceLock<Vec<tokio::sync::OnceCell<Columns>>> = OnceLock::new();
 
+/// The place of `c` in the catalog, by id: not by address, as the catalog
+/// is a `const` whose promoted copies may differ between codegen units (in
+/// a release build, `municipalities` was found at no place and got the
+/// cell of `sites`).
+fn index(c: &Collection) -> Option<usize> {
+    super::all().iter().position(|x| x.id == c.id)
+}
+
 /// The columns of `c` if they are known already (every call after the
 /// first), without a connection.
 pub(crate) fn cached(c: &'static Collection) -> Option<&'static Columns> {
-    let i = super::all().iter().position(|x| std::ptr::eq(x, c))?;
+    let i = index(c)?;
     COLUMNS.get()?.get(i)?.get()
 }
 
@@ -150,10 +158,13 @@ pub(crate) fn cached(c: &'static Collection) -> Option<&'static Columns> {
 ///
 /// # Errors
 /// The database's, if the probe statement cannot be prepared.
-pub(crate) async fn columns(conn: &tokio_postgres::Client, c: &'static Collection) -> Result<&'static Columns, DbError> {
+pub(crate) async fn columns(conn: &tokio_postgres::Client, c: &'static Collection) -> Result<&'static Columns, crate::ApiError> {
     let cells = COLUMNS.get_or_init(|| super::all().iter().map(|_| tokio::sync::OnceCell::new()).collect());
-    let i = super::all().iter().position(|x| std::ptr::eq(x, c)).unwrap_or(0);
-    let cols = cells[i]
+    // `c` comes from the catalog, so it has a cell.
+    let Some(cell) = index(c).and_then(|i| cells.get(i)) else {
+        return Err(crate::ApiError::Internal(format!("collection {} is not in the catalog", c.id)));
+    };
+    let cols = cell
         .get_or_try_init(|| async {
             let pairs = split_props(c.props);
             let list: Vec<&str> = pairs.iter().map(|(_, e)| *e).collect();
@@ -205,6 +216,13 @@ mod tests {
         let m = split_props(super::super::get("municipalities").map(|c| c.props).unwrap_or(""));
         let hs = m.iter().find(|p| p.0 == "household_share_5g").map(|p| p.1);
         assert_eq!(hs, Some("round((c5.households_covered / nullif(c5.households, 0))::numeric, 6)::float8"));
+    }
+
+    #[test]
+    fn every_collection_has_its_own_place() {
+        for (i, c) in super::super::all().iter().enumerate() {
+            assert_eq!(index(c), Some(i), "{}", c.id);
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::{ApiError, ApiResult, AppState};
     params(
         ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
-        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (the next link sets it)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (next links continue by cursor instead); not with cursor"),
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
         ("bbox-crs" = Option<String>, Query, description = "CRS of bbox: http://www.opengis.net/def/crs/OGC/1.3/CRS84 or http://www.opengis.net/def/crs/EPSG/0/25832"),
         ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
