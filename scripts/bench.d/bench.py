@@ -41,6 +41,7 @@ import web  # noqa: E402 — the section of issue 22's web numbers, beside this 
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
+import filters  # noqa: E402 — the section of issue 18's CQL2 filters and GDAL copy, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1371,7 +1372,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,filters")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1404,7 +1405,7 @@ def main():
         step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web"}:
+            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web", "filters"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1425,6 +1426,17 @@ def main():
             step("uncached" if "uncached" in only else "http", http)
             # Vector tiles (issue 17) on the same running server.
             step("tiles", lambda: tiles.bench_tiles(b))
+
+            # CQL2 filters and GDAL's full copy (issue 18), against the same tipg (started here on --only=filters).
+            def filters_section():
+                if not getattr(b, "tipg_port", None):
+                    b.settle("the filters section")
+                    b.tipg_views()
+                    uncached.tipg_views(b)
+                    b.start_tipg()
+                filters.bench_filters(b)
+
+            step("filters", filters_section)
             # The web app's first visit, before the load section moves sites.
             step("web", lambda: web.bench_web(b))
             # Last: its PATCHes move sites, which the sections above read.
