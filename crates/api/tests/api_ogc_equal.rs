@@ -212,6 +212,21 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
             add("skipGeometry", "true".to_owned());
         }
     }
+    // A filter alone, of the kinds the in-memory predicate evaluates.
+    if !q.iter().any(|(k, _)| k == "filter") && rng.random_bool(0.2) {
+        let filters: &[&str] = match collection {
+            "sites" => &[
+                "status = 'on_air' AND on_air_date > DATE('2021-06-30')",
+                "operator IN ('telekom', 'vodafone') OR planned_date IS NULL",
+                "A_CONTAINS(technologies, ('lte')) OR NOT (on_air_date IS NOT NULL)",
+                "planned_date BETWEEN DATE('2025-03-01') AND DATE('2025-09-30') AND operator <> 'telekom'",
+            ],
+            "measures" => &["kind = 'lte_upgrade' AND status <> 'planned'", "completed_date BETWEEN DATE('2023-01-01') AND DATE('2024-12-31')"],
+            "dead-spots" => &["cells > 3", "area_km2 <= 0.04 AND NOT (ags = '05101000')"],
+            _ => &["household_share_5g < 0.5 OR household_share_5g IS NULL", "kind = 'Stadt' AND households > 20000"],
+        };
+        q.push(("filter".to_owned(), filters[rng.random_range(0..filters.len())].to_owned()));
+    }
     // A cursor (as a next link writes it) in the id order: answered from
     // memory where the snapshot holds its id.
     let free = !q.iter().any(|(k, _)| k == "sortby" || k == "offset");
@@ -258,7 +273,7 @@ async fn served_items_equal_the_plain_formulation() {
     let mut rng = StdRng::seed_from_u64(19);
     let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
-    let mut cursor_from_memory = 0;
+    let (mut cursor_from_memory, mut filter_from_memory) = (0, 0);
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..400 {
         let collection = collections[rng.random_range(0..collections.len())];
@@ -272,6 +287,9 @@ async fn served_items_equal_the_plain_formulation() {
             from_memory += 1;
             if q.iter().any(|(k, _)| k == "cursor") {
                 cursor_from_memory += 1;
+            }
+            if q.iter().any(|(k, _)| k == "filter") {
+                filter_from_memory += 1;
             }
             *by_collection.entry(collection).or_insert(0) += 1;
         }
@@ -306,6 +324,9 @@ async fn served_items_equal_the_plain_formulation() {
     // a box's edge (most municipalities with a bbox).
     assert!(from_memory >= 120, "only {from_memory} cases were answered from memory: {by_collection:?}");
     assert!(cursor_from_memory >= 5, "only {cursor_from_memory} pages after a cursor were answered from memory");
+    // CQL2 filters the in-memory predicate evaluates (comparisons, IN,
+    // BETWEEN, IS NULL, arrays, AND/OR/NOT) were answered from memory too.
+    assert!(filter_from_memory >= 8, "only {filter_from_memory} filtered pages were answered from memory");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
         assert!(by_collection.get(c).copied().unwrap_or(0) >= 5, "{c} was hardly answered from memory: {by_collection:?}");
     }

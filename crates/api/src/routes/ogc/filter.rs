@@ -212,7 +212,7 @@ enum Operand<'a> {
 }
 
 #[derive(Clone, Debug)]
-enum Lit {
+pub(super) enum Lit {
     Str(String, bool),
     Num(f64),
     Bool(bool),
@@ -226,7 +226,7 @@ enum Lit {
 
 /// An end of an interval: open (`..`), a day or an instant.
 #[derive(Clone, Copy, Debug)]
-enum Bound {
+pub(super) enum Bound {
     Open,
     Day(NaiveDate),
     At(DateTime<Utc>),
@@ -362,6 +362,24 @@ impl Ctx<'_> {
                 None => return Err(bad("not a geometry")),
             },
         })
+    }
+
+    /// A literal operand for the in-memory predicate ([`super::predicate`]);
+    /// `None` for anything else and for a `CASEI` string.
+    pub(super) fn literal_of(&self, e: &Expr) -> Option<Lit> {
+        match self.operand(e).ok()? {
+            Operand::Literal(Lit::Str(_, true)) => None,
+            Operand::Literal(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub(super) fn coerce_value(c: &Column, l: &Lit) -> Option<Value> {
+        Self::coerce(c, l).ok()
+    }
+
+    pub(super) fn coerce_list_value(c: &Column, items: &[Lit]) -> Option<Value> {
+        Self::coerce_list(c, items).ok()
     }
 
     /// A literal as a value of property `c`'s kind, or a 400 naming both.
@@ -777,8 +795,9 @@ fn lit_name(l: &Lit) -> String {
 
 /// The condition of a query parameter `name=value` on a queryable that is
 /// no catalog filter (queryables-query-parameters): equality with the
-/// value read as the property's type.
-pub(super) fn equals(c: &Column, value: &str) -> Result<Sql, ApiError> {
+/// value read as the property's type; also the value (for the in-memory
+/// predicate).
+pub(super) fn equals(c: &Column, value: &str) -> Result<(Sql, Value), ApiError> {
     let bad = |what: &str| ApiError::BadRequest(format!("parameter '{}': {value:?} is no {what}", c.name));
     let v = match c.kind {
         Kind::Text => Value::Text(value.to_owned()),
@@ -787,15 +806,16 @@ pub(super) fn equals(c: &Column, value: &str) -> Result<Sql, ApiError> {
         Kind::Date => Value::Date(parse_day(value.trim()).ok_or_else(|| bad("date (YYYY-MM-DD)"))?),
         Kind::Timestamp => Value::Instant(parse_instant(value.trim()).ok_or_else(|| bad("RFC 3339 timestamp"))?),
         Kind::TextArray => {
+            let v = Value::Texts(vec![value.to_owned()]);
             let mut s = Sql::text(format!("(({}) @> ", c.expr));
-            s.value(Value::Texts(vec![value.to_owned()])).push(")");
-            return Ok(s);
+            s.value(v.clone()).push(")");
+            return Ok((s, v));
         }
         Kind::Other => return Err(ApiError::BadRequest(format!("parameter '{}': the property is not queryable", c.name))),
     };
     let mut s = Sql::text(format!("({} = ", c.compared()));
-    s.value(v).push(")");
-    Ok(s)
+    s.value(v.clone()).push(")");
+    Ok((s, v))
 }
 
 #[cfg(test)]

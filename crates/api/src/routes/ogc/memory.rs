@@ -40,6 +40,8 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
 
 use super::params::{Crs, ItemsQuery};
+use super::predicate::{load_sql, Val};
+use crate::catalog::columns::Kind;
 use crate::catalog::{Collection, Match};
 
 /// Collections served from memory, each with the degrees around a lon/lat
@@ -64,6 +66,9 @@ struct Feature {
     datetime: Option<DateTime<Utc>>,
     /// The id as text (the next page's cursor).
     id: String,
+    /// Each column's value as a filter compares it (the catalog's columns'
+    /// order; [`super::predicate`]).
+    values: Vec<Val>,
     /// GeoJSON text in CRS84 (6 decimals) and EPSG:25832 (2 decimals).
     crs84: String,
     text_utm: String,
@@ -209,7 +214,7 @@ impl Memory {
 impl Snapshot {
     /// Every feature of `c`, its texts rendered by the SQL path's
     /// expressions.
-    async fn load(db: &Db, c: &Collection, version: u64) -> Result<Self, DbError> {
+    async fn load(db: &Db, c: &'static Collection, version: u64) -> Result<Self, crate::ApiError> {
         let mut cols = String::new();
         for (i, f) in c.filters.iter().enumerate() {
             let ty = match f.how {
@@ -221,7 +226,13 @@ impl Snapshot {
         let feature = |srid: i32, digits: i32| {
             super::query::feature_text(c.id_expr, c.geometry(false), c.props, &srid.to_string(), &digits.to_string())
         };
-        let outer: String = (0..c.filters.len()).map(|i| format!(", f{i}")).collect();
+        let conn = db.conn().await?;
+        let columns = crate::catalog::columns::columns(&conn, c).await?;
+        for (i, col) in columns.list.iter().enumerate() {
+            cols.push_str(&format!(", {} AS v{i}", load_sql(col).unwrap_or_else(|| "NULL::text".to_owned())));
+        }
+        let outer: String =
+            (0..c.filters.len()).map(|i| format!(", f{i}")).chain((0..columns.list.len()).map(|i| format!(", v{i}"))).collect();
         let sql = format!(
             "SELECT ST_XMin(ll) AS lon0, ST_YMin(ll) AS lat0, ST_XMax(ll) AS lon1, ST_YMax(ll) AS lat1, \
                     ST_XMin(u) AS x0, ST_YMin(u) AS y0, ST_XMax(u) AS x1, ST_YMax(u) AS y1, \
@@ -235,7 +246,6 @@ impl Snapshot {
             from = c.from,
             idx = c.id_expr,
         );
-        let conn = db.conn().await?;
         let what = "loading a collection into memory";
         let rows = conn.query(&sql, &[]).await.map_err(DbError::pg(what))?;
         drop(conn);
@@ -251,7 +261,28 @@ impl Snapshot {
                 // ARRAY[NULL] of a NULL column: no value, as in SQL.
                 filters.push(v.map(|v| v.into_iter().flatten().collect::<Vec<_>>()).filter(|v| !v.is_empty()));
             }
+            let mut values = Vec::with_capacity(columns.list.len());
+            for (i, col) in columns.list.iter().enumerate() {
+                let name = format!("v{i}");
+                let pg = DbError::pg(what);
+                values.push(
+                    match col.kind {
+                        Kind::Text => r.try_get::<_, Option<String>>(name.as_str()).map_err(pg)?.map(Val::Text),
+                        Kind::Number => r.try_get::<_, Option<f64>>(name.as_str()).map_err(pg)?.map(Val::Num),
+                        Kind::Bool => r.try_get::<_, Option<bool>>(name.as_str()).map_err(pg)?.map(Val::Bool),
+                        Kind::Date => r.try_get::<_, Option<chrono::NaiveDate>>(name.as_str()).map_err(pg)?.map(Val::Date),
+                        Kind::Timestamp => r.try_get::<_, Option<DateTime<Utc>>>(name.as_str()).map_err(pg)?.map(Val::At),
+                        Kind::TextArray => r
+                            .try_get::<_, Option<Vec<Option<String>>>>(name.as_str())
+                            .map_err(pg)?
+                            .map(|v| Val::Texts(v.into_iter().flatten().collect())),
+                        Kind::Other => None,
+                    }
+                    .unwrap_or(Val::Null),
+                );
+            }
             features.push(Feature {
+                values,
                 ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
                 utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
@@ -368,6 +399,13 @@ impl Snapshot {
     /// Whether `f` passes the property and time filters (as
     /// `query::where_clause` writes them).
     fn passes(&self, c: &Collection, iq: &ItemsQuery, f: &Feature) -> bool {
+        // The CQL2 filter and the queryables' parameters, as SQL would
+        // answer them (NULL drops the feature as WHERE does).
+        if let Some(p) = &iq.predicate {
+            if p.eval(&f.values) != Some(true) {
+                return false;
+            }
+        }
         for (filter, values) in &iq.filters {
             let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };
             let Some(have) = &f.filters[i] else { return false };

@@ -23,6 +23,7 @@ mod filter;
 pub(crate) mod landing;
 pub(crate) mod memory;
 mod params;
+mod predicate;
 mod query;
 pub(crate) mod schema;
 

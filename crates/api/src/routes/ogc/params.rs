@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::filter::{self, Sql, Value};
+use super::predicate::{self, Pred};
 use super::{CRS84, EPSG25832, GEOJSON, JSON};
 use crate::catalog::columns::{Column, Columns, Kind};
 use crate::catalog::{Collection, Filter};
@@ -187,6 +188,9 @@ pub(super) struct ItemsQuery {
     /// The cursor's id where the order is the id's alone (the in-memory
     /// path continues after it).
     pub(super) after_id: Option<String>,
+    /// `condition` as the in-memory path evaluates it (`None`: no
+    /// condition, or one only SQL answers).
+    pub(super) predicate: Option<Pred>,
 }
 
 const ITEMS_PARAMS: [&str; 15] = [
@@ -249,10 +253,18 @@ impl ItemsQuery {
         // The filter, and the queryables' parameters that are no catalog
         // filter (equality with the value read as the property's type).
         let mut parts: Vec<Sql> = Vec::new();
-        for col in cols.queryable() {
-            if c.filter(col.name).is_none() && !ITEMS_PARAMS.contains(&col.name) {
+        // The same as a predicate the in-memory path evaluates, while every
+        // part has one.
+        let mut preds: Option<Vec<Pred>> = Some(Vec::new());
+        for (i, col) in cols.list.iter().enumerate() {
+            if col.kind != Kind::Other && c.filter(col.name).is_none() && !ITEMS_PARAMS.contains(&col.name) {
                 if let Some(v) = q.get(col.name) {
-                    parts.push(filter::equals(col, v)?);
+                    let (sql, value) = filter::equals(col, v)?;
+                    parts.push(sql);
+                    preds = preds.and_then(|mut ps| {
+                        ps.push(predicate::equals(&cols.list, i, value)?);
+                        Some(ps)
+                    });
                 }
             }
         }
@@ -263,12 +275,17 @@ impl ItemsQuery {
                 let expr = filter::parse(text, lang)?;
                 let ctx = filter::Ctx { collection: c, columns: &cols.list, crs: filter_crs };
                 parts.push(ctx.translate(&expr)?);
+                preds = preds.and_then(|mut ps| {
+                    ps.push(ctx.predicate(&expr)?);
+                    Some(ps)
+                });
             }
             None if q.get("filter-lang").is_some() || q.get("filter-crs").is_some() => {
                 return Err(ApiError::BadRequest("parameter 'filter-lang' or 'filter-crs' given without 'filter'".into()));
             }
             None => {}
         }
+        let predicate = if parts.is_empty() { None } else { preds.map(Pred::And) };
         let condition = (!parts.is_empty()).then(|| {
             let mut s = Sql::default();
             for (i, p) in parts.into_iter().enumerate() {
@@ -289,15 +306,31 @@ impl ItemsQuery {
                 "parameters 'cursor' and 'offset' exclude each other: a cursor continues after a feature".into(),
             ));
         }
-        Ok(Self { limit, offset, crs, bbox, time, filters, full_geometry, sortby, properties, skip_geometry, condition, cursor, after_id })
+        Ok(Self {
+            limit,
+            offset,
+            crs,
+            bbox,
+            time,
+            filters,
+            full_geometry,
+            sortby,
+            properties,
+            skip_geometry,
+            condition,
+            cursor,
+            after_id,
+            predicate,
+        })
     }
 
     /// Whether the request asks for more than the in-memory path answers
     /// (sorting, a property selection, no geometries, a CQL2 filter or a
-    /// queryable's parameter): such requests are answered from SQL (see
-    /// [`super::memory`]); a cursor in the id order is not one of them.
+    /// queryable's parameter it cannot evaluate: see [`super::predicate`]):
+    /// such requests are answered from SQL (see [`super::memory`]); a
+    /// cursor in the id order is not one of them.
     pub(super) fn needs_sql(&self) -> bool {
-        !self.sortby.is_empty() || self.properties.is_some() || self.skip_geometry || self.condition.is_some()
+        !self.sortby.is_empty() || self.properties.is_some() || self.skip_geometry || (self.condition.is_some() && self.predicate.is_none())
     }
 }
 
