@@ -40,7 +40,7 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
 
 use super::params::{Crs, ItemsQuery};
-use super::predicate::{load_sql, Val};
+use super::predicate::{load_sql, Pred, Val};
 use crate::catalog::columns::Kind;
 use crate::catalog::{Collection, Match};
 
@@ -66,9 +66,6 @@ struct Feature {
     datetime: Option<DateTime<Utc>>,
     /// The id as text (the next page's cursor).
     id: String,
-    /// Each column's value as a filter compares it (the catalog's columns'
-    /// order; [`super::predicate`]).
-    values: Vec<Val>,
     /// GeoJSON text in CRS84 (6 decimals) and EPSG:25832 (2 decimals).
     crs84: String,
     text_utm: String,
@@ -86,6 +83,11 @@ struct Snapshot {
     wide_x: f64,
     /// Each feature's place in `features` by its id (a cursor's id).
     by_id: std::collections::HashMap<String, u32>,
+    /// The catalog's columns' values as a filter compares them, column by
+    /// column (`[column][feature]`: a filter scans contiguous memory), text
+    /// as symbols of `symbols` ([`super::predicate`]).
+    values: Vec<Vec<Val>>,
+    symbols: Vec<std::collections::HashMap<String, u32>>,
     /// Requests it answered.
     served: AtomicU64,
 }
@@ -254,6 +256,8 @@ impl Snapshot {
             r.try_get::<_, Option<f64>>(name).map(|v| v.unwrap_or(f64::NAN)).map_err(DbError::pg(what))
         };
         let mut features = Vec::with_capacity(rows.len());
+        let mut values: Vec<Vec<Val>> = columns.list.iter().map(|_| Vec::with_capacity(rows.len())).collect();
+        let mut symbols: Vec<std::collections::HashMap<String, u32>> = columns.list.iter().map(|_| Default::default()).collect();
         for r in &rows {
             let mut filters = Vec::with_capacity(c.filters.len());
             for i in 0..c.filters.len() {
@@ -261,13 +265,16 @@ impl Snapshot {
                 // ARRAY[NULL] of a NULL column: no value, as in SQL.
                 filters.push(v.map(|v| v.into_iter().flatten().collect::<Vec<_>>()).filter(|v| !v.is_empty()));
             }
-            let mut values = Vec::with_capacity(columns.list.len());
             for (i, col) in columns.list.iter().enumerate() {
                 let name = format!("v{i}");
                 let pg = DbError::pg(what);
-                values.push(
+                let dict = &mut symbols[i];
+                values[i].push(
                     match col.kind {
-                        Kind::Text => r.try_get::<_, Option<String>>(name.as_str()).map_err(pg)?.map(Val::Text),
+                        Kind::Text => r.try_get::<_, Option<String>>(name.as_str()).map_err(pg)?.map(|t| {
+                            let n = dict.len() as u32;
+                            Val::Sym(*dict.entry(t).or_insert(n))
+                        }),
                         Kind::Number => r.try_get::<_, Option<f64>>(name.as_str()).map_err(pg)?.map(Val::Num),
                         Kind::Bool => r.try_get::<_, Option<bool>>(name.as_str()).map_err(pg)?.map(Val::Bool),
                         Kind::Date => r.try_get::<_, Option<chrono::NaiveDate>>(name.as_str()).map_err(pg)?.map(Val::Date),
@@ -282,7 +289,6 @@ impl Snapshot {
                 );
             }
             features.push(Feature {
-                values,
                 ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
                 utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
@@ -302,7 +308,7 @@ impl Snapshot {
         let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let by_id = features.iter().enumerate().map(|(i, f)| (f.id.clone(), i as u32)).collect();
-        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, by_id, served: AtomicU64::new(0) })
+        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, by_id, values, symbols, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
@@ -330,10 +336,12 @@ impl Snapshot {
             }
         }
         let mut hits: Vec<u32> = Vec::new();
-        let keep = |f: &Feature| self.passes(c, iq, f);
+        // The filter with its text literals as this snapshot's symbols.
+        let pred = iq.predicate.as_ref().map(|p| p.resolve(&self.symbols));
+        let keep = |i: u32| self.passes(c, iq, pred.as_ref(), i);
         let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
         match iq.bbox {
-            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(&self.features[i as usize]))),
+            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(i))),
             Some((b, Crs::Utm32)) => {
                 for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
                     let f = &self.features[i as usize];
@@ -348,7 +356,7 @@ impl Snapshot {
                     if !inside {
                         return None;
                     }
-                    if keep(f) {
+                    if keep(i) {
                         hits.push(i);
                     }
                 }
@@ -368,7 +376,7 @@ impl Snapshot {
                         if !inside {
                             return None;
                         }
-                        if keep(f) {
+                        if keep(i) {
                             hits.push(i);
                         }
                     }
@@ -398,14 +406,15 @@ impl Snapshot {
 
     /// Whether `f` passes the property and time filters (as
     /// `query::where_clause` writes them).
-    fn passes(&self, c: &Collection, iq: &ItemsQuery, f: &Feature) -> bool {
+    fn passes(&self, c: &Collection, iq: &ItemsQuery, pred: Option<&Pred>, i: u32) -> bool {
         // The CQL2 filter and the queryables' parameters, as SQL would
         // answer them (NULL drops the feature as WHERE does).
-        if let Some(p) = &iq.predicate {
-            if p.eval(&f.values) != Some(true) {
+        if let Some(p) = pred {
+            if p.eval(&self.values, i as usize) != Some(true) {
                 return false;
             }
         }
+        let f = &self.features[i as usize];
         for (filter, values) in &iq.filters {
             let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };
             let Some(have) = &f.filters[i] else { return false };

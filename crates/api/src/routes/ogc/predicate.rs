@@ -34,7 +34,13 @@ pub(super) enum Val {
     Date(NaiveDate),
     At(DateTime<Utc>),
     Texts(Vec<String>),
+    /// A text as a snapshot's symbol for it (equal texts, equal symbols;
+    /// [`Pred::resolve`] turns a literal's text into one).
+    Sym(u32),
 }
+
+/// The symbol of a text no feature holds: equal to none.
+const ABSENT: u32 = u32::MAX;
 
 /// The SQL a snapshot reads a column's value with (matching [`Val`]).
 pub(super) fn load_sql(c: &Column) -> Option<String> {
@@ -231,6 +237,14 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
 fn order(a: &Val, b: &Val) -> Option<Ordering> {
     Some(match (a, b) {
         (Val::Text(x), Val::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        // Symbols are only tested for equality (= and <> on text).
+        (Val::Sym(x), Val::Sym(y)) => {
+            if x == y {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            }
+        }
         (Val::Num(x), Val::Num(y)) => cmp_f64(*x, *y),
         (Val::Bool(x), Val::Bool(y)) => x.cmp(y),
         (Val::Date(x), Val::Date(y)) => x.cmp(y),
@@ -240,15 +254,34 @@ fn order(a: &Val, b: &Val) -> Option<Ordering> {
 }
 
 impl Pred {
-    /// SQL's answer for a feature with `values`: `Some(true)`, `Some(false)`
-    /// or `None` (NULL, which a WHERE clause drops).
-    pub(super) fn eval(&self, values: &[Val]) -> Option<bool> {
+    /// The predicate with each text literal replaced by its symbol in
+    /// `symbols` (one map per column), for a snapshot that holds text as
+    /// symbols.
+    pub(super) fn resolve(&self, symbols: &[std::collections::HashMap<String, u32>]) -> Self {
+        let sym = |i: usize, v: &Val| match v {
+            Val::Text(t) => Val::Sym(symbols.get(i).and_then(|d| d.get(t)).copied().unwrap_or(ABSENT)),
+            other => other.clone(),
+        };
+        match self {
+            Self::And(ps) => Self::And(ps.iter().map(|p| p.resolve(symbols)).collect()),
+            Self::Or(ps) => Self::Or(ps.iter().map(|p| p.resolve(symbols)).collect()),
+            Self::Not(p) => Self::Not(Box::new(p.resolve(symbols))),
+            Self::Cmp(i, op, v) => Self::Cmp(*i, *op, sym(*i, v)),
+            Self::In(i, vs) => Self::In(*i, vs.iter().map(|v| sym(*i, v)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// SQL's answer for feature `row` of the column-major `values`:
+    /// `Some(true)`, `Some(false)` or `None` (NULL, which a WHERE clause
+    /// drops).
+    pub(super) fn eval(&self, values: &[Vec<Val>], row: usize) -> Option<bool> {
         match self {
             Self::Const(b) => Some(*b),
             Self::And(ps) => {
                 let mut unknown = false;
                 for p in ps {
-                    match p.eval(values) {
+                    match p.eval(values, row) {
                         Some(false) => return Some(false),
                         None => unknown = true,
                         Some(true) => {}
@@ -263,7 +296,7 @@ impl Pred {
             Self::Or(ps) => {
                 let mut unknown = false;
                 for p in ps {
-                    match p.eval(values) {
+                    match p.eval(values, row) {
                         Some(true) => return Some(true),
                         None => unknown = true,
                         Some(false) => {}
@@ -275,10 +308,10 @@ impl Pred {
                     Some(false)
                 }
             }
-            Self::Not(p) => p.eval(values).map(|b| !b),
-            Self::IsNull(i) => Some(matches!(values.get(*i)?, Val::Null)),
+            Self::Not(p) => p.eval(values, row).map(|b| !b),
+            Self::IsNull(i) => Some(matches!(values.get(*i)?.get(row)?, Val::Null)),
             Self::Cmp(i, op, v) => {
-                let o = order(values.get(*i)?, v)?;
+                let o = order(values.get(*i)?.get(row)?, v)?;
                 Some(match op {
                     Op::Eq => o == Ordering::Equal,
                     Op::Ne => o != Ordering::Equal,
@@ -289,14 +322,14 @@ impl Pred {
                 })
             }
             Self::In(i, vs) => {
-                let x = values.get(*i)?;
+                let x = values.get(*i)?.get(row)?;
                 if matches!(x, Val::Null) {
                     return None;
                 }
                 Some(vs.iter().any(|v| order(x, v) == Some(Ordering::Equal)))
             }
             Self::Arr(i, op, vs) => {
-                let Val::Texts(have) = values.get(*i)? else { return None };
+                let Val::Texts(have) = values.get(*i)?.get(row)? else { return None };
                 Some(match op {
                     ArrOp::Equals => have == vs,
                     ArrOp::Contains => vs.iter().all(|v| have.contains(v)),
@@ -314,19 +347,32 @@ mod tests {
 
     #[test]
     fn three_valued_logic_as_in_sql() {
-        let values = [Val::Null, Val::Num(2.0), Val::Text("a".into())];
+        let values = [vec![Val::Null], vec![Val::Num(2.0)], vec![Val::Text("a".into())]];
+        let v = &values[..];
         let null = Pred::Cmp(0, Op::Eq, Val::Num(1.0));
         let t = Pred::Cmp(1, Op::Gt, Val::Num(1.0));
         let f = Pred::Cmp(2, Op::Eq, Val::Text("b".into()));
-        assert_eq!(null.eval(&values), None);
-        assert_eq!(Pred::Not(Box::new(null.clone())).eval(&values), None);
-        assert_eq!(Pred::And(vec![null.clone(), t.clone()]).eval(&values), None);
-        assert_eq!(Pred::And(vec![null.clone(), f.clone()]).eval(&values), Some(false));
-        assert_eq!(Pred::Or(vec![null.clone(), t.clone()]).eval(&values), Some(true));
-        assert_eq!(Pred::Or(vec![null, f]).eval(&values), None);
-        assert_eq!(Pred::IsNull(0).eval(&values), Some(true));
-        assert_eq!(Pred::In(0, vec![Val::Num(1.0)]).eval(&values), None);
+        assert_eq!(null.eval(v, 0), None);
+        assert_eq!(Pred::Not(Box::new(null.clone())).eval(v, 0), None);
+        assert_eq!(Pred::And(vec![null.clone(), t.clone()]).eval(v, 0), None);
+        assert_eq!(Pred::And(vec![null.clone(), f.clone()]).eval(v, 0), Some(false));
+        assert_eq!(Pred::Or(vec![null.clone(), t.clone()]).eval(v, 0), Some(true));
+        assert_eq!(Pred::Or(vec![null, f]).eval(v, 0), None);
+        assert_eq!(Pred::IsNull(0).eval(v, 0), Some(true));
+        assert_eq!(Pred::In(0, vec![Val::Num(1.0)]).eval(v, 0), None);
         assert_eq!(cmp_f64(f64::NAN, 1e300), Ordering::Greater);
         assert_eq!(cmp_f64(-0.0, 0.0), Ordering::Equal);
+    }
+
+    #[test]
+    fn text_as_symbols() {
+        let symbols: Vec<std::collections::HashMap<String, u32>> = vec![[("on_air".to_owned(), 0), ("planned".to_owned(), 1)].into()];
+        let values = [vec![Val::Sym(1), Val::Sym(0), Val::Null]];
+        let eq = Pred::Cmp(0, Op::Eq, Val::Text("planned".into())).resolve(&symbols);
+        let ne = Pred::Cmp(0, Op::Ne, Val::Text("nothing".into())).resolve(&symbols);
+        let any = Pred::In(0, vec![Val::Text("on_air".into()), Val::Text("x".into())]).resolve(&symbols);
+        assert_eq!([0, 1, 2].map(|r| eq.eval(&values, r)), [Some(true), Some(false), None]);
+        assert_eq!([0, 1, 2].map(|r| ne.eval(&values, r)), [Some(true), Some(true), None]);
+        assert_eq!([0, 1, 2].map(|r| any.eval(&values, r)), [Some(false), Some(true), None]);
     }
 }
