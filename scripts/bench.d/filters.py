@@ -162,6 +162,12 @@ def bench_filters(b) -> None:
          ("/ogc/collections/municipalities/items", "household_share_5g BETWEEN %s"),
          ("/collections/bench.municipalities/items", "nr_household_share BETWEEN %s"), band),
     ]
+    # Warm-up: the first filtered request of a collection types its
+    # columns, and funkplan loads its in-memory snapshots in the background
+    # on a first miss; neither belongs in the timed runs.
+    for _, _, (fpre, ftpl), _, v0 in cases:
+        sample(fp, fpre, ftpl, v0)
+    time.sleep(5)
     lines = ["## 4d. HTTP: CQL2 filters (every request distinct)", ""]
     lines.append(
         "OGC API – Features Part 3 `filter` (cql2-text) on both servers, the same filter in each server's property "
@@ -275,18 +281,20 @@ def bench_filters(b) -> None:
             ts.append(dt * 1000)
         return med(ts[1:])
 
-    # The default request is answered from memory; `filter=true` (a CQL2
-    # filter that keeps everything) sends the same pages to SQL, where an
-    # offset made PostgreSQL walk past every feature before the page.
+    # The default request is answered from memory; a LIKE that every site
+    # passes (LIKE is evaluated by PostgreSQL only) sends the same pages to
+    # SQL, where an offset makes PostgreSQL walk past every feature before
+    # the page (both pay the same count of the matches).
     depth = {}
-    for path_kind, extra in [("memory", ""), ("SQL", "&filter=true")]:
+    every = urllib.parse.quote("site_id LIKE '%'", safe="")
+    for path_kind, extra in [("memory", ""), ("SQL", f"&filter={every}")]:
         base = f"/ogc/collections/sites/items?limit=10{extra}"
         depth[path_kind] = (timing(base), timing(f"{base}&cursor={last_cursor}") if last_cursor else None,
                             timing(f"{base}&offset={max(0, n - 10)}"))
     first, last_cur, last_off = depth["SQL"]
     lines.append(
         f"A page of 10 sites (of {n:,}; median of 20 requests, each missing the cache), first page / last page by "
-        f"cursor (as the `next` links continue) / last page by `offset={max(0, n - 10)}`: from SQL (`filter=true`) "
+        f"cursor (as the `next` links continue) / last page by `offset={max(0, n - 10)}`: from SQL (`filter=site_id LIKE '%'`) "
         f"**{first:.2f} / {f1(last_cur, '{:.2f}')} / {last_off:.2f} ms**; from memory (no filter) "
         f"{depth['memory'][0]:.2f} / {f1(depth['memory'][1], '{:.2f}')} / {depth['memory'][2]:.2f} ms.")
     lines.append("")
