@@ -42,6 +42,7 @@ import planner  # noqa: E402 — the section of issue 23's planner, beside this 
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
 import replicas  # noqa: E402 — the section of issue 25's hot standbys and nodes, beside this file
+import filters  # noqa: E402 — the section of issue 18's CQL2 filters and GDAL copy, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -1379,7 +1380,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,replicas")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,filters,replicas")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1412,7 +1413,7 @@ def main():
         step("planner", lambda: planner.bench_planner(b))
         servers_up = True
         try:
-            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web", "replicas"}:
+            if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web", "filters", "replicas"}:
                 b.start_funkplan_serve()
         except Exception as e:
             failures.append(f"funkplan serve did not start: {e}")
@@ -1433,6 +1434,17 @@ def main():
             step("uncached" if "uncached" in only else "http", http)
             # Vector tiles (issue 17) on the same running server.
             step("tiles", lambda: tiles.bench_tiles(b))
+
+            # CQL2 filters and GDAL's full copy (issue 18), against the same tipg (started here on --only=filters).
+            def filters_section():
+                if not getattr(b, "tipg_port", None):
+                    b.settle("the filters section")
+                    b.tipg_views()
+                    uncached.tipg_views(b)
+                    b.start_tipg()
+                filters.bench_filters(b)
+
+            step("filters", filters_section)
             # The web app's first visit, before the load section moves sites.
             step("web", lambda: web.bench_web(b))
             # Last: its PATCHes move sites, which the sections above read.

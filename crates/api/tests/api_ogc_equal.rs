@@ -3,7 +3,8 @@
 //! `numberReturned` and features text, byte for byte, on seeded random
 //! bboxes (both bbox CRSs, boxes inside, across and outside the data, a
 //! world box), output CRSs, property and datetime filters, limits and
-//! offsets, over every collection and a few thousand seeded random rows.
+//! offsets, `sortby`, `properties`, `skipGeometry` and CQL2 filters, over
+//! every collection and a few thousand seeded random rows.
 //!
 //! The test database plans the served statements generically from their
 //! first execution (`plan_cache_mode = force_generic_plan`): the plan a
@@ -165,6 +166,76 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
     if matches!(collection, "municipalities" | "districts") && rng.random_bool(0.3) {
         add("geometry", "full".to_owned());
     }
+    // Issue 18: sorting, a property selection, no geometries and CQL2
+    // filters (answered from SQL; the served two-step query must still
+    // equal the plain one).
+    if rng.random_bool(0.3) {
+        let (keys, filters): (&[&str], &[&str]) = match collection {
+            "sites" => (
+                &["operator", "status", "planned_date", "on_air_date", "site_id", "ags"],
+                &[
+                    "status = 'on_air' AND on_air_date > DATE('2021-06-30')",
+                    "operator IN ('telekom', 'vodafone') OR planned_date IS NULL",
+                    "S_INTERSECTS(geometry, BBOX(6.5, 50.9, 6.9, 51.2)) AND NOT A_CONTAINS(technologies, ('5g'))",
+                    "T_BEFORE(on_air_date, DATE('2022-01-01')) OR site_id LIKE 'R-001%'",
+                ],
+            ),
+            "measures" => (
+                &["kind", "status", "planned_date", "completed_date", "operator"],
+                &["kind = 'lte_upgrade' AND status <> 'planned'", "completed_date BETWEEN DATE('2023-01-01') AND DATE('2024-12-31')"],
+            ),
+            "dead-spots" => {
+                (&["ags", "area_km2", "computed_at"], &["T_AFTER(computed_at, TIMESTAMP('2026-11-02T00:00:00Z'))", "cells > 3"])
+            }
+            _ => (
+                &["name", "kind", "households", "household_share_5g", "area_km2"],
+                &["household_share_5g < 0.5 OR household_share_5g IS NULL", "kind = 'Stadt' AND households > 20000"],
+            ),
+        };
+        if rng.random_bool(0.6) {
+            let mut sort: Vec<String> = Vec::new();
+            for _ in 0..rng.random_range(1..=2) {
+                let k = keys[rng.random_range(0..keys.len())];
+                if !sort.iter().any(|s| s.trim_start_matches('-') == k) {
+                    sort.push(if rng.random_bool(0.5) { format!("-{k}") } else { k.to_owned() });
+                }
+            }
+            add("sortby", sort.join(","));
+        }
+        if rng.random_bool(0.5) {
+            add("filter", filters[rng.random_range(0..filters.len())].to_owned());
+        }
+        if rng.random_bool(0.3) {
+            add("properties", some(rng, keys).join(","));
+        }
+        if rng.random_bool(0.3) {
+            add("skipGeometry", "true".to_owned());
+        }
+    }
+    // A filter alone, of the kinds the in-memory predicate evaluates.
+    if !q.iter().any(|(k, _)| k == "filter") && rng.random_bool(0.2) {
+        let filters: &[&str] = match collection {
+            "sites" => &[
+                "status = 'on_air' AND on_air_date > DATE('2021-06-30')",
+                "operator IN ('telekom', 'vodafone') OR planned_date IS NULL",
+                "A_CONTAINS(technologies, ('lte')) OR NOT (on_air_date IS NOT NULL)",
+                "planned_date BETWEEN DATE('2025-03-01') AND DATE('2025-09-30') AND operator <> 'telekom'",
+            ],
+            "measures" => &["kind = 'lte_upgrade' AND status <> 'planned'", "completed_date BETWEEN DATE('2023-01-01') AND DATE('2024-12-31')"],
+            "dead-spots" => &["cells > 3", "area_km2 <= 0.04 AND NOT (ags = '05101000')"],
+            _ => &["household_share_5g < 0.5 OR household_share_5g IS NULL", "kind = 'Stadt' AND households > 20000"],
+        };
+        q.push(("filter".to_owned(), filters[rng.random_range(0..filters.len())].to_owned()));
+    }
+    // A cursor (as a next link writes it) in the id order: answered from
+    // memory where the snapshot holds its id.
+    let free = !q.iter().any(|(k, _)| k == "sortby" || k == "offset");
+    if free && matches!(collection, "sites" | "measures") && rng.random_bool(0.25) {
+        let prefix = if collection == "sites" { "R-" } else { "RM-" };
+        let n = rng.random_range(1..3000);
+        let id = if rng.random_bool(0.1) { format!("{prefix}{n:05}x") } else { format!("{prefix}{n:05}") };
+        q.push(("cursor".to_owned(), format!("[\"{id}\"]")));
+    }
     q
 }
 
@@ -202,8 +273,9 @@ async fn served_items_equal_the_plain_formulation() {
     let mut rng = StdRng::seed_from_u64(19);
     let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
+    let (mut cursor_from_memory, mut filter_from_memory) = (0, 0);
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for n in 0..300 {
+    for n in 0..400 {
         let collection = collections[rng.random_range(0..collections.len())];
         let q = case(&mut rng, collection);
         let qs: Vec<String> = q.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
@@ -213,6 +285,12 @@ async fn served_items_equal_the_plain_formulation() {
         let r = app.get(&uri).await;
         if app.state.served_from_memory() > before {
             from_memory += 1;
+            if q.iter().any(|(k, _)| k == "cursor") {
+                cursor_from_memory += 1;
+            }
+            if q.iter().any(|(k, _)| k == "filter") {
+                filter_from_memory += 1;
+            }
             *by_collection.entry(collection).or_insert(0) += 1;
         }
         let r_sql = sql_app.get(&uri).await;
@@ -245,6 +323,10 @@ async fn served_items_equal_the_plain_formulation() {
     // were answered from memory, but for those with a feature on or across
     // a box's edge (most municipalities with a bbox).
     assert!(from_memory >= 120, "only {from_memory} cases were answered from memory: {by_collection:?}");
+    assert!(cursor_from_memory >= 5, "only {cursor_from_memory} pages after a cursor were answered from memory");
+    // CQL2 filters the in-memory predicate evaluates (comparisons, IN,
+    // BETWEEN, IS NULL, arrays, AND/OR/NOT) were answered from memory too.
+    assert!(filter_from_memory >= 8, "only {filter_from_memory} filtered pages were answered from memory");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
         assert!(by_collection.get(c).copied().unwrap_or(0) >= 5, "{c} was hardly answered from memory: {by_collection:?}");
     }

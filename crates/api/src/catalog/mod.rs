@@ -12,6 +12,7 @@
 //! served and filterable everywhere from then on.
 
 mod collections;
+pub(crate) mod columns;
 pub(crate) mod schema;
 
 use crate::ApiError;
@@ -92,11 +93,6 @@ impl Collection {
     /// The filter named `name`, if the collection has one.
     pub(crate) fn filter(&self, name: &str) -> Option<&'static Filter> {
         self.filters.iter().find(|f| f.name == name)
-    }
-
-    /// The names of the property filters, comma-separated (for messages).
-    pub(crate) fn filter_names(&self) -> String {
-        self.filters.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
     }
 
     /// One row of the collection's extent: columns `xmin`, `ymin`, `xmax`,

@@ -19,7 +19,7 @@ use crate::{ApiError, ApiResult, AppState};
     params(
         ("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts or regions"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "Features per page, 1..10000 (larger values are cut to 10000), default 100"),
-        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (the next link sets it)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Features to skip (next links continue by cursor instead); not with cursor"),
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
         ("bbox-crs" = Option<String>, Query, description = "CRS of bbox: http://www.opengis.net/def/crs/OGC/1.3/CRS84 or http://www.opengis.net/def/crs/EPSG/0/25832"),
         ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
@@ -33,7 +33,14 @@ use crate::{ApiError, ApiResult, AppState};
         ("kind" = Option<String>, Query, description = "measures: kind; municipalities: VG250 kind"),
         ("site_id" = Option<String>, Query, description = "measures: site id"),
         ("name" = Option<String>, Query, description = "municipalities: exact name"),
-        ("district" = Option<String>, Query, description = "municipalities: 5-digit district key"),
+        ("district" = Option<String>, Query, description = "municipalities: 5-digit district key; every other queryable (see /queryables) is a parameter too: name=value, equality with the value read as the property's type"),
+        ("filter" = Option<String>, Query, description = "OGC API – Features Part 3: a CQL2 filter over the collection's queryables (see /queryables) and the property `geometry`: comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL, CASEI, S_INTERSECTS and the other S_* predicates with WKT, GeoJSON or BBOX, A_* on arrays, T_INTERSECTS/T_DISJOINT/T_BEFORE/T_AFTER/T_EQUALS on dated properties", example = "status = 'on_air' AND S_INTERSECTS(geometry, BBOX(6.7,51.1,6.9,51.3))"),
+        ("filter-lang" = Option<String>, Query, description = "cql2-text (default) or cql2-json"),
+        ("filter-crs" = Option<String>, Query, description = "CRS of the filter's geometries: CRS84 (default) or EPSG:25832 URI"),
+        ("sortby" = Option<String>, Query, description = "Properties to sort by, comma-separated, each with + (ascending, default) or - (descending); ties by id", example = "-on_air_date,site_id"),
+        ("properties" = Option<String>, Query, description = "Properties to serve, comma-separated (default: all)"),
+        ("skipGeometry" = Option<bool>, Query, description = "true: every geometry is null"),
+        ("cursor" = Option<String>, Query, description = "Continue after the feature a 'next' link names (keyset paging: every page costs the same); not with offset"),
     ),
     responses(
         (status = 200, description = "A page of features", body = schema::FeatureCollection, content_type = "application/geo+json",
@@ -50,7 +57,14 @@ pub(crate) async fn items(
     q: QueryPairs,
 ) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
-    let iq = ItemsQuery::parse(c, &q)?;
+    let cols = match catalog::columns::cached(c) {
+        Some(cols) => cols,
+        None => {
+            let conn = state.db().conn().await?;
+            catalog::columns::columns(&conn, c).await?
+        }
+    };
+    let iq = ItemsQuery::parse(c, cols, &q)?;
     let ty = media(&q, true)?;
     // Point collections from memory while their snapshot is of the current
     // data version (super::memory); everything else, and everything while
@@ -67,21 +81,25 @@ pub(crate) async fn items(
         }
         _ => None,
     };
-    let (matched, returned, features) = match from_memory {
-        Some(p) => (p.matched, p.returned, p.features),
+    let (matched, returned, features, more, last) = match from_memory {
+        Some(p) => (p.matched, p.returned, p.features, p.more, p.last),
         None => {
             let (sql, params) = query::items(c, &iq);
             let conn = state.db().conn().await?;
             let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
-            let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(DbError::pg("reading features"))?;
+            let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(|e| refused(&iq, e))?;
             drop(conn);
-            let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features"))?;
-            let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features"))?;
-            let features: String = row.try_get("features").map_err(DbError::pg("reading features"))?;
-            (matched, returned, features)
+            let what = "reading features";
+            let matched: i64 = row.try_get("matched").map_err(DbError::pg(what))?;
+            let returned: i64 = row.try_get("returned").map_err(DbError::pg(what))?;
+            let features: String = row.try_get("features").map_err(DbError::pg(what))?;
+            let more: bool = row.try_get("more").map_err(DbError::pg(what))?;
+            let last: Option<String> = row.try_get("last").map_err(DbError::pg(what))?;
+            (matched, returned, features, more, last)
         }
     };
-    let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned);
+    let next = if more { last } else { None };
+    let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned, next.as_deref());
     // `head` is a JSON object; open it up and append the features.
     let mut body = String::with_capacity(head.len() + features.len() + 16);
     body.push_str(&head[..head.len() - 1]);
@@ -91,20 +109,59 @@ pub(crate) async fn items(
     Ok(features_response(body, ty, iq.crs))
 }
 
+/// The error of a failed items query: a value of the filter PostGIS
+/// refused (an unclosed ring, a malformed GeoJSON geometry: SQLSTATE
+/// XX000 or a data exception) is the request's fault, a 400; anything
+/// else the server's.
+fn refused(iq: &ItemsQuery, e: tokio_postgres::Error) -> ApiError {
+    let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+    if iq.condition.is_some() && (code == "XX000" || code.starts_with("22")) {
+        let detail = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned());
+        return ApiError::BadRequest(format!("parameter 'filter': PostGIS refused a value of the filter: {detail}"));
+    }
+    DbError::pg("reading features")(e).into()
+}
+
+/// Where a page starts: after `offset` features, or after the feature a
+/// cursor names.
+#[derive(Clone, Copy)]
+enum Start<'a> {
+    Offset(i64),
+    Cursor(&'a str),
+}
+
 /// The FeatureCollection's members but the features, as a JSON object
 /// text: counts, time stamp, and links to this page in both formats, the
-/// collection and the pages before and after (same filters).
-fn page_head(c: &Collection, iq: &ItemsQuery, q: &QueryPairs, base: &str, ty: &str, matched: i64, returned: i64) -> String {
-    let page = |offset: i64, f: Option<&str>| {
+/// collection and the pages before (offset paging only) and after (a
+/// cursor after `next`, the last feature's sort keys and id; same
+/// filters).
+#[allow(clippy::too_many_arguments)]
+fn page_head(
+    c: &Collection,
+    iq: &ItemsQuery,
+    q: &QueryPairs,
+    base: &str,
+    ty: &str,
+    matched: i64,
+    returned: i64,
+    next: Option<&str>,
+) -> String {
+    let page = |start: Start<'_>, f: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &q.0 {
-            if k != "offset" && k != "limit" && k != "f" {
+            if k != "offset" && k != "limit" && k != "f" && k != "cursor" {
                 s.append_pair(k, v);
             }
         }
         s.append_pair("limit", &iq.limit.to_string());
-        if offset > 0 {
-            s.append_pair("offset", &offset.to_string());
+        match start {
+            Start::Offset(offset) if offset > 0 => {
+                s.append_pair("offset", &offset.to_string());
+            }
+            Start::Offset(_) => {}
+            Start::Cursor(cursor) => {
+                s.append_pair("cursor", cursor);
+            }
         }
         if let Some(f) = f {
             s.append_pair("f", f);
@@ -114,16 +171,17 @@ fn page_head(c: &Collection, iq: &ItemsQuery, q: &QueryPairs, base: &str, ty: &s
     let own_f = q.get("f");
     let other_f = if ty == GEOJSON { "json" } else { "geojson" };
     let other_ty = if ty == GEOJSON { JSON } else { GEOJSON };
+    let this = q.get("cursor").map_or(Start::Offset(iq.offset), Start::Cursor);
     let mut links = vec![
-        link(&page(iq.offset, own_f), "self", ty, "This page"),
-        link(&page(iq.offset, Some(other_f)), "alternate", other_ty, "This page in another format"),
+        link(&page(this, own_f), "self", ty, "This page"),
+        link(&page(this, Some(other_f)), "alternate", other_ty, "This page in another format"),
         link(&format!("{base}/ogc/collections/{}", c.id), "collection", JSON, "The collection"),
     ];
-    if iq.offset + returned < matched {
-        links.push(link(&page(iq.offset + iq.limit, own_f), "next", ty, "Next page"));
+    if let Some(cursor) = next {
+        links.push(link(&page(Start::Cursor(cursor), own_f), "next", ty, "Next page"));
     }
-    if iq.offset > 0 {
-        links.push(link(&page((iq.offset - iq.limit).max(0), own_f), "prev", ty, "Previous page"));
+    if iq.offset > 0 && q.get("cursor").is_none() {
+        links.push(link(&page(Start::Offset((iq.offset - iq.limit).max(0)), own_f), "prev", ty, "Previous page"));
     }
     json!({
         "type": "FeatureCollection",
@@ -195,7 +253,8 @@ pub async fn reference_items(
     query: Vec<(String, String)>,
 ) -> ApiResult<(i64, i64, String)> {
     let c = catalog::get(collection)?;
-    let iq = ItemsQuery::parse(c, &QueryPairs(query))?;
+    let cols = catalog::columns::columns(client, c).await?;
+    let iq = ItemsQuery::parse(c, cols, &QueryPairs(query))?;
     let (sql, params) = query::items_plain(c, &iq);
     let row = client.query_one(&sql, &query::refs(&params)).await.map_err(DbError::pg("reading features (reference)"))?;
     let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features (reference)"))?;

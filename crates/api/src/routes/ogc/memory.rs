@@ -40,6 +40,8 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
 
 use super::params::{Crs, ItemsQuery};
+use super::predicate::{load_sql, Pred, Val};
+use crate::catalog::columns::Kind;
 use crate::catalog::{Collection, Match};
 
 /// Collections served from memory, each with the degrees around a lon/lat
@@ -62,6 +64,8 @@ struct Feature {
     /// (`None` = SQL NULL, which no filter matches).
     filters: Vec<Option<Vec<String>>>,
     datetime: Option<DateTime<Utc>>,
+    /// The id as text (the next page's cursor).
+    id: String,
     /// GeoJSON text in CRS84 (6 decimals) and EPSG:25832 (2 decimals).
     crs84: String,
     text_utm: String,
@@ -77,6 +81,13 @@ struct Snapshot {
     by_x: Vec<(f64, u32)>,
     wide_lon: f64,
     wide_x: f64,
+    /// Each feature's place in `features` by its id (a cursor's id).
+    by_id: std::collections::HashMap<String, u32>,
+    /// The catalog's columns' values as a filter compares them, column by
+    /// column (`[column][feature]`: a filter scans contiguous memory), text
+    /// as symbols of `symbols` ([`super::predicate`]).
+    values: Vec<Vec<Val>>,
+    symbols: Vec<std::collections::HashMap<String, u32>>,
     /// Requests it answered.
     served: AtomicU64,
 }
@@ -86,6 +97,11 @@ pub(super) struct Page {
     pub(super) matched: i64,
     pub(super) returned: i64,
     pub(super) features: String,
+    /// Whether features follow the page.
+    pub(super) more: bool,
+    /// The next page's cursor: the id of the page's last feature, as the
+    /// JSON array the SQL path writes.
+    pub(super) last: Option<String>,
 }
 
 #[derive(Default)]
@@ -200,7 +216,7 @@ impl Memory {
 impl Snapshot {
     /// Every feature of `c`, its texts rendered by the SQL path's
     /// expressions.
-    async fn load(db: &Db, c: &Collection, version: u64) -> Result<Self, DbError> {
+    async fn load(db: &Db, c: &'static Collection, version: u64) -> Result<Self, crate::ApiError> {
         let mut cols = String::new();
         for (i, f) in c.filters.iter().enumerate() {
             let ty = match f.how {
@@ -210,20 +226,19 @@ impl Snapshot {
             cols.push_str(&format!(", {} AS f{i}", ty.replace("{e}", f.expr)));
         }
         let feature = |srid: i32, digits: i32| {
-            format!(
-                "'{{\"type\":\"Feature\",\"id\":' || to_json({idx})::text \
-                 || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({geom}, {srid}), {digits}, 0), 'null') \
-                 || ',\"properties\":' || ({props})::text || '}}'",
-                idx = c.id_expr,
-                geom = c.geometry(false),
-                props = c.props,
-            )
+            super::query::feature_text(c.id_expr, c.geometry(false), c.props, &srid.to_string(), &digits.to_string())
         };
-        let outer: String = (0..c.filters.len()).map(|i| format!(", f{i}")).collect();
+        let conn = db.conn().await?;
+        let columns = crate::catalog::columns::columns(&conn, c).await?;
+        for (i, col) in columns.list.iter().enumerate() {
+            cols.push_str(&format!(", {} AS v{i}", load_sql(col).unwrap_or_else(|| "NULL::text".to_owned())));
+        }
+        let outer: String =
+            (0..c.filters.len()).map(|i| format!(", f{i}")).chain((0..columns.list.len()).map(|i| format!(", v{i}"))).collect();
         let sql = format!(
             "SELECT ST_XMin(ll) AS lon0, ST_YMin(ll) AS lat0, ST_XMax(ll) AS lon1, ST_YMax(ll) AS lat1, \
                     ST_XMin(u) AS x0, ST_YMin(u) AS y0, ST_XMax(u) AS x1, ST_YMax(u) AS y1, \
-                    dt, crs84, utm{outer} \
+                    dt, crs84, utm{outer}, k::text AS id \
              FROM (SELECT ST_Transform({g}, 4326)::box3d AS ll, ({g})::box3d AS u, \
                           {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols}, {idx} AS k FROM {from}) q ORDER BY k",
             g = c.geom_filter,
@@ -233,7 +248,6 @@ impl Snapshot {
             from = c.from,
             idx = c.id_expr,
         );
-        let conn = db.conn().await?;
         let what = "loading a collection into memory";
         let rows = conn.query(&sql, &[]).await.map_err(DbError::pg(what))?;
         drop(conn);
@@ -242,6 +256,8 @@ impl Snapshot {
             r.try_get::<_, Option<f64>>(name).map(|v| v.unwrap_or(f64::NAN)).map_err(DbError::pg(what))
         };
         let mut features = Vec::with_capacity(rows.len());
+        let mut values: Vec<Vec<Val>> = columns.list.iter().map(|_| Vec::with_capacity(rows.len())).collect();
+        let mut symbols: Vec<std::collections::HashMap<String, u32>> = columns.list.iter().map(|_| Default::default()).collect();
         for r in &rows {
             let mut filters = Vec::with_capacity(c.filters.len());
             for i in 0..c.filters.len() {
@@ -249,10 +265,34 @@ impl Snapshot {
                 // ARRAY[NULL] of a NULL column: no value, as in SQL.
                 filters.push(v.map(|v| v.into_iter().flatten().collect::<Vec<_>>()).filter(|v| !v.is_empty()));
             }
+            for (i, col) in columns.list.iter().enumerate() {
+                let name = format!("v{i}");
+                let pg = DbError::pg(what);
+                let dict = &mut symbols[i];
+                values[i].push(
+                    match col.kind {
+                        Kind::Text => r.try_get::<_, Option<String>>(name.as_str()).map_err(pg)?.map(|t| {
+                            let n = dict.len() as u32;
+                            Val::Sym(*dict.entry(t).or_insert(n))
+                        }),
+                        Kind::Number => r.try_get::<_, Option<f64>>(name.as_str()).map_err(pg)?.map(Val::Num),
+                        Kind::Bool => r.try_get::<_, Option<bool>>(name.as_str()).map_err(pg)?.map(Val::Bool),
+                        Kind::Date => r.try_get::<_, Option<chrono::NaiveDate>>(name.as_str()).map_err(pg)?.map(Val::Date),
+                        Kind::Timestamp => r.try_get::<_, Option<DateTime<Utc>>>(name.as_str()).map_err(pg)?.map(Val::At),
+                        Kind::TextArray => r
+                            .try_get::<_, Option<Vec<Option<String>>>>(name.as_str())
+                            .map_err(pg)?
+                            .map(|v| Val::Texts(v.into_iter().flatten().collect())),
+                        Kind::Other => None,
+                    }
+                    .unwrap_or(Val::Null),
+                );
+            }
             features.push(Feature {
                 ll: [get(r, "lon0")?, get(r, "lat0")?, get(r, "lon1")?, get(r, "lat1")?],
                 utm: [get(r, "x0")?, get(r, "y0")?, get(r, "x1")?, get(r, "y1")?],
                 datetime: r.try_get("dt").map_err(DbError::pg(what))?,
+                id: r.try_get("id").map_err(DbError::pg(what))?,
                 crs84: r.try_get("crs84").map_err(DbError::pg(what))?,
                 text_utm: r.try_get("utm").map_err(DbError::pg(what))?,
                 filters,
@@ -267,7 +307,8 @@ impl Snapshot {
         let by_x = order(|f| f.utm[0]);
         let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
-        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, served: AtomicU64::new(0) })
+        let by_id = features.iter().enumerate().map(|(i, f)| (f.id.clone(), i as u32)).collect();
+        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, by_id, values, symbols, served: AtomicU64::new(0) })
     }
 
     /// The page, or `None` to leave the request to SQL.
@@ -275,6 +316,19 @@ impl Snapshot {
         if iq.full_geometry && c.geom_full.is_some() {
             return None;
         }
+        // Sorting, a property selection, no geometries, a CQL2 filter or a
+        // queryable's parameter: SQL answers (only the filters of the
+        // catalog, the bbox and a cursor in id order are kept here).
+        if iq.needs_sql() {
+            return None;
+        }
+        // A cursor continues after the feature of its id (`features` is in
+        // id order); an id the snapshot does not hold is left to SQL.
+        let after = match (&iq.after_id, &iq.cursor) {
+            (Some(id), _) => Some(*self.by_id.get(id)?),
+            (None, Some(_)) => return None,
+            (None, None) => None,
+        };
         // PostgreSQL keeps microseconds: a finer instant is left to it.
         if let Some(t) = &iq.time {
             if [t.start, t.end].iter().flatten().any(|d| d.timestamp_subsec_nanos() % 1000 != 0) {
@@ -282,10 +336,12 @@ impl Snapshot {
             }
         }
         let mut hits: Vec<u32> = Vec::new();
-        let keep = |f: &Feature| self.passes(c, iq, f);
+        // The filter with its text literals as this snapshot's symbols.
+        let pred = iq.predicate.as_ref().map(|p| p.resolve(&self.symbols));
+        let keep = |i: u32| self.passes(c, iq, pred.as_ref(), i);
         let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
         match iq.bbox {
-            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(&self.features[i as usize]))),
+            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(i))),
             Some((b, Crs::Utm32)) => {
                 for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
                     let f = &self.features[i as usize];
@@ -300,7 +356,7 @@ impl Snapshot {
                     if !inside {
                         return None;
                     }
-                    if keep(f) {
+                    if keep(i) {
                         hits.push(i);
                     }
                 }
@@ -320,7 +376,7 @@ impl Snapshot {
                         if !inside {
                             return None;
                         }
-                        if keep(f) {
+                        if keep(i) {
                             hits.push(i);
                         }
                     }
@@ -329,8 +385,11 @@ impl Snapshot {
         }
         // Index order is id order (the database's collation).
         hits.sort_unstable();
+        // numberMatched counts every match; the page starts after the
+        // cursor's feature or at the offset.
         let matched = hits.len();
-        let start = usize::try_from(iq.offset).ok()?.min(matched);
+        let first = after.map_or(0, |a| hits.partition_point(|&i| i <= a));
+        let start = first.saturating_add(usize::try_from(iq.offset).ok()?).min(matched);
         let end = start.saturating_add(usize::try_from(iq.limit).ok()?).min(matched);
         let page = &hits[start..end];
         let mut features = String::with_capacity(page.len() * 400);
@@ -341,12 +400,21 @@ impl Snapshot {
             let f = &self.features[i as usize];
             features.push_str(if iq.crs == Crs::Utm32 { &f.text_utm } else { &f.crs84 });
         }
-        Some(Page { matched: matched as i64, returned: page.len() as i64, features })
+        let last = page.last().and_then(|&i| serde_json::to_string(&[&self.features[i as usize].id]).ok());
+        Some(Page { matched: matched as i64, returned: page.len() as i64, features, more: end < matched, last })
     }
 
     /// Whether `f` passes the property and time filters (as
     /// `query::where_clause` writes them).
-    fn passes(&self, c: &Collection, iq: &ItemsQuery, f: &Feature) -> bool {
+    fn passes(&self, c: &Collection, iq: &ItemsQuery, pred: Option<&Pred>, i: u32) -> bool {
+        // The CQL2 filter and the queryables' parameters, as SQL would
+        // answer them (NULL drops the feature as WHERE does).
+        if let Some(p) = pred {
+            if p.eval(&self.values, i as usize) != Some(true) {
+                return false;
+            }
+        }
+        let f = &self.features[i as usize];
         for (filter, values) in &iq.filters {
             let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };
             let Some(have) = &f.filters[i] else { return false };

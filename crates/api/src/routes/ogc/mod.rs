@@ -19,9 +19,11 @@
 
 pub(crate) mod collections;
 pub(crate) mod features;
+mod filter;
 pub(crate) mod landing;
 pub(crate) mod memory;
 mod params;
+mod predicate;
 mod query;
 pub(crate) mod schema;
 

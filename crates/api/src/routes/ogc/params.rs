@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::filter::{self, Sql, Value};
+use super::predicate::{self, Pred};
 use super::{CRS84, EPSG25832, GEOJSON, JSON};
+use crate::catalog::columns::{Column, Columns, Kind};
 use crate::catalog::{Collection, Filter};
 use crate::http::QueryPairs;
 use crate::{ApiError, ApiResult};
@@ -21,12 +24,8 @@ impl Crs {
         let v = v.trim().trim_start_matches('[').trim_end_matches(']');
         match v {
             CRS84 | "CRS84" | "OGC:CRS84" | "urn:ogc:def:crs:OGC:1.3:CRS84" => Ok(Self::Crs84),
-            EPSG25832 | "EPSG:25832" | "urn:ogc:def:crs:EPSG::25832" | "http://www.opengis.net/def/crs/EPSG/0/25832/" => {
-                Ok(Self::Utm32)
-            }
-            _ => Err(ApiError::BadRequest(format!(
-                "parameter '{param}': CRS {v:?} is not supported; use {CRS84} or {EPSG25832}"
-            ))),
+            EPSG25832 | "EPSG:25832" | "urn:ogc:def:crs:EPSG::25832" | "http://www.opengis.net/def/crs/EPSG/0/25832/" => Ok(Self::Utm32),
+            _ => Err(ApiError::BadRequest(format!("parameter '{param}': CRS {v:?} is not supported; use {CRS84} or {EPSG25832}"))),
         }
     }
 
@@ -95,10 +94,7 @@ fn parse_instant(s: &str) -> Option<(DateTime<Utc>, bool)> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some((t.with_timezone(&Utc), false));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| (t.and_utc(), true))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| (t.and_utc(), true))
 }
 
 fn parse_datetime(v: &str) -> ApiResult<TimeFilter> {
@@ -159,6 +155,12 @@ fn parse_bbox(v: &str) -> ApiResult<[f64; 4]> {
     Ok(b)
 }
 
+/// One `sortby` key: a property, descending or not.
+pub(super) struct SortKey {
+    pub(super) column: &'static Column,
+    pub(super) desc: bool,
+}
+
 /// Parameters of an items request, validated.
 pub(super) struct ItemsQuery {
     pub(super) limit: i64,
@@ -171,23 +173,56 @@ pub(super) struct ItemsQuery {
     /// Property filters asked for, each with its values (at least one).
     pub(super) filters: Vec<(&'static Filter, Vec<String>)>,
     pub(super) full_geometry: bool,
+    /// `sortby` keys, before the id that breaks ties (empty: id order).
+    pub(super) sortby: Vec<SortKey>,
+    /// `properties`: the ones to serve, in the order asked (`None`: all).
+    pub(super) properties: Option<Vec<&'static Column>>,
+    /// `skipGeometry=true`: every geometry `null`.
+    pub(super) skip_geometry: bool,
+    /// The CQL2 `filter` and the queryables' query parameters that are no
+    /// catalog filter, translated (`None`: neither given).
+    pub(super) condition: Option<Sql>,
+    /// `cursor`: the sort keys and id of the last feature of the page
+    /// before; the page starts after it (keyset paging).
+    pub(super) cursor: Option<Sql>,
+    /// The cursor's id where the order is the id's alone (the in-memory
+    /// path continues after it).
+    pub(super) after_id: Option<String>,
+    /// `condition` as the in-memory path evaluates it (`None`: no
+    /// condition, or one only SQL answers).
+    pub(super) predicate: Option<Pred>,
 }
 
-const ITEMS_PARAMS: [&str; 9] = ["limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f", "geometry", "properties"];
+const ITEMS_PARAMS: [&str; 15] = [
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "f",
+    "geometry",
+    "properties",
+    "sortby",
+    "skipGeometry",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "cursor",
+];
 
 impl ItemsQuery {
-    /// The parameters of an items request on collection `c`; an unknown
-    /// parameter is refused with the collection's property filters named.
-    pub(super) fn parse(c: &Collection, q: &QueryPairs) -> ApiResult<Self> {
-        q.check(&ITEMS_PARAMS, |k| c.filter(k).is_some()).map_err(|e| match e {
+    /// The parameters of an items request on collection `c` with columns
+    /// `cols`; an unknown parameter is refused with the collection's
+    /// queryables named.
+    pub(super) fn parse(c: &'static Collection, cols: &'static Columns, q: &QueryPairs) -> ApiResult<Self> {
+        let queryable = |k: &str| cols.get(k).is_some_and(|col| col.kind != Kind::Other);
+        q.check(&ITEMS_PARAMS, |k| c.filter(k).is_some() || queryable(k)).map_err(|e| match e {
             ApiError::BadRequest(m) => {
-                ApiError::BadRequest(format!("{m}; property filters of {}: {}", c.id, c.filter_names()))
+                ApiError::BadRequest(format!("{m}; queryables of {} (as query parameters): {}", c.id, queryables(c, cols).join(", ")))
             }
             other => other,
         })?;
-        if q.get("properties").is_some() {
-            return Err(ApiError::BadRequest("parameter 'properties' (property selection) is not supported".into()));
-        }
         let limit = q.int("limit", 100, 1, 10_000, true)?;
         let offset = q.int("offset", 0, 0, i64::from(i32::MAX), false)?;
         let crs = Crs::from_query(q, "crs")?;
@@ -208,8 +243,228 @@ impl ItemsQuery {
                 filters.push((f, values));
             }
         }
-        Ok(Self { limit, offset, crs, bbox, time, filters, full_geometry })
+        let sortby = q.get("sortby").map(|v| parse_sortby(c, cols, v)).transpose()?.unwrap_or_default();
+        let properties = q.get("properties").map(|v| parse_properties(c, cols, v)).transpose()?;
+        let skip_geometry = match q.get("skipGeometry") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(ApiError::BadRequest(format!("parameter 'skipGeometry': {other:?}; use true or false"))),
+        };
+        // The filter, and the queryables' parameters that are no catalog
+        // filter (equality with the value read as the property's type).
+        let mut parts: Vec<Sql> = Vec::new();
+        // The same as a predicate the in-memory path evaluates, while every
+        // part has one.
+        let mut preds: Option<Vec<Pred>> = Some(Vec::new());
+        for (i, col) in cols.list.iter().enumerate() {
+            if col.kind != Kind::Other && c.filter(col.name).is_none() && !ITEMS_PARAMS.contains(&col.name) {
+                if let Some(v) = q.get(col.name) {
+                    let (sql, value) = filter::equals(col, v)?;
+                    parts.push(sql);
+                    preds = preds.and_then(|mut ps| {
+                        ps.push(predicate::equals(&cols.list, i, value)?);
+                        Some(ps)
+                    });
+                }
+            }
+        }
+        let lang = filter::Lang::parse(q.get("filter-lang"))?;
+        let filter_crs = Crs::from_query(q, "filter-crs")?;
+        match q.get("filter") {
+            Some(text) => {
+                let expr = filter::parse(text, lang)?;
+                let ctx = filter::Ctx { collection: c, columns: &cols.list, crs: filter_crs };
+                parts.push(ctx.translate(&expr)?);
+                preds = preds.and_then(|mut ps| {
+                    ps.push(ctx.predicate(&expr)?);
+                    Some(ps)
+                });
+            }
+            None if q.get("filter-lang").is_some() || q.get("filter-crs").is_some() => {
+                return Err(ApiError::BadRequest("parameter 'filter-lang' or 'filter-crs' given without 'filter'".into()));
+            }
+            None => {}
+        }
+        let predicate = if parts.is_empty() { None } else { preds.map(Pred::And) };
+        let condition = (!parts.is_empty()).then(|| {
+            let mut s = Sql::default();
+            for (i, p) in parts.into_iter().enumerate() {
+                if i > 0 {
+                    s.push(" AND ");
+                }
+                s.append(p);
+            }
+            s
+        });
+        let cursor = q.get("cursor").map(|v| parse_cursor(c, cols, &sortby, v)).transpose()?;
+        let after_id = match (q.get("cursor"), sortby.is_empty()) {
+            (Some(v), true) => serde_json::from_str::<[String; 1]>(v).ok().map(|[id]| id),
+            _ => None,
+        };
+        if cursor.is_some() && q.get("offset").is_some() {
+            return Err(ApiError::BadRequest(
+                "parameters 'cursor' and 'offset' exclude each other: a cursor continues after a feature".into(),
+            ));
+        }
+        Ok(Self {
+            limit,
+            offset,
+            crs,
+            bbox,
+            time,
+            filters,
+            full_geometry,
+            sortby,
+            properties,
+            skip_geometry,
+            condition,
+            cursor,
+            after_id,
+            predicate,
+        })
     }
+
+    /// Whether the request asks for more than the in-memory path answers
+    /// (sorting, a property selection, no geometries, a CQL2 filter or a
+    /// queryable's parameter it cannot evaluate: see [`super::predicate`]):
+    /// such requests are answered from SQL (see [`super::memory`]); a
+    /// cursor in the id order is not one of them.
+    pub(super) fn needs_sql(&self) -> bool {
+        !self.sortby.is_empty() || self.properties.is_some() || self.skip_geometry || (self.condition.is_some() && self.predicate.is_none())
+    }
+}
+
+/// The names a collection takes as query parameters for filtering: its
+/// catalog filters and its queryable properties.
+pub(super) fn queryables(c: &Collection, cols: &Columns) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = c.filters.iter().map(|f| f.name).collect();
+    for col in cols.queryable() {
+        if !names.contains(&col.name) {
+            names.push(col.name);
+        }
+    }
+    names
+}
+
+fn column<'a>(c: &Collection, cols: &'a Columns, name: &str, param: &str) -> ApiResult<&'a Column> {
+    cols.get(name).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "parameter '{param}': {name:?} is no property of {}; properties: {}",
+            c.id,
+            cols.list.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// `sortby=+a,-b,c`: properties, each ascending (`+` or none; a `+` that
+/// arrived as a space is one too) or descending (`-`).
+fn parse_sortby(c: &Collection, cols: &'static Columns, v: &str) -> ApiResult<Vec<SortKey>> {
+    let mut keys: Vec<SortKey> = Vec::new();
+    for item in v.split(',') {
+        let item = item.trim_end();
+        let (name, desc) = if let Some(n) = item.strip_prefix('-') {
+            (n, true)
+        } else {
+            (item.trim_start().strip_prefix('+').unwrap_or(item.trim_start()), false)
+        };
+        if name.is_empty() {
+            return Err(ApiError::BadRequest(format!("parameter 'sortby': empty key in {v:?}")));
+        }
+        let column = column(c, cols, name, "sortby")?;
+        if matches!(column.kind, Kind::TextArray | Kind::Other) {
+            return Err(ApiError::BadRequest(format!("parameter 'sortby': property {name:?} is a list and cannot be sorted by")));
+        }
+        if keys.iter().any(|k| std::ptr::eq(k.column, column)) {
+            return Err(ApiError::BadRequest(format!("parameter 'sortby': property {name:?} given twice")));
+        }
+        keys.push(SortKey { column, desc });
+    }
+    Ok(keys)
+}
+
+/// `properties=a,b`: the properties to serve, in this order.
+fn parse_properties(c: &Collection, cols: &'static Columns, v: &str) -> ApiResult<Vec<&'static Column>> {
+    let mut out: Vec<&'static Column> = Vec::new();
+    for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let col = column(c, cols, name, "properties")?;
+        if !out.iter().any(|o| std::ptr::eq(*o, col)) {
+            out.push(col);
+        }
+    }
+    Ok(out)
+}
+
+/// `cursor`: a JSON array of the sort keys and the id of the last feature
+/// seen (as the `next` link writes it), as the condition "after it in the
+/// page order". Each value is checked against its property's type here,
+/// so no cast can fail in the database.
+fn parse_cursor(c: &Collection, cols: &Columns, sortby: &[SortKey], v: &str) -> ApiResult<Sql> {
+    let bad =
+        |why: &str| ApiError::BadRequest(format!("parameter 'cursor': {why}; take the cursor from a 'next' link of the same request"));
+    let values: Vec<serde_json::Value> = serde_json::from_str(v).map_err(|_| bad("not a JSON array"))?;
+    if values.len() != sortby.len() + 1 {
+        return Err(bad(&format!("{} values for {} sort keys and the id", values.len(), sortby.len())));
+    }
+    let Some(serde_json::Value::String(id)) = values.last() else {
+        return Err(bad("the last value is the id, a string"));
+    };
+    // Per key: `Some(value)` or `None` for NULL.
+    let mut keys: Vec<(String, bool, Option<Value>)> = Vec::with_capacity(sortby.len());
+    for (k, v) in sortby.iter().zip(&values) {
+        let col = k.column;
+        let mismatch = || bad(&format!("value {v} does not fit property {:?}", col.name));
+        let value = match (col.kind, v) {
+            (_, serde_json::Value::Null) => None,
+            (Kind::Text, serde_json::Value::String(s)) => Some(Value::Text(s.clone())),
+            (Kind::Number, serde_json::Value::Number(n)) => Some(Value::Float(n.as_f64().ok_or_else(mismatch)?)),
+            (Kind::Bool, serde_json::Value::Bool(b)) => Some(Value::Bool(*b)),
+            (Kind::Date, serde_json::Value::String(s)) => {
+                Some(Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| mismatch())?))
+            }
+            (Kind::Timestamp, serde_json::Value::String(s)) => {
+                Some(Value::Instant(DateTime::parse_from_rfc3339(s).map_err(|_| mismatch())?.with_timezone(&Utc)))
+            }
+            _ => return Err(mismatch()),
+        };
+        keys.push((col.compared(), k.desc, value));
+    }
+    // After (k1, …, kn, id) in the order ORDER BY gives (ascending: NULLs
+    // last; descending: NULLs first): for some i, the keys before i are
+    // equal and key i comes later.
+    let mut alternatives: Vec<Sql> = Vec::new();
+    let mut equal_so_far = Sql::text("TRUE");
+    for (expr, desc, value) in &keys {
+        let mut later = equal_so_far.clone();
+        match (desc, value) {
+            (false, None) => later = Sql::text("FALSE"),
+            (false, Some(v)) => {
+                later.push(&format!(" AND ({expr} > ")).value(v.clone()).push(&format!(" OR {expr} IS NULL)"));
+            }
+            (true, None) => {
+                later.push(&format!(" AND {expr} IS NOT NULL"));
+            }
+            (true, Some(v)) => {
+                later.push(&format!(" AND {expr} < ")).value(v.clone());
+            }
+        }
+        alternatives.push(later);
+        match value {
+            None => equal_so_far.push(&format!(" AND {expr} IS NULL")),
+            Some(v) => equal_so_far.push(&format!(" AND {expr} = ")).value(v.clone()),
+        };
+    }
+    let mut last = equal_so_far;
+    last.push(&format!(" AND {} > CAST(", c.id_expr)).value(Value::Text(id.clone())).push(&format!(" AS {})", cols.id_type));
+    alternatives.push(last);
+    let mut s = Sql::text("(");
+    for (i, a) in alternatives.into_iter().enumerate() {
+        if i > 0 {
+            s.push(" OR ");
+        }
+        s.push("(").append(a).push(")");
+    }
+    s.push(")");
+    Ok(s)
 }
 
 #[cfg(test)]

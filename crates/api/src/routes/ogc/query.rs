@@ -93,6 +93,9 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>, how: S
             }
         }
     }
+    if let Some(cond) = &iq.condition {
+        conds.push(cond.render(params));
+    }
     for (f, values) in &iq.filters {
         let p = bind(Box::new(values.clone()), params);
         let expr = f.expr;
@@ -108,37 +111,104 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>, how: S
     }
 }
 
+/// The SQL expression of one feature's GeoJSON text from the columns `id`,
+/// `g` (geometry, EPSG:25832) and `p` (properties, json) of a row, in SRID
+/// `srid` with `digits` decimals (SQL expressions: placeholders or
+/// constants). Every path that serialises features writes them with this,
+/// so they cannot differ by a byte.
+pub(super) fn feature_text(id: &str, g: &str, p: &str, srid: &str, digits: &str) -> String {
+    format!(
+        "'{{\"type\":\"Feature\",\"id\":' || to_json({id})::text \
+         || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform({g}, {srid}), {digits}, 0), 'null') \
+         || ',\"properties\":' || ({p})::text || '}}'"
+    )
+}
+
+/// The properties' JSON: the catalog's object, or the chosen ones only
+/// (`properties`), in the order asked.
+fn props_sql(c: &Collection, iq: &ItemsQuery) -> String {
+    match &iq.properties {
+        None => c.props.to_owned(),
+        Some(cols) => {
+            let pairs: Vec<String> = cols.iter().map(|col| format!("'{}', {}", col.name, col.expr)).collect();
+            format!("json_build_object({})", pairs.join(", "))
+        }
+    }
+}
+
+/// The geometry served: none under `skipGeometry`.
+fn geom_sql(c: &Collection, iq: &ItemsQuery) -> &'static str {
+    if iq.skip_geometry {
+        "NULL::geometry"
+    } else {
+        c.geometry(iq.full_geometry)
+    }
+}
+
+/// The page order: the `sortby` keys (ascending with NULLs last,
+/// descending with NULLs first, PostgreSQL's defaults), then the id.
+/// `keys` are the keys' expressions.
+fn order_by(iq: &ItemsQuery, id: &str, keys: &[String]) -> String {
+    let mut parts: Vec<String> = iq
+        .sortby
+        .iter()
+        .zip(keys)
+        .map(|(k, e)| if k.desc { format!("{e} DESC NULLS FIRST") } else { format!("{e} ASC NULLS LAST") })
+        .collect();
+    parts.push(id.to_owned());
+    parts.join(", ")
+}
+
 /// A page of features: one row with `matched` (features passing the
-/// filters), `returned` (on this page) and `features` (their GeoJSON
-/// texts joined with commas, in id order).
+/// filters), `returned` (on this page), `features` (their GeoJSON texts
+/// joined with commas, in page order), `more` (whether features follow)
+/// and `last` (the sort keys and id of the page's last feature as a JSON
+/// array: the next page's `cursor`).
 ///
 /// The page is found in two steps: `k` sorts the ids of the matching
-/// features and cuts the page, then `f` builds properties and geometry for
-/// the ids of the page only (`= ANY` of an array computed once, so the
-/// lookup is a restriction PostgreSQL pushes down to the id's index, also
-/// into the area collections' grouped subqueries). In one step, every
-/// matching row's properties were built before the sort: a bbox holding
-/// 1,500 sites spent 17 ms on properties of which 100 were served.
+/// features and cuts the page (one more than asked, to know whether more
+/// follow; `rn` numbers the matches before the offset, so the page is
+/// `rn <= offset + limit`), then `f` builds properties and geometry for the ids of the
+/// page only (`= ANY` of an array computed once, so the lookup is a
+/// restriction PostgreSQL pushes down to the id's index, also into the
+/// area collections' grouped subqueries). In one step, every matching
+/// row's properties were built before the sort: a bbox holding 1,500 sites
+/// spent 17 ms on properties of which 100 were served.
+///
+/// A `cursor` adds "after the last feature seen" to `k` only (not to the
+/// count): with the default id order that is a range on the id's index,
+/// so every page of a full copy costs the same, where an `offset` made
+/// PostgreSQL walk past every feature before it (78 ms per page at offset
+/// 27,000; issue 18).
 pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
     let cond = where_clause(c, iq, &mut params, SearchBox::Once);
+    let after = iq.cursor.as_ref().map_or_else(String::new, |s| format!(" AND {}", s.render(&mut params)));
     let lim = bind(Box::new(iq.limit), &mut params);
     let off = bind(Box::new(iq.offset), &mut params);
     let srid = bind(Box::new(iq.crs.srid()), &mut params);
     let digits = bind(Box::new(iq.crs.digits()), &mut params);
+    let exprs: Vec<String> = iq.sortby.iter().map(|k| k.column.compared()).collect();
+    let names: Vec<String> = (0..iq.sortby.len()).map(|i| format!("s{i}")).collect();
+    let keys: String = exprs.iter().zip(&names).map(|(e, n)| format!(", {e} AS {n}")).collect();
+    let last: Vec<String> = names.iter().cloned().chain(std::iter::once("id".to_owned())).collect();
     let sql = format!(
-        "WITH k AS (SELECT {idx} AS id FROM {from} WHERE {cond} ORDER BY {idx} LIMIT {lim} OFFSET {off}), \
+        "WITH k AS (SELECT {idx} AS id{keys}, row_number() OVER (ORDER BY {order}) AS rn FROM {from} WHERE {cond}{after} \
+                    ORDER BY {order} LIMIT {lim}::int8 + 1 OFFSET {off}), \
               f AS (SELECT {idx} AS id, {geom} AS g, {props} AS p FROM {from} \
-                    WHERE {idx} = ANY(ARRAY(SELECT id FROM k))) \
+                    WHERE {idx} = ANY(ARRAY(SELECT id FROM k WHERE rn <= {off}::int8 + {lim}))) \
          SELECT (SELECT count(*) FROM {from} WHERE {cond}) AS matched, \
                 (SELECT count(*) FROM f) AS returned, \
-                (SELECT coalesce(string_agg('{{\"type\":\"Feature\",\"id\":' || to_json(id)::text \
-                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int, 0), 'null') \
-                     || ',\"properties\":' || p::text || '}}', ',' ORDER BY id), '') FROM f) AS features",
+                (SELECT coalesce(string_agg({feature}, ',' ORDER BY k.rn), '') FROM f JOIN k ON k.id = f.id) AS features, \
+                (SELECT count(*) FROM k) > {lim} AS more, \
+                (SELECT json_build_array({last})::text FROM k WHERE rn <= {off}::int8 + {lim} ORDER BY rn DESC LIMIT 1) AS last",
         idx = c.id_expr,
-        geom = c.geometry(iq.full_geometry),
-        props = c.props,
+        order = order_by(iq, c.id_expr, &exprs),
+        geom = geom_sql(c, iq),
+        props = props_sql(c, iq),
         from = c.from,
+        feature = feature_text("f.id", "f.g", "f.p", &format!("{srid}::int"), &format!("{digits}::int")),
+        last = last.join(", "),
     );
     (sql, params)
 }
@@ -151,21 +221,24 @@ pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
 pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
     let cond = where_clause(c, iq, &mut params, SearchBox::Inline);
+    let after = iq.cursor.as_ref().map_or_else(String::new, |s| format!(" AND {}", s.render(&mut params)));
     let lim = bind(Box::new(iq.limit), &mut params);
     let off = bind(Box::new(iq.offset), &mut params);
     let srid = bind(Box::new(iq.crs.srid()), &mut params);
     let digits = bind(Box::new(iq.crs.digits()), &mut params);
+    let exprs: Vec<String> = iq.sortby.iter().map(|k| k.column.compared()).collect();
     let sql = format!(
-        "WITH f AS (SELECT {idx} AS id, {geom} AS g, {props} AS p FROM {from} WHERE {cond} ORDER BY {idx} LIMIT {lim} OFFSET {off}) \
+        "WITH f AS (SELECT {idx} AS id, {geom} AS g, {props} AS p, row_number() OVER (ORDER BY {order}) AS rn \
+                    FROM {from} WHERE {cond}{after} ORDER BY {order} LIMIT {lim} OFFSET {off}) \
          SELECT (SELECT count(*) FROM {from} WHERE {cond}) AS matched, \
                 (SELECT count(*) FROM f) AS returned, \
-                (SELECT coalesce(string_agg('{{\"type\":\"Feature\",\"id\":' || to_json(id)::text \
-                     || ',\"geometry\":' || coalesce(ST_AsGeoJSON(ST_Transform(g, {srid}::int), {digits}::int, 0), 'null') \
-                     || ',\"properties\":' || p::text || '}}', ',' ORDER BY id), '') FROM f) AS features",
+                (SELECT coalesce(string_agg({feature}, ',' ORDER BY rn), '') FROM f) AS features",
         idx = c.id_expr,
-        geom = c.geometry(iq.full_geometry),
-        props = c.props,
+        order = order_by(iq, c.id_expr, &exprs),
+        geom = geom_sql(c, iq),
+        props = props_sql(c, iq),
         from = c.from,
+        feature = feature_text("id", "g", "p", &format!("{srid}::int"), &format!("{digits}::int")),
     );
     (sql, params)
 }
@@ -212,8 +285,15 @@ mod tests {
             vec![("datetime", "2024-05-01"), ("status", "on_air,planned"), ("technology", "5g")],
             vec![("datetime", "2024-01-01T00:00:00Z"), ("operator", "telekom"), ("limit", "5"), ("offset", "10")],
             vec![("datetime", "../2024-12-31")],
+            vec![
+                ("sortby", "-status,planned_date"),
+                ("cursor", r#"["on_air",null,"S-1"]"#),
+                ("filter", "status IN ('a','b') AND S_INTERSECTS(geometry, BBOX(6,50,7,51))"),
+            ],
+            vec![("properties", "status,ags"), ("skipGeometry", "true"), ("cursor", r#"["S-1"]"#), ("ags", "05111000")],
         ] {
-            let iq = ItemsQuery::parse(sites, &q(&pairs)).unwrap();
+            let cols: &'static crate::catalog::columns::Columns = Box::leak(Box::new(crate::catalog::columns::Columns::untyped(sites)));
+            let iq = ItemsQuery::parse(sites, cols, &q(&pairs)).unwrap();
             let (sql, params) = items(sites, &iq);
             for n in 1..=params.len() {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");

@@ -1,8 +1,8 @@
 //! A collection's JSON Schemas: `/schema`, every property with its type
 //! (OGC API – Features Part 5), so GDAL and QGIS type dates and numbers;
-//! `/queryables` (Part 3), the properties a request can filter by as query
-//! parameters. Types are read off the features' values
-//! ([`crate::catalog::schema`]).
+//! `/queryables` (Part 3), the properties a request can filter by (CQL2
+//! `filter`, `sortby`, query parameters) and the geometry. Types are read
+//! off the features' values ([`crate::catalog::schema`]).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -79,16 +79,23 @@ pub(crate) async fn schema(State(state): State<AppState>, origin: Origin, ApiPat
     params(("collectionId" = String, Path, description = "municipalities, sites, measures, dead-spots, districts, regions or state"),
            ("f" = Option<String>, Query, description = "json")),
     responses(
-        (status = 200, description = "JSON Schema of the properties that filter the items as query parameters (`?name=v1,v2`)", body = Object, content_type = "application/schema+json"),
+        (status = 200, description = "JSON Schema of the properties that filter the items: in a CQL2 filter, in sortby and as query parameters (`?name=value`; the catalog's filters take `?name=v1,v2`)", body = Object, content_type = "application/schema+json"),
         (status = 404, description = "Unknown collection", body = crate::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn queryables(State(state): State<AppState>, origin: Origin, ApiPath(id): ApiPath<String>, q: QueryPairs) -> ApiResult<Response> {
     let c = catalog::get(&id)?;
     q.check(&["f"], |_| false)?;
     let conn = state.db().conn().await?;
-    let (props, _) = catalog::schema::properties(&conn, c).await?;
+    let (props, geometry) = catalog::schema::properties(&conn, c).await?;
+    let cols = catalog::columns::columns(&conn, c).await?;
     drop(conn);
     let mut properties = Map::new();
+    // The geometry, for the CQL2 spatial predicates.
+    properties.insert(
+        super::filter::GEOMETRY.into(),
+        json!({"x-ogc-role": "primary-geometry", "format": geometry_format(geometry.as_deref()),
+               "description": "the features' geometry, for S_INTERSECTS and the other spatial predicates of a filter"}),
+    );
     for f in c.filters {
         // A filter on an array property (sites' `technology` on
         // `technologies`) takes one of its strings.
@@ -99,6 +106,17 @@ pub(crate) async fn queryables(State(state): State<AppState>, origin: Origin, Ap
             catalog::Match::Contains => "the feature's list holds one of the comma-separated values",
         });
         properties.insert(f.name.into(), p);
+    }
+    // Every other property filters and sorts too: in a CQL2 filter, in
+    // sortby, and as `name=value` (equality, the value read as its type).
+    for col in cols.queryable() {
+        if properties.contains_key(col.name) {
+            continue;
+        }
+        let t = props.iter().find(|(n, _)| n == col.name).map_or(PropType::Text, |(_, t)| *t);
+        let mut p = property(c, col.name, t);
+        p["description"] = json!("equals the value (name=value); in filter and sortby");
+        properties.insert(col.name.into(), p);
     }
     Ok(schema_response(&json!({
         "$schema": DRAFT,
