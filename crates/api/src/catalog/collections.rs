@@ -76,8 +76,11 @@ const fn area(id: &'static str, title: &'static str, description: &'static str, 
     }
 }
 
-/// Every collection, in the order they are listed.
-pub(super) const ALL: [Collection; 7] = [
+/// Every collection, in the order they are listed. A `static`, not a
+/// `const`: every reference to a collection then points into this one
+/// array (a `const` is promoted anew where it is used, so in a release
+/// build two references to the same collection could differ in address).
+pub(super) static ALL: [Collection; 7] = [
     Collection {
         id: "municipalities",
         title: "Gemeinden (municipalities) with coverage",
