@@ -187,37 +187,11 @@ def bench_filters(b) -> None:
         slug = re.sub(r"[^a-z]+", "-", name.split(":")[0].lower()).strip("-") + "-" + kind
         fs = lua_script(b, f"{slug}-funkplan", kind, fpre, ftpl, boxes, shares)
         ts = lua_script(b, f"{slug}-tipg", kind, tpre, ttpl, boxes, shares)
-        fr, tr = [], []
-        for i in range(b.reps):
-            log(f"filters: {name} funkplan {i + 1}/{b.reps}")
-            fr.append(uncached.wrk(fp, fs, CONNS, b.duration))
-        t_dur = b.duration
-        for i in range(b.reps):
-            while True:
-                log(f"filters: {name} tipg {i + 1}/{b.reps} ({t_dur} s)")
-                r = uncached.wrk(tp, ts, CONNS, t_dur)
-                if r["requests"] >= CONNS or t_dur >= 60:
-                    break
-                t_dur = min(60, t_dur * 4)
-            tr.append(r)
-        f_rps, t_rps = med([r["rps"] for r in fr]), med([r["rps"] for r in tr])
-        f_p99 = med([r["p99_us"] for r in fr]) / 1000
-        f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
-        if t_rps:
-            ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
-        else:
-            ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
-        dur_note = "" if t_dur == b.duration else f" ({t_dur} s runs)"
-        lines.append(
-            f"| {name} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} "
-            f"| {f_p99:.1f} | {f_err} | {t_rps:,.1f} ({spread([r['rps'] for r in tr], '{:.1f}')}){dur_note} "
-            f"| {med([r['p50_us'] for r in tr]) / 1000:.1f} | {med([r['p99_us'] for r in tr]) / 1000:.1f} | {t_err} "
-            f"| **{ratio_s}** |")
-        errors += f_err
-        worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
-        worst_p99 = f_p99 if worst_p99 is None else max(worst_p99, f_p99)
-        b.commands.append(pretty_cmd(fr[0]["cmd"]).replace(str(fp), "FUNKPLAN_PORT"))
-        b.commands.append(pretty_cmd(tr[0]["cmd"]).replace(str(tp), "TIPG_PORT"))
+        row = uncached.peer_row(b, "filters", name, fp, fs, tp, ts)
+        lines.append(row["line"])
+        errors += row["errors"]
+        worst_ratio = row["ratio"] if worst_ratio is None else min(worst_ratio, row["ratio"])
+        worst_p99 = row["p99"] if worst_p99 is None else max(worst_p99, row["p99"])
     lines.append("")
     lines.append("The filters with a fixed value, to show both select alike: " + "; ".join(checks) + ".")
     lines.append("")

@@ -158,7 +158,7 @@ def start_node(b, name: str, read_url: str, procs: list) -> int:
     return port
 
 
-def wrk_both(script, ports: list[int], conns: int, duration: int) -> dict:
+def wrk_both(b, script, ports: list[int], conns: int, duration: int) -> dict:
     """wrk against each port at once, `conns` connections in all; summed
     requests/s, the worse p50/p99."""
     results: list[dict] = [None] * len(ports)  # type: ignore[list-item]
@@ -166,7 +166,7 @@ def wrk_both(script, ports: list[int], conns: int, duration: int) -> dict:
 
     def one(i: int, port: int) -> None:
         try:
-            results[i] = uncached.wrk(port, script, conns // len(ports), duration)
+            results[i] = b.wrk(port, "", conns // len(ports), duration=duration, script=script)
         except BaseException as e:  # noqa: BLE001 — reported below
             errors.append(e)
 
@@ -283,11 +283,11 @@ def bench_replicas(b) -> None:
             # Unmeasured first: each node loads its in-memory collections on
             # the first misses (uncached.py), which the new nodes have not had.
             for port in (primary_port, a_port, b_port):
-                uncached.wrk(port, script, 8, 2)
+                b.wrk(port, "", 8, duration=2, script=script)
             log(f"replicas: {label}: 1 node + primary")
-            one = uncached.wrk(primary_port, script, CONNS, duration)
+            one = b.wrk(primary_port, "", CONNS, duration=duration, script=script)
             log(f"replicas: {label}: 2 nodes + primary + standby")
-            two = wrk_both(script, [a_port, b_port], CONNS, duration)
+            two = wrk_both(b, script, [a_port, b_port], CONNS, duration)
             rows.append((label, one, two))
         rng = random.Random(7)
         lat_paths = [f"/api/v1/municipalities/{rng.choice(ags)}" for _ in range(500 if not b.quick else 300)]

@@ -115,6 +115,50 @@ def lua_script(b, name: str, kind: str, prefix: str, items, suffix: str = "") ->
     return path
 
 
+def peer_row(b, section: str, name: str, fp: int, fs: Path, tp: int, ts: Path) -> dict:
+    """One table row of funkplan against tipg, every request distinct: `b.reps`
+    wrk runs of each generator script at 64 connections; the row's text,
+    funkplan's errors and p99 (ms) and the ratio of requests/s. Shared by the
+    uncached reads and the CQL2 filters (filters.py). The commands go to
+    `b.commands`."""
+    m = sys.modules[type(b).__module__]
+    med, spread, pretty_cmd = m.med, m.spread, m.pretty_cmd
+    fr, tr = [], []
+    for i in range(b.reps):
+        log(f"{section}: {name} funkplan {i + 1}/{b.reps}")
+        fr.append(b.wrk(fp, "", CONNS, duration=b.duration, script=fs))
+    # A slow peer may finish no request within a short run with 64
+    # connections (all of them still in flight at its end): its runs are
+    # lengthened until they finish some (at most 60 s), as in section 4.
+    t_dur = b.duration
+    for i in range(b.reps):
+        while True:
+            log(f"{section}: {name} tipg {i + 1}/{b.reps} ({t_dur} s)")
+            r = b.wrk(tp, "", CONNS, duration=t_dur, script=ts)
+            if r["requests"] >= CONNS or t_dur >= 60:
+                break
+            t_dur = min(60, t_dur * 4)
+        tr.append(r)
+    f_rps, t_rps = med([r["rps"] for r in fr]), med([r["rps"] for r in tr])
+    f_p99 = med([r["p99_us"] for r in fr]) / 1000
+    f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
+    if t_rps:
+        ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
+    else:
+        # No request finished even in 60 s: the ratio is at least
+        # funkplan's rate × the run's length.
+        ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
+    dur_note = "" if t_dur == b.duration else f" ({t_dur} s runs)"
+    line = (
+        f"| {name} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} "
+        f"| {f_p99:.1f} | {f_err} | {t_rps:,.1f} ({spread([r['rps'] for r in tr], '{:.1f}')}){dur_note} "
+        f"| {med([r['p50_us'] for r in tr]) / 1000:.1f} | {med([r['p99_us'] for r in tr]) / 1000:.1f} | {t_err} "
+        f"| **{ratio_s}** |")
+    b.commands.append(pretty_cmd(fr[0]["cmd"]).replace(str(fp), "FUNKPLAN_PORT"))
+    b.commands.append(pretty_cmd(tr[0]["cmd"]).replace(str(tp), "TIPG_PORT"))
+    return {"line": line, "errors": f_err, "p99": f_p99, "ratio": ratio}
+
+
 def site_boxes(b) -> list[list[float]]:
     """WGS84 boxes, each the envelope of the 100 sites nearest a site taken
     at random (fixed seed: the same boxes in every run on the same data)."""
@@ -208,44 +252,11 @@ def bench_uncached(b) -> None:
         _, tn = sample(b, tp, tpath)
         checks.append(f"`{fpath}`: funkplan {'an object' if fn is None else f'{fn} features'}, tipg `{tpath}`: "
                       f"{'an object' if tn is None else f'{tn} features'}")
-        fr, tr = [], []
-        for i in range(b.reps):
-            log(f"uncached: {name} funkplan {i + 1}/{b.reps}")
-            fr.append(b.wrk(fp, "", CONNS, duration=b.duration, script=fs))
-        # A slow peer may finish no request within a short run with 64
-        # connections (all of them still in flight at its end): its runs
-        # are lengthened until they finish some (at most 60 s), as in
-        # section 4.
-        t_dur = b.duration
-        for i in range(b.reps):
-            while True:
-                log(f"uncached: {name} tipg {i + 1}/{b.reps} ({t_dur} s)")
-                r = b.wrk(tp, "", CONNS, duration=t_dur, script=ts)
-                if r["requests"] >= CONNS or t_dur >= 60:
-                    break
-                t_dur = min(60, t_dur * 4)
-            tr.append(r)
-        f_rps, t_rps = med([r["rps"] for r in fr]), med([r["rps"] for r in tr])
-        f_p99 = med([r["p99_us"] for r in fr]) / 1000
-        f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
-        if t_rps:
-            ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
-        else:
-            # No request finished even in 60 s: the ratio is at least
-            # funkplan's rate × the run's length.
-            ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
-        dur_note = "" if t_dur == b.duration else f" ({t_dur} s runs)"
-        lines.append(
-            f"| {name} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} "
-            f"| {f_p99:.1f} | {f_err} | {t_rps:,.1f} ({spread([r['rps'] for r in tr], '{:.1f}')}){dur_note} "
-            f"| {med([r['p50_us'] for r in tr]) / 1000:.1f} | {med([r['p99_us'] for r in tr]) / 1000:.1f} | {t_err} "
-            f"| **{ratio_s}** |")
-        errors += f_err
-        if ratio is not None:
-            worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
-        worst_p99 = f_p99 if worst_p99 is None else max(worst_p99, f_p99)
-        b.commands.append(pretty_cmd(fr[0]["cmd"]).replace(str(fp), "FUNKPLAN_PORT"))
-        b.commands.append(pretty_cmd(tr[0]["cmd"]).replace(str(tp), "TIPG_PORT"))
+        row = peer_row(b, "uncached", name, fp, fs, tp, ts)
+        lines.append(row["line"])
+        errors += row["errors"]
+        worst_ratio = row["ratio"] if worst_ratio is None else min(worst_ratio, row["ratio"])
+        worst_p99 = row["p99"] if worst_p99 is None else max(worst_p99, row["p99"])
     lines.append("")
     lines.append("One request of each kind, to show both answer alike: " + "; ".join(checks) + ".")
     lines.append("")
