@@ -23,6 +23,37 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap_or_else(|e| panic!("running {}: {e}", bin().display()))
 }
 
+/// Run `funkplan` with `args` on the database at `url`; its stdout, or a
+/// panic with its stderr when it fails.
+#[allow(clippy::missing_panics_doc)]
+pub fn ok(args: &[&str], url: &str) -> String {
+    let o = run(args, &[("DATABASE_URL", url)]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "funkplan {args:?} failed: {err}");
+    out
+}
+
+/// `demo-data --scale small` into `dir` and every file of it ingested into
+/// the database at `url`, its coverage as the release the demo scripts
+/// date it (2026-10-01, issue 16): the data the end-to-end tests start from.
+pub fn ingest_small_demo(dir: &str, url: &str) {
+    ok(&["demo-data", "--scale", "small", dir], url);
+    for (kind, file) in [
+        ("municipalities", "municipalities.geojson"),
+        ("households", "households.csv"),
+        ("sites", "sites.csv"),
+        ("measures", "measures.csv"),
+        ("coverage", "coverage.csv"),
+    ] {
+        let path = format!("{dir}/{file}");
+        let mut args = vec!["ingest", kind, &path];
+        if kind == "coverage" {
+            args.extend(["--as-of", "2026-10-01"]);
+        }
+        ok(&args, url);
+    }
+}
+
 /// Stdout and stderr as strings.
 #[must_use]
 pub fn text(o: &Output) -> (String, String) {

@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 
 use funkplan_db::testing::TestDb;
-use funkplan_e2e::{bin, free_addr, header, http, run, text, wait_http_ok};
+use funkplan_e2e::{bin, free_addr, header, http, ingest_small_demo, ok, run, text, wait_http_ok};
 
 struct Server(Child);
 impl Drop for Server {
@@ -15,13 +15,6 @@ impl Drop for Server {
         let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
-}
-
-fn ok(args: &[&str], url: &str) -> String {
-    let o = run(args, &[("DATABASE_URL", url)]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "funkplan {args:?} failed: {err}");
-    out
 }
 
 fn fails(args: &[&str], url: &str) -> String {
@@ -39,21 +32,7 @@ fn plans_equal_the_postgis_reference_and_bad_input_is_refused() {
     let dir = std::env::temp_dir().join(format!("funkplan-e2e-plan-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
-    ok(&["demo-data", "--scale", "small", d], &url);
-    for (kind, file) in [
-        ("municipalities", "municipalities.geojson"),
-        ("households", "households.csv"),
-        ("sites", "sites.csv"),
-        ("measures", "measures.csv"),
-        ("coverage", "coverage.csv"),
-    ] {
-        let path = format!("{d}/{file}");
-        let mut args = vec!["ingest", kind, &path];
-        if kind == "coverage" {
-            args.extend(["--as-of", "2026-10-01"]);
-        }
-        ok(&args, &url);
-    }
+    ingest_small_demo(d, &url);
 
     // A lattice over the LTE dead spots of the state: the same sites with
     // the same gains as the reference (--check fails otherwise).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use funkplan_e2e::{bin, free_addr, header, http, run, text};
+use funkplan_e2e::{bin, free_addr, header, http, ingest_small_demo, ok, text};
 
 /// Whether we are root: PostgreSQL refuses to run as root, so its
 /// programs then run as the `postgres` user (as the embedded cluster does).
@@ -229,13 +229,6 @@ fn source(addr: &str) -> (u16, Option<String>) {
     (s, header(&h, "funkplan-read-source").map(str::to_owned))
 }
 
-fn ok(args: &[&str], url: &str) -> String {
-    let o = run(args, &[("DATABASE_URL", url)]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "funkplan {args:?} failed: {err}");
-    out
-}
-
 #[test]
 fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     let t0 = Instant::now();
@@ -262,21 +255,7 @@ fn two_nodes_read_from_a_hot_standby_and_survive_each_failure() {
     let d = demo.to_str().unwrap();
     ok(&["migrate"], &url);
     ok(&["seed"], &url);
-    ok(&["demo-data", "--scale", "small", d], &url);
-    for (kind, file) in [
-        ("municipalities", "municipalities.geojson"),
-        ("households", "households.csv"),
-        ("sites", "sites.csv"),
-        ("measures", "measures.csv"),
-        ("coverage", "coverage.csv"),
-    ] {
-        let path = format!("{d}/{file}");
-        let mut args = vec!["ingest", kind, &path];
-        if kind == "coverage" {
-            args.extend(["--as-of", "2026-10-01"]);
-        }
-        ok(&args, &url);
-    }
+    ingest_small_demo(d, &url);
     ok(&["recompute"], &url);
     let token = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
     let auth = format!("Bearer {token}");

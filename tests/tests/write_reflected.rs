@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 
 use funkplan_db::testing::TestDb;
-use funkplan_e2e::{bin, free_addr, header, http, http_get, run, text, wait_http_ok};
+use funkplan_e2e::{bin, free_addr, header, http, http_get, ingest_small_demo, ok, wait_http_ok};
 
 struct Server(Child);
 impl Drop for Server {
@@ -14,13 +14,6 @@ impl Drop for Server {
         let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
-}
-
-fn ok(args: &[&str], url: &str) -> String {
-    let o = run(args, &[("DATABASE_URL", url)]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "funkplan {args:?} failed: {err}");
-    out
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -41,23 +34,7 @@ fn a_completed_measure_shows_up_in_municipality_figures_and_targets() {
     let dir = std::env::temp_dir().join(format!("funkplan-e2e-chain-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
-    ok(&["demo-data", "--scale", "small", d], &url);
-    for (kind, file) in [
-        ("municipalities", "municipalities.geojson"),
-        ("households", "households.csv"),
-        ("sites", "sites.csv"),
-        ("measures", "measures.csv"),
-        ("coverage", "coverage.csv"),
-    ] {
-        // The demo's coverage is one release, dated as scripts/lib.sh dates it (issue 16).
-        let mut args = vec!["ingest", kind];
-        let path = format!("{d}/{file}");
-        args.push(&path);
-        if kind == "coverage" {
-            args.extend(["--as-of", "2026-10-01"]);
-        }
-        ok(&args, &url);
-    }
+    ingest_small_demo(d, &url);
     ok(&["recompute"], &url);
     let token = ok(&["token", "create", "--role", "staff"], &url).lines().last().unwrap().trim().to_owned();
 
