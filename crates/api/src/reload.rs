@@ -48,13 +48,22 @@ impl<T> Default for Reloading<T> {
 impl<T: Send + Sync + 'static> Reloading<T> {
     /// The value of `version`, if that is the one held; counted as served.
     pub(crate) fn get(&self, version: u64) -> Option<Arc<Loaded<T>>> {
+        let v = self.at(version)?;
+        self.answered(&v);
+        Some(v)
+    }
+
+    /// The value of `version`, if that is the one held, not yet counted:
+    /// for callers that may still leave the request to SQL.
+    pub(crate) fn at(&self, version: u64) -> Option<Arc<Loaded<T>>> {
         let v = self.current.read().ok()?.clone()?;
-        if v.version != version {
-            return None;
-        }
+        (v.version == version).then_some(v)
+    }
+
+    /// Count a request `v` answered.
+    pub(crate) fn answered(&self, v: &Loaded<T>) {
         v.served.fetch_add(1, Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
-        Some(v)
     }
 
     /// Requests answered from the held values so far.
@@ -81,9 +90,10 @@ impl<T: Send + Sync + 'static> Reloading<T> {
     /// Start `load` in the background unless the held value is of
     /// `version`, a load runs, or the last one ended too recently. `what`
     /// names the value in the log.
-    pub(crate) fn want<F>(self: &Arc<Self>, version: u64, what: &'static str, load: F)
+    pub(crate) fn want<F, E>(self: &Arc<Self>, version: u64, what: &'static str, load: F)
     where
-        F: Future<Output = Result<T, funkplan_db::Error>> + Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
     {
         if self.version() == Some(version) {
             return;
@@ -155,10 +165,10 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         r.want(3, "test", async move {
             let _ = rx.await;
-            Ok(9)
+            Ok::<_, funkplan_db::Error>(9)
         });
         // A second wish while the first load runs starts nothing.
-        r.want(3, "test", async { Ok(10) });
+        r.want(3, "test", async { Ok::<_, funkplan_db::Error>(10) });
         tx.send(()).unwrap_or(());
         for _ in 0..100 {
             if r.get(3).is_some() {
@@ -168,7 +178,7 @@ mod tests {
         }
         assert_eq!(r.get(3).map(|l| l.value), Some(9));
         // Right after a load, a wish for another version waits its pause.
-        r.want(4, "test", async { Ok(11) });
+        r.want(4, "test", async { Ok::<_, funkplan_db::Error>(11) });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(r.get(4).is_none());
     }

@@ -14,14 +14,13 @@
 //! paging, `numberMatched` and CRS output as the SQL path, which the
 //! equality test (`tests/api_ogc_equal.rs`) holds it to.
 //!
-//! - **Freshness.** A snapshot is tagged with the data version
-//!   ([`crate::version`]) read before its query ran and is used only while
+//! - **Freshness.** Each collection's snapshot sits in a
+//!   [`crate::reload::Reloading`]: tagged with the data version
+//!   ([`crate::version`]) read before its query ran and used only while
 //!   that is still the version, so it is never older than what the response
 //!   cache would serve; a stale or missing snapshot sends requests to SQL
-//!   and starts one reload in the background, at most every four load
-//!   times, and less often (up to 64) while snapshots go stale before they
-//!   answer anything, so a stream of writes cannot keep a core busy
-//!   reloading.
+//!   and starts one reload in the background, paused so that a stream of
+//!   writes cannot keep a core busy reloading.
 //! - **The box.** A feature whose extent lies within the box intersects
 //!   it, one whose extent lies apart does not; one across an edge is left
 //!   to PostgreSQL, which decides exactly (the whole request goes to SQL).
@@ -32,9 +31,7 @@
 //!   so the lon/lat extent (of the geometry projected by PostGIS) decides,
 //!   with a margin per collection ([`COLLECTIONS`]).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
@@ -43,6 +40,7 @@ use super::params::{Crs, ItemsQuery};
 use super::predicate::{load_sql, Pred, Val};
 use crate::catalog::columns::Kind;
 use crate::catalog::{Collection, Match};
+use crate::reload::Reloading;
 
 /// Collections served from memory, each with the degrees around a lon/lat
 /// box's edges within which a feature is left to PostgreSQL. Points: 2e-6°
@@ -73,7 +71,6 @@ struct Feature {
 
 /// One collection's features at one data version, in id order.
 struct Snapshot {
-    version: u64,
     features: Vec<Feature>,
     /// Indexes into `features`, sorted by min lon and by min x, and the
     /// widest extent in each.
@@ -88,8 +85,6 @@ struct Snapshot {
     /// as symbols of `symbols` ([`super::predicate`]).
     values: Vec<Vec<Val>>,
     symbols: Vec<std::collections::HashMap<String, u32>>,
-    /// Requests it answered.
-    served: AtomicU64,
 }
 
 /// A page answered from memory.
@@ -104,29 +99,20 @@ pub(super) struct Page {
     pub(super) last: Option<String>,
 }
 
-#[derive(Default)]
-struct Slot {
-    snapshot: RwLock<Option<Arc<Snapshot>>>,
-    loading: AtomicBool,
-    /// When the last load ended, and the pause before the next one.
-    last: Mutex<Option<(Instant, Duration)>>,
-}
-
 /// The in-memory point collections of one server.
 #[derive(Default)]
 pub(crate) struct Memory {
-    slots: [Slot; COLLECTIONS.len()],
-    served: AtomicU64,
+    slots: [Arc<Reloading<Snapshot>>; COLLECTIONS.len()],
 }
 
 impl Memory {
-    fn slot(&self, c: &Collection) -> Option<&Slot> {
+    fn slot(&self, c: &Collection) -> Option<&Arc<Reloading<Snapshot>>> {
         COLLECTIONS.iter().position(|(id, _)| *id == c.id).map(|i| &self.slots[i])
     }
 
     /// Requests answered from memory so far.
     pub(crate) fn served(&self) -> u64 {
-        self.served.load(Ordering::Relaxed)
+        self.slots.iter().map(|s| s.served()).sum()
     }
 
     /// The page `iq` asks of `c` from a snapshot of data version
@@ -134,66 +120,18 @@ impl Memory {
     /// leave to SQL (a point on a lon/lat edge).
     pub(super) fn page(&self, c: &Collection, iq: &ItemsQuery, version: u64) -> Option<Page> {
         let slot = self.slot(c)?;
-        let snap = slot.snapshot.read().ok()?.clone()?;
-        if snap.version != version {
-            return None;
-        }
-        let page = snap.page(c, iq)?;
-        self.served.fetch_add(1, Ordering::Relaxed);
-        snap.served.fetch_add(1, Ordering::Relaxed);
+        let snap = slot.at(version)?;
+        let page = snap.value.page(c, iq)?;
+        slot.answered(&snap);
         Some(page)
     }
 
-    /// Load `c` in the background if it is served from memory, its
-    /// snapshot is not of `version`, no load runs and the last one ended
-    /// long enough ago.
-    pub(super) fn want(self: &Arc<Self>, c: &'static Collection, version: u64, db: &Db) {
+    /// Load `c` in the background if it is served from memory and its
+    /// snapshot is not of `version` (see [`Reloading::want`]).
+    pub(super) fn want(&self, c: &'static Collection, version: u64, db: &Db) {
         let Some(slot) = self.slot(c) else { return };
-        if slot.snapshot.read().ok().and_then(|s| s.as_ref().map(|s| s.version)) == Some(version) {
-            return;
-        }
-        if let Ok(last) = slot.last.lock() {
-            if let Some((ended, pause)) = *last {
-                if ended.elapsed() < pause {
-                    return;
-                }
-            }
-        }
-        if slot.loading.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (me, db) = (Arc::clone(self), db.clone());
-        tokio::spawn(async move {
-            let t0 = Instant::now();
-            let result = Snapshot::load(&db, c, version).await;
-            let Some(slot) = me.slot(c) else { return };
-            let took = t0.elapsed();
-            // A snapshot that answered nothing before the data changed
-            // again (a stream of writes) doubles the pause before the next
-            // load, up to 64 load times; one that served sets it back to 4.
-            let mut pause = took * 4;
-            match result {
-                Ok(s) => {
-                    tracing::debug!(collection = c.id, features = s.features.len(), ms = took.as_millis(), "in-memory collection loaded");
-                    if let Ok(mut w) = slot.snapshot.write() {
-                        let unused = w.as_ref().is_some_and(|old| old.served.load(Ordering::Relaxed) == 0);
-                        let before = slot.last.lock().ok().and_then(|l| l.map(|(_, p)| p));
-                        if let (true, Some(p)) = (unused, before) {
-                            pause = (p * 2).min(took * 64).max(pause);
-                        }
-                        *w = Some(Arc::new(s));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(collection = c.id, error = %e, "loading a collection into memory failed; its items are read from SQL");
-                    pause = took * 64;
-                }
-            }
-            if let Ok(mut last) = slot.last.lock() {
-                *last = Some((Instant::now(), pause.max(Duration::from_millis(250))));
-            }
-            slot.loading.store(false, Ordering::Release);
-        });
+        let db = db.clone();
+        slot.want(version, c.id, async move { Snapshot::load(&db, c).await });
     }
 
     /// Load every in-memory collection at `version` now (tests and
@@ -204,10 +142,7 @@ impl Memory {
     pub(crate) async fn load_now(&self, db: &Db, version: u64) -> Result<(), crate::ApiError> {
         for (i, (id, _)) in COLLECTIONS.iter().enumerate() {
             let c = crate::catalog::get(id)?;
-            let s = Snapshot::load(db, c, version).await?;
-            if let Ok(mut w) = self.slots[i].snapshot.write() {
-                *w = Some(Arc::new(s));
-            }
+            self.slots[i].put(version, Snapshot::load(db, c).await?);
         }
         Ok(())
     }
@@ -216,7 +151,7 @@ impl Memory {
 impl Snapshot {
     /// Every feature of `c`, its texts rendered by the SQL path's
     /// expressions.
-    async fn load(db: &Db, c: &'static Collection, version: u64) -> Result<Self, crate::ApiError> {
+    async fn load(db: &Db, c: &'static Collection) -> Result<Self, crate::ApiError> {
         let mut cols = String::new();
         for (i, f) in c.filters.iter().enumerate() {
             let ty = match f.how {
@@ -308,7 +243,7 @@ impl Snapshot {
         let wide_lon = features.iter().map(|f| f.ll[2] - f.ll[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let wide_x = features.iter().map(|f| f.utm[2] - f.utm[0]).filter(|w| w.is_finite()).fold(0.0, f64::max);
         let by_id = features.iter().enumerate().map(|(i, f)| (f.id.clone(), i as u32)).collect();
-        Ok(Self { version, features, by_lon, by_x, wide_lon, wide_x, by_id, values, symbols, served: AtomicU64::new(0) })
+        Ok(Self { features, by_lon, by_x, wide_lon, wide_x, by_id, values, symbols })
     }
 
     /// The page, or `None` to leave the request to SQL.
