@@ -113,11 +113,15 @@ impl Batcher {
         rx
     }
 
-    /// Everything collected so far, for one run (counted as a run).
-    pub fn take(&self) -> Batch {
+    /// Everything collected so far, for one run (counted as a run);
+    /// `None` when nothing is pending (a run still writing took it).
+    pub fn take(&self) -> Option<Batch> {
         let p = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if p.waiters.is_empty() {
+            return None;
+        }
         self.runs.fetch_add(1, Ordering::Relaxed);
-        Batch { site_ids: p.site_ids.into_iter().collect(), which: p.which.unwrap_or(ChangeKind::Measures), waiters: p.waiters }
+        Some(Batch { site_ids: p.site_ids.into_iter().collect(), which: p.which.unwrap_or(ChangeKind::Measures), waiters: p.waiters })
     }
 
     pub fn counts(&self) -> UpdateCounts {
@@ -135,15 +139,17 @@ mod tests {
         let b = Batcher::default();
         let _r1 = b.join(&["S-2".into(), "S-1".into()], ChangeKind::Sites);
         let _r2 = b.join(&["S-1".into()], ChangeKind::Sites);
-        let batch = b.take();
+        let batch = b.take().unwrap();
         assert_eq!(batch.site_ids, ["S-1", "S-2"]);
         assert_eq!(batch.which, ChangeKind::Sites);
         assert_eq!(batch.writes(), 2);
         let _r3 = b.join(&["S-3".into()], ChangeKind::Sites);
         let _r4 = b.join(&[], ChangeKind::Measures);
-        let batch = b.take();
+        let batch = b.take().unwrap();
         assert_eq!(batch.site_ids, ["S-3"]);
         assert_eq!(batch.which, ChangeKind::Measures);
+        // Nothing pending: no batch, and no run counted.
+        assert!(b.take().is_none());
         assert_eq!(b.counts(), UpdateCounts { calls: 4, runs: 2 });
     }
 
@@ -152,7 +158,7 @@ mod tests {
         let b = Batcher::default();
         let mut r1 = b.join(&["S-1".into()], ChangeKind::Measures);
         let mut r2 = b.join(&["S-2".into()], ChangeKind::Measures);
-        let batch = b.take();
+        let batch = b.take().unwrap();
         batch.finish(Err(Error::Data("disk full".into())));
         for r in [&mut r1, &mut r2] {
             let e = r.try_recv().unwrap().unwrap_err();
@@ -161,7 +167,7 @@ mod tests {
         }
         // Alone in its run, a call gets the error itself.
         let mut r3 = b.join(&["S-3".into()], ChangeKind::Measures);
-        b.take().finish(Err(Error::Data("disk full".into())));
+        b.take().unwrap().finish(Err(Error::Data("disk full".into())));
         assert!(matches!(r3.try_recv().unwrap(), Err(Error::Data(_))));
     }
 }

@@ -17,14 +17,15 @@ use crate::deadspot::{dead_spots, DeadSpot};
 use crate::engine::{aggregate_pair, classify, is_urban, munis_in, munis_rect, stamp, Figures, Masks, Rect, Scope};
 use crate::grid::Grid;
 use crate::model::{Model, Site};
-use crate::write::{write, write_with_targets, WriteSet};
+use crate::write::{write, WriteSet};
 use crate::{cpu, load, Error, Result};
 
 /// A loaded grid with its sites and modelled masks. Cheap to clone (an
-/// `Arc` inside); all methods serialise on one lock, so a full recompute
-/// and incremental updates never interleave their writes. Concurrent
-/// incremental updates are grouped: those that arrive while one runs are
-/// done together by the next run (see `batch`).
+/// `Arc` inside); changes take the engine's lock, and results are written
+/// under a second lock taken before the first is let go, so a full
+/// recompute and incremental updates write in the order they computed.
+/// Concurrent incremental updates are grouped: those that arrive while one
+/// runs are done together by the next run (see `batch`).
 ///
 /// # Use in the server
 /// ```ignore
@@ -43,6 +44,10 @@ pub struct Live {
     writer: Arc<tokio::sync::OnceCell<Db>>,
     /// Incremental updates waiting for the next run.
     batch: Arc<Batcher>,
+    /// Held by whoever writes results, taken while still holding the
+    /// engine's lock: results transactions commit in the order their runs
+    /// computed, while the next run may compute during this one's write.
+    results: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -231,6 +236,7 @@ impl Live {
             inner: Arc::new(RwLock::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
             writer: Arc::default(),
             batch: Arc::default(),
+            results: Arc::default(),
         })
     }
 
@@ -329,6 +335,8 @@ impl Live {
         let st = &mut *st;
         let restamp = !std::mem::take(&mut st.stamped);
         let c = cpu(|| compute_all(st, restamp));
+        // After the incremental runs computed before this one (see `results`).
+        let _results = self.results.lock().await;
         let mut conn = db.conn().await?;
         let written = write(
             &mut conn,
@@ -433,7 +441,8 @@ impl Live {
     async fn writer(&self, db: &Db) -> Result<&Db> {
         Ok(self
             .writer
-            .get_or_try_init(|| async { Db::connect(db.url(), &PoolOptions { max_size: 1, ..PoolOptions::default() }).await })
+            // Two: a run reads its sites while the run before it writes.
+            .get_or_try_init(|| async { Db::connect(db.url(), &PoolOptions { max_size: 2, ..PoolOptions::default() }).await })
             .await?)
     }
 
@@ -446,12 +455,16 @@ impl Live {
     /// # Errors
     /// When the connection cannot be opened or a statement not prepared.
     pub async fn warm_up(&self, db: &Db) -> Result<()> {
-        let conn = self.writer(db).await?.conn().await?;
-        crate::write::prepare(&conn).await?;
-        // The site read and the targets' definitions, as an update runs
-        // them: no site, nothing written.
-        load::sites(&conn, Some(&[])).await?;
-        funkplan_targets::running_month(&**conn, ChangeKind::Measures).await?;
+        // Both connections of the pool (held at once, so both are opened).
+        let writer = self.writer(db).await?;
+        let conns = tokio::try_join!(writer.conn(), writer.conn())?;
+        for conn in [&conns.0, &conns.1] {
+            crate::write::prepare(conn).await?;
+            // The site read and the targets' definitions, as an update runs
+            // them: no site, nothing written.
+            load::sites(conn, Some(&[])).await?;
+            funkplan_targets::running_month(&***conn, ChangeKind::Measures).await?;
+        }
         Ok(())
     }
 
@@ -468,115 +481,164 @@ impl Live {
     /// Wait for the run that takes our change, or become the run: the
     /// engine's lock is handed over in arrival order (tokio's lock is fair),
     /// and the first caller to get it after a run does everything pending.
+    ///
+    /// A run computes under the engine's write lock, then takes the results
+    /// lock and lets go of the engine (read lock first, so readers go on
+    /// while it waits for the previous run's write), and writes: the next
+    /// run computes while this one writes, and the results still commit in
+    /// the order the runs computed them.
     async fn lead_or_follow(&self, db: &Db, mut rx: tokio::sync::oneshot::Receiver<Outcome>) -> Result<Stats> {
         let mut st = tokio::select! {
             biased;
             done = &mut rx => return answer(done),
             st = self.inner.write() => st,
         };
-        // A run finished with our change before we got the lock (a run
-        // answers its callers before it lets go of the engine).
+        // A run finished with our change before we got the lock.
         if let Ok(done) = rx.try_recv() {
             return answer(Ok(done));
         }
-        let batch = self.batch.take();
-        let outcome = self.update(&mut st, db, &batch).await;
-        // Answer before letting go of the engine: the next leader relies on
-        // it (above).
-        batch.finish(outcome);
+        let Some(batch) = self.batch.take() else {
+            // A run that let go of the engine took our change and is still
+            // writing: its answer is ours.
+            drop(st);
+            return answer(rx.await);
+        };
+        let staged = self.stage(&mut st, db, &batch).await;
+        let st = st.downgrade();
+        let results = self.results.lock().await;
         drop(st);
+        let outcome = match staged {
+            Ok(staged) => self.commit(db, staged, batch.which).await,
+            Err(e) => Err(e),
+        };
+        batch.finish(outcome);
+        drop(results);
         answer(rx.await)
     }
 
-    /// One incremental run for a batch: re-read its sites, re-stamp around
-    /// their old and new positions, re-sum the municipalities in reach and
-    /// write them in one transaction.
-    async fn update(&self, st: &mut State, db: &Db, batch: &Batch) -> Result<Stats> {
-        let (site_ids, which) = (batch.site_ids.as_slice(), batch.which);
+    /// The engine's part of an incremental run for a batch: re-read its
+    /// sites, re-stamp around their old and new positions, re-sum the
+    /// municipalities in reach, and build the results to write.
+    async fn stage(&self, st: &mut State, db: &Db, batch: &Batch) -> Result<StagedRun> {
+        let site_ids = batch.site_ids.as_slice();
         let started_at = Utc::now();
         let t0 = Instant::now();
-        // One connection of its own (to `db`'s database, opened on first
-        // use): the updates run one at a time under the lock anyway, and one
-        // warm backend with the statements prepared once beats taking turns
-        // through the shared pool, where every pooled connection would
-        // prepare them and warm its catalog caches on its first update.
-        let mut conn = self.writer(db).await?.conn().await?;
+        // The engine's own connections (to `db`'s database, opened on first
+        // use): one warm backend with the statements prepared once beats
+        // taking turns through the shared pool, where every pooled
+        // connection would prepare them and warm its catalog caches on its
+        // first update.
+        let conn = self.writer(db).await?.conn().await?;
         // The sites change: figures kept for other dates no longer hold.
         st.dated.clear();
         st.tile_at = None;
         let fresh = load::sites(&conn, Some(site_ids)).await?;
+        drop(conn);
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
-        let (flags, actual, scenario, spots, parts) = cpu(|| {
+        let (staged, spots, parts) = cpu(|| {
             let (boxes, near_sites) = replace_and_restamp(st, site_ids, fresh);
             let mut flags = vec![false; st.grid.ags.len()];
             for b in &boxes {
                 munis_in(&st.grid, *b, &mut flags);
             }
-            let region = munis_rect(&st.grid, &flags);
             let stamp_ms = t1.elapsed().as_secs_f64() * 1e3;
-            let (actual, scenario) =
-                aggregate_flagged(&st.grid, &st.masks, &st.bits, st.source, &flags);
+            let own = muni_boxes(&st.grid, &flags);
+            let (actual, scenario) = aggregate_flagged(&st.grid, &st.masks, &st.bits, st.source, &flags, &own);
             let aggregate_ms = t1.elapsed().as_secs_f64() * 1e3 - stamp_ms;
-            let spots = dead_spots(&st.grid, &st.masks, st.source, Some(&flags), region);
+            let spots = dead_spots_flagged(&st.grid, &st.masks, st.source, &own);
             let area = |r: Rect| (r.r1 - r.r0) * (r.c1 - r.c0);
             let touched: usize = boxes.iter().map(|b| area(*b)).sum();
-            (flags, actual, scenario, spots, (stamp_ms, aggregate_ms, near_sites, touched, area(region)))
+            let region: usize = own.iter().map(|(r, _)| area(*r)).sum();
+            let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
+            let staged = crate::write::Staged::new(
+                &st.grid,
+                &st.operators,
+                WriteSet {
+                    source: st.source,
+                    incremental: true,
+                    munis: Some(&flags),
+                    actual: Some(&actual),
+                    scenario: Some(&scenario),
+                    dead_spots: Some(&spots),
+                    cells: st.grid.cells as u64,
+                    load_ms,
+                    compute_ms,
+                    started_at,
+                },
+            );
+            (staged, spots.len(), (stamp_ms, aggregate_ms, compute_ms, near_sites, touched, region))
         });
-        let compute_ms = t1.elapsed().as_secs_f64() * 1e3;
-        let (stamp_ms, aggregate_ms, near_sites, touched_cells, region_cells) = parts;
-        let written = write_with_targets(
-            &mut conn,
-            &st.grid,
-            &st.operators,
-            WriteSet {
-                source: st.source,
-                incremental: true,
-                munis: Some(&flags),
-                actual: Some(&actual),
-                scenario: Some(&scenario),
-                dead_spots: Some(&spots),
-                cells: st.grid.cells as u64,
-                load_ms,
-                compute_ms,
-                started_at,
-            },
-            started_at.date_naive(),
-            which,
-        )
-        .await?;
-        drop(conn);
+        let (stamp_ms, aggregate_ms, compute_ms, near_sites, touched_cells, region_cells) = parts;
         tracing::debug!(
             load_ms,
             stamp_ms,
             aggregate_ms,
             dead_spots_ms = compute_ms - stamp_ms - aggregate_ms,
-            write_ms = written.write_ms,
             near_sites,
             touched_cells,
             region_cells,
-            municipalities = written.municipalities,
             sites = site_ids.len(),
             writes = batch.writes(),
-            "incremental update"
+            "incremental update computed"
         );
-        Ok(Stats {
+        Ok(StagedRun {
+            staged,
             source: st.source,
-            incremental: true,
-            municipalities: written.municipalities,
             cells: st.grid.cells,
             sites: st.sites.len(),
-            dead_spots: spots.len(),
+            dead_spots: spots,
             releases: st.grid.releases.dates().len(),
             load_ms,
             compute_ms,
+            writes: batch.writes(),
+        })
+    }
+
+    /// The database's part of an incremental run: its results and the
+    /// targets' running month in one transaction.
+    async fn commit(&self, db: &Db, run: StagedRun, which: ChangeKind) -> Result<Stats> {
+        let mut conn = self.writer(db).await?.conn().await?;
+        let written = crate::write::send(&mut conn, &run.staged, Some((run.staged_on(), which))).await?;
+        drop(conn);
+        tracing::debug!(write_ms = written.write_ms, municipalities = written.municipalities, writes = run.writes, "incremental update written");
+        Ok(Stats {
+            source: run.source,
+            incremental: true,
+            municipalities: written.municipalities,
+            cells: run.cells,
+            sites: run.sites,
+            dead_spots: run.dead_spots,
+            releases: run.releases,
+            load_ms: run.load_ms,
+            compute_ms: run.compute_ms,
             write_ms: written.write_ms,
             // The running month is written with the figures (in write_ms).
             history_ms: 0.0,
             run_ids: written.run_ids,
             computed_at: written.computed_at,
-            batch_writes: batch.writes(),
+            batch_writes: run.writes,
         })
+    }
+}
+
+/// An incremental run computed and waiting for its write.
+struct StagedRun {
+    staged: crate::write::Staged,
+    source: CoverageSource,
+    cells: usize,
+    sites: usize,
+    dead_spots: usize,
+    releases: usize,
+    load_ms: f64,
+    compute_ms: f64,
+    writes: usize,
+}
+
+impl StagedRun {
+    /// The day the run started: the targets' running month is that day's.
+    fn staged_on(&self) -> chrono::NaiveDate {
+        self.staged.started_at().date_naive()
     }
 }
 
@@ -779,35 +841,45 @@ fn overlap(a: Rect, b: Rect) -> bool {
     a.r0 < b.r1 && b.r0 < a.r1 && a.c0 < b.c1 && b.c0 < a.c1
 }
 
-/// Actual and scenario figures of the `flags`ed municipalities (the others
-/// zero), summed box by box: each municipality's bounding box, the boxes
-/// merged until none overlap. Writes spread over the state flag
-/// municipalities far apart, and the one box around all of them was nearly
-/// the whole raster (NRW, a batch of 22 writes: 4.0 M slots summed, 86 ms
-/// of the batch's 240 ms) where their own boxes hold a fraction of it.
+/// The `flags`ed municipalities by box: each municipality's bounding box,
+/// the boxes merged until none overlap, each with the municipalities that
+/// lie in it. Writes spread over the state flag municipalities far apart,
+/// and the one box around all of them was nearly the whole raster (NRW, a
+/// batch of 22 writes: 4.0 M slots summed, 86 ms of the batch's 240 ms)
+/// where their own boxes hold a fraction of it.
+fn muni_boxes(grid: &Grid, flags: &[bool]) -> Vec<(Rect, Vec<bool>)> {
+    let boxes: Vec<(usize, Rect)> = (0..flags.len())
+        .filter(|&m| flags[m])
+        .filter_map(|m| Rect::of_muni(grid, m).map(|r| (m, r)))
+        .collect();
+    disjoint(boxes.iter().map(|(_, r)| *r).collect())
+        .into_iter()
+        .map(|rect| {
+            let mut own = vec![false; flags.len()];
+            for (m, r) in &boxes {
+                own[*m] = rect.contains(r);
+            }
+            (rect, own)
+        })
+        .collect()
+}
+
+/// Actual and scenario figures of the municipalities of `boxes` (see
+/// [`muni_boxes`]; the others zero), summed box by box.
 fn aggregate_flagged(
     grid: &Grid,
     masks: &Masks,
     bits: &[u8],
     source: CoverageSource,
     flags: &[bool],
+    boxes: &[(Rect, Vec<bool>)],
 ) -> (Figures, Figures) {
-    let boxes: Vec<(usize, Rect)> = (0..flags.len())
-        .filter(|&m| flags[m])
-        .filter_map(|m| Rect::of_muni(grid, m).map(|r| (m, r)))
-        .collect();
-    let merged = disjoint(boxes.iter().map(|(_, r)| *r).collect());
     let mut out: Option<(Figures, Figures)> = None;
-    let mut own = vec![false; flags.len()];
-    for rect in &merged {
-        own.iter_mut().for_each(|f| *f = false);
-        for (m, r) in &boxes {
-            own[*m] = rect.contains(r);
-        }
+    for (rect, own) in boxes {
         let scope = Scope {
             source,
             scenario: false,
-            munis: Some(&own),
+            munis: Some(own),
             region: *rect,
         };
         let (a, s) = aggregate_pair(grid, masks, bits, scope);
@@ -831,6 +903,15 @@ fn aggregate_flagged(
         };
         aggregate_pair(grid, masks, bits, scope)
     })
+}
+
+/// The dead spots of the municipalities of `boxes`, traced box by box:
+/// a dead spot lies within its municipality, and a municipality within
+/// one box, so each box's spots are those the whole raster would give
+/// (numbered alike: a municipality's spots are found in the same row-major
+/// order inside its box as in the raster).
+fn dead_spots_flagged(grid: &Grid, masks: &Masks, source: CoverageSource, boxes: &[(Rect, Vec<bool>)]) -> Vec<DeadSpot> {
+    boxes.iter().flat_map(|(rect, own)| dead_spots(grid, masks, source, Some(own), *rect)).collect()
 }
 
 /// The boxes merged into bounding boxes until no two overlap, so that each

@@ -45,25 +45,10 @@ pub struct Written {
 
 /// Write in one transaction.
 pub async fn write(conn: &mut Conn, grid: &Grid, operators: &[(u8, String)], ws: WriteSet<'_>) -> Result<Written> {
-    write_with(conn, grid, operators, ws, None).await
+    send(conn, &Staged::new(grid, operators, ws), None).await
 }
 
-/// [`write`], and in the same transaction record every target's value for
-/// the running month ([`funkplan_targets::RunningMonth::record`]): after a
-/// single write the figures and the targets change together, with one
-/// commit.
-pub async fn write_with_targets(
-    conn: &mut Conn,
-    grid: &Grid,
-    operators: &[(u8, String)],
-    ws: WriteSet<'_>,
-    today: NaiveDate,
-    which: funkplan_model::ChangeKind,
-) -> Result<Written> {
-    write_with(conn, grid, operators, ws, Some((today, which))).await
-}
-
-/// Every statement a results write runs, in the order [`write_with`]
+/// Every statement a results write runs, in the order [`send`]
 /// unpacks them.
 const STATEMENTS: [&str; 8] = [
     include_str!("../sql/insert_run.sql"),
@@ -113,63 +98,112 @@ async fn pipeline(futs: Vec<Pending<'_>>) -> Result<Vec<u64>> {
         .collect()
 }
 
-async fn write_with(
-    conn: &mut Conn,
-    grid: &Grid,
-    operators: &[(u8, String)],
-    ws: WriteSet<'_>,
-    targets: Option<(NaiveDate, funkplan_model::ChangeKind)>,
-) -> Result<Written> {
-    let t0 = std::time::Instant::now();
-    let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
-    let scope_ags: Option<Vec<String>> =
-        ws.munis.map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect());
-    let nmunis = scope_ags.as_ref().map_or(grid.ags.len(), Vec::len);
-    let op_id = |bit: u8| operators.iter().find(|(b, _)| *b == bit).map(|(_, id)| id.clone());
-    // Columns first (no database work), so the transaction is short.
-    let sets: Vec<(bool, ResultCols, OpCols)> = [(false, ws.actual), (true, ws.scenario)]
-        .into_iter()
-        .filter_map(|(scenario, figs)| figs.map(|f| (scenario, f)))
-        .map(|(scenario, figs)| {
-            let mut cols = ResultCols::default();
-            let mut ops = OpCols::default();
-            for (m, per_tech) in figs.iter().enumerate() {
-                if !in_scope(m) {
-                    continue;
-                }
-                for (t, f) in per_tech.iter().enumerate() {
-                    cols.ags.push(grid.ags[m].clone());
-                    cols.tech.push(TECHS[t].to_owned());
-                    cols.hh.push(f.households);
-                    cols.hhc.push(f.households_covered);
-                    cols.cells.push(i32::try_from(f.cells).unwrap_or(i32::MAX));
-                    cols.cov.push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
-                    cols.dead.push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
-                    cols.grey.push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
-                    for o in f.operators.iter().flatten() {
-                        let Some(id) = op_id(o.bit) else { continue };
-                        ops.ags.push(grid.ags[m].clone());
-                        ops.tech.push(TECHS[t].to_owned());
-                        ops.op.push(id);
-                        ops.hhc.push(o.households_covered);
-                        ops.cov.push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
+/// A results write with its columns built: no database work, and no
+/// borrow of the engine's state. Built under the engine's lock and sent
+/// after it is let go, so the next incremental run computes while this one
+/// writes (issue 20: the results transaction was some 40 % of a run).
+#[derive(Debug)]
+pub struct Staged {
+    sets: Vec<(bool, ResultCols, OpCols)>,
+    spots: Option<SpotCols>,
+    scope_ags: Option<Vec<String>>,
+    nmunis: usize,
+    source: CoverageSource,
+    incremental: bool,
+    cells: u64,
+    load_ms: f64,
+    compute_ms: f64,
+    started_at: DateTime<Utc>,
+}
+
+impl Staged {
+    /// The columns of `ws`'s figures and dead spots (municipalities out of
+    /// its scope left out).
+    #[must_use]
+    pub fn new(grid: &Grid, operators: &[(u8, String)], ws: WriteSet<'_>) -> Self {
+        let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
+        let scope_ags: Option<Vec<String>> =
+            ws.munis.map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect());
+        let nmunis = scope_ags.as_ref().map_or(grid.ags.len(), Vec::len);
+        let op_id = |bit: u8| operators.iter().find(|(b, _)| *b == bit).map(|(_, id)| id.clone());
+        // Columns first (no database work), so the transaction is short.
+        let sets: Vec<(bool, ResultCols, OpCols)> = [(false, ws.actual), (true, ws.scenario)]
+            .into_iter()
+            .filter_map(|(scenario, figs)| figs.map(|f| (scenario, f)))
+            .map(|(scenario, figs)| {
+                let mut cols = ResultCols::default();
+                let mut ops = OpCols::default();
+                for (m, per_tech) in figs.iter().enumerate() {
+                    if !in_scope(m) {
+                        continue;
+                    }
+                    for (t, f) in per_tech.iter().enumerate() {
+                        cols.ags.push(grid.ags[m].clone());
+                        cols.tech.push(TECHS[t].to_owned());
+                        cols.hh.push(f.households);
+                        cols.hhc.push(f.households_covered);
+                        cols.cells.push(i32::try_from(f.cells).unwrap_or(i32::MAX));
+                        cols.cov.push(i32::try_from(f.cells_covered).unwrap_or(i32::MAX));
+                        cols.dead.push(i32::try_from(f.dead_cells).unwrap_or(i32::MAX));
+                        cols.grey.push(i32::try_from(f.grey_cells).unwrap_or(i32::MAX));
+                        for o in f.operators.iter().flatten() {
+                            let Some(id) = op_id(o.bit) else { continue };
+                            ops.ags.push(grid.ags[m].clone());
+                            ops.tech.push(TECHS[t].to_owned());
+                            ops.op.push(id);
+                            ops.hhc.push(o.households_covered);
+                            ops.cov.push(i32::try_from(o.cells_covered).unwrap_or(i32::MAX));
+                        }
                     }
                 }
-            }
-            (scenario, cols, ops)
-        })
-        .collect();
-    let spots = ws.dead_spots.map(|spots| SpotCols {
-        ids: spots.iter().map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k)).collect(),
-        ags: spots.iter().map(|s| grid.ags[usize::from(s.muni)].clone()).collect(),
-        cells: spots.iter().map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX)).collect(),
-        area: spots.iter().map(DeadSpot::area_km2).collect(),
-        wkb: spots.iter().map(DeadSpot::wkb).collect(),
-    });
-    let nmunis_i32 = i32::try_from(nmunis).unwrap_or(i32::MAX);
-    let cells_i64 = i64::try_from(ws.cells).unwrap_or(i64::MAX);
-    let source = ws.source.as_str();
+                (scenario, cols, ops)
+            })
+            .collect();
+        let spots = ws.dead_spots.map(|spots| SpotCols {
+            ids: spots.iter().map(|s| format!("{}-{}", grid.ags[usize::from(s.muni)], s.k)).collect(),
+            ags: spots.iter().map(|s| grid.ags[usize::from(s.muni)].clone()).collect(),
+            cells: spots.iter().map(|s| i32::try_from(s.cells).unwrap_or(i32::MAX)).collect(),
+            area: spots.iter().map(DeadSpot::area_km2).collect(),
+            wkb: spots.iter().map(DeadSpot::wkb).collect(),
+        });
+        Self {
+            sets,
+            spots,
+            scope_ags,
+            nmunis,
+            source: ws.source,
+            incremental: ws.incremental,
+            cells: ws.cells,
+            load_ms: ws.load_ms,
+            compute_ms: ws.compute_ms,
+            started_at: ws.started_at,
+        }
+    }
+}
 
+impl Staged {
+    /// When the run that computed these results started.
+    #[must_use]
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+}
+
+/// Write a [`Staged`] results set in one transaction; with `targets`, in
+/// the same transaction record every target's value for the running month
+/// ([`funkplan_targets::RunningMonth::record`]): after a write the figures
+/// and the targets change together, with one commit. `write_ms` counts from here:
+/// the columns were built before.
+///
+/// # Errors
+/// A database error, the step named.
+pub async fn send(conn: &mut Conn, w: &Staged, targets: Option<(NaiveDate, funkplan_model::ChangeKind)>) -> Result<Written> {
+    let t0 = std::time::Instant::now();
+    let Staged { sets, spots, scope_ags, nmunis, .. } = w;
+    let nmunis = *nmunis;
+    let nmunis_i32 = i32::try_from(nmunis).unwrap_or(i32::MAX);
+    let cells_i64 = i64::try_from(w.cells).unwrap_or(i64::MAX);
+    let source = w.source.as_str();
     let tx = conn.transaction().await.map_err(DbError::pg("starting the results transaction"))?;
     // Statements prepared once per connection (all before any batch: a
     // batch must not wait for a Parse in the middle).
@@ -195,7 +229,7 @@ async fn write_with(
         async move {
             tx.query_one(
                 s_run,
-                &[&source, &scenario, &ws.incremental, &nmunis_i32, &cells_i64, &ws.load_ms, &ws.compute_ms, &ws.started_at],
+                &[&source, &scenario, &w.incremental, &nmunis_i32, &cells_i64, &w.load_ms, &w.compute_ms, &w.started_at],
             )
             .await
             .map_err(|e| Error::from(DbError::pg("recording the coverage run")(e)))
@@ -220,7 +254,7 @@ async fn write_with(
     // targets' running month (it sums the new figures).
     let mut batch: Vec<Pending<'_>> = Vec::new();
     for ((scenario, cols, ops), run_id) in sets.iter().zip(&run_ids) {
-        let at = computed_at.unwrap_or(ws.started_at);
+        let at = computed_at.unwrap_or(w.started_at);
         let (tx, s_del, s_res, s_ops, scope_ags) = (&tx, &s_del, &s_res, &s_ops, &scope_ags);
         batch.push(Box::pin(async move {
             tx.execute(s_del, &[scenario, scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing the previous figures")(e)))
@@ -240,7 +274,7 @@ async fn write_with(
         }));
     }
     if let Some(sp) = &spots {
-        let at = computed_at.unwrap_or(ws.started_at);
+        let at = computed_at.unwrap_or(w.started_at);
         let (tx, s_del_spots, s_spots, scope_ags) = (&tx, &s_del_spots, &s_spots, &scope_ags);
         batch.push(Box::pin(async move {
             tx.execute(s_del_spots, &[scope_ags]).await.map_err(|e| Error::from(DbError::pg("removing previous dead spots")(e)))
@@ -262,6 +296,7 @@ async fn write_with(
     Ok(Written { run_ids, computed_at, write_ms: t0.elapsed().as_secs_f64() * 1e3, municipalities: nmunis })
 }
 
+#[derive(Debug)]
 struct SpotCols {
     ids: Vec<String>,
     ags: Vec<String>,
@@ -270,7 +305,7 @@ struct SpotCols {
     wkb: Vec<Vec<u8>>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ResultCols {
     ags: Vec<String>,
     tech: Vec<String>,
@@ -282,7 +317,7 @@ struct ResultCols {
     grey: Vec<i32>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct OpCols {
     ags: Vec<String>,
     tech: Vec<String>,
