@@ -41,6 +41,7 @@ import web  # noqa: E402 — the section of issue 22's web numbers, beside this 
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
+from net import free_port  # noqa: E402 — shared with the section modules
 import replicas  # noqa: E402 — the section of issue 25's hot standbys and nodes, beside this file
 import filters  # noqa: E402 — the section of issue 18's CQL2 filters and GDAL copy, beside this file
 
@@ -145,14 +146,6 @@ def tcp_free(addr: str, port: int) -> bool:
         return False
     finally:
         s.close()
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_http(port: int, path: str, timeout: float = 60.0) -> None:

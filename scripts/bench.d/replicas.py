@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import urllib.parse
 from pathlib import Path
 
 import uncached
+from net import free_port
 
 GOAL_EXTRA_P50_MS = 1.0
 GOAL_REFLECT_P99_MS = 100.0
@@ -71,14 +71,6 @@ def pg(program: str, *args: str) -> None:
     p = subprocess.run(cmd, text=True, capture_output=True, cwd="/", env={**os.environ, "LC_ALL": "C"})
     if p.returncode != 0:
         raise RuntimeError(f"{program} {' '.join(args)} failed: {p.stdout[-800:]} {p.stderr[-800:]}")
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
