@@ -144,51 +144,12 @@ pub fn dead_spots(grid: &Grid, masks: &Masks, source: CoverageSource, munis: Opt
                 continue;
             }
             let m = muni_at(start.0, start.1);
-            seen.set(start.0, start.1);
-            stack.push(start);
-            members.clear();
-            while let Some((lr, lc)) = stack.pop() {
-                members.push((lr, lc));
-                let mut visit = |r: usize, c: usize| {
-                    if dead.get(r, c) && !seen.get(r, c) && muni_at(r, c) == m {
-                        seen.set(r, c);
-                        stack.push((r, c));
-                    }
-                };
-                if lr > 0 {
-                    visit(lr - 1, lc);
-                }
-                if lr + 1 < h {
-                    visit(lr + 1, lc);
-                }
-                if lc > 0 {
-                    visit(lr, lc - 1);
-                }
-                if lc + 1 < w {
-                    visit(lr, lc + 1);
-                }
-            }
-            // Membership, asked of members' neighbours only (see above).
-            let is_in = |r: isize, c: isize| -> bool {
-                #[allow(clippy::cast_sign_loss)]
-                let (ru, cu) = (r as usize, c as usize);
-                r >= 0 && c >= 0 && ru < h && cu < w && dead.get(ru, cu) && muni_at(ru, cu) == m
-            };
+            // A component is the dead cells of one municipality.
+            let inside = |r: usize, c: usize| dead.get(r, c) && muni_at(r, c) == m;
+            fill(start, (w, h), inside, &mut seen, &mut stack, &mut members);
             let k = per_muni.entry(m).or_insert(0);
             *k += 1;
-            let rings = trace(is_in, &members)
-                .into_iter()
-                .map(|ring| {
-                    ring.into_iter()
-                        .map(|(vr, vc)| {
-                            let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
-                            let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
-                            #[allow(clippy::cast_precision_loss)]
-                            (x as f64, y as f64)
-                        })
-                        .collect()
-                })
-                .collect();
+            let rings = rings_in_metres(grid, region, trace(local(w, h, inside), &members));
             out.push(DeadSpot { muni: m, k: *k, cells: u32::try_from(members.len()).unwrap_or(u32::MAX), rings });
         }
     }
@@ -202,66 +163,98 @@ pub type Rings = Vec<Vec<(f64, f64)>>;
 /// holds, each as `(cells, rings)` traced as the dead spots are (rings in
 /// EPSG:25832 metres, closed, the outer ring first, counter-clockwise),
 /// in row-major order of their first cell. For small regions (one
-/// municipality's box): one thread, a flag per slot of the region.
+/// municipality's box): one thread, a bit per slot of the region.
 #[must_use]
 pub fn areas(grid: &Grid, region: Rect, member: impl Fn(usize) -> bool) -> Vec<(u32, Rings)> {
     let w = region.c1.saturating_sub(region.c0);
     let h = region.r1.saturating_sub(region.r0);
-    let slot = |lr: usize, lc: usize| (region.r0 + lr) * grid.cols + region.c0 + lc;
-    let is_member: Vec<bool> = (0..h * w).map(|i| member(slot(i / w, i % w))).collect();
-    let mut seen = vec![false; h * w];
+    let mut is_member = Bits::new(w, h);
+    for lr in 0..h {
+        for lc in 0..w {
+            if member((region.r0 + lr) * grid.cols + region.c0 + lc) {
+                is_member.set(lr, lc);
+            }
+        }
+    }
+    let mut seen = Bits::new(w, h);
     let mut out = Vec::new();
     let mut stack: Vec<(usize, usize)> = Vec::new();
     let mut members: Vec<(usize, usize)> = Vec::new();
-    for start in 0..h * w {
-        if !is_member[start] || seen[start] {
-            continue;
+    let inside = |r: usize, c: usize| is_member.get(r, c);
+    for lr in 0..h {
+        for lc in 0..w {
+            if !inside(lr, lc) || seen.get(lr, lc) {
+                continue;
+            }
+            fill((lr, lc), (w, h), inside, &mut seen, &mut stack, &mut members);
+            let rings = rings_in_metres(grid, region, trace(local(w, h, inside), &members));
+            out.push((u32::try_from(members.len()).unwrap_or(u32::MAX), rings));
         }
-        seen[start] = true;
-        stack.push((start / w, start % w));
-        members.clear();
-        while let Some((lr, lc)) = stack.pop() {
-            members.push((lr, lc));
-            let mut visit = |r: usize, c: usize| {
-                if is_member[r * w + c] && !seen[r * w + c] {
-                    seen[r * w + c] = true;
-                    stack.push((r, c));
-                }
-            };
-            if lr > 0 {
-                visit(lr - 1, lc);
-            }
-            if lr + 1 < h {
-                visit(lr + 1, lc);
-            }
-            if lc > 0 {
-                visit(lr, lc - 1);
-            }
-            if lc + 1 < w {
-                visit(lr, lc + 1);
-            }
-        }
-        let is_in = |r: isize, c: isize| -> bool {
-            #[allow(clippy::cast_sign_loss)]
-            let (ru, cu) = (r as usize, c as usize);
-            r >= 0 && c >= 0 && ru < h && cu < w && is_member[ru * w + cu]
-        };
-        let rings = trace(is_in, &members)
-            .into_iter()
-            .map(|ring| {
-                ring.into_iter()
-                    .map(|(vr, vc)| {
-                        let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
-                        let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
-                        #[allow(clippy::cast_precision_loss)]
-                        (x as f64, y as f64)
-                    })
-                    .collect()
-            })
-            .collect();
-        out.push((u32::try_from(members.len()).unwrap_or(u32::MAX), rings));
     }
     out
+}
+
+/// Collect in `members` the 4-connected component of `start` among the
+/// cells of a `(w, h)` raster for which `inside` holds, marking each
+/// `seen` (`start` must be inside and not yet seen).
+fn fill(
+    start: (usize, usize),
+    (w, h): (usize, usize),
+    inside: impl Fn(usize, usize) -> bool,
+    seen: &mut Bits,
+    stack: &mut Vec<(usize, usize)>,
+    members: &mut Vec<(usize, usize)>,
+) {
+    members.clear();
+    seen.set(start.0, start.1);
+    stack.push(start);
+    while let Some((lr, lc)) = stack.pop() {
+        members.push((lr, lc));
+        let mut visit = |r: usize, c: usize| {
+            if inside(r, c) && !seen.get(r, c) {
+                seen.set(r, c);
+                stack.push((r, c));
+            }
+        };
+        if lr > 0 {
+            visit(lr - 1, lc);
+        }
+        if lr + 1 < h {
+            visit(lr + 1, lc);
+        }
+        if lc > 0 {
+            visit(lr, lc - 1);
+        }
+        if lc + 1 < w {
+            visit(lr, lc + 1);
+        }
+    }
+}
+
+/// `inside` as [`trace`] asks it: signed coordinates, false off the raster.
+fn local(w: usize, h: usize, inside: impl Fn(usize, usize) -> bool) -> impl Fn(isize, isize) -> bool {
+    move |r: isize, c: isize| {
+        #[allow(clippy::cast_sign_loss)]
+        let (ru, cu) = (r as usize, c as usize);
+        r >= 0 && c >= 0 && ru < h && cu < w && inside(ru, cu)
+    }
+}
+
+/// Traced rings (grid corners of `region`) in EPSG:25832 metres.
+fn rings_in_metres(grid: &Grid, region: Rect, rings: Vec<Vec<V>>) -> Rings {
+    rings
+        .into_iter()
+        .map(|ring| {
+            ring.into_iter()
+                .map(|(vr, vc)| {
+                    let x = (i64::from(grid.e0) + i64::try_from(region.c0 + vc).unwrap_or(0)) * 100;
+                    let y = (i64::from(grid.n0) + i64::try_from(region.r0 + vr).unwrap_or(0)) * 100;
+                    #[allow(clippy::cast_precision_loss)]
+                    (x as f64, y as f64)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Vertex = (row, col) of a grid corner (the SW corner of cell (row, col)).
