@@ -224,8 +224,41 @@ fn names(set: u16, operators: &[(u8, String)]) -> String {
     s
 }
 
-/// Property names per technology (engine order LTE, 5G).
+/// The `names` of every operator set, made once per tile instead of once
+/// per cell and technology (a z 12 tile has ~4,000 cells): sets of the
+/// first [`OpNames::BITS`] bits are kept, the rare others made on demand.
+struct OpNames<'a> {
+    operators: &'a [(u8, String)],
+    by_set: Vec<Option<String>>,
+}
+
+impl<'a> OpNames<'a> {
+    /// Operator bits whose sets are kept (256 strings at most).
+    const BITS: u32 = 8;
+
+    fn new(operators: &'a [(u8, String)]) -> Self {
+        Self { operators, by_set: vec![None; 1 << Self::BITS] }
+    }
+
+    fn get(&mut self, set: u16) -> std::borrow::Cow<'_, str> {
+        let ops = self.operators;
+        match self.by_set.get_mut(usize::from(set)) {
+            Some(slot) => std::borrow::Cow::Borrowed(slot.get_or_insert_with(|| names(set, ops)).as_str()),
+            None => std::borrow::Cow::Owned(names(set, ops)),
+        }
+    }
+}
+
+/// Property names per technology (engine order LTE, 5G): the count, the
+/// operator ids, and the block sums below [`CELL_ZOOM`]. Spelled out rather
+/// than formatted per feature (a tile has thousands).
 const TECH: [&str; 2] = ["lte", "5g"];
+const TECH_OPS: [&str; 2] = ["lte_ops", "5g_ops"];
+const TECH_HH_COVERED: [&str; 2] = ["lte_households_covered", "5g_households_covered"];
+const TECH_HH_SHARE: [&str; 2] = ["lte_household_share", "5g_household_share"];
+const TECH_CELLS_COVERED: [&str; 2] = ["lte_cells_covered", "5g_cells_covered"];
+const TECH_DEAD: [&str; 2] = ["lte_dead_cells", "5g_dead_cells"];
+const TECH_GREY: [&str; 2] = ["lte_grey_cells", "5g_grey_cells"];
 
 /// The coverage tile `t` from the cells of [`request_rect`] (z ≥
 /// [`CELL_ZOOM`]): properties `lte`, `5g` (operator counts), `lte_ops`,
@@ -237,13 +270,14 @@ const TECH: [&str; 2] = ["lte", "5g"];
 pub fn encode_cells(t: &TileId, rect: CellRect, cells: &[Cell], operators: &[(u8, String)]) -> Result<Option<Vec<u8>>, Error> {
     let mut corners = Corners::new(rect, 1);
     let mut out = Squares::new(t);
+    let mut ops = OpNames::new(operators);
     for c in cells {
         let q = corners.square(c.n, c.e);
         out.add(q, square_id(c.n, c.e), |f| {
             for (i, name) in TECH.iter().enumerate() {
                 f.add_tag_uint(name, u64::from(c.count[i]));
                 if let Some(set) = c.set[i] {
-                    f.add_tag_string(&format!("{name}_ops"), &names(set, operators));
+                    f.add_tag_string(TECH_OPS[i], &ops.get(set));
                 }
             }
             f.add_tag_float("households", c.households);
@@ -273,15 +307,14 @@ pub fn encode_blocks(t: &TileId, rect: CellRect, blocks: &[Block]) -> Result<Opt
             f.add_tag_uint("block_m", u64::try_from(size).unwrap_or(0) * 100);
             f.add_tag_uint("cells", u64::from(b.cells));
             f.add_tag_double("households", b.households);
-            for (i, name) in TECH.iter().enumerate() {
-                let x = &b.tech[i];
-                f.add_tag_double(&format!("{name}_households_covered"), x.households_covered);
+            for (i, x) in b.tech.iter().enumerate() {
+                f.add_tag_double(TECH_HH_COVERED[i], x.households_covered);
                 if b.households > 0.0 {
-                    f.add_tag_double(&format!("{name}_household_share"), x.households_covered / b.households);
+                    f.add_tag_double(TECH_HH_SHARE[i], x.households_covered / b.households);
                 }
-                f.add_tag_uint(&format!("{name}_cells_covered"), u64::from(x.cells_covered));
-                f.add_tag_uint(&format!("{name}_dead_cells"), u64::from(x.dead));
-                f.add_tag_uint(&format!("{name}_grey_cells"), u64::from(x.grey));
+                f.add_tag_uint(TECH_CELLS_COVERED[i], u64::from(x.cells_covered));
+                f.add_tag_uint(TECH_DEAD[i], u64::from(x.dead));
+                f.add_tag_uint(TECH_GREY[i], u64::from(x.grey));
             }
         })?;
     }
