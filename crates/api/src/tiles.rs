@@ -3,7 +3,7 @@
 //!
 //! - `coverage` comes from the engine's memory through the
 //!   [`CoverageHook`](crate::CoverageHook) (no database round trip per
-//!   tile) and is encoded by `funkplan-tiles` (the `mvt` crate).
+//!   tile) and is encoded by `funkplan-tiles` (the `fast-mvt` crate).
 //! - `dead-spots`, `sites`, `municipalities`, `districts`, `regions` are
 //!   `ST_AsMVT` in PostGIS. Why not the engine: these are a few thousand
 //!   stored polygons and points, not millions of cells; their geometries
