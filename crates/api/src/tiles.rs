@@ -3,7 +3,7 @@
 //!
 //! - `coverage` comes from the engine's memory through the
 //!   [`CoverageHook`](crate::CoverageHook) (no database round trip per
-//!   tile) and is encoded by `funkplan-tiles` (the `mvt` crate).
+//!   tile) and is encoded by `funkplan-tiles` (the `fast-mvt` crate).
 //! - `dead-spots`, `sites`, `municipalities`, `districts`, `regions` are
 //!   `ST_AsMVT` in PostGIS. Why not the engine: these are a few thousand
 //!   stored polygons and points, not millions of cells; their geometries
@@ -97,11 +97,23 @@ pub(crate) async fn tile(state: &AppState, ts: &Tileset, t: TileId, view: TileVi
     Ok(bytes.filter(|b| !b.is_empty()))
 }
 
+/// How many coverage tiles are cut and encoded at once: one per core.
+/// A tile is CPU only (the engine's memory, then the encoder), so more at
+/// once finish no sooner; they only hold more half-built tiles in memory
+/// (a z 11 tile is ~4,000 features, some MB while encoding) on more
+/// blocking threads. A map's, or 64 clients', further tiles wait here, on
+/// the async side, for a core.
+fn encoders() -> &'static tokio::sync::Semaphore {
+    static S: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    S.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)))
+}
+
 /// A `coverage` tile from the engine: cells from zoom 12, blocks below.
 async fn coverage_tile(state: &AppState, t: TileId, view: TileView) -> ApiResult<Option<Vec<u8>>> {
     let Some(hook) = state.hook() else {
         return Err(ApiError::EngineUnavailable("coverage tiles need the coverage engine of `funkplan serve`".into()));
     };
+    let _core = encoders().acquire().await.map_err(|e| ApiError::Internal(format!("tile encoder gate: {e}")))?;
     let rect = coverage::request_rect(&t);
     let unavailable = |e: crate::HookError| {
         tracing::warn!(error = %chain(&*e), "coverage tile failed");

@@ -19,7 +19,7 @@
 //! Feature ids: `n · 100000 + e` of the square's south-west corner in
 //! hectometres — for a cell, its id `100mN{n}E{e}`.
 
-use mvt::{GeomEncoder, GeomType, Tile};
+use fast_mvt::{MvtCoord, MvtExtent, MvtFeatureBuilder, MvtGeomType, MvtLayerBuilder, MvtValueRef};
 
 use crate::tile::{utm_to_merc, CellRect, MercBox, TileId};
 use crate::Error;
@@ -143,22 +143,21 @@ impl Corners {
 
 /// Encodes squares into one MVT layer.
 struct Squares {
-    tile: Tile,
-    layer: Option<mvt::Layer>,
+    layer: Option<MvtLayerBuilder>,
     bounds: MercBox,
     features: usize,
 }
 
 impl Squares {
-    fn new(t: &TileId) -> Self {
-        let tile = Tile::new(EXTENT);
-        let layer = Some(tile.create_layer(LAYER));
-        Self { tile, layer, bounds: t.bounds(), features: 0 }
+    fn new(t: &TileId) -> Result<Self, Error> {
+        let mut layer = MvtLayerBuilder::new(LAYER)?;
+        layer.extent(MvtExtent::new(EXTENT).ok_or_else(|| Error::Encode("extent 0".into()))?);
+        Ok(Self { layer: Some(layer), bounds: t.bounds(), features: 0 })
     }
 
     /// Add the square `q` ([SW, NW, NE, SE]) when its bounding box overlaps
     /// the tile; `tags` sets the feature's properties.
-    fn add(&mut self, q: [(f64, f64); 4], id: Option<u64>, tags: impl FnOnce(&mut mvt::Feature)) -> Result<(), Error> {
+    fn add(&mut self, q: [(f64, f64); 4], id: Option<u64>, tags: impl FnOnce(&mut Props<'_>) -> Result<(), Error>) -> Result<(), Error> {
         let bb = q.iter().fold(MercBox { minx: f64::MAX, miny: f64::MAX, maxx: f64::MIN, maxy: f64::MIN }, |b, &(x, y)| MercBox {
             minx: b.minx.min(x),
             miny: b.miny.min(y),
@@ -171,22 +170,15 @@ impl Squares {
         let b = self.bounds;
         let k = f64::from(EXTENT) / (b.maxx - b.minx);
         #[allow(clippy::cast_possible_truncation)] // within a few tiles of this one
-        let px = |(x, y): (f64, f64)| (((x - b.minx) * k).round() as i32, ((b.maxy - y) * k).round() as i32);
+        let px = |(x, y): (f64, f64)| MvtCoord { x: ((x - b.minx) * k).round() as i32, y: ((b.maxy - y) * k).round() as i32 };
         // SW, NW, NE, SE: clockwise on screen (y down), an exterior ring
         // with positive area as MVT 2.1 §4.3.4.4 wants.
-        let mut g = GeomEncoder::<i32>::new(GeomType::Polygon);
-        for p in q {
-            let (x, y) = px(p);
-            g.add_point(x, y)?;
-        }
-        let data = g.encode()?;
         let layer = self.layer.take().ok_or_else(|| Error::Encode("layer taken twice".into()))?;
-        let mut f = layer.into_feature(data);
-        if let Some(id) = id {
-            f.set_id(id);
-        }
-        tags(&mut f);
-        self.layer = Some(f.into_layer());
+        let mut f = layer.feature_of(MvtGeomType::Polygon);
+        f.ring(q.map(px), true)?;
+        f.id(id);
+        tags(&mut Props(&mut f))?;
+        self.layer = Some(f.end());
         self.features += 1;
         Ok(())
     }
@@ -197,8 +189,30 @@ impl Squares {
             return Ok(None);
         }
         let layer = self.layer.take().ok_or_else(|| Error::Encode("no layer".into()))?;
-        self.tile.add_layer(layer)?;
-        Ok(Some(self.tile.to_bytes()?))
+        Ok(Some(layer.encode()))
+    }
+}
+
+/// A feature's properties as they are added (borrowed keys and values: a
+/// key or value the layer has already costs no allocation).
+struct Props<'a>(&'a mut MvtFeatureBuilder);
+
+impl Props<'_> {
+    fn uint(&mut self, key: &str, v: u64) -> Result<(), Error> {
+        self.0.tag_ref(key, MvtValueRef::UInt(v))?;
+        Ok(())
+    }
+    fn float(&mut self, key: &str, v: f32) -> Result<(), Error> {
+        self.0.tag_ref(key, MvtValueRef::Float(v))?;
+        Ok(())
+    }
+    fn double(&mut self, key: &str, v: f64) -> Result<(), Error> {
+        self.0.tag_ref(key, MvtValueRef::Double(v))?;
+        Ok(())
+    }
+    fn string(&mut self, key: &str, v: &str) -> Result<(), Error> {
+        self.0.tag_ref(key, MvtValueRef::String(v))?;
+        Ok(())
     }
 }
 
@@ -224,8 +238,41 @@ fn names(set: u16, operators: &[(u8, String)]) -> String {
     s
 }
 
-/// Property names per technology (engine order LTE, 5G).
+/// The `names` of every operator set, made once per tile instead of once
+/// per cell and technology (a z 12 tile has ~4,000 cells): sets of the
+/// first [`OpNames::BITS`] bits are kept, the rare others made on demand.
+struct OpNames<'a> {
+    operators: &'a [(u8, String)],
+    by_set: Vec<Option<String>>,
+}
+
+impl<'a> OpNames<'a> {
+    /// Operator bits whose sets are kept (256 strings at most).
+    const BITS: u32 = 8;
+
+    fn new(operators: &'a [(u8, String)]) -> Self {
+        Self { operators, by_set: vec![None; 1 << Self::BITS] }
+    }
+
+    fn get(&mut self, set: u16) -> std::borrow::Cow<'_, str> {
+        let ops = self.operators;
+        match self.by_set.get_mut(usize::from(set)) {
+            Some(slot) => std::borrow::Cow::Borrowed(slot.get_or_insert_with(|| names(set, ops)).as_str()),
+            None => std::borrow::Cow::Owned(names(set, ops)),
+        }
+    }
+}
+
+/// Property names per technology (engine order LTE, 5G): the count, the
+/// operator ids, and the block sums below [`CELL_ZOOM`]. Spelled out rather
+/// than formatted per feature (a tile has thousands).
 const TECH: [&str; 2] = ["lte", "5g"];
+const TECH_OPS: [&str; 2] = ["lte_ops", "5g_ops"];
+const TECH_HH_COVERED: [&str; 2] = ["lte_households_covered", "5g_households_covered"];
+const TECH_HH_SHARE: [&str; 2] = ["lte_household_share", "5g_household_share"];
+const TECH_CELLS_COVERED: [&str; 2] = ["lte_cells_covered", "5g_cells_covered"];
+const TECH_DEAD: [&str; 2] = ["lte_dead_cells", "5g_dead_cells"];
+const TECH_GREY: [&str; 2] = ["lte_grey_cells", "5g_grey_cells"];
 
 /// The coverage tile `t` from the cells of [`request_rect`] (z ≥
 /// [`CELL_ZOOM`]): properties `lte`, `5g` (operator counts), `lte_ops`,
@@ -236,17 +283,18 @@ const TECH: [&str; 2] = ["lte", "5g"];
 /// When the encoder refuses a geometry (a bug, not an input error).
 pub fn encode_cells(t: &TileId, rect: CellRect, cells: &[Cell], operators: &[(u8, String)]) -> Result<Option<Vec<u8>>, Error> {
     let mut corners = Corners::new(rect, 1);
-    let mut out = Squares::new(t);
+    let mut out = Squares::new(t)?;
+    let mut ops = OpNames::new(operators);
     for c in cells {
         let q = corners.square(c.n, c.e);
         out.add(q, square_id(c.n, c.e), |f| {
             for (i, name) in TECH.iter().enumerate() {
-                f.add_tag_uint(name, u64::from(c.count[i]));
+                f.uint(name, u64::from(c.count[i]))?;
                 if let Some(set) = c.set[i] {
-                    f.add_tag_string(&format!("{name}_ops"), &names(set, operators));
+                    f.string(TECH_OPS[i], &ops.get(set))?;
                 }
             }
-            f.add_tag_float("households", c.households);
+            f.float("households", c.households)
         })?;
     }
     out.finish()
@@ -263,26 +311,26 @@ pub fn encode_cells(t: &TileId, rect: CellRect, cells: &[Cell], operators: &[(u8
 pub fn encode_blocks(t: &TileId, rect: CellRect, blocks: &[Block]) -> Result<Option<Vec<u8>>, Error> {
     let size = block_size(t.z);
     let mut corners = Corners::new(rect, size);
-    let mut out = Squares::new(t);
+    let mut out = Squares::new(t)?;
     for b in blocks {
         if b.size != size {
             return Err(Error::Encode(format!("a block of {} cells for zoom {} (blocks of {size} expected)", b.size, t.z)));
         }
         let q = corners.square(b.n, b.e);
         out.add(q, square_id(b.n, b.e), |f| {
-            f.add_tag_uint("block_m", u64::try_from(size).unwrap_or(0) * 100);
-            f.add_tag_uint("cells", u64::from(b.cells));
-            f.add_tag_double("households", b.households);
-            for (i, name) in TECH.iter().enumerate() {
-                let x = &b.tech[i];
-                f.add_tag_double(&format!("{name}_households_covered"), x.households_covered);
+            f.uint("block_m", u64::try_from(size).unwrap_or(0) * 100)?;
+            f.uint("cells", u64::from(b.cells))?;
+            f.double("households", b.households)?;
+            for (i, x) in b.tech.iter().enumerate() {
+                f.double(TECH_HH_COVERED[i], x.households_covered)?;
                 if b.households > 0.0 {
-                    f.add_tag_double(&format!("{name}_household_share"), x.households_covered / b.households);
+                    f.double(TECH_HH_SHARE[i], x.households_covered / b.households)?;
                 }
-                f.add_tag_uint(&format!("{name}_cells_covered"), u64::from(x.cells_covered));
-                f.add_tag_uint(&format!("{name}_dead_cells"), u64::from(x.dead));
-                f.add_tag_uint(&format!("{name}_grey_cells"), u64::from(x.grey));
+                f.uint(TECH_CELLS_COVERED[i], u64::from(x.cells_covered))?;
+                f.uint(TECH_DEAD[i], u64::from(x.dead))?;
+                f.uint(TECH_GREY[i], u64::from(x.grey))?;
             }
+            Ok(())
         })?;
     }
     out.finish()

@@ -24,8 +24,8 @@ pub enum Error {
     Encode(String),
 }
 
-impl From<mvt::Error> for Error {
-    fn from(e: mvt::Error) -> Self {
+impl From<fast_mvt::MvtError> for Error {
+    fn from(e: fast_mvt::MvtError) -> Self {
         Self::Encode(e.to_string())
     }
 }
