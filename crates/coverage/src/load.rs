@@ -324,6 +324,11 @@ pub async fn grid_with(db: &Db, opts: &GridOptions) -> Result<(Grid, GridFrom)> 
             .iter()
             .map(|r| col(r, "ags", "reading municipalities"))
             .collect::<Result<_>>()?;
+        if ags.is_empty() && !whole {
+            return Err(Error::Data(format!(
+                "state {scope}: no municipality with an AGS from {lo} to {hi} in the database (`all` loads every municipality)"
+            )));
+        }
         if begun_tx.send(Begun { snapshot, key, within }).is_err() || !go_rx.await.unwrap_or(false) {
             return Ok(None);
         }

@@ -240,6 +240,11 @@ async fn a_states_figures_alone_equal_its_figures_among_other_states() {
     }
     let other = figures(Live::load_with(&db, Some(CoverageSource::Modelled), &GridOptions { scope: "06".parse().unwrap(), snapshot_dir: None }).await.unwrap()).await;
     assert_eq!(other.ags, ["06000001"]);
+    // A state the database does not hold: said, not an empty grid.
+    let e = grid_with(&db, &GridOptions { scope: "09".parse().unwrap(), snapshot_dir: None }).await.unwrap_err().to_string();
+    assert!(e.contains("state 09: no municipality with an AGS from 09000000 to 09999999"), "{e}");
+    assert!("0x".parse::<AgsPrefix>().is_err() && "123456789".parse::<AgsPrefix>().is_err());
+    assert_eq!("all".parse::<AgsPrefix>().unwrap(), AgsPrefix::all());
     assert_close(&all.get("06000001").unwrap()[0], &other.get("06000001").unwrap()[0], "06000001 LTE");
     assert_close(&all.get("06000001").unwrap()[1], &other.get("06000001").unwrap()[1], "06000001 5G");
 
