@@ -41,8 +41,9 @@ VALUES ('municipality'), ('grid_cell'), ('household_cell'), ('reported_coverage'
 
 -- TG_ARGV[0] names the row, not TG_TABLE_NAME: a table being filled under
 -- another name before it is swapped in bumps the row of the table it
--- replaces.
-CREATE FUNCTION grid_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+-- replaces. SECURITY DEFINER (with the search path fixed): a role that may
+-- write a grid table need not be granted UPDATE on grid_generation.
+CREATE FUNCTION grid_generation_bump() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE grid_generation
     SET generation = generation + 1, token = gen_random_uuid(), changed_at = clock_timestamp()
@@ -83,7 +84,7 @@ ALTER TABLE reported_coverage_version ENABLE ALWAYS TRIGGER grid_generation_bump
 -- disabling and the enabling included, so the changes in between are
 -- counted after all. Without it, the loader still refuses snapshots while
 -- a trigger is not ENABLE ALWAYS and removes the file it finds then.
-CREATE FUNCTION grid_generation_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION grid_generation_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE grid_generation g
     SET generation = g.generation + 1, token = gen_random_uuid(), changed_at = clock_timestamp()
