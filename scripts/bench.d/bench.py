@@ -44,6 +44,7 @@ import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside th
 from net import free_port  # noqa: E402 — shared with the section modules
 import replicas  # noqa: E402 — the section of issue 25's hot standbys and nodes, beside this file
 import filters  # noqa: E402 — the section of issue 18's CQL2 filters and GDAL copy, beside this file
+import de  # noqa: E402 — the section of issue 24's Germany scale and grid snapshot, beside this file
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release date of the demo's coverage.csv (issue 16), as scripts/lib.sh dates it.
@@ -193,6 +194,9 @@ class Bench:
         self.conns = [64] if a.quick else [1, 16, 64]
         self.env = dict(os.environ)
         self.env.setdefault("RUST_LOG", "warn")
+        # The sections time loads from PostgreSQL; the grid snapshot (issue
+        # 24) is measured on its own (`--only=de`), which turns it on.
+        self.env.setdefault("FUNKPLAN_NO_SNAPSHOT", "1")
         self.url = sh([self.F, "db", "url"], env=self.env).stdout.strip()
         self.env["DATABASE_URL"] = self.url
         self.sections: list[str] = []
@@ -1373,7 +1377,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,filters,replicas")
+    ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,filters,replicas,de (de: only when named)")
     a = ap.parse_args()
     b = Bench(a)
     only = set(filter(None, a.only.split(",")))
@@ -1404,6 +1408,9 @@ def main():
         step("recompute", b.bench_recompute)
         step("releases", b.bench_releases)
         step("planner", lambda: planner.bench_planner(b))
+        # Issue 24: only when asked for (--only=de), never in the default or quick run.
+        if "de" in only:
+            step("de", lambda: de.bench_de(b))
         servers_up = True
         try:
             if not only or only & {"incremental", "http", "load", "uncached", "tiles", "web", "filters", "replicas"}:

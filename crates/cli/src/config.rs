@@ -44,3 +44,53 @@ pub fn init_tracing(g: &Global) {
         builder.with_target(false).compact().init();
     }
 }
+
+/// Which municipalities the coverage engine loads, and where it keeps the
+/// snapshot of its grid (issue 24): flattened into the commands that load
+/// the engine (`serve`, `recompute`, `plan`).
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// The state the engine loads: leading AGS digits (`05` North
+    /// Rhine-Westphalia, `09` Bavaria, a district's five digits, …) or
+    /// `all` for every municipality in the database (all of Germany when it
+    /// holds Germany).
+    #[arg(long, env = "FUNKPLAN_STATE", default_value = "05", value_parser = parse_state)]
+    pub state: funkplan_coverage::load::AgsPrefix,
+
+    /// Directory of the grid snapshot, the loaded grid kept on local disk
+    /// for fast cold starts; used only while the database's generation
+    /// counters say the grid tables are unchanged since it was written
+    /// [default: FUNKPLAN_HOME/snapshots].
+    #[arg(long, env = "FUNKPLAN_SNAPSHOT_DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+
+    /// Always read the grid from the database and write no snapshot
+    /// (`FUNKPLAN_NO_SNAPSHOT=1`).
+    #[arg(long, env = "FUNKPLAN_NO_SNAPSHOT", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_snapshot: bool,
+}
+
+fn parse_state(s: &str) -> Result<funkplan_coverage::load::AgsPrefix, String> {
+    s.parse().map_err(|e: funkplan_coverage::Error| e.to_string())
+}
+
+impl EngineArgs {
+    /// The grid options: the state, and the snapshot directory when
+    /// snapshots are on and the directory can be created (else off, with a
+    /// warning: a start without a snapshot is slower, not wrong).
+    pub fn grid(&self, g: &Global) -> funkplan_coverage::load::GridOptions {
+        let snapshot_dir = if self.no_snapshot {
+            None
+        } else {
+            let dir = self.snapshot_dir.clone().unwrap_or_else(|| g.home.clone().unwrap_or_else(|| PathBuf::from(".funkplan")).join("snapshots"));
+            match std::fs::create_dir_all(&dir) {
+                Ok(()) => Some(dir),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "grid snapshot directory not usable: snapshots off");
+                    None
+                }
+            }
+        };
+        funkplan_coverage::load::GridOptions { scope: self.state.clone(), snapshot_dir }
+    }
+}

@@ -30,6 +30,8 @@ use tokio::sync::{RwLock, RwLockReadGuard};
 struct Loaded {
     live: Live,
     stamp: String,
+    /// The state and snapshot directory the engine is loaded with (issue 24).
+    grid: funkplan_coverage::load::GridOptions,
 }
 
 /// The engine kept by `funkplan serve`.
@@ -72,9 +74,10 @@ async fn fresh<'a>(loaded: &'a RwLock<Loaded>, db: &Db) -> Result<RwLockReadGuar
     // Another request may have reloaded while this one waited.
     if w.stamp != stamp {
         tracing::info!("coverage releases changed since the engine was loaded: loading it again");
-        let live = Live::load(db, None).await?;
+        let live = Live::load_with(db, None, &w.grid).await?;
         live.warm_up(db).await?;
-        *w = Loaded { live, stamp };
+        let grid = w.grid.clone();
+        *w = Loaded { live, stamp, grid };
     }
     Ok(w.downgrade())
 }
@@ -92,15 +95,16 @@ fn tech(t: &funkplan_coverage::engine::TechFigures) -> DatedTech {
 }
 
 impl LiveHook {
-    /// Load the engine from `db` (the grid, sites and releases).
+    /// Load the engine from `db` (the grid of `grid.scope`, sites and
+    /// releases; the grid through its snapshot when that is on).
     ///
     /// # Errors
     /// When the database cannot be read.
-    pub async fn load(db: &Db) -> Result<Self, HookError> {
+    pub async fn load(db: &Db, grid: funkplan_coverage::load::GridOptions) -> Result<Self, HookError> {
         let stamp = releases_stamp(db).await?;
-        let live = Live::load(db, None).await?;
+        let live = Live::load_with(db, None, &grid).await?;
         live.warm_up(db).await?;
-        let loaded = Arc::new(RwLock::new(Loaded { live, stamp }));
+        let loaded = Arc::new(RwLock::new(Loaded { live, stamp, grid }));
         let followed = Followed::default();
         spawn_follower(Arc::downgrade(&loaded), db.clone(), followed.clone());
         Ok(Self { loaded, db: db.clone(), tiles_checked: Arc::default(), followed })

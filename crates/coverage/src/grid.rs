@@ -22,6 +22,13 @@ pub const UNKNOWN: Mask = Mask::MAX;
 pub const MAX_BIT: u8 = 14;
 /// Municipality index of a slot that is no grid cell.
 pub const NO_MUNI: u16 = u16::MAX;
+/// Municipality index, in [`GridInput::cells`], of a *context* cell: a grid
+/// cell of a municipality outside the state loaded, near its border (issue
+/// 24). Its households count for the urban/rural rule of the sites near the
+/// border, exactly as in a grid of all states, so a state's figures are
+/// the same alone or as part of Germany; it belongs to no municipality of
+/// the grid (its slot stays [`NO_MUNI`]), so no figure counts it.
+pub const CONTEXT: u16 = u16::MAX - 1;
 
 /// Technologies in engine order: index 0 = LTE, 1 = 5G.
 pub const TECHNOLOGIES: [Technology; 2] = [Technology::Lte, Technology::Nr];
@@ -84,6 +91,11 @@ pub struct Grid {
     /// cell (`(0, 0)` for a row without cells): loops over the grid skip
     /// the empty ends of the rows (the box of NRW is half empty).
     pub row_spans: Vec<(u32, u32)>,
+    /// The AGS prefix (a state, `05` = NRW) the grid was loaded for;
+    /// `None` when it holds every municipality of the database. A full
+    /// results write then replaces the figures of these municipalities
+    /// only, not the other states' (issue 24).
+    pub scope: Option<String>,
 }
 
 /// Rows as read from the database, before they become a dense grid.
@@ -91,7 +103,8 @@ pub struct Grid {
 pub struct GridInput {
     /// AGS of every municipality (any order; the grid sorts them).
     pub ags: Vec<String>,
-    /// `(n, e, municipality index into ags)`.
+    /// `(n, e, municipality index into ags)`, or [`CONTEXT`] for a cell of
+    /// a municipality outside the scope.
     pub cells: Vec<(i32, i32, u16)>,
     /// `(n, e, households)`; cells outside the grid are ignored.
     pub households: Vec<(i32, i32, f32)>,
@@ -111,10 +124,10 @@ impl Grid {
     ///
     /// # Errors
     /// When the box would be absurdly large (more than 2^31 slots) or there
-    /// are more than 65,534 municipalities.
+    /// are more than 65,533 municipalities.
     pub fn build(mut input: GridInput) -> Result<Self> {
-        if input.ags.len() >= usize::from(NO_MUNI) {
-            return Err(Error::Data(format!("{} municipalities; the engine supports at most 65,534", input.ags.len())));
+        if input.ags.len() >= usize::from(CONTEXT) {
+            return Err(Error::Data(format!("{} municipalities; the engine supports at most 65,533", input.ags.len())));
         }
         // Sort municipalities by AGS and remap cell indices.
         let mut order: Vec<usize> = (0..input.ags.len()).collect();
@@ -153,10 +166,20 @@ impl Grid {
             ags,
             cells: 0,
             row_spans: Vec::new(),
+            scope: None,
         };
+        // Context slots (empty when there are none): households kept.
+        let mut context: Vec<bool> = Vec::new();
         for &(n, e, m) in &input.cells {
             let Some(slot) = grid.slot(n, e) else { continue };
-            let m = remap[usize::from(m)];
+            if m == CONTEXT {
+                if context.is_empty() {
+                    context = vec![false; slots];
+                }
+                context[slot] = true;
+                continue;
+            }
+            let m = *remap.get(usize::from(m)).ok_or_else(|| Error::Data(format!("grid cell ({n}, {e}) of municipality index {m}, beyond the list")))?;
             if grid.muni[slot] == NO_MUNI {
                 grid.cells += 1;
             }
@@ -184,7 +207,7 @@ impl Grid {
             .collect();
         for &(n, e, h) in &input.households {
             if let Some(slot) = grid.slot(n, e) {
-                if grid.muni[slot] != NO_MUNI && h.is_finite() && h > 0.0 {
+                if (grid.muni[slot] != NO_MUNI || context.get(slot) == Some(&true)) && h.is_finite() && h > 0.0 {
                     grid.households[slot] = h;
                 }
             }

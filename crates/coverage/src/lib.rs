@@ -20,6 +20,8 @@
 //!   (gained, lost, dead cells; the changed areas as polygons).
 //! - [`history`]: month-by-month replay for the targets' history, over the
 //!   releases.
+//! - [`snapshot`]: the loaded grid kept in a local file for cold starts,
+//!   keyed by the database's generation counters (issue 24).
 //! - [`reference`](mod@reference): the PostGIS reference in plain SQL, the test oracle.
 //!
 //! Coverage rule, everywhere: a site covers a cell when the distance from
@@ -47,6 +49,7 @@ pub mod reference;
 pub mod releases;
 pub mod series;
 mod row;
+pub mod snapshot;
 pub mod tiles;
 #[allow(missing_docs)]
 pub mod write;

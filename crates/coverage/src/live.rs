@@ -58,6 +58,8 @@ impl std::fmt::Debug for Live {
 
 struct State {
     grid: Grid,
+    /// Where the grid came from (the database or its snapshot file).
+    grid_from: crate::snapshot::GridFrom,
     model: Model,
     source: CoverageSource,
     operators: Vec<(u8, String)>,
@@ -196,7 +198,16 @@ impl Live {
     /// `source: None` = [`default_source`].
     #[tracing::instrument(skip(db))]
     pub async fn load(db: &Db, source: Option<CoverageSource>) -> Result<Self> {
+        Self::load_with(db, source, &load::GridOptions::default()).await
+    }
+
+    /// [`Live::load`] of the municipalities of `grid.scope` (a state),
+    /// through the grid snapshot in `grid.snapshot_dir` when that is set
+    /// (issue 24; [`crate::snapshot`]).
+    #[tracing::instrument(skip(db, grid))]
+    pub async fn load_with(db: &Db, source: Option<CoverageSource>, grid: &load::GridOptions) -> Result<Self> {
         let t0 = Instant::now();
+        let options = grid;
         let source = match source {
             Some(s) => s,
             None => default_source(db).await?,
@@ -208,8 +219,17 @@ impl Live {
             let sites = load::sites(&c, None).await?;
             Ok::<_, crate::Error>((model, operators, sites))
         };
-        let (grid, (model, operators, mut sites)) = tokio::try_join!(load::grid(db), rest)?;
+        let ((grid, grid_from), (model, operators, mut sites)) = tokio::try_join!(load::grid_with(db, options), rest)?;
         let bits: Vec<u8> = operators.iter().map(|(b, _)| *b).collect();
+        let reach = model.radius_m.iter().flatten().fold(0.0f64, |a, &r| a.max(r)) + model.urban_density_radius_m;
+        if grid.scope.is_some() && reach > f64::from(load::CONTEXT_MARGIN_CELLS) * 100.0 {
+            tracing::warn!(
+                reach_m = reach,
+                margin_m = f64::from(load::CONTEXT_MARGIN_CELLS) * 100.0,
+                "the largest radius plus the urban density radius exceeds the margin loaded around the state: \
+                 sites near its border may be classified differently than in a grid of all states"
+            );
+        }
         let t_read = t0.elapsed().as_secs_f64() * 1e3;
         let (masks, classify_ms) = cpu(|| {
             let t = Instant::now();
@@ -229,11 +249,26 @@ impl Live {
             release_changes = grid.releases.steps(),
             release_changes_mb = grid.releases.bytes() as f64 / 1e6,
             %source,
+            %grid_from,
             load_ms,
             "coverage grid loaded"
         );
         Ok(Self {
-            inner: Arc::new(RwLock::new(State { grid, model, source, operators, bits, sites, index, masks, stamped: true, load_ms, dated: Vec::new(), tile_at: None })),
+            inner: Arc::new(RwLock::new(State {
+                grid,
+                grid_from,
+                model,
+                source,
+                operators,
+                bits,
+                sites,
+                index,
+                masks,
+                stamped: true,
+                load_ms,
+                dated: Vec::new(),
+                tile_at: None,
+            })),
             writer: Arc::default(),
             batch: Arc::default(),
             results: Arc::default(),
@@ -243,6 +278,12 @@ impl Live {
     /// Incremental updates asked for and engine runs that served them.
     pub fn update_counts(&self) -> UpdateCounts {
         self.batch.counts()
+    }
+
+    /// Where the grid was loaded from: the database, or the snapshot file
+    /// built from exactly its current state (issue 24).
+    pub async fn grid_from(&self) -> crate::snapshot::GridFrom {
+        self.inner.read().await.grid_from
     }
 
     /// The source this handle computes.

@@ -153,6 +153,17 @@ impl Releases {
         Ok(Self { dates, back, undated: false })
     }
 
+    /// Everything it holds (dates, back steps, undated), for the grid
+    /// snapshot ([`crate::snapshot`]) to write.
+    pub(crate) fn parts(&self) -> (&[NaiveDate], &[Vec<Step>], bool) {
+        (&self.dates, &self.back, self.undated)
+    }
+
+    /// Back from [`Releases::parts`], as the grid snapshot read them.
+    pub(crate) fn from_parts(dates: Vec<NaiveDate>, back: Vec<Vec<Step>>, undated: bool) -> Self {
+        Self { dates, back, undated }
+    }
+
     /// The release dates, ascending (empty when undated).
     #[must_use]
     pub fn dates(&self) -> &[NaiveDate] {

@@ -122,8 +122,12 @@ impl Staged {
     #[must_use]
     pub fn new(grid: &Grid, operators: &[(u8, String)], ws: WriteSet<'_>) -> Self {
         let in_scope = |m: usize| ws.munis.is_none_or(|f| f[m]);
-        let scope_ags: Option<Vec<String>> =
-            ws.munis.map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect());
+        // A grid of one state replaces that state's figures, never all (the
+        // other states' rows stay): its municipalities are the scope.
+        let scope_ags: Option<Vec<String>> = ws
+            .munis
+            .map(|f| grid.ags.iter().enumerate().filter(|(i, _)| f[*i]).map(|(_, a)| a.clone()).collect())
+            .or_else(|| grid.scope.as_ref().map(|_| grid.ags.clone()));
         let nmunis = scope_ags.as_ref().map_or(grid.ags.len(), Vec::len);
         let op_id = |bit: u8| operators.iter().find(|(b, _)| *b == bit).map(|(_, id)| id.clone());
         // Columns first (no database work), so the transaction is short.

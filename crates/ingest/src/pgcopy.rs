@@ -304,6 +304,21 @@ impl Replace {
             let sql = retarget(&def, &format!("CREATE TRIGGER {name} "), &format!(" ON {qualified} "), &format!(" ON {shadow} "))
                 .ok_or_else(|| Error::Usage(format!("{table}: cannot read the definition of trigger {name}: {def}")))?;
             tx.batch_execute(&sql).await.map_err(Error::pg("copying a trigger to the table to load into"))?;
+            // The enabled state too: the grid snapshot's generation triggers
+            // (V90) must stay ENABLE ALWAYS, or the engine stops trusting
+            // its snapshot (crates/coverage/src/snapshot.rs).
+            let enabled: String = crate::col(&r, "enabled", "reading a table's triggers")?;
+            let how = match enabled.as_str() {
+                "A" => Some("ENABLE ALWAYS"),
+                "R" => Some("ENABLE REPLICA"),
+                "D" => Some("DISABLE"),
+                _ => None,
+            };
+            if let Some(how) = how {
+                tx.batch_execute(&format!("ALTER TABLE {shadow} {how} TRIGGER {name}"))
+                    .await
+                    .map_err(Error::pg("copying a trigger's enabled state to the table to load into"))?;
+            }
         }
         let mut indexes = Vec::new();
         for (k, r) in tx.query(include_str!("../sql/table_indexes.sql"), &[&table]).await.map_err(Error::pg("reading table indexes"))?.iter().enumerate() {

@@ -164,7 +164,8 @@ async fn the_new_table_keeps_triggers_grants_and_names() {
                         (SELECT reloptions FROM pg_class WHERE oid = 'household_cell'::regclass),
                         (SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'household_cell'::regclass AND NOT tgisinternal),
                         (SELECT array_agg(relname::text ORDER BY relname) FROM pg_index JOIN pg_class ON oid = indexrelid WHERE indrelid = 'household_cell'::regclass),
-                        (SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint WHERE conrelid = 'household_cell'::regclass)"
+                        (SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint WHERE conrelid = 'household_cell'::regclass),
+                        (SELECT tgenabled::text FROM pg_trigger WHERE tgrelid = 'household_cell'::regclass AND tgname = 'grid_generation_bump')"
             ),
             &[],
         )
@@ -173,7 +174,9 @@ async fn the_new_table_keeps_triggers_grants_and_names() {
     assert!(r.get::<_, bool>(0), "the grant survived");
     assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("households per cell"));
     assert_eq!(r.get::<_, Vec<String>>(2), vec!["fillfactor=90"]);
-    assert_eq!(r.get::<_, Vec<String>>(3), vec!["household_cell_api_notify"]);
+    assert_eq!(r.get::<_, Vec<String>>(3), vec!["grid_generation_bump", "household_cell_api_notify"]);
+    // Enabled as before (ALWAYS): the grid snapshot keeps trusting the table (issue 24).
+    assert_eq!(r.get::<_, Option<String>>(6).as_deref(), Some("A"), "the generation trigger stays ENABLE ALWAYS");
     assert_eq!(r.get::<_, Vec<String>>(4), vec!["household_cell_pkey"]);
     let mut constraints = r.get::<_, Vec<String>>(5);
     constraints.retain(|n| !n.ends_with("_not_null"));

@@ -67,6 +67,8 @@ pub struct Args {
     /// Print JSON (with GeoJSON of the sites) instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    engine_args: crate::config::EngineArgs,
 }
 
 fn parse_tech(s: &str) -> Result<Technology, String> {
@@ -107,7 +109,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
         bail!("{}", funkplan_coverage::planner::PlanError::BudgetZero);
     }
     let db = g.db().await?;
-    let live = Live::load(&db, None).await.context("loading the coverage grid")?;
+    let live = Live::load_with(&db, None, &a.engine_args.grid(g)).await.context("loading the coverage grid")?;
     if a.engine == "postgis" {
         return reference(&db, &live, &req, a.check, a.json).await;
     }

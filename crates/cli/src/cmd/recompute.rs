@@ -52,6 +52,8 @@ pub struct Args {
     /// Print the run's statistics as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    engine_args: crate::config::EngineArgs,
 }
 
 pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
@@ -63,7 +65,8 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     if a.as_of.is_some() && a.repeat.is_none() {
         bail!("--as-of is for checking (--engine postgis) and timing (--repeat N) only; a recompute writes today's figures");
     }
-    let live = Live::load(&db, a.source).await.context("loading the coverage grid")?;
+    let live = Live::load_with(&db, a.source, &a.engine_args.grid(g)).await.context("loading the coverage grid")?;
+    let grid_from = live.grid_from().await;
     if let (Some(n), Some(date)) = (a.repeat, a.as_of) {
         return time_figures_at(&live, n, date, a.json).await;
     }
@@ -130,10 +133,13 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     let what = if a.scenario { Recompute { actual: false, scenario: true, history: false } } else { Recompute::default() };
     let stats = live.recompute(&db, what).await?;
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&stats)?);
+        let mut out = serde_json::to_value(&stats)?;
+        out["grid_from"] = serde_json::to_value(grid_from)?;
+        out["total_s"] = t0.elapsed().as_secs_f64().into();
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         outln!(
-            "recomputed {} ({}) for {} municipalities, {} cells, {} sites, {} coverage releases: {} dead spots; load {:.0} ms, compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
+            "recomputed {} ({}) for {} municipalities, {} cells, {} sites, {} coverage releases: {} dead spots; load {:.0} ms (grid from the {grid_from}), compute {:.0} ms, write {:.0} ms, history {:.0} ms; total {:.2} s",
             if a.scenario { "the scenario" } else { "actual and scenario" },
             stats.source,
             stats.municipalities,

@@ -59,6 +59,8 @@ pub struct Args {
     /// is out of rotation until it catches up: seconds, or e.g. `500ms`.
     #[arg(long, env = "FUNKPLAN_MAX_REPLICA_LAG", default_value = "5", value_parser = funkplan_db::parse_lag)]
     max_replica_lag: Duration,
+    #[command(flatten)]
+    engine_args: crate::config::EngineArgs,
 }
 
 /// One pool per standby URL of `DATABASE_READ_URL` (empty entries
@@ -111,7 +113,7 @@ pub async fn run(g: &Global, a: Args) -> anyhow::Result<()> {
     // The engine stays in memory so one write is reflected in its
     // municipalities' figures in milliseconds (the grid is read once here;
     // after re-ingesting municipalities or households, restart `serve`).
-    let hook = std::sync::Arc::new(crate::live_hook::LiveHook::load(&db).await.map_err(|e| anyhow::anyhow!(e))?);
+    let hook = std::sync::Arc::new(crate::live_hook::LiveHook::load(&db, a.engine_args.grid(g)).await.map_err(|e| anyhow::anyhow!(e))?);
     let standbys = standbys(&a.database_read_url, a.pool_size.max(2))?;
     if !standbys.is_empty() {
         tracing::info!(standbys = standbys.len(), max_lag_s = a.max_replica_lag.as_secs_f64(), "reads go to hot standbys while they keep up");
