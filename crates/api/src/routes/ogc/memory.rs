@@ -39,7 +39,7 @@ use funkplan_db::{Db, Error as DbError};
 use super::params::{Crs, ItemsQuery};
 use super::predicate::{load_sql, Pred, Val};
 use crate::catalog::columns::Kind;
-use crate::catalog::{Collection, Match};
+use crate::catalog::{Collection, Match, Time};
 use crate::reload::Reloading;
 
 /// Collections served from memory, each with the degrees around a lon/lat
@@ -177,7 +177,11 @@ impl Snapshot {
              FROM (SELECT ST_Transform({g}, 4326)::box3d AS ll, ({g})::box3d AS u, \
                           {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols}, {idx} AS k FROM {from}) q ORDER BY k",
             g = c.geom_filter,
-            dt = c.datetime,
+            dt = match c.datetime {
+                Time::Instant(dt) => dt,
+                // `datetime` dates the figures here, it filters nothing.
+                Time::Release => "NULL::timestamptz",
+            },
             f84 = feature(4326, 6),
             f32 = feature(25832, 2),
             from = c.from,
@@ -255,6 +259,11 @@ impl Snapshot {
         // queryable's parameter: SQL answers (only the filters of the
         // catalog, the bbox and a cursor in id order are kept here).
         if iq.needs_sql() {
+            return None;
+        }
+        // The figures at a date are the engine's, not the snapshot's
+        // (`datetime` on a coverage collection): SQL answers with them.
+        if iq.at.is_some() {
             return None;
         }
         // A cursor continues after the feature of its id (`features` is in
