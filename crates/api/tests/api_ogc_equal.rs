@@ -109,6 +109,36 @@ fn some<'a>(rng: &mut StdRng, of: &[&'a str]) -> Vec<&'a str> {
     (0..n).map(|_| of[rng.random_range(0..of.len())]).collect()
 }
 
+/// A random simple polygon around a point in the data (lon/lat or
+/// EPSG:25832, rounded as a client would write it): 3 to 7 vertices at
+/// increasing angles, so its edges never cross.
+fn polygon(rng: &mut StdRng, utm: bool) -> Vec<(f64, f64)> {
+    let (x, y, r, digits) = if utm {
+        (rng.random_range(318_000.0..382_000.0), rng.random_range(5_618_000.0..5_702_000.0), rng.random_range(300.0..15_000.0), 2)
+    } else {
+        (rng.random_range(6.35..7.25), rng.random_range(50.72..51.38), rng.random_range(0.005..0.15), 6)
+    };
+    let round = |v: f64| {
+        let f = 10f64.powi(digits);
+        (v * f).round() / f
+    };
+    let n = rng.random_range(3..=7);
+    let step = std::f64::consts::TAU / f64::from(n);
+    (0..n)
+        .map(|i| {
+            let a = step * (f64::from(i) + rng.random_range(0.0..0.5));
+            let d = r * rng.random_range(0.4..1.0);
+            (round(x + d * a.cos()), round(y + d * a.sin()))
+        })
+        .collect()
+}
+
+/// The WKT ring of `p`, closed.
+fn ring(p: &[(f64, f64)]) -> String {
+    let pts: Vec<String> = p.iter().chain(p.first()).map(|(x, y)| format!("{x} {y}")).collect();
+    format!("({})", pts.join(", "))
+}
+
 /// The query pairs of one random items request on `collection`.
 fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
     let mut q: Vec<(String, String)> = Vec::new();
@@ -246,6 +276,41 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
         };
         q.push(("filter".to_owned(), filters[rng.random_range(0..filters.len())].to_owned()));
     }
+    // A spatial filter (issue 18) of a random polygon, box or two
+    // polygons, in either filter CRS: answered from memory but where a
+    // feature lies on or near the geometry's boundary.
+    if !q.iter().any(|(k, _)| k == "filter") && rng.random_bool(0.3) {
+        let utm = rng.random_bool(0.4);
+        let shape = match rng.random_range(0..7) {
+            0 | 1 => {
+                let p = polygon(rng, utm);
+                let b = p.iter().fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |b, c| {
+                    [b[0].min(c.0), b[1].min(c.1), b[2].max(c.0), b[3].max(c.1)]
+                });
+                format!("BBOX({}, {}, {}, {})", b[0], b[1], b[2], b[3])
+            }
+            2 => {
+                // Two polygons apart (overlapping ones make no valid multipolygon).
+                let (a, b) = (polygon(rng, utm), polygon(rng, utm));
+                let east = |p: &[(f64, f64)], f: fn(f64, f64) -> f64| p.iter().map(|c| c.0).fold(p[0].0, f);
+                let dx = east(&a, f64::max) - east(&b, f64::min) + if utm { 100.0 } else { 0.002 };
+                let b: Vec<(f64, f64)> = b.iter().map(|&(x, y)| (((x + dx) * 1e6).round() / 1e6, y)).collect();
+                format!("MULTIPOLYGON(({}), ({}))", ring(&a), ring(&b))
+            }
+            _ => format!("POLYGON({})", ring(&polygon(rng, utm))),
+        };
+        let op = if rng.random_bool(0.8) { "S_INTERSECTS" } else { "S_DISJOINT" };
+        let mut f = if rng.random_bool(0.5) { format!("{op}(geometry, {shape})") } else { format!("{op}({shape}, geometry)") };
+        match collection {
+            "sites" | "measures" if rng.random_bool(0.5) => f.push_str(" AND operator IN ('telekom', 'vodafone')"),
+            "dead-spots" if rng.random_bool(0.3) => f.push_str(" OR cells > 3"),
+            _ => {}
+        }
+        q.push(("filter".to_owned(), f));
+        if utm {
+            q.push(("filter-crs".to_owned(), UTM.to_owned()));
+        }
+    }
     // A cursor (as a next link writes it) in the id order: answered from
     // memory where the snapshot holds its id.
     let free = !q.iter().any(|(k, _)| k == "sortby" || k == "offset");
@@ -354,6 +419,7 @@ async fn served_items_equal_the_plain_formulation() {
     let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
     let (mut cursor_from_memory, mut filter_from_memory, mut dated) = (0, 0, 0);
+    let (mut spatial, mut spatial_from_memory) = (0, 0);
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..400 {
         let collection = collections[rng.random_range(0..collections.len())];
@@ -363,6 +429,9 @@ async fn served_items_equal_the_plain_formulation() {
         let (matched, returned, want) = funkplan_api::reference_items(&reference, collection, q.clone(), Some(engine.as_ref())).await.unwrap();
         let before = app.state.served_from_memory();
         let r = app.get(&uri).await;
+        if q.iter().any(|(k, v)| k == "filter" && v.contains("S_")) {
+            spatial += 1;
+        }
         let at_date = q.iter().any(|(k, _)| k == "datetime") && matches!(collection, "municipalities" | "districts" | "regions" | "state");
         if at_date {
             dated += 1;
@@ -376,6 +445,9 @@ async fn served_items_equal_the_plain_formulation() {
             }
             if q.iter().any(|(k, _)| k == "filter") {
                 filter_from_memory += 1;
+            }
+            if q.iter().any(|(k, v)| k == "filter" && v.contains("S_")) {
+                spatial_from_memory += 1;
             }
             *by_collection.entry(collection).or_insert(0) += 1;
         }
@@ -413,6 +485,10 @@ async fn served_items_equal_the_plain_formulation() {
     // CQL2 filters the in-memory predicate evaluates (comparisons, IN,
     // BETWEEN, IS NULL, arrays, AND/OR/NOT) were answered from memory too.
     assert!(filter_from_memory >= 8, "only {filter_from_memory} filtered pages were answered from memory");
+    // Spatial filters (S_INTERSECTS, S_DISJOINT of polygons and boxes in
+    // both CRSs) were answered from memory, but near an edge.
+    assert!(spatial >= 60, "only {spatial} cases had a spatial filter");
+    assert!(spatial_from_memory >= 25, "only {spatial_from_memory} of {spatial} spatial filters were answered from memory");
     // Coverage collections at a date (the engine's figures), over all four.
     assert!(dated >= 25, "only {dated} cases asked for the figures at a date");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
