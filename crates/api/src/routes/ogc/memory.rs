@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
 
 use super::params::{Crs, ItemsQuery};
-use super::predicate::{load_sql, Place, Pred, Undecided, Val};
+use super::predicate::{load_sql, Place, Pred, Truth, Val};
 use crate::catalog::columns::Kind;
 use crate::catalog::{Collection, Match, Time};
 use crate::reload::Reloading;
@@ -279,38 +279,21 @@ impl Snapshot {
                 return None;
             }
         }
+        // The features that pass the box and the catalog's filters: every
+        // one, those near a spatial filter's box, or those in the `bbox`.
         let mut hits: Vec<u32> = Vec::new();
         // The filter with its text literals as this snapshot's symbols.
         let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
         let pred = iq.predicate.as_ref().map(|p| p.resolve(&self.symbols, edge));
-        // Whether feature `i` passes; `None`: PostgreSQL must decide.
-        let keep = |i: u32| self.passes(c, iq, pred.as_ref(), i);
+        let keep = |i: u32| self.passes(c, iq, i);
         match iq.bbox {
             // A spatial filter that must hold narrows the features to look
             // at to those whose extent reaches its box (the others are
             // apart from it, so the filter is false for them).
             None => match pred.as_ref().and_then(Pred::search_box) {
-                Some((Crs::Utm32, b)) => {
-                    for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
-                        if keep(i)? {
-                            hits.push(i);
-                        }
-                    }
-                }
-                Some((Crs::Crs84, b)) => {
-                    for &(_, i) in slab(&self.by_lon, b[0] - self.wide_lon, b[2]) {
-                        if keep(i)? {
-                            hits.push(i);
-                        }
-                    }
-                }
-                None => {
-                    for i in 0..self.features.len() as u32 {
-                        if keep(i)? {
-                            hits.push(i);
-                        }
-                    }
-                }
+                Some((Crs::Utm32, b)) => hits.extend(slab(&self.by_x, b[0] - self.wide_x, b[2]).iter().map(|e| e.1).filter(|&i| keep(i))),
+                Some((Crs::Crs84, b)) => hits.extend(slab(&self.by_lon, b[0] - self.wide_lon, b[2]).iter().map(|e| e.1).filter(|&i| keep(i))),
+                None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(i))),
             },
             Some((b, Crs::Utm32)) => {
                 for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
@@ -326,7 +309,7 @@ impl Snapshot {
                     if !inside {
                         return None;
                     }
-                    if keep(i)? {
+                    if keep(i) {
                         hits.push(i);
                     }
                 }
@@ -346,12 +329,28 @@ impl Snapshot {
                         if !inside {
                             return None;
                         }
-                        if keep(i)? {
+                        if keep(i) {
                             hits.push(i);
                         }
                     }
                 }
             }
+        }
+        // The CQL2 filter and the queryables' parameters, as SQL would
+        // answer them (NULL drops the feature as WHERE does), over those
+        // features at once; on the edge of a spatial filter's geometry
+        // PostgreSQL decides the whole request.
+        if let Some(p) = &pred {
+            let place = |i: u32| {
+                let f = &self.features[i as usize];
+                Place { ll: &f.ll, utm: &f.utm }
+            };
+            let truth = p.eval_rows(&self.values, &hits, &place);
+            if truth.contains(&Truth::Undecided) {
+                return None;
+            }
+            let mut t = truth.iter();
+            hits.retain(|_| t.next() == Some(&Truth::True));
         }
         // Index order is id order (the database's collation).
         hits.sort_unstable();
@@ -374,47 +373,36 @@ impl Snapshot {
         Some(Page { matched: matched as i64, returned: page.len() as i64, features, more: end < matched, last })
     }
 
-    /// Whether feature `i` passes the property and time filters (as
-    /// `query::where_clause` writes them); `None` where only PostgreSQL can
-    /// tell (on the edge of a spatial filter's geometry).
-    fn passes(&self, c: &Collection, iq: &ItemsQuery, pred: Option<&Pred>, i: u32) -> Option<bool> {
+    /// Whether feature `i` passes the catalog's property filters and the
+    /// time filter (as `query::where_clause` writes them).
+    fn passes(&self, c: &Collection, iq: &ItemsQuery, i: u32) -> bool {
         let f = &self.features[i as usize];
         for (filter, values) in &iq.filters {
-            let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return Some(false) };
-            let Some(have) = &f.filters[i] else { return Some(false) };
+            let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };
+            let Some(have) = &f.filters[i] else { return false };
             if !have.iter().any(|h| values.iter().any(|v| v == h)) {
-                return Some(false);
+                return false;
             }
         }
         if let Some(t) = &iq.time {
-            let Some(d) = f.datetime else { return Some(false) };
+            let Some(d) = f.datetime else { return false };
             if let Some(s) = t.start {
                 if t.end == t.start && !t.end_exclusive {
                     if d != s {
-                        return Some(false);
+                        return false;
                     }
                 } else if d < s {
-                    return Some(false);
+                    return false;
                 }
             }
             if let Some(e) = t.end {
                 let bounded = t.end != t.start || t.end_exclusive;
                 if bounded && (t.end_exclusive && d >= e || !t.end_exclusive && d > e) {
-                    return Some(false);
+                    return false;
                 }
             }
         }
-        // The CQL2 filter and the queryables' parameters, as SQL would
-        // answer them (NULL drops the feature as WHERE does), last: a
-        // feature the filters above drop needs no spatial decision.
-        if let Some(p) = pred {
-            match p.eval(&self.values, i as usize, &Place { ll: &f.ll, utm: &f.utm }) {
-                Ok(Some(true)) => {}
-                Ok(_) => return Some(false),
-                Err(Undecided) => return None,
-            }
-        }
-        Some(true)
+        true
     }
 }
 
