@@ -467,10 +467,6 @@ impl Pred {
     /// tree was three quarters of a filtered request's time).
     pub(super) fn eval_rows<'a>(&self, values: &[Vec<Val>], rows: &[u32], place: &impl Fn(u32) -> Place<'a>) -> Vec<Truth> {
         let column = |i: usize| values.get(i).map_or(&[][..], Vec::as_slice);
-        let each = |i: usize, f: &dyn Fn(&Val) -> Truth| -> Vec<Truth> {
-            let col = column(i);
-            rows.iter().map(|&r| col.get(r as usize).map_or(Truth::Null, f)).collect()
-        };
         match self {
             Self::Const(b) => vec![Truth::of(Some(*b)); rows.len()],
             Self::And(ps) | Self::Or(ps) => {
@@ -487,22 +483,43 @@ impl Pred {
             Self::Intersects(s) => {
                 rows.iter().map(|&r| s.intersects(&place(r)).map_or(Truth::Undecided, |b| Truth::of(Some(b)))).collect()
             }
-            Self::IsNull(i) => each(*i, &|x| Truth::of(Some(matches!(x, Val::Null)))),
-            Self::Cmp(i, op, v) => each(*i, &|x| {
-                Truth::of(order(x, v).map(|o| match op {
+            Self::IsNull(i) => each(column(*i), rows, |x| Truth::of(Some(matches!(x, Val::Null)))),
+            Self::Cmp(i, op, v) => {
+                let holds = |o: Ordering| match op {
                     Op::Eq => o == Ordering::Equal,
                     Op::Ne => o != Ordering::Equal,
                     Op::Lt => o == Ordering::Less,
                     Op::Le => o != Ordering::Greater,
                     Op::Gt => o == Ordering::Greater,
                     Op::Ge => o != Ordering::Less,
-                }))
-            }),
-            Self::In(i, vs) => each(*i, &|x| match x {
+                };
+                let col = column(*i);
+                // One loop per kind of literal, so the comparison inlines.
+                match v {
+                    Val::Sym(k) => each(col, rows, |x| match x {
+                        Val::Sym(s) => Truth::of(Some(holds(if s == k { Ordering::Equal } else { Ordering::Less }))),
+                        _ => Truth::Null,
+                    }),
+                    Val::Num(k) => each(col, rows, |x| match x {
+                        Val::Num(n) => Truth::of(Some(holds(cmp_f64(*n, *k)))),
+                        _ => Truth::Null,
+                    }),
+                    Val::Date(k) => each(col, rows, |x| match x {
+                        Val::Date(d) => Truth::of(Some(holds(d.cmp(k)))),
+                        _ => Truth::Null,
+                    }),
+                    Val::At(k) => each(col, rows, |x| match x {
+                        Val::At(t) => Truth::of(Some(holds(t.cmp(k)))),
+                        _ => Truth::Null,
+                    }),
+                    v => each(col, rows, |x| Truth::of(order(x, v).map(holds))),
+                }
+            }
+            Self::In(i, vs) => each(column(*i), rows, |x| match x {
                 Val::Null => Truth::Null,
                 x => Truth::of(Some(vs.iter().any(|v| order(x, v) == Some(Ordering::Equal)))),
             }),
-            Self::Arr(i, op, vs) => each(*i, &|x| match x {
+            Self::Arr(i, op, vs) => each(column(*i), rows, |x| match x {
                 Val::Texts(have) => Truth::of(Some(match op {
                     ArrOp::Equals => have == vs,
                     ArrOp::Contains => vs.iter().all(|v| have.contains(v)),
@@ -525,6 +542,12 @@ impl Pred {
             _ => Err(Undecided),
         }
     }
+}
+
+/// `f` of the value of each of `rows` in `col` (NULL past its end).
+#[inline]
+fn each(col: &[Val], rows: &[u32], f: impl Fn(&Val) -> Truth) -> Vec<Truth> {
+    rows.iter().map(|&r| col.get(r as usize).map_or(Truth::Null, &f)).collect()
 }
 
 /// SQL's answer for one feature, or that only PostgreSQL can give it.
