@@ -143,3 +143,38 @@ pub fn http(
 pub fn header<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
     headers.iter().find_map(|h| h.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(str::trim))
 }
+
+/// A `funkplan serve` on the database at `url` (no web app), stopped when
+/// dropped.
+pub struct Served {
+    child: std::process::Child,
+    /// Its address (`127.0.0.1:PORT`).
+    pub addr: String,
+}
+
+impl Served {
+    /// Start it and wait until `/healthz` answers (panics after `secs`).
+    #[must_use]
+    #[allow(clippy::missing_panics_doc)]
+    pub fn start(url: &str, secs: u64) -> Self {
+        let addr = free_addr();
+        let child = Command::new(bin())
+            .args(["serve", "--addr", &addr, "--web-dir", "/nonexistent/dist"])
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin().display()));
+        let served = Self { child, addr };
+        assert!(wait_http_ok(&served.addr, "/healthz", secs), "funkplan serve did not come up within {secs} s");
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

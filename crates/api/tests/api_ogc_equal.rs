@@ -19,6 +19,7 @@ use common::App;
 use funkplan_api::AppState;
 use funkplan_db::testing::TestDb;
 use rand::rngs::StdRng;
+use chrono::Datelike;
 use rand::{Rng, SeedableRng};
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -108,6 +109,36 @@ fn some<'a>(rng: &mut StdRng, of: &[&'a str]) -> Vec<&'a str> {
     (0..n).map(|_| of[rng.random_range(0..of.len())]).collect()
 }
 
+/// A random simple polygon around a point in the data (lon/lat or
+/// EPSG:25832, rounded as a client would write it): 3 to 7 vertices at
+/// increasing angles, so its edges never cross.
+fn polygon(rng: &mut StdRng, utm: bool) -> Vec<(f64, f64)> {
+    let (x, y, r, digits) = if utm {
+        (rng.random_range(318_000.0..382_000.0), rng.random_range(5_618_000.0..5_702_000.0), rng.random_range(300.0..15_000.0), 2)
+    } else {
+        (rng.random_range(6.35..7.25), rng.random_range(50.72..51.38), rng.random_range(0.005..0.15), 6)
+    };
+    let round = |v: f64| {
+        let f = 10f64.powi(digits);
+        (v * f).round() / f
+    };
+    let n = rng.random_range(3..=7);
+    let step = std::f64::consts::TAU / f64::from(n);
+    (0..n)
+        .map(|i| {
+            let a = step * (f64::from(i) + rng.random_range(0.0..0.5));
+            let d = r * rng.random_range(0.4..1.0);
+            (round(x + d * a.cos()), round(y + d * a.sin()))
+        })
+        .collect()
+}
+
+/// The WKT ring of `p`, closed.
+fn ring(p: &[(f64, f64)]) -> String {
+    let pts: Vec<String> = p.iter().chain(p.first()).map(|(x, y)| format!("{x} {y}")).collect();
+    format!("({})", pts.join(", "))
+}
+
 /// The query pairs of one random items request on `collection`.
 fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
     let mut q: Vec<(String, String)> = Vec::new();
@@ -150,7 +181,25 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
             add(name, some(rng, values).join(","));
         }
     }
-    if rng.random_bool(0.2) && collection != "districts" && collection != "regions" && collection != "state" {
+    let dates_figures = matches!(collection, "municipalities" | "districts" | "regions" | "state");
+    if rng.random_bool(0.25) && dates_figures {
+        // Issue 16: the figures at a date (2019-01-01 … today), the
+        // engine's; an interval means its end.
+        let first = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+        let days = (chrono::Utc::now().date_naive() - first).num_days();
+        let d = |rng: &mut StdRng| (first + chrono::Days::new(rng.random_range(0..=days) as u64)).to_string();
+        let v = match rng.random_range(0..5) {
+            0 => d(rng),
+            1 => format!("{}T12:00:00Z", d(rng)),
+            2 => format!("../{}", d(rng)),
+            3 => format!("{}/..", d(rng)),
+            _ => {
+                let (a, b) = (d(rng), d(rng));
+                if a <= b { format!("{a}/{b}") } else { format!("{b}/{a}") }
+            }
+        };
+        add("datetime", v);
+    } else if rng.random_bool(0.2) && !dates_figures {
         let d = |rng: &mut StdRng| format!("20{}-{:02}-{:02}", rng.random_range(19..27), rng.random_range(1..13), rng.random_range(1..29));
         let v = match rng.random_range(0..4) {
             0 => d(rng),
@@ -227,6 +276,41 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
         };
         q.push(("filter".to_owned(), filters[rng.random_range(0..filters.len())].to_owned()));
     }
+    // A spatial filter (issue 18) of a random polygon, box or two
+    // polygons, in either filter CRS: answered from memory but where a
+    // feature lies on or near the geometry's boundary.
+    if !q.iter().any(|(k, _)| k == "filter") && rng.random_bool(0.3) {
+        let utm = rng.random_bool(0.4);
+        let shape = match rng.random_range(0..7) {
+            0 | 1 => {
+                let p = polygon(rng, utm);
+                let b = p.iter().fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |b, c| {
+                    [b[0].min(c.0), b[1].min(c.1), b[2].max(c.0), b[3].max(c.1)]
+                });
+                format!("BBOX({}, {}, {}, {})", b[0], b[1], b[2], b[3])
+            }
+            2 => {
+                // Two polygons apart (overlapping ones make no valid multipolygon).
+                let (a, b) = (polygon(rng, utm), polygon(rng, utm));
+                let east = |p: &[(f64, f64)], f: fn(f64, f64) -> f64| p.iter().map(|c| c.0).fold(p[0].0, f);
+                let dx = east(&a, f64::max) - east(&b, f64::min) + if utm { 100.0 } else { 0.002 };
+                let b: Vec<(f64, f64)> = b.iter().map(|&(x, y)| (((x + dx) * 1e6).round() / 1e6, y)).collect();
+                format!("MULTIPOLYGON(({}), ({}))", ring(&a), ring(&b))
+            }
+            _ => format!("POLYGON({})", ring(&polygon(rng, utm))),
+        };
+        let op = if rng.random_bool(0.8) { "S_INTERSECTS" } else { "S_DISJOINT" };
+        let mut f = if rng.random_bool(0.5) { format!("{op}(geometry, {shape})") } else { format!("{op}({shape}, geometry)") };
+        match collection {
+            "sites" | "measures" if rng.random_bool(0.5) => f.push_str(" AND operator IN ('telekom', 'vodafone')"),
+            "dead-spots" if rng.random_bool(0.3) => f.push_str(" OR cells > 3"),
+            _ => {}
+        }
+        q.push(("filter".to_owned(), f));
+        if utm {
+            q.push(("filter-crs".to_owned(), UTM.to_owned()));
+        }
+    }
     // A cursor (as a next link writes it) in the id order: answered from
     // memory where the snapshot holds its id.
     let free = !q.iter().any(|(k, _)| k == "sortby" || k == "offset");
@@ -237,6 +321,62 @@ fn case(rng: &mut StdRng, collection: &str) -> Vec<(String, String)> {
         q.push(("cursor".to_owned(), format!("[\"{id}\"]")));
     }
     q
+}
+
+/// The engine's figures at a date, a stand-in: a function of the AGS and
+/// the date, for every municipality but those whose AGS ends in 3 (no grid
+/// cells), so the served path and the reference read the same figures.
+#[derive(Default)]
+struct Engine {
+    ags: std::sync::OnceLock<Vec<String>>,
+}
+
+impl funkplan_api::CoverageHook for Engine {
+    fn changed(&self, _: funkplan_model::Change) -> futures_util::future::BoxFuture<'static, Result<(), funkplan_api::HookError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn coverage_at(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> futures_util::future::BoxFuture<'static, Result<funkplan_api::DatedAll, funkplan_api::HookError>> {
+        use funkplan_api::{DatedAll, DatedTech};
+        let ags = self.ags.get().cloned().unwrap_or_default();
+        Box::pin(async move {
+            let day = date.num_days_from_ce() as u64;
+            let mix = |k: u64, salt: u64| {
+                let mut x = (k ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ day.wrapping_mul(0x94D0_49BB_1331_11EB);
+                x ^= x >> 31;
+                x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                x ^ (x >> 29)
+            };
+            let municipalities = ags
+                .iter()
+                .filter(|a| !a.ends_with('3'))
+                .map(|a| {
+                    let k: u64 = a.parse().unwrap();
+                    let households = 500.0 + (mix(k, 0) % 700) as f64 * 50.0;
+                    let tech = |salt: u64| {
+                        let h = mix(k, salt);
+                        let cells_covered = (h % 2501) as u32;
+                        let dead_cells = ((h >> 20) % u64::from(2501 - cells_covered)) as u32;
+                        DatedTech {
+                            households,
+                            households_covered: households * ((h >> 40) % 10_001) as f64 / 10_000.0,
+                            cells: 2500,
+                            cells_covered,
+                            dead_cells,
+                            grey_cells: ((h >> 32) % 100) as u32,
+                        }
+                    };
+                    (a.clone(), tech(1), tech(2))
+                })
+                .collect();
+            let quarter = chrono::NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1);
+            let release = quarter.filter(|q| *q >= chrono::NaiveDate::from_ymd_opt(2020, 10, 1).unwrap());
+            Ok(DatedAll { date, release, source: funkplan_model::CoverageSource::Union, municipalities })
+        })
+    }
 }
 
 #[tokio::test]
@@ -251,9 +391,12 @@ async fn served_items_equal_the_plain_formulation() {
         .unwrap();
     // Two servers on the database: one answering sites and measures from
     // memory, one always from SQL.
-    let sql_state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist").with_memory(false);
+    // Both share one engine stand-in for the figures at a date.
+    let engine = std::sync::Arc::new(Engine::default());
+    let sql_state =
+        AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist").with_memory(false).with_coverage_hook(engine.clone());
     let sql_router = funkplan_api::router(sql_state.clone());
-    let state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist");
+    let state = AppState::new(db.db().await).with_web_dir("/nonexistent/web/dist").with_coverage_hook(engine.clone());
     let router = funkplan_api::router(state.clone());
     assert!(state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
     assert!(sql_state.wait_until_caching(std::time::Duration::from_secs(10)).await, "change listener did not connect");
@@ -265,6 +408,8 @@ async fn served_items_equal_the_plain_formulation() {
     assert_eq!(mode, "force_generic_plan");
     drop(served);
     app.sql(DATA).await;
+    let ags = app.db.client().await.query("SELECT ags::text FROM municipality ORDER BY ags", &[]).await.unwrap();
+    engine.ags.set(ags.iter().map(|r| r.get(0)).collect()).unwrap();
     // (The SQL server was asked nothing yet, so its cache holds nothing
     // from before the data.)
     app.state.load_memory_now().await.unwrap();
@@ -273,16 +418,26 @@ async fn served_items_equal_the_plain_formulation() {
     let mut rng = StdRng::seed_from_u64(19);
     let collections = ["sites", "sites", "sites", "measures", "measures", "dead-spots", "dead-spots", "municipalities", "municipalities", "districts", "regions", "state"];
     let (mut paged, mut empty, mut features, mut from_memory) = (0, 0, 0_i64, 0);
-    let (mut cursor_from_memory, mut filter_from_memory) = (0, 0);
+    let (mut cursor_from_memory, mut filter_from_memory, mut dated) = (0, 0, 0);
+    let (mut spatial, mut spatial_from_memory) = (0, 0);
     let mut by_collection: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for n in 0..400 {
         let collection = collections[rng.random_range(0..collections.len())];
         let q = case(&mut rng, collection);
         let qs: Vec<String> = q.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
         let uri = format!("/ogc/collections/{collection}/items?{}", qs.join("&"));
-        let (matched, returned, want) = funkplan_api::reference_items(&reference, collection, q.clone()).await.unwrap();
+        let (matched, returned, want) = funkplan_api::reference_items(&reference, collection, q.clone(), Some(engine.as_ref())).await.unwrap();
         let before = app.state.served_from_memory();
         let r = app.get(&uri).await;
+        if q.iter().any(|(k, v)| k == "filter" && v.contains("S_")) {
+            spatial += 1;
+        }
+        let at_date = q.iter().any(|(k, _)| k == "datetime") && matches!(collection, "municipalities" | "districts" | "regions" | "state");
+        if at_date {
+            dated += 1;
+            assert_eq!(app.state.served_from_memory(), before, "case {n}: figures at a date come from the engine through SQL: {uri}");
+            assert!(r.json()["as_of"].is_string(), "case {n}: {uri}");
+        }
         if app.state.served_from_memory() > before {
             from_memory += 1;
             if q.iter().any(|(k, _)| k == "cursor") {
@@ -290,6 +445,9 @@ async fn served_items_equal_the_plain_formulation() {
             }
             if q.iter().any(|(k, _)| k == "filter") {
                 filter_from_memory += 1;
+            }
+            if q.iter().any(|(k, v)| k == "filter" && v.contains("S_")) {
+                spatial_from_memory += 1;
             }
             *by_collection.entry(collection).or_insert(0) += 1;
         }
@@ -327,6 +485,12 @@ async fn served_items_equal_the_plain_formulation() {
     // CQL2 filters the in-memory predicate evaluates (comparisons, IN,
     // BETWEEN, IS NULL, arrays, AND/OR/NOT) were answered from memory too.
     assert!(filter_from_memory >= 8, "only {filter_from_memory} filtered pages were answered from memory");
+    // Spatial filters (S_INTERSECTS, S_DISJOINT of polygons and boxes in
+    // both CRSs) were answered from memory, but near an edge.
+    assert!(spatial >= 60, "only {spatial} cases had a spatial filter");
+    assert!(spatial_from_memory >= 25, "only {spatial_from_memory} of {spatial} spatial filters were answered from memory");
+    // Coverage collections at a date (the engine's figures), over all four.
+    assert!(dated >= 25, "only {dated} cases asked for the figures at a date");
     for c in ["sites", "measures", "dead-spots", "municipalities"] {
         assert!(by_collection.get(c).copied().unwrap_or(0) >= 5, "{c} was hardly answered from memory: {by_collection:?}");
     }

@@ -347,3 +347,83 @@ async fn a_municipality_over_the_releases() {
         assert!(d.contains(words), "{uri}: {d}");
     }
 }
+
+/// OGC `datetime` on the coverage collections (issue 16) dates the
+/// figures: every feature is served with the engine's figures at that date
+/// (the stand-in's here; the real engine's equality with `?as_of=` is
+/// tested end to end in `tests/tests/ogc_dated.rs`), where on the other
+/// collections it still filters.
+#[tokio::test]
+async fn ogc_datetime_on_the_coverage_collections_dates_the_figures() {
+    let app = App::with_hook(Some(std::sync::Arc::new(DatedHook))).await;
+    app.fixture().await;
+    app.sql(RELEASES).await;
+    let page = app.get("/ogc/collections/municipalities/items?datetime=2021-03-31").await.json();
+    assert_eq!(page["as_of"], "2021-03-31");
+    assert_eq!(page["release"], serde_json::Value::Null);
+    // Every municipality, not those "computed" at that date.
+    assert_eq!(page["numberMatched"], 3);
+    let props = |ags: &str| page["features"].as_array().unwrap().iter().find(|f| f["id"] == ags).unwrap()["properties"].clone();
+    let d = props("05111000");
+    assert_eq!(d["household_share_5g"], 0.25);
+    assert_eq!(d["area_share_5g"], 0.25);
+    assert_eq!(d["household_share_lte"], 0.9);
+    assert_eq!(d["households_lte"], 900.0);
+    assert_eq!(d["households"], 1000.0);
+    assert_eq!(d["dead_spot_area_km2"], 0.1);
+    assert_eq!(d["grey_spot_area_km2"], 0.0);
+    assert_eq!(d["source"], "modelled");
+    assert_eq!(d["household_share_5g_scenario"], serde_json::Value::Null, "a past date has no scenario");
+    assert_eq!(d["computed_at"], serde_json::Value::Null);
+    // Duisburg: none covered at that date. No grid cells (Köln): no figures.
+    assert_eq!(props("05112000")["household_share_5g"], 0.0);
+    assert_eq!(props("05315000")["household_share_lte"], serde_json::Value::Null);
+    assert_eq!(props("05315000")["households"], 550000.0, "the municipality's own households");
+    // An interval means its end; an instant its date as written.
+    for dt in ["2020-01-01/2021-03-31", "../2021-03-31T23:30:00+01:00", "2021-03-31T00:00:00Z"] {
+        let p = app.get(&format!("/ogc/collections/municipalities/items?datetime={}", enc(dt))).await.json();
+        assert_eq!(p["as_of"], "2021-03-31", "{dt}");
+    }
+    // Filters and sorting address the figures at the date.
+    let f = app.get(&format!("/ogc/collections/municipalities/items?datetime=2021-03-31&filter={}", enc("household_share_lte > 0.5"))).await.json();
+    assert_eq!(f["numberMatched"], 1);
+    let today = app.get(&format!("/ogc/collections/municipalities/items?filter={}", enc("household_share_lte > 0.5"))).await.json();
+    assert_eq!(today["numberMatched"], 2, "today: Düsseldorf and Duisburg");
+    // The areas add the counts up and divide once: the region holds both.
+    let r = app.get("/ogc/collections/regions/items?datetime=2021-03-31&ags=051").await.json();
+    let rp = &r["features"][0]["properties"];
+    assert_eq!(rp["household_share_lte"], 0.45);
+    assert_eq!(rp["household_share_5g"], 0.125);
+    assert_eq!(rp["dead_spot_area_km2"], 1.1);
+    assert_eq!(rp["source"], "modelled");
+    let s = app.get("/ogc/collections/state/items?datetime=2021-03-31").await.json();
+    assert_eq!(s["features"][0]["properties"]["household_share_lte"], 0.45);
+    let k = app.get("/ogc/collections/districts/items?datetime=2021-03-31&ags=05112").await.json();
+    assert_eq!(k["features"][0]["properties"]["household_share_lte"], 0.0);
+    // Sites: datetime still filters by the on-air date.
+    let sites = app.get("/ogc/collections/sites/items?datetime=2023-03-01").await.json();
+    assert_eq!(sites["numberMatched"], 1);
+    assert!(sites.get("as_of").is_none());
+    // The temporal extent of a coverage collection: the release dates.
+    let c = app.get("/ogc/collections/municipalities").await.json();
+    assert_eq!(c["extent"]["temporal"]["interval"], serde_json::json!([["2023-01-01T00:00:00Z", "2023-04-01T00:00:00Z"]]));
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    for (uri, words) in [
+        ("/ogc/collections/municipalities/items?datetime=2018-12-31".to_owned(), "2019-01-01"),
+        (format!("/ogc/collections/districts/items?datetime={tomorrow}"), "today"),
+        ("/ogc/collections/regions/items?datetime=2100-01-01/..".to_owned(), "after"),
+        ("/ogc/collections/municipalities/items?datetime=31.03.2021".to_owned(), "RFC 3339"),
+    ] {
+        let d = app.get(&uri).await.problem(StatusCode::BAD_REQUEST);
+        assert!(d.contains("datetime") && d.contains(words), "{uri}: {d}");
+    }
+    // Without the engine: 503, as ?as_of=.
+    let none = App::new().await;
+    none.fixture().await;
+    let d = none.get("/ogc/collections/municipalities/items?datetime=2021-03-31").await.problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(d.contains("funkplan serve"), "{d}");
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -2,7 +2,7 @@
 //! sites, measures, dead spots, and the areas (districts, Regierungsbezirke,
 //! the state) that municipalities add up to.
 
-use super::{Collection, Filter};
+use super::{Collection, Filter, Time};
 
 const MUNICIPALITY_FROM: &str = "municipality t \
     LEFT JOIN coverage_result c5 ON c5.ags = t.ags AND NOT c5.scenario AND c5.technology = '5g' \
@@ -41,7 +41,7 @@ macro_rules! area_from {
                   sum(dead_cells) FILTER (WHERE NOT scenario AND technology = 'lte') * 0.01 AS dead_km2, \
                   min(source) FILTER (WHERE NOT scenario) AS source, \
                   max(computed_at) FILTER (WHERE NOT scenario) AS computed_at \
-                FROM coverage_result GROUP BY 1) f ON f.fags = g.ags) t"
+                FROM coverage_result r GROUP BY 1) f ON f.fags = g.ags) t"
         )
     };
 }
@@ -71,7 +71,7 @@ const fn area(id: &'static str, title: &'static str, description: &'static str, 
         geom_full: Some("t.geom"),
         geom_filter: "t.geom",
         props: AREA_PROPS,
-        datetime: "t.computed_at",
+        datetime: Time::Release,
         filters,
     }
 }
@@ -87,7 +87,8 @@ pub(super) static ALL: [Collection; 7] = [
         description: "NRW municipalities with their current 5G and LTE coverage (shares 0..1 of households and \
             area, LTE dead and grey spot area in km²), the scenario shares (`*_scenario`: as if every planned measure \
             were completed) and whether the data is synthetic. Geometry simplified to 20 m; ?geometry=full for the original. \
-            datetime filters on computed_at.",
+            datetime=DATE gives every municipality with its figures at that date: the coverage release in force then \
+            combined with the sites on air then (an interval: at its end), as /api/v1/municipalities/{ags}?as_of=DATE.",
         from: MUNICIPALITY_FROM,
         id_expr: "t.ags",
         geom: "t.geom_simple",
@@ -111,7 +112,7 @@ pub(super) static ALL: [Collection; 7] = [
             'grey_spot_area_km2', round((cl.grey_cells * 0.01)::numeric, 2)::float8, \
             'source', coalesce(cl.source, c5.source), 'synthetic', t.synthetic, \
             'computed_at', coalesce(cl.computed_at, c5.computed_at))",
-        datetime: "coalesce(cl.computed_at, c5.computed_at)",
+        datetime: Time::Release,
         filters: &[Filter::eq("ags", "t.ags"), Filter::eq("name", "t.name"), Filter::eq("district", "t.district"), Filter::eq("kind", "t.kind")],
     },
     Collection {
@@ -126,7 +127,7 @@ pub(super) static ALL: [Collection; 7] = [
         geom_filter: "t.geom",
         props: "json_build_object('site_id', t.site_id, 'operator', t.operator_id, 'status', t.status, \
             'technologies', t.technologies, 'planned_date', t.planned_date, 'on_air_date', t.on_air_date, 'ags', t.ags)",
-        datetime: "(t.on_air_date::timestamp AT TIME ZONE 'UTC')",
+        datetime: Time::Instant("(t.on_air_date::timestamp AT TIME ZONE 'UTC')"),
         filters: &[
             Filter::eq("operator", "t.operator_id"),
             Filter::eq("status", "t.status"),
@@ -146,7 +147,7 @@ pub(super) static ALL: [Collection; 7] = [
         geom_filter: "s.geom",
         props: "json_build_object('measure_id', t.measure_id, 'site_id', t.site_id, 'kind', t.kind, 'status', t.status, \
             'planned_date', t.planned_date, 'completed_date', t.completed_date, 'operator', s.operator_id, 'ags', s.ags)",
-        datetime: "(coalesce(t.completed_date, t.planned_date)::timestamp AT TIME ZONE 'UTC')",
+        datetime: Time::Instant("(coalesce(t.completed_date, t.planned_date)::timestamp AT TIME ZONE 'UTC')"),
         filters: &[
             Filter::eq("kind", "t.kind"),
             Filter::eq("status", "t.status"),
@@ -167,7 +168,7 @@ pub(super) static ALL: [Collection; 7] = [
         geom_filter: "t.geom",
         props: "json_build_object('ags', t.ags, 'cells', t.cells, 'area_km2', round(t.area_km2::numeric, 4)::float8, \
             'computed_at', t.computed_at)",
-        datetime: "t.computed_at",
+        datetime: Time::Instant("t.computed_at"),
         filters: &[Filter::eq("ags", "t.ags")],
     },
     area(
@@ -176,7 +177,7 @@ pub(super) static ALL: [Collection; 7] = [
         "The 53 districts of NRW (first 5 AGS digits) with the coverage of their municipalities summed \
             (shares 0..1 of households and area, LTE dead spot area in km², scenario shares). A kreisfreie Stadt is \
             named as in the data, a Kreis by its official name. Outline: the union of its municipalities, simplified \
-            to 20 m; ?geometry=full for the union itself.",
+            to 20 m; ?geometry=full for the union itself. datetime=DATE: the figures at that date, as for municipalities.",
         area_from!(5, "CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN min(m.name) \
             ELSE coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 5)), 'Kreis ' || substr(min(m.ags), 1, 5)) END AS name, \
             CASE WHEN count(*) = 1 AND min(m.ags) = substr(min(m.ags), 1, 5) || '000' THEN 'Kreisfreie Stadt' ELSE 'Kreis' END AS kind"),
@@ -187,7 +188,7 @@ pub(super) static ALL: [Collection; 7] = [
         "Regierungsbezirke (regions) with coverage",
         "The 5 Regierungsbezirke of NRW (first 3 AGS digits) with the coverage of their municipalities \
             summed, as for districts, by their official names. Outline: the union of their municipalities, simplified \
-            to 20 m; ?geometry=full for the union itself.",
+            to 20 m; ?geometry=full for the union itself. datetime=DATE: the figures at that date, as for municipalities.",
         area_from!(3, "coalesce((SELECT a.name FROM area_name a WHERE a.ags = substr(min(m.ags), 1, 3)), 'Regierungsbezirk ' || substr(min(m.ags), 1, 3)) AS name, 'Regierungsbezirk' AS kind"),
         &[Filter::eq("ags", "t.ags")],
     ),
@@ -195,7 +196,7 @@ pub(super) static ALL: [Collection; 7] = [
         "state",
         "Nordrhein-Westfalen (the state) with coverage",
         "The state as one feature (AGS 05) with the coverage of all its municipalities summed, as for \
-            districts. Outline: the union of the municipalities, simplified to 20 m; ?geometry=full for the union itself.",
+            districts. Outline: the union of the municipalities, simplified to 20 m; ?geometry=full for the union itself. datetime=DATE: the figures at that date, as for municipalities.",
         area_from!(2, "'Nordrhein-Westfalen' AS name, 'Land' AS kind"),
         &[Filter::eq("ags", "t.ags")],
     ),

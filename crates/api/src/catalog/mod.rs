@@ -48,6 +48,27 @@ impl Filter {
     }
 }
 
+/// What the OGC `datetime` parameter means for a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Time {
+    /// It filters the features by their instant, this SQL expression
+    /// (`timestamptz`; also the temporal extent).
+    Instant(&'static str),
+    /// It selects the date of the figures (issue 16): every feature is
+    /// there at every date, with the coverage of the release in force then
+    /// combined with the sites on air then, as the engine computes it for
+    /// `?as_of=`. The collection's FROM reads today's figures from
+    /// [`FIGURES`]; at a date that relation is swapped for the engine's
+    /// figures ([`Collection::sources_with`]). A time-sliced municipality is
+    /// still that municipality, so filtering it out by a date would answer
+    /// the wrong question ("was it computed then?").
+    Release,
+}
+
+/// The relation of today's stored figures in the FROM of a
+/// [`Time::Release`] collection (one row per scenario, AGS and technology).
+pub(crate) const FIGURES: &str = "coverage_result";
+
 /// One collection: where its rows come from and how they become features.
 ///
 /// Every SQL fragment refers to the relations of [`Collection::from`];
@@ -73,8 +94,8 @@ pub(crate) struct Collection {
     pub(crate) geom_filter: &'static str,
     /// JSON object of a feature's properties.
     pub(crate) props: &'static str,
-    /// Instant of a feature for temporal filters and the temporal extent.
-    pub(crate) datetime: &'static str,
+    /// What `datetime` means for the collection.
+    pub(crate) datetime: Time,
     /// Properties the collection can be filtered by.
     pub(crate) filters: &'static [Filter],
 }
@@ -97,16 +118,32 @@ impl Collection {
 
     /// One row of the collection's extent: columns `xmin`, `ymin`, `xmax`,
     /// `ymax` (CRS84 degrees, NULL when empty) and `lo`, `hi` (the first and
-    /// last instant, NULL when none).
+    /// last instant, NULL when none; for [`Time::Release`] the first and
+    /// last release date, the dates whose figures differ).
     pub(crate) fn extent_sql(&self) -> String {
+        let (lo, hi) = match self.datetime {
+            Time::Instant(dt) => (format!("min({dt})"), format!("max({dt})")),
+            Time::Release => {
+                let at = |f: &str| format!("(SELECT {f}(as_of)::timestamp AT TIME ZONE 'UTC' FROM coverage_release)");
+                (at("min"), at("max"))
+            }
+        };
         format!(
             "SELECT ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax, lo, hi FROM (\
-               SELECT ST_Transform(ST_SetSRID(ST_Extent({g})::geometry, 25832), 4326) AS e, min({dt}) AS lo, max({dt}) AS hi \
+               SELECT ST_Transform(ST_SetSRID(ST_Extent({g})::geometry, 25832), 4326) AS e, {lo} AS lo, {hi} AS hi \
                FROM {from}) x",
             g = self.geom_filter,
-            dt = self.datetime,
             from = self.from
         )
+    }
+
+    /// The FROM clause with the figures read from `figures` (SQL of a
+    /// relation with [`FIGURES`]' columns) instead of today's: the same
+    /// properties, filters and sort keys then address the figures at a
+    /// date. Only for [`Time::Release`] collections, whose FROM names
+    /// [`FIGURES`]; `None` for the others.
+    pub(crate) fn sources_with(&self, figures: &str) -> Option<String> {
+        (self.datetime == Time::Release && self.from.contains(FIGURES)).then(|| self.from.replace(FIGURES, figures))
     }
 }
 
@@ -156,6 +193,21 @@ mod tests {
             e.as_deref(),
             Some("no collection \"nothing\"; collections: municipalities, sites, measures, dead-spots, districts, regions, state")
         );
+    }
+
+    #[test]
+    fn the_coverage_collections_take_datetime_as_the_release_in_force() {
+        let release: Vec<&str> = all().iter().filter(|c| c.datetime == Time::Release).map(|c| c.id).collect();
+        assert_eq!(release, ["municipalities", "districts", "regions", "state"]);
+        for c in all() {
+            match c.sources_with("(SELECT 1) d") {
+                Some(from) => {
+                    assert!(!from.contains(FIGURES), "{}: {from}", c.id);
+                    assert!(from.contains("(SELECT 1) d"), "{}", c.id);
+                }
+                None => assert!(matches!(c.datetime, Time::Instant(_)), "{}", c.id),
+            }
+        }
     }
 
     #[test]

@@ -29,14 +29,29 @@ pub(crate) fn parse_date(key: &str, s: &str) -> ApiResult<NaiveDate> {
 
 /// `as_of` as a date between [`EARLIEST`] and today.
 pub(crate) fn parse_as_of(s: &str) -> ApiResult<NaiveDate> {
-    let d = parse_date("as_of", s)?;
+    in_range("as_of", parse_date("as_of", s)?)
+}
+
+/// `d`, the date of parameter `key`, if figures can be asked for it:
+/// between [`EARLIEST`] and today.
+pub(crate) fn in_range(key: &str, d: NaiveDate) -> ApiResult<NaiveDate> {
     let today = Utc::now().date_naive();
     if d < EARLIEST || d > today {
         return Err(ApiError::BadRequest(format!(
-            "as_of: {d} lies outside {EARLIEST} … {today} (today)"
+            "{key}: {d} lies outside {EARLIEST} … {today} (today)"
         )));
     }
     Ok(d)
+}
+
+/// Every municipality's figures at `date` from the engine (503 without
+/// one or when it fails).
+pub(crate) async fn coverage_at(state: &AppState, date: NaiveDate) -> ApiResult<crate::hook::DatedAll> {
+    let what = format!("the figures at {date}");
+    engine(state)?
+        .coverage_at(date)
+        .await
+        .map_err(engine_failed(&what))
 }
 
 /// One technology's figures as the API names them (shares 0..1, km²).
@@ -156,11 +171,7 @@ pub(crate) async fn area(state: &AppState, today: &str, date: NaiveDate) -> ApiR
                 .collect()
         })
         .unwrap_or_default();
-    let what = format!("the figures at {date}");
-    let all = engine(state)?
-        .coverage_at(date)
-        .await
-        .map_err(engine_failed(&what))?;
+    let all = coverage_at(state, date).await?;
     let by_ags: std::collections::HashMap<&str, (&DatedTech, &DatedTech)> = all
         .municipalities
         .iter()
@@ -210,11 +221,7 @@ pub(crate) async fn coverage(
         Some(s) => parse_as_of(s)?,
         None => Utc::now().date_naive(),
     };
-    let what = format!("the figures at {date}");
-    let all = engine(&state)?
-        .coverage_at(date)
-        .await
-        .map_err(engine_failed(&what))?;
+    let all = coverage_at(&state, date).await?;
     let share = |a: f64, b: f64| {
         if b > 0.0 {
             Some((a / b * 1e6).round() / 1e6)

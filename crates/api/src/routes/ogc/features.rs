@@ -23,7 +23,7 @@ use crate::{ApiError, ApiResult, AppState};
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)", example = "6.7,51.1,6.9,51.3"),
         ("bbox-crs" = Option<String>, Query, description = "CRS of bbox: http://www.opengis.net/def/crs/OGC/1.3/CRS84 or http://www.opengis.net/def/crs/EPSG/0/25832"),
         ("crs" = Option<String>, Query, description = "CRS of the output coordinates (CRS84 or EPSG:25832 URI)"),
-        ("datetime" = Option<String>, Query, description = "RFC 3339 instant, date or interval (a/b, ../b, a/..)"),
+        ("datetime" = Option<String>, Query, description = "RFC 3339 instant, date or interval (a/b, ../b, a/..). Sites, measures, dead spots: the features whose instant (on-air date; completed, else planned date; computed_at) lies in it. Municipalities, districts, regions, state: every feature with its figures at that date (an instant's or date's calendar date; an interval's end, today for an open end), i.e. the coverage release in force then (the latest with as-of ≤ the date) combined with the sites on air then, as ?as_of= gives them; 2019-01-01 … today (else 400); before the first release the reported part is empty (release null, the sites on air then only); scenario shares null; the page names the date (as_of) and the release. extent.temporal: the first and last release date"),
         ("f" = Option<String>, Query, description = "geojson (default) or json"),
         ("geometry" = Option<String>, Query, description = "municipalities only: simplified (default) or full"),
         ("status" = Option<String>, Query, description = "sites, measures: status (comma-separated for any of several)"),
@@ -66,6 +66,12 @@ pub(crate) async fn items(
     };
     let iq = ItemsQuery::parse(c, cols, &q)?;
     let ty = media(&q, true)?;
+    // `datetime` on a coverage collection: the engine's figures at that
+    // date (issue 16), read by the SQL path instead of today's.
+    let figures = match iq.at {
+        Some(date) => Some(crate::routes::dated::coverage_at(&state, date).await?),
+        None => None,
+    };
     // Point collections from memory while their snapshot is of the current
     // data version (super::memory); everything else, and everything while
     // no version is known, from SQL.
@@ -84,7 +90,7 @@ pub(crate) async fn items(
     let (matched, returned, features, more, last) = match from_memory {
         Some(p) => (p.matched, p.returned, p.features, p.more, p.last),
         None => {
-            let (sql, params) = query::items(c, &iq);
+            let (sql, params) = query::items(c, &iq, figures.as_ref());
             let conn = state.db().conn().await?;
             let stmt = conn.prepare_cached(&sql).await.map_err(DbError::pg("preparing the items query"))?;
             let row = conn.query_one(&stmt, &query::refs(&params)).await.map_err(|e| refused(&iq, e))?;
@@ -99,7 +105,7 @@ pub(crate) async fn items(
         }
     };
     let next = if more { last } else { None };
-    let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned, next.as_deref());
+    let head = page_head(c, &iq, &q, origin.base(), ty, matched, returned, next.as_deref(), figures.as_ref());
     // `head` is a JSON object; open it up and append the features.
     let mut body = String::with_capacity(head.len() + features.len() + 16);
     body.push_str(&head[..head.len() - 1]);
@@ -134,7 +140,9 @@ enum Start<'a> {
 /// text: counts, time stamp, and links to this page in both formats, the
 /// collection and the pages before (offset paging only) and after (a
 /// cursor after `next`, the last feature's sort keys and id; same
-/// filters).
+/// filters). With `figures` (figures at a date): their date (`as_of`) and
+/// the coverage release in force then (`release`, null before the first),
+/// as `?as_of=` names them.
 #[allow(clippy::too_many_arguments)]
 fn page_head(
     c: &Collection,
@@ -145,6 +153,7 @@ fn page_head(
     matched: i64,
     returned: i64,
     next: Option<&str>,
+    figures: Option<&crate::hook::DatedAll>,
 ) -> String {
     let page = |start: Start<'_>, f: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
@@ -183,14 +192,18 @@ fn page_head(
     if iq.offset > 0 && q.get("cursor").is_none() {
         links.push(link(&page(Start::Offset((iq.offset - iq.limit).max(0)), own_f), "prev", ty, "Previous page"));
     }
-    json!({
+    let mut head = json!({
         "type": "FeatureCollection",
         "numberMatched": matched,
         "numberReturned": returned,
         "timeStamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "links": links,
-    })
-    .to_string()
+    });
+    if let Some(f) = figures {
+        head["as_of"] = json!(f.date);
+        head["release"] = json!(f.release);
+    }
+    head.to_string()
 }
 
 /// One feature by its natural id (AGS, site_id, measure_id, dead spot id).
@@ -246,16 +259,25 @@ pub(crate) async fn item(
 /// # Errors
 /// What the route answers for a bad collection or parameter, or the
 /// database's error.
+///
+/// `datetime` on a coverage collection takes the figures at that date from
+/// `engine` (which the server under test must share).
 #[doc(hidden)]
 pub async fn reference_items(
     client: &tokio_postgres::Client,
     collection: &str,
     query: Vec<(String, String)>,
+    engine: Option<&dyn crate::CoverageHook>,
 ) -> ApiResult<(i64, i64, String)> {
     let c = catalog::get(collection)?;
     let cols = catalog::columns::columns(client, c).await?;
     let iq = ItemsQuery::parse(c, cols, &QueryPairs(query))?;
-    let (sql, params) = query::items_plain(c, &iq);
+    let figures = match (iq.at, engine) {
+        (None, _) => None,
+        (Some(date), Some(engine)) => Some(engine.coverage_at(date).await.map_err(|e| ApiError::EngineUnavailable(e.to_string()))?),
+        (Some(_), None) => return Err(ApiError::EngineUnavailable("the reference needs the engine for a dated request".into())),
+    };
+    let (sql, params) = query::items_plain(c, &iq, figures.as_ref());
     let row = client.query_one(&sql, &query::refs(&params)).await.map_err(DbError::pg("reading features (reference)"))?;
     let matched: i64 = row.try_get("matched").map_err(DbError::pg("reading features (reference)"))?;
     let returned: i64 = row.try_get("returned").map_err(DbError::pg("reading features (reference)"))?;

@@ -37,9 +37,9 @@ use chrono::{DateTime, Utc};
 use funkplan_db::{Db, Error as DbError};
 
 use super::params::{Crs, ItemsQuery};
-use super::predicate::{load_sql, Pred, Val};
+use super::predicate::{load_sql, Place, Pred, Truth, Val};
 use crate::catalog::columns::Kind;
-use crate::catalog::{Collection, Match};
+use crate::catalog::{Collection, Match, Time};
 use crate::reload::Reloading;
 
 /// Collections served from memory, each with the degrees around a lon/lat
@@ -177,7 +177,11 @@ impl Snapshot {
              FROM (SELECT ST_Transform({g}, 4326)::box3d AS ll, ({g})::box3d AS u, \
                           {dt} AS dt, {f84} AS crs84, {f32} AS utm{cols}, {idx} AS k FROM {from}) q ORDER BY k",
             g = c.geom_filter,
-            dt = c.datetime,
+            dt = match c.datetime {
+                Time::Instant(dt) => dt,
+                // `datetime` dates the figures here, it filters nothing.
+                Time::Release => "NULL::timestamptz",
+            },
             f84 = feature(4326, 6),
             f32 = feature(25832, 2),
             from = c.from,
@@ -257,6 +261,11 @@ impl Snapshot {
         if iq.needs_sql() {
             return None;
         }
+        // The figures at a date are the engine's, not the snapshot's
+        // (`datetime` on a coverage collection): SQL answers with them.
+        if iq.at.is_some() {
+            return None;
+        }
         // A cursor continues after the feature of its id (`features` is in
         // id order); an id the snapshot does not hold is left to SQL.
         let after = match (&iq.after_id, &iq.cursor) {
@@ -270,13 +279,24 @@ impl Snapshot {
                 return None;
             }
         }
+        // The features that pass the box and the catalog's filters: every
+        // one, those near a spatial filter's box, or those in the `bbox`.
         let mut hits: Vec<u32> = Vec::new();
         // The filter with its text literals as this snapshot's symbols.
-        let pred = iq.predicate.as_ref().map(|p| p.resolve(&self.symbols));
-        let keep = |i: u32| self.passes(c, iq, pred.as_ref(), i);
         let edge = COLLECTIONS.iter().find(|(id, _)| *id == c.id).map_or(0.0, |(_, e)| *e);
+        let pred = iq.predicate.as_ref().map(|p| p.resolve(&self.symbols, edge));
+        // (Most requests have neither catalog filters nor a time.)
+        let plain = iq.filters.is_empty() && iq.time.is_none();
+        let keep = |i: u32| plain || self.passes(c, iq, i);
         match iq.bbox {
-            None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(i))),
+            // A spatial filter that must hold narrows the features to look
+            // at to those whose extent reaches its box (the others are
+            // apart from it, so the filter is false for them).
+            None => match pred.as_ref().and_then(Pred::search_box) {
+                Some((Crs::Utm32, b)) => hits.extend(slab(&self.by_x, b[0] - self.wide_x, b[2]).iter().map(|e| e.1).filter(|&i| keep(i))),
+                Some((Crs::Crs84, b)) => hits.extend(slab(&self.by_lon, b[0] - self.wide_lon, b[2]).iter().map(|e| e.1).filter(|&i| keep(i))),
+                None => hits.extend((0..self.features.len() as u32).filter(|&i| keep(i))),
+            },
             Some((b, Crs::Utm32)) => {
                 for &(_, i) in slab(&self.by_x, b[0] - self.wide_x, b[2]) {
                     let f = &self.features[i as usize];
@@ -318,6 +338,22 @@ impl Snapshot {
                 }
             }
         }
+        // The CQL2 filter and the queryables' parameters, as SQL would
+        // answer them (NULL drops the feature as WHERE does), over those
+        // features at once; on the edge of a spatial filter's geometry
+        // PostgreSQL decides the whole request.
+        if let Some(p) = &pred {
+            let place = |i: u32| {
+                let f = &self.features[i as usize];
+                Place { ll: &f.ll, utm: &f.utm }
+            };
+            let truth = p.eval_rows(&self.values, &hits, &place);
+            if truth.contains(&Truth::Undecided) {
+                return None;
+            }
+            let mut t = truth.iter();
+            hits.retain(|_| t.next() == Some(&Truth::True));
+        }
         // Index order is id order (the database's collation).
         hits.sort_unstable();
         // numberMatched counts every match; the page starts after the
@@ -339,16 +375,9 @@ impl Snapshot {
         Some(Page { matched: matched as i64, returned: page.len() as i64, features, more: end < matched, last })
     }
 
-    /// Whether `f` passes the property and time filters (as
-    /// `query::where_clause` writes them).
-    fn passes(&self, c: &Collection, iq: &ItemsQuery, pred: Option<&Pred>, i: u32) -> bool {
-        // The CQL2 filter and the queryables' parameters, as SQL would
-        // answer them (NULL drops the feature as WHERE does).
-        if let Some(p) = pred {
-            if p.eval(&self.values, i as usize) != Some(true) {
-                return false;
-            }
-        }
+    /// Whether feature `i` passes the catalog's property filters and the
+    /// time filter (as `query::where_clause` writes them).
+    fn passes(&self, c: &Collection, iq: &ItemsQuery, i: u32) -> bool {
         let f = &self.features[i as usize];
         for (filter, values) in &iq.filters {
             let Some(i) = c.filters.iter().position(|x| std::ptr::eq(x, *filter)) else { return false };

@@ -8,7 +8,7 @@ use super::filter::{self, Sql, Value};
 use super::predicate::{self, Pred};
 use super::{CRS84, EPSG25832, GEOJSON, JSON};
 use crate::catalog::columns::{Column, Columns, Kind};
-use crate::catalog::{Collection, Filter};
+use crate::catalog::{Collection, Filter, Time};
 use crate::http::QueryPairs;
 use crate::{ApiError, ApiResult};
 
@@ -136,6 +136,33 @@ fn parse_datetime(v: &str) -> ApiResult<TimeFilter> {
     }
 }
 
+/// `datetime` on a [`Time::Release`] collection: the date whose figures
+/// are served. An instant or a date: its calendar date (as written, in the
+/// offset it is given with); an interval: its end (an open end: today),
+/// the state the interval leads to. Between 2019-01-01 and today, as
+/// `?as_of=`.
+fn release_date(v: &str) -> ApiResult<NaiveDate> {
+    // Well-formed and ordered as every `datetime` must be.
+    let t = parse_datetime(v)?;
+    let end = v.split_once('/').map_or(v, |(_, b)| b);
+    let date = if end.is_empty() || end == ".." {
+        Utc::now().date_naive()
+    } else {
+        match DateTime::parse_from_rfc3339(end) {
+            Ok(t) => t.date_naive(),
+            Err(_) => NaiveDate::parse_from_str(end, "%Y-%m-%d")
+                .map_err(|_| ApiError::BadRequest(format!("parameter 'datetime': {end:?} is not a date-time or date")))?,
+        }
+    };
+    if let Some(start) = t.start.filter(|s| s.date_naive() > date) {
+        return Err(ApiError::BadRequest(format!(
+            "parameter 'datetime': interval {v:?} starts ({}) after the date whose figures it asks for ({date})",
+            start.date_naive()
+        )));
+    }
+    crate::routes::dated::in_range("parameter 'datetime'", date)
+}
+
 fn parse_bbox(v: &str) -> ApiResult<[f64; 4]> {
     let nums: Result<Vec<f64>, _> = v.split(',').map(|s| s.trim().parse::<f64>()).collect();
     let bad = |why: &str| ApiError::BadRequest(format!("parameter 'bbox': {why}; expected minx,miny,maxx,maxy, got {v:?}"));
@@ -169,7 +196,11 @@ pub(super) struct ItemsQuery {
     pub(super) crs: Crs,
     /// The box and the CRS it is given in.
     pub(super) bbox: Option<([f64; 4], Crs)>,
+    /// `datetime` on a collection it filters by (see [`Time::Instant`]).
     pub(super) time: Option<TimeFilter>,
+    /// `datetime` on a collection whose figures it dates (see
+    /// [`Time::Release`]): the date of the figures.
+    pub(super) at: Option<NaiveDate>,
     /// Property filters asked for, each with its values (at least one).
     pub(super) filters: Vec<(&'static Filter, Vec<String>)>,
     pub(super) full_geometry: bool,
@@ -231,7 +262,10 @@ impl ItemsQuery {
         if bbox.is_none() && q.get("bbox-crs").is_some() {
             return Err(ApiError::BadRequest("parameter 'bbox-crs' given without 'bbox'".into()));
         }
-        let time = q.get("datetime").map(parse_datetime).transpose()?;
+        let (time, at) = match c.datetime {
+            Time::Instant(_) => (q.get("datetime").map(parse_datetime).transpose()?, None),
+            Time::Release => (None, q.get("datetime").map(release_date).transpose()?),
+        };
         let full_geometry = full_geometry(q)?;
         let mut filters = Vec::new();
         for f in c.filters {
@@ -312,6 +346,7 @@ impl ItemsQuery {
             crs,
             bbox,
             time,
+            at,
             filters,
             full_geometry,
             sortby,
@@ -483,6 +518,29 @@ mod tests {
         assert!(parse_datetime("../..").is_err());
         assert!(parse_datetime("yesterday").is_err());
         assert!(parse_datetime("2024-02-01/2024-01-01").is_err());
+    }
+
+    #[test]
+    fn the_date_of_the_figures() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = Utc::now().date_naive();
+        assert_eq!(release_date("2022-12-31").unwrap(), d("2022-12-31"));
+        assert_eq!(release_date("2022-12-31T23:30:00+01:00").unwrap(), d("2022-12-31"), "the date as written");
+        assert_eq!(release_date("2023-01-01T00:30:00+01:00").unwrap(), d("2023-01-01"));
+        assert_eq!(release_date("2021-01-01/2022-06-30").unwrap(), d("2022-06-30"), "an interval: its end");
+        assert_eq!(release_date("../2022-06-30T12:00:00Z").unwrap(), d("2022-06-30"));
+        assert_eq!(release_date("2021-01-01/..").unwrap(), today, "an open end: today");
+        for (bad, words) in [
+            ("2018-12-31", "lies outside 2019-01-01"),
+            ("2100-01-01", "lies outside"),
+            ("2100-01-01/..", "starts (2100-01-01) after"),
+            ("2022-06-30/2021-01-01", "ends before it starts"),
+            ("../..", "is not an RFC 3339"),
+            ("last year", "is not an RFC 3339"),
+        ] {
+            let e = release_date(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("parameter 'datetime'") && e.contains(words), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 use tokio_postgres::types::ToSql;
 
 use super::params::{Crs, ItemsQuery};
-use crate::catalog::{Collection, Match};
+use crate::catalog::{Collection, Match, Time};
+use crate::hook::DatedAll;
 
 /// A bind parameter of a statement being written.
 pub(super) type Param = Box<dyn ToSql + Sync + Send>;
@@ -76,20 +77,20 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>, how: S
         };
         conds.push(format!("ST_Intersects({}, {env})", c.geom_filter));
     }
-    if let Some(t) = &iq.time {
+    if let (Some(t), Time::Instant(datetime)) = (&iq.time, c.datetime) {
         if let Some(s) = t.start {
             let p = bind(Box::new(s), params);
             if t.end == t.start && !t.end_exclusive {
-                conds.push(format!("{} = {p}::timestamptz", c.datetime));
+                conds.push(format!("{datetime} = {p}::timestamptz"));
             } else {
-                conds.push(format!("{} >= {p}::timestamptz", c.datetime));
+                conds.push(format!("{datetime} >= {p}::timestamptz"));
             }
         }
         if let Some(e) = t.end {
             if t.end != t.start || t.end_exclusive {
                 let p = bind(Box::new(e), params);
                 let op = if t.end_exclusive { "<" } else { "<=" };
-                conds.push(format!("{} {op} {p}::timestamptz", c.datetime));
+                conds.push(format!("{datetime} {op} {p}::timestamptz"));
             }
         }
     }
@@ -108,6 +109,54 @@ fn where_clause(c: &Collection, iq: &ItemsQuery, params: &mut Vec<Param>, how: S
         "TRUE".to_owned()
     } else {
         conds.join(" AND ")
+    }
+}
+
+/// The engine's figures at a date as a relation with the columns of
+/// [`crate::catalog::FIGURES`] and their types, its values bound: one row
+/// per municipality with grid cells and technology; no scenario rows (a
+/// past date has no scenario, so the `*_scenario` properties are NULL);
+/// `computed_at` NULL (computed on request, not stored).
+fn dated_figures(f: &DatedAll, params: &mut Vec<Param>) -> String {
+    let n = 2 * f.municipalities.len();
+    let (mut ags, mut tech) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut households, mut covered) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut counts: [Vec<i64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for (a, lte, nr) in &f.municipalities {
+        for (t, x) in [("lte", lte), ("5g", nr)] {
+            ags.push(a.clone());
+            tech.push(t);
+            households.push(x.households);
+            covered.push(x.households_covered);
+            for (v, c) in counts.iter_mut().zip([x.cells, x.cells_covered, x.dead_cells, x.grey_cells]) {
+                v.push(i64::from(c));
+            }
+        }
+    }
+    let [cells, cells_covered, dead, grey] = counts;
+    let (a, t) = (bind(Box::new(ags), params), bind(Box::new(tech), params));
+    let (h, hc) = (bind(Box::new(households), params), bind(Box::new(covered), params));
+    let (c, cc) = (bind(Box::new(cells), params), bind(Box::new(cells_covered), params));
+    let (dc, gc) = (bind(Box::new(dead), params), bind(Box::new(grey), params));
+    let src = bind(Box::new(f.source.as_str()), params);
+    format!(
+        "(SELECT d.ags::char(8) AS ags, d.technology, false AS scenario, d.households, d.households_covered, \
+                 d.cells::int4 AS cells, d.cells_covered::int4 AS cells_covered, d.dead_cells::int4 AS dead_cells, \
+                 d.grey_cells::int4 AS grey_cells, {src}::text AS source, NULL::timestamptz AS computed_at \
+          FROM unnest({a}::text[], {t}::text[], {h}::float8[], {hc}::float8[], {c}::int8[], {cc}::int8[], {dc}::int8[], {gc}::int8[]) \
+               AS d(ags, technology, households, households_covered, cells, cells_covered, dead_cells, grey_cells))"
+    )
+}
+
+/// The FROM clause of a request: the collection's, with the figures at
+/// the requested date where there is one (their values bound first).
+fn from_clause(c: &Collection, figures: Option<&DatedAll>, params: &mut Vec<Param>) -> String {
+    match figures {
+        Some(f) => {
+            let rel = dated_figures(f, params);
+            c.sources_with(&rel).unwrap_or_else(|| c.from.to_owned())
+        }
+        None => c.from.to_owned(),
     }
 }
 
@@ -180,8 +229,12 @@ fn order_by(iq: &ItemsQuery, id: &str, keys: &[String]) -> String {
 /// so every page of a full copy costs the same, where an `offset` made
 /// PostgreSQL walk past every feature before it (78 ms per page at offset
 /// 27,000; issue 18).
-pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
+///
+/// `figures`: the engine's figures at the date `iq.at` asks for (a
+/// [`Time::Release`] collection), read instead of today's.
+pub(super) fn items(c: &Collection, iq: &ItemsQuery, figures: Option<&DatedAll>) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
+    let from = from_clause(c, figures, &mut params);
     let cond = where_clause(c, iq, &mut params, SearchBox::Once);
     let after = iq.cursor.as_ref().map_or_else(String::new, |s| format!(" AND {}", s.render(&mut params)));
     let lim = bind(Box::new(iq.limit), &mut params);
@@ -206,7 +259,6 @@ pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
         order = order_by(iq, c.id_expr, &exprs),
         geom = geom_sql(c, iq),
         props = props_sql(c, iq),
-        from = c.from,
         feature = feature_text("f.id", "f.g", "f.p", &format!("{srid}::int"), &format!("{digits}::int")),
         last = last.join(", "),
     );
@@ -218,8 +270,9 @@ pub(super) fn items(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
 /// the sort, the search box written inline. It is the oracle the equality
 /// test (`tests/api_ogc_equal.rs`) holds the served query to, run unprepared
 /// so PostgreSQL plans it with the values (a custom plan); no route uses it.
-pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param>) {
+pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery, figures: Option<&DatedAll>) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
+    let from = from_clause(c, figures, &mut params);
     let cond = where_clause(c, iq, &mut params, SearchBox::Inline);
     let after = iq.cursor.as_ref().map_or_else(String::new, |s| format!(" AND {}", s.render(&mut params)));
     let lim = bind(Box::new(iq.limit), &mut params);
@@ -237,7 +290,6 @@ pub(super) fn items_plain(c: &Collection, iq: &ItemsQuery) -> (String, Vec<Param
         order = order_by(iq, c.id_expr, &exprs),
         geom = geom_sql(c, iq),
         props = props_sql(c, iq),
-        from = c.from,
         feature = feature_text("id", "g", "p", &format!("{srid}::int"), &format!("{digits}::int")),
     );
     (sql, params)
@@ -294,7 +346,7 @@ mod tests {
         ] {
             let cols: &'static crate::catalog::columns::Columns = Box::leak(Box::new(crate::catalog::columns::Columns::untyped(sites)));
             let iq = ItemsQuery::parse(sites, cols, &q(&pairs)).unwrap();
-            let (sql, params) = items(sites, &iq);
+            let (sql, params) = items(sites, &iq, None);
             for n in 1..=params.len() {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
