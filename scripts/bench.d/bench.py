@@ -41,7 +41,7 @@ import web  # noqa: E402 — the section of issue 22's web numbers, beside this 
 import planner  # noqa: E402 — the section of issue 23's planner, beside this file
 import uncached  # noqa: E402 — issue 19's uncached reads, part of the HTTP section
 import tiles  # noqa: E402 — the section of issue 17's vector tiles, beside this file
-from net import free_port  # noqa: E402 — shared with the section modules
+from net import free_port, ratio_vs  # noqa: E402 — shared with the section modules
 import replicas  # noqa: E402 — the section of issue 25's hot standbys and nodes, beside this file
 import filters  # noqa: E402 — the section of issue 18's CQL2 filters and GDAL copy, beside this file
 import de  # noqa: E402 — the section of issue 24's Germany scale and grid snapshot, beside this file
@@ -1248,13 +1248,8 @@ class Bench:
                 t_prev = t_rps or t_prev
                 f_p99 = med([r["p99_us"] for r in fr]) / 1000
                 f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
-                if t_rps:
-                    ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
-                else:
-                    # No request finished: tipg's rate was below one per run,
-                    # so the ratio is at least funkplan's rate × run length.
-                    ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
-                    bound = True
+                ratio, ratio_s = ratio_vs(f_rps, t_rps, t_dur)
+                bound = bound or not t_rps
                 dur_note = "" if t_dur == self.duration else f" ({t_dur} s runs)"
                 lines.append(
                     f"| {c} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} | {f_p99:.1f} | {f_err} "

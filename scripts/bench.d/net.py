@@ -12,3 +12,13 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def ratio_vs(f_rps: float, t_rps: float, t_dur: int) -> tuple[float, str]:
+    """funkplan's requests/s over a peer's, as a number and as printed.
+    When the peer finished no request in its run of `t_dur` s, its rate is
+    below 1 / t_dur, so the ratio is at least funkplan's rate × t_dur: a
+    lower bound, said so."""
+    if t_rps:
+        return f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
+    return f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from net import ratio_vs
+
 HERE = Path(__file__).resolve().parent
 
 GOAL_RATIO = 20.0
@@ -142,12 +144,7 @@ def peer_row(b, section: str, name: str, fp: int, fs: Path, tp: int, ts: Path) -
     f_rps, t_rps = med([r["rps"] for r in fr]), med([r["rps"] for r in tr])
     f_p99 = med([r["p99_us"] for r in fr]) / 1000
     f_err, t_err = sum(r["errors"] for r in fr), sum(r["errors"] for r in tr)
-    if t_rps:
-        ratio, ratio_s = f_rps / t_rps, f"{f_rps / t_rps:.1f}×"
-    else:
-        # No request finished even in 60 s: the ratio is at least
-        # funkplan's rate × the run's length.
-        ratio, ratio_s = f_rps * t_dur, f"> {f_rps * t_dur:,.0f}× (tipg finished no request in {t_dur} s)"
+    ratio, ratio_s = ratio_vs(f_rps, t_rps, t_dur)
     dur_note = "" if t_dur == b.duration else f" ({t_dur} s runs)"
     line = (
         f"| {name} | {f_rps:,.0f} ({spread([r['rps'] for r in fr])}) | {med([r['p50_us'] for r in fr]) / 1000:.1f} "

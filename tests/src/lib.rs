@@ -35,24 +35,52 @@ pub fn ok(args: &[&str], url: &str) -> String {
     out
 }
 
+/// Which coverage the small demo is ingested with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoCoverage {
+    /// `coverage.csv` as the one release the demo scripts date it
+    /// (2026-10-01, issue 16).
+    One,
+    /// The demo's quarterly releases (`releases/*.csv`, oldest first, the
+    /// later ones holding only what changed) in one `ingest coverage
+    /// --partial`, as a rollout office keeps them.
+    Releases,
+}
+
 /// `demo-data --scale small` into `dir` and every file of it ingested into
 /// the database at `url`, its coverage as the release the demo scripts
 /// date it (2026-10-01, issue 16): the data the end-to-end tests start from.
 pub fn ingest_small_demo(dir: &str, url: &str) {
+    ingest_small_demo_with(dir, url, DemoCoverage::One);
+}
+
+/// [`ingest_small_demo`] with the coverage chosen.
+pub fn ingest_small_demo_with(dir: &str, url: &str, coverage: DemoCoverage) {
     ok(&["demo-data", "--scale", "small", dir], url);
     for (kind, file) in [
         ("municipalities", "municipalities.geojson"),
         ("households", "households.csv"),
         ("sites", "sites.csv"),
         ("measures", "measures.csv"),
-        ("coverage", "coverage.csv"),
     ] {
-        let path = format!("{dir}/{file}");
-        let mut args = vec!["ingest", kind, &path];
-        if kind == "coverage" {
-            args.extend(["--as-of", "2026-10-01"]);
+        ok(&["ingest", kind, &format!("{dir}/{file}")], url);
+    }
+    match coverage {
+        DemoCoverage::One => {
+            ok(&["ingest", "coverage", &format!("{dir}/coverage.csv"), "--as-of", "2026-10-01"], url);
         }
-        ok(&args, url);
+        DemoCoverage::Releases => {
+            let mut releases: Vec<String> = std::fs::read_dir(format!("{dir}/releases"))
+                .unwrap_or_else(|e| panic!("{dir}/releases: {e}"))
+                .filter_map(|e| e.ok().map(|e| e.path().to_string_lossy().into_owned()))
+                .collect();
+            releases.sort();
+            assert!(releases.len() >= 4, "the demo writes quarterly releases: {releases:?}");
+            let mut args = vec!["ingest", "coverage"];
+            args.extend(releases.iter().map(String::as_str));
+            args.push("--partial");
+            ok(&args, url);
+        }
     }
 }
 

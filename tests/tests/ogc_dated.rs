@@ -7,7 +7,7 @@
 //! release.
 #![allow(clippy::unwrap_used)]
 
-use funkplan_e2e::{http_get, ok, Served};
+use funkplan_e2e::{http_get, ingest_small_demo_with, ok, DemoCoverage, Served};
 use serde_json::Value;
 
 fn get_json(addr: &str, path: &str) -> (u16, Value) {
@@ -35,25 +35,7 @@ fn ogc_datetime_gives_the_figures_of_the_release_in_force() {
     let dir = std::env::temp_dir().join(format!("funkplan-ogc-dated-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
-    ok(&["demo-data", "--scale", "small", d], url);
-    for (kind, file) in [
-        ("municipalities", "municipalities.geojson"),
-        ("households", "households.csv"),
-        ("sites", "sites.csv"),
-        ("measures", "measures.csv"),
-    ] {
-        ok(&["ingest", kind, dir.join(file).to_str().unwrap()], url);
-    }
-    let mut releases: Vec<String> = std::fs::read_dir(dir.join("releases"))
-        .unwrap()
-        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
-        .collect();
-    releases.sort();
-    assert!(releases.len() >= 4, "the demo writes quarterly releases: {releases:?}");
-    let mut args = vec!["ingest", "coverage"];
-    args.extend(releases.iter().map(String::as_str));
-    args.push("--partial");
-    ok(&args, url);
+    ingest_small_demo_with(d, url, DemoCoverage::Releases);
     ok(&["recompute"], url);
 
     let server = Served::start(url, 120);

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
-use funkplan_e2e::{bin, free_addr, run, text, wait_http_ok};
+use funkplan_e2e::{bin, free_addr, ingest_small_demo_with, run, text, wait_http_ok, DemoCoverage};
 use mvt_reader::feature::Value;
 
 struct Server(Child);
@@ -81,19 +81,7 @@ fn coverage_tiles_are_the_engines_cells() {
     let env = [("DATABASE_URL", db.url.as_str())];
     let dir = std::env::temp_dir().join(format!("funkplan-tiles-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let o = run(&["demo-data", "--scale", "small", dir.to_str().unwrap()], &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
-    for (kind, file) in [("municipalities", "municipalities.geojson"), ("households", "households.csv"), ("sites", "sites.csv"), ("measures", "measures.csv")] {
-        let o = run(&["ingest", kind, dir.join(file).to_str().unwrap()], &env);
-        assert!(o.status.success(), "{kind}: {:?}", text(&o));
-    }
-    let mut releases: Vec<String> = std::fs::read_dir(dir.join("releases")).unwrap().map(|e| e.unwrap().path().to_string_lossy().into_owned()).collect();
-    releases.sort();
-    let mut args = vec!["ingest", "coverage"];
-    args.extend(releases.iter().map(String::as_str));
-    args.push("--partial");
-    let o = run(&args, &env);
-    assert!(o.status.success(), "{:?}", text(&o));
+    ingest_small_demo_with(dir.to_str().unwrap(), &db.url, DemoCoverage::Releases);
     let o = run(&["recompute"], &env);
     assert!(o.status.success(), "{:?}", text(&o));
     let o = run(&["token", "create", "--role", "staff", "--label", "tiles"], &env);

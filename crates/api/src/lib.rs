@@ -90,6 +90,8 @@ struct Shared {
     memory: Arc<routes::ogc::memory::Memory>,
     /// Every municipality's figures, from memory (issue 19).
     figures: Arc<reload::Reloading<std::collections::HashMap<String, String>>>,
+    /// Coverage tiles cut and encoded at once ([`tiles::encoder_slots`]).
+    tile_encoders: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -120,6 +122,7 @@ impl AppState {
                 openapi: openapi::document_bytes(),
                 memory: Arc::default(),
                 figures: Arc::default(),
+                tile_encoders: tokio::sync::Semaphore::new(tiles::encoder_slots()),
             }),
         }
     }
@@ -290,6 +293,11 @@ impl AppState {
     #[must_use]
     pub fn served_from_memory(&self) -> u64 {
         self.shared.memory.served() + self.shared.figures.served()
+    }
+
+    /// The gate coverage tiles wait at for a core.
+    pub(crate) fn tile_encoders(&self) -> &tokio::sync::Semaphore {
+        &self.shared.tile_encoders
     }
 
     pub(crate) fn openapi_bytes(&self) -> bytes::Bytes {

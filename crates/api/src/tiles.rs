@@ -101,11 +101,11 @@ pub(crate) async fn tile(state: &AppState, ts: &Tileset, t: TileId, view: TileVi
 /// A tile is CPU only (the engine's memory, then the encoder), so more at
 /// once finish no sooner; they only hold more half-built tiles in memory
 /// (a z 11 tile is ~4,000 features, some MB while encoding) on more
-/// blocking threads. A map's, or 64 clients', further tiles wait here, on
-/// the async side, for a core.
-fn encoders() -> &'static tokio::sync::Semaphore {
-    static S: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    S.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)))
+/// blocking threads. A map's, or 64 clients', further tiles wait at the
+/// server's gate ([`AppState::tile_encoders`]), on the async side, for a
+/// core.
+pub(crate) fn encoder_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 /// A `coverage` tile from the engine: cells from zoom 12, blocks below.
@@ -113,7 +113,7 @@ async fn coverage_tile(state: &AppState, t: TileId, view: TileView) -> ApiResult
     let Some(hook) = state.hook() else {
         return Err(ApiError::EngineUnavailable("coverage tiles need the coverage engine of `funkplan serve`".into()));
     };
-    let _core = encoders().acquire().await.map_err(|e| ApiError::Internal(format!("tile encoder gate: {e}")))?;
+    let _core = state.tile_encoders().acquire().await.map_err(|e| ApiError::Internal(format!("tile encoder gate: {e}")))?;
     let rect = coverage::request_rect(&t);
     let unavailable = |e: crate::HookError| {
         tracing::warn!(error = %chain(&*e), "coverage tile failed");

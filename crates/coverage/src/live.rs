@@ -201,13 +201,12 @@ impl Live {
         Self::load_with(db, source, &load::GridOptions::default()).await
     }
 
-    /// [`Live::load`] of the municipalities of `grid.scope` (a state),
-    /// through the grid snapshot in `grid.snapshot_dir` when that is set
+    /// [`Live::load`] of the municipalities of `options.scope` (a state),
+    /// through the grid snapshot in `options.snapshot_dir` when that is set
     /// (issue 24; [`crate::snapshot`]).
-    #[tracing::instrument(skip(db, grid))]
-    pub async fn load_with(db: &Db, source: Option<CoverageSource>, grid: &load::GridOptions) -> Result<Self> {
+    #[tracing::instrument(skip(db, options))]
+    pub async fn load_with(db: &Db, source: Option<CoverageSource>, options: &load::GridOptions) -> Result<Self> {
         let t0 = Instant::now();
-        let options = grid;
         let source = match source {
             Some(s) => s,
             None => default_source(db).await?,
