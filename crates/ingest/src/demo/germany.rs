@@ -86,10 +86,20 @@ pub fn select(prefixes: &[String]) -> Result<Vec<State>> {
     }
     let mut out = Vec::new();
     for p in prefixes {
-        let s = STATES.iter().find(|s| s.ags == p.trim()).ok_or_else(|| {
-            Error::Usage(format!("--state {p:?}: expected a state's two AGS digits 01 … 16 (05 North Rhine-Westphalia) or `all`"))
-        })?;
-        out.push(*s);
+        let p = p.trim();
+        // Leading AGS digits as everywhere (`0` = 01 … 09), but whole states only.
+        let states: Vec<&State> = if p.len() <= 2 && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+            STATES.iter().filter(|s| s.ags.starts_with(p)).collect()
+        } else {
+            Vec::new()
+        };
+        if states.is_empty() {
+            return Err(Error::Usage(format!(
+                "--state {p:?}: expected a state's two AGS digits 01 … 16 (05 North Rhine-Westphalia), a first digit, or `all`; \
+                 demo-data writes whole states"
+            )));
+        }
+        out.extend(states.into_iter().copied());
     }
     out.sort_by_key(|s| s.ags);
     out.dedup_by_key(|s| s.ags);
@@ -495,8 +505,11 @@ mod tests {
         assert_eq!(STATES.iter().map(|s| s.municipalities).sum::<u32>(), 10_788);
         assert_eq!(select(&["04".into(), "11".into(), "04".into()]).unwrap().iter().map(|s| s.ags).collect::<Vec<_>>(), ["04", "11"]);
         assert_eq!(select(&["all".into()]).unwrap().len(), 16);
-        let e = select(&["17".into()]).unwrap_err().to_string();
-        assert!(e.contains("\"17\"") && e.contains("01 … 16"), "{e}");
+        assert_eq!(select(&["1".into()]).unwrap().len(), 7, "10 … 16");
+        for bad in ["17", "05111", "x5", ""] {
+            let e = select(&[bad.into()]).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")) && e.contains("01 … 16"), "{e}");
+        }
     }
 
     #[test]
