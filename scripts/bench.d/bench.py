@@ -53,6 +53,8 @@ HERE = Path(__file__).resolve().parent
 
 # DESIGN §9: the goals, and the peers' figures quoted there.
 GOAL_INGEST_S = 10.0
+# Issue 24: the household ingest of the Germany file (`--scale de`).
+GOAL_INGEST_S_DE = 90.0
 GOAL_INGEST_RATIO = 3.0
 GOAL_COMPUTE_MS = 200.0
 GOAL_COMPUTE_RATIO = 400.0
@@ -185,7 +187,8 @@ class Bench:
         self.F = a.bin
         self.home = Path(a.home)
         self.quick = a.quick
-        self.scale = "small" if a.quick else "nrw"
+        # --scale de (issue 24): the Germany set, dropped at the end ([`de.cleanup`]).
+        self.scale = "small" if a.quick else a.scale
         # The quick run checks the pipeline (scripts/test runs it in CI):
         # one run per cell and the 64 connections the goals name are enough
         # to show every step works; the figures are for NRW scale anyway.
@@ -285,6 +288,8 @@ class Bench:
         log(f"fresh database; migrate + seed ({self.url})")
         self.funkplan("migrate")
         self.funkplan("seed")
+        if self.scale == "de":
+            de.check_disk(self)
         self.data = self.demo_data()
         # Households too: the ingest section re-ingests them for its timing,
         # but a partial run (--only without ingest) must not compute on a
@@ -309,7 +314,9 @@ class Bench:
         # starts from (data/), so a changed generator
         # regenerates and an unchanged one is not paid for twice.
         h = hashlib.sha256()
-        for p in [*sorted((ROOT / "crates" / "ingest" / "src").rglob("demo*")), *sorted((ROOT / "data").glob("*"))]:
+        # (demo.rs and every file of demo/, whose names do not start with "demo").
+        for p in [*sorted((ROOT / "crates" / "ingest" / "src").rglob("demo*")),
+                  *sorted((ROOT / "crates" / "ingest" / "src" / "demo").rglob("*.rs")), *sorted((ROOT / "data").glob("*"))]:
             if p.is_file():
                 h.update(p.read_bytes())
         key = h.hexdigest()[:16]
@@ -534,14 +541,16 @@ class Bench:
             f"| **ratio** ogr2ogr / funkplan | **{ratio:.1f}×** | | | |",
             "",
         ]
-        ok_t = o_s <= GOAL_INGEST_S
+        goal_s = GOAL_INGEST_S_DE if self.scale == "de" else GOAL_INGEST_S
+        ok_t = o_s <= goal_s
         ok_r = ratio >= GOAL_INGEST_RATIO
-        self.goals.append(("ingest ≤ 10 s", verdict(ok_t, f"{o_s:.2f} s for {rows:,} rows")))
-        self.goals.append(("ingest ≥ 3× ogr2ogr", verdict(ok_r, f"{ratio:.1f}×")))
+        who = "Germany: household ingest" if self.scale == "de" else "ingest"
+        self.goals.append((f"{who} ≤ {goal_s:.0f} s", verdict(ok_t, f"{o_s:.2f} s for {rows:,} rows")))
+        self.goals.append((f"{who} ≥ 3× ogr2ogr", verdict(ok_r, f"{ratio:.1f}×")))
         if not (ok_t and ok_r):
             self.profile("household ingest", lambda: timed(ours_cmd, env=self.env),
                          f"Goal missed ({o_s:.2f} s, {ratio:.1f}× ogr2ogr): one more `funkplan ingest households` under perf.")
-        lines.append(f"Goals: ≤ {GOAL_INGEST_S:.0f} s — {verdict(ok_t, f'{o_s:.2f} s')}; "
+        lines.append(f"Goals: ≤ {goal_s:.0f} s — {verdict(ok_t, f'{o_s:.2f} s')}; "
                      f"≥ {GOAL_INGEST_RATIO:.0f}× ogr2ogr — {verdict(ok_r, f'{ratio:.1f}×')}. "
                      "DESIGN §9 quotes ogr2ogr at ~34 s for 3.5 M rows.")
         if self.quick:
@@ -1074,7 +1083,8 @@ class Bench:
         if not ok and spare:
             self.profile("one write reflected", lambda: [change(*t) for t in spare],
                          f"Goal missed (p99 {p99:.1f} ms): {len(spare)} more site changes through the API under perf.")
-        self.goals.append(("one write reflected ≤ 50 ms", verdict(ok, f"median {med(seen_ms):.1f} ms, p99 {p99:.1f} ms")))
+        who = "Germany: one write reflected" if self.scale == "de" else "one write reflected"
+        self.goals.append((f"{who} ≤ 50 ms", verdict(ok, f"median {med(seen_ms):.1f} ms, p99 {p99:.1f} ms")))
         lines.append(f"\nGoal ≤ 50 ms (taken at p99): {self.goals[-1][1]}.")
         self.sections.append("\n".join(lines))
 
@@ -1331,7 +1341,8 @@ class Bench:
         ]
 
     def write(self, failures: list[str]):
-        mode = "quick (small data, short runs: checks the pipeline, the goals are for NRW scale)" if self.quick else "full (NRW scale)"
+        mode = "quick (small data, short runs: checks the pipeline, the goals are for NRW scale)" if self.quick else (
+            "Germany (`--scale de`: the sections with a Germany goal)" if self.scale == "de" else "full (NRW scale)")
         out = [
             "# Benchmarks",
             "",
@@ -1372,6 +1383,7 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--scale", choices=("nrw", "de"), default="nrw", help="de: the Germany set of issue 24 (scripts/bench --scale de)")
     ap.add_argument("--only", default="", help="comma-separated subset: ingest,readers,formats,recompute,releases,planner,incremental,load,http,uncached,tiles,web,filters,replicas,de (de: only when named)")
     a = ap.parse_args()
     b = Bench(a)
@@ -1415,6 +1427,9 @@ def main():
             servers_up = False
         if servers_up:
             step("incremental", b.bench_incremental)
+            # Issue 24: the Germany server's peak memory, after it served the writes.
+            if b.scale == "de" and "de" in only:
+                step("de", lambda: de.serve_memory(b))
 
             def http():
                 b.settle("the HTTP section")
@@ -1451,6 +1466,9 @@ def main():
         step("formats", lambda: formats.bench_formats(b))
     finally:
         b.stop_servers()
+        # The Germany database and files are tens of GB: never left behind.
+        if b.scale == "de":
+            de.cleanup(b)
     b.write(failures)
     return 0 if not failures else 2
 

@@ -37,8 +37,13 @@
 //! seeded model, [`seeds`]) and [`releases`] (the same over time);
 //! [`rng`] holds the fixed randomness. The same
 //! seed gives the same bytes.
+//!
+//! `de` is all sixteen states ([`germany`]): NRW as in `nrw`, the other
+//! fifteen with SYNTHETIC outlines and households, each state through the
+//! same steps, streamed onto one set of files.
 
 mod coverage;
+pub mod germany;
 mod households;
 mod municipalities;
 pub mod releases;
@@ -46,6 +51,7 @@ mod rng;
 mod seeds;
 mod sites;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -55,6 +61,9 @@ use crate::{Error, Result};
 pub enum Scale {
     Small,
     Nrw,
+    /// All of Germany ([`germany::STATES`], see [`germany::generate`] for a
+    /// selection of states).
+    De,
 }
 
 impl std::str::FromStr for Scale {
@@ -63,7 +72,8 @@ impl std::str::FromStr for Scale {
         match s {
             "small" => Ok(Self::Small),
             "nrw" => Ok(Self::Nrw),
-            _ => Err(Error::Usage(format!("unknown scale {s:?}: small or nrw"))),
+            "de" => Ok(Self::De),
+            _ => Err(Error::Usage(format!("unknown scale {s:?}: small, nrw or de"))),
         }
     }
 }
@@ -83,6 +93,22 @@ pub struct Stats {
     pub coverage_releases: usize,
 }
 
+impl Stats {
+    /// Add a state's counts to Germany's (releases: the same dates in
+    /// every state, so the most of any).
+    pub fn add(&mut self, o: &Stats) {
+        self.municipalities += o.municipalities;
+        self.grid_cells += o.grid_cells;
+        self.census_cells += o.census_cells;
+        self.households += o.households;
+        self.sites += o.sites;
+        self.measures += o.measures;
+        self.coverage_cells += o.coverage_cells;
+        self.lte_dead_cells += o.lte_dead_cells;
+        self.coverage_releases = self.coverage_releases.max(o.coverage_releases);
+    }
+}
+
 /// The real open data the demo runs on (the repository's `data/`, see
 /// `data/README.md` for sources and licences), compiled in so that
 /// `funkplan demo-data` works from any directory and needs no path.
@@ -99,7 +125,7 @@ const SMALL_DISTRICTS: &[&str] = &["05111", "05120", "05122", "05124", "05158", 
 impl Scale {
     fn includes(self, ags: &str) -> bool {
         match self {
-            Self::Nrw => true,
+            Self::Nrw | Self::De => true,
             Self::Small => SMALL_DISTRICTS.iter().any(|d| ags.starts_with(d)),
         }
     }
@@ -111,21 +137,62 @@ impl Scale {
 /// I/O errors while writing; a seed file lacking a radius, parameter or
 /// operator the demo draws with.
 pub fn generate(scale: Scale, out: &Path) -> Result<Stats> {
+    if scale == Scale::De {
+        return germany::generate(&germany::STATES, out);
+    }
     std::fs::create_dir_all(out).map_err(Error::io(format!("creating {}", out.display())))?;
+    let munis = municipalities::read(scale)?;
+    let n_remote = if scale == Scale::Small { 3 } else { NRW_REMOTE };
+    let stats = steps(out, munis, |_, _, _| Ok(germany::real_census()), n_remote, &sites::Sizes::nrw(), &mut rng::Rng(rng::SEED))?;
+    write_readme(out, scale, &stats)?;
+    Ok(stats)
+}
+
+/// NRW's rural gaps without sites ([`sites::remote_areas`]); other
+/// states have as many per area.
+const NRW_REMOTE: usize = 14;
+
+/// One state of a Germany set into `out` (a part directory,
+/// [`germany::generate`]): NRW exactly as `--scale nrw`, another state
+/// from its synthetic outlines (`rect`, [`germany::layout`]) and census.
+fn generate_state(state: &germany::State, rect: Option<germany::Rect>, out: &Path) -> Result<Stats> {
+    std::fs::create_dir_all(out).map_err(Error::io(format!("creating {}", out.display())))?;
+    if !state.synthetic() {
+        let munis = municipalities::read(Scale::Nrw)?;
+        return steps(out, munis, |_, _, _| Ok(germany::real_census()), NRW_REMOTE, &sites::Sizes::nrw(), &mut rng::Rng(rng::SEED));
+    }
+    let rect = rect.ok_or_else(|| Error::Usage(format!("state {} has no place in the Germany layout", state.ags)))?;
+    let mut rng = rng::Rng(germany::seed(state));
+    let munis = germany::municipalities(state, rect, &mut rng)?;
+    let factor = germany::factor(state);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let n_remote = (NRW_REMOTE as f64 * factor).round() as usize;
+    let sizes = sites::Sizes { factor, id_prefix: format!("DEMO-{}-", state.ags) };
+    steps(out, munis, |raster, munis, rng| germany::census(state, rect, raster, munis, rng).map(Cow::Owned), n_remote, &sizes, &mut rng)
+}
+
+/// The generator's steps on `munis`, with the census text `census` gives
+/// once the raster is known.
+fn steps(
+    out: &Path,
+    mut munis: Vec<municipalities::Muni>,
+    census: impl FnOnce(&municipalities::Raster, &mut [municipalities::Muni], &mut rng::Rng) -> Result<Cow<'static, str>>,
+    n_remote: usize,
+    sizes: &sites::Sizes,
+    rng: &mut rng::Rng,
+) -> Result<Stats> {
     let model = seeds::Model::embedded()?;
-    let mut rng = rng::Rng(rng::SEED);
-    let mut stats = Stats::default();
-    let mut munis = municipalities::read(scale)?;
-    stats.municipalities = munis.len();
+    let mut stats = Stats { municipalities: munis.len(), ..Stats::default() };
     let raster = municipalities::Raster::of(&mut munis, &mut stats);
-    let hh_utm = households::write(out, &raster, &mut munis, &mut stats)?;
-    let remote = sites::remote_areas(scale, &munis, &mut rng);
+    let census = census(&raster, &mut munis, rng)?;
+    let hh_utm = households::write(out, &census, &raster, &mut munis, &mut stats)?;
+    drop(census);
+    let remote = sites::remote_areas(n_remote, &munis, rng);
     municipalities::write(out, &munis)?;
-    let plan = sites::plan(&raster, &hh_utm, &remote, &mut rng);
+    let plan = sites::plan(&raster, &hh_utm, &remote, sizes, rng);
     sites::write(out, &plan, &mut stats)?;
     coverage::write(out, &raster, &hh_utm, &model, &plan.sites, &mut stats)?;
     releases::write(out, &raster, &hh_utm, &model, &plan, &mut stats)?;
-    write_readme(out, scale, &stats)?;
     Ok(stats)
 }
 
@@ -139,6 +206,7 @@ fn write_readme(out: &Path, scale: Scale, stats: &Stats) -> Result<()> {
         match scale {
             Scale::Small => "small",
             Scale::Nrw => "nrw",
+            Scale::De => "de",
         },
         serde_json::to_string_pretty(stats).unwrap_or_default()
     );

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::municipalities::{Muni, Raster};
 use super::rng::h01;
-use super::{Stats, REAL_CENSUS_1KM};
+use super::Stats;
 use crate::crs::{Crs, Transformer};
 use crate::{Error, Result};
 
@@ -18,13 +18,14 @@ const Y: usize = 2;
 const POPULATION: usize = 3;
 const HH_SIZE: usize = 4;
 
-/// Write `households.csv` (and `households-100m.csv`) and return the
+/// Write `households.csv` from the census text (the real
+/// `data/nrw-zensus2022-1km.csv`, or a synthetic state's, issue 24) (and `households-100m.csv`) and return the
 /// households per slot of `raster` (households = population / average
 /// household size, as the ingest computes them, spread over the 25832
 /// cells the way `ingest households` spreads them); adds each
 /// municipality's households.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-pub(super) fn write(out: &Path, raster: &Raster, munis: &mut [Muni], stats: &mut Stats) -> Result<Vec<f32>> {
+pub(super) fn write(out: &Path, census: &str, raster: &Raster, munis: &mut [Muni], stats: &mut Stats) -> Result<Vec<f32>> {
     let to_utm = Transformer::new(Crs::LAEA, Crs::UTM32).map_err(Error::Usage)?;
     let mut hh_utm: Vec<f32> = vec![0.0; raster.owner.len()];
     let f = std::fs::File::create(out.join("households.csv")).map_err(Error::io("creating households.csv"))?;
@@ -33,7 +34,7 @@ pub(super) fn write(out: &Path, raster: &Raster, munis: &mut [Muni], stats: &mut
     let mut w100 = BufWriter::with_capacity(1 << 20, f100);
     w100.write_all(b"GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner;Haushalte\n").map_err(Error::io("writing households-100m.csv"))?;
     let mut line100 = String::with_capacity(96);
-    let mut lines = REAL_CENSUS_1KM.lines();
+    let mut lines = census.lines();
     let header = lines.next().unwrap_or_default();
     w.write_all(header.as_bytes()).and_then(|()| w.write_all(b"\n")).map_err(Error::io("writing households.csv"))?;
     for line in lines {

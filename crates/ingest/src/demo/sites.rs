@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use super::municipalities::{Muni, Raster};
 use super::rng::Rng;
 use super::seeds::OPERATOR_SHARES;
-use super::{Scale, Stats};
+use super::Stats;
 use crate::crs::{Crs, Transformer};
 use crate::{Error, Result};
 
@@ -22,11 +22,7 @@ pub(super) type Remote = Vec<(f64, f64, f64)>;
 /// cell) keep an area around their middle without any site, so it stays
 /// an LTE dead spot, as the real state has them (Eifel, Sauerland).
 #[allow(clippy::cast_precision_loss)]
-pub(super) fn remote_areas(scale: Scale, munis: &[Muni], rng: &mut Rng) -> Remote {
-    let n_remote = match scale {
-        Scale::Nrw => 14,
-        Scale::Small => 3,
-    };
+pub(super) fn remote_areas(n_remote: usize, munis: &[Muni], rng: &mut Rng) -> Remote {
     let mut by_density: Vec<usize> = (0..munis.len()).filter(|&k| munis[k].cells > 1_500).collect();
     by_density.sort_by(|&a, &b| {
         let d = |k: usize| munis[k].households / munis[k].cells as f64;
@@ -157,29 +153,54 @@ fn running_plan(rng: &mut Rng) -> NaiveDate {
 /// Sites on air before the story starts.
 const N_EXISTING: usize = 22_000;
 
+/// How many sites and measures, and how their ids begin: NRW's story
+/// ([`Sizes::NRW`]) or another state's, scaled by its area (issue 24).
+#[derive(Debug, Clone)]
+pub(super) struct Sizes {
+    /// Counts relative to NRW's (1.0: exactly NRW's).
+    pub factor: f64,
+    /// Site ids are `{prefix}S000001`, measure ids `{prefix}M000001`.
+    pub id_prefix: String,
+}
+
+impl Sizes {
+    pub(super) fn nrw() -> Self {
+        Self { factor: 1.0, id_prefix: "DEMO-".into() }
+    }
+
+    /// `n` of NRW's story scaled (at least 1).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    fn n(&self, n: usize) -> usize {
+        ((n as f64 * self.factor).round() as usize).max(1)
+    }
+}
+
 /// The sites and measures of the demo.
 pub(super) struct Plan {
     pub sites: Vec<Site>,
     pub measures: Vec<Measure>,
+    /// Measure ids are `{id_prefix}M000001`.
+    pub id_prefix: String,
 }
 
 /// Place the sites and tell the build-out story with measures; ids
 /// assigned, measures in date order.
-pub(super) fn plan(raster: &Raster, hh_utm: &[f32], remote: &Remote, rng: &mut Rng) -> Plan {
+pub(super) fn plan(raster: &Raster, hh_utm: &[f32], remote: &Remote, sizes: &Sizes, rng: &mut Rng) -> Plan {
     let placer = Placer::new(raster, hh_utm, remote);
-    let mut plan = Plan { sites: existing_sites(&placer, rng), measures: Vec::new() };
+    let mut plan = Plan { sites: existing_sites(&placer, sizes, rng), measures: Vec::new(), id_prefix: sizes.id_prefix.clone() };
     // Shuffled existing sites for the upgrades.
-    let mut order: Vec<usize> = (0..N_EXISTING).collect();
+    let mut order: Vec<usize> = (0..sizes.n(N_EXISTING)).collect();
     for i in (1..order.len()).rev() {
         let j = rng.below(i + 1);
         order.swap(i, j);
     }
-    five_g_upgrades(&mut plan, &order, rng);
-    order.rotate_left(7_000);
-    lte_measures(&mut plan, &placer, &order, rng);
+    five_g_upgrades(&mut plan, &order, sizes, rng);
+    let k = sizes.n(7_000).min(order.len());
+    order.rotate_left(k);
+    lte_measures(&mut plan, &placer, &order, sizes, rng);
     // Ids in a spatial-free but stable order.
     for (i, s) in plan.sites.iter_mut().enumerate() {
-        s.id = format!("DEMO-S{:06}", i + 1);
+        s.id = format!("{}S{:06}", sizes.id_prefix, i + 1);
     }
     // Measures sorted by date read naturally; ids follow that order.
     plan.measures.sort_by_key(|m| (m.completed.or(m.planned), m.site));
@@ -188,9 +209,9 @@ pub(super) fn plan(raster: &Raster, hh_utm: &[f32], remote: &Remote, rng: &mut R
 
 /// LTE sites on air since 2008–2018.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn existing_sites(placer: &Placer<'_>, rng: &mut Rng) -> Vec<Site> {
-    let mut sites = Vec::with_capacity(N_EXISTING);
-    for _ in 0..N_EXISTING {
+fn existing_sites(placer: &Placer<'_>, sizes: &Sizes, rng: &mut Rng) -> Vec<Site> {
+    let mut sites = Vec::with_capacity(sizes.n(N_EXISTING));
+    for _ in 0..sizes.n(N_EXISTING) {
         let utm = placer.sample(rng);
         let op = pick_op(rng, false);
         let on_air = d(2008, 1, 1) + chrono::Days::new((rng.f() * 3_900.0) as u64);
@@ -201,7 +222,7 @@ fn existing_sites(placer: &Placer<'_>, rng: &mut Rng) -> Vec<Site> {
 
 /// 5G upgrades of existing sites: 12,600 completed (passing 10,300 in
 /// September 2024), 400 in progress, 600 planned.
-fn five_g_upgrades(plan: &mut Plan, order: &[usize], rng: &mut Rng) {
+fn five_g_upgrades(plan: &mut Plan, order: &[usize], sizes: &Sizes, rng: &mut Rng) {
     let five_g = [
         (d(2019, 7, 1), 0.0),
         (d(2020, 12, 31), 1_500.0),
@@ -213,11 +234,11 @@ fn five_g_upgrades(plan: &mut Plan, order: &[usize], rng: &mut Rng) {
         (d(2025, 12, 31), 12_200.0),
         (d(2026, 3, 31), 12_600.0),
     ];
-    for (k, &s) in order.iter().take(13_600).enumerate() {
-        let (status, planned, completed) = if k < 12_600 {
+    for (k, &s) in order.iter().take(sizes.n(13_600)).enumerate() {
+        let (status, planned, completed) = if k < sizes.n(12_600) {
             let c = curve_date(rng, &five_g);
             ("completed", Some(before(rng, c)), Some(c))
-        } else if k < 13_000 {
+        } else if k < sizes.n(13_000) {
             ("in_progress", Some(running_plan(rng)), None)
         } else {
             ("planned", Some(future_plan(rng)), None)
@@ -232,7 +253,7 @@ fn five_g_upgrades(plan: &mut Plan, order: &[usize], rng: &mut Rng) {
 /// LTE measures: 3,000 before the strategy (16 Nov 2021), 8,400 after,
 /// 1,600 open; 40 % of them build a new site (rural first), the rest
 /// upgrade one of `order`.
-fn lte_measures(plan: &mut Plan, placer: &Placer<'_>, order: &[usize], rng: &mut Rng) {
+fn lte_measures(plan: &mut Plan, placer: &Placer<'_>, order: &[usize], sizes: &Sizes, rng: &mut Rng) {
     let lte_before = [(d(2019, 1, 1), 0.0), (d(2021, 11, 15), 3_000.0)];
     let lte_after = [
         (d(2021, 11, 16), 0.0),
@@ -244,14 +265,14 @@ fn lte_measures(plan: &mut Plan, placer: &Placer<'_>, order: &[usize], rng: &mut
         (d(2026, 3, 31), 8_400.0),
     ];
     let mut upgrade_sites = order.iter().copied();
-    for k in 0..13_000 {
-        let (status, planned, completed) = if k < 3_000 {
+    for k in 0..sizes.n(13_000) {
+        let (status, planned, completed) = if k < sizes.n(3_000) {
             let c = curve_date(rng, &lte_before);
             ("completed", Some(before(rng, c)), Some(c))
-        } else if k < 11_400 {
+        } else if k < sizes.n(11_400) {
             let c = curve_date(rng, &lte_after);
             ("completed", Some(before(rng, c)), Some(c))
-        } else if k < 12_100 {
+        } else if k < sizes.n(12_100) {
             ("in_progress", Some(running_plan(rng)), None)
         } else {
             ("planned", Some(future_plan(rng)), None)
@@ -309,7 +330,7 @@ pub(super) fn write(out: &Path, plan: &Plan, stats: &mut Stats) -> Result<()> {
     write_file(out, "sites.csv", &s)?;
     let mut s = String::from("measure_id,site_id,kind,status,planned_date,completed_date,synthetic\n");
     for (i, m) in plan.measures.iter().enumerate() {
-        let _ = writeln!(s, "DEMO-M{:06},{},{},{},{},{},true", i + 1, plan.sites[m.site].id, m.kind, m.status, date(m.planned), date(m.completed));
+        let _ = writeln!(s, "{}M{:06},{},{},{},{},{},true", plan.id_prefix, i + 1, plan.sites[m.site].id, m.kind, m.status, date(m.planned), date(m.completed));
     }
     write_file(out, "measures.csv", &s)
 }
