@@ -107,6 +107,34 @@ pub(crate) fn encode(buf: &mut CopyBuf, r: &Row) {
     buf.opt_i32(r.nr_ops);
 }
 
+/// One version row of `r` (migration V50's column order: n, e, valid_from,
+/// valid_to, then the values as [`encode`]).
+pub(crate) fn encode_version(buf: &mut CopyBuf, r: &Row, from: chrono::NaiveDate, to: Option<chrono::NaiveDate>) {
+    buf.row(11);
+    buf.i32(r.n);
+    buf.i32(r.e);
+    buf.date(Some(from));
+    buf.date(to);
+    buf.opt_i16(r.gsm);
+    buf.i16(r.lte);
+    buf.opt_i16(r.dss);
+    buf.opt_i16(r.nsa);
+    buf.i16(r.nr);
+    buf.opt_i32(r.lte_ops);
+    buf.opt_i32(r.nr_ops);
+}
+
+/// Whether writing `new` over `old` (both in key order) touches so many
+/// rows that a rewrite of the whole table beats changing it row by row:
+/// `old` empty, or more than [`REWRITE_SHARE`] of its rows new, changed or
+/// removed.
+pub(crate) fn worth_rewriting(old: &[Row], new: &[Row]) -> bool {
+    let (added, changed, removed) = diff(old, new);
+    #[allow(clippy::cast_precision_loss)]
+    let many = (added + changed + removed) as f64 > REWRITE_SHARE * old.len() as f64;
+    old.is_empty() || many
+}
+
 /// The table whose content [`checksum`] describes (migration V40).
 const TABLE: &str = "reported_coverage";
 

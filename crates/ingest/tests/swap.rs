@@ -107,6 +107,29 @@ async fn coverage_rewrite_does_not_queue_readers() {
     assert_eq!(lte, vec![2; 10]);
 }
 
+/// The only release replaced whole: the versions are written as a new
+/// table too (issue 16's ingest speed), and their readers (the engine's
+/// dated figures) get through while it loads.
+#[tokio::test]
+async fn only_release_rewrite_does_not_queue_version_readers() {
+    let db = TestDb::new().await;
+    let mut c = db.client().await;
+    ingest(&mut c, Kind::Coverage, &coverage_file(1), &opts()).await.unwrap();
+    let before = oid(&c, "reported_coverage_version").await;
+    let s = reader_gets_through(&db, "reported_coverage_version", Kind::Coverage, coverage_file(2)).await;
+    assert_eq!(s.detail["versions_write"], "rewrite");
+    assert_ne!(oid(&c, "reported_coverage_version").await, before, "a new table was swapped in");
+    let rows: Vec<(i16, Option<chrono::NaiveDate>)> = c
+        .query("SELECT lte_count, valid_to FROM reported_coverage_version ORDER BY n, e", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, vec![(2, None); 10], "one open version per cell, with the new values");
+    assert!(shadows(&c).await.is_empty());
+}
+
 #[tokio::test]
 async fn grid_rebuild_does_not_queue_readers() {
     let db = TestDb::new().await;

@@ -63,7 +63,10 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
             _ => false,
         };
         if worth {
-            coverage::read_table(&tx).await.map(Some)
+            let t = Instant::now();
+            let table = coverage::read_table(&tx).await?;
+            tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, rows = table.len(), "reported_coverage read");
+            Ok::<_, Error>(Some(table))
         } else {
             Ok(None)
         }
@@ -74,6 +77,7 @@ pub async fn ingest_files(client: &mut tokio_postgres::Client, paths: &[PathBuf]
             let parsed = task.await.map_err(|e| Error::Usage(format!("coverage parser failed: {e}")))??;
             groups.entry(*d).or_default().push(parsed);
         }
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "files parsed");
         Ok::<_, Error>(groups)
     };
     let (groups, grid, table) = tokio::join!(parsed, crate::pgcopy::read_grid(&tx), prefetch);
@@ -199,7 +203,9 @@ async fn apply(tx: &Transaction<'_>, date: NaiveDate, files: Vec<Parsed>, opts: 
         .await
         .map_err(Error::pg("storing the release"))?;
     let t0 = Instant::now();
-    versions::insert(tx, date, next, &before, &content).await?;
+    let alone = list.iter().all(|r| r.as_of == date);
+    let how = versions::insert(tx, date, next, &before, &content, alone).await?;
+    summary.detail.insert("versions_write".into(), how.into());
     tracing::debug!(ms = t0.elapsed().as_secs_f64() * 1e3, "versions written");
     // The invariant: reported_coverage is the latest release.
     if place.is_latest() {
