@@ -1330,7 +1330,10 @@ class Bench:
         mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, text=True, capture_output=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True, capture_output=True).stdout.strip()
-        pg = self.psql("SELECT split_part(version(), ' on ', 1) || ', PostGIS ' || postgis_lib_version()")
+        # From the catalog, not postgis_lib_version(): a `--scale de` run has
+        # dropped its database (and the extension with it) before the report.
+        pg = self.psql("SELECT split_part(version(), ' on ', 1) || ', PostGIS ' || "
+                       "(SELECT coalesce(installed_version, default_version) FROM pg_available_extensions WHERE name = 'postgis')")
         fv = sh([self.F, "--version"]).stdout.strip()
         return [
             f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
