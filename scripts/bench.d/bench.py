@@ -200,6 +200,11 @@ class Bench:
         # The sections time loads from PostgreSQL; the grid snapshot (issue
         # 24) is measured on its own (`--only=de`), which turns it on.
         self.env.setdefault("FUNKPLAN_NO_SNAPSHOT", "1")
+        # Germany: every engine command (`recompute`, `serve`) loads all
+        # states; their default is NRW (`--state 05`), which measured NRW's
+        # 396 municipalities on the Germany database.
+        if self.scale == "de":
+            self.env["FUNKPLAN_STATE"] = "all"
         self.url = sh([self.F, "db", "url"], env=self.env).stdout.strip()
         self.env["DATABASE_URL"] = self.url
         self.sections: list[str] = []

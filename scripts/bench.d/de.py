@@ -124,7 +124,8 @@ def _run(b, bench, scale, snaps):
         "",
         f"On this run's database ({scale}: {munis} municipalities, {cells:,} cells). Each cold figure is a whole "
         "`funkplan recompute` process (start, load, compute, write the figures and the targets' history, exit), "
-        f"median of {b.reps}; `load` is its grid and sites load. "
+        f"median of {b.reps}; `load` is its grid and sites load"
+        + (" (every command with `FUNKPLAN_STATE=all`: all states). " if scale == "de" else ". ")
         + ("Goals are the issue's for Germany (`demo-data --scale de`: NRW real, the other 15 states SYNTHETIC)."
            if germany else
            f"Goals are the issue's for NRW ({'the quick run checks the pipeline on small data' if b.quick else 'this database'}); "
